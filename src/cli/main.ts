@@ -1,0 +1,39 @@
+import { Logger } from '../log/logger.js';
+import { loadConfig } from '../policy/config.js';
+import { runcBinary } from '../oci/runc.js';
+import { Runtime } from '../lifecycle/runtime.js';
+import { parseArgv, type Invocation } from './argv.js';
+
+/** The runc-compatible engine: create/run/start/delete/features/--version; the rest passes through. */
+export async function main(argv: readonly string[]): Promise<number> {
+  let inv: Invocation;
+  try {
+    inv = parseArgv(argv);
+  } catch (e) {
+    process.stderr.write(`vkernel-runtime: ${(e as Error).message}\n`);
+    return 1;
+  }
+  const log = new Logger({ file: inv.globals.log, format: inv.globals.logFormat, debug: inv.globals.debug });
+  try {
+    const config = await loadConfig(inv.vkernelConfig);
+    const rt = new Runtime(inv, log, runcBinary(inv, config?.runc), config);
+    if (inv.version && !inv.command) return await (await import('./commands/version.js')).version(rt);
+    switch (inv.command) {
+      case 'create': return await (await import('../lifecycle/create.js')).create(rt);
+      case 'run': return await (await import('../lifecycle/run.js')).run(rt);
+      case 'start': return await (await import('../lifecycle/start.js')).start(rt);
+      case 'delete': return await (await import('../lifecycle/delete.js')).del(rt);
+      case 'features': return await (await import('./commands/features.js')).features(rt);
+      case 'vkernel-hook': return await (await import('../lifecycle/hook.js')).hook(rt);
+      default: return await (await import('./commands/passthrough.js')).passthrough(rt);
+    }
+  } catch (e) {
+    log.error((e as Error).message);
+    return 1;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => { process.exitCode = code; },
+  (e: unknown) => { process.stderr.write(`vkernel-runtime: ${String(e)}\n`); process.exitCode = 1; },
+);

@@ -1,0 +1,5 @@
+import type { Applier } from '../applier.js';
+import { testFault } from './test-fault.js';
+
+/** Every applier, in apply order (undo runs in reverse). A new feature is a new file here. */
+export const APPLIERS: readonly Applier[] = [testFault];

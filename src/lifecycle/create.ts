@@ -1,0 +1,39 @@
+import { containerId, flagValue, parseCommandArgs } from '../cli/argv.js';
+import { bundlePath } from '../oci/spec.js';
+import { extraFds } from '../oci/runc.js';
+import { withLock } from '../store/lock.js';
+import { checkId } from '../store/state.js';
+import { applyAll, newState, readRequest } from './request.js';
+import type { Runtime } from './runtime.js';
+import { undoAll } from './undo.js';
+
+/** create = validate → `runc create` (argv unchanged) → apply → state; rollback on any failure after runc. */
+export async function create(rt: Runtime): Promise<number> {
+  const c = parseCommandArgs('create', rt.inv.args);
+  const id = containerId('create', c);
+  checkId(id);
+  const bundle = bundlePath(flagValue(c, 'bundle', 'b'));
+  const req = readRequest(rt, bundle);
+  const fds = extraFds(Number(flagValue(c, 'preserve-fds') ?? 0));
+  if (!req.appliers) return rt.inherit(rt.callerArgv(), fds);
+  const appliers = req.appliers;
+
+  return withLock(rt.root, id, async () => {
+    const stale = rt.store.read(id);
+    if (stale && !(await rt.runcState(id))) await undoAll(rt, stale);
+    const status = await rt.inherit(rt.callerArgv(), fds);
+    if (status !== 0) return status;
+    const state = newState(id, bundle, req);
+    try {
+      const runc = await rt.runcState(id);
+      if (!runc) throw new Error('runc create succeeded but runc state does not know the container');
+      await applyAll(rt, appliers, state, req.spec, runc.pid);
+      return 0;
+    } catch (e) {
+      rt.log.error(`create ${id}: ${(e as Error).message}; rolled back (container deleted)`);
+      await undoAll(rt, state);
+      await rt.inherit(rt.runcArgv('delete', '--force', id));
+      return 1;
+    }
+  });
+}

@@ -1,0 +1,37 @@
+import { KEYS, PREFIX } from '../policy/keys.js';
+import type { HostProbe } from '../kernel/probe.js';
+import type { Logger } from '../log/logger.js';
+import type { Policy, PolicyKey, Sources } from '../policy/types.js';
+import type { Applier } from './applier.js';
+import { APPLIERS } from './appliers/index.js';
+
+/**
+ * Chooses the appliers for a policy, before any side effect. A requested feature this host (or
+ * this build) cannot apply is an error when `strict` (the default), else a warning and the
+ * container runs without it.
+ */
+export function plan(policy: Policy, sources: Sources, probe: HostProbe, log: Logger, appliers: readonly Applier[] = APPLIERS): Applier[] {
+  const strict = policy.strict !== false;
+  const problems: string[] = [];
+  const chosen: Applier[] = [];
+  const served = new Set<PolicyKey>();
+  const show = (key: PolicyKey) => `${PREFIX}${key}=${String(policy[key])}${sources[key] ? ` (from ${sources[key]})` : ''}`;
+  for (const a of appliers) {
+    if (!a.requested(policy)) continue;
+    a.keys.forEach((k) => served.add(k));
+    const why = a.unsupported(policy, probe);
+    if (why === undefined) chosen.push(a);
+    else problems.push(`${a.keys.filter((k) => policy[k] !== undefined).map(show).join(', ') || a.name}: ${why}`);
+  }
+  for (const k of KEYS) {
+    const key = k.key as PolicyKey;
+    if (k.feature && policy[key] !== undefined && !served.has(key) && !(key === 'module' && policy.module === false)) {
+      problems.push(`${show(key)}: not supported by this vkernel-runtime on this host (kernel ${probe.release}${probe.vkernelAbi === undefined ? ', no vkernel patches' : ''})`);
+    }
+  }
+  if (problems.length) {
+    if (strict) throw new Error(`${problems.join('; ')} (set io.vkernel.strict=false to run without it)`);
+    for (const p of problems) log.warn(`${p}; running without it (io.vkernel.strict=false)`);
+  }
+  return chosen;
+}

@@ -1,0 +1,44 @@
+import { probeHost } from '../kernel/probe.js';
+import { readSpec, type Spec } from '../oci/spec.js';
+import { requestsFeature, resolvePolicy } from '../policy/resolve.js';
+import type { Resolved } from '../policy/types.js';
+import type { ContainerState } from '../store/state.js';
+import type { Applier } from './applier.js';
+import { plan } from './plan.js';
+import type { Runtime } from './runtime.js';
+
+export interface Request extends Resolved {
+  spec: Spec;
+  /** undefined: no vkernel feature requested, behave exactly like runc */
+  appliers?: Applier[];
+}
+
+/** Reads config.json, resolves and validates the policy, plans the appliers: all before any side effect. */
+export function readRequest(rt: Runtime, bundle: string): Request {
+  const spec = readSpec(bundle);
+  const resolved = resolvePolicy({
+    annotations: spec.annotations,
+    env: spec.process?.env,
+    sets: rt.inv.sets,
+    config: rt.config && { path: rt.config.path, defaults: rt.config.defaults },
+  });
+  if (!requestsFeature(resolved.policy)) return { spec, ...resolved };
+  return { spec, ...resolved, appliers: plan(resolved.policy, resolved.sources, probeHost(), rt.log) };
+}
+
+export function newState(id: string, bundle: string, req: Request): ContainerState {
+  return { version: 1, id, bundle, created: new Date().toISOString(), policy: req.policy, sources: req.sources, helpers: {}, applied: [] };
+}
+
+/** Runs the appliers in order, recording each in the state file as soon as it has applied. */
+export async function applyAll(rt: Runtime, appliers: readonly Applier[], state: ContainerState, spec: Spec, pid: number): Promise<void> {
+  state.pid = pid;
+  rt.store.write(state);
+  const probe = probeHost();
+  for (const a of appliers) {
+    const undo = await a.apply({ id: state.id, bundle: state.bundle, spec, policy: state.policy, pid, probe, log: rt.log, state });
+    state.applied.push({ name: a.name, undo });
+    rt.store.write(state);
+    rt.log.debug(`${state.id}: applied ${a.name}`);
+  }
+}

@@ -1,0 +1,37 @@
+import type { Invocation } from '../cli/argv.js';
+import type { Logger } from '../log/logger.js';
+import { runcCapture, runcInherit } from '../oci/runc.js';
+import type { RuntimeConfig } from '../policy/config.js';
+import { DEFAULT_ROOT, StateStore } from '../store/state.js';
+
+/** One invocation of vkernel-runtime: parsed argv, logger, config, and where runc and our state are. */
+export class Runtime {
+  readonly root: string;
+  readonly store: StateStore;
+
+  constructor(readonly inv: Invocation, readonly log: Logger, readonly runc: string, readonly config?: RuntimeConfig) {
+    this.root = inv.globals.root ?? DEFAULT_ROOT;
+    this.store = new StateStore(this.root);
+  }
+
+  /** runc with the caller's global flags (ours removed) and the given subcommand argv */
+  runcArgv(...rest: string[]): string[] {
+    return [...this.inv.runcGlobals, ...rest];
+  }
+
+  /** the caller's own subcommand argv, unchanged */
+  callerArgv(): string[] {
+    return this.runcArgv(this.inv.command as string, ...this.inv.args);
+  }
+
+  inherit(argv: string[], fds: readonly number[] = []): Promise<number> {
+    return runcInherit(this.runc, argv, fds);
+  }
+
+  /** `runc state <id>` as JSON, or undefined when runc does not know the container */
+  async runcState(id: string): Promise<{ pid: number; status: string; bundle: string } | undefined> {
+    const r = await runcCapture(this.runc, this.runcArgv('state', id));
+    if (r.status !== 0) return undefined;
+    return JSON.parse(r.stdout) as { pid: number; status: string; bundle: string };
+  }
+}

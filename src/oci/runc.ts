@@ -1,0 +1,63 @@
+import { spawn } from 'node:child_process';
+import type { Invocation } from '../cli/argv.js';
+
+/** Which runc to delegate to: `--runc`, then the config file's `runc:`, then `runc` on PATH. */
+export function runcBinary(inv: Invocation, configured?: string): string {
+  return inv.runc ?? configured ?? process.env.VKERNEL_RUNC ?? 'runc';
+}
+
+const FORWARDED: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH', 'SIGCONT', 'SIGPIPE'];
+
+/**
+ * The fds a runc child must inherit besides stdio: runc passes `--preserve-fds N` fds (3..3+N-1)
+ * and socket-activation fds (`LISTEN_FDS`) into the container. Listed explicitly, because bun
+ * closes every fd that is not in `stdio`.
+ */
+export function extraFds(preserveFds: number): number[] {
+  const listen = Number(process.env.LISTEN_FDS ?? 0);
+  const n = Math.max(Number.isFinite(preserveFds) ? preserveFds : 0, Number.isFinite(listen) ? listen : 0);
+  return Array.from({ length: n }, (_, i) => 3 + i);
+}
+
+/** exit code as a shell reports it: the code, or 128+signal */
+function exitStatus(code: number | null, signal: NodeJS.Signals | null): number {
+  if (code !== null) return code;
+  const signals: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGUSR1: 10, SIGSEGV: 11, SIGUSR2: 12, SIGPIPE: 13, SIGTERM: 15 };
+  return 128 + (signal ? signals[signal] ?? 1 : 1);
+}
+
+/**
+ * Runs runc with our stdio and extra fds, forwarding every catchable signal we receive, and
+ * resolves with runc's exit status.
+ */
+export function runcInherit(bin: string, args: readonly string[], fds: readonly number[] = []): Promise<number> {
+  return new Promise((resolveStatus, reject) => {
+    const child = spawn(bin, args, { stdio: ['inherit', 'inherit', 'inherit', ...fds] });
+    const forward = (sig: NodeJS.Signals) => { child.kill(sig); };
+    for (const s of FORWARDED) process.on(s, forward);
+    const done = () => { for (const s of FORWARDED) process.off(s, forward); };
+    child.on('error', (e) => {
+      done();
+      reject(new Error(`cannot run ${bin}: ${e.message}`));
+    });
+    child.on('exit', (code, signal) => {
+      done();
+      resolveStatus(exitStatus(code, signal));
+    });
+  });
+}
+
+export interface Captured { status: number; stdout: string; stderr: string }
+
+/** Runs runc and captures its output (for `state`, `features`, `--version`). */
+export function runcCapture(bin: string, args: readonly string[]): Promise<Captured> {
+  return new Promise((resolveOut, reject) => {
+    const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => { stdout += d; });
+    child.stderr.on('data', (d: Buffer) => { stderr += d; });
+    child.on('error', (e) => reject(new Error(`cannot run ${bin}: ${e.message}`)));
+    child.on('close', (code, signal) => resolveOut({ status: exitStatus(code, signal), stdout, stderr }));
+  });
+}

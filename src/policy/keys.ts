@@ -1,0 +1,60 @@
+/**
+ * The policy keys of ARCHITECTURE.md: one row per `io.vkernel.*` annotation.
+ * Everything else (schema, env names, features, messages) derives from this table.
+ */
+export interface KeySpec {
+  /** key after `io.vkernel.` */
+  key: string;
+  /** allowed strings (kind enum) */
+  values?: string[];
+  /** regular expression of the value (kind list) */
+  pattern?: string;
+  /** human text of the allowed values, used in error messages */
+  allowed: string;
+  /** numeric bounds (inclusive), kinds int and number */
+  min?: number;
+  max?: number;
+  kind: 'enum' | 'int' | 'number' | 'bool' | 'list';
+  /** true when the key asks for a vkernel feature (anything but tuning knobs) */
+  feature: boolean;
+}
+
+export const PREFIX = 'io.vkernel.';
+export const ENV_PREFIX = 'VKERNEL_';
+
+
+/** bounds of kernel.sched_wakeup_granularity_ns, see kernel/README.md */
+export const WAKEUP_GRAN_MIN = 0;
+export const WAKEUP_GRAN_MAX = 1_000_000_000;
+
+export const KEYS: readonly KeySpec[] = [
+  { key: 'sched.policy', kind: 'enum', feature: true, values: ['cfs', 'fifo', 'adaptive'], allowed: 'one of cfs, fifo, adaptive' },
+  {
+    key: 'sched.wakeup_granularity_ns', kind: 'int', feature: true, 
+    min: WAKEUP_GRAN_MIN, max: WAKEUP_GRAN_MAX, allowed: `an integer from ${WAKEUP_GRAN_MIN} to ${WAKEUP_GRAN_MAX}`,
+  },
+  { key: 'sched.adaptive.interval_ms', kind: 'int', feature: false, min: 10, max: 60000, allowed: 'an integer from 10 to 60000' },
+  { key: 'sched.adaptive.cpu_high', kind: 'number', feature: false, min: 0, max: 100, allowed: 'a number from 0 to 100 (percent of one CPU)' },
+  { key: 'sched.adaptive.cpu_low', kind: 'number', feature: false, min: 0, max: 100, allowed: 'a number from 0 to 100 (percent of one CPU)' },
+  { key: 'sched.adaptive.ctx_high', kind: 'number', feature: false, min: 0, allowed: 'a number ≥ 0 (context switches per second)' },
+  { key: 'sched.adaptive.ctx_low', kind: 'number', feature: false, min: 0, allowed: 'a number ≥ 0 (context switches per second)' },
+  { key: 'mm.overcommit_memory', kind: 'enum', feature: true, values: ['0', '1', '2'], allowed: 'one of 0, 1, 2' },
+  { key: 'mm.overcommit_ratio', kind: 'int', feature: true, min: 0, max: 2 ** 31 - 1, allowed: 'an integer ≥ 0' },
+  { key: 'mm.thp', kind: 'enum', feature: true, values: ['always', 'madvise', 'never'], allowed: 'one of always, madvise, never' },
+  { key: 'module', kind: 'bool', feature: true, allowed: 'one of true, false' },
+  {
+    key: 'syscall.deny', kind: 'list', feature: true, pattern: '^[a-z_][a-z0-9_]*(,[a-z_][a-z0-9_]*)*$',
+    allowed: 'comma-separated syscall names (e.g. mkdir,unshare)',
+  },
+  { key: 'backend', kind: 'enum', feature: false, values: ['auto', 'kernel', 'rt'], allowed: 'one of auto, kernel, rt' },
+  { key: 'strict', kind: 'bool', feature: false, allowed: 'one of true, false' },
+];
+
+export const KEY_BY_NAME: ReadonlyMap<string, KeySpec> = new Map(KEYS.map((k) => [k.key, k]));
+
+/** `sched.wakeup_granularity_ns` → `VKERNEL_SCHED_WAKEUP_GRANULARITY_NS` */
+export function envName(key: string): string {
+  return ENV_PREFIX + key.toUpperCase().replace(/\./g, '_');
+}
+
+export const KEY_BY_ENV: ReadonlyMap<string, KeySpec> = new Map(KEYS.map((k) => [envName(k.key), k]));

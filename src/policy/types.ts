@@ -1,0 +1,27 @@
+/** A merged, validated policy. Absent keys take the defaults of `effective()`. */
+export interface Policy {
+  'sched.policy'?: 'cfs' | 'fifo' | 'adaptive';
+  'sched.wakeup_granularity_ns'?: number;
+  'sched.adaptive.interval_ms'?: number;
+  'sched.adaptive.cpu_high'?: number;
+  'sched.adaptive.cpu_low'?: number;
+  'sched.adaptive.ctx_high'?: number;
+  'sched.adaptive.ctx_low'?: number;
+  'mm.overcommit_memory'?: '0' | '1' | '2';
+  'mm.overcommit_ratio'?: number;
+  'mm.thp'?: 'always' | 'madvise' | 'never';
+  module?: boolean;
+  'syscall.deny'?: string;
+  backend?: 'auto' | 'kernel' | 'rt';
+  strict?: boolean;
+}
+
+export type PolicyKey = keyof Policy;
+
+/** where each value came from, for messages and `ps` */
+export type Sources = Partial<Record<PolicyKey, string>>;
+
+export interface Resolved {
+  policy: Policy;
+  sources: Sources;
+}

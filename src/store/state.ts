@@ -1,0 +1,88 @@
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Policy, Sources } from '../policy/types.js';
+
+/** runc's default --root for root */
+export const DEFAULT_ROOT = '/run/runc';
+
+/** runc's container id rule; also keeps ids from ever naming a path outside the root */
+const ID_RE = /^[\w+\-.]+$/;
+
+export function checkId(id: string): void {
+  if (!ID_RE.test(id) || id === '.' || id === '..') throw new Error(`invalid container id format: ${JSON.stringify(id)}`);
+}
+
+/** What vkernel-runtime knows about one container (runc keeps the rest). */
+export interface ContainerState {
+  version: 1;
+  id: string;
+  bundle: string;
+  created: string;
+  policy: Policy;
+  sources: Sources;
+  /** init pid on the host, as read after `runc create` */
+  pid?: number;
+  backend?: string;
+  cgroupPath?: string;
+  module?: string;
+  /** `run` with a vkernel request: the private bundle holding config.json with our hook */
+  runBundle?: string;
+  /** pids of helper processes (e.g. the adaptive controller) */
+  helpers: Record<string, number>;
+  /** names of the appliers that applied, in order, with what each needs to undo */
+  applied: { name: string; undo?: unknown }[];
+}
+
+/**
+ * Files sit beside runc's container directories under `--root` (so containerd namespaces stay
+ * apart), named `vkernel@<id>.json`: `@` cannot occur in a runc id, and runc's `list` skips files.
+ */
+export class StateStore {
+  constructor(readonly root: string) {}
+
+  path(id: string): string {
+    checkId(id);
+    return join(this.root, `vkernel@${id}.json`);
+  }
+
+  read(id: string): ContainerState | undefined {
+    try {
+      return JSON.parse(readFileSync(this.path(id), 'utf8')) as ContainerState;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw e;
+    }
+  }
+
+  /** write temp, fsync, rename: a reader sees the old or the new state, never a torn one */
+  write(state: ContainerState): void {
+    mkdirSync(this.root, { recursive: true, mode: 0o700 });
+    const file = this.path(state.id);
+    const tmp = `${file}.${process.pid}.tmp`;
+    const fd = openSync(tmp, 'w', 0o600);
+    try {
+      writeSync(fd, `${JSON.stringify(state, null, 1)}\n`);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, file);
+    const dir = openSync(this.root, 'r');
+    try { fsyncSync(dir); } finally { closeSync(dir); }
+  }
+
+  remove(id: string): void {
+    rmSync(this.path(id), { force: true });
+  }
+
+  /** ids that have a state file under this root */
+  list(): string[] {
+    let names: string[];
+    try {
+      names = readdirSync(this.root);
+    } catch {
+      return [];
+    }
+    return names.flatMap((n) => (n.startsWith('vkernel@') && n.endsWith('.json') ? [n.slice(8, -5)] : []));
+  }
+}
