@@ -1,0 +1,208 @@
+#!/bin/bash
+# Build the vkernel guest kernel (Linux 6.1.192 from Debian's linux-source-6.1)
+# with the patch series in kernel/series and the config fragments in
+# kernel/config/*.config.
+#
+#   kernel/build.sh              patched kernel
+#   kernel/build.sh --unpatched  same config, no patches (comparison tests)
+#
+# Output: ${VKERNEL_CACHE:-/var/cache/vkernel-runtime}/kernel/<hash>/ with
+# bzImage, config, System.map, Module.symvers and build -> the source tree
+# (ready for `make -C <out>/build M=<dir> modules`).  The output directory is
+# the last line printed on stdout; everything else goes to stderr.
+#
+# hash = sha256(variant, tarball version, series + patches (patched only),
+#               config fragments, this script)
+#
+# The extracted tree of each variant is kept in the cache (tree-<variant>) and
+# moved between hashes by reverse-applying the patches it carries and applying
+# the new series, so a changed patch costs an incremental make, not a full one.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+self="$here/$(basename "${BASH_SOURCE[0]}")"
+tarball=${VKERNEL_TARBALL:-/usr/src/linux-source-6.1.tar.xz}
+cache=${VKERNEL_CACHE:-/var/cache/vkernel-runtime}/kernel
+jobs=${VKERNEL_JOBS:-2}
+variant=patched
+
+usage() {
+	echo "usage: $0 [--unpatched]" >&2
+	exit 2
+}
+
+for arg in "$@"; do
+	case "$arg" in
+	--unpatched) variant=unpatched ;;
+	-h|--help) usage ;;
+	*) usage ;;
+	esac
+done
+
+log() { printf '[vkernel-build %s] %s\n' "$variant" "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+[ -r "$tarball" ] || die "$tarball not found (apt-get install linux-source-6.1)"
+
+# The patch files of the series, in order (comments and blank lines skipped).
+patches=()
+if [ "$variant" = patched ]; then
+	[ -r "$here/series" ] || die "$here/series missing"
+	while read -r line; do
+		line=${line%%#*}
+		line=$(echo "$line" | tr -d '[:space:]')
+		[ -n "$line" ] || continue
+		[ -r "$here/patches/$line" ] || die "series names missing patch $line"
+		patches+=("$here/patches/$line")
+	done <"$here/series"
+fi
+fragments=("$here"/config/*.config)
+
+tarball_version() {
+	local v
+	v=$(dpkg-query -W -f='${Version}' linux-source-6.1 2>/dev/null || true)
+	if [ -n "$v" ]; then
+		echo "linux-source-6.1 $v $(stat -c %s "$tarball")"
+	else
+		sha256sum <"$tarball" | cut -d' ' -f1
+	fi
+}
+
+version=$(tarball_version)
+hash=$(
+	{
+		echo "variant $variant"
+		echo "tarball $version"
+		for p in "${patches[@]}"; do
+			echo "patch $(basename "$p")"
+			cat "$p"
+		done
+		for f in "${fragments[@]}"; do
+			echo "config $(basename "$f")"
+			cat "$f"
+		done
+		echo "build.sh"
+		cat "$self"
+	} | sha256sum | cut -c1-16
+)
+out="$cache/$hash"
+tree="$cache/tree-$variant"
+
+is_current() {
+	[ -e "$out/done" ] && [ -e "$tree/.vk/stamp" ] &&
+		[ "$(cat "$tree/.vk/stamp")" = "$hash" ]
+}
+
+if is_current; then
+	log "cached: $out"
+	echo "$out"
+	exit 0
+fi
+
+mkdir -p "$cache"
+exec 9>"$cache/.lock-$variant"
+log "waiting for lock" && flock 9
+if is_current; then
+	log "cached (built concurrently): $out"
+	echo "$out"
+	exit 0
+fi
+
+t0=$(date +%s)
+buildlog="$cache/build-$variant.log"
+: >"$buildlog"
+
+run() {
+	if ! "$@" >>"$buildlog" 2>&1; then
+		tail -n 40 "$buildlog" >&2
+		die "failed: $* (full log: $buildlog)"
+	fi
+}
+
+extract() {
+	log "extracting $tarball"
+	rm -rf "$tree" "$tree.tmp"
+	mkdir -p "$tree.tmp"
+	tar -C "$tree.tmp" -xf "$tarball"
+	mv "$tree.tmp/linux-source-6.1" "$tree"
+	rmdir "$tree.tmp"
+	mkdir -p "$tree/.vk/applied"
+	echo "$version" >"$tree/.vk/version"
+}
+
+# Bring the tree to "pristine + current series": keep the longest prefix of
+# applied patches that equals the start of the series, reverse-apply the rest
+# (last first), then apply the remainder of the series.  A patch that fails to
+# revert means the tree is not what we think: extract again.
+keep=0
+sync_patches() {
+	local applied=() i
+	rm -f "$tree/.vk/stamp"
+	mapfile -t applied < <(find "$tree/.vk/applied" -name '*.patch' | sort)
+	keep=0
+	while [ "$keep" -lt "${#applied[@]}" ] && [ "$keep" -lt "${#patches[@]}" ] &&
+		cmp -s "${applied[$keep]}" "${patches[$keep]}"; do
+		keep=$((keep + 1))
+	done
+	for ((i = ${#applied[@]} - 1; i >= keep; i--)); do
+		log "reverting $(basename "${applied[$i]}")"
+		if ! patch -d "$tree" -p1 -R -E -s <"${applied[$i]}" >>"$buildlog" 2>&1; then
+			log "revert failed; re-extracting"
+			extract
+			keep=0
+			return 0
+		fi
+		rm -f "${applied[$i]}"
+	done
+}
+
+apply_series() {
+	local i p
+	for ((i = keep; i < ${#patches[@]}; i++)); do
+		p=${patches[$i]}
+		log "applying $(basename "$p")"
+		if ! patch -d "$tree" -p1 -s --forward <"$p" >>"$buildlog" 2>&1; then
+			tail -n 20 "$buildlog" >&2
+			rm -rf "$tree"
+			die "patch $(basename "$p") does not apply"
+		fi
+		cp "$p" "$tree/.vk/applied/$(printf '%04d' $((i + 1)))-$(basename "$p")"
+	done
+}
+
+if [ ! -d "$tree/.vk" ] || [ "$(cat "$tree/.vk/version" 2>/dev/null)" != "$version" ]; then
+	extract
+else
+	sync_patches
+fi
+apply_series
+
+log "configuring"
+run make -C "$tree" tinyconfig
+run "$tree/scripts/kconfig/merge_config.sh" -m -O "$tree" "$tree/.config" "${fragments[@]}"
+run make -C "$tree" olddefconfig
+# Every requested option must have survived olddefconfig (typos, missing
+# dependencies).  CONFIG_VKERNEL only exists once the series is applied.
+missing=()
+while read -r opt; do
+	[ "$variant" = unpatched ] && [ "${opt%%=*}" = CONFIG_VKERNEL ] && continue
+	grep -qx "$opt" "$tree/.config" || missing+=("$opt")
+done < <(grep -h '^CONFIG_.*=' "${fragments[@]}")
+[ ${#missing[@]} -eq 0 ] || die "options lost by olddefconfig: ${missing[*]}"
+
+log "building bzImage + modules (-j$jobs; log: $buildlog)"
+run make -C "$tree" -j"$jobs" bzImage modules
+run make -C "$tree" -j"$jobs" modules_prepare
+
+mkdir -p "$out"
+cp "$tree/arch/x86/boot/bzImage" "$out/bzImage"
+cp "$tree/.config" "$out/config"
+cp "$tree/System.map" "$out/System.map"
+cp "$tree/Module.symvers" "$out/Module.symvers"
+ln -sfn "$tree" "$out/build"
+make -s -C "$tree" kernelrelease >"$out/kernelrelease" 2>/dev/null
+echo "$hash" >"$tree/.vk/stamp"
+echo "$(($(date +%s) - t0))" >"$out/build-seconds"
+touch "$out/done"
+log "built in $(cat "$out/build-seconds")s: $out"
+echo "$out"

@@ -1,0 +1,176 @@
+import { openSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
+import { makeBundle, requireRoot, runc, tempRoot, uid, vk, leftovers, RUNTIME } from '../helpers/fixtures.js';
+
+beforeAll(requireRoot);
+
+/** engine paths: a flag of ours sends the call through the TypeScript engine instead of the launcher's exec */
+const ENGINE = ['--vkernel-set', 'strict=false'];
+
+describe('same observable results as runc', () => {
+  test.each([['launcher'], ['engine']])('run: output and exit code (%s)', async (path) => {
+    const bundle = await makeBundle({ args: ['sh', '-c', 'echo out; echo err >&2; exit 3'] });
+    const root = tempRoot();
+    const ours = await vk(['--root', root, ...(path === 'engine' ? ENGINE : []), 'run', '--bundle', bundle, uid()]);
+    const theirs = await runc(['--root', root, 'run', '--bundle', bundle, uid()]);
+    expect([ours.exitCode, ours.stdout, ours.stderr]).toEqual([3, 'out', 'err']);
+    expect([ours.exitCode, ours.stdout, ours.stderr]).toEqual([theirs.exitCode, theirs.stdout, theirs.stderr]);
+  });
+
+  test.each([['launcher', {}], ['engine (policy)', { 'io.vkernel.sched.policy': 'cfs', 'io.vkernel.strict': 'false' }]])(
+    'create/state/start/delete (%s)', async (_name, annotations) => {
+      const bundle = await makeBundle({ args: ['sh', '-c', 'sleep 0.5; echo done'], annotations });
+      const root = tempRoot();
+      const ids = { ours: uid('o'), theirs: uid('t') };
+      const states: Record<string, unknown[]> = { ours: [], theirs: [] };
+      for (const [who, tool] of [['ours', vk], ['theirs', runc]] as const) {
+        const id = ids[who];
+        const log = join(tmpdir(), `${id}.out`);
+        const fd = openSync(log, 'w');
+        const created = await tool(['--root', root, 'create', '--bundle', bundle, id], { stdin: 'ignore', stdout: fd, stderr: fd });
+        expect(created.exitCode).toBe(0);
+        const s1 = JSON.parse((await tool(['--root', root, 'state', id])).stdout);
+        expect((await tool(['--root', root, 'start', id])).exitCode).toBe(0);
+        await new Promise((r) => setTimeout(r, 900));
+        const s2 = JSON.parse((await tool(['--root', root, 'state', id])).stdout);
+        expect((await tool(['--root', root, 'delete', id])).exitCode).toBe(0);
+        const gone = await tool(['--root', root, 'state', id]);
+        states[who] = [s1.status, s2.status, Object.keys(s1).sort(), s1.bundle, gone.exitCode, readFileSync(log, 'utf8')];
+        expect(s1.pid).toBeGreaterThan(0);
+      }
+      expect(states.ours).toEqual(states.theirs);
+      expect(states.ours.slice(0, 2)).toEqual(['created', 'stopped']);
+      expect(leftovers(root, ids.ours)).toEqual([]);
+    }, 30000);
+
+  test('delete is idempotent; delete --force of an unknown container succeeds like runc', async () => {
+    const root = tempRoot();
+    const a = await vk(['--root', root, 'delete', 'nope']);
+    const b = await runc(['--root', root, 'delete', 'nope']);
+    expect(a.exitCode).toBe(b.exitCode);
+    expect((await vk(['--root', root, 'delete', '--force', 'nope'])).exitCode).toBe(0);
+  });
+
+  test('--version prints ours and runc\'s', async () => {
+    const r = await vk(['--version']);
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toMatch(/^vkernel-runtime version \d+\.\d+\.\d+/);
+    expect(r.stdout).toContain((await runc(['--version'])).stdout.split('\n')[0]);
+  });
+
+  test('features: runc\'s JSON plus our keys', async () => {
+    const ours = JSON.parse((await vk(['features'])).stdout);
+    const theirs = JSON.parse((await runc(['features'])).stdout);
+    expect(ours.hooks).toEqual(theirs.hooks);
+    expect(ours.annotations['io.vkernel.sched.policy']).toBe('one of cfs, fifo, adaptive');
+    expect(Object.keys(ours.annotations).filter((k) => k.startsWith('io.vkernel.'))).toHaveLength(14);
+    for (const k of Object.keys(theirs.annotations ?? {})) expect(ours.annotations[k]).toBe(theirs.annotations[k]);
+  });
+});
+
+describe('fds, signals, terminal', () => {
+  test.each([['launcher'], ['engine']])('--preserve-fds passes an fd into the container (%s)', async (path) => {
+    const file = join(tmpdir(), `${uid('fd')}.txt`);
+    writeFileSync(file, 'through-fd-3\n');
+    const bundle = await makeBundle({ args: ['sh', '-c', 'cat <&3'] });
+    const root = tempRoot();
+    const fd = openSync(file, 'r');
+    const r = await vk(['--root', root, ...(path === 'engine' ? ENGINE : []), 'run', '--preserve-fds', '1', '--bundle', bundle, uid()],
+      { stdio: ['ignore', 'pipe', 'pipe', fd] });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('through-fd-3');
+  });
+
+  test.each([['launcher', []], ['engine', ENGINE], ['engine with a policy', ['--vkernel-set', 'sched.policy=cfs', ...ENGINE]]])(
+    'a signal sent to vkernel-runtime run reaches the container (%s)', async (_name, flags) => {
+      const bundle = await makeBundle({ args: ['sh', '-c', 'trap "echo got-term; exit 7" TERM; echo ready; while true; do sleep 0.05; done'] });
+      const root = tempRoot();
+      const child = spawn(RUNTIME, ['--root', root, ...flags, 'run', '--bundle', bundle, uid()], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      child.stdout.on('data', (d) => { out += d; });
+      child.stderr.on('data', (d) => { out += d; });
+      for (let i = 0; i < 100 && !out.includes('ready'); i++) await new Promise((r) => setTimeout(r, 50));
+      expect(out).toContain('ready');
+      child.kill('SIGTERM');
+      const code = await new Promise((r) => child.on('exit', (c) => r(c)));
+      expect(out).toContain('got-term');
+      expect(code).toBe(7);
+    }, 20000);
+
+  test.each([['launcher', []], ['engine with a policy', ['--vkernel-set', 'sched.policy=cfs', ...ENGINE]]])(
+    'a container started in a pty gets a terminal (%s)', async (_name, flags) => {
+      const pty = await import('node-pty');
+      const bundle = await makeBundle({ args: ['sh', '-c', 'tty; [ -t 0 ] && [ -t 1 ] && echo is-a-tty; read line; echo "got:$line"'], terminal: true });
+      const root = tempRoot();
+      const p = pty.spawn(RUNTIME, ['--root', root, ...flags, 'run', '--bundle', bundle, uid()], { cols: 80, rows: 24, env: process.env as Record<string, string> });
+      let out = '';
+      p.onData((d) => {
+        out += d;
+        if (out.includes('is-a-tty') && !out.includes('sent')) { out += 'sent'; p.write('hello\r'); }
+      });
+      const code = await new Promise<number>((r) => p.onExit((e) => r(e.exitCode)));
+      expect(out).toMatch(/\/dev\/pts\/\d+/);
+      expect(out).toContain('is-a-tty');
+      expect(out).toContain('got:hello');
+      expect(code).toBe(0);
+    }, 20000);
+});
+
+describe('errors and rollback', () => {
+  test('bad annotation: exit 1, JSON error in --log, nothing created', async () => {
+    const bundle = await makeBundle({ args: ['true'], annotations: { 'io.vkernel.sched.policy': 'fast' } });
+    const root = tempRoot();
+    const log = join(tmpdir(), `${uid('log')}.json`);
+    const id = uid();
+    const r = await vk(['--root', root, '--log', log, '--log-format', 'json', 'create', '--bundle', bundle, id]);
+    expect(r.exitCode).toBe(1);
+    const lines = readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines.at(-1)).toMatchObject({ level: 'error', msg: 'io.vkernel.sched.policy: "fast" is not one of cfs, fifo, adaptive (from annotation)' });
+    expect(lines.at(-1).time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    expect(r.stderr).toContain('"fast" is not one of cfs, fifo, adaptive');
+    expect((await runc(['--root', root, 'list', '-q'])).stdout).toBe('');
+    expect(leftovers(root, id)).toEqual([]);
+  });
+
+  test('bad env value through Docker-style VKERNEL_* also fails before anything exists', async () => {
+    const bundle = await makeBundle({ args: ['true'], env: ['VKERNEL_MM_THP=sometimes'] });
+    const root = tempRoot();
+    const r = await vk(['--root', root, 'run', '--bundle', bundle, uid()]);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain('io.vkernel.mm.thp: "sometimes" is not one of always, madvise, never (from env VKERNEL_MM_THP)');
+    expect((await runc(['--root', root, 'list', '-q'])).stdout).toBe('');
+  });
+
+  test.each([['create'], ['run']])('injected failure after runc create (%s): nothing left behind', async (cmd) => {
+    const bundle = await makeBundle({ args: ['sh', '-c', 'echo should-not-run'], annotations: { 'io.vkernel.sched.policy': 'cfs', 'io.vkernel.strict': 'false' } });
+    const root = tempRoot();
+    const id = uid('fault');
+    const r = await vk(['--root', root, cmd, '--bundle', bundle, id], { env: { VKERNEL_RUNTIME_TEST_FAULT: 'after-create' } });
+    expect(r.exitCode).toBe(1);
+    expect(r.stdout).not.toContain('should-not-run');
+    expect(r.stderr).toContain('injected failure after runc create');
+    expect((await runc(['--root', root, 'list', '-q'])).stdout).toBe('');
+    expect(leftovers(root, id)).toEqual([]);
+    expect(existsSync('/run/vkernel-runtime/bundles') ? (await import('node:fs')).readdirSync('/run/vkernel-runtime/bundles').filter((d) => d.startsWith(id)) : []).toEqual([]);
+  });
+});
+
+test('20 containers created in parallel all succeed, start and delete', async () => {
+  const bundle = await makeBundle({ args: ['sh', '-c', 'exit 0'], annotations: { 'io.vkernel.sched.policy': 'cfs', 'io.vkernel.strict': 'false' } });
+  const root = tempRoot();
+  const ids = Array.from({ length: 20 }, () => uid('par'));
+  // the container's init inherits create's stdio: give it a file, not a pipe that would stay open
+  const errFile = join(tmpdir(), `${uid('par')}.err`);
+  const fd = openSync(errFile, 'w');
+  const created = await Promise.all(ids.map((id) => vk(['--root', root, 'create', '--bundle', bundle, id], { stdin: 'ignore', stdout: fd, stderr: fd })));
+  expect(readFileSync(errFile, 'utf8')).toBe('');
+  expect(created.map((r) => r.exitCode)).toEqual(ids.map(() => 0));
+  expect((await runc(['--root', root, 'list', '-q'])).stdout.split('\n').sort()).toEqual([...ids].sort());
+  const started = await Promise.all(ids.map((id) => vk(['--root', root, 'start', id])));
+  expect(started.map((r) => r.exitCode)).toEqual(ids.map(() => 0));
+  const deleted = await Promise.all(ids.map((id) => vk(['--root', root, 'delete', '--force', id])));
+  expect(deleted.map((r) => r.exitCode)).toEqual(ids.map(() => 0));
+  for (const id of ids) expect(leftovers(root, id)).toEqual([]);
+}, 120000);

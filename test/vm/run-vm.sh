@@ -1,0 +1,63 @@
+#!/bin/bash
+# Boot a kernel under qemu (TCG, never KVM) with a test initramfs and print
+# the guest's serial console on stdout.
+#
+#   test/vm/run-vm.sh KERNEL_OUT_DIR TIMEOUT_S TEST.sh...
+#
+# KERNEL_OUT_DIR is what kernel/build.sh printed (bzImage + build/ tree).
+# The initramfs is built here, at test time: busybox-static, the vkt helper
+# (test/vm/guest/vkt.c compiled statically), the given test scripts and
+# test/vm/guest/init.sh as /init.  Test scripts print lines
+#   VKTEST <name> PASS|FAIL <detail>
+# and /init ends the VM with `poweroff -f`.  qemu is killed after
+# TIMEOUT_S seconds whatever happens.  Exit status: qemu's (124 = timeout).
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+kdir=$1
+timeout_s=$2
+shift 2
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/vkvm.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+busybox=$(command -v busybox || true)
+[ -n "$busybox" ] && file -L "$busybox" | grep -q 'statically linked' ||
+	busybox=/bin/busybox
+gcc -static -O2 -Wall -o "$work/vkt" "$here/guest/vkt.c"
+
+modlines=()
+if [ -n "${VKVM_MODULES:-}" ]; then
+	for m in $VKVM_MODULES; do
+		modlines+=("file /lib/modules/$(basename "$m") $m 0644 0 0")
+	done
+fi
+
+{
+	echo "dir /bin 0755 0 0"
+	echo "dir /dev 0755 0 0"
+	echo "dir /proc 0755 0 0"
+	echo "dir /sys 0755 0 0"
+	echo "dir /tmp 1777 0 0"
+	echo "dir /tests 0755 0 0"
+	echo "dir /lib 0755 0 0"
+	echo "dir /lib/modules 0755 0 0"
+	echo "nod /dev/console 0600 0 0 c 5 1"
+	echo "file /bin/busybox $busybox 0755 0 0"
+	echo "file /bin/vkt $work/vkt 0755 0 0"
+	echo "file /init $here/guest/init.sh 0755 0 0"
+	echo "file /tests/lib.sh $here/guest/lib.sh 0644 0 0"
+	for t in "$@"; do
+		echo "file /tests/$(basename "$t") $t 0755 0 0"
+	done
+	for l in "${modlines[@]}"; do
+		echo "$l"
+	done
+} >"$work/list"
+"$kdir/build/usr/gen_init_cpio" "$work/list" | gzip -1 >"$work/initrd.gz"
+
+rc=0
+timeout -k 5 "$timeout_s" qemu-system-x86_64 -nographic -no-reboot \
+	-m 1024 -smp 2 -kernel "$kdir/bzImage" -initrd "$work/initrd.gz" \
+	-append 'console=ttyS0 panic=-1 quiet' </dev/null || rc=$?
+exit "$rc"
