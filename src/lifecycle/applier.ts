@@ -3,6 +3,7 @@ import type { Logger } from '../log/logger.js';
 import type { Spec } from '../oci/spec.js';
 import type { Policy, PolicyKey } from '../policy/types.js';
 import type { ContainerState } from '../store/state.js';
+import type { RuntimeConfig } from '../policy/config.js';
 
 /** What an applier is given after `runc create`, when the container's init exists but has not started. */
 export interface ApplyContext {
@@ -16,6 +17,17 @@ export interface ApplyContext {
   log: Logger;
   /** the container's state, which an applier may annotate (backend, cgroupPath, module, helpers) */
   state: ContainerState;
+  config?: RuntimeConfig;
+  /** runc's --systemd-cgroup */
+  systemdCgroup: boolean;
+}
+
+/** What a pre-flight check sees (before any side effect). */
+export interface CheckContext {
+  id: string;
+  spec: Spec;
+  policy: Policy;
+  systemdCgroup: boolean;
 }
 
 /** What undo is given: the saved state (the spec may be gone by then). */
@@ -23,6 +35,13 @@ export interface UndoContext {
   id: string;
   state: ContainerState;
   log: Logger;
+  config?: RuntimeConfig;
+  /** the runtime's --root, where helpers keep their files */
+  root: string;
+  /** how to start this runtime again (for helper processes) */
+  self: string[];
+  /** runc global flags of this invocation (for helpers that call back) */
+  globals: string[];
 }
 
 /**
@@ -35,6 +54,8 @@ export interface Applier {
   /** the policy keys this applier serves */
   keys: readonly PolicyKey[];
   requested(policy: Policy): boolean;
+  /** bad input that no host could apply (throws; never downgraded by strict=false) */
+  check?(ctx: CheckContext): void;
   /** undefined when this host can apply it, else why not (shown to the user) */
   unsupported(policy: Policy, probe: HostProbe): string | undefined;
   /** returns what undo needs (JSON-serialisable), stored in the container's state */

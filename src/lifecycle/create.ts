@@ -13,7 +13,7 @@ export async function create(rt: Runtime): Promise<number> {
   const id = containerId('create', c);
   checkId(id);
   const bundle = bundlePath(flagValue(c, 'bundle', 'b'));
-  const req = readRequest(rt, bundle);
+  const req = readRequest(rt, id, bundle);
   const fds = extraFds(Number(flagValue(c, 'preserve-fds') ?? 0));
   if (!req.appliers) return rt.inherit(rt.callerArgv(), fds);
   const appliers = req.appliers;
@@ -31,8 +31,8 @@ export async function create(rt: Runtime): Promise<number> {
       return 0;
     } catch (e) {
       rt.log.error(`create ${id}: ${(e as Error).message}; rolled back (container deleted)`);
-      await undoAll(rt, state);
       await rt.inherit(rt.runcArgv('delete', '--force', id));
+      await undoAll(rt, state);
       return 1;
     }
   });

@@ -6,7 +6,6 @@ import { plan } from './plan.js';
 import { probeHost } from '../kernel/probe.js';
 import { applyAll } from './request.js';
 import type { Runtime } from './runtime.js';
-import { undoAll } from './undo.js';
 
 /** the OCI state runc writes to a hook's stdin */
 interface HookState { id: string; pid: number; bundle: string }
@@ -25,14 +24,9 @@ export async function hook(rt: Runtime): Promise<number> {
   return withLock(rt.root, id, async () => {
     const state = rt.store.read(id);
     if (!state) throw new Error(`no vkernel-runtime state for ${id} under ${rt.root}`);
-    const appliers = plan(state.policy, state.sources, probeHost(), rt.log);
-    try {
-      await applyAll(rt, appliers, state, readSpec(oci.bundle), oci.pid);
-      return 0;
-    } catch (e) {
-      rt.log.error(`run ${id}: ${(e as Error).message}; rolled back`);
-      await undoAll(rt, state);
-      return 1;
-    }
+    const appliers = plan(state.policy, state.sources, probeHost(), rt.log, { id, spec: readSpec(oci.bundle), systemdCgroup: rt.inv.globals.systemdCgroup });
+    // on failure runc destroys the container; `run` then undoes what the state file records
+    await applyAll(rt, appliers, state, readSpec(oci.bundle), oci.pid);
+    return 0;
   });
 }

@@ -2,7 +2,7 @@ import { KEYS, PREFIX } from '../policy/keys.js';
 import type { HostProbe } from '../kernel/probe.js';
 import type { Logger } from '../log/logger.js';
 import type { Policy, PolicyKey, Sources } from '../policy/types.js';
-import type { Applier } from './applier.js';
+import type { Applier, CheckContext } from './applier.js';
 import { APPLIERS } from './appliers/index.js';
 
 /**
@@ -10,7 +10,7 @@ import { APPLIERS } from './appliers/index.js';
  * this build) cannot apply is an error when `strict` (the default), else a warning and the
  * container runs without it.
  */
-export function plan(policy: Policy, sources: Sources, probe: HostProbe, log: Logger, appliers: readonly Applier[] = APPLIERS): Applier[] {
+export function plan(policy: Policy, sources: Sources, probe: HostProbe, log: Logger, check: Omit<CheckContext, 'policy'>, appliers: readonly Applier[] = APPLIERS): Applier[] {
   const strict = policy.strict !== false;
   const problems: string[] = [];
   const chosen: Applier[] = [];
@@ -19,6 +19,7 @@ export function plan(policy: Policy, sources: Sources, probe: HostProbe, log: Lo
   for (const a of appliers) {
     if (!a.requested(policy)) continue;
     a.keys.forEach((k) => served.add(k));
+    a.check?.({ ...check, policy });
     const why = a.unsupported(policy, probe);
     if (why === undefined) chosen.push(a);
     else problems.push(`${a.keys.filter((k) => policy[k] !== undefined).map(show).join(', ') || a.name}: ${why}`);

@@ -14,7 +14,7 @@ export interface Request extends Resolved {
 }
 
 /** Reads config.json, resolves and validates the policy, plans the appliers: all before any side effect. */
-export function readRequest(rt: Runtime, bundle: string): Request {
+export function readRequest(rt: Runtime, id: string, bundle: string): Request {
   const spec = readSpec(bundle);
   const resolved = resolvePolicy({
     annotations: spec.annotations,
@@ -23,7 +23,8 @@ export function readRequest(rt: Runtime, bundle: string): Request {
     config: rt.config && { path: rt.config.path, defaults: rt.config.defaults },
   });
   if (!requestsFeature(resolved.policy)) return { spec, ...resolved };
-  return { spec, ...resolved, appliers: plan(resolved.policy, resolved.sources, probeHost(), rt.log) };
+  const check = { id, spec, systemdCgroup: rt.inv.globals.systemdCgroup };
+  return { spec, ...resolved, appliers: plan(resolved.policy, resolved.sources, probeHost(), rt.log, check) };
 }
 
 export function newState(id: string, bundle: string, req: Request): ContainerState {
@@ -36,7 +37,9 @@ export async function applyAll(rt: Runtime, appliers: readonly Applier[], state:
   rt.store.write(state);
   const probe = probeHost();
   for (const a of appliers) {
-    const undo = await a.apply({ id: state.id, bundle: state.bundle, spec, policy: state.policy, pid, probe, log: rt.log, state });
+    const undo = await a.apply({
+      id: state.id, bundle: state.bundle, spec, policy: state.policy, pid, probe, log: rt.log, state, config: rt.config, systemdCgroup: rt.inv.globals.systemdCgroup,
+    });
     state.applied.push({ name: a.name, undo });
     rt.store.write(state);
     rt.log.debug(`${state.id}: applied ${a.name}`);

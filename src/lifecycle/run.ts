@@ -6,19 +6,12 @@ import { extraFds } from '../oci/runc.js';
 import { withLock } from '../store/lock.js';
 import { checkId } from '../store/state.js';
 import { newState, readRequest } from './request.js';
-import type { Runtime } from './runtime.js';
+import { selfCommand, type Runtime } from './runtime.js';
 import { undoAll } from './undo.js';
 
 /** where `run` keeps the private bundles of containers with a vkernel request */
 export const RUN_BUNDLES = process.env.VKERNEL_RUN_BUNDLES ?? '/run/vkernel-runtime/bundles';
 
-/** how runc calls us back between create and start (the createRuntime hook) */
-export function selfCommand(): string[] {
-  const self = process.env.VKERNEL_RUNTIME_SELF;
-  if (self) return [self];
-  // engine started directly: the bun binary is self-contained, node needs its script
-  return /\/(node|nodejs)$/.test(process.execPath) ? [process.execPath, process.argv[1]] : [process.execPath];
-}
 
 /**
  * The spec `runc run` is given for a container with a vkernel request: the caller's, with paths made
@@ -26,13 +19,13 @@ export function selfCommand(): string[] {
  * the container exists and before its process starts (as create does). runc keeps a terminal,
  * signals and the exit status exactly as in a plain `runc run`.
  */
-export function runSpec(spec: Spec, bundle: string, hook: string[], root: string, id: string): Spec {
+export function runSpec(spec: Spec, bundle: string, hook: string[], globals: string[], id: string): Spec {
   const abs = (p: string) => (isAbsolute(p) ? p : join(bundle, p));
   const mounts = (spec.mounts as { source?: string; type?: string; options?: string[] }[] | undefined)?.map((m) => {
     const bind = m.type === 'bind' || m.options?.some((o) => o === 'bind' || o === 'rbind');
     return bind && m.source ? { ...m, source: abs(m.source) } : m;
   });
-  const ours = { path: hook[0], args: [...hook, '--root', root, 'vkernel-hook', 'create-runtime', id], env: hookEnv() };
+  const ours = { path: hook[0], args: [...hook, ...globals, 'vkernel-hook', 'create-runtime', id], env: hookEnv() };
   return {
     ...spec,
     ...(spec.root ? { root: { ...spec.root, path: abs(spec.root.path) } } : {}),
@@ -54,7 +47,7 @@ export async function run(rt: Runtime): Promise<number> {
   const id = containerId('run', c);
   checkId(id);
   const bundle = bundlePath(flagValue(c, 'bundle', 'b'));
-  const req = readRequest(rt, bundle);
+  const req = readRequest(rt, id, bundle);
   const fds = extraFds(Number(flagValue(c, 'preserve-fds') ?? 0));
   if (!req.appliers) return rt.inherit(rt.callerArgv(), fds);
 
@@ -64,7 +57,7 @@ export async function run(rt: Runtime): Promise<number> {
     if (stale && !(await rt.runcState(id))) await undoAll(rt, stale);
     mkdirSync(RUN_BUNDLES, { recursive: true, mode: 0o700 });
     state.runBundle = mkdtempSync(join(RUN_BUNDLES, `${id}-`));
-    writeFileSync(join(state.runBundle, 'config.json'), JSON.stringify(runSpec(req.spec, bundle, selfCommand(), rt.root, id)));
+    writeFileSync(join(state.runBundle, 'config.json'), JSON.stringify(runSpec(req.spec, bundle, selfCommand(), ['--root', rt.root, ...(rt.inv.globals.systemdCgroup ? ['--systemd-cgroup'] : [])], id)));
     rt.store.write(state);
   });
   const argv = rt.runcArgv('run', ...replaceFlag('run', rt.inv.args, ['bundle', 'b'], state.runBundle as string));

@@ -2,7 +2,16 @@ import type { Invocation } from '../cli/argv.js';
 import type { Logger } from '../log/logger.js';
 import { runcCapture, runcInherit } from '../oci/runc.js';
 import type { RuntimeConfig } from '../policy/config.js';
-import { DEFAULT_ROOT, StateStore } from '../store/state.js';
+import { DEFAULT_ROOT, StateStore, type ContainerState } from '../store/state.js';
+import type { UndoContext } from './applier.js';
+
+/** how to start this runtime again (hooks, helper processes) */
+export function selfCommand(): string[] {
+  const self = process.env.VKERNEL_RUNTIME_SELF;
+  if (self) return [self];
+  // engine started directly: the bun binary is self-contained, node needs its script
+  return /\/(node|nodejs)$/.test(process.execPath) ? [process.execPath, process.argv[1]] : [process.execPath];
+}
 
 /** One invocation of vkernel-runtime: parsed argv, logger, config, and where runc and our state are. */
 export class Runtime {
@@ -22,6 +31,11 @@ export class Runtime {
   /** the caller's own subcommand argv, unchanged */
   callerArgv(): string[] {
     return this.runcArgv(this.inv.command as string, ...this.inv.args);
+  }
+
+  /** what undo/started steps get */
+  stepContext(state: ContainerState): UndoContext {
+    return { id: state.id, state, log: this.log, config: this.config, root: this.root, self: selfCommand(), globals: this.inv.runcGlobals };
   }
 
   inherit(argv: string[], fds: readonly number[] = []): Promise<number> {

@@ -1,16 +1,21 @@
 import { containerId, parseCommandArgs } from '../cli/argv.js';
 import { APPLIERS } from './appliers/index.js';
 import type { Runtime } from './runtime.js';
+import { withLock } from '../store/lock.js';
 
 /** start = `runc start`, then the appliers' post-start step (e.g. the adaptive controller). */
 export async function start(rt: Runtime): Promise<number> {
   const id = containerId('start', parseCommandArgs('start', rt.inv.args));
-  const state = rt.store.read(id);
   const status = await rt.inherit(rt.callerArgv());
-  if (status !== 0 || !state) return status;
-  for (const step of state.applied) {
-    const a = APPLIERS.find((x) => x.name === step.name);
-    if (a?.started) await a.started({ id, state, log: rt.log });
-  }
-  return 0;
+  if (status !== 0 || !rt.store.read(id)) return status;
+  return withLock(rt.root, id, async () => {
+    const state = rt.store.read(id);
+    if (!state) return status;
+    for (const step of state.applied) {
+      const a = APPLIERS.find((x) => x.name === step.name);
+      if (a?.started) await a.started(rt.stepContext(state));
+    }
+    rt.store.write(state);
+    return 0;
+  });
 }

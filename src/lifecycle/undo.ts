@@ -12,7 +12,7 @@ export async function undoAll(rt: Runtime, state: ContainerState): Promise<void>
   for (const step of [...state.applied].reverse()) {
     const a = APPLIERS.find((x) => x.name === step.name);
     try {
-      await a?.undo({ id: state.id, state, log: rt.log }, step.undo);
+      await a?.undo(rt.stepContext(state), step.undo);
     } catch (e) {
       rt.log.warn(`${state.id}: undo ${step.name}: ${(e as Error).message}`);
     }

@@ -1,12 +1,24 @@
 import { readFileSync } from 'node:fs';
+import { RT_DEFAULTS, type RtSettings } from '../kernel/backends/backend.js';
 
 export const DEFAULT_CONFIG = '/etc/vkernel-runtime/config.yaml';
 
-/** /etc/vkernel-runtime/config.yaml: `runc: PATH` and `defaults: {key: value}` */
+/** /etc/vkernel-runtime/config.yaml: `runc: PATH`, `defaults: {key: value}`, `rt: {priority, budget_percent}` */
 export interface RuntimeConfig {
   path: string;
   runc?: string;
   defaults: Record<string, unknown>;
+  rt: RtSettings;
+}
+
+function rtSettings(path: string, raw: unknown): RtSettings {
+  if (raw === undefined || raw === null) return RT_DEFAULTS;
+  if (typeof raw !== 'object' || Array.isArray(raw)) throw new Error(`${path}: rt must be a mapping with priority, budget_percent`);
+  const { priority = RT_DEFAULTS.priority, budget_percent: budget = RT_DEFAULTS.budgetPercent, ...rest } = raw as Record<string, unknown>;
+  if (Object.keys(rest).length) throw new Error(`${path}: rt: unknown key(s) ${Object.keys(rest).join(', ')}; allowed: priority, budget_percent`);
+  if (!Number.isInteger(priority) || (priority as number) < 1 || (priority as number) > 99) throw new Error(`${path}: rt.priority must be an integer from 1 to 99`);
+  if (typeof budget !== 'number' || budget <= 0 || budget > 95) throw new Error(`${path}: rt.budget_percent must be a number above 0 and at most 95`);
+  return { priority: priority as number, budgetPercent: budget };
 }
 
 /** `--vkernel-config`, else VKERNEL_RUNTIME_CONFIG, else the default path (which may be absent). */
@@ -35,12 +47,12 @@ export async function loadConfig(flag: string | undefined): Promise<RuntimeConfi
   }
   doc ??= {};
   if (typeof doc !== 'object' || Array.isArray(doc)) throw new Error(`${path}: expected a mapping with keys runc, defaults`);
-  const { runc, defaults, ...rest } = doc as Record<string, unknown>;
+  const { runc, defaults, rt, ...rest } = doc as Record<string, unknown>;
   const unknown = Object.keys(rest);
-  if (unknown.length) throw new Error(`${path}: unknown key(s) ${unknown.join(', ')}; allowed: runc, defaults`);
+  if (unknown.length) throw new Error(`${path}: unknown key(s) ${unknown.join(', ')}; allowed: runc, defaults, rt`);
   if (runc !== undefined && typeof runc !== 'string') throw new Error(`${path}: runc must be a path`);
   if (defaults !== undefined && (defaults === null || typeof defaults !== 'object' || Array.isArray(defaults))) {
     throw new Error(`${path}: defaults must be a mapping of io.vkernel.* keys to values`);
   }
-  return { path, runc, defaults: (defaults ?? {}) as Record<string, unknown> };
+  return { path, runc, defaults: (defaults ?? {}) as Record<string, unknown>, rt: rtSettings(path, rt) };
 }

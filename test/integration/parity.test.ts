@@ -139,7 +139,8 @@ describe('errors and rollback', () => {
     const root = tempRoot();
     const r = await vk(['--root', root, 'run', '--bundle', bundle, uid()]);
     expect(r.exitCode).toBe(1);
-    expect(r.stderr).toContain('io.vkernel.mm.thp: "sometimes" is not one of always, madvise, never (from env VKERNEL_MM_THP)');
+    // no --log: runc's text format on stderr
+    expect(r.stderr).toContain(`level=error msg=${JSON.stringify('io.vkernel.mm.thp: "sometimes" is not one of always, madvise, never (from env VKERNEL_MM_THP)')}`);
     expect((await runc(['--root', root, 'list', '-q'])).stdout).toBe('');
   });
 

@@ -1,5 +1,6 @@
 import type { Applier } from '../applier.js';
+import { schedPolicy } from './sched-policy.js';
 import { testFault } from './test-fault.js';
 
 /** Every applier, in apply order (undo runs in reverse). A new feature is a new file here. */
-export const APPLIERS: readonly Applier[] = [testFault];
+export const APPLIERS: readonly Applier[] = [schedPolicy, testFault];

@@ -1,0 +1,69 @@
+import { appendFileSync, existsSync } from 'node:fs';
+import { adaptiveLog } from './paths.js';
+import { BACKENDS } from '../kernel/backends/index.js';
+import { RT_DEFAULTS, type Mode } from '../kernel/backends/backend.js';
+import { CGROUP_ROOT, probeHost } from '../kernel/probe.js';
+import { cpuGroup, taskCgroup } from '../kernel/cgroup-path.js';
+import { formatLine } from '../log/logger.js';
+import { defaults } from '../policy/validate.js';
+import type { Runtime } from '../lifecycle/runtime.js';
+import { decide } from './decide.js';
+import { groupFiles, rates, sample } from './sample.js';
+
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * `vkernel-adaptive <id>`: the adaptive policy controller of one container, started detached by
+ * `start`. Every interval it samples the group's CPU usage and its threads' context switches and
+ * switches the group between FIFO and CFS by the seed's rule, logging each switch. It exits when the
+ * container's cgroup disappears (and is stopped by `delete`).
+ */
+export async function controller(rt: Runtime): Promise<number> {
+  const id = rt.inv.args[0];
+  const state = rt.store.read(id);
+  if (!state?.cgroupPath || !state.backend || state.pid === undefined) throw new Error(`no adaptive state for ${id}`);
+  const p = state.policy;
+  const t = {
+    cpuHigh: p['sched.adaptive.cpu_high'] ?? defaults['sched.adaptive.cpu_high'],
+    cpuLow: p['sched.adaptive.cpu_low'] ?? defaults['sched.adaptive.cpu_low'],
+    ctxHigh: p['sched.adaptive.ctx_high'] ?? defaults['sched.adaptive.ctx_high'],
+    ctxLow: p['sched.adaptive.ctx_low'] ?? defaults['sched.adaptive.ctx_low'],
+  };
+  const interval = p['sched.adaptive.interval_ms'] ?? defaults['sched.adaptive.interval_ms'];
+  const v2 = probeHost().cgroup === 'v2';
+  const group = cpuGroup(state.cgroupPath, v2);
+  const files = groupFiles(CGROUP_ROOT, v2, state.cgroupPath, v2 ? state.cgroupPath : taskCgroup(state.pid, 'cpuacct') ?? state.cgroupPath);
+  const backend = BACKENDS[state.backend as 'kernel' | 'rt'];
+  const rtSettings = rt.config?.rt ?? RT_DEFAULTS;
+  const logFile = adaptiveLog(rt.root, id);
+  const log = (msg: string) => appendFileSync(logFile, formatLine('info', msg, 'text'));
+
+  let mode: Mode = 'cfs';
+  log(`adaptive: started (interval ${interval} ms, fifo when cpu > ${t.cpuHigh}% and ctx > ${t.ctxHigh}/s, cfs when cpu < ${t.cpuLow}% and ctx < ${t.ctxLow}/s), mode cfs`);
+  let prev = sample(files);
+  for (;;) {
+    await sleep(interval);
+    if (!existsSync(group.dir)) {
+      log('adaptive: container cgroup gone, exiting');
+      return 0;
+    }
+    let cur;
+    try {
+      cur = sample(files);
+    } catch {
+      continue; // the group is being torn down
+    }
+    const r = rates(prev, cur);
+    prev = cur;
+    const next = decide(mode, r.cpu, r.ctx, t);
+    if (next === mode) continue;
+    try {
+      await backend.switchTo(group, next, rtSettings);
+      log(`adaptive: ${mode} -> ${next} (cpu ${r.cpu.toFixed(1)}%, ctx ${r.ctx.toFixed(0)}/s)`);
+      mode = next;
+    } catch (e) {
+      log(`adaptive: switch to ${next} failed: ${(e as Error).message}`);
+    }
+  }
+}

@@ -1,0 +1,32 @@
+import type { HostProbe } from '../probe.js';
+
+export type Mode = 'cfs' | 'fifo';
+
+export interface RtSettings {
+  /** SCHED_FIFO priority given to the container's tasks (1..99) */
+  priority: number;
+  /** the container group's RT budget, percent of cpu.rt_period_us */
+  budgetPercent: number;
+}
+
+/** a container's group in the cpu hierarchy: the hierarchy's root directory and the group's */
+export interface CpuGroup { base: string; dir: string }
+
+export const RT_DEFAULTS: RtSettings = { priority: 1, budgetPercent: 25 };
+
+/**
+ * How a scheduling mode is applied to a container's cgroup (ARCHITECTURE.md "Backends"). The
+ * siblings: `kernel` (patched kernel, cpu.real_policy) and `rt` (stock kernel, SCHED_FIFO + RT
+ * group budget).
+ */
+export interface SchedBackend {
+  name: 'kernel' | 'rt';
+  /** undefined when usable on this host for this mode, else why not */
+  unsupported(mode: Mode | 'adaptive', probe: HostProbe): string | undefined;
+  /** at create, before start: make the group run `mode`; returns what teardown needs */
+  setup(group: CpuGroup, pid: number, mode: Mode, adaptive: boolean, rt: RtSettings): Promise<unknown>;
+  /** a running container changes mode (the adaptive controller) */
+  switchTo(group: CpuGroup, mode: Mode, rt: RtSettings): Promise<void>;
+  /** after the container is gone */
+  teardown(undo: unknown): Promise<void>;
+}
