@@ -25,6 +25,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       case 'delete': return await (await import('../lifecycle/delete.js')).del(rt);
       case 'features': return await (await import('./commands/features.js')).features(rt);
       case 'vkernel-hook': return await (await import('../lifecycle/hook.js')).hook(rt);
+      case 'vkernel-rt-release': return await (await import('../kernel/backends/rt.js')).releaseLater(inv.args[0]);
       case 'vkernel-adaptive': return await (await import('../adaptive/controller.js')).controller(rt);
       default: return await (await import('./commands/passthrough.js')).passthrough(rt);
     }

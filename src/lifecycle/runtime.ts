@@ -4,14 +4,9 @@ import { runcCapture, runcInherit } from '../oci/runc.js';
 import type { RuntimeConfig } from '../policy/config.js';
 import { DEFAULT_ROOT, StateStore, type ContainerState } from '../store/state.js';
 import type { UndoContext } from './applier.js';
+import { selfCommand } from '../cli/self.js';
 
-/** how to start this runtime again (hooks, helper processes) */
-export function selfCommand(): string[] {
-  const self = process.env.VKERNEL_RUNTIME_SELF;
-  if (self) return [self];
-  // engine started directly: the bun binary is self-contained, node needs its script
-  return /\/(node|nodejs)$/.test(process.execPath) ? [process.execPath, process.argv[1]] : [process.execPath];
-}
+export { selfCommand };
 
 /** One invocation of vkernel-runtime: parsed argv, logger, config, and where runc and our state are. */
 export class Runtime {

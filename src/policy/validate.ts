@@ -53,7 +53,8 @@ export function validatePolicy(raw: Record<string, string>, sources: Sources): P
   }
   const p = typed as Policy;
   if (problems.length === 0) {
-    for (const [lo, hi] of [['sched.adaptive.cpu_low', 'sched.adaptive.cpu_high'], ['sched.adaptive.ctx_low', 'sched.adaptive.ctx_high']] as const) {
+    // the ctx thresholds may cross: each rule also needs its CPU condition, and those exclude each other
+    for (const [lo, hi] of [['sched.adaptive.cpu_low', 'sched.adaptive.cpu_high']] as const) {
       const l = p[lo] ?? defaults[lo];
       const h = p[hi] ?? defaults[hi];
       if (l > h) problems.push(`${PREFIX}${lo} (${l}) must not exceed ${PREFIX}${hi} (${h})`);

@@ -1,8 +1,10 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { spawn } from 'node:child_process';
 import { withLock } from '../../store/lock.js';
+import { selfCommand } from '../../cli/self.js';
 import { setPolicy } from '../sched.js';
-import type { HostProbe } from '../probe.js';
+import { CGROUP_ROOT, type HostProbe } from '../probe.js';
 import type { SchedBackend } from './backend.js';
 
 const LOCKS = process.env.VKERNEL_LOCK_DIR ?? '/run/vkernel-runtime/locks';
@@ -37,7 +39,7 @@ interface RtUndo { dir: string; base: string; raised: { dir: string; original: n
  * root, which keeps the kernel's global limit and so the host's share) where they lack room.
  * Returns the ancestors it raised with their original values.
  */
-function grant(base: string, dir: string, us: number): RtUndo {
+async function grant(base: string, dir: string, us: number): Promise<RtUndo> {
   const chain: string[] = [];
   for (let d = dirname(dir); d !== base && d.startsWith(`${base}/`); d = dirname(d)) chain.unshift(d);
   // what each ancestor must hold: its other children plus the need of the child on our path
@@ -65,21 +67,36 @@ function grant(base: string, dir: string, us: number): RtUndo {
     }
     writeRuntime(dir, us);
   } catch (e) {
-    release({ dir, base, raised });
+    await release({ dir, base, raised }, 0);
     throw e;
   }
   return { dir, base, raised };
 }
 
-/** returns what grant raised, as far as the groups still below each ancestor allow */
-function release(u: RtUndo): void {
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Returns what grant raised, as far as the groups still below each ancestor allow. A removed
+ * cgroup's task group lingers in the kernel for a moment (freed after an RCU grace period) and
+ * still counts against its parent, so a refused write is retried for a bounded time.
+ */
+async function release(u: RtUndo, retryMs = 3000): Promise<void> {
   if (existsSync(join(u.dir, RUNTIME))) {
     try { writeFileSync(join(u.dir, RUNTIME), '0'); } catch { /* still has RT tasks; the group goes with the container */ }
   }
   for (const r of [...u.raised].reverse()) {
-    if (!existsSync(join(r.dir, RUNTIME))) continue;
-    const want = Math.max(r.original, childrenSum(r.dir));
-    if (readNum(join(r.dir, RUNTIME)) !== want) writeRuntime(r.dir, want);
+    for (const deadline = Date.now() + retryMs; ;) {
+      if (!existsSync(join(r.dir, RUNTIME))) break;
+      const want = Math.max(r.original, childrenSum(r.dir));
+      if (readNum(join(r.dir, RUNTIME)) === want) break;
+      try {
+        writeRuntime(r.dir, want);
+        break;
+      } catch (e) {
+        if (Date.now() > deadline) throw e;
+        await sleep(20);
+      }
+    }
   }
 }
 
@@ -107,7 +124,7 @@ export const rtBackend: SchedBackend = {
     if (mode === 'cfs' && !adaptive) return undefined;
     const period = readNum(join(dir, 'cpu.rt_period_us'));
     const us = Math.floor((period * rt.budgetPercent) / 100);
-    const undo = await withLock(LOCKS, 'rt-budget', async () => grant(base, dir, us));
+    const undo = await withLock(LOCKS, 'rt-budget', () => grant(base, dir, us));
     if (mode === 'fifo') await setPolicy(pid, 'fifo', rt.priority);
     return undo;
   },
@@ -122,6 +139,35 @@ export const rtBackend: SchedBackend = {
   },
   async teardown(undo) {
     if (!undo) return;
-    await withLock(LOCKS, 'rt-budget', async () => release(undo as RtUndo));
+    try {
+      await withLock(LOCKS, 'rt-budget', () => release(undo as RtUndo, 300));
+    } catch {
+      // the kernel still counts the removed group (its task group is freed after an RCU grace
+      // period, which lazy RCU can stretch to seconds): finish in the background, off delete's path
+      const self = selfCommand();
+      spawn(self[0], [...self.slice(1), 'vkernel-rt-release', JSON.stringify(undo)], { detached: true, stdio: 'ignore' }).unref();
+    }
   },
 };
+
+/** `vkernel-rt-release <undo-json>`: the background end of teardown, retrying for up to a minute */
+export async function releaseLater(undoJson: string): Promise<number> {
+  const u = JSON.parse(undoJson) as RtUndo;
+  if (!u || typeof u.dir !== 'string' || !Array.isArray(u.raised)) throw new Error('vkernel-rt-release: bad argument');
+  for (const d of [u.dir, ...u.raised.map((r) => r.dir)]) cpuDirOnly(d);
+  for (const deadline = Date.now() + 60_000; ;) {
+    try {
+      // one attempt per lock hold, so fifo creates are never kept waiting behind us
+      await withLock(LOCKS, 'rt-budget', () => release(u, 0));
+      return 0;
+    } catch (e) {
+      if (Date.now() > deadline) throw e;
+      await sleep(250);
+    }
+  }
+}
+
+/** the helper only ever writes inside the cgroup filesystem */
+function cpuDirOnly(d: string): void {
+  if (!d.startsWith(`${CGROUP_ROOT}/`) || d.split('/').includes('..')) throw new Error(`vkernel-rt-release: ${d} is not a cgroup`);
+}

@@ -1,0 +1,76 @@
+import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cpuGroup, expandSlice, resolveCgroupPath, taskCgroup } from '../../src/kernel/cgroup-path.js';
+import { decide } from '../../src/adaptive/decide.js';
+import { rates } from '../../src/adaptive/sample.js';
+
+describe('cgroup path resolution (runc rules)', () => {
+  test.each([
+    [undefined, 'abc', false, '/', '/abc'],
+    [undefined, 'abc', false, '/user/1', '/user/1/abc'],
+    ['/docker/abc', 'abc', false, '/user/1', '/docker/abc'],
+    ['kube/pod1/abc', 'abc', false, '/', '/kube/pod1/abc'],
+    ['kube/pod1/abc', 'abc', false, '/parent', '/parent/kube/pod1/abc'],
+    ['//a//./b/', 'x', false, '/', '/a/b'],
+    ['system.slice:docker:abc', 'abc', true, '/', '/system.slice/docker-abc.scope'],
+    ['kubepods-besteffort-pod1.slice:cri-containerd:abc', 'abc', true, '/', '/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod1.slice/cri-containerd-abc.scope'],
+    [undefined, 'abc', true, '/', '/system.slice/runc-abc.scope'],
+    [':runc:abc', 'abc', true, '/', '/system.slice/runc-abc.scope'],
+  ])('%s (id %s, systemd %s, own %s) → %s', (path, id, systemd, own, expected) => {
+    expect(resolveCgroupPath(path, id, systemd, own)).toBe(expected);
+  });
+
+  test.each([
+    ['/docker/../../etc', false, 'must not contain ".."'],
+    ['../escape', false, 'must not contain ".."'],
+    ['a/../../b', false, 'must not contain ".."'],
+    ['system.slice:docker', true, 'is not slice:prefix:name'],
+    ['system.slice:docker:../x', true, 'invalid name'],
+    ['system.slice:do/cker:x', true, 'invalid prefix'],
+    ['../x.slice:docker:x', true, 'invalid systemd slice'],
+  ])('%s is rejected (%s)', (path, systemd, message) => {
+    expect(() => resolveCgroupPath(path, 'id', systemd)).toThrow(message);
+  });
+
+  test('slices expand like systemd', () => {
+    expect(expandSlice('a-b-c.slice')).toBe('/a.slice/a-b.slice/a-b-c.slice');
+    expect(expandSlice('-.slice')).toBe('/');
+  });
+
+  test('a group never lands outside the cgroup filesystem', () => {
+    expect(cpuGroup('/docker/x', false, '/sys/fs/cgroup')).toEqual({ base: '/sys/fs/cgroup/cpu', dir: '/sys/fs/cgroup/cpu/docker/x' });
+    expect(cpuGroup('/x', true, '/sys/fs/cgroup')).toEqual({ base: '/sys/fs/cgroup', dir: '/sys/fs/cgroup/x' });
+    expect(() => cpuGroup('/../../etc', false, '/sys/fs/cgroup')).toThrow('escapes');
+  });
+
+  test('/proc/<pid>/cgroup parsing (v1 with named and unified lines)', () => {
+    const proc = mkdtempSync(join(tmpdir(), 'vk-proc-'));
+    mkdirSync(join(proc, '42'));
+    writeFileSync(join(proc, '42/cgroup'), '9:name=systemd:/\n4:memory:/m/x\n2:cpu,cpuacct:/docker/x\n0::/u\n');
+    expect(taskCgroup(42, 'cpu', proc)).toBe('/docker/x');
+    expect(taskCgroup(42, 'cpuacct', proc)).toBe('/docker/x');
+    expect(taskCgroup(42, 'memory', proc)).toBe('/m/x');
+    expect(taskCgroup(42, 'pids', proc)).toBe('/u');
+  });
+});
+
+describe('adaptive rule (seed: α1 β1 for FIFO, α2 β2 for CFS)', () => {
+  const t = { cpuHigh: 80, cpuLow: 20, ctxHigh: 100, ctxLow: 10 };
+  test.each([
+    ['cfs', 95, 500, 'fifo'],
+    ['cfs', 95, 50, 'cfs'],
+    ['fifo', 50, 50, 'fifo'],
+    ['fifo', 5, 5, 'cfs'],
+    ['fifo', 5, 50, 'fifo'],
+    ['cfs', 80, 500, 'cfs'],
+  ] as const)('%s at cpu %d%% ctx %d/s → %s', (cur, cpu, ctx, next) => {
+    expect(decide(cur, cpu, ctx, t)).toBe(next);
+  });
+
+  test('rates: percent of one CPU and switches per second; exited threads never make it negative', () => {
+    const a = { at: 0n, usage: 0n, ctx: 100 };
+    expect(rates(a, { at: 1_000_000_000n, usage: 500_000_000n, ctx: 300 })).toEqual({ cpu: 50, ctx: 200 });
+    expect(rates(a, { at: 500_000_000n, usage: 1_000_000_000n, ctx: 10 })).toEqual({ cpu: 200, ctx: 0 });
+  });
+});
