@@ -1,0 +1,44 @@
+#!/bin/sh
+# `npm run demo`: a busybox container through vkernel-runtime with io.vkernel.sched.policy=fifo,
+# showing what was applied (or the clear error a host that cannot do it gives).
+set -eu
+cd "$(dirname "$0")/.."
+sh scripts/setup.sh demo
+RT=$PWD/bin/vkernel-runtime
+W=$(mktemp -d /tmp/vkernel-demo.XXXXXX)
+ROOT=$W/root
+ID=demo-$$
+cleanup() { "$RT" --root "$ROOT" delete --force "$ID" >/dev/null 2>&1 || true; rm -rf "$W"; }
+trap cleanup EXIT INT TERM
+
+mkdir -p "$W/rootfs/bin" "$W/rootfs/proc" "$W/rootfs/sys" "$W/rootfs/dev" "$W/rootfs/tmp" "$W/bundle"
+cp /bin/busybox "$W/rootfs/bin/"
+for a in sh grep cat sleep; do ln -s busybox "$W/rootfs/bin/$a"; done
+(cd "$W/bundle" && runc spec)
+jq --arg r "$W/rootfs" '.root.path=$r | .process.terminal=false
+  | .annotations={"io.vkernel.sched.policy":"fifo"}
+  | .process.args=["sh","-c","echo \"inside: $(grep ^policy /proc/self/sched | tr -s \" \")  (1 = SCHED_FIFO)\""]' \
+  "$W/bundle/config.json" > "$W/c.json" && mv "$W/c.json" "$W/bundle/config.json"
+
+echo
+echo "\$ vkernel-runtime create --bundle ... $ID    (annotation io.vkernel.sched.policy=fifo)"
+if ! "$RT" --root "$ROOT" create --bundle "$W/bundle" "$ID" </dev/null; then
+  echo "(this host cannot apply fifo: the error above says why; nothing was created)"
+  exit 0
+fi
+PID=$(runc --root "$ROOT" state "$ID" | jq .pid)
+CG=$(jq -r .cgroupPath "$ROOT/vkernel@$ID.json")
+echo "applied before start, seen from the host:"
+echo "  backend:            $(jq -r .backend "$ROOT/vkernel@$ID.json")"
+echo "  init task $PID:     $(chrt -p "$PID" | tr '\n' ' ')"
+[ -r "/sys/fs/cgroup/cpu$CG/cpu.rt_runtime_us" ] && echo "  cgroup cpu$CG: cpu.rt_runtime_us=$(cat /sys/fs/cgroup/cpu$CG/cpu.rt_runtime_us) of $(cat /sys/fs/cgroup/cpu$CG/cpu.rt_period_us)"
+[ -r "/sys/fs/cgroup/cpu$CG/cpu.real_policy" ] && echo "  cgroup cpu$CG: cpu.real_policy=$(cat /sys/fs/cgroup/cpu$CG/cpu.real_policy)"
+echo
+echo "\$ vkernel-runtime --root ... ps"
+"$RT" --root "$ROOT" ps
+echo
+echo "\$ vkernel-runtime start $ID"
+"$RT" --root "$ROOT" start "$ID"
+sleep 0.5
+"$RT" --root "$ROOT" delete "$ID"
+echo "deleted: $( [ -e "$ROOT/vkernel@$ID.json" ] && echo 'state LEFT BEHIND' || echo 'no state, cgroup and RT budget returned')"

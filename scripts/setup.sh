@@ -1,0 +1,27 @@
+#!/bin/sh
+# Installs what the demo and the tests need on Debian 12 (as root), then builds.
+#   scripts/setup.sh [demo|test]
+set -eu
+cd "$(dirname "$0")/.."
+what=${1:-test}
+[ "$(id -u)" = 0 ] || { echo "vkernel-runtime: run as root (containers are started with runc)" >&2; exit 1; }
+
+pkgs="runc busybox-static util-linux jq"
+if [ "$what" = test ]; then
+  # VM tier: the patched kernel is built from Debian's linux-source-6.1 and booted under qemu
+  pkgs="$pkgs linux-source-6.1 build-essential flex bison bc libelf-dev libssl-dev cpio qemu-system-x86 kmod"
+fi
+missing=""
+for p in $pkgs; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"; done
+if [ -n "$missing" ]; then
+  echo "==> apt-get install$missing"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -o DPkg::Lock::Timeout=600 >/dev/null
+  apt-get install -y -o DPkg::Lock::Timeout=600 $missing >/dev/null
+fi
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "==> npm ci"
+  npm ci --no-audit --no-fund >/dev/null
+fi
+echo "==> build"
+node scripts/build.mjs >/dev/null

@@ -1,0 +1,45 @@
+import { execa } from 'execa';
+import { existsSync, readFileSync } from 'node:fs';
+import { probeHost, CGROUP_ROOT } from '../../kernel/probe.js';
+
+export interface Check { name: string; ok: boolean; detail: string; consequence?: string }
+
+const read = (p: string) => { try { return readFileSync(p, 'utf8').trim(); } catch { return undefined; } };
+
+/** What this host supports, as `doctor` shows it. `required` checks decide the exit status. */
+export async function hostChecks(runc: string): Promise<{ checks: Check[]; required: string[] }> {
+  const probe = probeHost();
+  const checks: Check[] = [];
+  const v = await execa(runc, ['--version'], { reject: false });
+  checks.push({
+    name: 'runc', ok: v.exitCode === 0,
+    detail: v.exitCode === 0 ? `${runc}: ${v.stdout.split('\n')[0]}` : `${runc}: not runnable (${v.stderr || v.message})`,
+    consequence: v.exitCode === 0 ? undefined : 'no container can run: install runc or pass --runc PATH',
+  });
+  const systemd = existsSync('/run/systemd/system');
+  checks.push({
+    name: 'cgroup', ok: existsSync(CGROUP_ROOT),
+    detail: `${probe.cgroup === 'hybrid' ? 'v1 (hybrid, cgroup2 at /sys/fs/cgroup/unified)' : probe.cgroup}, driver ${systemd ? 'systemd available (--systemd-cgroup)' : 'cgroupfs (no systemd)'}`,
+  });
+  checks.push({
+    name: 'kernel', ok: probe.vkernelAbi !== undefined,
+    detail: probe.vkernelAbi !== undefined
+      ? `${probe.release}, vkernel ABI ${probe.vkernelAbi} (features: ${probe.vkernelFeatures.join(' ') || 'none'})`
+      : `${probe.release}, stock (no /sys/kernel/vkernel)`,
+    consequence: probe.vkernelAbi !== undefined ? 'kernel backend available' : 'kernel-only keys (wakeup_granularity_ns, mm.*, syscall.deny, module) are refused (strict) or skipped',
+  });
+  checks.push({
+    name: 'modules', ok: probe.modules,
+    detail: probe.modules ? 'loadable modules supported (/proc/modules)' : 'no loadable module support (CONFIG_MODULES off)',
+    consequence: probe.modules ? undefined : 'io.vkernel.module and io.vkernel.syscall.deny unavailable',
+  });
+  const build = `/lib/modules/${probe.release}/build`;
+  checks.push({ name: 'headers', ok: existsSync(build), detail: existsSync(build) ? build : `${build} missing`, consequence: existsSync(build) ? undefined : 'the per-container module cannot be built here' });
+  const rtRoot = probe.cgroup === 'v2' ? `${CGROUP_ROOT}/cpu.rt_runtime_us` : `${CGROUP_ROOT}/cpu/cpu.rt_runtime_us`;
+  checks.push({
+    name: 'rt group sched', ok: probe.rtGroupSched,
+    detail: probe.rtGroupSched ? `yes (root budget ${read(rtRoot)} of ${read(rtRoot.replace('runtime', 'period'))} µs)` : 'no (CONFIG_RT_GROUP_SCHED off or cgroup v2 without it)',
+    consequence: probe.rtGroupSched ? 'rt backend available: sched.policy=fifo|adaptive on this kernel' : 'sched.policy=fifo needs the kernel backend here',
+  });
+  return { checks, required: ['runc', 'cgroup'] };
+}

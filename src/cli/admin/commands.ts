@@ -1,0 +1,5 @@
+import Doctor from './doctor.js';
+import Ps from './ps.js';
+
+/** oclif "explicit" command map (package.json `oclif.commands`) */
+export const COMMANDS = { doctor: Doctor, ps: Ps };
