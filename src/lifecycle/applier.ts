@@ -61,6 +61,11 @@ export interface Applier {
   /** returns what undo needs (JSON-serialisable), stored in the container's state */
   apply(ctx: ApplyContext): Promise<unknown>;
   undo(ctx: UndoContext, undo: unknown): Promise<void>;
+  /**
+   * just before runc removes the container (delete of a stopped container, delete --force,
+   * rollback): give back what must not outlive the cgroup
+   */
+  release?(ctx: UndoContext, undo: unknown): Promise<void>;
   /** after a successful `runc start` */
   started?(ctx: UndoContext): Promise<void>;
 }

@@ -5,7 +5,7 @@ import { withLock } from '../store/lock.js';
 import { checkId } from '../store/state.js';
 import { applyAll, newState, readRequest } from './request.js';
 import type { Runtime } from './runtime.js';
-import { undoAll } from './undo.js';
+import { releaseAll, undoAll } from './undo.js';
 
 /** create = validate → `runc create` (argv unchanged) → apply → state; rollback on any failure after runc. */
 export async function create(rt: Runtime): Promise<number> {
@@ -31,6 +31,7 @@ export async function create(rt: Runtime): Promise<number> {
       return 0;
     } catch (e) {
       rt.log.error(`create ${id}: ${(e as Error).message}; rolled back (container deleted)`);
+      await releaseAll(rt, state);
       await rt.inherit(rt.runcArgv('delete', '--force', id));
       await undoAll(rt, state);
       return 1;

@@ -1,8 +1,8 @@
-import { containerId, parseCommandArgs } from '../cli/argv.js';
+import { containerId, flagSet, parseCommandArgs } from '../cli/argv.js';
 import { withLock } from '../store/lock.js';
 import { checkId } from '../store/state.js';
 import type { Runtime } from './runtime.js';
-import { undoAll } from './undo.js';
+import { releaseAll, undoAll } from './undo.js';
 
 /**
  * delete = `runc delete` (argv unchanged), then, once runc no longer has the container, remove
@@ -14,6 +14,11 @@ export async function del(rt: Runtime): Promise<number> {
   checkId(id);
   return withLock(rt.root, id, async () => {
     const state = rt.store.read(id);
+    if (state) {
+      const force = flagSet(parseCommandArgs('delete', rt.inv.args), 'force', 'f');
+      // runc removes the container now (it refuses a running one without --force)
+      if (force || (await rt.runcState(id))?.status !== 'running') await releaseAll(rt, state);
+    }
     const status = await rt.inherit(rt.callerArgv());
     if (!state) return status;
     if (status !== 0 && (await rt.runcState(id))) return status; // still there (e.g. running, no --force)

@@ -3,6 +3,18 @@ import type { ContainerState } from '../store/state.js';
 import { APPLIERS } from './appliers/index.js';
 import type { Runtime } from './runtime.js';
 
+/** The appliers' last step while the container still exists (see Applier.release). Best effort. */
+export async function releaseAll(rt: Runtime, state: ContainerState): Promise<void> {
+  for (const step of [...state.applied].reverse()) {
+    const a = APPLIERS.find((x) => x.name === step.name);
+    try {
+      await a?.release?.(rt.stepContext(state), step.undo);
+    } catch (e) {
+      rt.log.warn(`${state.id}: release ${step.name}: ${(e as Error).message}`);
+    }
+  }
+}
+
 /**
  * Removes everything of ours for a container: undo the applied steps in reverse, stop helpers,
  * drop the private run bundle and the state file. Best effort: a step that fails is logged and the

@@ -27,6 +27,8 @@ export interface SchedBackend {
   setup(group: CpuGroup, pid: number, mode: Mode, adaptive: boolean, rt: RtSettings): Promise<unknown>;
   /** a running container changes mode (the adaptive controller) */
   switchTo(group: CpuGroup, mode: Mode, rt: RtSettings): Promise<void>;
+  /** before runc removes the group (its tasks may still exist) */
+  release?(undo: unknown): Promise<void>;
   /** after the container is gone */
   teardown(undo: unknown): Promise<void>;
 }

@@ -65,7 +65,16 @@ async function grant(base: string, dir: string, us: number): Promise<RtUndo> {
         raised.push({ dir: d, original });
       }
     }
-    writeRuntime(dir, us);
+    // groups removed a moment ago may still count in the kernel (see release): retry briefly
+    for (const deadline = Date.now() + 3000; ;) {
+      try {
+        writeRuntime(dir, us);
+        break;
+      } catch (e) {
+        if (Date.now() > deadline) throw e;
+        await sleep(25);
+      }
+    }
   } catch (e) {
     await release({ dir, base, raised }, 0);
     throw e;
@@ -136,6 +145,17 @@ export const rtBackend: SchedBackend = {
         if (existsSync(`/proc/${pid}`)) throw e; // a task that exited meanwhile is fine
       }
     }
+  },
+  async release(undo) {
+    // A removed cgroup's task group lingers in the kernel (freed after an RCU grace period) and its
+    // RT budget keeps counting against the parent meanwhile: demote the tasks and zero the budget
+    // while the group still exists, so the budget is free the moment runc removes it.
+    const dir = (undo as RtUndo | undefined)?.dir;
+    if (!dir || !existsSync(join(dir, RUNTIME))) return;
+    for (const pid of tasks(dir)) {
+      try { await setPolicy(pid, 'other'); } catch { /* exited meanwhile */ }
+    }
+    try { writeFileSync(join(dir, RUNTIME), '0'); } catch { /* a task forked FIFO meanwhile; teardown copes */ }
   },
   async teardown(undo) {
     if (!undo) return;

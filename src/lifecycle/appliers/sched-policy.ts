@@ -45,6 +45,10 @@ export const schedPolicy: Applier = {
     if (!child.pid) throw new Error('cannot start the adaptive controller');
     ctx.state.helpers.adaptive = child.pid;
   },
+  async release(_ctx, undo) {
+    const u = undo as Undo;
+    await BACKENDS[u.backend].release?.(u.backendUndo);
+  },
   async undo(ctx, undo) {
     const u = undo as Undo;
     rmSync(adaptiveLog(ctx.root, ctx.id), { force: true });

@@ -1,0 +1,81 @@
+// `npm run bench`: plain runc vs vkernel-runtime on the same bundle, in one run.
+//   passthrough: `state` of a created container
+//   lifecycle:   create + start + delete of `true` (no vkernel request, then with policies)
+// Median of N runs (VKERNEL_BENCH_RUNS, default 30), ratios against runc.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, copyFileSync, symlinkSync, writeFileSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const N = Number(process.env.VKERNEL_BENCH_RUNS ?? 30);
+const RUNTIME = new URL('../bin/vkernel-runtime', import.meta.url).pathname;
+const w = mkdtempSync(join(tmpdir(), 'vk-bench-'));
+const rootfs = join(w, 'rootfs');
+for (const d of ['bin', 'proc', 'sys', 'dev', 'tmp']) mkdirSync(join(rootfs, d), { recursive: true });
+copyFileSync('/bin/busybox', join(rootfs, 'bin/busybox'));
+symlinkSync('busybox', join(rootfs, 'bin/true'));
+
+function bundle(annotations) {
+  const dir = mkdtempSync(join(w, 'b-'));
+  spawnSync('runc', ['spec'], { cwd: dir });
+  const spec = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+  Object.assign(spec, { root: { path: rootfs, readonly: true }, annotations });
+  spec.process.terminal = false;
+  spec.process.args = ['true'];
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(spec));
+  return dir;
+}
+
+const root = join(w, 'root');
+const ms = (t0) => Number(process.hrtime.bigint() - t0) / 1e6;
+function run(bin, args, env) {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(bin, ['--root', root, ...args], { stdio: 'ignore', env: { ...process.env, ...env } });
+  if (r.status !== 0) throw new Error(`${bin} ${args.join(' ')}: exit ${r.status}`);
+  return ms(t0);
+}
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+let n = 0;
+
+function lifecycle(bin, b, env) {
+  const id = `bench-${n++}`;
+  const t0 = process.hrtime.bigint();
+  run(bin, ['create', '--bundle', b, id], env);
+  run(bin, ['start', id], env);
+  run(bin, ['delete', '--force', id], env);
+  return ms(t0);
+}
+
+function measure(label, fn) {
+  fn(); // warm up
+  const xs = Array.from({ length: N }, fn);
+  return { label, median: median(xs) };
+}
+
+const plain = bundle(undefined);
+const results = [];
+// passthrough: state of one created container
+run('runc', ['create', '--bundle', plain, 'bench-state']);
+const runcState = measure('runc state', () => run('runc', ['state', 'bench-state']));
+results.push(runcState, measure('vkernel-runtime state (launcher exec)', () => run(RUNTIME, ['state', 'bench-state'])));
+results.push(measure('vkernel-runtime state (engine, bun)', () => run(RUNTIME, ['--vkernel-set', 'strict=true', 'state', 'bench-state'])));
+results.push(measure('vkernel-runtime state (engine, node)', () => run(RUNTIME, ['--vkernel-set', 'strict=true', 'state', 'bench-state'], { VKERNEL_ENGINE: 'node' })));
+run('runc', ['delete', '--force', 'bench-state']);
+
+const runcLife = measure('runc create+start+delete', () => lifecycle('runc', plain));
+results.push(runcLife, measure('vkernel-runtime create+start+delete, no request', () => lifecycle(RUNTIME, plain)));
+const cfs = bundle({ 'io.vkernel.sched.policy': 'cfs' });
+results.push(measure('vkernel-runtime create+start+delete, sched.policy=cfs (bun)', () => lifecycle(RUNTIME, cfs)));
+results.push(measure('vkernel-runtime create+start+delete, sched.policy=cfs (node)', () => lifecycle(RUNTIME, cfs, { VKERNEL_ENGINE: 'node' })));
+const fifo = bundle({ 'io.vkernel.sched.policy': 'fifo' });
+try {
+  results.push(measure('vkernel-runtime create+start+delete, sched.policy=fifo (bun)', () => lifecycle(RUNTIME, fifo)));
+} catch (e) {
+  console.log(`(fifo not measured: ${e.message})`);
+}
+
+console.log(`median of ${N} runs, ms; ratio and difference against plain runc in the same run`);
+for (const r of results) {
+  const base = r.label.includes('state') ? runcState.median : runcLife.median;
+  console.log(`${r.label.padEnd(64)} ${r.median.toFixed(1).padStart(7)}  x${(r.median / base).toFixed(2)}  ${(r.median - base >= 0 ? '+' : '')}${(r.median - base).toFixed(1)}`);
+}
