@@ -1,0 +1,132 @@
+import { execa, type ResultPromise } from 'execa';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { busyboxRootfs, RUNTIME } from './fixtures.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until(what: string, fn: () => Promise<boolean>, ms = 30000): Promise<void> {
+  for (const end = Date.now() + ms; Date.now() < end; await sleep(200)) if (await fn()) return;
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+async function stop(p: ResultPromise | undefined): Promise<void> {
+  if (!p || p.exitCode !== null) return;
+  p.kill('SIGTERM');
+  await Promise.race([p.catch(() => undefined), sleep(15000)]);
+  if (p.exitCode === null) p.kill('SIGKILL');
+}
+
+/** dockerd on a private data-root/exec-root/socket, with no host network changes (HOST.md) */
+export class Dockerd {
+  readonly dir = mkdtempSync(join(tmpdir(), 'vk-docker-'));
+  readonly sock = join(this.dir, 'docker.sock');
+  readonly execRoot = mkdtempSync('/run/vk-dx-');
+  readonly config = join(this.dir, 'daemon.json');
+  private proc?: ResultPromise;
+
+  /** the runc --root dockerd's shim gives runtimes */
+  get runtimeRoot(): string { return join(this.execRoot, 'runtime-runc/moby'); }
+
+  writeConfig(runtimes: Record<string, unknown> = { 'vkernel-runtime': { path: RUNTIME } }, extra: Record<string, unknown> = {}): void {
+    writeFileSync(this.config, JSON.stringify({
+      'data-root': join(this.dir, 'data'), 'exec-root': this.execRoot, pidfile: join(this.dir, 'pid'),
+      hosts: [`unix://${this.sock}`], bridge: 'none', iptables: false, 'ip-forward': false, 'ip-masq': false,
+      runtimes, ...extra,
+    }, null, 2));
+  }
+
+  async start(): Promise<void> {
+    if (!existsSync(this.config)) this.writeConfig();
+    this.proc = execa('dockerd', ['--config-file', this.config], { reject: false, stdio: ['ignore', 'ignore', 'ignore'] });
+    await until('dockerd', async () => (await this.docker(['info'])).exitCode === 0);
+  }
+
+  docker(args: string[], o: Parameters<typeof execa>[2] = {}) {
+    // /usr/bin/docker: the Debian 20.10 client (a newer client elsewhere on PATH refuses API 1.41)
+    return execa('/usr/bin/docker', ['-H', `unix://${this.sock}`, ...args], { reject: false, ...o });
+  }
+
+  async importBusybox(tag = 'vk/busybox'): Promise<void> {
+    const tar = join(this.dir, 'busybox.tar');
+    await execa('tar', ['-C', busyboxRootfs(), '-cf', tar, '.']);
+    const r = await this.docker(['import', tar, tag]);
+    if (r.exitCode !== 0) throw new Error(`docker import: ${r.stderr}`);
+  }
+
+  async stop(): Promise<void> {
+    const ids = (await this.docker(['ps', '-aq'])).stdout.split('\n').filter(Boolean);
+    if (ids.length) await this.docker(['rm', '-f', ...ids]);
+    await stop(this.proc);
+    removeEngineCgroups('docker');
+    rmSync(this.execRoot, { recursive: true, force: true });
+  }
+}
+
+/** containerd with its own root, state and socket */
+export class Containerd {
+  readonly dir = mkdtempSync(join(tmpdir(), 'vk-ctrd-'));
+  readonly sock = join(this.dir, 'containerd.sock');
+  readonly config = join(this.dir, 'config.toml');
+  private proc?: ResultPromise;
+
+  writeConfig(extra = ''): void {
+    writeFileSync(this.config, `version = 2\nroot = "${this.dir}/root"\nstate = "${this.dir}/state"\n[grpc]\n  address = "${this.sock}"\n${extra}`);
+  }
+
+  async start(): Promise<void> {
+    if (!existsSync(this.config)) this.writeConfig();
+    this.proc = execa('containerd', ['--config', this.config], { reject: false, stdio: ['ignore', 'ignore', 'ignore'] });
+    await until('containerd', async () => existsSync(this.sock) && (await this.ctr(['version'])).exitCode === 0);
+  }
+
+  ctr(args: string[], o: Parameters<typeof execa>[2] = {}) {
+    return execa('ctr', ['-a', this.sock, ...args], { reject: false, ...o });
+  }
+
+  /** runc --root the runc shim gives a runtime for namespace ns */
+  runtimeRoot(ns = 'default'): string { return join('/run/containerd/runc', ns); }
+
+  async stop(): Promise<void> {
+    await stop(this.proc);
+    removeEngineCgroups('default');
+  }
+}
+
+/** podman, daemonless, with private storage */
+export class Podman {
+  readonly dir = mkdtempSync(join(tmpdir(), 'vk-podman-'));
+  constructor(private readonly extraGlobal: string[] = []) {
+    mkdirSync(join(this.dir, 'tmp'));
+  }
+
+  podman(args: string[], o: Parameters<typeof execa>[2] = {}) {
+    return execa('podman', ['--root', join(this.dir, 'root'), '--runroot', join(this.dir, 'run'), '--tmpdir', join(this.dir, 'tmp'),
+      '--cgroup-manager', 'cgroupfs', '--events-backend', 'file', ...this.extraGlobal, ...args], { reject: false, ...o });
+  }
+
+  cleanup(): void {
+    removeEngineCgroups('libpod_parent');
+  }
+
+  /** podman run flags this host needs (no CAP_SYS_RESOURCE: explicit ulimits) */
+  static readonly RUN = ['--network', 'none', '--ulimit', 'nofile=20000:20000', '--ulimit', 'nproc=32768:32768'];
+}
+
+/** the parent cgroups an engine made (docker, default, libpod_parent), removed when empty */
+export function removeEngineCgroups(name: string): void {
+  for (const h of readdirSync('/sys/fs/cgroup')) {
+    for (const dir of [join('/sys/fs/cgroup', h, name), join('/sys/fs/cgroup', h, 'process_api', name)]) {
+      try { rmdirSync(dir); } catch { /* absent, or still used */ }
+    }
+  }
+}
+
+export function vkernelFiles(root: string): string[] {
+  try {
+    return readdirSync(root).filter((f) => f.startsWith('vkernel@'));
+  } catch {
+    return [];
+  }
+}

@@ -1,0 +1,43 @@
+# kernel.sched_wakeup_granularity_ns per pid namespace.
+. /tests/lib.sh
+f=/proc/sys/kernel/sched_wakeup_granularity_ns
+host0=$(cat $f 2>&1)
+[ -e $f ]; result sched_params.present $? "init=$host0"
+
+# Two namespaces at the same time, each with its own value; a namespace
+# created inside A inherits A's value.
+rm -f /tmp/a.* /tmp/b.*
+unshare -p -f --mount-proc sh -c "
+	echo 3000000 >$f; cat $f >/tmp/a.1
+	while [ ! -e /tmp/b.done ]; do sleep 0.1; done
+	cat $f >/tmp/a.2
+	unshare -p -f --mount-proc cat $f >/tmp/a.child
+	touch /tmp/a.done" 2>/dev/null &
+unshare -p -f --mount-proc sh -c "
+	cat $f >/tmp/b.0
+	while [ ! -e /tmp/a.1 ]; do sleep 0.1; done
+	echo 7000000 >$f; cat $f >/tmp/b.1
+	touch /tmp/b.done" 2>/dev/null
+wait
+a1=$(cat /tmp/a.1 2>&1); a2=$(cat /tmp/a.2 2>&1); b0=$(cat /tmp/b.0 2>&1)
+b1=$(cat /tmp/b.1 2>&1); ac=$(cat /tmp/a.child 2>&1); host1=$(cat $f 2>&1)
+[ "$a1" = 3000000 ] && [ "$a2" = 3000000 ] && [ "$b1" = 7000000 ]
+result sched_params.per_namespace $? "A=$a1,$a2 B=$b1"
+[ "$b0" = "$host0" ]
+result sched_params.inherit_from_init $? "B at creation=$b0 init=$host0"
+[ "$ac" = 3000000 ]
+result sched_params.inherit_from_parent $? "child of A=$ac"
+[ "$host1" = "$host0" ] && [ -e $f ]
+result sched_params.init_unchanged $? "init before=$host0 after=$host1"
+
+# Bounds: 0..1000000000, in a namespace and in the initial namespace.
+out=$(unshare -p -f --mount-proc sh -c "
+	for v in 0 1000000000 1000000001 -1 4294967296; do
+		if echo \$v >$f 2>/dev/null; then echo \"\$v:ok:\$(cat $f)\"; else echo \"\$v:rejected\"; fi
+	done" 2>&1 | tr '\n' ' ')
+exp="0:ok:0 1000000000:ok:1000000000 1000000001:rejected -1:rejected 4294967296:rejected "
+[ "$out" = "$exp" ]
+result sched_params.bounds_ns $? "$out"
+if echo 1000000001 >$f 2>/dev/null; then r=1; else r=0; fi
+[ -e $f ] && [ "$(cat $f)" = "$host0" ] && [ $r = 0 ]
+result sched_params.bounds_init $? "init after 1000000001: $(cat $f 2>&1)"

@@ -1,0 +1,35 @@
+# Kernel log isolation between pid namespaces.
+. /tests/lib.sh
+rm -f /tmp/p.*
+# A writes a record and keeps its namespace alive until B has looked.
+unshare -p -f --mount-proc sh -c '
+	echo "<6>VKMARK-A hello from A" >/dev/kmsg
+	dmesg >/tmp/p.a.dmesg 2>&1
+	vkt kmsg >/tmp/p.a.kmsg 2>&1
+	vkt syslog >/tmp/p.a.syslog 2>&1
+	touch /tmp/p.a.ready
+	while [ ! -e /tmp/p.b.done ]; do sleep 0.1; done' 2>/dev/null &
+while [ ! -e /tmp/p.a.ready ]; do sleep 0.1; done
+dmesg >/tmp/p.host.dmesg 2>&1
+vkt kmsg >/tmp/p.host.kmsg 2>&1
+unshare -p -f --mount-proc sh -c '
+	echo "<6>VKMARK-B hello from B" >/dev/kmsg
+	dmesg >/tmp/p.b.dmesg 2>&1
+	vkt kmsg >/tmp/p.b.kmsg 2>&1
+	vkt prockmsg >/tmp/p.b.prockmsg 2>&1' 2>/dev/null
+touch /tmp/p.b.done
+wait
+c() { grep -c "$1" "$2"; }
+a_d=$(c VKMARK-A /tmp/p.a.dmesg); a_k=$(c VKMARK-A /tmp/p.a.kmsg); a_s=$(c VKMARK-A /tmp/p.a.syslog)
+h_d=$(c VKMARK-A /tmp/p.host.dmesg); h_k=$(c VKMARK-A /tmp/p.host.kmsg)
+b_d=$(c VKMARK-A /tmp/p.b.dmesg); b_k=$(c VKMARK-A /tmp/p.b.kmsg); b_p=$(c VKMARK-A /tmp/p.b.prockmsg)
+b_own=$(c VKMARK-B /tmp/p.b.dmesg); b_boot=$(c "Linux version" /tmp/p.b.dmesg)
+a_b=$(c VKMARK-B /tmp/p.a.dmesg)
+[ "$a_d" -ge 1 ] && [ "$a_k" -ge 1 ] && [ "$a_s" -ge 1 ]
+result printk.visible_in_writer_ns $? "A sees its record: dmesg=$a_d kmsg=$a_k syslog=$a_s"
+[ "$h_d" -ge 1 ] && [ "$h_k" -ge 1 ]
+result printk.visible_in_init_ns $? "host sees A's record: dmesg=$h_d kmsg=$h_k"
+[ "$b_d" = 0 ] && [ "$b_k" = 0 ] && [ "$b_p" = 0 ]
+result printk.hidden_from_other_ns $? "B sees A's record: dmesg=$b_d kmsg=$b_k proc_kmsg=$b_p"
+[ "$b_boot" = 0 ] && [ "$b_own" -ge 1 ]
+result printk.ns_sees_only_own $? "B: own=$b_own boot-messages=$b_boot lines=$(wc -l </tmp/p.b.dmesg)"
