@@ -6,6 +6,8 @@ import { parseArgv, type Invocation } from './argv.js';
 
 /** The runc-compatible engine: create/run/start/delete/features/--version; the rest passes through. */
 export async function main(argv: readonly string[]): Promise<number> {
+  // hooks run with the env their definition gives, often none
+  process.env.PATH ??= '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
   let inv: Invocation;
   try {
     inv = parseArgv(argv);
@@ -24,6 +26,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       case 'start': return await (await import('../lifecycle/start.js')).start(rt);
       case 'delete': return await (await import('../lifecycle/delete.js')).del(rt);
       case 'features': return await (await import('./commands/features.js')).features(rt);
+      case 'oci-hook': return await (await import('../lifecycle/oci-hook.js')).ociHook(rt);
       case 'vkernel-hook': return await (await import('../lifecycle/hook.js')).hook(rt);
       case 'vkernel-rt-release': return await (await import('../kernel/backends/rt.js')).releaseLater(inv.args[0]);
       case 'vkernel-adaptive': return await (await import('../adaptive/controller.js')).controller(rt);

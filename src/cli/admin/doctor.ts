@@ -1,7 +1,8 @@
-import { Command, Flags } from '@oclif/core';
+import { Flags } from '@oclif/core';
+import { AdminCommand } from './base.js';
 import { hostChecks } from './checks.js';
 
-export default class Doctor extends Command {
+export default class Doctor extends AdminCommand {
   static override description = 'What this host supports: runc, cgroups, patched kernel, modules, headers, RT group scheduling. Exit 1 when containers cannot run.';
   static override flags = {
     runc: Flags.string({ description: 'runc binary to check', default: process.env.VKERNEL_RUNC ?? 'runc' }),

@@ -1,11 +1,12 @@
-import { Command, Flags } from '@oclif/core';
+import { Flags } from '@oclif/core';
+import { AdminCommand } from './base.js';
 import { execa } from 'execa';
 import { existsSync, readFileSync } from 'node:fs';
 import { adaptiveLog } from '../../adaptive/paths.js';
 import { PREFIX } from '../../policy/keys.js';
 import { DEFAULT_ROOT, StateStore } from '../../store/state.js';
 
-export default class Ps extends Command {
+export default class Ps extends AdminCommand {
   static override description = 'Containers under a runc root that vkernel-runtime manages, with their policy, backend and module. (`ps <id>` is runc\'s ps.)';
   static override flags = {
     root: Flags.string({ description: 'runc --root', default: DEFAULT_ROOT }),

@@ -1,0 +1,79 @@
+import { execa } from 'execa';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+
+const BACKUP = '.vkernel-backup-';
+
+/** the file's text, or undefined when it does not exist */
+export function readText(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+}
+
+export function atomicWrite(path: string, text: string): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.vkernel-tmp-${process.pid}`;
+  const fd = openSync(tmp, 'w', 0o644);
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+}
+
+/** keeps the current file as `<path>.vkernel-backup-<timestamp>`; returns the backup's path */
+export function backup(path: string, text: string): string {
+  const b = `${path}${BACKUP}${new Date().toISOString().replace(/[:.]/g, '-')}`;
+  atomicWrite(b, text);
+  return b;
+}
+
+/** the newest backup of path, if any */
+export function latestBackup(path: string): string | undefined {
+  const dir = dirname(path);
+  if (!existsSync(dir)) return undefined;
+  const prefix = `${basename(path)}${BACKUP}`;
+  const all = readdirSync(dir).filter((f) => f.startsWith(prefix)).sort();
+  return all.length ? join(dir, all[all.length - 1]) : undefined;
+}
+
+/** unified diff between two texts (diffutils), for --dry-run */
+export async function diff(path: string, before: string | undefined, after: string | undefined): Promise<string> {
+  const dir = `/tmp/vkernel-diff-${process.pid}`;
+  mkdirSync(dir, { recursive: true });
+  try {
+    const a = join(dir, 'a');
+    const b = join(dir, 'b');
+    atomicWrite(a, before ?? '');
+    atomicWrite(b, after ?? '');
+    const r = await execa('diff', ['-u', '--label', `${path} (now)`, '--label', `${path} (after)`, a, b], { reject: false });
+    return r.stdout || '(no change)';
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export interface Change {
+  path: string;
+  before?: string;
+  /** undefined: remove the file */
+  after?: string;
+  /** what to tell the user to run next */
+  next?: string;
+  message: string;
+}
+
+/** Applies a change: backup (when the file exists and changes), atomic write or removal. */
+export function commit(c: Change): string | undefined {
+  if (c.before === c.after) return undefined;
+  const b = c.before !== undefined ? backup(c.path, c.before) : undefined;
+  if (c.after === undefined) rmSync(c.path, { force: true });
+  else atomicWrite(c.path, c.after);
+  return b;
+}

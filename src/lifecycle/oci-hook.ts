@@ -1,0 +1,61 @@
+import { readFileSync } from 'node:fs';
+import { checkId } from '../store/state.js';
+import { withLock } from '../store/lock.js';
+import { APPLIERS } from './appliers/index.js';
+import { applyAll, newState, readRequest } from './request.js';
+import { Runtime } from './runtime.js';
+import { releaseAll, undoAll } from './undo.js';
+
+/** where the OCI hook keeps its state when the engine gives no --root */
+export const HOOK_ROOT = '/run/vkernel-runtime/hooks';
+
+interface OciState { id: string; pid?: number; bundle: string; status?: string }
+
+/**
+ * `vkernel-runtime oci-hook createRuntime|poststop`: the same policy as the runtime applies, for
+ * engines that keep crun/runc and call us as an OCI hook (podman, CRI-O via hooks.d). The engine
+ * writes the container's OCI state to stdin. createRuntime failures exit 1 (the engine fails the
+ * container, after we undid what applied); poststop never fails.
+ */
+export async function ociHook(parent: Runtime): Promise<number> {
+  const stage = parent.inv.args[0];
+  const oci = JSON.parse(readFileSync(0, 'utf8')) as OciState;
+  checkId(oci.id);
+  const rt = new Runtime({ ...parent.inv, globals: { ...parent.inv.globals, root: parent.inv.globals.root ?? HOOK_ROOT } }, parent.log, parent.runc, parent.config);
+  if (stage === 'createRuntime' || stage === 'prestart') {
+    const req = readRequest(rt, oci.id, oci.bundle);
+    if (!req.appliers) return 0;
+    if (!oci.pid) throw new Error(`oci-hook ${stage}: the OCI state has no pid`);
+    const appliers = req.appliers;
+    const pid = oci.pid;
+    return withLock(rt.root, oci.id, async () => {
+      const state = newState(oci.id, oci.bundle, req);
+      try {
+        await applyAll(rt, appliers, state, req.spec, pid);
+        // no `start` comes our way: what runs after start (the adaptive controller) starts now
+        for (const step of state.applied) await APPLIERS.find((a) => a.name === step.name)?.started?.(rt.stepContext(state));
+        rt.store.write(state);
+        return 0;
+      } catch (e) {
+        await releaseAll(rt, state);
+        await undoAll(rt, state);
+        throw e;
+      }
+    });
+  }
+  if (stage === 'poststop') {
+    try {
+      await withLock(rt.root, oci.id, async () => {
+        const state = rt.store.read(oci.id);
+        if (state) {
+          await releaseAll(rt, state);
+          await undoAll(rt, state);
+        }
+      });
+    } catch (e) {
+      rt.log.warn(`oci-hook poststop ${oci.id}: ${(e as Error).message}`);
+    }
+    return 0;
+  }
+  throw new Error(`oci-hook: unknown stage ${JSON.stringify(stage)} (createRuntime, prestart or poststop)`);
+}
