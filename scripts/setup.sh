@@ -10,6 +10,8 @@ pkgs="runc busybox-static util-linux jq"
 if [ "$what" = test ]; then
   # VM tier: the patched kernel is built from Debian's linux-source-6.1 and booted under qemu
   pkgs="$pkgs linux-source-6.1 build-essential flex bison bc libelf-dev libssl-dev cpio qemu-system-x86 kmod"
+  # module tests (test/unit/module-elf.test.ts): build a real module against Debian's kernel headers
+  pkgs="$pkgs linux-headers-amd64"
 fi
 missing=""
 for p in $pkgs; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"; done

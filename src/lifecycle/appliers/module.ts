@@ -1,0 +1,49 @@
+import type { Applier } from '../applier.js';
+import { parseDenyList } from '../../module/deny.js';
+
+interface Undo { name: string }
+
+/** the kernel feature word the module needs (kernel/README.md) */
+export const MODULE_FEATURE = 'syscall_table';
+
+/**
+ * io.vkernel.module and io.vkernel.syscall.deny: the per-container kernel module `vkernel_<id12>`
+ * (modules/vkernel), built once per kernel into a cache, renamed for this container and loaded
+ * between `runc create` and start, bound to the container's pid namespace through its init pid.
+ * Unloaded on delete with bounded retries: the kernel pins the module until that namespace is gone.
+ */
+export const moduleApplier: Applier = {
+  name: 'module',
+  keys: ['module', 'syscall.deny'],
+  requested: (p) => p.module === true || !!p['syscall.deny'],
+  check({ policy }) {
+    parseDenyList(policy['syscall.deny']);
+  },
+  unsupported(_p, probe) {
+    if (!probe.modules) return `this kernel (${probe.release}) has no loadable module support (no /proc/modules): the per-container vkernel module needs the vkernel kernel with CONFIG_MODULES`;
+    if (probe.vkernelAbi === undefined) return `this kernel (${probe.release}) is not the vkernel kernel (no /sys/kernel/vkernel): the per-container module needs its syscall table and futex support`;
+    if (!probe.vkernelFeatures.includes(MODULE_FEATURE)) {
+      return `this vkernel kernel lacks the ${MODULE_FEATURE} feature (has: ${probe.vkernelFeatures.join(' ') || 'none'}), which the per-container module needs`;
+    }
+    return undefined;
+  },
+  async apply(ctx) {
+    // the build, ELF and kmod code are loaded only by containers that ask for the module
+    const { loadModule } = await import('../../module/load.js');
+    const r = await loadModule({
+      id: ctx.id,
+      pid: ctx.pid,
+      deny: parseDenyList(ctx.policy['syscall.deny']),
+      log: (m) => ctx.log.debug(`${ctx.id}: ${m}`),
+    });
+    ctx.state.module = r.name;
+    ctx.log.debug(`${ctx.id}: module ${r.name} loaded (${r.cached ? 'cached build' : 'built'} ${r.ko}) in ${r.ms} ms`);
+    return { name: r.name } satisfies Undo;
+  },
+  async undo(ctx, undo) {
+    const { unloadModule } = await import('../../module/load.js');
+    const { name } = undo as Undo;
+    const r = await unloadModule(name);
+    ctx.log.debug(`${ctx.id}: module ${name} removed (${r.attempts} rmmod attempt(s))`);
+  },
+};

@@ -1,0 +1,212 @@
+import { createHash } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { release } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
+import { withLock } from '../store/lock.js';
+
+/**
+ * Build of the per-container module (modules/vkernel) against a kernel build tree, once per
+ * (kernel, module source), into a cache:
+ *
+ *   <cache>/<key>/vkernel.ko     the module, named PLACEHOLDER (renamed per container, elf.ts)
+ *   <cache>/<key>/build.log      make's output;  meta.json: what the key was made of
+ *   <cache>/<key>/src/           the copy of the source that was built (M=), with its objects
+ *   <cache>/.locks/              the build lock (one builder per key, the others wait and reuse)
+ *
+ * key = sha256(kernel release (include/generated/utsrelease.h), include/config/kernel.release,
+ * sha256 of Module.symvers and of include/generated/autoconf.h (what vermagic and symbol CRCs
+ * derive from), sha256 of the module source). A key directory only appears complete: the build
+ * runs in a private directory that is renamed into place.
+ */
+
+/** name the module is built under: 55 characters, so that any valid name fits when renamed (elf.ts) */
+export const PLACEHOLDER = 'vkernel_placeholder____________________________________';
+
+export const CACHE_DIR = join(process.env.VKERNEL_CACHE ?? '/var/cache/vkernel-runtime', 'modules');
+
+/** files of a module source that make up its hash and are copied to the build */
+const SOURCE_RE = /^(Kbuild|Makefile)$|\.[ch]$/;
+/** lines of make's output kept in a build error */
+const TAIL_LINES = 20;
+
+export interface BuildOptions {
+  /** kernel build tree; default $VKERNEL_KERNEL_BUILD, else /lib/modules/$(uname -r)/build */
+  kdir?: string;
+  /** module source directory; default modules/vkernel of this installation */
+  source?: string;
+  /** default $VKERNEL_CACHE/modules (/var/cache/vkernel-runtime/modules) */
+  cacheDir?: string;
+  /** make binary (tests put a counting wrapper here); default $VKERNEL_MAKE or make */
+  make?: string;
+  /** progress lines (what is built where, and make's own lines) */
+  onProgress?: (line: string) => void;
+  /** how long to wait for another process's build of the same key */
+  lockTimeoutMs?: number;
+}
+
+export interface BuildResult {
+  ko: string;
+  key: string;
+  /** true when the module came from the cache (possibly after waiting for another builder) */
+  cached: boolean;
+  ms: number;
+}
+
+export interface KernelId {
+  kdir: string;
+  release: string;
+  kernelRelease: string;
+  symvers: string;
+  config: string;
+}
+
+export function defaultKdir(): string {
+  return process.env.VKERNEL_KERNEL_BUILD || `/lib/modules/${release()}/build`;
+}
+
+/** modules/vkernel of this installation (source tree, dist/ build, or the launcher's home) */
+export function moduleSourceDir(): string {
+  const candidates: string[] = [];
+  if (process.env.VKERNEL_MODULE_SOURCE) return process.env.VKERNEL_MODULE_SOURCE;
+  if (process.env.VKERNEL_RUNTIME_HOME) candidates.push(join(process.env.VKERNEL_RUNTIME_HOME, 'modules/vkernel'));
+  const self = process.env.VKERNEL_RUNTIME_SELF;
+  if (self) {
+    try {
+      candidates.push(resolve(dirname(realpathSync(self)), '../modules/vkernel'));
+    } catch { /* launcher path gone: try the others */ }
+  }
+  const here = dirname(fileURLToPath(import.meta.url));
+  candidates.push(resolve(here, '../../modules/vkernel'), resolve(here, '../../../modules/vkernel'));
+  const found = candidates.find((c) => existsSync(join(c, 'Kbuild')));
+  if (!found) throw new Error(`cannot find the vkernel module source (modules/vkernel; looked in ${candidates.join(', ')}); set VKERNEL_MODULE_SOURCE`);
+  return found;
+}
+
+const sha256 = (data: Buffer | string) => createHash('sha256').update(data).digest('hex');
+
+function readOr(path: string, fallback: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return fallback;
+  }
+}
+
+/** What identifies the kernel a tree builds for. Throws a clear error when the tree is missing. */
+export function kernelId(kdir: string): KernelId {
+  if (!existsSync(kdir)) {
+    throw new Error(
+      `kernel build directory ${kdir} does not exist, so the vkernel module cannot be built: install the headers of the ` +
+        `running kernel (Debian: apt-get install linux-headers-$(uname -r)) or point VKERNEL_KERNEL_BUILD ` +
+        `(module build --kdir) at a prepared kernel tree (make modules_prepare)`,
+    );
+  }
+  if (!existsSync(join(kdir, 'Makefile'))) throw new Error(`${kdir} is not a kernel build directory (no Makefile)`);
+  const uts = readOr(join(kdir, 'include/generated/utsrelease.h'), '');
+  const rel = /UTS_RELEASE\s+"([^"]+)"/.exec(uts)?.[1];
+  if (!rel) {
+    throw new Error(`${kdir} is not prepared for building modules (no include/generated/utsrelease.h): run make modules_prepare in it`);
+  }
+  return {
+    kdir,
+    release: rel,
+    kernelRelease: readOr(join(kdir, 'include/config/kernel.release'), '').trim(),
+    symvers: sha256(readOr(join(kdir, 'Module.symvers'), '')),
+    config: sha256(readOr(join(kdir, 'include/generated/autoconf.h'), '')),
+  };
+}
+
+function sourceFiles(source: string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(source);
+  } catch (e) {
+    throw new Error(`cannot read module source ${source}: ${(e as Error).message}`);
+  }
+  return names.filter((n) => SOURCE_RE.test(n) && statSync(join(source, n)).isFile()).sort();
+}
+
+/** sha256 over the source files (names and contents), build artifacts excluded */
+export function sourceHash(source: string): string {
+  const h = createHash('sha256');
+  for (const n of sourceFiles(source)) h.update(`${n}\0`).update(readFileSync(join(source, n))).update('\0');
+  return h.digest('hex');
+}
+
+export function cacheKey(k: KernelId, srcHash: string): string {
+  return sha256(JSON.stringify({ v: 1, release: k.release, kernelRelease: k.kernelRelease, symvers: k.symvers, config: k.config, source: srcHash }));
+}
+
+/** Cached build of the module for the kernel tree `kdir`: builds once, concurrent callers reuse. */
+export async function buildModule(o: BuildOptions = {}): Promise<BuildResult> {
+  const t0 = performance.now();
+  const progress = o.onProgress ?? (() => {});
+  const kdir = o.kdir ?? defaultKdir();
+  const k = kernelId(kdir);
+  const source = o.source ?? moduleSourceDir();
+  const srcHash = sourceHash(source);
+  const key = cacheKey(k, srcHash);
+  const cache = o.cacheDir ?? CACHE_DIR;
+  const dir = join(cache, key);
+  const ko = join(dir, 'vkernel.ko');
+  const done = (cached: boolean): BuildResult => ({ ko, key, cached, ms: Math.round(performance.now() - t0) });
+  if (existsSync(ko)) return done(true);
+
+  mkdirSync(cache, { recursive: true, mode: 0o755 });
+  const short = key.slice(0, 16);
+  return withLock(join(cache, '.locks'), `build-${short}`, async () => {
+    if (existsSync(ko)) {
+      progress(`built meanwhile by another process: ${ko}`);
+      return done(true);
+    }
+    // we hold the lock: any work directory of this key is a dead builder's
+    for (const n of readdirSync(cache)) if (n.startsWith(`.build-${short}-`)) rmSync(join(cache, n), { recursive: true, force: true });
+    const work = join(cache, `.build-${short}-${process.pid}`);
+    const src = join(work, 'src');
+    mkdirSync(src, { recursive: true });
+    for (const n of sourceFiles(source)) copyFileSync(join(source, n), join(src, n));
+    const make = o.make ?? process.env.VKERNEL_MAKE ?? 'make';
+    const argv = ['-C', kdir, `M=${src}`, 'modules'];
+    progress(`building ${source} for ${k.release} (${kdir})`);
+    progress(`$ ${make} ${argv.join(' ')}`);
+    const lines: string[] = [];
+    let partial = '';
+    const proc = execa(make, argv, { all: true, reject: false, stdin: 'ignore' });
+    proc.all?.on('data', (chunk: Buffer) => {
+      const parts = (partial + chunk.toString()).split('\n');
+      partial = parts.pop() ?? '';
+      for (const l of parts) {
+        lines.push(l);
+        progress(l);
+      }
+    });
+    const r = await proc;
+    if (partial) {
+      lines.push(partial);
+      progress(partial);
+    }
+    const log = `${lines.join('\n')}\n`;
+    const built = r.exitCode === 0 ? readdirSync(src).filter((n) => n.endsWith('.ko')) : [];
+    if (r.exitCode !== 0 || built.length !== 1) {
+      const failedLog = join(cache, `${key}.failed.log`);
+      writeFileSync(failedLog, `$ ${make} ${argv.join(' ')}\n${log}`);
+      rmSync(work, { recursive: true, force: true });
+      const why = r.exitCode !== 0
+        ? `make exited with ${r.exitCode ?? r.signal ?? r.message}`
+        : `make produced ${built.length} .ko files (want 1: ${built.join(', ') || 'none'})`;
+      throw new Error(
+        `building the vkernel module for ${k.release} failed (${why}); last lines of the build (full log ${failedLog}):\n` +
+          lines.filter((l) => l.trim()).slice(-TAIL_LINES).join('\n'),
+      );
+    }
+    copyFileSync(join(src, built[0]), join(work, 'vkernel.ko'));
+    writeFileSync(join(work, 'build.log'), log);
+    const meta = { key, ...k, source, sourceHash: srcHash, builtFrom: built[0], built: new Date().toISOString(), ms: Math.round(performance.now() - t0) };
+    writeFileSync(join(work, 'meta.json'), `${JSON.stringify(meta, null, 1)}\n`);
+    renameSync(work, dir);
+    progress(`built ${ko} in ${meta.ms} ms`);
+    return done(false);
+  }, o.lockTimeoutMs ?? 10 * 60_000);
+}

@@ -1,0 +1,98 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { withLock } from '../store/lock.js';
+import { buildModule, CACHE_DIR, type BuildOptions } from './build.js';
+import { checkName, renameModule } from './elf.js';
+import { moduleName } from './name.js';
+import { moduleParams } from './deny.js';
+
+/** the kernel's own sizing (256 buckets per CPU, a power of two), for this host */
+export function defaultFutexBuckets(cpus = availableParallelism()): number {
+  const env = Number(process.env.VKERNEL_FUTEX_BUCKETS);
+  if (Number.isInteger(env) && env > 0) return env;
+  let n = 16;
+  while (n < 256 * cpus && n < 1 << 16) n *= 2;
+  return n;
+}
+
+/** names of the loaded modules (/proc/modules) */
+export function loadedModules(proc = '/proc'): Set<string> {
+  let text = '';
+  try {
+    text = readFileSync(join(proc, 'modules'), 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+  return new Set(text.split('\n').map((l) => l.split(' ')[0]).filter(Boolean));
+}
+
+export interface LoadOptions {
+  id: string;
+  pid: number;
+  deny: string[];
+  futexBuckets?: number;
+  build?: BuildOptions;
+  /** names other containers' state records (besides the loaded ones) */
+  reserved?: Iterable<string>;
+  insmod?: string;
+  log?: (msg: string) => void;
+}
+
+/**
+ * Build (cache), pick the container's module name, write the renamed copy, insmod it. The name
+ * choice and the load run under one host-wide lock, so two creates never pick the same name.
+ */
+export async function loadModule(o: LoadOptions): Promise<{ name: string; ko: string; cached: boolean; ms: number }> {
+  const t0 = performance.now();
+  const built = await buildModule(o.build);
+  const params = moduleParams({ pid: o.pid, id: o.id, deny: o.deny, futexBuckets: o.futexBuckets ?? defaultFutexBuckets() });
+  const image = readFileSync(built.ko);
+  return withLock(join(o.build?.cacheDir ?? CACHE_DIR, '.locks'), 'load', async () => {
+    const name = moduleName(o.id, new Set([...loadedModules(), ...(o.reserved ?? [])]));
+    const tmp = mkdtempSync(join(tmpdir(), 'vkernel-module-'));
+    const file = join(tmp, `${name}.ko`);
+    try {
+      writeFileSync(file, renameModule(image, name), { mode: 0o600 });
+      o.log?.(`insmod ${file} ${params.join(' ')}`);
+      const r = await execa(o.insmod ?? 'insmod', [file, ...params], { reject: false, stdin: 'ignore' });
+      if (r.exitCode !== 0) {
+        throw new Error(`insmod ${name} failed: ${String(r.stderr || r.stdout || r.message || `exit ${r.exitCode}`).trim()} (the kernel log says why: dmesg | grep ${name})`);
+      }
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+    return { name, ko: built.ko, cached: built.cached, ms: Math.round(performance.now() - t0) };
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * rmmod with bounded retries. The kernel keeps the module pinned while its pid namespace lives
+ * (modules/README.md), so right after runc delete the module may still be in use for a moment:
+ * retry until it is gone or `timeoutMs` passed. A module that is not loaded counts as removed.
+ */
+export async function unloadModule(name: string, o: { timeoutMs?: number; rmmod?: string; proc?: string } = {}): Promise<{ attempts: number }> {
+  checkName(name);
+  const timeout = o.timeoutMs ?? (Number(process.env.VKERNEL_RMMOD_TIMEOUT_MS) || 10_000);
+  const deadline = Date.now() + timeout;
+  let last = '';
+  for (let attempt = 1, delay = 20; ; attempt++, delay = Math.min(delay * 2, 500)) {
+    if (!loadedModules(o.proc).has(name) && attempt > 1) return { attempts: attempt - 1 };
+    const r = await execa(o.rmmod ?? 'rmmod', [name], { reject: false, stdin: 'ignore' });
+    if (r.exitCode === 0) return { attempts: attempt };
+    last = String(r.stderr || r.stdout || r.message || `exit ${r.exitCode}`).trim();
+    if (/not currently loaded|does not exist|No such file/i.test(last)) return { attempts: attempt };
+    if (Date.now() + delay > deadline) {
+      throw new Error(`rmmod ${name} still failing after ${attempt} attempts in ${timeout} ms (its pid namespace is still alive?): ${last}`);
+    }
+    await sleep(delay);
+  }
+}
+
+/** vkernel_* modules that are loaded (for leftovers reports) */
+export function loadedVkernelModules(proc = '/proc'): string[] {
+  return [...loadedModules(proc)].filter((n) => n.startsWith('vkernel_'));
+}
