@@ -9,6 +9,8 @@ what=${1:-test}
 pkgs="runc busybox-static util-linux jq"
 if [ "$what" = test ]; then
   # VM tier: the patched kernel is built from Debian's linux-source-6.1 and booted under qemu
+  # e2e tier: the real engines
+  pkgs="$pkgs containerd docker.io podman diffutils"
   pkgs="$pkgs linux-source-6.1 build-essential flex bison bc libelf-dev libssl-dev cpio qemu-system-x86 kmod"
   # module tests (test/unit/module-elf.test.ts): build a real module against Debian's kernel headers
   pkgs="$pkgs linux-headers-amd64"

@@ -1,7 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Containerd, Dockerd, Podman, vkernelFiles } from '../helpers/engines.js';
-import { busyboxRootfs, requireRoot, RUNTIME, uid } from '../helpers/fixtures.js';
+import { busyboxRootfs, requireRoot, RUNTIME, uid, vk } from '../helpers/fixtures.js';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 
 /**
  * The real engines (Debian's dockerd 20.10, containerd 1.6, podman 4.3) driving vkernel-runtime as
@@ -16,6 +18,12 @@ beforeAll(requireRoot);
 describe('dockerd', () => {
   const d = new Dockerd();
   beforeAll(async () => {
+    // registered the way a user does it: `vkernel-runtime install docker` on the daemon's config
+    d.writeConfig({});
+    for (const extra of [[], ['--name', 'vkernel-fifo', '--set', 'sched.policy=fifo']]) {
+      const r = await vk(['install', 'docker', '--config-path', d.config, '--runtime-path', RUNTIME, ...extra]);
+      if (r.exitCode !== 0) throw new Error(`install docker: ${r.stderr}`);
+    }
     await d.start();
     await d.importBusybox();
   }, 90000);
@@ -29,6 +37,12 @@ describe('dockerd', () => {
     // the /docker parent's RT budget was raised for the container and is returned
     for (let i = 0; i < 50 && Number(readFileSync(join(CPU, 'docker/cpu.rt_runtime_us'), 'utf8')) !== 0; i++) await new Promise((res) => setTimeout(res, 100));
     expect(Number(readFileSync(join(CPU, 'docker/cpu.rt_runtime_us'), 'utf8'))).toBe(0);
+  }, 60000);
+
+  (hasRtGroups ? test : test.skip)('a runtime registered with --set (vkernel-fifo) applies its policy to every container', async () => {
+    const r = await d.docker(['run', '--rm', '--network', 'none', '--runtime=vkernel-fifo', 'vk/busybox', 'sh', '-c', POLICY]);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/^policy\s*:\s*1$/);
   }, 60000);
 
   test('without a request the container runs exactly as under runc', async () => {
@@ -137,5 +151,33 @@ describe('podman --runtime', () => {
     expect(r.exitCode).not.toBe(0);
     // podman passes --log only to a binary named runc: our text-format line reaches its stderr
     expect(r.stderr).toContain(`level=error msg=${JSON.stringify('io.vkernel.backend: "ebpf" is not one of auto, kernel, rt (from annotation)')}`);
+  }, 60000);
+});
+
+describe('podman with runc and our OCI hooks (hooks.d written by `install podman`)', () => {
+  const hooks = mkdtempSync(join(tmpdir(), 'vk-hooks-'));
+  const p = new Podman(['--runtime', '/usr/sbin/runc', '--hooks-dir', hooks]);
+  beforeAll(async () => {
+    const r = await vk(['install', 'podman', '--config-path', hooks, '--runtime-path', RUNTIME]);
+    if (r.exitCode !== 0) throw new Error(`install podman: ${r.stderr}`);
+  });
+  afterAll(() => p.cleanup());
+
+  (hasRtGroups ? test : test.skip)('--annotation io.vkernel.sched.policy=fifo is applied by the createRuntime hook; poststop cleans up', async () => {
+    const r = await p.podman(['run', '--rm', ...Podman.RUN, '--annotation', 'io.vkernel.sched.policy=fifo', '--rootfs', busyboxRootfs(), 'sh', '-c', POLICY]);
+    expect(r.stdout).toMatch(/^policy\s*:\s*1$/);
+    expect(r.exitCode).toBe(0);
+    expect(vkernelFiles('/run/vkernel-runtime/hooks')).toEqual([]);
+  }, 60000);
+
+  test('without a vkernel annotation the hook is not even called', async () => {
+    const r = await p.podman(['run', '--rm', ...Podman.RUN, '--rootfs', busyboxRootfs(), 'sh', '-c', POLICY]);
+    expect(r.stdout).toMatch(/^policy\s*:\s*0$/);
+  }, 60000);
+
+  test('a bad annotation fails the container through the hook with our message', async () => {
+    const r = await p.podman(['run', '--rm', ...Podman.RUN, '--annotation', 'io.vkernel.sched.policy=fast', '--rootfs', busyboxRootfs(), 'true']);
+    expect(r.exitCode).not.toBe(0);
+    expect(r.stderr).toContain('io.vkernel.sched.policy: \\"fast\\" is not one of cfs, fifo, adaptive (from annotation)');
   }, 60000);
 });
