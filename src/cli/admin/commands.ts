@@ -1,6 +1,6 @@
 import Doctor from './doctor.js';
+import { ModuleBuild, ModuleRename } from './module.js';
 import Ps from './ps.js';
-import { Install, Uninstall } from './install.js';
 
 /** oclif "explicit" command map (package.json `oclif.commands`) */
-export const COMMANDS = { doctor: Doctor, ps: Ps, install: Install, uninstall: Uninstall };
+export const COMMANDS = { doctor: Doctor, ps: Ps, 'module:build': ModuleBuild, 'module:rename': ModuleRename };
