@@ -53,6 +53,10 @@ fi
 	for l in "${modlines[@]}"; do
 		echo "$l"
 	done
+	# more files (e.g. the runtime payload of test/vm/lib/runtime-payload.mjs)
+	if [ -n "${VKVM_EXTRA_LIST:-}" ]; then
+		cat "$VKVM_EXTRA_LIST"
+	fi
 } >"$work/list"
 "$kdir/build/usr/gen_init_cpio" "$work/list" | gzip -1 >"$work/initrd.gz"
 

@@ -1,0 +1,7 @@
+// /sys/kernel/vkernel detection files (patch 0001).
+import { vmFeature } from './lib/feature.js';
+
+vmFeature('vkernel detection', ['00-detect.sh'], [
+  { name: 'detect.abi_version', title: '/sys/kernel/vkernel/abi_version is 1' },
+  { name: 'detect.features', title: '/sys/kernel/vkernel/features lists the feature words' },
+]);

@@ -1,0 +1,55 @@
+# The real vkernel-runtime (bun engine) driving runc inside the guest, on real containers.
+# Needs the payload of test/vm/lib/runtime-payload.mjs (VKVM_EXTRA_LIST).
+. /tests/lib.sh
+if [ ! -x /opt/vkr/bin/vkernel-runtime ]; then
+	echo "VKTEST runtime.payload FAIL no runtime in the initramfs"
+	exit 0
+fi
+mkdir -p /sys/fs/cgroup
+mountpoint -q /sys/fs/cgroup || mount -t tmpfs cg /sys/fs/cgroup
+for c in cpu cpuacct cpuset memory pids devices freezer; do
+	mkdir -p /sys/fs/cgroup/$c
+	mountpoint -q /sys/fs/cgroup/$c || mount -t cgroup -o $c cgroup /sys/fs/cgroup/$c
+done
+mkdir -p /run /var/run /etc
+export PATH=/usr/sbin:/usr/bin:/bin
+RT="/opt/vkr/bin/vkernel-runtime --root /run/runc"
+# the initramfs is a ramfs: runc cannot pivot_root out of it
+create() { $RT create --no-pivot --bundle "/opt/bundles/$1" "$2" </dev/null >"/tmp/$2.out" 2>&1; }
+runit() { $RT run --no-pivot --bundle "/opt/bundles/$1" "$2" </dev/null 2>&1; }
+
+# a container with no request runs as under runc
+out=$(runit plain p1)
+[ -n "$out" ]; result runtime.plain_run $? "$(echo $out)"
+
+# fifo through the kernel backend: cpu.real_policy of the container's own group
+t0=$(cut -d' ' -f1 /proc/uptime)
+create fifo f1
+rc=$?
+t1=$(cut -d' ' -f1 /proc/uptime)
+result runtime.create_fifo $rc "create took $(echo "$t0 $t1" | awk '{printf "%.2f", $2-$1}') s (TCG); $(tail -1 /tmp/f1.out)"
+v=$(cat /sys/fs/cgroup/cpu/f1/cpu.real_policy 2>&1)
+b=$(grep -o '"backend": "[a-z]*"' /run/runc/vkernel@f1.json 2>&1)
+[ "$v" = 1 ] && [ "$b" = '"backend": "kernel"' ]
+result runtime.fifo_kernel_backend $? "cpu.real_policy=$v $b"
+out=$(vkt fifo 4 150 /sys/fs/cgroup/cpu/f1/cgroup.procs)
+echo "$out" | grep -q "result inorder=1 overlaps=0"
+result runtime.fifo_arrival_order $? "$(echo "$out" | tail -1)"
+$RT start f1
+$RT delete --force f1
+[ ! -e /run/runc/vkernel@f1.json ] && [ ! -d /sys/fs/cgroup/cpu/f1 ]
+result runtime.fifo_delete_clean $? "state and cgroup gone"
+
+# cfs leaves the group at 0
+create cfs c1
+v=$(cat /sys/fs/cgroup/cpu/c1/cpu.real_policy 2>&1)
+[ "$v" = 0 ]; result runtime.cfs_real_policy_0 $? "cpu.real_policy=$v"
+$RT delete --force c1
+
+# per-container wakeup granularity: each container reads its own, the host's is unchanged
+host=$(cat /proc/sys/kernel/sched_wakeup_granularity_ns 2>&1)
+a=$(runit wakeup w1 | head -1)
+b=$(runit wakeup2 w2 | head -1)
+after=$(cat /proc/sys/kernel/sched_wakeup_granularity_ns 2>&1)
+[ "$a" = 3000000 ] && [ "$b" = 7000000 ] && [ "$host" = "$after" ]
+result runtime.wakeup_granularity_per_container $? "w1=$a w2=$b host=$host→$after"

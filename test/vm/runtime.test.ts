@@ -1,0 +1,20 @@
+// The real runtime in the VM: vkernel-runtime (bun engine) + runc inside the guest, on the patched
+// kernel (kernel backend) and, for contrast, on the unpatched one.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { vmFeature } from './lib/feature.js';
+
+// the initramfs carries the runtime, runc and bundles (see lib/runtime-payload.mjs)
+process.env.VKVM_EXTRA_LIST = execFileSync('node', ['test/vm/lib/runtime-payload.mjs', mkdtempSync(join(tmpdir(), 'vk-payload-'))], { encoding: 'utf8' }).trim();
+
+vmFeature('vkernel-runtime on real containers in the guest', ['60-runtime.sh'], [
+  { name: 'runtime.plain_run', title: 'a container without a request runs as under runc', failsUnpatched: false },
+  { name: 'runtime.create_fifo', title: 'create with io.vkernel.sched.policy=fifo succeeds (kernel backend; rt backend on the stock kernel)', failsUnpatched: false },
+  { name: 'runtime.fifo_kernel_backend', title: 'the fifo container\'s cgroup has cpu.real_policy=1, state says backend kernel' },
+  { name: 'runtime.fifo_arrival_order', title: 'tasks in the fifo container\'s group complete in arrival order' },
+  { name: 'runtime.fifo_delete_clean', title: 'delete removes state and cgroup', failsUnpatched: false },
+  { name: 'runtime.cfs_real_policy_0', title: 'a cfs container\'s group stays at cpu.real_policy=0' },
+  { name: 'runtime.wakeup_granularity_per_container', title: 'two containers read their own sched_wakeup_granularity_ns; the host\'s is unchanged' },
+]);
