@@ -7,7 +7,7 @@ import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { jest } from '@jest/globals';
-import { buildModule, cacheKey, defaultKdir, kernelId, sourceHash } from '../../src/module/build.js';
+import { buildModule, cacheKey, defaultKdir, kernelId, PLACEHOLDER, sourceHash } from '../../src/module/build.js';
 import { currentName, modinfo, MODULE_NAME_LEN, parseElf, renameModule, THIS_MODULE_NAME_OFFSET } from '../../src/module/elf.js';
 
 jest.setTimeout(600_000);
@@ -15,6 +15,7 @@ jest.setTimeout(600_000);
 const REPO = new URL('../../', import.meta.url).pathname;
 const FIXTURE = join(REPO, 'test/fixtures/hello-module');
 const tmp = (p: string) => mkdtempSync(join(tmpdir(), p));
+const VKERNEL_SRC = join(REPO, 'modules/vkernel');
 const BUN = join(REPO, 'node_modules/@oven/bun-linux-x64/bin/bun');
 
 /**
@@ -136,6 +137,29 @@ describe('ELF rename on a real module', () => {
     const sh = Buffer.from(ko);
     sh.writeBigUInt64LE(BigInt(ko.length), 0x28);
     expect(() => parseElf(sh)).toThrow('outside the file');
+  });
+});
+
+describe('modules/vkernel', () => {
+  test('builds against Debian\'s headers (no vkernel_attach there: the refusing variant), renames, shows its parameters', async () => {
+    const r = await buildModule({ kdir, source: VKERNEL_SRC, cacheDir: cache });
+    const image = readFileSync(r.ko);
+    expect(currentName(image)).toBe(PLACEHOLDER);
+    expect(PLACEHOLDER).toHaveLength(55);
+    const dir = tmp('vk-rename-');
+    const file = join(dir, 'vkernel_3f4e5d6c7b8a.ko');
+    writeFileSync(file, renameModule(image, 'vkernel_3f4e5d6c7b8a'));
+    expect(modinfoField(file, 'name')).toBe('vkernel_3f4e5d6c7b8a');
+    expect(modinfoField(file, 'license')).toBe('GPL');
+    const params = modinfoField(file, 'parm').split('\n').map((l) => l.split(':')[0]);
+    expect(params.sort()).toEqual(['container_id', 'deny', 'deny_ia32', 'deny_x32', 'futex_buckets', 'init_pid']);
+    // the code never prints or registers KBUILD_MODNAME: after the rename, the placeholder is
+    // left only in debug info and the FILE symbol of the .mod.c, never in code or data
+    const out = readFileSync(file);
+    const where = parseElf(out).sections
+      .filter((s) => s.type !== 8 && out.subarray(s.offset, s.offset + s.size).includes(PLACEHOLDER))
+      .map((s) => s.name);
+    for (const w of where) expect(w).toMatch(/^(\.debug_|\.strtab$)/);
   });
 });
 

@@ -1,0 +1,331 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * vkernel per-container module.
+ *
+ * vkernel-runtime loads one copy of this module per container, renamed
+ * vkernel_<id12>, between "runc create" and "runc start".  On load it finds
+ * the pid namespace of the container's init, publishes its state under
+ * /sys/kernel/vkernel/containers/<name>/ and attaches a private syscall
+ * table (denied calls return -EPERM) and a private futex hash table to that
+ * namespace through the patched kernel (abi.c).  See modules/README.md.
+ *
+ * Never use KBUILD_MODNAME here: the module is built under a placeholder
+ * name and renamed per container, so only THIS_MODULE->name is true.
+ */
+
+#include <linux/init.h>
+#include <linux/kernel.h>
+#include <linux/log2.h>
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+#include <linux/pid.h>
+#include <linux/sched.h>
+#include <linux/sched/task.h>
+#include <linux/string.h>
+#include <linux/sysfs.h>
+#include <asm/unistd.h>
+
+#include "vkernel.h"
+
+static int init_pid;
+module_param(init_pid, int, 0444);
+MODULE_PARM_DESC(init_pid, "pid of the container's init, as the host sees it (required)");
+
+static char *container_id;
+module_param(container_id, charp, 0444);
+MODULE_PARM_DESC(container_id, "the container's OCI id (required)");
+
+static int deny[VKM_MAX_DENY];
+static unsigned int deny_count;
+module_param_array(deny, int, &deny_count, 0444);
+MODULE_PARM_DESC(deny, "x86_64 syscall numbers that return -EPERM in the container");
+
+static int deny_x32[VKM_MAX_DENY];
+static unsigned int deny_x32_count;
+module_param_array(deny_x32, int, &deny_x32_count, 0444);
+MODULE_PARM_DESC(deny_x32, "x32 syscall numbers (without __X32_SYSCALL_BIT) to deny");
+
+static int deny_ia32[VKM_MAX_DENY];
+static unsigned int deny_ia32_count;
+module_param_array(deny_ia32, int, &deny_ia32_count, 0444);
+MODULE_PARM_DESC(deny_ia32, "ia32 syscall numbers to deny");
+
+static unsigned int futex_buckets;
+module_param(futex_buckets, uint, 0444);
+MODULE_PARM_DESC(futex_buckets, "futex hash buckets, a power of two (0: 256 per CPU)");
+
+struct vkm_container vkm;
+
+const char * const vkm_abi_names[VKM_NR_ABI] = {
+	[VKM_X64] = "x64",
+	[VKM_X32] = "x32",
+	[VKM_IA32] = "ia32",
+};
+
+static unsigned int vkm_nr_syscalls(enum vkm_abi abi)
+{
+	switch (abi) {
+	case VKM_X32:
+		return X32_NR_syscalls;
+	case VKM_IA32:
+		return IA32_NR_syscalls;
+	default:
+		return NR_syscalls;
+	}
+}
+
+static int vkm_set_deny(enum vkm_abi abi, const int *nrs, unsigned int count)
+{
+	struct vkm_deny *d = &vkm.deny[abi];
+	unsigned int i, max = vkm_nr_syscalls(abi);
+
+	for (i = 0; i < count; i++) {
+		if (nrs[i] < 0 || nrs[i] >= max) {
+			vkm_err("deny: %s syscall %d out of range (0-%u)\n",
+				vkm_abi_names[abi], nrs[i], max - 1);
+			return -EINVAL;
+		}
+		d->nr[i] = nrs[i];
+		atomic64_set(&d->hits[i], 0);
+	}
+	d->count = count;
+	return 0;
+}
+
+static int vkm_check_params(void)
+{
+	int ret;
+
+	if (init_pid <= 0) {
+		vkm_err("init_pid=<pid> is required\n");
+		return -EINVAL;
+	}
+	if (!container_id || !*container_id) {
+		vkm_err("container_id=<id> is required\n");
+		return -EINVAL;
+	}
+	if (!futex_buckets)
+		futex_buckets = roundup_pow_of_two(256 * num_possible_cpus());
+	if (!is_power_of_2(futex_buckets) || futex_buckets < VKM_FUTEX_MIN ||
+	    futex_buckets > VKM_FUTEX_MAX) {
+		vkm_err("futex_buckets=%u: want a power of two from %u to %u\n",
+			futex_buckets, VKM_FUTEX_MIN, VKM_FUTEX_MAX);
+		return -EINVAL;
+	}
+	ret = vkm_set_deny(VKM_X64, deny, deny_count);
+	if (!ret)
+		ret = vkm_set_deny(VKM_X32, deny_x32, deny_x32_count);
+	if (!ret)
+		ret = vkm_set_deny(VKM_IA32, deny_ia32, deny_ia32_count);
+	vkm.id = container_id;
+	vkm.init_pid = init_pid;
+	vkm.futex_buckets = futex_buckets;
+	return ret;
+}
+
+/* The pid namespace whose init is init_pid, referenced; never the host's. */
+static int vkm_find_pidns(void)
+{
+	struct pid_namespace *ns;
+	struct task_struct *task;
+	struct pid *pid;
+	pid_t nr;
+
+	pid = find_get_pid(init_pid);
+	task = pid ? get_pid_task(pid, PIDTYPE_PID) : NULL;
+	put_pid(pid);
+	if (!task) {
+		vkm_err("init_pid %d: no such process (container gone?)\n",
+			init_pid);
+		return -ESRCH;
+	}
+	ns = task_active_pid_ns(task);
+	nr = task_pid_nr_ns(task, ns);
+	if (ns == &init_pid_ns || nr != 1) {
+		vkm_err("init_pid %d is not the init of a container pid namespace (pid %d there)\n",
+			init_pid, nr);
+		put_task_struct(task);
+		return -EINVAL;
+	}
+	/* held only while loading: the attachment keeps what it needs */
+	vkm.pidns = get_pid_ns(ns);
+	vkm.pidns_inum = ns->ns.inum;
+	put_task_struct(task);
+	return 0;
+}
+
+/* sysfs: /sys/kernel/vkernel/containers/<module name>/ */
+
+static ssize_t container_id_show(struct kobject *kobj,
+				 struct kobj_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%s\n", vkm.id);
+}
+
+static ssize_t init_pid_show(struct kobject *kobj,
+			     struct kobj_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%d\n", vkm.init_pid);
+}
+
+static ssize_t pidns_show(struct kobject *kobj, struct kobj_attribute *attr,
+			  char *buf)
+{
+	return sysfs_emit(buf, "%u\n", vkm.pidns_inum);
+}
+
+static ssize_t futex_buckets_show(struct kobject *kobj,
+				  struct kobj_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%u\n", vkm.futex_buckets);
+}
+
+static ssize_t attached_show(struct kobject *kobj, struct kobj_attribute *attr,
+			     char *buf)
+{
+	return sysfs_emit(buf, "%d\n", READ_ONCE(vkm.attached));
+}
+
+/* the deny lists, one line per ABI: "<abi>: <nr> <nr> ..." */
+static ssize_t denied_show(struct kobject *kobj, struct kobj_attribute *attr,
+			   char *buf)
+{
+	ssize_t len = 0;
+	unsigned int a, i;
+
+	for (a = 0; a < VKM_NR_ABI; a++) {
+		len += sysfs_emit_at(buf, len, "%s:", vkm_abi_names[a]);
+		for (i = 0; i < vkm.deny[a].count; i++)
+			len += sysfs_emit_at(buf, len, " %d",
+					     vkm.deny[a].nr[i]);
+		len += sysfs_emit_at(buf, len, "\n");
+	}
+	return len;
+}
+
+/* denied calls so far, one line per denied syscall: "<abi> <nr> <count>" */
+static ssize_t denied_count_show(struct kobject *kobj,
+				 struct kobj_attribute *attr, char *buf)
+{
+	ssize_t len = 0;
+	unsigned int a, i;
+
+	for (a = 0; a < VKM_NR_ABI; a++)
+		for (i = 0; i < vkm.deny[a].count; i++)
+			len += sysfs_emit_at(buf, len, "%s %d %lld\n",
+					     vkm_abi_names[a],
+					     vkm.deny[a].nr[i],
+					     atomic64_read(&vkm.deny[a].hits[i]));
+	return len;
+}
+
+static struct kobj_attribute container_id_attr = __ATTR_RO(container_id);
+static struct kobj_attribute init_pid_attr = __ATTR_RO(init_pid);
+static struct kobj_attribute pidns_attr = __ATTR_RO(pidns);
+static struct kobj_attribute futex_buckets_attr = __ATTR_RO(futex_buckets);
+static struct kobj_attribute attached_attr = __ATTR_RO(attached);
+static struct kobj_attribute denied_attr = __ATTR_RO(denied);
+static struct kobj_attribute denied_count_attr = __ATTR_RO(denied_count);
+
+static struct attribute *vkm_attrs[] = {
+	&container_id_attr.attr,
+	&init_pid_attr.attr,
+	&pidns_attr.attr,
+	&futex_buckets_attr.attr,
+	&attached_attr.attr,
+	&denied_attr.attr,
+	&denied_count_attr.attr,
+	NULL
+};
+
+static const struct attribute_group vkm_group = {
+	.attrs = vkm_attrs,
+};
+
+static int vkm_sysfs_add(void)
+{
+	struct kobject *parent = vkm_abi_sysfs_parent();
+	int ret;
+
+	if (!parent)
+		return -EOPNOTSUPP;
+	vkm.kobj = kobject_create_and_add(module_name(THIS_MODULE), parent);
+	if (!vkm.kobj)
+		return -ENOMEM;
+	ret = sysfs_create_group(vkm.kobj, &vkm_group);
+	if (ret) {
+		kobject_put(vkm.kobj);
+		vkm.kobj = NULL;
+	}
+	return ret;
+}
+
+static void vkm_sysfs_del(void)
+{
+	if (!vkm.kobj)
+		return;
+	sysfs_remove_group(vkm.kobj, &vkm_group);
+	kobject_put(vkm.kobj);
+	vkm.kobj = NULL;
+}
+
+static int __init vkm_init(void)
+{
+	int ret;
+
+	ret = vkm_abi_check();
+	if (ret)
+		return ret;
+	ret = vkm_check_params();
+	if (ret)
+		return ret;
+	ret = vkm_find_pidns();
+	if (ret)
+		return ret;
+	ret = vkm_sysfs_add();
+	if (ret) {
+		vkm_err("cannot create /sys/kernel/vkernel/containers/%s: %d\n",
+			module_name(THIS_MODULE), ret);
+		goto put_ns;
+	}
+	/*
+	 * Last step: from here on tasks of the container may run on our
+	 * tables, so nothing after it may fail.
+	 */
+	ret = vkm_abi_attach(&vkm);
+	if (ret)
+		goto del_sysfs;
+	put_pid_ns(vkm.pidns);
+	vkm.pidns = NULL;
+	vkm_info("container %s, pid namespace %u, %u futex buckets, %u/%u/%u denied syscalls (x64/x32/ia32)\n",
+		 vkm.id, vkm.pidns_inum, vkm.futex_buckets,
+		 vkm.deny[VKM_X64].count, vkm.deny[VKM_X32].count,
+		 vkm.deny[VKM_IA32].count);
+	vkm_info("success to init.\n");
+	return 0;
+
+del_sysfs:
+	vkm_sysfs_del();
+put_ns:
+	put_pid_ns(vkm.pidns);
+	return ret;
+}
+
+/*
+ * Runs only when the module is unused: the kernel pins it for as long as
+ * the attachment lives, i.e. until the last task of the container's pid
+ * namespace is gone (modules/README.md).
+ */
+static void __exit vkm_exit(void)
+{
+	vkm_abi_detach(&vkm);
+	vkm_sysfs_del();
+	vkm_info("exit.\n");
+}
+
+module_init(vkm_init);
+module_exit(vkm_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("vkernel: per-container syscall table and futex hash table");
+MODULE_AUTHOR("vkernel-runtime");

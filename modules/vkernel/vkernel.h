@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * vkernel per-container module: what main.c (parameters, pid namespace,
+ * sysfs) and abi.c (the patched kernel's attach interface) share.
+ */
+#ifndef _VKM_VKERNEL_H
+#define _VKM_VKERNEL_H
+
+#include <linux/atomic.h>
+#include <linux/kobject.h>
+#include <linux/module.h>
+#include <linux/pid_namespace.h>
+
+/* Entries of one deny list; the runtime checks the same bound. */
+#define VKM_MAX_DENY		64
+
+/* futex_buckets bounds (0 selects 256 per possible CPU, as futex_init()) */
+#define VKM_FUTEX_MIN		16
+#define VKM_FUTEX_MAX		(1024U * 1024U)
+
+/* The module's name is its container's: vkernel_<id12> (renamed per copy). */
+#define vkm_info(fmt, ...) \
+	pr_info("%s: " fmt, module_name(THIS_MODULE), ##__VA_ARGS__)
+#define vkm_err(fmt, ...) \
+	pr_err("%s: " fmt, module_name(THIS_MODULE), ##__VA_ARGS__)
+
+enum vkm_abi {
+	VKM_X64,
+	VKM_X32,
+	VKM_IA32,
+	VKM_NR_ABI,
+};
+
+struct vkm_deny {
+	unsigned int count;
+	int nr[VKM_MAX_DENY];
+	atomic64_t hits[VKM_MAX_DENY];
+};
+
+/* This module's one container (each container loads its own copy). */
+struct vkm_container {
+	const char *id;
+	pid_t init_pid;
+	/* referenced only during init (attach) */
+	struct pid_namespace *pidns;
+	unsigned int pidns_inum;
+	unsigned int futex_buckets;
+	struct vkm_deny deny[VKM_NR_ABI];
+	struct kobject *kobj;
+	/* set by abi.c while the kernel holds the attachment */
+	bool attached;
+};
+
+extern struct vkm_container vkm;
+extern const char * const vkm_abi_names[VKM_NR_ABI];
+
+/* abi.c: everything that depends on the patched kernel's interface */
+int vkm_abi_check(void);
+struct kobject *vkm_abi_sysfs_parent(void);
+int vkm_abi_attach(struct vkm_container *c);
+void vkm_abi_detach(struct vkm_container *c);
+
+#endif /* _VKM_VKERNEL_H */
