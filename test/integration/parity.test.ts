@@ -175,3 +175,31 @@ test('20 containers created in parallel all succeed, start and delete', async ()
   expect(deleted.map((r) => r.exitCode)).toEqual(ids.map(() => 0));
   for (const id of ids) expect(leftovers(root, id)).toEqual([]);
 }, 120000);
+
+describe('the engine under node (VKERNEL_ENGINE=node) behaves like the bun binary', () => {
+  const env = { VKERNEL_ENGINE: 'node' };
+  test('run with a policy: output, exit code, nothing left', async () => {
+    const bundle = await makeBundle({ args: ['sh', '-c', 'echo out; exit 5'], annotations: { 'io.vkernel.sched.policy': 'cfs' } });
+    const root = tempRoot();
+    const id = uid('node');
+    const r = await vk(['--root', root, 'run', '--bundle', bundle, id], { env });
+    expect([r.exitCode, r.stdout, r.stderr]).toEqual([5, 'out', '']);
+    expect(leftovers(root, id)).toEqual([]);
+  });
+
+  test('create/start/delete with a policy and a bad annotation', async () => {
+    const root = tempRoot();
+    const bad = await makeBundle({ args: ['true'], annotations: { 'io.vkernel.sched.policy': 'fast' } });
+    const r = await vk(['--root', root, 'create', '--bundle', bad, uid('node')], { env, stdin: 'ignore' });
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain('\\"fast\\" is not one of cfs, fifo, adaptive');
+    const good = await makeBundle({ args: ['true'], annotations: { 'io.vkernel.sched.policy': 'cfs' } });
+    const id = uid('node');
+    const out = openSync(join(tmpdir(), `${id}.out`), 'w');
+    expect((await vk(['--root', root, 'create', '--bundle', good, id], { env, stdin: 'ignore', stdout: out, stderr: out })).exitCode).toBe(0);
+    expect(existsSync(join(root, `vkernel@${id}.json`))).toBe(true);
+    expect((await vk(['--root', root, 'start', id], { env })).exitCode).toBe(0);
+    expect((await vk(['--root', root, 'delete', '--force', id], { env })).exitCode).toBe(0);
+    expect(leftovers(root, id)).toEqual([]);
+  });
+});
