@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { jest } from '@jest/globals';
 import { buildModule, cacheKey, defaultKdir, kernelId, PLACEHOLDER, sourceHash } from '../../src/module/build.js';
+import { loadModule, unloadModule } from '../../src/module/load.js';
 import { currentName, modinfo, MODULE_NAME_LEN, parseElf, renameModule, THIS_MODULE_NAME_OFFSET } from '../../src/module/elf.js';
 
 jest.setTimeout(600_000);
@@ -269,6 +270,57 @@ describe('build cache', () => {
       if (saved === undefined) delete process.env.VKERNEL_KERNEL_BUILD;
       else process.env.VKERNEL_KERNEL_BUILD = saved;
     }
+  });
+});
+
+describe('load and unload (kmod replaced by recording stand-ins: no module support here)', () => {
+  const script = (body: string) => {
+    const file = join(tmp('vk-kmod-'), 'tool');
+    writeFileSync(file, `#!/bin/sh\n${body}\n`);
+    chmodSync(file, 0o755);
+    return file;
+  };
+
+  test('insmod gets the renamed copy and the parameters as separate arguments', async () => {
+    const out = tmp('vk-insmod-');
+    const insmod = script(`cp "$1" '${out}/module.ko'; echo "$1" > '${out}/file'; shift; printf '%s\\n' "$@" > '${out}/args'`);
+    const r = await loadModule({
+      id: '3f4e5d6c7b8a99887766554433221100ffeeddccbbaa00112233445566778899', pid: 4242, deny: ['mkdir', 'unshare'],
+      futexBuckets: 1024, build: { kdir, source: VKERNEL_SRC, cacheDir: cache }, insmod,
+    });
+    expect(r.name).toBe('vkernel_3f4e5d6c7b8a');
+    expect(readFileSync(join(out, 'file'), 'utf8').trim()).toMatch(/\/vkernel_3f4e5d6c7b8a\.ko$/);
+    expect(modinfoField(join(out, 'module.ko'), 'name')).toBe('vkernel_3f4e5d6c7b8a');
+    expect(readFileSync(join(out, 'args'), 'utf8').trim().split('\n')).toEqual([
+      'init_pid=4242', 'container_id=3f4e5d6c7b8a99887766554433221100ffeeddccbbaa00112233445566778899',
+      'futex_buckets=1024', 'deny=83,272', 'deny_x32=83,272', 'deny_ia32=39,310',
+    ]);
+    // the temporary copy is gone
+    expect(existsSync(readFileSync(join(out, 'file'), 'utf8').trim())).toBe(false);
+  });
+
+  test('an insmod failure is an error naming the module and where the kernel says why', async () => {
+    const insmod = script(`echo "insmod: ERROR: could not insert module $1: Operation not supported" >&2; exit 1`);
+    await expect(loadModule({ id: 'web01', pid: 7, deny: [], futexBuckets: 16, build: { kdir, source: VKERNEL_SRC, cacheDir: cache }, insmod }))
+      .rejects.toThrow(/insmod vkernel_web01 failed: insmod: ERROR: could not insert module .*vkernel_web01\.ko: Operation not supported \(the kernel log says why: dmesg \| grep vkernel_web01\)/);
+  });
+
+  test('rmmod retries while the module is in use (its namespace still alive), then succeeds', async () => {
+    const proc = tmp('vk-proc-');
+    writeFileSync(join(proc, 'modules'), 'vkernel_web01 16384 1 - Live 0x0000000000000000\n');
+    const count = join(proc, 'count');
+    const rmmod = script(`echo x >> '${count}'; [ "$(wc -l < '${count}')" -ge 3 ] && { : > '${proc}/modules'; exit 0; }; echo "rmmod: ERROR: Module $1 is in use" >&2; exit 1`);
+    expect(await unloadModule('vkernel_web01', { rmmod, proc, timeoutMs: 5000 })).toEqual({ attempts: 3 });
+  });
+
+  test('rmmod gives up after the bound with a clear error; a module that is not loaded counts as removed', async () => {
+    const proc = tmp('vk-proc-');
+    writeFileSync(join(proc, 'modules'), 'vkernel_web01 16384 1 - Live 0x0000000000000000\n');
+    const busy = script('echo "rmmod: ERROR: Module $1 is in use" >&2; exit 1');
+    await expect(unloadModule('vkernel_web01', { rmmod: busy, proc, timeoutMs: 300 })).rejects.toThrow(/rmmod vkernel_web01 still failing after \d+ attempts in 300 ms .*is in use/);
+    const gone = script('echo "rmmod: ERROR: Module $1 is not currently loaded" >&2; exit 1');
+    expect(await unloadModule('vkernel_web01', { rmmod: gone, proc, timeoutMs: 300 })).toEqual({ attempts: 1 });
+    await expect(unloadModule('bad-name; rm -rf /', { rmmod: gone, proc })).rejects.toThrow('invalid module name');
   });
 });
 
