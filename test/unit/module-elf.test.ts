@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { jest } from '@jest/globals';
 import { buildModule, cacheKey, defaultKdir, kernelId, PLACEHOLDER, sourceHash } from '../../src/module/build.js';
 import { loadModule, unloadModule } from '../../src/module/load.js';
+import { ModuleBuild, ModuleRename } from '../../src/cli/admin/module.js';
 import { currentName, modinfo, MODULE_NAME_LEN, parseElf, renameModule, THIS_MODULE_NAME_OFFSET } from '../../src/module/elf.js';
 
 jest.setTimeout(600_000);
@@ -321,6 +322,42 @@ describe('load and unload (kmod replaced by recording stand-ins: no module suppo
     const gone = script('echo "rmmod: ERROR: Module $1 is not currently loaded" >&2; exit 1');
     expect(await unloadModule('vkernel_web01', { rmmod: gone, proc, timeoutMs: 300 })).toEqual({ attempts: 1 });
     await expect(unloadModule('bad-name; rm -rf /', { rmmod: gone, proc })).rejects.toThrow('invalid module name');
+  });
+});
+
+describe('admin commands (oclif)', () => {
+  const oclif = { root: REPO } as never;
+  const captured = async (fn: () => Promise<unknown>) => {
+    const out: string[] = [];
+    const spy = jest.spyOn(console, 'log').mockImplementation((...a: unknown[]) => { out.push(a.join(' ')); });
+    const err = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      const e = await fn().then(() => undefined, (x: Error) => x);
+      return { out: out.join('\n'), error: e };
+    } finally {
+      spy.mockRestore();
+      err.mockRestore();
+    }
+  };
+
+  test('module build --kdir prints the cached module path; a missing kdir fails with the fix', async () => {
+    const ok = await captured(() => ModuleBuild.run(['--kdir', kdir, '--source', FIXTURE, '--cache', cache, '-q'], oclif));
+    expect(ok.error).toBeUndefined();
+    expect(ok.out).toBe(koPath);
+    const bad = await captured(() => ModuleBuild.run(['--kdir', '/nonexistent/build', '--source', FIXTURE, '--cache', cache], oclif));
+    expect(bad.error?.message).toMatch('kernel build directory /nonexistent/build does not exist');
+    expect((bad.error as { oclif?: { exit?: number } }).oclif?.exit).toBe(1);
+  });
+
+  test('module rename <in.ko> <out.ko> <name> writes a copy that modinfo names', async () => {
+    const out = join(tmp('vk-cli-'), 'web01.ko');
+    const r = await captured(() => ModuleRename.run([koPath, out, 'vkernel_web01'], oclif));
+    expect(r.error).toBeUndefined();
+    expect(r.out).toBe(`${out}: hello_placeholder______________________________________ -> vkernel_web01`);
+    expect(modinfoField(out, 'name')).toBe('vkernel_web01');
+    const bad = await captured(() => ModuleRename.run([koPath, out, 'x'.repeat(56)], oclif));
+    expect(bad.error?.message).toMatch(`module rename ${koPath}: invalid module name`);
+    expect(modinfoField(out, 'name')).toBe('vkernel_web01'); // untouched
   });
 });
 
