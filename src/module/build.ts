@@ -77,8 +77,10 @@ export function moduleSourceDir(): string {
       candidates.push(resolve(dirname(realpathSync(self)), '../modules/vkernel'));
     } catch { /* launcher path gone: try the others */ }
   }
-  const here = dirname(fileURLToPath(import.meta.url));
-  candidates.push(resolve(here, '../../modules/vkernel'), resolve(here, '../../../modules/vkernel'));
+  try {
+    const here = dirname(fileURLToPath(import.meta.url));
+    candidates.push(resolve(here, '../../modules/vkernel'), resolve(here, '../../../modules/vkernel'));
+  } catch { /* not a file: URL (a compiled engine): the launcher's home above */ }
   const found = candidates.find((c) => existsSync(join(c, 'Kbuild')));
   if (!found) throw new Error(`cannot find the vkernel module source (modules/vkernel; looked in ${candidates.join(', ')}); set VKERNEL_MODULE_SOURCE`);
   return found;
