@@ -16,8 +16,10 @@ export async function del(rt: Runtime): Promise<number> {
     const state = rt.store.read(id);
     if (state) {
       const force = flagSet(parseCommandArgs('delete', rt.inv.args), 'force', 'f');
-      // runc removes the container now (it refuses a running one without --force)
-      if (force || (await rt.runcState(id))?.status !== 'running') await releaseAll(rt, state);
+      // runc is about to remove the container: with --force always; without, only a created or
+      // stopped one (it refuses running and paused ones), or one it no longer knows
+      const status = (await rt.runcState(id))?.status;
+      if (force || status === undefined || status === 'created' || status === 'stopped') await releaseAll(rt, state);
     }
     const status = await rt.inherit(rt.callerArgv());
     if (!state) return status;
