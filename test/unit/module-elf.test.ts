@@ -2,7 +2,7 @@
 // so the module is built against Debian's headers (linux-headers-amd64, installed by
 // scripts/setup.sh) and checked with kmod's modinfo; loading it is the VM tier's job.
 import { execFileSync, execFile } from 'node:child_process';
-import { appendFileSync, chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -16,7 +16,13 @@ jest.setTimeout(600_000);
 
 const REPO = new URL('../../', import.meta.url).pathname;
 const FIXTURE = join(REPO, 'test/fixtures/hello-module');
-const tmp = (p: string) => mkdtempSync(join(tmpdir(), p));
+const made: string[] = [];
+const tmp = (p: string) => {
+  const d = mkdtempSync(join(tmpdir(), p));
+  made.push(d);
+  return d;
+};
+afterAll(() => { for (const d of made) rmSync(d, { recursive: true, force: true }); });
 const VKERNEL_SRC = join(REPO, 'modules/vkernel');
 const BUN = join(REPO, 'node_modules/@oven/bun-linux-x64/bin/bun');
 
