@@ -1,0 +1,26 @@
+import { makeBundle, requireRoot, runc, tempRoot, uid, vk } from '../helpers/fixtures.js';
+import { existsSync } from 'node:fs';
+
+/** The per-container module on this host (no loadable modules): clear errors, nothing created. */
+beforeAll(requireRoot);
+
+test.each([
+  [{ 'io.vkernel.syscall.deny': 'mkdir' }, /io\.vkernel\.syscall\.deny=mkdir \(from annotation\): this kernel .* (has no loadable module support|is not the vkernel kernel)/],
+  [{ 'io.vkernel.module': 'true' }, /io\.vkernel\.module=true \(from annotation\): this kernel/],
+  [{ 'io.vkernel.syscall.deny': 'mkdir,notacall' }, /notacall/],
+])('%j is refused before anything exists', async (annotations, message) => {
+  const bundle = await makeBundle({ args: ['true'], annotations });
+  const root = tempRoot();
+  const r = await vk(['--root', root, 'run', '--bundle', bundle, uid('mod')]);
+  expect(r.exitCode).toBe(1);
+  expect(r.stderr).toMatch(message);
+  expect((await runc(['--root', root, 'list', '-q'])).stdout).toBe('');
+});
+
+(existsSync('/sys/kernel/vkernel') ? test.skip : test)('non-strict: the container runs without the module, with a warning (skipped on the vkernel kernel, where the module loads)', async () => {
+  const bundle = await makeBundle({ args: ['echo', 'ran'], annotations: { 'io.vkernel.syscall.deny': 'mkdir', 'io.vkernel.strict': 'false' } });
+  const r = await vk(['--root', tempRoot(), 'run', '--bundle', bundle, uid('mod')]);
+  expect(r.exitCode).toBe(0);
+  expect(r.stdout).toBe('ran');
+  expect(r.stderr).toMatch(/level=warning .*io\.vkernel\.syscall\.deny=mkdir.*running without it/);
+});
