@@ -58,6 +58,8 @@ export interface Applier {
   check?(ctx: CheckContext): void;
   /** undefined when this host can apply it, else why not (shown to the user) */
   unsupported(policy: Policy, probe: HostProbe): string | undefined;
+  /** before `runc create`: work that only fills caches (e.g. building the module), never container state */
+  prepare?(policy: Policy): Promise<void>;
   /** returns what undo needs (JSON-serialisable), stored in the container's state */
   apply(ctx: ApplyContext): Promise<unknown>;
   undo(ctx: UndoContext, undo: unknown): Promise<void>;

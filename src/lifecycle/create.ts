@@ -3,7 +3,7 @@ import { bundlePath } from '../oci/spec.js';
 import { extraFds } from '../oci/runc.js';
 import { withLock } from '../store/lock.js';
 import { checkId } from '../store/state.js';
-import { applyAll, newState, readRequest } from './request.js';
+import { applyAll, newState, prepareAll, readRequest } from './request.js';
 import type { Runtime } from './runtime.js';
 import { releaseAll, undoAll } from './undo.js';
 
@@ -17,6 +17,7 @@ export async function create(rt: Runtime): Promise<number> {
   const fds = extraFds(Number(flagValue(c, 'preserve-fds') ?? 0));
   if (!req.appliers) return rt.inherit(rt.callerArgv(), fds);
   const appliers = req.appliers;
+  await prepareAll(appliers, req);
 
   return withLock(rt.root, id, async () => {
     const stale = rt.store.read(id);

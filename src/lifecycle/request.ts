@@ -31,6 +31,11 @@ export function newState(id: string, bundle: string, req: Request): ContainerSta
   return { version: 1, id, bundle, created: new Date().toISOString(), policy: req.policy, sources: req.sources, helpers: {}, applied: [] };
 }
 
+/** The appliers' prepare steps (ARCHITECTURE.md: validate → prepare → runc create → apply). */
+export async function prepareAll(appliers: readonly Applier[], req: Request): Promise<void> {
+  for (const a of appliers) await a.prepare?.(req.policy);
+}
+
 /** Runs the appliers in order, recording each in the state file as soon as it has applied. */
 export async function applyAll(rt: Runtime, appliers: readonly Applier[], state: ContainerState, spec: Spec, pid: number): Promise<void> {
   state.pid = pid;

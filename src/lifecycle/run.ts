@@ -5,7 +5,7 @@ import { bundlePath, type Spec } from '../oci/spec.js';
 import { extraFds } from '../oci/runc.js';
 import { withLock } from '../store/lock.js';
 import { checkId } from '../store/state.js';
-import { newState, readRequest } from './request.js';
+import { newState, prepareAll, readRequest } from './request.js';
 import { selfCommand, type Runtime } from './runtime.js';
 import { undoAll } from './undo.js';
 
@@ -51,6 +51,7 @@ export async function run(rt: Runtime): Promise<number> {
   const fds = extraFds(Number(flagValue(c, 'preserve-fds') ?? 0));
   if (!req.appliers) return rt.inherit(rt.callerArgv(), fds);
 
+  await prepareAll(req.appliers, req);
   const state = newState(id, bundle, req);
   await withLock(rt.root, id, async () => {
     const stale = rt.store.read(id);

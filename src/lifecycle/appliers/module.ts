@@ -27,6 +27,11 @@ export const moduleApplier: Applier = {
     }
     return undefined;
   },
+  async prepare() {
+    // build (or find in the cache) before `runc create`, so a build failure leaves nothing to roll back
+    const { buildModule } = await import('../../module/build.js');
+    await buildModule();
+  },
   async apply(ctx) {
     // the build, ELF and kmod code are loaded only by containers that ask for the module
     const { loadModule } = await import('../../module/load.js');
