@@ -1,4 +1,5 @@
-// vm.overcommit_memory / vm.overcommit_ratio per pid namespace (patch 0006).
+// vm.overcommit_memory / vm.overcommit_ratio and vm.transparent_hugepage
+// per pid namespace (patch 0006).
 import { vmFeature } from './lib/feature.js';
 
 vmFeature('per-pid-namespace overcommit policy', ['50-overcommit.sh'], [
@@ -6,4 +7,12 @@ vmFeature('per-pid-namespace overcommit policy', ['50-overcommit.sh'], [
   { name: 'overcommit.always_ns_allows', title: 'mode 1 in B: a 64 GiB mmap succeeds' },
   { name: 'overcommit.init_unchanged', title: 'the initial namespace keeps its mode and ratio' },
   { name: 'overcommit.bounds', title: 'out-of-range values are refused in a namespace' },
+]);
+
+vmFeature('per-pid-namespace THP mode', ['55-thp.sh'], [
+  { name: 'thp.never_ns_no_huge_pages', title: 'never in a namespace: 16 MiB of faults get no huge page' },
+  { name: 'thp.always_ns_huge_pages', title: 'always in a namespace: huge pages are used' },
+  { name: 'thp.madvise_ns_no_huge_pages', title: 'madvise in a namespace: none without madvise' },
+  { name: 'thp.invalid_rejected', title: 'other words are refused' },
+  { name: 'thp.init_unchanged', title: 'the global mode is unchanged' },
 ]);
