@@ -160,7 +160,9 @@ export function containerId(command: string, c: CommandArgs): string {
 
 /**
  * The subcommand's argv with every occurrence of a value flag (any alias, any form) replaced by one
- * `--<first alias> value` at the end (urfave/cli refuses two forms of one flag).
+ * `--<first alias> value` at the front (urfave/cli refuses two forms of one flag; and its argument
+ * reordering pairs a flag with the word after it, so a flag appended after the id would end flag
+ * parsing early: `--no-pivot id --bundle X` fails where `--bundle X --no-pivot id` works).
  */
 export function replaceFlag(command: string, args: readonly string[], aliases: readonly string[], value: string): string[] {
   const valued = COMMAND_VALUE[command] ?? new Set<string>();
@@ -177,5 +179,5 @@ export function replaceFlag(command: string, args: readonly string[], aliases: r
     out.push(arg);
     if (flag && valued.has(flag[0]) && flag[1] === undefined && i + 1 < args.length) out.push(args[++i]);
   }
-  return [...out, `--${aliases[0]}`, value, ...args.slice(i)];
+  return [`--${aliases[0]}`, value, ...out, ...args.slice(i)];
 }

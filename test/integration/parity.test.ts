@@ -203,3 +203,9 @@ describe('the engine under node (VKERNEL_ENGINE=node) behaves like the bun binar
     expect(leftovers(root, id)).toEqual([]);
   });
 });
+
+test('run with a policy keeps the caller\'s flag order working (boolean flag right before the id)', async () => {
+  const bundle = await makeBundle({ args: ['echo', 'ok'], annotations: { 'io.vkernel.sched.policy': 'cfs' } });
+  const r = await vk(['--root', tempRoot(), 'run', '--bundle', bundle, '--no-new-keyring', uid('order')]);
+  expect([r.exitCode, r.stdout, r.stderr]).toEqual([0, 'ok', '']);
+});

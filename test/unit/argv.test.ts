@@ -93,7 +93,9 @@ describe('subcommand arguments', () => {
 
   test('replaceFlag swaps every form of the bundle flag for one', () => {
     expect(replaceFlag('run', ['-b', '/x', '--pid-file', '/p', 'id', '--bundle=/y', '-d'], ['bundle', 'b'], '/new'))
-      .toEqual(['--pid-file', '/p', 'id', '-d', '--bundle', '/new']);
-    expect(replaceFlag('run', ['id'], ['bundle', 'b'], '/new')).toEqual(['id', '--bundle', '/new']);
+      .toEqual(['--bundle', '/new', '--pid-file', '/p', 'id', '-d']);
+    expect(replaceFlag('run', ['id'], ['bundle', 'b'], '/new')).toEqual(['--bundle', '/new', 'id']);
+    // a boolean flag before the id keeps working (urfave pairs a flag with the next word)
+    expect(replaceFlag('run', ['--no-pivot', 'id'], ['bundle', 'b'], '/new')).toEqual(['--bundle', '/new', '--no-pivot', 'id']);
   });
 });

@@ -2,7 +2,7 @@
 # Boot a kernel under qemu (TCG, never KVM) with a test initramfs and print
 # the guest's serial console on stdout.
 #
-#   test/vm/run-vm.sh KERNEL_OUT_DIR TIMEOUT_S TEST.sh...
+#   [VKVM_MODULES="modules/testattach"] test/vm/run-vm.sh KERNEL_OUT_DIR TIMEOUT_S TEST.sh...
 #
 # KERNEL_OUT_DIR is what kernel/build.sh printed (bzImage + build/ tree).
 # The initramfs is built here, at test time: busybox-static, the vkt helper
@@ -24,14 +24,25 @@ trap 'rm -rf "$work"' EXIT
 busybox=$(command -v busybox || true)
 [ -n "$busybox" ] && file -L "$busybox" | grep -q 'statically linked' ||
 	busybox=/bin/busybox
-gcc -static -O2 -Wall -o "$work/vkt" "$here/guest/vkt.c"
+gcc -static -O2 -Wall -pthread -o "$work/vkt" "$here/guest/vkt.c"
 
+# Test modules: VKVM_MODULES="modules/testattach ..." (source dirs, built
+# here against the kernel's tree; a module that does not build, e.g. on the
+# unpatched kernel, is left out and the guest test reports it absent).
 modlines=()
-if [ -n "${VKVM_MODULES:-}" ]; then
-	for m in $VKVM_MODULES; do
-		modlines+=("file /lib/modules/$(basename "$m") $m 0644 0 0")
-	done
-fi
+for m in ${VKVM_MODULES:-}; do
+	src=$(cd "$here/../.." && cd "$m" && pwd)
+	name=$(basename "$src")
+	cp -r "$src" "$work/mod-$name"
+	if make -s -C "$kdir/build" M="$work/mod-$name" modules >"$work/mod-$name.log" 2>&1; then
+		for ko in "$work/mod-$name"/*.ko; do
+			modlines+=("file /lib/modules/$(basename "$ko") $ko 0644 0 0")
+		done
+	else
+		echo "run-vm: module $m does not build for this kernel:" >&2
+		tail -n 5 "$work/mod-$name.log" >&2
+	fi
+done
 
 {
 	echo "dir /bin 0755 0 0"
@@ -61,7 +72,9 @@ fi
 "$kdir/build/usr/gen_init_cpio" "$work/list" | gzip -1 >"$work/initrd.gz"
 
 rc=0
+# VKVM_CPU: qemu CPU model (TCG's default qemu64 lacks SSE4.2/POPCNT, which the bun-compiled
+# runtime engine needs: the runtime tier sets "max")
 timeout -k 5 "$timeout_s" qemu-system-x86_64 -nographic -no-reboot \
-	-m 1024 -smp 2 -kernel "$kdir/bzImage" -initrd "$work/initrd.gz" \
+	-cpu "${VKVM_CPU:-qemu64}" -m 1024 -smp 2 -kernel "$kdir/bzImage" -initrd "$work/initrd.gz" \
 	-append 'console=ttyS0 panic=-1 quiet' </dev/null || rc=$?
 exit "$rc"

@@ -6,7 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { vmFeature } from './lib/feature.js';
 
-// the initramfs carries the runtime, runc and bundles (see lib/runtime-payload.mjs)
+// the initramfs carries the runtime, runc and bundles (see lib/runtime-payload.mjs); the bun-built
+// engine needs SSE4.2/POPCNT, which TCG's default CPU model lacks
+process.env.VKVM_CPU = 'max';
 process.env.VKVM_EXTRA_LIST = execFileSync('node', ['test/vm/lib/runtime-payload.mjs', mkdtempSync(join(tmpdir(), 'vk-payload-'))], { encoding: 'utf8' }).trim();
 
 vmFeature('vkernel-runtime on real containers in the guest', ['60-runtime.sh'], [

@@ -6,10 +6,10 @@ if [ ! -x /opt/vkr/bin/vkernel-runtime ]; then
 	exit 0
 fi
 mkdir -p /sys/fs/cgroup
-mountpoint -q /sys/fs/cgroup || mount -t tmpfs cg /sys/fs/cgroup
+grep -q ' /sys/fs/cgroup ' /proc/mounts || mount -t tmpfs cg /sys/fs/cgroup
 for c in cpu cpuacct cpuset memory pids devices freezer; do
 	mkdir -p /sys/fs/cgroup/$c
-	mountpoint -q /sys/fs/cgroup/$c || mount -t cgroup -o $c cgroup /sys/fs/cgroup/$c
+	grep -q " /sys/fs/cgroup/$c " /proc/mounts || mount -t cgroup -o $c cgroup /sys/fs/cgroup/$c
 done
 mkdir -p /run /var/run /etc
 export PATH=/usr/sbin:/usr/bin:/bin
@@ -29,7 +29,7 @@ rc=$?
 t1=$(cut -d' ' -f1 /proc/uptime)
 result runtime.create_fifo $rc "create took $(echo "$t0 $t1" | awk '{printf "%.2f", $2-$1}') s (TCG); $(tail -1 /tmp/f1.out)"
 v=$(cat /sys/fs/cgroup/cpu/f1/cpu.real_policy 2>&1)
-b=$(grep -o '"backend": "[a-z]*"' /run/runc/vkernel@f1.json 2>&1)
+b=$(grep -o '"backend": "[a-z]*"' /run/runc/vkernel@f1.json 2>&1 | head -1)
 [ "$v" = 1 ] && [ "$b" = '"backend": "kernel"' ]
 result runtime.fifo_kernel_backend $? "cpu.real_policy=$v $b"
 out=$(vkt fifo 4 150 /sys/fs/cgroup/cpu/f1/cgroup.procs)
