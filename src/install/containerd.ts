@@ -1,5 +1,5 @@
 import { parse, stringify } from 'smol-toml';
-import { readText, type Change } from './files.js';
+import { latestBackup, readText, type Change } from './files.js';
 import { restoreOrShow } from './docker.js';
 
 export const CONTAINERD_CONFIG = '/etc/containerd/config.toml';
@@ -35,6 +35,13 @@ function table(doc: Table, path: string[], create: boolean): Table | undefined {
   return t;
 }
 
+const RUNC = { runtime_type: 'io.containerd.runc.v2' };
+
+/** containerd's default runtime (the CRI plugin needs an entry for it in the runtimes table) */
+function defaultRuntime(doc: Table): string {
+  return String((table(doc, criPath(doc).slice(0, -1), false) ?? {}).default_runtime_name ?? 'runc');
+}
+
 const clone = (d: Table): Table => JSON.parse(JSON.stringify(d));
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
@@ -54,6 +61,9 @@ export function installContainerd(path: string, handler: string, runtimePath: st
     throw new Error(`${path}: a different runtime handler ${JSON.stringify(handler)} exists; use --force to replace it or --handler to pick another name`);
   }
   runtimes[handler] = entry;
+  // A runtimes table replaces containerd's built-in one: without an entry for the default runtime
+  // (Debian's stock config.toml has none) the CRI plugin refuses to load. Keep the default working.
+  runtimes[defaultRuntime(next)] ??= { ...RUNC };
   const after = same(next, doc) && before !== undefined ? before : `${stringify(next)}\n`;
   return {
     path, before, after,
@@ -70,6 +80,13 @@ export function uninstallContainerd(path: string, handler: string): Change {
   const runtimes = table(next, criPath(next), false);
   if (!runtimes?.[handler]) return { path, before, after: before, message: `${path}: no handler ${handler}, nothing to do` };
   delete runtimes[handler];
+  // the default-runtime entry install added, when the file it started from had none
+  const b = latestBackup(path);
+  const original = b ? load(b, readText(b)) : undefined;
+  const defaultName = defaultRuntime(next);
+  if (original && !table(original, [...criPath(original), defaultName], false) && same(runtimes[defaultName], RUNC)) {
+    delete runtimes[defaultName];
+  }
   // drop the tables install created and left empty
   const p = criPath(next);
   for (let i = p.length; i > 0; i--) {

@@ -105,6 +105,17 @@ describe('containerd config.toml', () => {
     expect(readFileSync(f, 'utf8')).toBe(original);
   });
 
+  test('a config without an entry for the default runtime (Debian\'s stock file) gets one, so the CRI plugin still loads', async () => {
+    const f = join(dir(), 'config.toml');
+    writeFileSync(f, 'version = 2\n');
+    expect((await vk(['install', 'containerd', '--config-path', f, '--runtime-path', '/rt'])).exitCode).toBe(0);
+    const runtimes = (parse(readFileSync(f, 'utf8')) as any).plugins['io.containerd.grpc.v1.cri'].containerd.runtimes;
+    expect(runtimes.runc).toEqual({ runtime_type: 'io.containerd.runc.v2' });
+    expect(runtimes.vkernel.options.BinaryName).toBe('/rt');
+    await vk(['uninstall', 'containerd', '--config-path', f]);
+    expect(readFileSync(f, 'utf8')).toBe('version = 2\n');
+  });
+
   test('invalid TOML: clear error, untouched', async () => {
     const f = join(dir(), 'config.toml');
     writeFileSync(f, 'version = = 2');

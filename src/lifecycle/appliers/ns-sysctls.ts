@@ -1,9 +1,9 @@
 import { setNsSysctl } from '../../kernel/ns-sysctl.js';
-import type { Policy, PolicyKey } from '../../policy/types.js';
+import type { PolicyKey } from '../../policy/types.js';
 import type { Applier } from '../applier.js';
 
 /** policy key → the per-pid-namespace sysctl of the patched kernel (kernel/README.md), and how to write the value */
-interface NsSysctl { key: PolicyKey; sysctl: string; value?: (v: Policy[PolicyKey]) => string }
+interface NsSysctl { key: PolicyKey; sysctl: string }
 
 /**
  * Per-container kernel parameters: each value is written into the container's own pid namespace
@@ -24,7 +24,7 @@ function nsSysctlApplier(name: string, feature: string, params: NsSysctl[]): App
       for (const x of params) {
         const v = ctx.policy[x.key];
         if (v === undefined) continue;
-        await setNsSysctl(ctx.pid, x.sysctl, x.value ? x.value(v) : String(v));
+        await setNsSysctl(ctx.pid, x.sysctl, String(v));
         ctx.log.debug(`${ctx.id}: ${x.sysctl}=${String(v)} in the container's pid namespace`);
       }
       return undefined;
@@ -33,8 +33,6 @@ function nsSysctlApplier(name: string, feature: string, params: NsSysctl[]): App
   };
 }
 
-const THP: Record<string, string> = { always: '0', madvise: '1', never: '2' };
-
 export const schedParams = nsSysctlApplier('sched-params', 'sched_params', [
   { key: 'sched.wakeup_granularity_ns', sysctl: 'kernel.sched_wakeup_granularity_ns' },
 ]);
@@ -42,5 +40,5 @@ export const schedParams = nsSysctlApplier('sched-params', 'sched_params', [
 export const mmPolicy = nsSysctlApplier('mm-policy', 'mm_policy', [
   { key: 'mm.overcommit_memory', sysctl: 'vm.overcommit_memory' },
   { key: 'mm.overcommit_ratio', sysctl: 'vm.overcommit_ratio' },
-  { key: 'mm.thp', sysctl: 'vm.transparent_hugepage', value: (v) => THP[String(v)] },
+  { key: 'mm.thp', sysctl: 'vm.transparent_hugepage' },
 ]);
