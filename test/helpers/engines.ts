@@ -14,7 +14,9 @@ async function until(what: string, fn: () => Promise<boolean>, ms = 30000): Prom
 async function stop(p: ResultPromise | undefined): Promise<void> {
   if (!p || p.exitCode !== null) return;
   p.kill('SIGTERM');
-  await Promise.race([p.catch(() => undefined), sleep(15000)]);
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([p.catch(() => undefined), new Promise((r) => { timer = setTimeout(r, 15000); })]);
+  clearTimeout(timer);
   if (p.exitCode === null) p.kill('SIGKILL');
 }
 
