@@ -14,5 +14,6 @@ mkdirSync('dist/src/policy', { recursive: true });
 copyFileSync('src/policy/validate.generated.js', 'dist/src/policy/validate.generated.js');
 if (process.env.VKERNEL_BUILD_NO_COMPILE !== '1' && existsSync(bunBaseline)) {
   // The engine handles create/run/start/delete/features; bun starts in ~6 ms where node takes ~70.
-  run(bunBaseline, ['build', '--compile', '--minify', 'dist/src/cli/main.js', '--outfile', 'dist/vkernel-engine']);
+  // --bytecode: JavaScriptCore bytecode compiled ahead of time (measured: 58 → 16 ms per `state`).
+  run(bunBaseline, ['build', '--compile', '--minify', '--bytecode', 'dist/src/cli/main.js', '--outfile', 'dist/vkernel-engine']);
 }
