@@ -3,6 +3,21 @@
 # showing what was applied (or the clear error a host that cannot do it gives).
 set -eu
 cd "$(dirname "$0")/.."
+
+if [ "${1:-}" = --vm ]; then
+  # the kernel backend: build (or reuse) the patched kernel, boot it under qemu with the runtime
+  # inside, and show what it applies (the first build takes several minutes)
+  sh scripts/setup.sh test
+  echo "==> kernel/build.sh (cached after the first build)"
+  K=$(bash kernel/build.sh 2>/dev/null | tail -1)
+  P=$(mktemp -d /tmp/vkernel-demo-vm.XXXXXX)
+  trap 'rm -rf "$P"' EXIT INT TERM
+  LIST=$(node test/vm/lib/runtime-payload.mjs "$P")
+  echo "==> booting $K/bzImage under qemu (TCG)"
+  VKVM_CPU=max VKVM_EXTRA_LIST=$LIST bash test/vm/run-vm.sh "$K" 300 test/vm/guest/demo-runtime.sh | tr -d '\r' | grep -E '^(==|   )'
+  exit 0
+fi
+
 sh scripts/setup.sh demo
 RT=$PWD/bin/vkernel-runtime
 W=$(mktemp -d /tmp/vkernel-demo.XXXXXX)

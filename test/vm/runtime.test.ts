@@ -19,4 +19,6 @@ vmFeature('vkernel-runtime on real containers in the guest', ['60-runtime.sh'], 
   { name: 'runtime.fifo_delete_clean', title: 'delete removes state and cgroup', failsUnpatched: false },
   { name: 'runtime.cfs_real_policy_0', title: 'a cfs container\'s group stays at cpu.real_policy=0' },
   { name: 'runtime.wakeup_granularity_per_container', title: 'two containers read their own sched_wakeup_granularity_ns; the host\'s is unchanged' },
+  { name: 'runtime.overcommit_per_container', title: 'overcommit mode 2 in one container denies a large allocation that succeeds in another (mode 1)' },
+  { name: 'runtime.thp_per_container', title: 'THP mode differs per container: always gets huge pages, never does not' },
 ]);

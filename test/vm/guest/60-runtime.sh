@@ -5,15 +5,7 @@ if [ ! -x /opt/vkr/bin/vkernel-runtime ]; then
 	echo "VKTEST runtime.payload FAIL no runtime in the initramfs"
 	exit 0
 fi
-mkdir -p /sys/fs/cgroup
-grep -q ' /sys/fs/cgroup ' /proc/mounts || mount -t tmpfs cg /sys/fs/cgroup
-for c in cpu cpuacct cpuset memory pids devices freezer; do
-	mkdir -p /sys/fs/cgroup/$c
-	grep -q " /sys/fs/cgroup/$c " /proc/mounts || mount -t cgroup -o $c cgroup /sys/fs/cgroup/$c
-done
-mkdir -p /run /var/run /etc
-export PATH=/usr/sbin:/usr/bin:/bin
-RT="/opt/vkr/bin/vkernel-runtime --root /run/runc"
+runtime_setup
 # the initramfs is a ramfs: runc cannot pivot_root out of it
 create() { $RT create --no-pivot --bundle "/opt/bundles/$1" "$2" </dev/null >"/tmp/$2.out" 2>&1; }
 runit() { $RT run --no-pivot --bundle "/opt/bundles/$1" "$2" </dev/null 2>&1; }
@@ -53,3 +45,16 @@ b=$(runit wakeup2 w2 | head -1)
 after=$(cat /proc/sys/kernel/sched_wakeup_granularity_ns 2>&1)
 [ "$a" = 3000000 ] && [ "$b" = 7000000 ] && [ "$host" = "$after" ]
 result runtime.wakeup_granularity_per_container $? "w1=$a w2=$b host=$host→$after"
+
+# per-container overcommit: strict accounting refuses in one container what "always" grants in another
+a=$(runit oc2 m1)
+b=$(runit oc1 m2)
+[ "$a" = ENOMEM ] && [ "$b" = ok ]
+result runtime.overcommit_per_container $? "mode 2 ratio 1: mmap 600 MiB=$a; mode 1: mmap 64 GiB=$b; host mode=$(cat /proc/sys/vm/overcommit_memory)"
+
+# per-container THP mode
+al=$(runit thpalways h1)
+nv=$(runit thpnever h2)
+case "$al" in *AnonHugePages:*\ 0\ kB*) r=1 ;; *AnonHugePages:*) r=0 ;; *) r=1 ;; esac
+case "$nv" in *AnonHugePages:*\ 0\ kB*) ;; *) r=1 ;; esac
+result runtime.thp_per_container $r "always: $al; never: $nv"

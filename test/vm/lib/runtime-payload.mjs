@@ -4,22 +4,27 @@
 // per entry of BUNDLES (made by `runc spec` on the host, then edited).
 //   node test/vm/lib/runtime-payload.mjs OUTDIR   → prints the list file's path
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync, readdirSync, existsSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 
 const repo = new URL('../../../', import.meta.url).pathname.replace(/\/$/, '');
 const out = process.argv[2];
 mkdirSync(out, { recursive: true });
 
-/** name → annotations of a container bundle the guest scripts use */
+const READ = ['sh', '-c', 'cat /proc/sys/kernel/sched_wakeup_granularity_ns 2>/dev/null; cat /proc/sys/vm/overcommit_memory'];
+/** name → annotations and process of a container bundle the guest scripts use */
 export const BUNDLES = {
-  plain: {},
-  fifo: { 'io.vkernel.sched.policy': 'fifo' },
-  cfs: { 'io.vkernel.sched.policy': 'cfs' },
-  wakeup: { 'io.vkernel.sched.wakeup_granularity_ns': '3000000' },
-  wakeup2: { 'io.vkernel.sched.wakeup_granularity_ns': '7000000' },
-  oc2: { 'io.vkernel.mm.overcommit_memory': '2', 'io.vkernel.mm.overcommit_ratio': '1' },
-  oc1: { 'io.vkernel.mm.overcommit_memory': '1' },
+  plain: [{}, READ],
+  fifo: [{ 'io.vkernel.sched.policy': 'fifo' }, READ],
+  cfs: [{ 'io.vkernel.sched.policy': 'cfs' }, READ],
+  wakeup: [{ 'io.vkernel.sched.wakeup_granularity_ns': '3000000' }, READ],
+  wakeup2: [{ 'io.vkernel.sched.wakeup_granularity_ns': '7000000' }, READ],
+  // a 600 MiB mapping under strict accounting at 1 % of a 1 GiB guest; 64 GiB under "always"
+  oc2: [{ 'io.vkernel.mm.overcommit_memory': '2', 'io.vkernel.mm.overcommit_ratio': '1' }, ['vkt', 'mmap', '600']],
+  oc1: [{ 'io.vkernel.mm.overcommit_memory': '1' }, ['vkt', 'mmap', '65536']],
+  // fault in 16 MiB and report AnonHugePages
+  thpalways: [{ 'io.vkernel.mm.thp': 'always' }, ['vkt', 'thp', '16']],
+  thpnever: [{ 'io.vkernel.mm.thp': 'never' }, ['vkt', 'thp', '16']],
 };
 
 const lines = [];
@@ -58,11 +63,11 @@ const specDir = join(out, 'spec');
 mkdirSync(specDir, { recursive: true });
 if (!existsSync(join(specDir, 'config.json'))) execFileSync('runc', ['spec'], { cwd: specDir });
 const base = JSON.parse(readFileSync(join(specDir, 'config.json'), 'utf8'));
-for (const [name, annotations] of Object.entries(BUNDLES)) {
+for (const [name, [annotations, args]] of Object.entries(BUNDLES)) {
   const spec = structuredClone(base);
   spec.root = { path: '/opt/rootfs', readonly: true };
   spec.process.terminal = false;
-  spec.process.args = ['sh', '-c', 'cat /proc/sys/kernel/sched_wakeup_granularity_ns 2>/dev/null; cat /proc/sys/vm/overcommit_memory'];
+  spec.process.args = args;
   spec.annotations = annotations;
   const f = join(out, `bundle-${name}.json`);
   writeFileSync(f, JSON.stringify(spec));
@@ -71,4 +76,3 @@ for (const [name, annotations] of Object.entries(BUNDLES)) {
 const list = join(out, 'runtime.list');
 writeFileSync(list, `${lines.join('\n')}\n`);
 process.stdout.write(`${list}\n`);
-void readdirSync;
