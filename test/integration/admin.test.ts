@@ -41,3 +41,25 @@ test('ps lists our containers with policy and backend; delete --force clears a l
   expect(leftovers(root, id)).toEqual([]);
   expect((await vk(['--root', root, 'delete', '--force', id])).exitCode).toBe(0);
 });
+
+test('gc removes the state, budgets and helpers of containers runc forgot, and nothing else', async () => {
+  const root = tempRoot();
+  const keep = uid('keep');
+  const lost = uid('lost');
+  const bundle = await makeBundle({ args: ['sleep', '30'], annotations: { 'io.vkernel.sched.policy': 'cfs' } });
+  for (const id of [keep, lost]) {
+    const out = openSync(join(tmpdir(), `${id}.out`), 'w');
+    expect((await vk(['--root', root, 'create', '--bundle', bundle, id], { stdin: 'ignore', stdout: out, stderr: out })).exitCode).toBe(0);
+  }
+  await runc(['--root', root, 'delete', '--force', lost]);
+  const dry = await vk(['--root', root, 'gc', '--dry-run']);
+  expect(dry.stdout).toContain(`would remove ${root}: ${lost}`);
+  expect(existsSync(join(root, `vkernel@${lost}.json`))).toBe(true);
+  const r = await vk(['--root', root, 'gc']);
+  expect(r.exitCode).toBe(0);
+  expect(r.stdout).toContain(`removing ${root}: ${lost}`);
+  expect(leftovers(root, lost)).toEqual([]);
+  expect(existsSync(join(root, `vkernel@${keep}.json`))).toBe(true);
+  expect((await vk(['--root', root, 'gc'])).stdout).toContain('no leftovers');
+  await vk(['--root', root, 'delete', '--force', keep]);
+});

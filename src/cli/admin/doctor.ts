@@ -12,6 +12,13 @@ export default class Doctor extends AdminCommand {
   async run(): Promise<void> {
     const { flags } = await this.parse(Doctor);
     const { checks, required } = await hostChecks(flags.runc);
+    const { findLeftovers, knownRoots } = await import('../../lifecycle/leftovers.js');
+    const leftovers = await findLeftovers(flags.runc, knownRoots());
+    checks.push({
+      name: 'leftovers', ok: leftovers.length === 0,
+      detail: leftovers.length ? leftovers.map((l) => `${l.state.id}${l.state.module ? ` (${l.state.module})` : ''}`).join(', ') : 'none',
+      consequence: leftovers.length ? 'vkernel-runtime gc removes them' : undefined,
+    });
     const failed = checks.filter((c) => !c.ok && required.includes(c.name));
     if (flags.json) {
       this.log(JSON.stringify({ ok: failed.length === 0, checks }, null, 2));
