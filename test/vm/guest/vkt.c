@@ -16,6 +16,9 @@
  *   vkt kmsg                          dump /dev/kmsg (non-blocking)
  *   vkt syslog                        dump syslog(SYSLOG_ACTION_READ_ALL)
  *   vkt prockmsg                      dump /proc/kmsg (non-blocking)
+ *   vkt getppid                       print getppid() or the errno name
+ *   vkt futex N                       N ping-pongs between two threads on
+ *                                     process-private futexes; "ok"
  *   vkt thp MB                        touch a MB MiB anonymous mapping and
  *                                     print AnonHugePages of /proc/meminfo
  */
@@ -26,7 +29,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/futex.h>
+#include <pthread.h>
 #include <sys/klog.h>
+#include <sys/syscall.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/wait.h>
@@ -212,6 +218,57 @@ static int cmd_thp(long mb)
 	return 0;
 }
 
+static int cmd_getppid(void)
+{
+	long r = syscall(SYS_getppid);
+
+	if (r < 0)
+		printf("%s\n", errname(errno));
+	else
+		printf("%ld\n", r);
+	return r < 0;
+}
+
+static int ftx;
+
+static long futex_op(int *uaddr, int op, int val)
+{
+	return syscall(SYS_futex, uaddr, op | FUTEX_PRIVATE_FLAG, val,
+		       NULL, NULL, 0);
+}
+
+/* wait until ftx == want, then set it to want + 1 and wake the peer */
+static void pingpong(int want, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++, want += 2) {
+		while (__atomic_load_n(&ftx, __ATOMIC_ACQUIRE) != want)
+			futex_op(&ftx, FUTEX_WAIT, want - 1);
+		__atomic_store_n(&ftx, want + 1, __ATOMIC_RELEASE);
+		futex_op(&ftx, FUTEX_WAKE, 1);
+	}
+}
+
+static void *pong(void *arg)
+{
+	pingpong(1, (int)(long)arg);
+	return NULL;
+}
+
+static int cmd_futex(int n)
+{
+	pthread_t t;
+
+	ftx = 0;
+	if (pthread_create(&t, NULL, pong, (void *)(long)n))
+		return perror("pthread_create"), 1;
+	pingpong(0, n);
+	pthread_join(t, NULL);
+	printf("ok %d\n", ftx);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IONBF, 0);
@@ -229,6 +286,10 @@ int main(int argc, char **argv)
 		return dump_fd("/proc/kmsg");
 	if (argc == 2 && !strcmp(argv[1], "syslog"))
 		return cmd_syslog();
+	if (argc == 2 && !strcmp(argv[1], "getppid"))
+		return cmd_getppid();
+	if (argc == 3 && !strcmp(argv[1], "futex"))
+		return cmd_futex(atoi(argv[2]));
 	if (argc == 3 && !strcmp(argv[1], "thp"))
 		return cmd_thp(atol(argv[2]));
 	fprintf(stderr, "usage: see the comment at the top of vkt.c\n");

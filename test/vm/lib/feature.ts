@@ -12,12 +12,12 @@ export interface Check {
   failsUnpatched?: boolean;
 }
 
-export function vmFeature(title: string, scripts: string[], checks: Check[]): void {
+export function vmFeature(title: string, scripts: string[], checks: Check[], modules: string[] = []): void {
   describe(title, () => {
     let runs: Record<Variant, VmRun>;
 
     beforeAll(async () => {
-      runs = await runBoth(scripts);
+      runs = await runBoth(scripts, modules);
     }, BUILD_TIMEOUT_MS * 2 + 10 * 60 * 1000);
 
     it('boots both kernels and completes the guest scripts', () => {

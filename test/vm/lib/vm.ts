@@ -74,16 +74,18 @@ export function parseConsole(log: string): Pick<VmRun, 'results' | 'bootSeconds'
 
 /**
  * Boot `kdir`/bzImage with an initramfs holding the given guest scripts
- * (file names in test/vm/guest).  Always terminates: run-vm.sh kills qemu
+ * (file names in test/vm/guest) and the test modules (source dirs relative to
+ * the repo, built against the kernel's tree by run-vm.sh).  Always terminates: run-vm.sh kills qemu
  * after `timeoutS`, and we kill run-vm.sh a little later if needed.
  */
-export function runVm(kdir: string, scripts: string[], timeoutS = 240): Promise<VmRun> {
+export function runVm(kdir: string, scripts: string[], timeoutS = 240, modules: string[] = []): Promise<VmRun> {
   const start = Date.now();
   const args = [kdir, String(timeoutS), ...scripts.map((s) => path.join(guestDir, s))];
   return new Promise((resolve) => {
     const child = spawn('bash', [path.join(repoRoot, 'test/vm/run-vm.sh'), ...args], {
       cwd: repoRoot,
       stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, VKVM_MODULES: modules.join(' ') },
       detached: true,
     });
     let log = '';
@@ -112,10 +114,10 @@ export function runVm(kdir: string, scripts: string[], timeoutS = 240): Promise<
 }
 
 /** Build both kernels and boot each with the scripts. */
-export async function runBoth(scripts: string[]): Promise<Record<Variant, VmRun>> {
+export async function runBoth(scripts: string[], modules: string[] = []): Promise<Record<Variant, VmRun>> {
   const [p, u] = await Promise.all([buildKernel('patched'), buildKernel('unpatched')]);
-  const patched = await runVm(p, scripts);
-  const unpatched = await runVm(u, scripts);
+  const patched = await runVm(p, scripts, 240, modules);
+  const unpatched = await runVm(u, scripts, 240, modules);
   for (const [variant, run] of [
     ['patched', patched],
     ['unpatched', unpatched],
