@@ -343,6 +343,8 @@ describe('admin commands (oclif)', () => {
     } finally {
       spy.mockRestore();
       err.mockRestore();
+      // oclif's error path sets process.exitCode for the CLI; in jest's own process it would fail the run
+      process.exitCode = undefined;
     }
   };
 
