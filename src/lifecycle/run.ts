@@ -6,7 +6,8 @@ import { extraFds } from '../oci/runc.js';
 import { withLock } from '../store/lock.js';
 import { checkId } from '../store/state.js';
 import { newState, prepareAll, readRequest } from './request.js';
-import { selfCommand, type Runtime } from './runtime.js';
+import type { Runtime } from './runtime.js';
+import { selfCommand } from '../cli/self.js';
 import { undoAll } from './undo.js';
 
 /** where `run` keeps the private bundles of containers with a vkernel request */

@@ -6,7 +6,6 @@ import { DEFAULT_ROOT, StateStore, type ContainerState } from '../store/state.js
 import type { UndoContext } from './applier.js';
 import { selfCommand } from '../cli/self.js';
 
-export { selfCommand };
 
 /** One invocation of vkernel-runtime: parsed argv, logger, config, and where runc and our state are. */
 export class Runtime {

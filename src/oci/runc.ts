@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { constants } from 'node:os';
 import type { Invocation } from '../cli/argv.js';
 
 /** Which runc to delegate to: `--runc`, then the config file's `runc:`, then `runc` on PATH. */
@@ -22,8 +23,7 @@ export function extraFds(preserveFds: number): number[] {
 /** exit code as a shell reports it: the code, or 128+signal */
 function exitStatus(code: number | null, signal: NodeJS.Signals | null): number {
   if (code !== null) return code;
-  const signals: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGUSR1: 10, SIGSEGV: 11, SIGUSR2: 12, SIGPIPE: 13, SIGTERM: 15 };
-  return 128 + (signal ? signals[signal] ?? 1 : 1);
+  return 128 + (signal ? constants.signals[signal] ?? 1 : 1);
 }
 
 /**
