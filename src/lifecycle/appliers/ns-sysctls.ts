@@ -37,8 +37,10 @@ export const schedParams = nsSysctlApplier('sched-params', 'sched_params', [
   { key: 'sched.wakeup_granularity_ns', sysctl: 'kernel.sched_wakeup_granularity_ns' },
 ]);
 
+// the ratio before the mode: once strict accounting (mode 2) is on, even the next write's exec in
+// the namespace is accounted under it
 export const mmPolicy = nsSysctlApplier('mm-policy', 'mm_policy', [
-  { key: 'mm.overcommit_memory', sysctl: 'vm.overcommit_memory' },
   { key: 'mm.overcommit_ratio', sysctl: 'vm.overcommit_ratio' },
+  { key: 'mm.overcommit_memory', sysctl: 'vm.overcommit_memory' },
   { key: 'mm.thp', sysctl: 'vm.transparent_hugepage' },
 ]);

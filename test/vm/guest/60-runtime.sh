@@ -50,7 +50,7 @@ result runtime.wakeup_granularity_per_container $? "w1=$a w2=$b host=$host→$af
 a=$(runit oc2 m1)
 b=$(runit oc1 m2)
 [ "$a" = ENOMEM ] && [ "$b" = ok ]
-result runtime.overcommit_per_container $? "mode 2 ratio 1: mmap 600 MiB=$a; mode 1: mmap 64 GiB=$b; host mode=$(cat /proc/sys/vm/overcommit_memory)"
+result runtime.overcommit_per_container $? "mode 2 ratio 50: mmap 600 MiB=$a; mode 1: mmap 64 GiB=$b; host: mode=$(cat /proc/sys/vm/overcommit_memory) mmap 600 MiB=$(vkt mmap 600)"
 
 # per-container THP mode
 al=$(runit thpalways h1)

@@ -21,6 +21,8 @@
  *                                     process-private futexes; "ok"
  *   vkt thp MB                        touch a MB MiB anonymous mapping and
  *                                     print AnonHugePages of /proc/meminfo
+ *   vkt thp-self MB                   the same, but print this process's own
+ *                                     AnonHugePages (/proc/self/smaps_rollup)
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -198,7 +200,7 @@ static int cmd_syslog(void)
 	return 0;
 }
 
-static int cmd_thp(long mb)
+static int cmd_thp(long mb, const char *counters)
 {
 	size_t sz = (size_t)mb << 20;
 	char *p = mmap(NULL, sz, PROT_READ | PROT_WRITE,
@@ -211,7 +213,7 @@ static int cmd_thp(long mb)
 		return perror("mmap"), 1;
 	for (i = 0; i < sz; i += 4096)
 		p[i] = 1;
-	f = fopen("/proc/meminfo", "r");
+	f = fopen(counters, "r");
 	while (f && fgets(line, sizeof(line), f))
 		if (!strncmp(line, "AnonHugePages:", 14))
 			fputs(line, stdout);
@@ -291,7 +293,9 @@ int main(int argc, char **argv)
 	if (argc == 3 && !strcmp(argv[1], "futex"))
 		return cmd_futex(atoi(argv[2]));
 	if (argc == 3 && !strcmp(argv[1], "thp"))
-		return cmd_thp(atol(argv[2]));
+		return cmd_thp(atol(argv[2]), "/proc/meminfo");
+	if (argc == 3 && !strcmp(argv[1], "thp-self"))
+		return cmd_thp(atol(argv[2]), "/proc/self/smaps_rollup");
 	fprintf(stderr, "usage: see the comment at the top of vkt.c\n");
 	return 2;
 }
