@@ -21,7 +21,3 @@ export async function setNsSysctl(pid: number, key: string, value: string): Prom
   const back = await run(['--target', String(pid), '--pid', '--', 'sysctl', '-n', key]);
   if (back !== value) throw new Error(`${key}: wrote ${value} in the container's pid namespace, reads back ${back}`);
 }
-
-export function getNsSysctl(pid: number, key: string): Promise<string> {
-  return run(['--target', String(pid), '--pid', '--', 'sysctl', '-n', key]);
-}

@@ -10,10 +10,3 @@ export function setPolicy(pid: number, policy: 'fifo' | 'other', priority = 1): 
     });
   });
 }
-
-/** the policy of a task as /proc/<pid>/sched reports it (0 other, 1 fifo, 2 rr, ...) */
-export function policyOf(pid: number, read: (p: string) => string): number {
-  const m = /^policy\s*:\s*(\d+)/m.exec(read(`/proc/${pid}/sched`));
-  if (!m) throw new Error(`no policy in /proc/${pid}/sched`);
-  return Number(m[1]);
-}

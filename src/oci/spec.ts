@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { isAbsolute, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 
 /** The parts of an OCI runtime spec (config.json) vkernel-runtime reads. */
 export interface Spec {
@@ -29,11 +29,4 @@ export function readSpec(bundle: string): Spec {
   } catch (e) {
     throw new Error(`${file} is not valid JSON: ${(e as Error).message}`);
   }
-}
-
-/** the root filesystem as runc resolves it (relative to the bundle) */
-export function rootfsPath(bundle: string, spec: Spec): string | undefined {
-  const p = spec.root?.path;
-  if (!p) return undefined;
-  return isAbsolute(p) ? p : join(bundle, p);
 }
