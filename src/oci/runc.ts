@@ -20,6 +20,11 @@ export function extraFds(preserveFds: number): number[] {
   return Array.from({ length: n }, (_, i) => 3 + i);
 }
 
+/** LISTEN_FDS addressed to this process (systemd socket activation, sd_listen_fds rules) */
+function listenFdsForUs(): boolean {
+  return Number(process.env.LISTEN_FDS ?? 0) > 0 && process.env.LISTEN_PID === String(process.pid);
+}
+
 /** exit code as a shell reports it: the code, or 128+signal */
 function exitStatus(code: number | null, signal: NodeJS.Signals | null): number {
   if (code !== null) return code;
@@ -32,7 +37,11 @@ function exitStatus(code: number | null, signal: NodeJS.Signals | null): number 
  */
 export function runcInherit(bin: string, args: readonly string[], fds: readonly number[] = []): Promise<number> {
   return new Promise((resolveStatus, reject) => {
-    const child = spawn(bin, args, { stdio: ['inherit', 'inherit', 'inherit', ...fds] });
+    const child = listenFdsForUs()
+      // socket activation: runc takes LISTEN_FDS only when LISTEN_PID is its own pid, so runc is
+      // started by a constant sh snippet that sets it to its pid and execs runc (args stay argv)
+      ? spawn('/bin/sh', ['-c', 'LISTEN_PID=$$; export LISTEN_PID; exec "$0" "$@"', bin, ...args], { stdio: ['inherit', 'inherit', 'inherit', ...fds] })
+      : spawn(bin, args, { stdio: ['inherit', 'inherit', 'inherit', ...fds] });
     const forward = (sig: NodeJS.Signals) => { child.kill(sig); };
     for (const s of FORWARDED) process.on(s, forward);
     const done = () => { for (const s of FORWARDED) process.off(s, forward); };

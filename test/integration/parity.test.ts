@@ -2,6 +2,7 @@ import { openSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { spawn } from 'node:child_process';
+import { execa } from 'execa';
 import { makeBundle, requireRoot, runc, tempRoot, uid, vk, leftovers, RUNTIME } from '../helpers/fixtures.js';
 
 beforeAll(requireRoot);
@@ -81,6 +82,19 @@ describe('fds, signals, terminal', () => {
       { stdio: ['ignore', 'pipe', 'pipe', fd] });
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe('through-fd-3');
+  });
+
+  test.each([['launcher'], ['engine']])('socket activation: LISTEN_FDS fds reach the container (%s)', async (path) => {
+    const file = join(tmpdir(), `${uid('lfd')}.txt`);
+    writeFileSync(file, 'listen-fd\n');
+    const bundle = await makeBundle({ args: ['sh', '-c', 'echo "LISTEN_FDS=$LISTEN_FDS"; cat <&3'] });
+    const fd = openSync(file, 'r');
+    // as systemd does: LISTEN_PID is the pid of the process it starts (sh sets it, then execs us)
+    const r = await execa('/bin/sh', ['-c', 'LISTEN_PID=$$; export LISTEN_PID; exec "$@"', 'sh', RUNTIME,
+      '--root', tempRoot(), ...(path === 'engine' ? ENGINE : []), 'run', '--bundle', bundle, uid()],
+    { reject: false, stdio: ['ignore', 'pipe', 'pipe', fd], env: { LISTEN_FDS: '1' } });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('LISTEN_FDS=1\nlisten-fd');
   });
 
   test.each([['launcher', []], ['engine', ENGINE], ['engine with a policy', ['--vkernel-set', 'sched.policy=cfs', ...ENGINE]]])(
