@@ -2,44 +2,27 @@
 /*
  * vkernel per-container module: the part that depends on the patched
  * kernel.  Everything the module needs from kernel/ is used in this file
- * only; main.c sees the four vkm_abi_*() functions of vkernel.h.
+ * only; main.c sees the vkm_abi_*() functions of vkernel.h.
  *
- * What this file expects from <linux/vkernel.h> (CONFIG_VKERNEL, the
- * "syscall_table" feature).  kernel/README.md is the source of truth: when
- * its names differ, adapt this file, not main.c.
+ * The interface, from <linux/vkernel.h> (CONFIG_VKERNEL, patch 0007; the
+ * "syscall_table" and "futex_table" features, kernel/README.md):
  *
  *   struct vkernel {
+ *           long (* const *sys_call_table)(const struct pt_regs *regs);
  *           struct module *owner;
- *           const sys_call_ptr_t *sys_call_table[VKERNEL_NR_ABI];
- *           struct futex_hash_bucket *futex_queues;
- *           unsigned long futex_hashsize;
- *           void (*release)(struct vkernel *vk);
+ *           const char *name;
+ *           unsigned int nr_syscalls;
+ *           unsigned int futex_hashsize;
  *   };
- *       Filled by the module.  A NULL table or futex_queues means "the
- *       kernel's own".  Index: VKERNEL_ABI_X64, _X32, _IA32.
- *
- *   const sys_call_ptr_t *vkernel_syscall_table(int abi, unsigned int *nr);
- *       The kernel's table of that ABI and its size, to copy (NULL when
- *       the ABI is not built in).
- *
- *   struct futex_hash_bucket *vkernel_futex_alloc(unsigned long size);
- *   void vkernel_futex_free(struct futex_hash_bucket *queues,
- *                           unsigned long size);
- *       A hash table of initialised buckets (the bucket layout is private
- *       to kernel/futex/).
- *
  *   int vkernel_attach(struct pid_namespace *ns, struct vkernel *vk);
- *       Publishes vk for ns (RCU).  -EBUSY when ns already has one.
- *       Takes a reference on vk->owner that it drops only after the last
- *       task of ns is gone and a grace period has passed, calling
- *       vk->release(vk) first: until then rmmod fails with -EBUSY.
+ *   void vkernel_detach(struct pid_namespace *ns);
  *
- *   void vkernel_detach(struct vkernel *vk);
- *       Unpublishes vk and waits for a grace period (error paths only; a
- *       module cannot exit while attached).
- *
- *   struct kobject *vkernel_containers_kobj;
- *       /sys/kernel/vkernel/containers, shared by all container modules.
+ * The table is sparse: a NULL entry runs the kernel's own syscall, so ours
+ * holds the deny stubs only.  Only the x86-64 entry is hooked.  With
+ * futex_hashsize set, the kernel allocates (and frees) the private futex
+ * hash table itself.  vkernel_attach() pins this module until the namespace
+ * is destroyed, so the table and the stubs, which are static, outlive every
+ * task that can use them, and module_exit() has nothing to take back.
  *
  * Without that interface (any stock kernel, e.g. Debian's headers that the
  * tests build against) the module still builds and refuses to load with a
@@ -49,32 +32,33 @@
 
 #include <linux/kernel.h>
 #include <linux/module.h>
-#include <linux/slab.h>
 
 #include "vkernel.h"
 
 #if defined(VKERNEL_HAVE_ATTACH) && IS_ENABLED(CONFIG_VKERNEL)
 
+#include <linux/kernfs.h>
 #include <linux/ptrace.h>
+#include <linux/sysfs.h>
 #include <linux/vkernel.h>
-#include <asm/syscall.h>
+#include <asm/unistd.h>
 
-static const int vkm_kernel_abi[VKM_NR_ABI] = {
-	[VKM_X64] = VKERNEL_ABI_X64,
-	[VKM_X32] = VKERNEL_ABI_X32,
-	[VKM_IA32] = VKERNEL_ABI_IA32,
+/* Sparse: only the denied calls have an entry, all pointing at the stub. */
+static long (*vkm_table[NR_syscalls])(const struct pt_regs *regs);
+
+static struct vkernel vkm_vk = {
+	.owner = THIS_MODULE,
+	.sys_call_table = vkm_table,
+	.nr_syscalls = NR_syscalls,
 };
 
-static struct vkernel vkm_vk;
-static sys_call_ptr_t *vkm_tables[VKM_NR_ABI];
-
-static long vkm_deny_hit(enum vkm_abi abi, unsigned long nr)
+static long vkm_denied(const struct pt_regs *regs)
 {
-	struct vkm_deny *d = &vkm.deny[abi];
+	struct vkm_deny *d = &vkm.deny[VKM_X64];
 	unsigned int i;
 
 	for (i = 0; i < d->count; i++) {
-		if (d->nr[i] == nr) {
+		if (d->nr[i] == regs->orig_ax) {
 			atomic64_inc(&d->hits[i]);
 			break;
 		}
@@ -82,104 +66,75 @@ static long vkm_deny_hit(enum vkm_abi abi, unsigned long nr)
 	return -EPERM;
 }
 
-/* One entry point per ABI, so that the counters know the table. */
-static long vkm_denied_x64(const struct pt_regs *regs)
-{
-	return vkm_deny_hit(VKM_X64, regs->orig_ax);
-}
-
-static long vkm_denied_x32(const struct pt_regs *regs)
-{
-	return vkm_deny_hit(VKM_X32, regs->orig_ax & ~__X32_SYSCALL_BIT);
-}
-
-static long vkm_denied_ia32(const struct pt_regs *regs)
-{
-	return vkm_deny_hit(VKM_IA32, regs->orig_ax);
-}
-
-static const sys_call_ptr_t vkm_denied[VKM_NR_ABI] = {
-	[VKM_X64] = vkm_denied_x64,
-	[VKM_X32] = vkm_denied_x32,
-	[VKM_IA32] = vkm_denied_ia32,
-};
-
-static void vkm_release(struct vkernel *vk)
-{
-	WRITE_ONCE(vkm.attached, false);
-	vkm_info("pid namespace %u is gone: detached\n", vkm.pidns_inum);
-}
-
-static void vkm_free_tables(void)
-{
-	unsigned int a;
-
-	for (a = 0; a < VKM_NR_ABI; a++) {
-		kfree(vkm_tables[a]);
-		vkm_tables[a] = NULL;
-		vkm_vk.sys_call_table[vkm_kernel_abi[a]] = NULL;
-	}
-	if (vkm_vk.futex_queues)
-		vkernel_futex_free(vkm_vk.futex_queues, vkm_vk.futex_hashsize);
-	vkm_vk.futex_queues = NULL;
-}
-
-/* A copy of the kernel's table for abi in which the denied calls fail. */
-static int vkm_build_table(enum vkm_abi abi)
-{
-	const struct vkm_deny *d = &vkm.deny[abi];
-	const sys_call_ptr_t *orig;
-	unsigned int n, i;
-
-	orig = vkernel_syscall_table(vkm_kernel_abi[abi], &n);
-	if (!orig) {
-		if (d->count)
-			vkm_info("%s system calls are not built into this kernel: its deny list is moot\n",
-				 vkm_abi_names[abi]);
-		return 0;
-	}
-	if (!d->count)
-		return 0; /* the kernel's own table serves */
-	vkm_tables[abi] = kmemdup(orig, n * sizeof(*orig), GFP_KERNEL);
-	if (!vkm_tables[abi])
-		return -ENOMEM;
-	for (i = 0; i < d->count; i++) {
-		if (d->nr[i] >= n)
-			return -EINVAL;
-		vkm_tables[abi][d->nr[i]] = vkm_denied[abi];
-	}
-	vkm_vk.sys_call_table[vkm_kernel_abi[abi]] = vkm_tables[abi];
-	return 0;
-}
-
 int vkm_abi_check(void)
 {
 	return 0;
 }
 
+/* The kernel dispatches the x86-64 entry only (kernel/README.md). */
+bool vkm_abi_hooks(enum vkm_abi abi)
+{
+	return abi == VKM_X64;
+}
+
+/*
+ * A directory of a kobject below @parent.  Its kernfs node has the kobject
+ * as private data, as for every kobject directory (sysfs relies on it).
+ * Only used for directories that are never removed (see below), so the
+ * kobject is returned without a reference.
+ */
+static struct kobject *vkm_kobj_lookup(struct kobject *parent,
+				       const char *name)
+{
+	struct kobject *kobj = NULL;
+	struct kernfs_node *kn;
+
+	kn = sysfs_get_dirent(parent->sd, name);
+	if (!kn)
+		return NULL;
+	if (kernfs_type(kn) == KERNFS_DIR)
+		kobj = kn->priv;
+	sysfs_put(kn);
+	return kobj;
+}
+
+/*
+ * /sys/kernel/vkernel/containers, the parent of every container module's
+ * directory.  The kernel creates /sys/kernel/vkernel (patch 0001) for good
+ * without exporting its kobject, so look it up.  The first module to load
+ * creates "containers" and never puts its reference: the directory stays
+ * for the other modules, and its kobject (kobject_create_and_add(), freed
+ * by the kobject core, not by module code) may outlive this module.
+ * vkernel-runtime loads modules one at a time; should two first loads
+ * race, the loser finds the winner's directory.
+ */
 struct kobject *vkm_abi_sysfs_parent(void)
 {
-	return vkernel_containers_kobj;
+	struct kobject *vk, *containers;
+
+	vk = vkm_kobj_lookup(kernel_kobj, "vkernel");
+	if (!vk)
+		return NULL;
+	containers = vkm_kobj_lookup(vk, "containers");
+	if (!containers)
+		containers = kobject_create_and_add("containers", vk);
+	if (!containers)
+		containers = vkm_kobj_lookup(vk, "containers");
+	return containers;
 }
 
 int vkm_abi_attach(struct vkm_container *c)
 {
-	unsigned int a;
+	const struct vkm_deny *d = &vkm.deny[VKM_X64];
+	struct vkernel_attachment *att;
+	unsigned int i;
 	int ret;
 
-	vkm_vk.owner = THIS_MODULE;
-	vkm_vk.release = vkm_release;
-	for (a = 0; a < VKM_NR_ABI; a++) {
-		ret = vkm_build_table(a);
-		if (ret)
-			goto free;
-	}
+	for (i = 0; i < d->count; i++)
+		vkm_table[d->nr[i]] = vkm_denied;
+	vkm_vk.name = module_name(THIS_MODULE);
 	vkm_vk.futex_hashsize = c->futex_buckets;
-	vkm_vk.futex_queues = vkernel_futex_alloc(c->futex_buckets);
-	if (!vkm_vk.futex_queues) {
-		ret = -ENOMEM;
-		goto free;
-	}
+
 	ret = vkernel_attach(c->pidns, &vkm_vk);
 	if (ret) {
 		if (ret == -EBUSY)
@@ -187,27 +142,22 @@ int vkm_abi_attach(struct vkm_container *c)
 				c->pidns_inum);
 		else
 			vkm_err("vkernel_attach: %d\n", ret);
-		goto free;
+		return ret;
 	}
-	WRITE_ONCE(c->attached, true);
+	/* ours until the namespace goes, and we hold the namespace */
+	att = READ_ONCE(c->pidns->vkernel);
+	c->futex_table = att ? att->futex_table : NULL;
 	return 0;
-
-free:
-	vkm_free_tables();
-	return ret;
 }
 
-void vkm_abi_detach(struct vkm_container *c)
+/* The attachment is the module's only user: it holds it until the end. */
+bool vkm_abi_attached(void)
 {
-	/*
-	 * The kernel pins this module while attached, so on unload it has
-	 * released us already; detach only defensively.
-	 */
-	if (READ_ONCE(c->attached)) {
-		vkernel_detach(&vkm_vk);
-		WRITE_ONCE(c->attached, false);
-	}
-	vkm_free_tables();
+#ifdef CONFIG_MODULE_UNLOAD
+	return module_refcount(THIS_MODULE) > 0;
+#else
+	return true;
+#endif
 }
 
 #else /* no vkernel_attach() in this kernel */
@@ -216,6 +166,11 @@ int vkm_abi_check(void)
 {
 	vkm_err("this kernel has no vkernel module interface (CONFIG_VKERNEL with vkernel_attach()): boot the vkernel kernel\n");
 	return -EOPNOTSUPP;
+}
+
+bool vkm_abi_hooks(enum vkm_abi abi)
+{
+	return false;
 }
 
 struct kobject *vkm_abi_sysfs_parent(void)
@@ -228,8 +183,9 @@ int vkm_abi_attach(struct vkm_container *c)
 	return -EOPNOTSUPP;
 }
 
-void vkm_abi_detach(struct vkm_container *c)
+bool vkm_abi_attached(void)
 {
+	return false;
 }
 
 #endif

@@ -74,6 +74,19 @@ static unsigned int vkm_nr_syscalls(enum vkm_abi abi)
 	}
 }
 
+/* Is the entry point of abi built into this kernel? */
+static bool vkm_abi_built_in(enum vkm_abi abi)
+{
+	switch (abi) {
+	case VKM_X32:
+		return IS_ENABLED(CONFIG_X86_X32_ABI);
+	case VKM_IA32:
+		return IS_ENABLED(CONFIG_IA32_EMULATION);
+	default:
+		return true;
+	}
+}
+
 static int vkm_set_deny(enum vkm_abi abi, const int *nrs, unsigned int count)
 {
 	struct vkm_deny *d = &vkm.deny[abi];
@@ -85,6 +98,19 @@ static int vkm_set_deny(enum vkm_abi abi, const int *nrs, unsigned int count)
 				vkm_abi_names[abi], nrs[i], max - 1);
 			return -EINVAL;
 		}
+	}
+	if (count && !vkm_abi_hooks(abi)) {
+		/* a denied call must not get through another entry point */
+		if (vkm_abi_built_in(abi)) {
+			vkm_err("deny_%s: this kernel has the %s entry point, which vkernel does not hook: the calls could not be denied there\n",
+				vkm_abi_names[abi], vkm_abi_names[abi]);
+			return -EOPNOTSUPP;
+		}
+		vkm_info("deny_%s ignored: this kernel has no %s entry point\n",
+			 vkm_abi_names[abi], vkm_abi_names[abi]);
+		count = 0;
+	}
+	for (i = 0; i < count; i++) {
 		d->nr[i] = nrs[i];
 		atomic64_set(&d->hits[i], 0);
 	}
@@ -183,7 +209,16 @@ static ssize_t futex_buckets_show(struct kobject *kobj,
 static ssize_t attached_show(struct kobject *kobj, struct kobj_attribute *attr,
 			     char *buf)
 {
-	return sysfs_emit(buf, "%d\n", READ_ONCE(vkm.attached));
+	return sysfs_emit(buf, "%d\n", vkm_abi_attached());
+}
+
+/* the private futex hash table: an identity (hashed address), or "none" */
+static ssize_t futex_table_show(struct kobject *kobj,
+				struct kobj_attribute *attr, char *buf)
+{
+	if (!vkm.futex_table)
+		return sysfs_emit(buf, "none\n");
+	return sysfs_emit(buf, "%p\n", vkm.futex_table);
 }
 
 /* the deny lists, one line per ABI: "<abi>: <nr> <nr> ..." */
@@ -223,6 +258,7 @@ static struct kobj_attribute container_id_attr = __ATTR_RO(container_id);
 static struct kobj_attribute init_pid_attr = __ATTR_RO(init_pid);
 static struct kobj_attribute pidns_attr = __ATTR_RO(pidns);
 static struct kobj_attribute futex_buckets_attr = __ATTR_RO(futex_buckets);
+static struct kobj_attribute futex_table_attr = __ATTR_RO(futex_table);
 static struct kobj_attribute attached_attr = __ATTR_RO(attached);
 static struct kobj_attribute denied_attr = __ATTR_RO(denied);
 static struct kobj_attribute denied_count_attr = __ATTR_RO(denied_count);
@@ -232,6 +268,7 @@ static struct attribute *vkm_attrs[] = {
 	&init_pid_attr.attr,
 	&pidns_attr.attr,
 	&futex_buckets_attr.attr,
+	&futex_table_attr.attr,
 	&attached_attr.attr,
 	&denied_attr.attr,
 	&denied_count_attr.attr,
@@ -297,10 +334,9 @@ static int __init vkm_init(void)
 		goto del_sysfs;
 	put_pid_ns(vkm.pidns);
 	vkm.pidns = NULL;
-	vkm_info("container %s, pid namespace %u, %u futex buckets, %u/%u/%u denied syscalls (x64/x32/ia32)\n",
+	vkm_info("container %s, pid namespace %u, %u futex buckets, %u denied syscalls\n",
 		 vkm.id, vkm.pidns_inum, vkm.futex_buckets,
-		 vkm.deny[VKM_X64].count, vkm.deny[VKM_X32].count,
-		 vkm.deny[VKM_IA32].count);
+		 vkm.deny[VKM_X64].count);
 	vkm_info("success to init.\n");
 	return 0;
 
@@ -313,12 +349,11 @@ put_ns:
 
 /*
  * Runs only when the module is unused: the kernel pins it for as long as
- * the attachment lives, i.e. until the last task of the container's pid
- * namespace is gone (modules/README.md).
+ * the attachment lives, i.e. until the container's pid namespace is gone
+ * (modules/README.md), and frees the futex table itself.
  */
 static void __exit vkm_exit(void)
 {
-	vkm_abi_detach(&vkm);
 	vkm_sysfs_del();
 	vkm_info("exit.\n");
 }

@@ -45,10 +45,10 @@ struct vkm_container {
 	struct pid_namespace *pidns;
 	unsigned int pidns_inum;
 	unsigned int futex_buckets;
+	/* the kernel's private futex table, an identity only (abi.c) */
+	const void *futex_table;
 	struct vkm_deny deny[VKM_NR_ABI];
 	struct kobject *kobj;
-	/* set by abi.c while the kernel holds the attachment */
-	bool attached;
 };
 
 extern struct vkm_container vkm;
@@ -56,8 +56,9 @@ extern const char * const vkm_abi_names[VKM_NR_ABI];
 
 /* abi.c: everything that depends on the patched kernel's interface */
 int vkm_abi_check(void);
+bool vkm_abi_hooks(enum vkm_abi abi);
 struct kobject *vkm_abi_sysfs_parent(void);
 int vkm_abi_attach(struct vkm_container *c);
-void vkm_abi_detach(struct vkm_container *c);
+bool vkm_abi_attached(void);
 
 #endif /* _VKM_VKERNEL_H */

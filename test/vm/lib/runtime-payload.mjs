@@ -3,15 +3,22 @@
 // their shared libraries, a busybox container rootfs, the static vkt helper, and one OCI bundle
 // per entry of BUNDLES (made by `runc spec` on the host, then edited).
 //   node test/vm/lib/runtime-payload.mjs OUTDIR   → prints the list file's path
+// With VKVM_PAYLOAD_MODULE_KDIR=<kernel out dir> (what kernel/build.sh printed), also what the
+// per-container module needs (test/vm/module.test.ts): kmod's insmod/rmmod/lsmod/modinfo, the
+// module source under /opt/vkr/modules/vkernel, the files of <kdir>/build that the module cache key
+// reads (src/module/build.ts kernelId()) at /lib/modules/<release>/build, and the module built on
+// the host against that tree by `vkernel-runtime module build`, pre-populating the guest's cache
+// (/var/cache/vkernel-runtime/modules/<key>/): the runtime finds it and never runs make in the guest.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
-import { join, dirname } from 'node:path';
+import { mkdirSync, readFileSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
+import { join, dirname, basename } from 'node:path';
 
 const repo = new URL('../../../', import.meta.url).pathname.replace(/\/$/, '');
 const out = process.argv[2];
 mkdirSync(out, { recursive: true });
 
 const READ = ['sh', '-c', 'cat /proc/sys/kernel/sched_wakeup_granularity_ns 2>/dev/null; cat /proc/sys/vm/overcommit_memory'];
+const MODULE_WORK = 'mkdir /dev/shm/d; echo "mkdir rc=$?"; vkt futex 20000; exec futex-sleep';
 /** name → annotations and process of a container bundle the guest scripts use */
 export const BUNDLES = {
   plain: [{}, READ],
@@ -26,6 +33,10 @@ export const BUNDLES = {
   // fault in 16 MiB and report the process's own AnonHugePages
   thpalways: [{ 'io.vkernel.mm.thp': 'always' }, ['vkt', 'thp-self', '16']],
   thpnever: [{ 'io.vkernel.mm.thp': 'never' }, ['vkt', 'thp-self', '16']],
+  // the per-container module: mkdir (denied or not), a futex-heavy run, then two threads asleep in
+  // FUTEX_WAIT until the container is deleted
+  moddeny: [{ 'io.vkernel.module': 'true', 'io.vkernel.syscall.deny': 'mkdir' }, ['sh', '-c', MODULE_WORK]],
+  modon: [{ 'io.vkernel.module': 'true' }, ['sh', '-c', MODULE_WORK]],
 };
 
 const lines = [];
@@ -59,6 +70,37 @@ for (const d of ['bin', 'proc', 'sys', 'dev', 'tmp']) dir(`/opt/rootfs/${d}`);
 file('/opt/rootfs/bin/busybox', '/bin/busybox');
 file('/opt/rootfs/bin/vkt', vkt);
 for (const a of ['sh', 'cat', 'echo', 'sleep', 'grep', 'true', 'mkdir']) lines.push(`slink /opt/rootfs/bin/${a} busybox 0777 0 0`);
+const futexSleep = join(out, 'futex-sleep');
+execFileSync('gcc', ['-static', '-O2', '-pthread', '-o', futexSleep, join(repo, 'test/vm/guest/futex-sleep.c')]);
+file('/opt/rootfs/bin/futex-sleep', futexSleep);
+
+const moduleKdir = process.env.VKVM_PAYLOAD_MODULE_KDIR;
+if (moduleKdir) {
+  // kmod (insmod, rmmod, lsmod, modinfo are links to it) with its libraries
+  const kmod = '/usr/bin/kmod';
+  for (const m of execFileSync('ldd', [kmod], { encoding: 'utf8' }).matchAll(/(\/\S+\.so[.\d]*)/g)) {
+    if (!libs.has(m[1])) file(m[1], execFileSync('readlink', ['-f', m[1]], { encoding: 'utf8' }).trim());
+  }
+  file('/bin/kmod', kmod);
+  for (const t of ['insmod', 'rmmod', 'lsmod', 'modinfo']) lines.push(`slink /usr/sbin/${t} /bin/kmod 0777 0 0`);
+  // the module source (its hash is part of the cache key), where the launcher's home has it
+  const src = join(repo, 'modules/vkernel');
+  for (const n of readdirSync(src).filter((n) => /^(Kbuild|Makefile)$|\.[ch]$/.test(n)).sort()) {
+    file(`/opt/vkr/modules/vkernel/${n}`, join(src, n), '0644');
+  }
+  // what the cache key reads of the kernel build tree, at the default kdir of the guest kernel
+  const tree = join(moduleKdir, 'build');
+  const rel = readFileSync(join(tree, 'include/config/kernel.release'), 'utf8').trim();
+  for (const f of ['Makefile', 'Module.symvers', 'include/generated/utsrelease.h', 'include/config/kernel.release', 'include/generated/autoconf.h']) {
+    file(`/lib/modules/${rel}/build/${f}`, join(tree, f), '0644');
+  }
+  // the module, built here by the runtime's own builder into a cache directory copied as is
+  const cache = join(out, 'module-cache');
+  const ko = execFileSync(join(repo, 'bin/vkernel-runtime'), ['module', 'build', '--quiet', '--kdir', tree, '--cache', cache], { encoding: 'utf8' }).trim();
+  const key = basename(dirname(ko));
+  file(`/var/cache/vkernel-runtime/modules/${key}/vkernel.ko`, ko, '0644');
+  file(`/var/cache/vkernel-runtime/modules/${key}/meta.json`, join(dirname(ko), 'meta.json'), '0644');
+}
 
 const specDir = join(out, 'spec');
 mkdirSync(specDir, { recursive: true });

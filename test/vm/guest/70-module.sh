@@ -1,0 +1,125 @@
+# The per-container module (modules/vkernel) through the real runtime in the guest: vkernel_<id12>
+# loaded between create and start, a syscall deny list for one container only, the denied-call
+# counter, private futex tables, unload on delete while tasks sleep in FUTEX_WAIT, no oops; ids
+# of 5 and 64 characters. Needs the payload of test/vm/lib/runtime-payload.mjs with
+# VKVM_PAYLOAD_MODULE_KDIR (kmod, the module source, a pre-built module in the cache).
+. /tests/lib.sh
+if [ ! -x /opt/vkr/bin/vkernel-runtime ]; then
+	echo "VKTEST module.create FAIL no runtime in the initramfs"
+	exit 0
+fi
+runtime_setup
+sys=/sys/kernel/vkernel/containers
+now() { cut -d' ' -f1 /proc/uptime; }
+since() { echo "$1 $(now)" | awk '{printf "%.2f", $2-$1}'; }
+# wait_for FILE PATTERN: up to 60 s (TCG) for the container's output
+wait_for() {
+	_i=0
+	while ! grep -q "$2" "$1" 2>/dev/null && [ $_i -lt 600 ]; do
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	grep -q "$2" "$1" 2>/dev/null
+}
+initpid() { $RT state "$1" 2>/dev/null | sed -n 's/.*"pid": *\([0-9]*\).*/\1/p'; }
+# the sysfs files print the futex table as a hashed pointer, hashed only once the rng is ready
+head -c 1 /dev/random >/dev/null
+
+A=vkm05
+B=vkm64abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvw
+MA=vkernel_$A
+MB=vkernel_$(echo "$B" | cut -c1-12)
+
+# A denies mkdir (and so loads the module), B only asks for the module
+t0=$(now)
+$RT create --no-pivot --bundle /opt/bundles/moddeny "$A" </dev/null >"/tmp/$A.out" 2>&1
+ra=$?
+ta=$(since "$t0")
+t0=$(now)
+$RT create --no-pivot --bundle /opt/bundles/modon "$B" </dev/null >"/tmp/$B.out" 2>&1
+rb=$?
+tb=$(since "$t0")
+[ $ra = 0 ] && [ $rb = 0 ] && [ ${#A} = 5 ] && [ ${#B} = 64 ]
+result module.create $? "create $A (${#A} chars): rc=$ra in ${ta} s; $B (${#B} chars): rc=$rb in ${tb} s (TCG); $(tail -1 "/tmp/$A.out")"
+
+# kmod's tools by path (busybox sh would run its own applets of the same names)
+lsm=$(/usr/sbin/lsmod 2>&1)
+echo "$lsm" | grep -q "^$MA " && echo "$lsm" | grep -q "^$MB "
+result module.lsmod $? "$(/bin/kmod --version 2>&1 | head -1): $(echo "$lsm" | grep vkernel_ | tr -s ' ' | tr '\n' ';')"
+
+pa=$(initpid "$A")
+pb=$(initpid "$B")
+nsa=$(readlink "/proc/$pa/ns/pid" 2>&1)
+ida=$(cat "$sys/$MA/container_id" 2>&1)
+idb=$(cat "$sys/$MB/container_id" 2>&1)
+pnsa=$(cat "$sys/$MA/pidns" 2>&1)
+den=$(cat "$sys/$MA/denied" 2>&1 | head -1)
+denb=$(cat "$sys/$MB/denied" 2>&1 | head -1)
+[ "$ida" = "$A" ] && [ "$idb" = "$B" ] && [ "$nsa" = "pid:[$pnsa]" ] &&
+	[ "$den" = "x64: 83" ] && [ "$denb" = "x64:" ]
+result module.sysfs "$?" "$MA: container_id=$ida pidns=$pnsa (init $pa: $nsa) denied='$den'; $MB: container_id=$idb denied='$denb'"
+
+c0=$(cat "$sys/$MA/denied_count" 2>&1)
+t0=$(now)
+if [ $ra = 0 ] && [ $rb = 0 ]; then
+	$RT start "$A"
+	$RT start "$B"
+	wait_for "/tmp/$A.out" '^sleeping' && wait_for "/tmp/$B.out" '^sleeping'
+fi
+tw=$(since "$t0")
+c1=$(cat "$sys/$MA/denied_count" 2>&1)
+oa=$(grep -v '^time=' "/tmp/$A.out" | tr '\n' ';')
+ob=$(grep -v '^time=' "/tmp/$B.out" | tr '\n' ';')
+
+grep -q 'mkdir rc=1' "/tmp/$A.out" && grep -q 'Operation not permitted' "/tmp/$A.out" &&
+	grep -q 'mkdir rc=0' "/tmp/$B.out"
+result module.deny_eperm_first_only $? "A: $oa B: $ob"
+
+[ "$c0" = "x64 83 0" ] && [ "$c1" = "x64 83 1" ]
+result module.denied_counter $? "denied_count before start '$c0', after the mkdir '$c1'"
+
+fa=$(cat "$sys/$MA/futex_table" 2>&1)
+fb=$(cat "$sys/$MB/futex_table" 2>&1)
+ba=$(cat "$sys/$MA/futex_buckets" 2>&1)
+bb=$(cat "$sys/$MB/futex_buckets" 2>&1)
+grep -q '^ok 40000' "/tmp/$A.out" && grep -q '^ok 40000' "/tmp/$B.out" &&
+	[ -n "$fa" ] && [ "$fa" != none ] && [ "$fb" != none ] && [ "$fa" != "$fb" ] &&
+	! echo "$fa$fb" | grep -q ptrval && [ "$ba" -ge 16 ] && [ "$bb" -ge 16 ]
+result module.futex_private_tables $? "20000 ping-pongs each (start to both asleep: ${tw} s); futex_table A=$fa ($ba buckets) B=$fb ($bb buckets)"
+
+rm1=$(/usr/sbin/rmmod "$MA" 2>&1)
+r1=$?
+att=$(cat "$sys/$MA/attached" 2>&1)
+[ $r1 != 0 ] && [ "$att" = 1 ] && grep -q "^$MA " /proc/modules
+result module.pinned_while_running $? "rmmod $MA: rc=$r1 ($rm1); attached=$att"
+
+# both threads of each container's process asleep in futex(2) (202), on the private tables
+sl=
+for p in $pa $pb; do
+	for t in /proc/$p/task/*; do
+		sl="$sl $(cut -d' ' -f1 "$t/syscall" 2>/dev/null)/$(sed -n 's/^State:[[:space:]]*\(.\).*/\1/p' "$t/status")"
+	done
+done
+[ "$(echo "$sl" | tr ' ' '\n' | grep -c '^202/S$')" = 4 ]
+result module.futex_waiters "$?" "syscall/state of the threads of $pa and $pb:$sl"
+
+# delete while they sleep: the runtime kills, runc deletes, rmmod succeeds once the namespace is gone
+before=$(grep -cE "^($MA|$MB) " /proc/modules)
+t0=$(now)
+$RT delete --force "$A" >/tmp/del.out 2>&1
+rda=$?
+tda=$(since "$t0")
+t0=$(now)
+$RT delete --force "$B" >>/tmp/del.out 2>&1
+rdb=$?
+tdb=$(since "$t0")
+left=$(grep -E "^($MA|$MB) " /proc/modules)
+[ "$before" = 2 ] && [ $rda = 0 ] && [ $rdb = 0 ] && [ -z "$left" ] && [ ! -e "$sys/$MA" ] && [ ! -e "$sys/$MB" ] &&
+	[ ! -e "/run/runc/vkernel@$A.json" ]
+result module.unloaded_after_delete $? "$before modules loaded; delete --force $A: rc=$rda in ${tda} s, $B: rc=$rdb in ${tdb} s; left: '${left}'; $(tr '\n' ';' </tmp/del.out)"
+
+dmesg >/tmp/dmesg.txt
+grep -q "$MA: success to init" /tmp/dmesg.txt && grep -q "$MA: exit" /tmp/dmesg.txt &&
+	grep -q "$MB: exit" /tmp/dmesg.txt &&
+	! grep -qE 'Oops|BUG:|WARNING:|general protection|Call Trace|refcount_t|sysfs: cannot create' /tmp/dmesg.txt
+result module.no_oops $? "$(grep -E "vkernel|Oops|BUG:|WARNING:|Call Trace" /tmp/dmesg.txt | tail -12 | tr '\n' ';')"
