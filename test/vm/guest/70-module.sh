@@ -78,7 +78,12 @@ result module.deny_eperm_first_only $? "A: $oa B: $ob"
 [ "$c0" = "x64 83 0" ] && [ "$c1" = "x64 83 1" ]
 result module.denied_counter $? "denied_count before start '$c0', after the mkdir '$c1'"
 
-fa=$(cat "$sys/$MA/futex_table" 2>&1)
+# %p hashes only once the kernel's pointer key is set (polled every 2 s after the rng is ready)
+i=0
+while fa=$(cat "$sys/$MA/futex_table" 2>&1) && echo "$fa" | grep -q ptrval && [ $i -lt 20 ]; do
+	sleep 0.5
+	i=$((i + 1))
+done
 fb=$(cat "$sys/$MB/futex_table" 2>&1)
 ba=$(cat "$sys/$MA/futex_buckets" 2>&1)
 bb=$(cat "$sys/$MB/futex_buckets" 2>&1)
