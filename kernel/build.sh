@@ -5,6 +5,9 @@
 #
 #   kernel/build.sh              patched kernel
 #   kernel/build.sh --unpatched  same config, no patches (comparison tests)
+#   kernel/build.sh --prefix K   only the first K patches of the series (to
+#                                check that every patch builds on its own;
+#                                own tree, tree-prefix)
 #
 # Output: ${VKERNEL_CACHE:-/var/cache/vkernel-runtime}/kernel/<hash>/ with
 # bzImage, config, System.map, Module.symvers and build -> the source tree
@@ -25,21 +28,28 @@ tarball=${VKERNEL_TARBALL:-/usr/src/linux-source-6.1.tar.xz}
 cache=${VKERNEL_CACHE:-/var/cache/vkernel-runtime}/kernel
 jobs=${VKERNEL_JOBS:-2}
 variant=patched
+limit=
 
 usage() {
-	echo "usage: $0 [--unpatched]" >&2
+	echo "usage: $0 [--unpatched | --prefix K]" >&2
 	exit 2
 }
 
-for arg in "$@"; do
-	case "$arg" in
+while [ $# -gt 0 ]; do
+	case "$1" in
 	--unpatched) variant=unpatched ;;
-	-h|--help) usage ;;
+	--prefix)
+		[ $# -ge 2 ] && [[ "$2" =~ ^[0-9]+$ ]] || usage
+		limit=$2
+		shift
+		;;
 	*) usage ;;
 	esac
+	shift
 done
+[ -z "$limit" ] || [ "$variant" = patched ] || usage
 
-log() { printf '[vkernel-build %s] %s\n' "$variant" "$*" >&2; }
+log() { printf '[vkernel-build %s%s] %s\n' "$variant" "${limit:+ 1..$limit}" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
 [ -r "$tarball" ] || die "$tarball not found (apt-get install linux-source-6.1)"
@@ -55,6 +65,10 @@ if [ "$variant" = patched ]; then
 		[ -r "$here/patches/$line" ] || die "series names missing patch $line"
 		patches+=("$here/patches/$line")
 	done <"$here/series"
+	if [ -n "$limit" ]; then
+		[ "$limit" -le "${#patches[@]}" ] || die "--prefix $limit: the series has ${#patches[@]} patches"
+		patches=("${patches[@]:0:$limit}")
+	fi
 fi
 fragments=("$here"/config/*.config)
 
@@ -71,7 +85,7 @@ tarball_version() {
 version=$(tarball_version)
 hash=$(
 	{
-		echo "variant $variant"
+		echo "variant $variant${limit:+ prefix $limit}"
 		echo "tarball $version"
 		for p in "${patches[@]}"; do
 			echo "patch $(basename "$p")"
@@ -86,7 +100,8 @@ hash=$(
 	} | sha256sum | cut -c1-16
 )
 out="$cache/$hash"
-tree="$cache/tree-$variant"
+tree="$cache/tree-${limit:+prefix}"
+[ -n "$limit" ] || tree="$cache/tree-$variant"
 
 is_current() {
 	[ -e "$out/done" ] && [ -e "$tree/.vk/stamp" ] &&
@@ -100,7 +115,7 @@ if is_current; then
 fi
 
 mkdir -p "$cache"
-exec 9>"$cache/.lock-$variant"
+exec 9>"$cache/.lock-${tree##*/tree-}"
 log "waiting for lock" && flock 9
 if is_current; then
 	log "cached (built concurrently): $out"
@@ -109,7 +124,7 @@ if is_current; then
 fi
 
 t0=$(date +%s)
-buildlog="$cache/build-$variant.log"
+buildlog="$cache/build-${tree##*/}.log"
 : >"$buildlog"
 
 run() {
@@ -166,7 +181,7 @@ apply_series() {
 			rm -rf "$tree"
 			die "patch $(basename "$p") does not apply"
 		fi
-		cp "$p" "$tree/.vk/applied/$(printf '%04d' $((i + 1)))-$(basename "$p")"
+		cp "$p" "$tree/.vk/applied/$(printf '%04d' $((i + 1))).patch"
 	done
 }
 
