@@ -105,7 +105,7 @@ export class CriContainerd {
       }
     }
     // the parent cgroup the runc shim puts CRI containers under (cgroupsPath /k8s.io/<id>)
-    removeEngineCgroups(this.ns);
+    await removeEngineCgroups(this.ns);
     for (const d of engineCgroupDirs(this.ns)) {
       try { rmdirSync(d); } catch { /* still used */ }
     }

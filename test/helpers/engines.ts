@@ -61,7 +61,7 @@ export class Dockerd {
     const ids = (await this.docker(['ps', '-aq'])).stdout.split('\n').filter(Boolean);
     if (ids.length) await this.docker(['rm', '-f', ...ids]);
     await stop(this.proc);
-    removeEngineCgroups('docker');
+    await removeEngineCgroups('docker');
     rmSync(this.execRoot, { recursive: true, force: true });
   }
 }
@@ -92,7 +92,7 @@ export class Containerd {
 
   async stop(): Promise<void> {
     await stop(this.proc);
-    removeEngineCgroups('default');
+    await removeEngineCgroups('default');
   }
 }
 
@@ -108,20 +108,29 @@ export class Podman {
       '--cgroup-manager', 'cgroupfs', '--events-backend', 'file', ...this.extraGlobal, ...args], { reject: false, ...o });
   }
 
-  cleanup(): void {
-    removeEngineCgroups('libpod_parent');
+  cleanup(): Promise<void> {
+    return removeEngineCgroups('libpod_parent');
   }
 
   /** podman run flags this host needs (no CAP_SYS_RESOURCE: explicit ulimits) */
   static readonly RUN = ['--network', 'none', '--ulimit', 'nofile=20000:20000', '--ulimit', 'nproc=32768:32768'];
 }
 
-/** the parent cgroups an engine made (docker, default, libpod_parent), removed when empty */
-export function removeEngineCgroups(name: string): void {
-  for (const h of readdirSync('/sys/fs/cgroup')) {
-    for (const dir of [join('/sys/fs/cgroup', h, name), join('/sys/fs/cgroup', h, 'process_api', name)]) {
-      try { rmdirSync(dir); } catch { /* absent, or still used */ }
-    }
+/** rmdir a cgroup and its child groups, deepest first; a group that still has tasks stays */
+function rmdirTree(dir: string): void {
+  let entries: import('node:fs').Dirent[];
+  try { entries = readdirSync(dir, { withFileTypes: true }); } catch { return; }
+  for (const e of entries) if (e.isDirectory()) rmdirTree(join(dir, e.name));
+  try { rmdirSync(dir); } catch { /* still used */ }
+}
+
+/** the parent cgroups an engine made (docker, default, libpod_parent, with e.g. conmon below), removed when empty */
+export async function removeEngineCgroups(name: string): Promise<void> {
+  const dirs = readdirSync('/sys/fs/cgroup').flatMap((h) => [join('/sys/fs/cgroup', h, name), join('/sys/fs/cgroup', h, 'process_api', name)]);
+  // the engine's last helpers (e.g. podman's conmon) may still be leaving their group
+  for (let i = 0; i < 30 && dirs.some((d) => existsSync(d)); i++) {
+    dirs.forEach(rmdirTree);
+    if (dirs.some((d) => existsSync(d))) await sleep(100);
   }
 }
 
