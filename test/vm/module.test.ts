@@ -21,6 +21,7 @@ beforeAll(async () => {
 }, BUILD_TIMEOUT_MS + 5 * 60 * 1000);
 
 vmFeature('the per-container vkernel module through vkernel-runtime', ['70-module.sh'], [
+  { name: 'module.refuses_cleanly', title: 'the module built for each kernel refuses a bad load with a dmesg line saying why', failsUnpatched: false },
   { name: 'module.create', title: 'create loads the module for two containers (ids of 5 and 64 characters)' },
   { name: 'module.lsmod', title: 'lsmod shows vkernel_<id12> for each' },
   { name: 'module.sysfs', title: '/sys/kernel/vkernel/containers/<name>/ shows the id, the pid namespace and the deny list' },
@@ -31,4 +32,4 @@ vmFeature('the per-container vkernel module through vkernel-runtime', ['70-modul
   { name: 'module.futex_waiters', title: 'the containers\' threads sleep in FUTEX_WAIT' },
   { name: 'module.unloaded_after_delete', title: 'delete --force while they sleep removes the module, its sysfs directory and the state' },
   { name: 'module.no_oops', title: 'the kernel log has the load and unload lines and no oops' },
-]);
+], ['modules/vkernel']);

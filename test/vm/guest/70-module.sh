@@ -25,6 +25,17 @@ initpid() { $RT state "$1" 2>/dev/null | sed -n 's/.*"pid": *\([0-9]*\).*/\1/p';
 # the sysfs files print the futex table as a hashed pointer, hashed only once the rng is ready
 head -c 1 /dev/random >/dev/null
 
+# the module as built against this kernel's own tree (VKVM_MODULES): it refuses a bad request
+# cleanly, with a line saying why: on the patched kernel init_pid=1 (the host's namespace), on the
+# unpatched one anything (no vkernel interface)
+ko=/lib/modules/vkernel_placeholder____________________________________.ko
+out=$(/usr/sbin/insmod "$ko" init_pid=1 container_id=host 2>&1)
+r=$?
+why=$(dmesg | grep 'vkernel_placeholder_*: ' | tail -1)
+[ -e "$ko" ] && [ $r != 0 ] && ! grep -q '^vkernel_placeholder' /proc/modules &&
+	echo "$why" | grep -qE 'is not the init of a container pid namespace|boot the vkernel kernel'
+result module.refuses_cleanly $? "insmod init_pid=1: rc=$r ($out); dmesg: $why"
+
 A=vkm05
 B=vkm64abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvw
 MA=vkernel_$A
