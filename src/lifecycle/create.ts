@@ -5,7 +5,7 @@ import { withLock } from '../store/lock.js';
 import { checkId } from '../store/state.js';
 import { applyAll, newState, prepareAll, readRequest } from './request.js';
 import type { Runtime } from './runtime.js';
-import { releaseAll, undoAll } from './undo.js';
+import { clearStale, releaseAll, undoAll } from './undo.js';
 
 /** create = validate → `runc create` (argv unchanged) → apply → state; rollback on any failure after runc. */
 export async function create(rt: Runtime): Promise<number> {
@@ -20,8 +20,7 @@ export async function create(rt: Runtime): Promise<number> {
   await prepareAll(appliers, req);
 
   return withLock(rt.root, id, async () => {
-    const stale = rt.store.read(id);
-    if (stale && !(await rt.runcState(id))) await undoAll(rt, stale);
+    await clearStale(rt, id);
     const status = await rt.inherit(rt.callerArgv(), fds);
     if (status !== 0) return status;
     const state = newState(id, bundle, req);

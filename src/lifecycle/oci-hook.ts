@@ -1,10 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { checkId } from '../store/state.js';
 import { withLock } from '../store/lock.js';
-import { APPLIERS } from './appliers/index.js';
 import { applyAll, newState, readRequest } from './request.js';
 import { Runtime } from './runtime.js';
-import { releaseAll, undoAll } from './undo.js';
+import { releaseAll, startedAll, undoAll } from './undo.js';
 
 /** where the OCI hook keeps its state when the engine gives no --root */
 export const HOOK_ROOT = '/run/vkernel-runtime/hooks';
@@ -33,7 +32,7 @@ export async function ociHook(parent: Runtime): Promise<number> {
       try {
         await applyAll(rt, appliers, state, req.spec, pid);
         // no `start` comes our way: what runs after start (the adaptive controller) starts now
-        for (const step of state.applied) await APPLIERS.find((a) => a.name === step.name)?.started?.(rt.stepContext(state));
+        await startedAll(rt, state);
         rt.store.write(state);
         return 0;
       } catch (e) {

@@ -8,7 +8,7 @@ import { checkId } from '../store/state.js';
 import { newState, prepareAll, readRequest } from './request.js';
 import type { Runtime } from './runtime.js';
 import { selfCommand } from '../cli/self.js';
-import { undoAll } from './undo.js';
+import { clearStale, undoAll } from './undo.js';
 
 /** where `run` keeps the private bundles of containers with a vkernel request */
 export const RUN_BUNDLES = process.env.VKERNEL_RUN_BUNDLES ?? '/run/vkernel-runtime/bundles';
@@ -55,8 +55,7 @@ export async function run(rt: Runtime): Promise<number> {
   await prepareAll(req.appliers, req);
   const state = newState(id, bundle, req);
   await withLock(rt.root, id, async () => {
-    const stale = rt.store.read(id);
-    if (stale && !(await rt.runcState(id))) await undoAll(rt, stale);
+    await clearStale(rt, id);
     mkdirSync(RUN_BUNDLES, { recursive: true, mode: 0o700 });
     state.runBundle = mkdtempSync(join(RUN_BUNDLES, `${id}-`));
     writeFileSync(join(state.runBundle, 'config.json'), JSON.stringify(runSpec(req.spec, bundle, selfCommand(), ['--root', rt.root, ...(rt.inv.globals.systemdCgroup ? ['--systemd-cgroup'] : [])], id)));

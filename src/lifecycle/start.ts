@@ -1,5 +1,5 @@
 import { containerId, parseCommandArgs } from '../cli/argv.js';
-import { APPLIERS } from './appliers/index.js';
+import { startedAll } from './undo.js';
 import type { Runtime } from './runtime.js';
 import { withLock } from '../store/lock.js';
 
@@ -11,10 +11,7 @@ export async function start(rt: Runtime): Promise<number> {
   return withLock(rt.root, id, async () => {
     const state = rt.store.read(id);
     if (!state) return status;
-    for (const step of state.applied) {
-      const a = APPLIERS.find((x) => x.name === step.name);
-      if (a?.started) await a.started(rt.stepContext(state));
-    }
+    await startedAll(rt, state);
     rt.store.write(state);
     return 0;
   });

@@ -3,16 +3,32 @@ import type { ContainerState } from '../store/state.js';
 import { APPLIERS } from './appliers/index.js';
 import type { Runtime } from './runtime.js';
 
-/** The appliers' last step while the container still exists (see Applier.release). Best effort. */
-export async function releaseAll(rt: Runtime, state: ContainerState): Promise<void> {
+/** Runs one step of every applied applier, newest first; a failing step is logged and the others run. */
+async function eachAppliedReversed(rt: Runtime, state: ContainerState, what: 'release' | 'undo'): Promise<void> {
   for (const step of [...state.applied].reverse()) {
     const a = APPLIERS.find((x) => x.name === step.name);
     try {
-      await a?.release?.(rt.stepContext(state), step.undo);
+      await a?.[what]?.(rt.stepContext(state), step.undo);
     } catch (e) {
-      rt.log.warn(`${state.id}: release ${step.name}: ${(e as Error).message}`);
+      rt.log.warn(`${state.id}: ${what} ${step.name}: ${(e as Error).message}`);
     }
   }
+}
+
+/** The appliers' last step while the container still exists (see Applier.release). Best effort. */
+export function releaseAll(rt: Runtime, state: ContainerState): Promise<void> {
+  return eachAppliedReversed(rt, state, 'release');
+}
+
+/** After a successful start: the appliers' post-start steps (e.g. the adaptive controller). */
+export async function startedAll(rt: Runtime, state: ContainerState): Promise<void> {
+  for (const step of state.applied) await APPLIERS.find((a) => a.name === step.name)?.started?.(rt.stepContext(state));
+}
+
+/** Before a new create of `id`: our state left by a container runc no longer knows is undone. */
+export async function clearStale(rt: Runtime, id: string): Promise<void> {
+  const stale = rt.store.read(id);
+  if (stale && !(await rt.runcState(id))) await undoAll(rt, stale);
 }
 
 /**
@@ -21,14 +37,7 @@ export async function releaseAll(rt: Runtime, state: ContainerState): Promise<vo
  * others still run (this is what rollback and `delete --force` rely on).
  */
 export async function undoAll(rt: Runtime, state: ContainerState): Promise<void> {
-  for (const step of [...state.applied].reverse()) {
-    const a = APPLIERS.find((x) => x.name === step.name);
-    try {
-      await a?.undo(rt.stepContext(state), step.undo);
-    } catch (e) {
-      rt.log.warn(`${state.id}: undo ${step.name}: ${(e as Error).message}`);
-    }
-  }
+  await eachAppliedReversed(rt, state, 'undo');
   for (const [name, pid] of Object.entries(state.helpers)) {
     try {
       process.kill(pid, 'SIGTERM');
