@@ -14,6 +14,8 @@ if [ "$what" = test ]; then
   pkgs="$pkgs linux-source-6.1 build-essential flex bison bc libelf-dev libssl-dev cpio qemu-system-x86 kmod"
   # module tests (test/unit/module-elf.test.ts): build a real module against Debian's kernel headers
   pkgs="$pkgs linux-headers-amd64"
+  # Dockerfile.vm test (test/e2e/vm-image.test.ts): a local Debian 12 base image
+  pkgs="$pkgs debootstrap"
 fi
 missing=""
 for p in $pkgs; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"; done

@@ -23,6 +23,8 @@ async function stop(p: ResultPromise | undefined): Promise<void> {
 /** dockerd on a private data-root/exec-root/socket, with no host network changes (HOST.md) */
 export class Dockerd {
   readonly dir = mkdtempSync(join(tmpdir(), 'vk-docker-'));
+  /** dataRoot: keep images and the build cache there across runs (default: inside the temp dir) */
+  constructor(private readonly dataRoot?: string) {}
   readonly sock = join(this.dir, 'docker.sock');
   readonly execRoot = mkdtempSync('/run/vk-dx-');
   readonly config = join(this.dir, 'daemon.json');
@@ -33,7 +35,7 @@ export class Dockerd {
 
   writeConfig(runtimes: Record<string, unknown> = { 'vkernel-runtime': { path: RUNTIME } }, extra: Record<string, unknown> = {}): void {
     writeFileSync(this.config, JSON.stringify({
-      'data-root': join(this.dir, 'data'), 'exec-root': this.execRoot, pidfile: join(this.dir, 'pid'),
+      'data-root': this.dataRoot ?? join(this.dir, 'data'), 'exec-root': this.execRoot, pidfile: join(this.dir, 'pid'),
       hosts: [`unix://${this.sock}`], bridge: 'none', iptables: false, 'ip-forward': false, 'ip-masq': false,
       runtimes, ...extra,
     }, null, 2));
@@ -63,6 +65,8 @@ export class Dockerd {
     await stop(this.proc);
     await removeEngineCgroups('docker');
     rmSync(this.execRoot, { recursive: true, force: true });
+    // the temp dir holds the daemon's data-root unless one was given: nothing left on the host
+    rmSync(this.dir, { recursive: true, force: true });
   }
 }
 
