@@ -1,12 +1,21 @@
-// vkernel_attach(): private syscall table and futex hash table for one pid
-// namespace, provided by modules/testattach (patch 0007).
+// vkernel_attach()/vkernel_detach(): private syscall tables (x86-64, x32,
+// ia32) and futex hash table for one pid namespace, provided by
+// modules/testattach (patches 0007 and 0008).
 import { vmFeature } from './lib/feature.js';
 
 vmFeature('vkernel attach/detach (modules/testattach)', ['60-attach.sh'], [
+  { name: 'attach.compat_entries', title: 'the guest kernels have the int $0x80 and x32 entries', failsUnpatched: false },
   { name: 'attach.module_loads', title: 'the test module builds against the tree and attaches to namespace A' },
   { name: 'attach.denied_in_ns', title: 'its table makes getppid() fail with EPERM in A' },
   { name: 'attach.other_ns_unaffected', title: 'getppid() works in namespace B and in the initial namespace' },
+  { name: 'attach.denied_compat', title: 'getppid() through int $0x80 (ia32) and with an x32 number fails with EPERM in A, works in B' },
   { name: 'attach.futex_private_table', title: 'process-private futexes (private hash table) work in A' },
+  { name: 'attach.futex_waiters_in_private_table', title: "A's private futex waiters are queued in A's table, the initial namespace's are not" },
+  { name: 'attach.futex_clone_vm_nested_ns', title: 'a CLONE_VM child in a nested namespace and its parent in A agree on a private futex' },
+  { name: 'attach.futex_shared_cross_ns', title: 'a shared futex waited on in A is woken from the initial namespace' },
   { name: 'attach.rmmod_refused_while_ns_lives', title: 'rmmod fails while A lives (module pinned)' },
+  { name: 'attach.detach_restores_syscalls', title: "after vkernel_detach() A's getppid() works again on all three entries" },
+  { name: 'attach.detach_keeps_pin_and_futex_table', title: 'after detach rmmod still fails and private futexes still work' },
+  { name: 'attach.reattach_same_module', title: 'the same module may attach again: EPERM again on all three entries' },
   { name: 'attach.rmmod_after_ns_gone', title: 'rmmod succeeds once A is gone' },
 ], ['modules/testattach']);

@@ -41,3 +41,16 @@ result sched_params.bounds_ns $? "$out"
 if echo 1000000001 >$f 2>/dev/null; then r=1; else r=0; fi
 [ -e $f ] && [ "$(cat $f)" = "$host0" ] && [ $r = 0 ]
 result sched_params.bounds_init $? "init after 1000000001: $(cat $f 2>&1)"
+
+# wakeup_gran() uses the woken task's namespace value: a sleeper pinned beside
+# a nice -10 CPU hog on CPU 1, woken from CPU 0 2 ms after it blocked (vkt
+# wakelat), preempts the hog at once with granularity 0 (namespace A) and
+# waits for the end of the hog's ~11 ms slice with 1 s (namespace B), in the
+# same boot. With the global value (2 ms) in both, both would preempt at once.
+la=$(unshare -p -f sh -c "echo 0 >$f && vkt wakelat 80" 2>&1)
+lb=$(unshare -p -f sh -c "echo 1000000000 >$f && vkt wakelat 80" 2>&1)
+li=$(vkt wakelat 80 2>&1)
+ma=$(echo "$la" | sed -n 's/^median_us=\([0-9]*\) .*/\1/p')
+mb=$(echo "$lb" | sed -n 's/^median_us=\([0-9]*\) .*/\1/p')
+[ -n "$ma" ] && [ -n "$mb" ] && [ "$mb" -ge 4000 ] && [ $((ma * 3)) -le "$mb" ]
+result sched_params.wakeup_gran_used $? "A (0): $la | B (1e9): $lb | initial ($host0): $li"

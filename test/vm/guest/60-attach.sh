@@ -1,49 +1,141 @@
-# vkernel_attach(): a module's private syscall table for one pid namespace,
-# private futex table, module pinned until the namespace is gone.
+# vkernel_attach()/vkernel_detach(): a module's private syscall tables (x86-64,
+# x32, ia32) and futex hash table for one pid namespace, module pinned until
+# the namespace is gone (modules/testattach, patches 0007 and 0008).
 . /tests/lib.sh
 ko=/lib/modules/testattach.ko
+p=/sys/module/testattach/parameters
+# The 32-bit and x32 entries exist in this kernel (both variants): without
+# them the compat checks below would prove nothing.
+h="x64=$(vkt getppid) x32=$(vkt getppid x32) ia32=$(vkt getppid ia32)"
+echo "$h" | grep -Eq '^x64=[0-9]+ x32=[0-9]+ ia32=[0-9]+$'
+result attach.compat_entries $? "getppid in the initial namespace: $h"
 if [ ! -e $ko ]; then
 	echo "VKTEST attach.module_loads FAIL testattach.ko absent (does not build for this kernel)"
 	exit 0
 fi
 rm -f /tmp/t.*
+# Namespace A runs the commands the host gives it (in_a), each in a new
+# process, so every process of A that runs a check is created after the
+# attachment.
 unshare -p -f --mount-proc sh -c '
 	readlink /proc/self/ns/pid >/tmp/t.ans
-	while [ ! -e /tmp/t.go ]; do sleep 0.1; done
-	echo "$(vkt getppid)" >/tmp/t.a.ppid
-	vkt futex 2000 >/tmp/t.a.futex 2>&1
-	touch /tmp/t.a.done
-	while [ ! -e /tmp/t.end ]; do sleep 0.1; done' &
+	i=0
+	while :; do
+		while [ ! -e /tmp/t.cmd.$i ]; do sleep 0.05; done
+		c=$(cat /tmp/t.cmd.$i)
+		[ "$c" = end ] && break
+		sh -c "$c" >/tmp/t.out.$i.tmp 2>&1
+		mv /tmp/t.out.$i.tmp /tmp/t.out.$i
+		i=$((i + 1))
+	done' &
+# in_a CMD: run CMD in A, print its output (the counter lives in a file:
+# in_a runs in $(...) subshells)
+echo 0 >/tmp/t.n
+in_a() {
+	_n=$(cat /tmp/t.n)
+	echo $((_n + 1)) >/tmp/t.n
+	echo "$1" >/tmp/t.cmd.$_n
+	while [ ! -e /tmp/t.out.$_n ]; do sleep 0.05; done
+	cat /tmp/t.out.$_n
+}
+# wait_for FILE PATTERN: up to 5 s for FILE to contain PATTERN
+wait_for() {
+	_i=0
+	while [ $_i -lt 100 ] && ! grep -q "$2" "$1" 2>/dev/null; do
+		_i=$((_i + 1)); sleep 0.05
+	done
+}
+# waiters WANT: read futex_waiters until it is WANT (3 s at most)
+waiters() {
+	_i=0
+	_w=$(cat $p/futex_waiters 2>&1)
+	while [ $_i -lt 60 ] && [ "$_w" != "$1" ]; do
+		_i=$((_i + 1)); sleep 0.05
+		_w=$(cat $p/futex_waiters 2>&1)
+	done
+	echo "$_w"
+}
 while [ ! -s /tmp/t.ans ]; do sleep 0.1; done
 ans=$(cat /tmp/t.ans)
 apid=
-for p in /proc/[0-9]*; do
-	[ "$(readlink $p/ns/pid 2>/dev/null)" = "$ans" ] && apid=${p#/proc/} && break
+for q in /proc/[0-9]*; do
+	[ "$(readlink $q/ns/pid 2>/dev/null)" = "$ans" ] && apid=${q#/proc/} && break
 done
 out=$(insmod $ko pid=$apid 2>&1); r=$?
 result attach.module_loads $r "insmod pid=$apid ($ans): rc=$r $out"
-touch /tmp/t.go
-while [ ! -e /tmp/t.a.done ]; do sleep 0.1; done
-a_ppid=$(cat /tmp/t.a.ppid)
-b_ppid=$(unshare -p -f --mount-proc vkt getppid 2>&1)
-h_ppid=$(vkt getppid)
-[ "$a_ppid" = EPERM ]
-result attach.denied_in_ns $? "getppid in A: $a_ppid"
-[ "$b_ppid" = 0 ] && [ "$h_ppid" -gt 0 ] 2>/dev/null
-result attach.other_ns_unaffected $? "getppid in B: $b_ppid, in the initial namespace: $h_ppid"
-grep -q "^ok 4000" /tmp/t.a.futex
-result attach.futex_private_table $? "2000 futex ping-pongs in A: $(cat /tmp/t.a.futex)"
+
+a=$(in_a 'vkt getppid')
+b=$(unshare -p -f --mount-proc vkt getppid 2>&1)
+hp=$(vkt getppid)
+[ "$a" = EPERM ]
+result attach.denied_in_ns $? "getppid in A: $a"
+[ "$b" = 0 ] && [ "$hp" -gt 0 ] 2>/dev/null
+result attach.other_ns_unaffected $? "getppid in B: $b, in the initial namespace: $hp"
+a=$(in_a 'echo "x32=$(vkt getppid x32) ia32=$(vkt getppid ia32)"')
+b=$(unshare -p -f --mount-proc sh -c 'echo "x32=$(vkt getppid x32) ia32=$(vkt getppid ia32)"' 2>&1)
+[ "$a" = "x32=EPERM ia32=EPERM" ] && echo "$b" | grep -Eq '^x32=[0-9]+ ia32=[0-9]+$'
+result attach.denied_compat $? "in A: $a; in B: $b"
+
+a=$(in_a 'vkt futex 2000')
+echo "$a" | grep -q "^ok 4000"
+result attach.futex_private_table $? "2000 futex ping-pongs in A: $a"
+
+# The private table holds A's private futex waiters, and only them: 4
+# sleepers in A, 2 in the initial namespace at the same time.
+in_a 'vkt futex-wait 4 3 >/tmp/t.fw.a &' >/dev/null
+vkt futex-wait 2 3 >/tmp/t.fw.h &
+hpid=$!
+wait_for /tmp/t.fw.a waiting
+wait_for /tmp/t.fw.h waiting
+w1=$(waiters 4)
+wait $hpid
+w0=$(waiters 0)
+[ "$w1" = 4 ] && [ "$w0" = 0 ]
+result attach.futex_waiters_in_private_table $? "waiters in A's table: $w1 with 4 in A and 2 in the initial namespace sleeping, $w0 after"
+
+# A process of A and its CLONE_VM child in a nested namespace (which has no
+# vkernel) share the mm, so a private futex must hash alike for both.
+a=$(in_a 'vkt futex-clone-vm')
+[ "$a" = "woken=1 wait=0" ]
+result attach.futex_clone_vm_nested_ns $? "$a"
+
+# A shared futex (file mapping) between A and the initial namespace.
+in_a 'vkt futex-file-wait /tmp/t.fword 5 >/tmp/t.ff.a 2>&1 &' >/dev/null
+wait_for /tmp/t.ff.a waiting
+hw=$(vkt futex-file-wake /tmp/t.fword)
+wait_for /tmp/t.ff.a woken
+fa=$(tail -n 1 /tmp/t.ff.a)
+[ "$hw" = "woke 1" ] && [ "$fa" = woken ]
+result attach.futex_shared_cross_ns $? "A waits, the initial namespace wakes: $hw, A: $fa"
+
 rm1=$(rmmod testattach 2>&1); r1=$?
 lsmod1=$(grep testattach /proc/modules)
 [ $r1 != 0 ] && [ -n "$lsmod1" ]
 result attach.rmmod_refused_while_ns_lives $? "rmmod rc=$r1 ($rm1); /proc/modules: $lsmod1"
-touch /tmp/t.end
+
+# Detach: A's syscalls are the kernel's again, on every entry; the module
+# stays pinned; the futex table stays; the same module may attach again.
+d=$(echo 0 2>&1 >$p/attached); dr=$?
+a=$(in_a 'echo "x64=$(vkt getppid) x32=$(vkt getppid x32) ia32=$(vkt getppid ia32)"')
+[ $dr = 0 ] && echo "$a" | grep -Eq '^x64=[0-9]+ x32=[0-9]+ ia32=[0-9]+$'
+result attach.detach_restores_syscalls $? "after detach, getppid in A: $a ${d}"
+rm2=$(rmmod testattach 2>&1); r2=$?
+a2=$(in_a 'vkt futex 200')
+[ $r2 != 0 ] && [ -n "$(grep testattach /proc/modules)" ] && echo "$a2" | grep -q "^ok 400" &&
+	[ "$(cat $p/futex_waiters)" = 0 ]
+result attach.detach_keeps_pin_and_futex_table $? "rmmod after detach: rc=$r2 ($rm2); futex in A: $a2; futex_waiters: $(cat $p/futex_waiters 2>&1)"
+d=$(echo 1 2>&1 >$p/attached); dr=$?
+a=$(in_a 'echo "x64=$(vkt getppid) x32=$(vkt getppid x32) ia32=$(vkt getppid ia32)"')
+[ $dr = 0 ] && [ "$a" = "x64=EPERM x32=EPERM ia32=EPERM" ]
+result attach.reattach_same_module $? "attached=1: rc=$dr ${d}; getppid in A: $a"
+
+echo end >/tmp/t.cmd.$(cat /tmp/t.n)
 wait
 i=0
 while [ $i -lt 50 ]; do
-	rm2=$(rmmod testattach 2>&1) && break
+	rm3=$(rmmod testattach 2>&1) && break
 	i=$((i + 1)); sleep 0.1
 done
 lsmod2=$(grep testattach /proc/modules)
 [ -z "$lsmod2" ]
-result attach.rmmod_after_ns_gone $? "rmmod after A exited: tries=$i ${rm2:-ok}"
+result attach.rmmod_after_ns_gone $? "rmmod after A exited: tries=$i ${rm3:-ok}"

@@ -16,7 +16,25 @@
  *   vkt kmsg                          dump /dev/kmsg (non-blocking)
  *   vkt syslog                        dump syslog(SYSLOG_ACTION_READ_ALL)
  *   vkt prockmsg                      dump /proc/kmsg (non-blocking)
- *   vkt getppid                       print getppid() or the errno name
+ *   vkt getppid [x64|x32|ia32]        print getppid() or the errno name,
+ *                                     called through the x86-64 entry
+ *                                     (default), with an x32 number
+ *                                     (__X32_SYSCALL_BIT) or through
+ *                                     int $0x80 (ia32 number 64)
+ *   vkt futex-wait N S                N threads each FUTEX_WAIT on a
+ *                                     process-private futex for S s
+ *   vkt futex-clone-vm                a CLONE_VM|CLONE_NEWPID child waits
+ *                                     on a process-private futex, the
+ *                                     parent wakes it: "woken=1 wait=0"
+ *   vkt futex-file-wait PATH S        FUTEX_WAIT (shared) on the first word
+ *                                     of a MAP_SHARED file for up to S s
+ *   vkt futex-file-wake PATH          FUTEX_WAKE (shared) it until a waiter
+ *                                     is woken (3 s at most): "woke N"
+ *   vkt wakelat N                     wakeup latency of a task pinned to
+ *                                     CPU 1 beside a nice -10 CPU hog,
+ *                                     woken N times through a pipe from
+ *                                     CPU 0, 2 ms after it blocked; prints
+ *                                     median and quartiles in us
  *   vkt futex N                       N ping-pongs between two threads on
  *                                     process-private futexes; "ok"
  *   vkt thp MB                        touch a MB MiB anonymous mapping and
@@ -33,10 +51,12 @@
 #include <string.h>
 #include <linux/futex.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sys/klog.h>
 #include <sys/syscall.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -220,15 +240,228 @@ static int cmd_thp(long mb, const char *counters)
 	return 0;
 }
 
-static int cmd_getppid(void)
-{
-	long r = syscall(SYS_getppid);
+#define X32_SYSCALL_BIT	0x40000000
+#define IA32_NR_GETPPID	64
 
+static int cmd_getppid(const char *abi)
+{
+	long r;
+
+	if (!strcmp(abi, "x32")) {
+		r = syscall(X32_SYSCALL_BIT | SYS_getppid);
+	} else if (!strcmp(abi, "ia32")) {
+		/* the 32-bit entry, from this 64-bit process */
+		asm volatile("int $0x80" : "=a"(r) : "0"(IA32_NR_GETPPID)
+			     : "memory");
+		if (r < 0 && r > -4096) {
+			errno = -r;
+			r = -1;
+		}
+	} else {
+		r = syscall(SYS_getppid);
+	}
 	if (r < 0)
 		printf("%s\n", errname(errno));
 	else
 		printf("%ld\n", r);
 	return r < 0;
+}
+
+/* futex(2) without errno (safe in a CLONE_VM child that shares our TLS) */
+static long raw_futex(int *uaddr, int op, int val, struct timespec *ts)
+{
+	register long r10 asm("r10") = (long)ts;
+	long ret;
+
+	asm volatile("syscall" : "=a"(ret)
+		     : "0"((long)SYS_futex), "D"(uaddr), "S"((long)op),
+		       "d"((long)val), "r"(r10)
+		     : "rcx", "r11", "memory");
+	return ret;
+}
+
+static int wait_secs;
+
+static void *futex_waiter(void *arg)
+{
+	struct timespec ts = { .tv_sec = wait_secs };
+
+	raw_futex(arg, FUTEX_WAIT_PRIVATE, 0, &ts);
+	return NULL;
+}
+
+static int cmd_futex_wait(int n, int secs)
+{
+	static int words[64];
+	pthread_t t[64];
+	int i;
+
+	if (n < 1 || n > 64)
+		return 2;
+	wait_secs = secs;
+	for (i = 0; i < n; i++)
+		if (pthread_create(&t[i], NULL, futex_waiter, &words[i]))
+			return perror("pthread_create"), 1;
+	printf("waiting %d\n", n);
+	sleep(secs + 1);
+	return 0;
+}
+
+static int cv_word;
+static long cv_ret = 1;
+
+static int clone_vm_child(void *arg)
+{
+	struct timespec ts = { .tv_sec = 5 };
+
+	cv_ret = raw_futex(&cv_word, FUTEX_WAIT_PRIVATE, 0, &ts);
+	return 0;
+}
+
+static int cmd_futex_clone_vm(void)
+{
+	static char stack[64 * 1024] __attribute__((aligned(16)));
+	long long t0 = now_us(CLOCK_MONOTONIC);
+	long woken = 0;
+	pid_t pid;
+
+	pid = clone(clone_vm_child, stack + sizeof(stack),
+		    CLONE_VM | CLONE_NEWPID | SIGCHLD, NULL);
+	if (pid < 0)
+		return perror("clone"), 1;
+	while (woken <= 0 && now_us(CLOCK_MONOTONIC) - t0 < 3000000) {
+		woken = raw_futex(&cv_word, FUTEX_WAKE_PRIVATE, 1, NULL);
+		if (woken <= 0)
+			usleep(10000);
+	}
+	waitpid(pid, NULL, 0);
+	printf("woken=%ld wait=%ld\n", woken, cv_ret);
+	return !(woken == 1 && cv_ret == 0);
+}
+
+static int *map_word(const char *path)
+{
+	int fd = open(path, O_RDWR | O_CREAT, 0644);
+	void *p;
+
+	if (fd < 0 || ftruncate(fd, 4096))
+		return NULL;
+	p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static int cmd_futex_file_wait(const char *path, int secs)
+{
+	struct timespec ts = { .tv_sec = secs };
+	int *w = map_word(path);
+	long r;
+
+	if (!w)
+		return perror(path), 1;
+	printf("waiting\n");
+	r = raw_futex(w, FUTEX_WAIT, 0, &ts);
+	printf("%s\n", r == 0 ? "woken" : errname(-r));
+	return r != 0;
+}
+
+static int cmd_futex_file_wake(const char *path)
+{
+	long long t0 = now_us(CLOCK_MONOTONIC);
+	int *w = map_word(path);
+	long n = 0;
+
+	if (!w)
+		return perror(path), 1;
+	while (n <= 0 && now_us(CLOCK_MONOTONIC) - t0 < 3000000) {
+		n = raw_futex(w, FUTEX_WAKE, 1, NULL);
+		if (n <= 0)
+			usleep(10000);
+	}
+	printf("woke %ld\n", n);
+	return n != 1;
+}
+
+static void pin(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+}
+
+static int cmp_ll(const void *a, const void *b)
+{
+	long long x = *(const long long *)a, y = *(const long long *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * A sleeper and a CPU hog (nice -10: a CFS slice of ~11 of the 12 ms
+ * period) share CPU 1; a waker on CPU 0 wakes the sleeper through a pipe
+ * 2 ms after it blocked (busy-waiting: no high-resolution timers here).
+ * The woken sleeper's vruntime is behind the hog's, so it preempts the hog
+ * at once if that lag exceeds wakeup_gran() of its namespace (always with
+ * 0); otherwise it waits until the hog's slice is used up, at a tick
+ * (HZ=250: 4 ms steps), ~9 ms later.
+ */
+static int cmd_wakelat(int n)
+{
+	volatile long long *sh;
+	long long *lat, ts, t;
+	int fds[2], i;
+	pid_t hog, sleeper;
+
+	if (n < 5 || n > 1000)
+		return 2;
+	sh = mmap(NULL, sizeof(*sh) * (n + 1), PROT_READ | PROT_WRITE,
+		  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (sh == MAP_FAILED || pipe(fds))
+		return perror("setup"), 2;
+	lat = (long long *)&sh[1];
+	hog = fork();
+	if (hog == 0) {
+		long long end = now_us(CLOCK_MONOTONIC) + 120000000LL;
+
+		pin(1);
+		if (setpriority(PRIO_PROCESS, 0, -10))
+			perror("setpriority");
+		while (now_us(CLOCK_MONOTONIC) < end)
+			;
+		_exit(0);
+	}
+	sleeper = fork();
+	if (sleeper == 0) {
+		pin(1);
+		for (i = 0; i < n; i++) {
+			sh[0] = i + 1;	/* about to block */
+			if (read(fds[0], &ts, sizeof(ts)) != sizeof(ts))
+				_exit(1);
+			lat[i] = now_us(CLOCK_MONOTONIC) - ts;
+		}
+		_exit(0);
+	}
+	pin(0);
+	usleep(100000);
+	for (i = 0; i < n; i++) {
+		while (sh[0] != i + 1)
+			;
+		t = now_us(CLOCK_MONOTONIC);
+		while (now_us(CLOCK_MONOTONIC) - t < 2000)
+			;
+		ts = now_us(CLOCK_MONOTONIC);
+		if (write(fds[1], &ts, sizeof(ts)) != sizeof(ts))
+			break;
+	}
+	waitpid(sleeper, NULL, 0);
+	kill(hog, SIGKILL);
+	waitpid(hog, NULL, 0);
+	qsort(lat, n, sizeof(*lat), cmp_ll);
+	printf("median_us=%lld q1_us=%lld q3_us=%lld min_us=%lld max_us=%lld\n",
+	       lat[n / 2], lat[n / 4], lat[3 * n / 4], lat[0], lat[n - 1]);
+	return 0;
 }
 
 static int ftx;
@@ -288,8 +521,18 @@ int main(int argc, char **argv)
 		return dump_fd("/proc/kmsg");
 	if (argc == 2 && !strcmp(argv[1], "syslog"))
 		return cmd_syslog();
-	if (argc == 2 && !strcmp(argv[1], "getppid"))
-		return cmd_getppid();
+	if ((argc == 2 || argc == 3) && !strcmp(argv[1], "getppid"))
+		return cmd_getppid(argc == 3 ? argv[2] : "x64");
+	if (argc == 4 && !strcmp(argv[1], "futex-wait"))
+		return cmd_futex_wait(atoi(argv[2]), atoi(argv[3]));
+	if (argc == 2 && !strcmp(argv[1], "futex-clone-vm"))
+		return cmd_futex_clone_vm();
+	if (argc == 4 && !strcmp(argv[1], "futex-file-wait"))
+		return cmd_futex_file_wait(argv[2], atoi(argv[3]));
+	if (argc == 3 && !strcmp(argv[1], "futex-file-wake"))
+		return cmd_futex_file_wake(argv[2]);
+	if (argc == 3 && !strcmp(argv[1], "wakelat"))
+		return cmd_wakelat(atoi(argv[2]));
 	if (argc == 3 && !strcmp(argv[1], "futex"))
 		return cmd_futex(atoi(argv[2]));
 	if (argc == 3 && !strcmp(argv[1], "thp"))
