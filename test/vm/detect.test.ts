@@ -1,7 +1,8 @@
-// /sys/kernel/vkernel detection files (patch 0001).
+// /sys/kernel/vkernel detection files (patch 0001) and the modules' containers directory (0009).
 import { vmFeature } from './lib/feature.js';
 
 vmFeature('vkernel detection', ['00-detect.sh'], [
   { name: 'detect.abi_version', title: '/sys/kernel/vkernel/abi_version is 1' },
-  { name: 'detect.features', title: '/sys/kernel/vkernel/features lists the feature words' },
+  { name: 'detect.features', title: '/sys/kernel/vkernel/features lists the feature words (all 7)' },
+  { name: 'detect.containers_dir', title: '/sys/kernel/vkernel/containers exists, empty, before any module' },
 ]);
