@@ -9,20 +9,25 @@
  *
  *   struct vkernel {
  *           long (* const *sys_call_table)(const struct pt_regs *regs);
+ *           long (* const *x32_sys_call_table)(const struct pt_regs *regs);
+ *           long (* const *ia32_sys_call_table)(const struct pt_regs *regs);
  *           struct module *owner;
  *           const char *name;
- *           unsigned int nr_syscalls;
+ *           unsigned int nr_syscalls, nr_x32_syscalls, nr_ia32_syscalls;
  *           unsigned int futex_hashsize;
  *   };
  *   int vkernel_attach(struct pid_namespace *ns, struct vkernel *vk);
  *   void vkernel_detach(struct pid_namespace *ns);
+ *   struct kobject *vkernel_containers_kobject(void);
  *
- * The table is sparse: a NULL entry runs the kernel's own syscall, so ours
- * holds the deny stubs only.  Only the x86-64 entry is hooked.  With
- * futex_hashsize set, the kernel allocates (and frees) the private futex
- * hash table itself.  vkernel_attach() pins this module until the namespace
- * is destroyed, so the table and the stubs, which are static, outlive every
- * task that can use them, and module_exit() has nothing to take back.
+ * The tables are sparse: a NULL entry runs the kernel's own syscall, so ours
+ * hold the deny stubs only.  The kernel dispatches the x86-64, x32 and ia32
+ * (int $0x80, sysenter, compat syscall) entries, each through its own
+ * table in its own numbering (patch 0008).  With futex_hashsize set, the
+ * kernel allocates (and frees) the private futex hash table itself.
+ * vkernel_attach() pins this module until the namespace is destroyed, so
+ * the tables and the stubs, which are static, outlive every task that can
+ * use them, and module_exit() has nothing to take back.
  *
  * Without that interface (any stock kernel, e.g. Debian's headers that the
  * tests build against) the module still builds and refuses to load with a
@@ -37,28 +42,35 @@
 
 #if defined(VKERNEL_HAVE_ATTACH) && IS_ENABLED(CONFIG_VKERNEL)
 
-#include <linux/kernfs.h>
+#include <linux/pid.h>
 #include <linux/ptrace.h>
-#include <linux/sysfs.h>
+#include <linux/rcupdate.h>
 #include <linux/vkernel.h>
 #include <asm/unistd.h>
 
-/* Sparse: only the denied calls have an entry, all pointing at the stub. */
+/* Sparse: only the denied calls have an entry, pointing at a stub. */
 static long (*vkm_table[NR_syscalls])(const struct pt_regs *regs);
+static long (*vkm_table_x32[X32_NR_syscalls])(const struct pt_regs *regs);
+static long (*vkm_table_ia32[IA32_NR_syscalls])(const struct pt_regs *regs);
 
 static struct vkernel vkm_vk = {
 	.owner = THIS_MODULE,
 	.sys_call_table = vkm_table,
 	.nr_syscalls = NR_syscalls,
+	.x32_sys_call_table = vkm_table_x32,
+	.nr_x32_syscalls = X32_NR_syscalls,
+	.ia32_sys_call_table = vkm_table_ia32,
+	.nr_ia32_syscalls = IA32_NR_syscalls,
 };
 
-static long vkm_denied(const struct pt_regs *regs)
+/* Count a denied call of @abi, number @nr (that entry's numbering). */
+static long vkm_deny(enum vkm_abi abi, unsigned long nr)
 {
-	struct vkm_deny *d = &vkm.deny[VKM_X64];
+	struct vkm_deny *d = &vkm.deny[abi];
 	unsigned int i;
 
 	for (i = 0; i < d->count; i++) {
-		if (d->nr[i] == regs->orig_ax) {
+		if (d->nr[i] == nr) {
 			atomic64_inc(&d->hits[i]);
 			break;
 		}
@@ -66,72 +78,51 @@ static long vkm_denied(const struct pt_regs *regs)
 	return -EPERM;
 }
 
+static long vkm_denied(const struct pt_regs *regs)
+{
+	return vkm_deny(VKM_X64, regs->orig_ax);
+}
+
+static long vkm_denied_x32(const struct pt_regs *regs)
+{
+	return vkm_deny(VKM_X32, regs->orig_ax & ~__X32_SYSCALL_BIT);
+}
+
+static long vkm_denied_ia32(const struct pt_regs *regs)
+{
+	return vkm_deny(VKM_IA32, (u32)regs->orig_ax);
+}
+
 int vkm_abi_check(void)
 {
 	return 0;
 }
 
-/* The kernel dispatches the x86-64 entry only (kernel/README.md). */
+/* The kernel dispatches every entry point (kernel/README.md). */
 bool vkm_abi_hooks(enum vkm_abi abi)
 {
-	return abi == VKM_X64;
+	return true;
 }
 
-/*
- * A directory of a kobject below @parent.  Its kernfs node has the kobject
- * as private data, as for every kobject directory (sysfs relies on it).
- * Only used for directories that are never removed (see below), so the
- * kobject is returned without a reference.
- */
-static struct kobject *vkm_kobj_lookup(struct kobject *parent,
-				       const char *name)
-{
-	struct kobject *kobj = NULL;
-	struct kernfs_node *kn;
-
-	kn = sysfs_get_dirent(parent->sd, name);
-	if (!kn)
-		return NULL;
-	if (kernfs_type(kn) == KERNFS_DIR)
-		kobj = kn->priv;
-	sysfs_put(kn);
-	return kobj;
-}
-
-/*
- * /sys/kernel/vkernel/containers, the parent of every container module's
- * directory.  The kernel creates /sys/kernel/vkernel (patch 0001) for good
- * without exporting its kobject, so look it up.  The first module to load
- * creates "containers" and never puts its reference: the directory stays
- * for the other modules, and its kobject (kobject_create_and_add(), freed
- * by the kobject core, not by module code) may outlive this module.
- * vkernel-runtime loads modules one at a time; should two first loads
- * race, the loser finds the winner's directory.
- */
+/* /sys/kernel/vkernel/containers: the kernel's (patch 0009). */
 struct kobject *vkm_abi_sysfs_parent(void)
 {
-	struct kobject *vk, *containers;
-
-	vk = vkm_kobj_lookup(kernel_kobj, "vkernel");
-	if (!vk)
-		return NULL;
-	containers = vkm_kobj_lookup(vk, "containers");
-	if (!containers)
-		containers = kobject_create_and_add("containers", vk);
-	if (!containers)
-		containers = vkm_kobj_lookup(vk, "containers");
-	return containers;
+	return vkernel_containers_kobject();
 }
 
 int vkm_abi_attach(struct vkm_container *c)
 {
-	const struct vkm_deny *d = &vkm.deny[VKM_X64];
+	const struct vkm_deny *d = vkm.deny;
 	struct vkernel_attachment *att;
 	unsigned int i;
 	int ret;
 
-	for (i = 0; i < d->count; i++)
-		vkm_table[d->nr[i]] = vkm_denied;
+	for (i = 0; i < d[VKM_X64].count; i++)
+		vkm_table[d[VKM_X64].nr[i]] = vkm_denied;
+	for (i = 0; i < d[VKM_X32].count; i++)
+		vkm_table_x32[d[VKM_X32].nr[i]] = vkm_denied_x32;
+	for (i = 0; i < d[VKM_IA32].count; i++)
+		vkm_table_ia32[d[VKM_IA32].nr[i]] = vkm_denied_ia32;
 	vkm_vk.name = module_name(THIS_MODULE);
 	vkm_vk.futex_hashsize = c->futex_buckets;
 
@@ -148,6 +139,35 @@ int vkm_abi_attach(struct vkm_container *c)
 	att = READ_ONCE(c->pidns->vkernel);
 	c->futex_table = att ? att->futex_table : NULL;
 	return 0;
+}
+
+/*
+ * Futex waiters queued in the container's private table, or a negative
+ * errno (-ESRCH once its init is gone).  The namespace is found again from
+ * init_pid (host view) and checked by inode number: a reference held from
+ * load on would keep the namespace, and with it this module, forever.
+ */
+int vkm_abi_futex_waiters(void)
+{
+	struct pid_namespace *ns = NULL;
+	struct task_struct *task;
+	int ret = -ESRCH;
+
+	rcu_read_lock();
+	task = pid_task(find_pid_ns(vkm.init_pid, &init_pid_ns), PIDTYPE_PID);
+	if (task) {
+		ns = task_active_pid_ns(task);
+		if (ns && ns->ns.inum == vkm.pidns_inum)
+			get_pid_ns(ns);
+		else
+			ns = NULL;
+	}
+	rcu_read_unlock();
+	if (ns) {
+		ret = vkernel_futex_waiters(ns);
+		put_pid_ns(ns);
+	}
+	return ret;
 }
 
 /* The attachment is the module's only user: it holds it until the end. */
@@ -186,6 +206,11 @@ int vkm_abi_attach(struct vkm_container *c)
 bool vkm_abi_attached(void)
 {
 	return false;
+}
+
+int vkm_abi_futex_waiters(void)
+{
+	return -EOPNOTSUPP;
 }
 
 #endif

@@ -221,6 +221,17 @@ static ssize_t futex_table_show(struct kobject *kobj,
 	return sysfs_emit(buf, "%p\n", vkm.futex_table);
 }
 
+/* futex waiters queued in the private table now */
+static ssize_t futex_waiters_show(struct kobject *kobj,
+				  struct kobj_attribute *attr, char *buf)
+{
+	int n = vkm_abi_futex_waiters();
+
+	if (n < 0)
+		return n;
+	return sysfs_emit(buf, "%d\n", n);
+}
+
 /* the deny lists, one line per ABI: "<abi>: <nr> <nr> ..." */
 static ssize_t denied_show(struct kobject *kobj, struct kobj_attribute *attr,
 			   char *buf)
@@ -259,6 +270,7 @@ static struct kobj_attribute init_pid_attr = __ATTR_RO(init_pid);
 static struct kobj_attribute pidns_attr = __ATTR_RO(pidns);
 static struct kobj_attribute futex_buckets_attr = __ATTR_RO(futex_buckets);
 static struct kobj_attribute futex_table_attr = __ATTR_RO(futex_table);
+static struct kobj_attribute futex_waiters_attr = __ATTR_RO(futex_waiters);
 static struct kobj_attribute attached_attr = __ATTR_RO(attached);
 static struct kobj_attribute denied_attr = __ATTR_RO(denied);
 static struct kobj_attribute denied_count_attr = __ATTR_RO(denied_count);
@@ -269,6 +281,7 @@ static struct attribute *vkm_attrs[] = {
 	&pidns_attr.attr,
 	&futex_buckets_attr.attr,
 	&futex_table_attr.attr,
+	&futex_waiters_attr.attr,
 	&attached_attr.attr,
 	&denied_attr.attr,
 	&denied_count_attr.attr,

@@ -60,5 +60,6 @@ bool vkm_abi_hooks(enum vkm_abi abi);
 struct kobject *vkm_abi_sysfs_parent(void);
 int vkm_abi_attach(struct vkm_container *c);
 bool vkm_abi_attached(void);
+int vkm_abi_futex_waiters(void);
 
 #endif /* _VKM_VKERNEL_H */

@@ -29,7 +29,7 @@ vmFeature('the per-container vkernel module through vkernel-runtime', ['70-modul
   { name: 'module.denied_counter', title: 'the denied-call counter increases' },
   { name: 'module.futex_private_tables', title: 'futex-heavy workloads run in both; each has its own futex hash table' },
   { name: 'module.pinned_while_running', title: 'rmmod fails while the container runs (module pinned)' },
-  { name: 'module.futex_waiters', title: 'the containers\' threads sleep in FUTEX_WAIT' },
+  { name: 'module.futex_waiters', title: 'the containers\' threads sleep in FUTEX_WAIT, queued in their private tables (futex_waiters 2 each)' },
   { name: 'module.unloaded_after_delete', title: 'delete --force while they sleep removes the module, its sysfs directory and the state' },
   { name: 'module.no_oops', title: 'the kernel log has the load and unload lines and no oops' },
 ], ['modules/vkernel']);

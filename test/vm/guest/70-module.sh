@@ -64,13 +64,13 @@ nsa=$(readlink "/proc/$pa/ns/pid" 2>&1)
 ida=$(cat "$sys/$MA/container_id" 2>&1)
 idb=$(cat "$sys/$MB/container_id" 2>&1)
 pnsa=$(cat "$sys/$MA/pidns" 2>&1)
-den=$(cat "$sys/$MA/denied" 2>&1 | head -1)
-denb=$(cat "$sys/$MB/denied" 2>&1 | head -1)
+den=$(cat "$sys/$MA/denied" 2>&1 | tr '\n' ';')
+denb=$(cat "$sys/$MB/denied" 2>&1 | tr '\n' ';')
 [ "$ida" = "$A" ] && [ "$idb" = "$B" ] && [ "$nsa" = "pid:[$pnsa]" ] &&
-	[ "$den" = "x64: 83" ] && [ "$denb" = "x64:" ]
+	[ "$den" = "x64: 83;x32: 83;ia32: 39;" ] && [ "$denb" = "x64:;x32:;ia32:;" ]
 result module.sysfs "$?" "$MA: container_id=$ida pidns=$pnsa (init $pa: $nsa) denied='$den'; $MB: container_id=$idb denied='$denb'"
 
-c0=$(cat "$sys/$MA/denied_count" 2>&1)
+c0=$(cat "$sys/$MA/denied_count" 2>&1 | tr '\n' ';')
 t0=$(now)
 if [ $ra = 0 ] && [ $rb = 0 ]; then
 	$RT start "$A"
@@ -78,7 +78,7 @@ if [ $ra = 0 ] && [ $rb = 0 ]; then
 	wait_for "/tmp/$A.out" '^sleeping' && wait_for "/tmp/$B.out" '^sleeping'
 fi
 tw=$(since "$t0")
-c1=$(cat "$sys/$MA/denied_count" 2>&1)
+c1=$(cat "$sys/$MA/denied_count" 2>&1 | tr '\n' ';')
 oa=$(grep -v '^time=' "/tmp/$A.out" | tr '\n' ';')
 ob=$(grep -v '^time=' "/tmp/$B.out" | tr '\n' ';')
 
@@ -86,7 +86,7 @@ grep -q 'mkdir rc=1' "/tmp/$A.out" && grep -q 'Operation not permitted' "/tmp/$A
 	grep -q 'mkdir rc=0' "/tmp/$B.out"
 result module.deny_eperm_first_only $? "A: $oa B: $ob"
 
-[ "$c0" = "x64 83 0" ] && [ "$c1" = "x64 83 1" ]
+[ "$c0" = "x64 83 0;x32 83 0;ia32 39 0;" ] && [ "$c1" = "x64 83 1;x32 83 0;ia32 39 0;" ]
 result module.denied_counter $? "denied_count before start '$c0', after the mkdir '$c1'"
 
 # %p hashes only once the kernel's pointer key is set (polled every 2 s after the rng is ready)
@@ -116,8 +116,10 @@ for p in $pa $pb; do
 		sl="$sl $(cut -d' ' -f1 "$t/syscall" 2>/dev/null)/$(sed -n 's/^State:[[:space:]]*\(.\).*/\1/p' "$t/status")"
 	done
 done
-[ "$(echo "$sl" | tr ' ' '\n' | grep -c '^202/S$')" = 4 ]
-result module.futex_waiters "$?" "syscall/state of the threads of $pa and $pb:$sl"
+wa=$(cat "$sys/$MA/futex_waiters" 2>&1)
+wb=$(cat "$sys/$MB/futex_waiters" 2>&1)
+[ "$(echo "$sl" | tr ' ' '\n' | grep -c '^202/S$')" = 4 ] && [ "$wa" = 2 ] && [ "$wb" = 2 ]
+result module.futex_waiters "$?" "syscall/state of the threads of $pa and $pb:$sl; waiters queued in the private tables: $MA $wa, $MB $wb"
 
 # delete while they sleep: the runtime kills, runc deletes, rmmod succeeds once the namespace is gone
 before=$(grep -cE "^($MA|$MB) " /proc/modules)
