@@ -23,8 +23,10 @@ cid=$("$docker" create "$image" /init)
 [ -x "$root/init" ] && [ -f "$root/boot/vmlinuz-vkernel" ] ||
 	{ echo "$0: $image is not a vkernel VM image (no /init or /boot/vmlinuz-vkernel)" >&2; exit 1; }
 rm -f "$root/.dockerenv"
-# the kernel opens /dev/console before /init runs (devtmpfs is mounted by /init only)
-[ -e "$root/dev/console" ] || mknod -m 600 "$root/dev/console" c 5 1
+# the kernel opens /dev/console before /init runs (devtmpfs is mounted by /init only); docker
+# export has an empty regular file there (a mount point), where init's output would go
+rm -f "$root/dev/console"
+mknod -m 600 "$root/dev/console" c 5 1
 cp "$root/boot/vmlinuz-vkernel" "$out/bzImage.tmp"
 (cd "$root" && find . -mindepth 1 -print0 | LC_ALL=C sort -z | cpio --null -o -H newc --quiet) >"$out/rootfs.cpio.tmp"
 mv "$out/bzImage.tmp" "$out/bzImage"

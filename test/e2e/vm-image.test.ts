@@ -1,5 +1,6 @@
 import { execa } from 'execa';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Dockerd } from '../helpers/engines.js';
@@ -17,8 +18,17 @@ import { requireRoot } from '../helpers/fixtures.js';
  * is unchanged. Dangling images of older builds are pruned after each build.
  */
 const CACHE = join(process.env.VKERNEL_CACHE ?? '/var/cache/vkernel-runtime', 'vm');
-const BASE_TAR = join(CACHE, 'bookworm-minbase.tar');
-const BASE = 'vkernel/bookworm-base';
+const DEBOOTSTRAP = ['--variant=minbase', 'bookworm'];
+const MIRROR = 'http://deb.debian.org/debian';
+/** what Docker Hub's debian:bookworm has: the point release, updates and security (linux-source-6.1 6.1.192 is there) */
+const SOURCES = [
+  `deb ${MIRROR} bookworm main`, `deb ${MIRROR} bookworm-updates main`,
+  'deb http://deb.debian.org/debian-security bookworm-security main', '',
+].join('\n');
+/** the base tarball and image are named after their recipe */
+const BASE_ID = createHash('sha256').update(JSON.stringify([DEBOOTSTRAP, MIRROR, SOURCES])).digest('hex').slice(0, 12);
+const BASE_TAR = join(CACHE, `bookworm-minbase-${BASE_ID}.tar`);
+const BASE = `vkernel/bookworm-base:${BASE_ID}`;
 const IMAGE = 'vkernel-vm:test';
 const MIN = 60_000;
 
@@ -38,7 +48,8 @@ async function ensureBaseTar(): Promise<void> {
   if (existsSync(BASE_TAR)) return;
   const root = mkdtempSync(join(CACHE, 'bootstrap.'));
   try {
-    await execa('debootstrap', ['--variant=minbase', 'bookworm', root, 'http://deb.debian.org/debian'], { timeout: 15 * MIN });
+    await execa('debootstrap', [...DEBOOTSTRAP, root, MIRROR], { timeout: 15 * MIN });
+    writeFileSync(join(root, 'etc/apt/sources.list'), SOURCES);
     await execa('tar', ['-C', root, '-cf', `${BASE_TAR}.tmp`, '.']);
     renameSync(`${BASE_TAR}.tmp`, BASE_TAR);
   } finally {

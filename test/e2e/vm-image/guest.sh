@@ -12,7 +12,7 @@ cid() { docker inspect -f '{{.Id}}' "$1" 2>/dev/null; }
 policy_of() { cat "$CPU/$(cid "$1")/cpu.real_policy" 2>&1; }
 
 v=$(docker info --format '{{range $k, $v := .Runtimes}}{{$k}} {{end}}' 2>&1)
-case " $v" in *" vkernel-runtime "*" vkernel-fifo "* | *" vkernel-fifo "*" vkernel-runtime "*) r=0 ;; *) r=1 ;; esac
+r=0; for n in vkernel-runtime vkernel-fifo; do case " $v" in *" $n "*) ;; *) r=1 ;; esac; done
 report vm.docker_runtimes $r "runtimes: $v"
 
 # the policy in the container's cpu cgroup, by annotation (env form) and by a runtime registered with --set
@@ -38,7 +38,7 @@ report vm.wakeup_granularity $? "container=$g vm=$host_before->$host_after"
 # the per-container module: a denied syscall fails with EPERM in that container only, the module
 # is named after the container and is gone after docker rm
 docker run -d --name mod $R -e VKERNEL_MODULE=true -e VKERNEL_SYSCALL_DENY=mkdir vkernel/busybox sleep 600 >/tmp/mod.out 2>&1
-m=$(docker exec mod mkdir /tmp/x 2>&1; echo "rc=$?")
+m=$(docker exec mod mkdir /tmp/x 2>&1; echo "rc=$?"); m=$(echo "$m" | tr "\n" " ")
 o=$(docker run --rm $R vkernel/busybox sh -c 'mkdir /tmp/x && echo made' 2>&1)
 name=vkernel_$(cid mod | cut -c1-12)
 mods=$(lsmod | awk 'NR > 1 && /^vkernel_/ { print $1 }' | tr '\n' ' ')
