@@ -1,5 +1,5 @@
 import { execa, type ResultPromise } from 'execa';
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { busyboxRootfs, RUNTIME } from './fixtures.js';
@@ -18,6 +18,15 @@ async function stop(p: ResultPromise | undefined): Promise<void> {
   await Promise.race([p.catch(() => undefined), new Promise((r) => { timer = setTimeout(r, 15000); })]);
   clearTimeout(timer);
   if (p.exitCode === null) p.kill('SIGKILL');
+}
+
+/** lazily unmounts every mount point at or below dir, deepest first */
+async function unmountUnder(dir: string): Promise<void> {
+  const points = readFileSync('/proc/self/mounts', 'utf8').split('\n')
+    .map((l) => (l.split(' ')[1] ?? '').replace(/\\(\d{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))))
+    .filter((m) => m === dir || m.startsWith(`${dir}/`))
+    .sort((a, b) => b.length - a.length);
+  for (const m of points) await execa('umount', ['-l', m], { reject: false });
 }
 
 /** dockerd on a private data-root/exec-root/socket, with no host network changes (HOST.md) */
@@ -64,6 +73,8 @@ export class Dockerd {
     if (ids.length) await this.docker(['rm', '-f', ...ids]);
     await stop(this.proc);
     await removeEngineCgroups('docker');
+    // dockerd leaves <exec-root>/netns/default mounted after a `docker build --network host`
+    await unmountUnder(this.execRoot);
     rmSync(this.execRoot, { recursive: true, force: true });
     // the temp dir holds the daemon's data-root unless one was given: nothing left on the host
     rmSync(this.dir, { recursive: true, force: true });
