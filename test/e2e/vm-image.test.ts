@@ -76,9 +76,13 @@ describe('Dockerfile.vm: built with docker build, booted under qemu, docker run 
       if (r.exitCode !== 0) throw new Error(`docker import: ${r.stderr}`);
     }
     const t0 = Date.now();
-    const build = await d.docker(['build', '--network', 'host', '--build-arg', `BASE=${BASE}`,
-      '--build-arg', `EXTRA_CA_CERTS=${extraCaCerts()}`, '-f', 'Dockerfile.vm', '-t', IMAGE, '.'], { all: true, timeout: 60 * MIN });
-    if (build.exitCode !== 0) throw new Error(`docker build -f Dockerfile.vm failed:\n${String(build.all).slice(-4000)}`);
+    // the runtime and kernel stages are tagged too: untagged, they would be dangling images that the
+    // prune below removes, and the next run would build the kernel again
+    const common = ['--network', 'host', '--build-arg', `BASE=${BASE}`, '--build-arg', `EXTRA_CA_CERTS=${extraCaCerts()}`, '-f', 'Dockerfile.vm'];
+    for (const [target, tag] of [['runtime', `${IMAGE}-runtime-stage`], ['kernel', `${IMAGE}-kernel-stage`], [undefined, IMAGE]]) {
+      const build = await d.docker(['build', ...common, ...(target ? ['--target', target] : []), '-t', tag!, '.'], { all: true, timeout: 60 * MIN });
+      if (build.exitCode !== 0) throw new Error(`docker build -f Dockerfile.vm${target ? ` --target ${target}` : ''} failed:\n${String(build.all).slice(-4000)}`);
+    }
     console.log(`docker build -f Dockerfile.vm: ${((Date.now() - t0) / 1000).toFixed(0)} s`);
     await d.docker(['image', 'prune', '-f']);
 
