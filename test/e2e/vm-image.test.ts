@@ -91,7 +91,7 @@ describe('Dockerfile.vm: built with docker build, booted under qemu, docker run 
     const t1 = Date.now();
     const boot = await execa('scripts/vm-boot.sh', [out, 'test/e2e/vm-image/guest.sh', '900'], { all: true, reject: false, timeout: 16 * MIN });
     console_ = String(boot.all);
-    console.log(`VM boot + checks: ${((Date.now() - t1) / 1000).toFixed(0)} s\n${console_.split('\n').filter((l) => /^vkernel-vm:|VKDONE/.test(l)).join('\n')}`);
+    console.log(`VM boot + checks: ${((Date.now() - t1) / 1000).toFixed(0)} s\n${console_.split('\n').filter((l) => /vkernel-vm:|VKDONE/.test(l)).join('\n')}`);
     results = new Map([...console_.matchAll(/^VKTEST (\S+) (PASS|FAIL)(.*)$/gm)].map((m) => [m[1], `${m[2]}${m[3]}`]));
   }, 80 * MIN);
 
