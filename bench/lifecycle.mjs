@@ -58,12 +58,17 @@ const results = [];
 run('runc', ['create', '--bundle', plain, 'bench-state']);
 const runcState = measure('runc state', () => run('runc', ['state', 'bench-state']));
 results.push(runcState, measure('vkernel-runtime state (launcher exec)', () => run(RUNTIME, ['state', 'bench-state'])));
+// installed as README.md says: a symlink in PATH's directories pointing into the checkout
+const LINKED = join(w, 'vkernel-runtime');
+symlinkSync(RUNTIME, LINKED);
+results.push(measure('vkernel-runtime state (launcher exec, through a symlink)', () => run(LINKED, ['state', 'bench-state'])));
 results.push(measure('vkernel-runtime state (engine, bun)', () => run(RUNTIME, ['--vkernel-set', 'strict=true', 'state', 'bench-state'])));
 results.push(measure('vkernel-runtime state (engine, node)', () => run(RUNTIME, ['--vkernel-set', 'strict=true', 'state', 'bench-state'], { VKERNEL_ENGINE: 'node' })));
 run('runc', ['delete', '--force', 'bench-state']);
 
 const runcLife = measure('runc create+start+delete', () => lifecycle('runc', plain));
 results.push(runcLife, measure('vkernel-runtime create+start+delete, no request', () => lifecycle(RUNTIME, plain)));
+results.push(measure('vkernel-runtime create+start+delete, no request, through a symlink', () => lifecycle(LINKED, plain)));
 const cfs = bundle({ 'io.vkernel.sched.policy': 'cfs' });
 results.push(measure('vkernel-runtime create+start+delete, sched.policy=cfs (bun)', () => lifecycle(RUNTIME, cfs)));
 results.push(measure('vkernel-runtime create+start+delete, sched.policy=cfs (node)', () => lifecycle(RUNTIME, cfs, { VKERNEL_ENGINE: 'node' })));
