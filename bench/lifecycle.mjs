@@ -82,5 +82,5 @@ try {
 console.log(`median of ${N} runs, ms; ratio and difference against plain runc in the same run`);
 for (const r of results) {
   const base = r.label.includes('state') ? runcState.median : runcLife.median;
-  console.log(`${r.label.padEnd(64)} ${r.median.toFixed(1).padStart(7)}  x${(r.median / base).toFixed(2)}  ${(r.median - base >= 0 ? '+' : '')}${(r.median - base).toFixed(1)}`);
+  console.log(`${r.label.padEnd(72)} ${r.median.toFixed(1).padStart(7)}  x${(r.median / base).toFixed(2)}  ${(r.median - base >= 0 ? '+' : '')}${(r.median - base).toFixed(1)}`);
 }
