@@ -51,7 +51,7 @@ fi
 if [ -x /vkvm/run.sh ]; then
 	/vkvm/run.sh
 else
-	echo "vkernel-vm: try  docker run --rm --runtime=vkernel-runtime -e VKERNEL_SCHED_POLICY=fifo vkernel/busybox cat /proc/self/cgroup"
+	echo "vkernel-vm: try  docker run --rm --network none --runtime=vkernel-runtime -e VKERNEL_SCHED_POLICY=fifo vkernel/busybox cat /proc/self/cgroup   (exit or poweroff -f ends the VM)"
 	setsid -c /bin/bash -l </dev/console >/dev/console 2>&1 || $bb sh
 fi
 sync
