@@ -3,7 +3,7 @@
 //   lifecycle:   create + start + delete of `true` (no vkernel request, then with policies)
 // Median of N runs (VKERNEL_BENCH_RUNS, default 30), ratios against runc.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, copyFileSync, symlinkSync, writeFileSync, readFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, copyFileSync, rmSync, symlinkSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -84,3 +84,4 @@ for (const r of results) {
   const base = r.label.includes('state') ? runcState.median : runcLife.median;
   console.log(`${r.label.padEnd(72)} ${r.median.toFixed(1).padStart(7)}  x${(r.median / base).toFixed(2)}  ${(r.median - base >= 0 ? '+' : '')}${(r.median - base).toFixed(1)}`);
 }
+rmSync(w, { recursive: true, force: true });

@@ -123,8 +123,11 @@ export class Podman {
       '--cgroup-manager', 'cgroupfs', '--events-backend', 'file', ...this.extraGlobal, ...args], { reject: false, ...o });
   }
 
-  cleanup(): Promise<void> {
-    return removeEngineCgroups('libpod_parent');
+  /** removes what podman leaves: its cgroups, and its storage (it keeps root/overlay mounted) */
+  async cleanup(): Promise<void> {
+    await removeEngineCgroups('libpod_parent');
+    await unmountUnder(this.dir);
+    rmSync(this.dir, { recursive: true, force: true });
   }
 
   /** podman run flags this host needs (no CAP_SYS_RESOURCE: explicit ulimits) */
