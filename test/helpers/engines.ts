@@ -77,6 +77,7 @@ export class Dockerd {
     await unmountUnder(this.execRoot);
     rmSync(this.execRoot, { recursive: true, force: true });
     // the temp dir holds the daemon's data-root unless one was given: nothing left on the host
+    await unmountUnder(this.dir);
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
