@@ -109,6 +109,8 @@ export class Containerd {
   async stop(): Promise<void> {
     await stop(this.proc);
     await removeEngineCgroups('default');
+    await unmountUnder(this.dir);
+    rmSync(this.dir, { recursive: true, force: true });
   }
 }
 
