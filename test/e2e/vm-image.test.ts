@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Dockerd } from '../helpers/engines.js';
 import { requireRoot } from '../helpers/fixtures.js';
+import { parseConsole, type TestLine } from '../vm/lib/vm.js';
 
 /**
  * Dockerfile.vm end to end, the way a user without a registry builds it (deploy/vm/README.md):
@@ -57,7 +58,7 @@ async function ensureBaseTar(): Promise<void> {
   }
 }
 
-let results = new Map<string, string>();
+let results = new Map<string, TestLine>();
 let console_ = '';
 
 beforeAll(requireRoot);
@@ -92,7 +93,7 @@ describe('Dockerfile.vm: built with docker build, booted under qemu, docker run 
     const boot = await execa('scripts/vm-boot.sh', [out, 'test/e2e/vm-image/guest.sh', '900'], { all: true, reject: false, timeout: 16 * MIN });
     console_ = String(boot.all);
     console.log(`VM boot + checks: ${((Date.now() - t1) / 1000).toFixed(0)} s\n${console_.split('\n').filter((l) => /vkernel-vm:|VKDONE/.test(l)).join('\n')}`);
-    results = new Map([...console_.matchAll(/^VKTEST (\S+) (PASS|FAIL)(.*)$/gm)].map((m) => [m[1], `${m[2]}${m[3]}`]));
+    results = parseConsole(console_).results;
   }, 80 * MIN);
 
   afterAll(async () => {
@@ -103,7 +104,7 @@ describe('Dockerfile.vm: built with docker build, booted under qemu, docker run 
   test.each(CHECKS)('%s', (name) => {
     const r = results.get(name);
     if (r === undefined) throw new Error(`no result for ${name}; guest console (tail):\n${console_.slice(-3000)}`);
-    expect(r).toMatch(/^PASS/);
+    expect(`${r.status} ${r.detail}`).toMatch(/^PASS/);
   });
 
   test('the image boots its own kernel: the patched one, with every vkernel feature', () => {
