@@ -1,4 +1,4 @@
-// Build: AOT policy validator (ajv standalone) → tsc → single-file engine binary (bun --compile).
+// Build: AOT policy validator (ajv standalone) → the launcher's argv patterns (from src/oci/flags.ts) → tsc → single-file engine binary (bun --compile).
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, copyFileSync } from 'node:fs';
 
@@ -9,6 +9,7 @@ const bunBaseline = 'node_modules/@oven/bun-linux-x64-baseline/bin/bun';
 const run = (cmd, args) => execFileSync(cmd, args, { stdio: 'inherit' });
 
 run(bun, ['scripts/gen-validator.ts']);
+run(bun, ['scripts/gen-launcher.ts']);
 run('node_modules/.bin/tsc', ['-p', 'tsconfig.json']);
 mkdirSync('dist/src/policy', { recursive: true });
 copyFileSync('src/policy/validate.generated.js', 'dist/src/policy/validate.generated.js');

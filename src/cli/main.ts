@@ -2,9 +2,13 @@ import { Logger } from '../log/logger.js';
 import { loadConfig } from '../policy/config.js';
 import { runcBinary } from '../oci/runc.js';
 import { Runtime } from '../lifecycle/runtime.js';
-import { parseArgv, type Invocation } from './argv.js';
+import { parseArgv, type Invocation } from '../oci/argv.js';
+import { wantsRuncHelp } from './commands/help.js';
 
-/** The runc-compatible engine: create/run/start/delete/features/--version; the rest passes through. */
+/**
+ * The runc-compatible engine: create/run/start/delete/features/--version, one thin file each under
+ * commands/; help and every other subcommand pass through to runc.
+ */
 export async function main(argv: readonly string[]): Promise<number> {
   // hooks run with the env their definition gives, often none
   process.env.PATH ??= '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -19,12 +23,14 @@ export async function main(argv: readonly string[]): Promise<number> {
   try {
     const config = await loadConfig(inv.vkernelConfig);
     const rt = new Runtime(inv, log, runcBinary(inv, config?.runc), config);
-    if (inv.version && !inv.command) return await (await import('./commands/version.js')).version(rt);
+    if (wantsRuncHelp(rt)) return await (await import('./commands/passthrough.js')).passthrough(rt);
+    // runc prints its version whatever follows --version; ours after
+    if (inv.version) return await (await import('./commands/version.js')).version(rt);
     switch (inv.command) {
-      case 'create': return await (await import('../lifecycle/create.js')).create(rt);
-      case 'run': return await (await import('../lifecycle/run.js')).run(rt);
-      case 'start': return await (await import('../lifecycle/start.js')).start(rt);
-      case 'delete': return await (await import('../lifecycle/delete.js')).del(rt);
+      case 'create': return await (await import('./commands/create.js')).create(rt);
+      case 'run': return await (await import('./commands/run.js')).run(rt);
+      case 'start': return await (await import('./commands/start.js')).start(rt);
+      case 'delete': return await (await import('./commands/delete.js')).deleteCommand(rt);
       case 'features': return await (await import('./commands/features.js')).features(rt);
       case 'oci-hook': return await (await import('../lifecycle/oci-hook.js')).ociHook(rt);
       case 'vkernel-hook': return await (await import('../lifecycle/hook.js')).hook(rt);

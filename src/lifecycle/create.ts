@@ -1,4 +1,4 @@
-import { containerId, flagValue, parseCommandArgs } from '../cli/argv.js';
+import { containerId, flagValue, parseCommandArgs } from '../oci/argv.js';
 import { bundlePath } from '../oci/spec.js';
 import { extraFds } from '../oci/runc.js';
 import { withLock } from '../store/lock.js';

@@ -1,4 +1,4 @@
-import { containerId, flagSet, parseCommandArgs } from '../cli/argv.js';
+import { containerId, flagSet, parseCommandArgs } from '../oci/argv.js';
 import { withLock } from '../store/lock.js';
 import { checkId } from '../store/state.js';
 import type { Runtime } from './runtime.js';

@@ -1,13 +1,13 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
-import { containerId, flagSet, flagValue, parseCommandArgs, replaceFlag } from '../cli/argv.js';
+import { containerId, flagSet, flagValue, parseCommandArgs, replaceFlag } from '../oci/argv.js';
 import { bundlePath, type Spec } from '../oci/spec.js';
 import { extraFds } from '../oci/runc.js';
 import { withLock } from '../store/lock.js';
 import { checkId } from '../store/state.js';
 import { newState, prepareAll, readRequest } from './request.js';
 import type { Runtime } from './runtime.js';
-import { selfCommand } from '../cli/self.js';
+import { selfCommand } from '../oci/self.js';
 import { clearStale, undoAll } from './undo.js';
 
 /** where `run` keeps the private bundles of containers with a vkernel request */

@@ -1,11 +1,10 @@
-import type { Invocation } from '../cli/argv.js';
+import type { Invocation } from '../oci/argv.js';
 import type { Logger } from '../log/logger.js';
 import { runcCapture, runcInherit } from '../oci/runc.js';
 import type { RuntimeConfig } from '../policy/config.js';
 import { DEFAULT_ROOT, StateStore, type ContainerState } from '../store/state.js';
 import type { UndoContext } from './applier.js';
-import { selfCommand } from '../cli/self.js';
-
+import { selfCommand } from '../oci/self.js';
 
 /** One invocation of vkernel-runtime: parsed argv, logger, config, and where runc and our state are. */
 export class Runtime {
@@ -24,7 +23,7 @@ export class Runtime {
 
   /** the caller's own subcommand argv, unchanged */
   callerArgv(): string[] {
-    return this.runcArgv(this.inv.command as string, ...this.inv.args);
+    return this.inv.command === undefined ? this.runcArgv() : this.runcArgv(this.inv.command, ...this.inv.args);
   }
 
   /** what undo/started steps get */

@@ -1,4 +1,4 @@
-import { containerId, parseCommandArgs } from '../cli/argv.js';
+import { containerId, parseCommandArgs } from '../oci/argv.js';
 import { startedAll } from './undo.js';
 import type { Runtime } from './runtime.js';
 import { withLock } from '../store/lock.js';

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
-import type { Invocation } from '../cli/argv.js';
+import type { Invocation } from './argv.js';
 
 /** Which runc to delegate to: `--runc`, then the config file's `runc:`, then `runc` on PATH. */
 export function runcBinary(inv: Invocation, configured?: string): string {

@@ -17,7 +17,7 @@ export default class Gc extends AdminCommand {
     const { Runtime } = await import('../../lifecycle/runtime.js');
     const { Logger } = await import('../../log/logger.js');
     const { undoAll, releaseAll } = await import('../../lifecycle/undo.js');
-    const { parseArgv } = await import('../argv.js');
+    const { parseArgv } = await import('../../oci/argv.js');
     const log = new Logger({ format: 'text', debug: false });
     for (const l of leftovers) {
       this.log(`${flags['dry-run'] ? 'would remove' : 'removing'} ${l.root}: ${l.state.id}${l.state.module ? ` (module ${l.state.module})` : ''}`);

@@ -1,7 +1,7 @@
 // Admin commands (oclif), started by bin/vkernel-runtime for doctor, ps, module, install, ...
 // Never loaded on the runc path.
 import { execute } from '@oclif/core';
-import { parseArgv } from '../argv.js';
+import { parseArgv } from '../../oci/argv.js';
 
 // runc-style global flags may precede the command (`vkernel-runtime --root R ps`): hand them over
 const inv = parseArgv(process.argv.slice(2));

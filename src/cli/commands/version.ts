@@ -3,11 +3,14 @@ import type { Runtime } from '../../lifecycle/runtime.js';
 
 export const VERSION = '0.1.0';
 
-/** ours, then runc's own version text */
+/**
+ * runc's version text first, unchanged (`runc version X`, `commit:`, `spec:`: tools such as
+ * `docker info` parse those lines), then ours.
+ */
 export async function version(rt: Runtime): Promise<number> {
-  process.stdout.write(`vkernel-runtime version ${VERSION}\nrunc: ${rt.runc}\n`);
-  const r = await runcCapture(rt.runc, ['--version']);
+  const r = await runcCapture(rt.runc, [...rt.inv.runcGlobals]);
   process.stdout.write(r.stdout);
   process.stderr.write(r.stderr);
+  process.stdout.write(`vkernel-runtime version ${VERSION}\nvkernel-runtime runc: ${rt.runc}\n`);
   return r.status;
 }

@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { withLock } from '../../store/lock.js';
-import { selfCommand } from '../../cli/self.js';
+import { selfCommand } from '../../oci/self.js';
 import { setPolicy } from '../sched.js';
 import { CGROUP_ROOT, type HostProbe } from '../probe.js';
 import type { SchedBackend } from './backend.js';

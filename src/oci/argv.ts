@@ -1,8 +1,11 @@
+import { FALSE_WORDS, HELP, NO_REORDER, OUR_GLOBAL, RUNC_GLOBAL, TRUE_WORDS, valueNames } from './flags.js';
+
 /**
- * runc-compatible argv parsing. runc uses urfave/cli v1: a flag may be written `-name` or
- * `--name`, with its value as `--name value` or `--name=value`; global flags come before the
- * subcommand; a subcommand's flags may come before or after its positional arguments (urfave
- * reorders them), except after `--`.
+ * runc's invocation model: argv parsed as runc parses it, from the flag table in oci/flags.ts (the
+ * launcher's patterns are generated from the same table). runc uses urfave/cli v1: a flag may be
+ * written `-name` or `--name`, with its value as `--name value` or `--name=value`; global flags
+ * come before the subcommand; a subcommand's flags may come before or after its positional
+ * arguments (urfave reorders them), except after `--` and for `exec`.
  */
 
 export interface Globals {
@@ -31,8 +34,8 @@ export interface Invocation {
   args: string[];
 }
 
-const GLOBAL_VALUE = new Set(['log', 'log-format', 'root', 'criu', 'rootless', 'vkernel-set', 'vkernel-config', 'runc']);
-const OURS = new Set(['vkernel-set', 'vkernel-config', 'runc']);
+const GLOBAL_VALUE = new Set([...RUNC_GLOBAL, ...OUR_GLOBAL].filter((f) => f.value).flatMap((f) => f.names));
+const OURS = new Set(OUR_GLOBAL.flatMap((f) => f.names));
 
 export class UsageError extends Error {}
 
@@ -45,8 +48,8 @@ function splitFlag(arg: string): [string, string | undefined] | undefined {
 }
 
 function boolValue(name: string, inline: string | undefined): boolean {
-  if (inline === undefined || inline === 'true') return true;
-  if (inline === 'false') return false;
+  if (inline === undefined || (TRUE_WORDS as readonly string[]).includes(inline)) return true;
+  if ((FALSE_WORDS as readonly string[]).includes(inline)) return false;
   throw new UsageError(`invalid boolean value ${JSON.stringify(inline)} for flag --${name}`);
 }
 
@@ -85,8 +88,8 @@ export function parseArgv(argv: readonly string[]): Invocation {
       case 'vkernel-set': inv.sets.push(value as string); break;
       case 'vkernel-config': inv.vkernelConfig = value; break;
       case 'runc': inv.runc = value; break;
-      case 'help': case 'h': inv.help = true; break;
-      case 'version': case 'v': inv.version = true; break;
+      case 'help': case 'h': inv.help = boolValue(name, inline); break;
+      case 'version': case 'v': inv.version = boolValue(name, inline); break;
       default: break; // unknown global flags are runc's business
     }
   }
@@ -97,31 +100,28 @@ export function parseArgv(argv: readonly string[]): Invocation {
   return inv;
 }
 
-/** value-taking flags of the subcommands we intercept (runc 1.1) */
-const COMMAND_VALUE: Record<string, ReadonlySet<string>> = {
-  create: new Set(['bundle', 'b', 'console-socket', 'pid-file', 'preserve-fds']),
-  run: new Set(['bundle', 'b', 'console-socket', 'pid-file', 'preserve-fds']),
-  start: new Set(),
-  delete: new Set(),
-  features: new Set(),
-  ps: new Set(['format', 'f']),
-};
-
 export interface CommandArgs {
   flags: Map<string, string | true>;
   positionals: string[];
 }
 
-/** Parses a subcommand's arguments the way urfave/cli v1 does (flags anywhere before `--`). */
+/**
+ * Parses a subcommand's arguments the way urfave/cli v1 does: flags anywhere before `--`, except
+ * for the commands that stop at their first positional argument (`exec`: the command follows).
+ */
 export function parseCommandArgs(command: string, args: readonly string[]): CommandArgs {
-  const valued = COMMAND_VALUE[command] ?? new Set<string>();
+  const valued = valueNames(command);
   const flags = new Map<string, string | true>();
   const positionals: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
     if (arg === '--') { positionals.push(...args.slice(i + 1)); break; }
     const flag = splitFlag(arg);
-    if (!flag) { positionals.push(arg); continue; }
+    if (!flag) {
+      if (NO_REORDER.has(command)) { positionals.push(...args.slice(i)); break; }
+      positionals.push(arg);
+      continue;
+    }
     const [name, inline] = flag;
     if (valued.has(name)) {
       if (inline !== undefined) flags.set(name, inline);
@@ -132,6 +132,23 @@ export function parseCommandArgs(command: string, args: readonly string[]): Comm
     }
   }
   return { flags, positionals };
+}
+
+/**
+ * `<command> -h`/`--help` (any alias, `-`/`--`, `=bool`, before or after the id): runc prints the
+ * command's help and exits 0, whatever else argv holds.
+ */
+export function helpRequested(command: string, args: readonly string[]): boolean {
+  let c: CommandArgs;
+  try {
+    c = parseCommandArgs(command, args);
+  } catch {
+    return false;
+  }
+  return HELP.names.some((n) => {
+    const v = c.flags.get(n);
+    return v === true || (typeof v === 'string' && (TRUE_WORDS as readonly string[]).includes(v));
+  });
 }
 
 /** the one flag value among its aliases (`bundle`/`b`) */
@@ -165,7 +182,7 @@ export function containerId(command: string, c: CommandArgs): string {
  * parsing early: `--no-pivot id --bundle X` fails where `--bundle X --no-pivot id` works).
  */
 export function replaceFlag(command: string, args: readonly string[], aliases: readonly string[], value: string): string[] {
-  const valued = COMMAND_VALUE[command] ?? new Set<string>();
+  const valued = valueNames(command);
   const out: string[] = [];
   let i = 0;
   for (; i < args.length; i++) {

@@ -1,4 +1,4 @@
-import { containerId, flagSet, flagValue, parseArgv, parseCommandArgs, replaceFlag, UsageError } from '../../src/cli/argv.js';
+import { containerId, flagSet, flagValue, helpRequested, parseArgv, parseCommandArgs, replaceFlag, UsageError } from '../../src/oci/argv.js';
 
 describe('global flags (runc forms)', () => {
   const cases: [string[], Partial<ReturnType<typeof parseArgv>['globals']>][] = [
@@ -49,6 +49,13 @@ describe('global flags (runc forms)', () => {
     expect(() => parseArgv(['--debug=maybe', 'state'])).toThrow('invalid boolean value "maybe" for flag --debug');
   });
 
+  test('boolean globals take Go\'s ParseBool words', () => {
+    expect(parseArgv(['--debug=1', 'state']).globals.debug).toBe(true);
+    expect(parseArgv(['--debug=F', 'state']).globals.debug).toBe(false);
+    expect(parseArgv(['--version=false', 'state']).version).toBe(false);
+    expect(parseArgv(['--help=t']).help).toBe(true);
+  });
+
   test('--version and no subcommand', () => {
     expect(parseArgv(['--version'])).toMatchObject({ version: true });
     expect(parseArgv(['--version']).command).toBeUndefined();
@@ -84,6 +91,33 @@ describe('subcommand arguments', () => {
     expect(flagValue(c, 'preserve-fds')).toBe('2');
     expect(flagValue(c, 'console-socket')).toBe('/s');
     expect(flagSet(c, 'no-pivot')).toBe(true);
+  });
+
+  test('runc 1.2 value flags consume their value (create, run, exec)', () => {
+    for (const cmd of ['create', 'run']) {
+      const c = parseCommandArgs(cmd, ['--pidfd-socket', '/pidfd.sock', '--console-socket=/c', 'c9']);
+      expect(c.positionals).toEqual(['c9']);
+      expect(flagValue(c, 'pidfd-socket')).toBe('/pidfd.sock');
+    }
+    const e = parseCommandArgs('exec', ['--pidfd-socket', '/p', '--cgroup', 'cpu:/x', '-g', '10', '--preserve-fds', '2', 'c9', 'sh', '-c', 'echo --preserve-fds 5']);
+    expect(flagValue(e, 'preserve-fds')).toBe('2');
+    expect(e.positionals).toEqual(['c9', 'sh', '-c', 'echo --preserve-fds 5']);
+  });
+
+  test('exec: flags end at the container id (runc does not reorder exec)', () => {
+    const e = parseCommandArgs('exec', ['c1', 'ls', '--preserve-fds', '3', '-h']);
+    expect(e.flags.size).toBe(0);
+    expect(helpRequested('exec', ['c1', 'ls', '-h'])).toBe(false);
+    expect(helpRequested('exec', ['-h', 'c1'])).toBe(true);
+  });
+
+  test('help: any alias and form, before or after the id, not after -- nor as a value', () => {
+    for (const args of [['-h'], ['--help'], ['c1', '-h'], ['--help=true', 'c1'], ['-help=1'], ['--bundle', '/b', '-h', 'c1']]) {
+      expect([args, helpRequested('create', args)]).toEqual([args, true]);
+    }
+    for (const args of [['c1'], ['--', '-h'], ['--help=false', 'c1'], ['--bundle', '-h', 'c1'], ['--pid-file', '--help', 'c1']]) {
+      expect([args, helpRequested('create', args)]).toEqual([args, false]);
+    }
   });
 
   test('exactly one container id', () => {

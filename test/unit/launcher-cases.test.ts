@@ -1,0 +1,52 @@
+import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { BEGIN, END, LAUNCHER_COMMANDS, launcherCases } from '../../scripts/launcher-cases.js';
+import { COMMAND_FLAGS, OUR_GLOBAL, RUNC_GLOBAL } from '../../src/oci/flags.js';
+import { helpRequested, parseArgv, parseCommandArgs } from '../../src/oci/argv.js';
+
+const launcher = readFileSync(new URL('../../bin/vkernel-runtime', import.meta.url), 'utf8');
+const block = launcher.slice(launcher.indexOf(BEGIN), launcher.indexOf(END) + END.length);
+
+test('the launcher in the repo holds exactly what src/oci/flags.ts generates (run `npm run build`)', () => {
+  expect(launcher.indexOf(BEGIN)).toBeGreaterThan(0);
+  expect(block).toBe(launcherCases());
+});
+
+/** what the launcher's generated functions say each argument is (sh runs the block from the repo) */
+function classify(fn: string, args: string[]): string[] {
+  const script = `${block}\nfn=$1; shift; for a in "$@"; do "$fn" "$a"; echo "$k"; done`;
+  return execFileSync('/bin/sh', ['-c', script, 'sh', fn, ...args], { encoding: 'utf8' }).trim().split('\n');
+}
+
+describe('the launcher and the engine read every flag of the table alike', () => {
+  test('global flags', () => {
+    const forms = [...RUNC_GLOBAL, ...OUR_GLOBAL].flatMap((f) => f.names.flatMap((n) => [`-${n}`, `--${n}`]));
+    const kinds = classify('global_arg', forms);
+    forms.forEach((form, i) => {
+      // the engine: does this flag swallow the next word (then the command is the word after it)?
+      const inv = parseArgv([form, 'json', 'state', 'id']);
+      const takesValue = inv.command === 'state';
+      expect([form, ['ours-value', 'root', 'value'].includes(kinds[i])]).toEqual([form, takesValue]);
+    });
+  });
+
+  test.each(LAUNCHER_COMMANDS.map((c) => [c]))('%s flags', (cmd) => {
+    const forms = COMMAND_FLAGS[cmd].flatMap((f) => f.names.flatMap((n) => [`-${n}`, `--${n}`]));
+    if (!forms.length) return;
+    const kinds = classify(`arg_${cmd}`, forms);
+    forms.forEach((form, i) => {
+      const takesValue = parseCommandArgs(cmd, [form, 'X', 'id']).positionals.length === 1;
+      expect([form, ['bundle', 'value'].includes(kinds[i])]).toEqual([form, takesValue]);
+    });
+  });
+
+  test('help, in every form the engine takes as help', () => {
+    const samples = ['-h', '--h', '-help', '--help', '--help=true', '-h=1', '--help=t', '--help=false', '-h=0', '--helpx', '-hh'];
+    for (const cmd of LAUNCHER_COMMANDS) {
+      const kinds = classify(`arg_${cmd}`, samples);
+      samples.forEach((s, i) => expect([cmd, s, kinds[i] === 'help']).toEqual([cmd, s, helpRequested(cmd, [s, 'id'])]));
+    }
+    const kinds = classify('global_arg', samples);
+    samples.forEach((s, i) => expect([s, kinds[i] === 'help']).toEqual([s, parseArgv([s, 'state']).help]));
+  });
+});
