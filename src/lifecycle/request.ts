@@ -21,7 +21,9 @@ export function readRequest(rt: Runtime, id: string, bundle: string): Request {
     env: spec.process?.env,
     sets: rt.inv.sets,
     config: rt.config && { path: rt.config.path, defaults: rt.config.defaults },
+    operator: rt.config?.operator,
   });
+  for (const line of resolved.ignored ?? []) rt.log.warn(`${id}: ${line}`);
   if (!requestsFeature(resolved.policy)) return { spec, ...resolved };
   const check = { id, spec, systemdCgroup: rt.inv.globals.systemdCgroup };
   return { spec, ...resolved, appliers: plan(resolved.policy, resolved.sources, probeHost(), rt.log, check) };

@@ -1,24 +1,27 @@
 import { readFileSync } from 'node:fs';
 import { RT_DEFAULTS, type RtSettings } from '../kernel/backends/backend.js';
+import { LIMIT_DEFAULTS, schemaAt } from './config-schema.js';
+import type { OperatorPolicy } from './operator.js';
+import type { PolicyKey } from './types.js';
+import type { Validator } from './validate.js';
+// Generated ahead of time by scripts/gen-validator.ts (ajv standalone): no ajv compiler at run time.
+import { validateConfig as validateGenerated } from './validate.generated.js';
+
+const validateSchema = validateGenerated as unknown as Validator;
 
 export const DEFAULT_CONFIG = '/etc/vkernel-runtime/config.yaml';
 
-/** /etc/vkernel-runtime/config.yaml: `runc: PATH`, `defaults: {key: value}`, `rt: {priority, budget_percent}` */
+/**
+ * /etc/vkernel-runtime/config.yaml: `runc: PATH`, `defaults: {key: value}`, `rt: {priority,
+ * budget_percent}`, and the operator policy: `sources`, `tenant_keys`, `keys`, `limits`
+ * (README.md "Operator policy").
+ */
 export interface RuntimeConfig {
   path: string;
   runc?: string;
   defaults: Record<string, unknown>;
   rt: RtSettings;
-}
-
-function rtSettings(path: string, raw: unknown): RtSettings {
-  if (raw === undefined || raw === null) return RT_DEFAULTS;
-  if (typeof raw !== 'object' || Array.isArray(raw)) throw new Error(`${path}: rt must be a mapping with priority, budget_percent`);
-  const { priority = RT_DEFAULTS.priority, budget_percent: budget = RT_DEFAULTS.budgetPercent, ...rest } = raw as Record<string, unknown>;
-  if (Object.keys(rest).length) throw new Error(`${path}: rt: unknown key(s) ${Object.keys(rest).join(', ')}; allowed: priority, budget_percent`);
-  if (!Number.isInteger(priority) || (priority as number) < 1 || (priority as number) > 99) throw new Error(`${path}: rt.priority must be an integer from 1 to 99`);
-  if (typeof budget !== 'number' || budget <= 0 || budget > 95) throw new Error(`${path}: rt.budget_percent must be a number above 0 and at most 95`);
-  return { priority: priority as number, budgetPercent: budget };
+  operator: OperatorPolicy;
 }
 
 /** `--vkernel-config`, else VKERNEL_RUNTIME_CONFIG, else the default path (which may be absent). */
@@ -26,6 +29,74 @@ export function configPath(flag: string | undefined): { path: string; required: 
   if (flag) return { path: flag, required: true };
   if (process.env.VKERNEL_RUNTIME_CONFIG) return { path: process.env.VKERNEL_RUNTIME_CONFIG, required: true };
   return { path: DEFAULT_CONFIG, required: false };
+}
+
+const dotted = (pointer: string) => pointer.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~')).join('.');
+
+/** the schema's errors, one readable line per place */
+function schemaProblems(doc: unknown): string[] {
+  if (validateSchema(doc)) return [];
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  for (const e of validateSchema.errors ?? []) {
+    const at = dotted(e.instancePath);
+    const node = schemaAt(e.instancePath);
+    let line: string;
+    if (e.keyword === 'additionalProperties') {
+      const allowed = Object.keys((node?.properties as object | undefined) ?? {});
+      line = `${at ? `${at}: ` : ''}unknown key ${String(e.params.additionalProperty)}; allowed: ${allowed.join(', ')}`;
+    } else {
+      line = `${at || 'the document'} must be ${String(node?.description ?? e.keyword)}`;
+    }
+    if (!seen.has(line)) problems.push(line);
+    seen.add(line);
+  }
+  return problems;
+}
+
+type Raw = {
+  runc?: string; defaults?: Record<string, unknown>; rt?: { priority?: number; budget_percent?: number };
+  sources?: { annotations?: boolean; env?: boolean; runtime_args?: boolean }; tenant_keys?: 'all' | 'listed';
+  keys?: OperatorPolicy['keys']; limits?: { rt_budget_percent?: number; futex_buckets_max?: number; adaptive_interval_min_ms?: number; modules?: boolean };
+};
+
+/** checks across fields that a JSON schema cannot express */
+function crossProblems(doc: Raw): string[] {
+  const problems: string[] = [];
+  const limit = doc.limits?.rt_budget_percent ?? LIMIT_DEFAULTS.rtBudgetPercent;
+  const each = doc.rt?.budget_percent ?? RT_DEFAULTS.budgetPercent;
+  if (limit > 0 && each > limit) problems.push(`rt.budget_percent (${each}) must not exceed limits.rt_budget_percent (${limit}): not even one fifo container would fit`);
+  for (const [key, rule] of Object.entries(doc.keys ?? {})) {
+    if (rule?.min !== undefined && rule.max !== undefined && rule.min > rule.max) problems.push(`keys.${key}: min (${rule.min}) must not exceed max (${rule.max})`);
+  }
+  return problems;
+}
+
+/** Validates a parsed config document (the schema, then what it cannot say) into a RuntimeConfig. */
+export function parseConfig(path: string, doc: unknown): RuntimeConfig {
+  doc ??= {};
+  const problems = schemaProblems(doc);
+  if (!problems.length) problems.push(...crossProblems(doc as Raw));
+  if (problems.length) throw new Error(`${path}: ${problems.join('; ')}`);
+  const d = doc as Raw;
+  return {
+    path,
+    runc: d.runc,
+    defaults: d.defaults ?? {},
+    rt: { priority: d.rt?.priority ?? RT_DEFAULTS.priority, budgetPercent: d.rt?.budget_percent ?? RT_DEFAULTS.budgetPercent },
+    operator: {
+      path,
+      sources: { annotations: d.sources?.annotations ?? true, env: d.sources?.env ?? true, runtimeArgs: d.sources?.runtime_args ?? true },
+      tenantKeys: d.tenant_keys ?? 'all',
+      keys: (d.keys ?? {}) as Partial<Record<PolicyKey, NonNullable<Raw['keys']>[PolicyKey]>>,
+      limits: {
+        rtBudgetPercent: d.limits?.rt_budget_percent ?? LIMIT_DEFAULTS.rtBudgetPercent,
+        adaptiveIntervalMinMs: d.limits?.adaptive_interval_min_ms ?? LIMIT_DEFAULTS.adaptiveIntervalMinMs,
+        modules: d.limits?.modules ?? LIMIT_DEFAULTS.modules,
+        futexBucketsMax: d.limits?.futex_buckets_max,
+      },
+    },
+  };
 }
 
 /** Loads the config file; the yaml parser is imported only when there is a file to parse. */
@@ -45,14 +116,5 @@ export async function loadConfig(flag: string | undefined): Promise<RuntimeConfi
   } catch (e) {
     throw new Error(`${path}: invalid YAML: ${(e as Error).message}`);
   }
-  doc ??= {};
-  if (typeof doc !== 'object' || Array.isArray(doc)) throw new Error(`${path}: expected a mapping with keys runc, defaults`);
-  const { runc, defaults, rt, ...rest } = doc as Record<string, unknown>;
-  const unknown = Object.keys(rest);
-  if (unknown.length) throw new Error(`${path}: unknown key(s) ${unknown.join(', ')}; allowed: runc, defaults, rt`);
-  if (runc !== undefined && typeof runc !== 'string') throw new Error(`${path}: runc must be a path`);
-  if (defaults !== undefined && (defaults === null || typeof defaults !== 'object' || Array.isArray(defaults))) {
-    throw new Error(`${path}: defaults must be a mapping of io.vkernel.* keys to values`);
-  }
-  return { path, runc, defaults: (defaults ?? {}) as Record<string, unknown>, rt: rtSettings(path, rt) };
+  return parseConfig(path, doc);
 }

@@ -33,7 +33,7 @@ export const KEYS: readonly KeySpec[] = [
     key: 'sched.wakeup_granularity_ns', kind: 'int', feature: true, 
     min: WAKEUP_GRAN_MIN, max: WAKEUP_GRAN_MAX, allowed: `an integer from ${WAKEUP_GRAN_MIN} to ${WAKEUP_GRAN_MAX}`,
   },
-  { key: 'sched.adaptive.interval_ms', kind: 'int', feature: false, min: 10, max: 60000, allowed: 'an integer from 10 to 60000' },
+  { key: 'sched.adaptive.interval_ms', kind: 'int', feature: false, min: 100, max: 60000, allowed: 'an integer from 100 to 60000 (ms)' },
   { key: 'sched.adaptive.cpu_high', kind: 'number', feature: false, min: 0, max: 100, allowed: 'a number from 0 to 100 (percent of one CPU)' },
   { key: 'sched.adaptive.cpu_low', kind: 'number', feature: false, min: 0, max: 100, allowed: 'a number from 0 to 100 (percent of one CPU)' },
   { key: 'sched.adaptive.ctx_high', kind: 'number', feature: false, min: 0, allowed: 'a number ≥ 0 (context switches per second)' },

@@ -24,4 +24,6 @@ export type Sources = Partial<Record<PolicyKey, string>>;
 export interface Resolved {
   policy: Policy;
   sources: Sources;
+  /** requests the operator's `sources:` switched off, one line each (shown as warnings) */
+  ignored?: string[];
 }

@@ -1,14 +1,14 @@
 import { KEY_BY_NAME, PREFIX } from './keys.js';
 import type { Policy, Sources } from './types.js';
 // Generated ahead of time by scripts/gen-validator.ts (ajv standalone): no ajv compiler at run time.
-import validateGenerated from './validate.generated.js';
+import { validatePolicy as validateGenerated } from './validate.generated.js';
 
-interface AjvError {
+export interface AjvError {
   instancePath: string;
   keyword: string;
   params: Record<string, unknown>;
 }
-type Validator = ((data: unknown) => boolean) & { errors?: AjvError[] | null };
+export type Validator = ((data: unknown) => boolean) & { errors?: AjvError[] | null };
 const validateSchema = validateGenerated as unknown as Validator;
 
 export class PolicyError extends Error {
@@ -53,11 +53,15 @@ export function validatePolicy(raw: Record<string, string>, sources: Sources): P
   }
   const p = typed as Policy;
   if (problems.length === 0) {
-    // the ctx thresholds may cross: each rule also needs its CPU condition, and those exclude each other
-    for (const [lo, hi] of [['sched.adaptive.cpu_low', 'sched.adaptive.cpu_high']] as const) {
+    // each pair is a hysteresis band: the low threshold strictly below the high one, or the
+    // controller could flip the group on every tick
+    for (const [lo, hi] of [['sched.adaptive.cpu_low', 'sched.adaptive.cpu_high'], ['sched.adaptive.ctx_low', 'sched.adaptive.ctx_high']] as const) {
       const l = p[lo] ?? defaults[lo];
       const h = p[hi] ?? defaults[hi];
-      if (l > h) problems.push(`${PREFIX}${lo} (${l}) must not exceed ${PREFIX}${hi} (${h})`);
+      if (l >= h) {
+        const from = (k: typeof lo | typeof hi) => (p[k] === undefined ? ', default' : sources[k] ? `, from ${sources[k]}` : '');
+        problems.push(`${PREFIX}${lo} (${l}${from(lo)}) must be below ${PREFIX}${hi} (${h}${from(hi)})`);
+      }
     }
   }
   if (problems.length) throw new PolicyError(problems);

@@ -1,4 +1,4 @@
-import { existsSync, openSync } from 'node:fs';
+import { existsSync, mkdtempSync, openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { leftovers, makeBundle, requireRoot, runc, tempRoot, uid, vk } from '../helpers/fixtures.js';
@@ -10,11 +10,37 @@ test('doctor: one screen of what this host supports, exit 0 when containers can 
   expect(r.exitCode).toBe(0);
   expect(r.stdout).toContain((await runc(['--version'])).stdout.split('\n')[0]);
   for (const name of ['runc', 'cgroup', 'kernel', 'modules', 'headers', 'rt group sched']) expect(r.stdout).toMatch(new RegExp(`^  \\S+\\s+${name} `, 'm'));
-  expect(r.stdout.split('\n').length).toBeLessThan(25);
+  expect(r.stdout.split('\n').length).toBeLessThan(50);
+  // the operator policy: which sources count, the node's limits, per key what tenants may set
+  expect(r.stdout).toMatch(/^operator policy \(/m);
+  expect(r.stdout).toMatch(/^  limits +RT budget of all vkernel containers 50 % of each CPU/m);
+  expect(r.stdout).toMatch(/^    io\.vkernel\.sched\.policy +tenants: yes, values: one of cfs, fifo, adaptive$/m);
   const json = JSON.parse((await vk(['doctor', '--json'])).stdout);
   expect(json.ok).toBe(true);
   expect(json.checks.find((c: { name: string }) => c.name === 'modules').ok).toBe(existsSync('/proc/modules'));
-});
+}, 30000);
+
+test('doctor shows the operator policy of config.yaml, and fails on an invalid one', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vk-doctor-'));
+  const cfg = join(dir, 'config.yaml');
+  writeFileSync(cfg, 'sources: {env: false}\ntenant_keys: listed\nkeys:\n  sched.policy: {tenant: true, values: [cfs, adaptive]}\n  sched.adaptive.interval_ms: {tenant: true, min: 500}\nlimits: {rt_budget_percent: 30, modules: false}\n');
+  const r = await vk(['doctor'], { env: { VKERNEL_RUNTIME_CONFIG: cfg } });
+  expect(r.exitCode).toBe(0);
+  expect(r.stdout).toContain(`operator policy (${cfg})`);
+  expect(r.stdout).toMatch(/^  sources +annotations yes, env no, runtime args yes$/m);
+  expect(r.stdout).toMatch(/RT budget of all vkernel containers 30 % of each CPU \(25 % per fifo\/adaptive container: 1 at a time\)/);
+  expect(r.stdout).toContain('per-container modules not allowed');
+  expect(r.stdout).toMatch(/^    io\.vkernel\.sched\.policy +tenants: yes, values: cfs, adaptive$/m);
+  expect(r.stdout).toMatch(/^    io\.vkernel\.sched\.adaptive\.interval_ms +tenants: yes, range: 500\.\.60000$/m);
+  expect(r.stdout).toMatch(/^    io\.vkernel\.module +tenants: no$/m);
+  const json = JSON.parse((await vk(['doctor', '--json'], { env: { VKERNEL_RUNTIME_CONFIG: cfg } })).stdout);
+  expect(json.policy).toMatchObject({ path: cfg, sources: { env: false }, limits: { rtBudgetPercent: 30, modules: false }, keys: { module: 'tenants: no' } });
+  writeFileSync(cfg, 'limits: {rt_budget_percent: 200}\n');
+  const bad = await vk(['doctor'], { env: { VKERNEL_RUNTIME_CONFIG: cfg } });
+  expect(bad.exitCode).toBe(1);
+  expect(bad.stdout).toMatch(/^  FAIL +config +.*limits\.rt_budget_percent must be a number from 0 to 95/m);
+  expect(bad.stdout).toContain('not ready: config');
+}, 30000);
 
 test('doctor: exit 1 and says why when runc is missing', async () => {
   const r = await vk(['doctor', '--runc', '/nonexistent/runc']);

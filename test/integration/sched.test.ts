@@ -98,7 +98,7 @@ const schedPolicyOf = (pid: number) => Number(/^policy\s*:\s*(\d+)/m.exec(readFi
       'io.vkernel.sched.policy': 'adaptive',
       'io.vkernel.sched.adaptive.interval_ms': '200',
       'io.vkernel.sched.adaptive.cpu_high': '50', 'io.vkernel.sched.adaptive.cpu_low': '10',
-      'io.vkernel.sched.adaptive.ctx_high': '0', 'io.vkernel.sched.adaptive.ctx_low': '1000',
+      'io.vkernel.sched.adaptive.ctx_high': '2', 'io.vkernel.sched.adaptive.ctx_low': '1',
     };
     // 2 s busy, then sleep
     const c = await created(annotations, ['sh', '-c', 'end=$(($(date +%s) + 3)); while [ $(date +%s) -lt $end ]; do :; done; exec sleep 30']);

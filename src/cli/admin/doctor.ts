@@ -1,9 +1,11 @@
 import { Flags } from '@oclif/core';
 import { AdminCommand } from './base.js';
 import { hostChecks } from './checks.js';
+import { loadConfig } from '../../policy/config.js';
+import { policyView } from './policy-view.js';
 
 export default class Doctor extends AdminCommand {
-  static override description = 'What this host supports: runc, cgroups, patched kernel, modules, headers, RT group scheduling. Exit 1 when containers cannot run.';
+  static override description = 'What this host supports: runc, cgroups, patched kernel, modules, headers, RT group scheduling; the operator policy of config.yaml (sources, limits, what tenants may set). Exit 1 when containers cannot run or the config is invalid.';
   static override flags = {
     runc: Flags.string({ description: 'runc binary to check', default: process.env.VKERNEL_RUNC ?? 'runc' }),
     json: Flags.boolean({ description: 'machine-readable output' }),
@@ -19,15 +21,26 @@ export default class Doctor extends AdminCommand {
       detail: leftovers.length ? leftovers.map((l) => `${l.state.id}${l.state.module ? ` (${l.state.module})` : ''}`).join(', ') : 'none',
       consequence: leftovers.length ? 'vkernel-runtime gc removes them' : undefined,
     });
+    let config;
+    try {
+      config = await loadConfig(undefined);
+      checks.push({ name: 'config', ok: true, detail: config ? `${config.path}: valid` : 'none (/etc/vkernel-runtime/config.yaml absent: built-in defaults)' });
+    } catch (e) {
+      checks.push({ name: 'config', ok: false, detail: (e as Error).message, consequence: 'every create with a vkernel request fails until it is fixed' });
+      required.push('config');
+    }
+    const policy = policyView(config);
     const failed = checks.filter((c) => !c.ok && required.includes(c.name));
     if (flags.json) {
-      this.log(JSON.stringify({ ok: failed.length === 0, checks }, null, 2));
+      this.log(JSON.stringify({ ok: failed.length === 0, checks, policy: policy.json }, null, 2));
     } else {
       this.log('vkernel-runtime doctor');
       for (const c of checks) {
         this.log(`  ${c.ok ? 'ok  ' : required.includes(c.name) ? 'FAIL' : 'no  '}  ${c.name.padEnd(15)} ${c.detail}`);
         if (c.consequence) this.log(`        ${''.padEnd(15)} → ${c.consequence}`);
       }
+      this.log('');
+      for (const line of policy.text) this.log(line);
       this.log(failed.length ? `\nnot ready: ${failed.map((c) => c.name).join(', ')}` : '\nready: containers run through vkernel-runtime on this host');
     }
     if (failed.length) this.exit(1);

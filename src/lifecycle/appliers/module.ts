@@ -34,11 +34,16 @@ export const moduleApplier: Applier = {
   },
   async apply(ctx) {
     // the build, ELF and kmod code are loaded only by containers that ask for the module
-    const { loadModule } = await import('../../module/load.js');
+    const { defaultFutexBuckets, loadModule } = await import('../../module/load.js');
+    // the node's cap (limits.futex_buckets_max), as a power of two like the kernel's own sizing
+    const max = ctx.config?.operator.limits.futexBucketsMax;
+    let futexBuckets = defaultFutexBuckets();
+    while (max !== undefined && futexBuckets > max && futexBuckets > 16) futexBuckets /= 2;
     const r = await loadModule({
       id: ctx.id,
       pid: ctx.pid,
       deny: parseDenyList(ctx.policy['syscall.deny']),
+      futexBuckets,
       log: (m) => ctx.log.debug(`${ctx.id}: ${m}`),
     });
     ctx.state.module = r.name;
