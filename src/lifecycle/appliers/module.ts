@@ -1,5 +1,6 @@
 import type { Applier } from '../applier.js';
 import { parseDenyList } from '../../module/deny.js';
+import { requireOwnPidNamespace } from './pid-ns.js';
 
 interface Undo { name: string }
 
@@ -16,8 +17,9 @@ export const moduleApplier: Applier = {
   name: 'module',
   keys: ['module', 'syscall.deny'],
   requested: (p) => p.module === true || !!p['syscall.deny'],
-  check({ policy }) {
+  check({ spec, policy }) {
     parseDenyList(policy['syscall.deny']);
+    requireOwnPidNamespace(spec, policy, ['module', 'syscall.deny'], 'the per-container module\'s syscall and futex tables');
   },
   unsupported(_p, probe) {
     if (!probe.modules) return `this kernel (${probe.release}) has no loadable module support (no /proc/modules): the per-container vkernel module needs the vkernel kernel with CONFIG_MODULES`;

@@ -1,6 +1,7 @@
 import { setNsSysctl } from '../../kernel/ns-sysctl.js';
 import type { PolicyKey } from '../../policy/types.js';
 import type { Applier } from '../applier.js';
+import { requireOwnPidNamespace } from './pid-ns.js';
 
 /** policy key → the per-pid-namespace sysctl of the patched kernel (kernel/README.md), and how to write the value */
 interface NsSysctl { key: PolicyKey; sysctl: string }
@@ -15,6 +16,9 @@ function nsSysctlApplier(name: string, feature: string, params: NsSysctl[]): App
     name,
     keys: params.map((p) => p.key),
     requested: (p) => params.some((x) => p[x.key] !== undefined),
+    check({ spec, policy }) {
+      requireOwnPidNamespace(spec, policy, params.map((x) => x.key), 'per-container kernel parameters');
+    },
     unsupported(_p, probe) {
       if (probe.vkernelAbi === undefined) return 'needs the vkernel kernel (a per-container value has no stock-kernel equivalent)';
       if (!probe.vkernelFeatures.includes(feature)) return `this vkernel kernel lacks the ${feature} feature`;
