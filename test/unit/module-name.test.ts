@@ -119,8 +119,10 @@ describe('module applier', () => {
   });
 
   test('check refuses unknown syscall names before any side effect', () => {
-    const ctx = { id: 'c', spec: {} as never, systemdCgroup: false };
+    const ctx = { id: 'c', spec: { linux: { namespaces: [{ type: 'pid' }] } }, systemdCgroup: false };
     expect(() => moduleApplier.check?.({ ...ctx, policy: { 'syscall.deny': 'mkdir,nosuchcall' } })).toThrow('"nosuchcall" is not an x86_64 system call');
     expect(() => moduleApplier.check?.({ ...ctx, policy: { 'syscall.deny': 'mkdir' } })).not.toThrow();
+    // and only in a pid namespace of its own (test/integration/pid-ns.test.ts on real runc)
+    expect(() => moduleApplier.check?.({ ...ctx, spec: {}, policy: { 'syscall.deny': 'mkdir' } })).toThrow('it has no pid namespace of its own');
   });
 });
