@@ -9,8 +9,15 @@
 # (test/vm/guest/vkt.c compiled statically), the given test scripts and
 # test/vm/guest/init.sh as /init.  Test scripts print lines
 #   VKTEST <name> PASS|FAIL <detail>
-# and /init ends the VM with `poweroff -f`.  qemu is killed after
-# TIMEOUT_S seconds whatever happens.  Exit status: qemu's (124 = timeout).
+# and end with `vkend` (the line `VKEND <script>`); /init ends the VM with
+# `poweroff -f`.  qemu is killed after TIMEOUT_S seconds whatever happens.
+# Exit status: qemu's (124 = timeout).
+#
+# vCPUs: a script that needs more than 2 says so in a header line
+#   # vkvm: smp=4
+# and the VM gets the largest count any of the given scripts asks for
+# (VKVM_SMP overrides).  The first line printed is `VKVM smp=<n> ...`: the
+# harness compares it with the `cpus=` the guest reports.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -71,10 +78,21 @@ done
 } >"$work/list"
 "$kdir/build/usr/gen_init_cpio" "$work/list" | gzip -1 >"$work/initrd.gz"
 
+smp=${VKVM_SMP:-}
+if [ -z "$smp" ]; then
+	smp=2
+	for t in "$@"; do
+		n=$(sed -n 's/^# vkvm: smp=\([0-9][0-9]*\)[[:space:]]*$/\1/p' "$t" | tail -n 1)
+		if [ -n "$n" ] && [ "$n" -gt "$smp" ]; then smp=$n; fi
+	done
+fi
+[[ "$smp" =~ ^[1-9][0-9]*$ ]] || { echo "run-vm: bad vCPU count '$smp'" >&2; exit 2; }
+echo "VKVM smp=$smp cpu=${VKVM_CPU:-qemu64} kernel=$kdir/bzImage scripts=$(for t in "$@"; do printf '%s,' "$(basename "$t")"; done)"
+
 rc=0
 # VKVM_CPU: qemu CPU model (TCG's default qemu64 lacks SSE4.2/POPCNT, which the bun-compiled
 # runtime engine needs: the runtime tier sets "max")
 timeout -k 5 "$timeout_s" qemu-system-x86_64 -nographic -no-reboot \
-	-cpu "${VKVM_CPU:-qemu64}" -m 1024 -smp 2 -kernel "$kdir/bzImage" -initrd "$work/initrd.gz" \
+	-cpu "${VKVM_CPU:-qemu64}" -m 1024 -smp "$smp" -kernel "$kdir/bzImage" -initrd "$work/initrd.gz" \
 	-append 'console=ttyS0 panic=-1 quiet' </dev/null || rc=$?
 exit "$rc"

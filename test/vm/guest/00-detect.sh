@@ -12,3 +12,4 @@ result detect.features $r "features=[$f]"
 c=$(ls -A /sys/kernel/vkernel/containers 2>&1); r=$?
 [ $r = 0 ] && [ -z "$c" ] && [ -d /sys/kernel/vkernel/containers ]
 result detect.containers_dir $? "ls /sys/kernel/vkernel/containers: rc=$r '$c'"
+vkend

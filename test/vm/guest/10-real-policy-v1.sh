@@ -41,3 +41,4 @@ out=$(vkt fifo $N $MS $cg/fifo/cgroup.procs)
 o=$(echo "$out" | sed -n 's/.*overlaps=\([0-9]*\).*/\1/p')
 [ "${o:-0}" -gt 0 ]
 result real_policy.back_to_cfs $? "$(echo "$out" | tail -1)"
+vkend

@@ -20,4 +20,4 @@ v=$(cat $u/g/cpu.real_policy 2>&1)
 out=$(vkt fifo $N $MS $u/g/cgroup.procs)
 echo "$out" | grep -q "result inorder=1 overlaps=0"
 result real_policy.v2_fifo_arrival_order $? "$(echo "$out" | tail -1)"
-
+vkend

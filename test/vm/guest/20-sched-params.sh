@@ -54,3 +54,4 @@ ma=$(echo "$la" | sed -n 's/^median_us=\([0-9]*\) .*/\1/p')
 mb=$(echo "$lb" | sed -n 's/^median_us=\([0-9]*\) .*/\1/p')
 [ -n "$ma" ] && [ -n "$mb" ] && [ "$mb" -ge 4000 ] && [ $((ma * 3)) -le "$mb" ]
 result sched_params.wakeup_gran_used $? "A (0): $la | B (1e9): $lb | initial ($host0): $li"
+vkend

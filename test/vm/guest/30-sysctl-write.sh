@@ -28,3 +28,4 @@ result sysctl_write.init_unchanged $? "init=$(cat $f 2>&1) hostname=$(cat /proc/
 out=$(unshare -m sh -c "vkt rbind-ro /proc/sys && vkt write $f 6000000" 2>&1)
 [ "$out" = EROFS ] && [ "$(cat $f)" = "$host0" ]
 result sysctl_write.init_ns_readonly $? "init ns through ro /proc/sys: $out, value=$(cat $f 2>&1)"
+vkend

@@ -33,3 +33,4 @@ result printk.visible_in_init_ns $? "host sees A's record: dmesg=$h_d kmsg=$h_k"
 result printk.hidden_from_other_ns $? "B sees A's record: dmesg=$b_d kmsg=$b_k proc_kmsg=$b_p"
 [ "$b_boot" = 0 ] && [ "$b_own" -ge 1 ]
 result printk.ns_sees_only_own $? "B: own=$b_own boot-messages=$b_boot lines=$(wc -l </tmp/p.b.dmesg)"
+vkend

@@ -25,3 +25,4 @@ out=$(unshare -p -f --mount-proc sh -c "
 	echo -5 >$orr 2>/dev/null && echo r-5:ok || echo r-5:rejected" 2>&1 | tr '\n' ' ')
 [ "$out" = "m3:rejected m-1:rejected r-5:rejected " ]
 result overcommit.bounds $? "$out"
+vkend

@@ -20,3 +20,4 @@ result thp.madvise_ns_no_huge_pages $? "$md"
 result thp.invalid_rejected $? "$bad"
 [ -e $t ] && [ "$(cat $t)" = "$host0" ] && [ "$(cat /sys/kernel/mm/transparent_hugepage/enabled)" = "$sys0" ]
 result thp.init_unchanged $? "init=$(cat $t 2>&1) sysfs=$(cat /sys/kernel/mm/transparent_hugepage/enabled 2>&1)"
+vkend

@@ -10,7 +10,12 @@ h="x64=$(vkt getppid) x32=$(vkt getppid x32) ia32=$(vkt getppid ia32)"
 echo "$h" | grep -Eq '^x64=[0-9]+ x32=[0-9]+ ia32=[0-9]+$'
 result attach.compat_entries $? "getppid in the initial namespace: $h"
 if [ ! -e $ko ]; then
-	echo "VKTEST attach.module_loads FAIL testattach.ko absent (does not build for this kernel)"
+	fail_all "testattach.ko absent (does not build for this kernel)" attach.module_loads \
+		attach.denied_in_ns attach.other_ns_unaffected attach.denied_compat attach.futex_private_table \
+		attach.futex_waiters_in_private_table attach.futex_clone_vm_nested_ns attach.futex_shared_cross_ns \
+		attach.rmmod_refused_while_ns_lives attach.detach_restores_syscalls \
+		attach.detach_keeps_pin_and_futex_table attach.reattach_same_module attach.rmmod_after_ns_gone
+	vkend
 	exit 0
 fi
 rm -f /tmp/t.*
@@ -139,3 +144,4 @@ done
 lsmod2=$(grep testattach /proc/modules)
 [ -z "$lsmod2" ]
 result attach.rmmod_after_ns_gone $? "rmmod after A exited: tries=$i ${rm3:-ok}"
+vkend

@@ -2,7 +2,11 @@
 # Needs the payload of test/vm/lib/runtime-payload.mjs (VKVM_EXTRA_LIST).
 . /tests/lib.sh
 if [ ! -x /opt/vkr/bin/vkernel-runtime ]; then
-	echo "VKTEST runtime.payload FAIL no runtime in the initramfs"
+	fail_all "no runtime in the initramfs (VKVM_EXTRA_LIST of test/vm/lib/runtime-payload.mjs)" \
+		runtime.plain_run runtime.create_fifo runtime.fifo_kernel_backend runtime.fifo_arrival_order \
+		runtime.fifo_delete_clean runtime.cfs_real_policy_0 runtime.wakeup_granularity_per_container \
+		runtime.overcommit_per_container runtime.thp_per_container
+	vkend
 	exit 0
 fi
 runtime_setup
@@ -58,3 +62,4 @@ nv=$(runit thpnever h2)
 case "$al" in *AnonHugePages:*\ 0\ kB*) r=1 ;; *AnonHugePages:*) r=0 ;; *) r=1 ;; esac
 case "$nv" in *AnonHugePages:*\ 0\ kB*) ;; *) r=1 ;; esac
 result runtime.thp_per_container $r "always: $al; never: $nv"
+vkend

@@ -5,7 +5,11 @@
 # VKVM_PAYLOAD_MODULE_KDIR (kmod, the module source, a pre-built module in the cache).
 . /tests/lib.sh
 if [ ! -x /opt/vkr/bin/vkernel-runtime ]; then
-	echo "VKTEST module.create FAIL no runtime in the initramfs"
+	fail_all "no runtime in the initramfs (VKVM_EXTRA_LIST of test/vm/lib/runtime-payload.mjs)" \
+		module.refuses_cleanly module.create module.lsmod module.sysfs module.deny_eperm_first_only \
+		module.denied_counter module.futex_private_tables module.pinned_while_running module.futex_waiters \
+		module.unloaded_after_delete module.no_oops
+	vkend
 	exit 0
 fi
 runtime_setup
@@ -141,3 +145,4 @@ grep -q "$MA: success to init" /tmp/dmesg.txt && grep -q "$MA: exit" /tmp/dmesg.
 	grep -q "$MB: exit" /tmp/dmesg.txt &&
 	! grep -qE 'Oops|BUG:|WARNING:|general protection|Call Trace|refcount_t|sysfs: cannot create' /tmp/dmesg.txt
 result module.no_oops $? "$(grep -E "vkernel|Oops|BUG:|WARNING:|Call Trace" /tmp/dmesg.txt | tail -12 | tr '\n' ';')"
+vkend

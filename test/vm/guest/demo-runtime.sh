@@ -14,3 +14,4 @@ echo "   container B: $($RT run --no-pivot --bundle /opt/bundles/wakeup2 dB </de
 echo "   host:        $(cat /proc/sys/kernel/sched_wakeup_granularity_ns)"
 echo "== io.vkernel.mm.overcommit_memory=2 (ratio 1): mmap 600 MiB -> $($RT run --no-pivot --bundle /opt/bundles/oc2 dC </dev/null 2>&1)"
 echo "== io.vkernel.mm.overcommit_memory=1:           mmap 64 GiB  -> $($RT run --no-pivot --bundle /opt/bundles/oc1 dD </dev/null 2>&1)"
+vkend

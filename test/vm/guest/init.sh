@@ -1,6 +1,8 @@
 #!/bin/busybox sh
-# /init of the vkernel test initramfs: mount the basics, run every
-# /tests/*.sh (except lib.sh), power off.
+# /init of the vkernel test initramfs: mount the basics, say which kernel
+# booted (VKBOOT ... abi=<N|none>: the harness compares it with the kernel it
+# meant to boot), run every /tests/*.sh (except lib.sh), each of which ends
+# with its own VKEND line, then VKEXIT with its status, power off.
 /bin/busybox --install -s /bin
 export PATH=/bin
 mount -t proc proc /proc
@@ -12,6 +14,7 @@ for t in /tests/*.sh; do
 	[ "$t" = /tests/lib.sh ] && continue
 	echo "VKRUN $t"
 	sh "$t" 2>&1
+	echo "VKEXIT $t rc=$?"
 done
 echo "VKDONE uptime=$(cut -d' ' -f1 /proc/uptime)"
 poweroff -f

@@ -8,6 +8,20 @@ result() {
 		echo "VKTEST $1 FAIL $3"
 	fi
 }
+# vkend: the last command of every guest script. The harness fails a run in which a script did not
+# print this line (it died, or left early without saying FAIL for its remaining checks).
+vkend() {
+	echo "VKEND ${0##*/}"
+}
+# fail_all REASON NAME...: FAIL for each check a script cannot run (e.g. a test module that does
+# not build on the unpatched kernel), with the reason: an absent check is a harness failure.
+fail_all() {
+	_r=$1
+	shift
+	for _n in "$@"; do
+		echo "VKTEST $_n FAIL $_r"
+	done
+}
 # check NAME DETAIL CMD...: PASS when CMD succeeds.
 check() {
 	_n=$1

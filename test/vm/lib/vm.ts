@@ -1,7 +1,14 @@
 // VM test tier helpers: build (or reuse) the kernels with kernel/build.sh and
-// boot them under qemu (TCG) through test/vm/run-vm.sh, parsing the
-// `VKTEST <name> PASS|FAIL <detail>` lines the guest scripts print.
+// boot them under qemu (TCG) through test/vm/run-vm.sh, parsing what the guest
+// prints (conventions: test/vm/README.md "Guest script conventions"):
+//   VKVM smp=<n> ...                      run-vm.sh, before qemu starts
+//   VKBOOT uptime=<s> release=<r> cpus=<n> abi=<N|none>   guest /init at boot
+//   VKTEST <name> PASS|FAIL <detail>      a check of a guest script
+//   VKEND <script>                        the last line of each guest script
+//   VKEXIT <script> rc=<n>                guest /init after each script
+//   VKDONE uptime=<s>                     guest /init before poweroff
 import { execFile, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import * as path from 'node:path';
 
@@ -18,9 +25,28 @@ export interface TestLine {
   detail: string;
 }
 
+export interface BootLine {
+  release: string;
+  cpus: number;
+  /** /sys/kernel/vkernel/abi_version of the booted kernel, 'none' without it */
+  abi: string;
+}
+
 export interface VmRun {
   variant?: Variant;
+  /** the guest scripts (file names in test/vm/guest) this run was given */
+  scripts?: string[];
   results: Map<string, TestLine>;
+  /** VKTEST names printed more than once (the later line wins in results) */
+  duplicates: string[];
+  /** the VKBOOT line of the guest's /init */
+  boot: BootLine | null;
+  /** vCPUs run-vm.sh gave qemu (its `VKVM smp=` line) */
+  smp: number | null;
+  /** scripts that printed their completion line `VKEND <script>` */
+  ends: Set<string>;
+  /** exit status of each script, from /init's `VKEXIT <path> rc=<n>` */
+  exits: Map<string, number>;
   /** guest uptime (s) when /init started the tests */
   bootSeconds: number | null;
   /** guest uptime (s) when the tests were done */
@@ -52,24 +78,89 @@ export function buildKernel(variant: Variant): Promise<string> {
   return p;
 }
 
+export type ParsedConsole = Pick<VmRun, 'results' | 'duplicates' | 'boot' | 'smp' | 'ends' | 'exits' | 'bootSeconds' | 'doneSeconds'>;
+
 /** Parse a serial console log. */
-export function parseConsole(log: string): Pick<VmRun, 'results' | 'bootSeconds' | 'doneSeconds'> {
+export function parseConsole(log: string): ParsedConsole {
   const results = new Map<string, TestLine>();
+  const duplicates: string[] = [];
+  const ends = new Set<string>();
+  const exits = new Map<string, number>();
+  let boot: BootLine | null = null;
+  let smp: number | null = null;
   let bootSeconds: number | null = null;
   let doneSeconds: number | null = null;
   for (const raw of log.split(/\r?\n/)) {
-    const line = raw.replace(/^.*?(VK(?:TEST|BOOT|DONE) )/, '$1');
+    const line = raw.replace(/^.*?(VK(?:TEST|BOOT|DONE|END|EXIT|VM) )/, '$1');
     let m = /^VKTEST (\S+) (PASS|FAIL) ?(.*)$/.exec(line);
     if (m) {
-      results.set(m[1], { status: m[2] as 'PASS' | 'FAIL', detail: m[3] });
+      if (results.has(m[1])) duplicates.push(m[1]);
+      results.set(m[1], { status: m[2] as 'PASS' | 'FAIL', detail: m[3].trim() });
       continue;
     }
-    m = /^VKBOOT uptime=([\d.]+)/.exec(line);
-    if (m) bootSeconds = Number(m[1]);
+    m = /^VKBOOT uptime=([\d.]+) release=(\S*) cpus=(\d+) abi=(\S*)/.exec(line);
+    if (m) {
+      bootSeconds = Number(m[1]);
+      boot = { release: m[2], cpus: Number(m[3]), abi: m[4] };
+    }
     m = /^VKDONE uptime=([\d.]+)/.exec(line);
     if (m) doneSeconds = Number(m[1]);
+    m = /^VKEND (\S+)\s*$/.exec(line);
+    if (m) ends.add(m[1]);
+    m = /^VKEXIT \S*?([^/\s]+) rc=(\d+)/.exec(line);
+    if (m) exits.set(m[1], Number(m[2]));
+    m = /^VKVM smp=(\d+)/.exec(line);
+    if (m) smp = Number(m[1]);
   }
-  return { results, bootSeconds, doneSeconds };
+  return { results, duplicates, boot, smp, ends, exits, bootSeconds, doneSeconds };
+}
+
+/**
+ * The ABI version the patched kernel must report: the last `#define VKERNEL_ABI_VERSION N` the
+ * series in kernel/series adds (a bump in a later patch wins).
+ */
+export function expectedAbi(): string {
+  const kernel = path.join(repoRoot, 'kernel');
+  const series = readFileSync(path.join(kernel, 'series'), 'utf8').split('\n')
+    .map((l) => l.replace(/#.*/, '').trim()).filter(Boolean);
+  let abi: string | undefined;
+  for (const p of series) {
+    for (const m of readFileSync(path.join(kernel, 'patches', p), 'utf8').matchAll(/^\+#define\s+VKERNEL_ABI_VERSION\s+(\d+)\b/gm)) abi = m[1];
+  }
+  if (abi === undefined) throw new Error('no "+#define VKERNEL_ABI_VERSION N" in the patches of kernel/series');
+  return abi;
+}
+
+/** What a boot must report: the patched kernel the series' ABI, the unpatched one no vkernel at all. */
+export function expectedBootAbi(variant: Variant): string {
+  return variant === 'patched' ? expectedAbi() : 'none';
+}
+
+/**
+ * What is wrong with a run as a run (not with the feature under test): it timed out or did not
+ * finish, booted another kernel than expected or with another CPU count than run-vm.sh gave qemu,
+ * a script did not print its completion line or exited non-zero, a check was printed twice.
+ */
+export function runProblems(run: VmRun, variant: Variant, scripts: string[]): string[] {
+  const problems: string[] = [];
+  if (run.timedOut) problems.push('qemu timed out');
+  if (run.exitCode !== 0) problems.push(`run-vm.sh exited ${run.exitCode}`);
+  if (!run.boot) problems.push('no VKBOOT line: the guest /init never ran');
+  else {
+    const want = expectedBootAbi(variant);
+    if (run.boot.abi !== want) problems.push(`booted a kernel with abi=${run.boot.abi}, expected abi=${want} for the ${variant} kernel`);
+    if (run.smp === null) problems.push('no "VKVM smp=" line from run-vm.sh');
+    else if (run.boot.cpus !== run.smp) problems.push(`the guest sees ${run.boot.cpus} CPUs, qemu was given -smp ${run.smp}`);
+  }
+  for (const s of scripts) {
+    const name = path.basename(s);
+    if (!run.ends.has(name)) problems.push(`${name} did not print its completion line "VKEND ${name}"`);
+    const rc = run.exits.get(name);
+    if (rc !== undefined && rc !== 0) problems.push(`${name} exited ${rc}`);
+  }
+  if (run.doneSeconds === null) problems.push('no VKDONE line: /init did not finish');
+  for (const d of run.duplicates) problems.push(`VKTEST ${d} printed more than once`);
+  return problems;
 }
 
 /**
@@ -79,6 +170,7 @@ export function parseConsole(log: string): Pick<VmRun, 'results' | 'bootSeconds'
  * after `timeoutS`, and we kill run-vm.sh a little later if needed.
  */
 export function runVm(kdir: string, scripts: string[], timeoutS = 240, modules: string[] = []): Promise<VmRun> {
+  for (const s of scripts) if (/\s/.test(s)) throw new Error(`guest script name with a space: ${s}`);
   const start = Date.now();
   const args = [kdir, String(timeoutS), ...scripts.map((s) => path.join(guestDir, s))];
   return new Promise((resolve) => {
@@ -103,6 +195,7 @@ export function runVm(kdir: string, scripts: string[], timeoutS = 240, modules: 
     child.on('close', (code) => {
       clearTimeout(killer);
       resolve({
+        scripts,
         ...parseConsole(log),
         wallMs: Date.now() - start,
         exitCode: code,
@@ -126,8 +219,8 @@ export async function runBoth(scripts: string[], modules: string[] = []): Promis
     const summary = [...run.results].map(([n, r]) => `${n}=${r.status}`).join(' ');
     // eslint-disable-next-line no-console
     console.log(
-      `[vm ${variant}] ${scripts.join(',')}: boot ${run.bootSeconds}s (guest), ` +
-        `done ${run.doneSeconds}s, wall ${run.wallMs} ms, exit ${run.exitCode}; ${summary}`,
+      `[vm ${variant}] ${scripts.join(',')}: ${run.boot ? `release ${run.boot.release} abi=${run.boot.abi} cpus=${run.boot.cpus}, ` : ''}` +
+        `boot ${run.bootSeconds}s (guest), done ${run.doneSeconds}s, wall ${run.wallMs} ms, exit ${run.exitCode}; ${summary}`,
     );
   }
   return { patched, unpatched };

@@ -1,0 +1,89 @@
+import { checkProblems, undeclared, type Check } from '../vm/lib/feature.js';
+import { expectedAbi, parseConsole, runProblems, type VmRun } from '../vm/lib/vm.js';
+
+/**
+ * The VM tier's judge of a run (test/vm/lib): given console text, it must fail a run that skipped,
+ * died, booted the wrong kernel, or reported a feature check as absent, and pass only a complete one.
+ * (The console here is text written for the parser; the VM tier itself boots the real kernels.)
+ */
+const abi = expectedAbi();
+
+function console_(o: { abi?: string; cpus?: number; smp?: number; lines?: string[]; ends?: string[]; done?: boolean } = {}): string {
+  return [
+    `VKVM smp=${o.smp ?? 2} cpu=qemu64 kernel=/k/bzImage scripts=a.sh,`,
+    '[    0.5] some kernel line',
+    `VKBOOT uptime=1.52 release=6.1.192 cpus=${o.cpus ?? 2} abi=${o.abi ?? abi}\r`,
+    'VKRUN /tests/a.sh',
+    ...(o.lines ?? ['VKTEST a.one PASS x=1', 'VKTEST a.two FAIL x=2']),
+    ...(o.ends ?? ['a.sh']).map((s) => `VKEND ${s}`),
+    'VKEXIT /tests/a.sh rc=0',
+    ...(o.done === false ? [] : ['VKDONE uptime=3.01']),
+  ].join('\n');
+}
+
+function run(text: string, variant: 'patched' | 'unpatched' = 'patched'): VmRun {
+  return { variant, ...parseConsole(text), wallMs: 1, exitCode: 0, timedOut: false, log: text };
+}
+
+test('expectedAbi reads the version the series defines', () => {
+  expect(abi).toMatch(/^\d+$/);
+});
+
+test('a complete run of the expected kernel has no problems', () => {
+  const r = run(console_());
+  expect(r.boot).toEqual({ release: '6.1.192', cpus: 2, abi });
+  expect(r.results.get('a.two')).toEqual({ status: 'FAIL', detail: 'x=2' });
+  expect(runProblems(r, 'patched', ['a.sh'])).toEqual([]);
+  expect(runProblems(run(console_({ abi: 'none' }), 'unpatched'), 'unpatched', ['a.sh'])).toEqual([]);
+});
+
+test.each([
+  ['the unpatched kernel booted where the patched one was meant', console_({ abi: 'none' }), 'patched', /abi=none, expected abi=/],
+  ['the patched kernel booted where the unpatched one was meant', console_(), 'unpatched', new RegExp(`abi=${abi}, expected abi=none`)],
+  ['another ABI', console_({ abi: String(Number(abi) + 1) }), 'patched', /expected abi=/],
+  ['a script that did not print its completion line', console_({ ends: [] }), 'patched', /a\.sh did not print its completion line/],
+  ['a completion line of another script only', console_({ ends: ['b.sh'] }), 'patched', /a\.sh did not print/],
+  ['/init that did not finish', console_({ done: false }), 'patched', /no VKDONE/],
+  ['fewer CPUs than qemu was given', console_({ smp: 4, cpus: 1 }), 'patched', /sees 1 CPUs, qemu was given -smp 4/],
+  ['a check printed twice', console_({ lines: ['VKTEST a.one PASS', 'VKTEST a.one FAIL'] }), 'patched', /a\.one printed more than once/],
+  ['no boot line', 'VKDONE uptime=1', 'patched', /no VKBOOT/],
+] as const)('a run is a failure: %s', (_what, text, variant, problem) => {
+  expect(runProblems(run(text, variant), variant, ['a.sh']).join('\n')).toMatch(problem);
+});
+
+test('a script that exited non-zero, a timeout and a qemu failure are problems', () => {
+  const r = run(console_().replace('rc=0', 'rc=2'));
+  expect(runProblems(r, 'patched', ['a.sh'])).toEqual(['a.sh exited 2']);
+  expect(runProblems({ ...run(console_()), timedOut: true, exitCode: 124 }, 'patched', ['a.sh'])).toEqual(['qemu timed out', 'run-vm.sh exited 124']);
+});
+
+describe('checks', () => {
+  const feature: Check = { name: 'a.one', title: 'one' };
+  const control: Check = { name: 'a.one', title: 'one', failsUnpatched: false };
+  const both = (p: string[], u: string[]) => ({ patched: run(console_({ lines: p })), unpatched: run(console_({ abi: 'none', lines: u }), 'unpatched') });
+
+  test('a feature check: PASS on the patched kernel, FAIL with a reason on the unpatched one', () => {
+    expect(checkProblems(both(['VKTEST a.one PASS ok'], ['VKTEST a.one FAIL no file']), feature)).toEqual([]);
+  });
+
+  test.each([
+    ['absent on the unpatched kernel', ['VKTEST a.one PASS ok'], [], /absent on the unpatched kernel/],
+    ['absent on the patched kernel', [], ['VKTEST a.one FAIL no file'], /absent on the patched kernel/],
+    ['FAIL on the patched kernel', ['VKTEST a.one FAIL broken'], ['VKTEST a.one FAIL no file'], /patched a\.one: FAIL broken/],
+    ['PASS on the unpatched kernel', ['VKTEST a.one PASS ok'], ['VKTEST a.one PASS ok'], /passes on the unpatched kernel too/],
+    ['FAIL without a reason on the unpatched kernel', ['VKTEST a.one PASS ok'], ['VKTEST a.one FAIL'], /FAIL without a reason/],
+  ])('a feature check fails when %s', (_what, p, u, problem) => {
+    expect(checkProblems(both(p, u), feature).join('\n')).toMatch(problem);
+  });
+
+  test('a control must PASS on both kernels', () => {
+    expect(checkProblems(both(['VKTEST a.one PASS ok'], ['VKTEST a.one PASS ok']), control)).toEqual([]);
+    expect(checkProblems(both(['VKTEST a.one PASS ok'], ['VKTEST a.one FAIL x']), control).join('\n')).toMatch(/control fails on the unpatched kernel/);
+    expect(checkProblems(both(['VKTEST a.one PASS ok'], []), control).join('\n')).toMatch(/absent on the unpatched kernel/);
+  });
+
+  test('a check the suite does not list is reported', () => {
+    expect(undeclared(run(console_()), [feature])).toEqual(['VKTEST a.two FAIL x=2']);
+    expect(undeclared(run(console_()), [feature, { name: 'a.two', title: 'two' }])).toEqual([]);
+  });
+});
