@@ -1,5 +1,5 @@
 #!/bin/sh
-# `npm test`: install what the tests need, build, run every test tier that exists.
+# `npm test`: install what the tests need, build, run every test tier (unit, integration, e2e, vm).
 set -eu
 cd "$(dirname "$0")/.."
 sh scripts/setup.sh test
@@ -14,13 +14,27 @@ cleanup_tmp() {
 }
 trap cleanup_tmp EXIT
 jest() { node --experimental-vm-modules node_modules/jest/bin/jest.js "$@"; }
-echo "==> unit"
-jest --selectProjects unit
-echo "==> integration (real runc)"
-jest --selectProjects integration --runInBand
-for tier in e2e vm; do
-  if ls test/$tier/*.test.ts >/dev/null 2>&1 && grep -q "displayName: '$tier'" jest.config.cjs; then
-    echo "==> $tier"
-    jest --selectProjects $tier --runInBand
+# Every tier runs (a failing tier does not hide the others); each is judged from jest's JSON results
+# by scripts/check-tier.mjs: the tier must exist (test files and a jest project), have run every one
+# of its test files and more than zero tests, with none failed and, under CI=true, none skipped.
+# Under CI=true (.ci/run) a test whose prerequisite is missing fails instead of skipping
+# (test/helpers/prereq.ts).
+failed=""
+for tier in unit integration e2e vm; do
+  echo "==> $tier"
+  out="$TMPDIR/jest-$tier.json"
+  if ! grep -q "displayName: '$tier'" jest.config.cjs; then
+    echo "==> $tier FAILED: no jest project '$tier' in jest.config.cjs" >&2
+    failed="$failed $tier"
+    continue
   fi
+  band=--runInBand
+  [ "$tier" = unit ] && band=
+  jest --selectProjects "$tier" $band --json --outputFile="$out" || true
+  node scripts/check-tier.mjs "$tier" "$out" || failed="$failed $tier"
 done
+if [ -n "$failed" ]; then
+  echo "==> npm test FAILED:$failed" >&2
+  exit 1
+fi
+echo "==> npm test: every tier ran and passed"

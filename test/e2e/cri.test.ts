@@ -4,6 +4,7 @@ import { parse } from 'smol-toml';
 import { CriClient, CriContainerd, buildImage, engineCgroupDirs, removeCgroupPath } from '../helpers/cri.js';
 import { vkernelFiles } from '../helpers/engines.js';
 import { busyboxRootfs, requireRoot, RUNTIME, uid, vk } from '../helpers/fixtures.js';
+import { needs, RT_GROUPS } from '../helpers/prereq.js';
 
 /**
  * The CRI path, as kubelet drives it: a gRPC client speaking k8s.io/cri-api runtime.v1 (subset in
@@ -22,7 +23,6 @@ import { busyboxRootfs, requireRoot, RUNTIME, uid, vk } from '../helpers/fixture
  * descendants of the init task and pass straight through to runc, so they keep the default policy.
  */
 const CPU = '/sys/fs/cgroup/cpu';
-const hasRtGroups = existsSync(join(CPU, 'cpu.rt_runtime_us'));
 const PAUSE = 'vk.test/pause:1';
 const BUSYBOX = 'vk.test/busybox:1';
 const HANDLER = 'vkernel';
@@ -205,7 +205,7 @@ test('install containerd kept the CRI settings this host needs and added the vke
   expect(v.runtime_version).toMatch(/^1\.6\./);
 });
 
-(hasRtGroups ? test : test.skip)('a pod annotation io.vkernel.sched.policy=fifo makes the sandbox and every container of the pod SCHED_FIFO; a container annotation overrides it', async () => {
+needs(RT_GROUPS).test('a pod annotation io.vkernel.sched.policy=fifo makes the sandbox and every container of the pod SCHED_FIFO; a container annotation overrides it', async () => {
   const sandbox = podConfig('fifo-pod', FIFO);
   const pod = await runPod(sandbox);
   const ps = await cri.call('PodSandboxStatus', { pod_sandbox_id: pod, verbose: true });
@@ -258,7 +258,7 @@ test('install containerd kept the CRI settings this host needs and added the vke
   expect(rtRuntime('/k8s.io')).toBe(0);
 }, 120000);
 
-(hasRtGroups ? test : test.skip)('a container annotation alone makes that container SCHED_FIFO (under a kubelet-style pod cgroup); the sandbox of a pod without one runs exactly as under runc', async () => {
+needs(RT_GROUPS).test('a container annotation alone makes that container SCHED_FIFO (under a kubelet-style pod cgroup); the sandbox of a pod without one runs exactly as under runc', async () => {
   // kubelet (cgroupfs driver) gives every pod a parent like /kubepods/besteffort/pod<uid>, which start
   // with no RT budget: the rt backend raises the ancestors' budgets and returns them at delete
   const podCgroup = `/kubepods-vk-e2e/besteffort/pod${process.pid}`;

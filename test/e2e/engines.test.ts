@@ -1,7 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Containerd, Dockerd, Podman, vkernelFiles } from '../helpers/engines.js';
 import { busyboxRootfs, requireRoot, RUNTIME, uid, vk } from '../helpers/fixtures.js';
+import { needs, RT_GROUPS } from '../helpers/prereq.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 
@@ -10,7 +11,6 @@ import { tmpdir } from 'node:os';
  * their runtime, each started by the test with private state and stopped at the end.
  */
 const CPU = '/sys/fs/cgroup/cpu';
-const hasRtGroups = existsSync(join(CPU, 'cpu.rt_runtime_us'));
 const POLICY = 'grep ^policy /proc/self/sched';
 
 beforeAll(requireRoot);
@@ -29,7 +29,7 @@ describe('dockerd', () => {
   }, 90000);
   afterAll(() => d.stop(), 60000);
 
-  (hasRtGroups ? test : test.skip)('docker run --runtime=vkernel-runtime -e VKERNEL_SCHED_POLICY=fifo applies the policy; --rm leaves nothing', async () => {
+  needs(RT_GROUPS).test('docker run --runtime=vkernel-runtime -e VKERNEL_SCHED_POLICY=fifo applies the policy; --rm leaves nothing', async () => {
     const r = await d.docker(['run', '--rm', '--network', 'none', '--runtime=vkernel-runtime', '-e', 'VKERNEL_SCHED_POLICY=fifo', 'vk/busybox', 'sh', '-c', POLICY]);
     expect(r.stderr).toBe('');
     expect(r.stdout).toMatch(/^policy\s*:\s*1$/);
@@ -39,7 +39,7 @@ describe('dockerd', () => {
     expect(Number(readFileSync(join(CPU, 'docker/cpu.rt_runtime_us'), 'utf8'))).toBe(0);
   }, 60000);
 
-  (hasRtGroups ? test : test.skip)('a runtime registered with --set (vkernel-fifo) applies its policy to every container', async () => {
+  needs(RT_GROUPS).test('a runtime registered with --set (vkernel-fifo) applies its policy to every container', async () => {
     const r = await d.docker(['run', '--rm', '--network', 'none', '--runtime=vkernel-fifo', 'vk/busybox', 'sh', '-c', POLICY]);
     expect(r.stderr).toBe('');
     expect(r.stdout).toMatch(/^policy\s*:\s*1$/);
@@ -101,7 +101,7 @@ describe('containerd', () => {
   beforeAll(() => c.start(), 60000);
   afterAll(() => c.stop(), 30000);
 
-  (hasRtGroups ? test : test.skip)('ctr run --runc-binary vkernel-runtime --annotation io.vkernel.sched.policy=fifo applies it', async () => {
+  needs(RT_GROUPS).test('ctr run --runc-binary vkernel-runtime --annotation io.vkernel.sched.policy=fifo applies it', async () => {
     const id = uid('ctr');
     const r = await c.ctr(['run', '--rm', '--runc-binary', RUNTIME, '--annotation', 'io.vkernel.sched.policy=fifo', '--rootfs', busyboxRootfs(), id, '/bin/sh', '-c', POLICY]);
     expect(r.stderr).toBe('');
@@ -140,7 +140,7 @@ describe('podman --runtime', () => {
   const p = new Podman(['--runtime', RUNTIME]);
   afterAll(() => p.cleanup());
 
-  (hasRtGroups ? test : test.skip)('--annotation io.vkernel.sched.policy=fifo applies it; --rm leaves nothing', async () => {
+  needs(RT_GROUPS).test('--annotation io.vkernel.sched.policy=fifo applies it; --rm leaves nothing', async () => {
     const r = await p.podman(['run', '--rm', ...Podman.RUN, '--annotation', 'io.vkernel.sched.policy=fifo', '--rootfs', busyboxRootfs(), 'sh', '-c', POLICY]);
     expect(r.stdout).toMatch(/^policy\s*:\s*1$/);
     expect(r.exitCode).toBe(0);
@@ -163,7 +163,7 @@ describe('podman with runc and our OCI hooks (hooks.d written by `install podman
   });
   afterAll(() => p.cleanup());
 
-  (hasRtGroups ? test : test.skip)('--annotation io.vkernel.sched.policy=fifo is applied by the createRuntime hook; poststop cleans up', async () => {
+  needs(RT_GROUPS).test('--annotation io.vkernel.sched.policy=fifo is applied by the createRuntime hook; poststop cleans up', async () => {
     const r = await p.podman(['run', '--rm', ...Podman.RUN, '--annotation', 'io.vkernel.sched.policy=fifo', '--rootfs', busyboxRootfs(), 'sh', '-c', POLICY]);
     expect(r.stdout).toMatch(/^policy\s*:\s*1$/);
     expect(r.exitCode).toBe(0);

@@ -1,0 +1,50 @@
+#!/usr/bin/env node
+// scripts/check-tier.mjs TIER RESULTS.json: judges one jest tier of `npm test` from jest's
+// --json output. Fails (exit 1, saying why) when the results are missing, the tier ran zero tests,
+// a test file of the tier did not run (e.g. failed to load), any test failed, or (under CI=true)
+// any test was skipped or left as todo. Prints one summary line.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+
+const [tier, file] = process.argv.slice(2);
+if (!tier || !file) {
+  console.error('usage: scripts/check-tier.mjs TIER RESULTS.json');
+  process.exit(2);
+}
+const repo = new URL('..', import.meta.url).pathname;
+const ci = ['true', '1'].includes((process.env.CI ?? '').toLowerCase());
+
+/** every *.test.ts under test/<tier> (what the jest project's testMatch selects) */
+function testFiles(dir) {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) return testFiles(p);
+    return e.name.endsWith('.test.ts') ? [relative(repo, p)] : [];
+  });
+}
+
+const problems = [];
+const expected = testFiles(join(repo, 'test', tier)).sort();
+if (expected.length === 0) problems.push(`no test files under test/${tier}`);
+let r;
+if (!existsSync(file)) problems.push(`no results (${file}): jest did not run`);
+else r = JSON.parse(readFileSync(file, 'utf8'));
+if (r) {
+  const ran = r.testResults.map((t) => relative(repo, t.name)).sort();
+  for (const f of expected) if (!ran.includes(f)) problems.push(`${f} did not run`);
+  if (r.numTotalTests === 0) problems.push('ran zero tests');
+  if (r.numFailedTests > 0) problems.push(`${r.numFailedTests} failed`);
+  if (r.numRuntimeErrorTestSuites > 0) problems.push(`${r.numRuntimeErrorTestSuites} test files did not load`);
+  const skipped = r.numPendingTests + r.numTodoTests;
+  if (ci && skipped > 0) {
+    const names = r.testResults.flatMap((t) => t.assertionResults.filter((a) => a.status === 'pending' || a.status === 'todo').map((a) => `${relative(repo, t.name)}: ${a.fullName}`));
+    problems.push(`CI=true: ${skipped} skipped (${names.join('; ')})`);
+  }
+  if (!r.success && problems.length === 0) problems.push('jest reports failure');
+  console.log(`==> ${tier}: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${skipped} skipped, ${r.numTotalTests} total in ${ran.length}/${expected.length} files`);
+}
+if (problems.length) {
+  console.error(`==> ${tier} FAILED: ${problems.join('; ')}`);
+  process.exit(1);
+}
