@@ -1,5 +1,5 @@
 import { execa, type Options } from 'execa';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -56,12 +56,98 @@ export function uid(prefix = 'c'): string {
 export const vk = (args: string[], o: Options = {}) => execa(RUNTIME, args, { reject: false, ...o });
 export const runc = (args: string[], o: Options = {}) => execa('runc', args, { reject: false, ...o });
 
-/** what a host operator would look at for leftovers of a container */
-export function leftovers(root: string, id: string): string[] {
+/** one mounted cgroup hierarchy (v1: one per controller set; v2: the unified one) */
+export interface Hierarchy {
+  /** the controllers field of /proc/<pid>/cgroup: "cpu", "name=systemd", "" for v2 */
+  key: string;
+  mount: string;
+  /** the cgroup path the mount shows at its mount point (usually /) */
+  mountRoot: string;
+}
+
+const unescapeMount = (s: string) => s.replace(/\\(\d{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+
+/** every mounted cgroup hierarchy, v1 and v2, from /proc/self/mountinfo */
+export function cgroupHierarchies(): Hierarchy[] {
+  const found: Hierarchy[] = [];
+  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    const [pre, post] = line.split(' - ');
+    if (!post) continue;
+    const f = pre.split(' ');
+    const [fstype, , superOpts = ''] = post.split(' ');
+    if (fstype === 'cgroup2') found.push({ key: '', mount: unescapeMount(f[4]), mountRoot: f[3] });
+    else if (fstype === 'cgroup') {
+      const opts = superOpts.split(',');
+      // the controllers (and name=) of this hierarchy, in /proc/<pid>/cgroup's order and spelling
+      const self = readFileSync('/proc/self/cgroup', 'utf8').split('\n').map((l) => l.split(':')[1]).filter((k): k is string => !!k);
+      const key = self.find((k) => k.split(',').every((c) => opts.includes(c)));
+      if (key !== undefined) found.push({ key, mount: unescapeMount(f[4]), mountRoot: f[3] });
+    }
+  }
+  return found;
+}
+
+/** the directory of cgroup `path` of hierarchy h, or undefined when the mount does not show it */
+function dirIn(h: Hierarchy, path: string): string | undefined {
+  const root = h.mountRoot.replace(/\/$/, '');
+  if (root && path !== root && !path.startsWith(`${root}/`)) return undefined;
+  return join(h.mount, path.slice(root.length));
+}
+
+/** the cgroup paths of process pid, per hierarchy key ("" = v2), from /proc/<pid>/cgroup */
+function cgroupPaths(pid: number | 'self'): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const l of readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n')) {
+    const i = l.indexOf(':');
+    const j = l.indexOf(':', i + 1);
+    if (i > 0 && j > i) m.set(l.slice(i + 1, j), l.slice(j + 1));
+  }
+  return m;
+}
+
+/** the real cgroup directories of a live process in every mounted hierarchy, v1 and v2 */
+export function cgroupDirsOf(pid: number): string[] {
+  const paths = cgroupPaths(pid);
+  return cgroupHierarchies().flatMap((h) => {
+    const p = paths.get(h.key);
+    const d = p === undefined ? undefined : dirIn(h, p);
+    return d ? [d] : [];
+  });
+}
+
+/**
+ * Where a container's cgroup `cgroupsPath` can be in every mounted hierarchy (v1 and v2): at that
+ * path from the hierarchy's root, and below the caller's own cgroup there (runc nests a hierarchy
+ * under the caller's cgroup where the caller is not in the root: memory on this host).
+ */
+export function cgroupCandidates(cgroupsPath: string): string[] {
+  const self = cgroupPaths('self');
+  const rel = cgroupsPath.startsWith('/') ? cgroupsPath : `/${cgroupsPath}`;
+  const dirs = cgroupHierarchies().flatMap((h) => [dirIn(h, rel), dirIn(h, join(self.get(h.key) ?? '/', rel))]);
+  return [...new Set(dirs.filter((d): d is string => !!d))];
+}
+
+/** private bundles of `run` with a request (src/lifecycle/run.ts RUN_BUNDLES) */
+const RUN_BUNDLES = process.env.VKERNEL_RUN_BUNDLES ?? '/run/vkernel-runtime/bundles';
+
+/**
+ * What a host operator would look at for leftovers of a container: runc's directory, any file of
+ * ours for it in the root (state, lock, adaptive log), a private bundle, and its cgroup in every
+ * mounted hierarchy, v1 and v2 — by default at /<id> (where runc puts a container without
+ * linux.cgroupsPath), or at o.cgroupsPath, plus the directories in o.cgroupDirs (captured with
+ * cgroupDirsOf(pid) while the container was alive: its real ones).
+ */
+export function leftovers(root: string, id: string, o: { cgroupsPath?: string; cgroupDirs?: string[] } = {}): string[] {
   const found: string[] = [];
   if (existsSync(join(root, id))) found.push(`runc dir ${join(root, id)}`);
-  if (existsSync(join(root, `vkernel@${id}.json`))) found.push('vkernel state');
-  for (const c of ['cpu', 'memory', 'pids', 'cpuset']) if (existsSync(`/sys/fs/cgroup/${c}/${id}`)) found.push(`cgroup ${c}/${id}`);
+  try {
+    for (const f of readdirSync(root)) if (f.startsWith(`vkernel@${id}.`)) found.push(`our file ${join(root, f)}`);
+  } catch { /* no root: nothing in it */ }
+  try {
+    for (const f of readdirSync(RUN_BUNDLES)) if (f === id || f.startsWith(`${id}.`) || f.startsWith(`${id}-`)) found.push(`private bundle ${join(RUN_BUNDLES, f)}`);
+  } catch { /* none */ }
+  const dirs = new Set([...cgroupCandidates(o.cgroupsPath ?? `/${id}`), ...(o.cgroupDirs ?? [])]);
+  for (const d of dirs) if (existsSync(d)) found.push(`cgroup ${d}`);
   return found;
 }
 

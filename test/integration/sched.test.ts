@@ -1,7 +1,8 @@
 import { existsSync, readFileSync, mkdirSync, rmdirSync, writeFileSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { leftovers, makeBundle, requireRoot, runc, tempRoot, uid, vk } from '../helpers/fixtures.js';
+import { cgroupDirsOf, leftovers, makeBundle, requireRoot, runc, tempRoot, uid, vk } from '../helpers/fixtures.js';
+import { needs, RT_GROUPS } from '../helpers/prereq.js';
 
 /**
  * The rt backend on this stock kernel (cgroup v1, CONFIG_RT_GROUP_SCHED): what `chrt -p` and the
@@ -9,7 +10,6 @@ import { leftovers, makeBundle, requireRoot, runc, tempRoot, uid, vk } from '../
  */
 const CPU = '/sys/fs/cgroup/cpu';
 const rtRuntime = (rel: string) => Number(readFileSync(join(CPU, rel, 'cpu.rt_runtime_us'), 'utf8'));
-const hasRtGroups = existsSync(join(CPU, 'cpu.rt_runtime_us'));
 
 beforeAll(requireRoot);
 
@@ -26,7 +26,7 @@ async function created(annotations: Record<string, string>, args: string[], extr
 
 const schedPolicyOf = (pid: number) => Number(/^policy\s*:\s*(\d+)/m.exec(readFileSync(`/proc/${pid}/sched`, 'utf8'))?.[1]);
 
-(hasRtGroups ? describe : describe.skip)('rt backend (skipped: no cpu.rt_runtime_us, this host has no RT group scheduling)', () => {
+needs(RT_GROUPS).describe('rt backend', () => {
   test('fifo: the container\'s processes are SCHED_FIFO and its cgroup has the budget; delete returns it', async () => {
     const parent = `vkt-${process.pid}-${Date.now().toString(36)}`;
     mkdirSync(join(CPU, parent));
@@ -35,6 +35,9 @@ const schedPolicyOf = (pid: number) => Number(/^policy\s*:\s*(\d+)/m.exec(readFi
       const c = await created({ 'io.vkernel.sched.policy': 'fifo' }, ['sh', '-c', 'sleep 30 & grep policy /proc/self/sched; wait'], { cgroupsPath: `/${parent}/ctr` });
       expect(c.r.exitCode).toBe(0);
       const state = JSON.parse((await runc(['--root', c.root, 'state', c.id])).stdout);
+      const cgroups = cgroupDirsOf(state.pid);
+      expect(cgroups).toContain(join(CPU, parent, 'ctr'));
+      expect(leftovers(c.root, c.id, { cgroupsPath: `/${parent}/ctr` })).toEqual(expect.arrayContaining([`cgroup ${join(CPU, parent, 'ctr')}`]));
       // before start, the init task already runs FIFO (children inherit it)
       expect(schedPolicyOf(state.pid)).toBe(1);
       expect(rtRuntime(`${parent}/ctr`)).toBe(250000);
@@ -48,7 +51,7 @@ const schedPolicyOf = (pid: number) => Number(/^policy\s*:\s*(\d+)/m.exec(readFi
       const t0 = Date.now();
       expect((await vk(['--root', c.root, 'delete', '--force', c.id])).exitCode).toBe(0);
       expect(Date.now() - t0).toBeLessThan(2000);
-      expect(leftovers(c.root, c.id)).toEqual([]);
+      expect(leftovers(c.root, c.id, { cgroupsPath: `/${parent}/ctr`, cgroupDirs: cgroups })).toEqual([]);
       // the kernel frees the removed group after an RCU grace period; the budget comes back then
       for (let i = 0; i < 150 && rtRuntime(parent) !== 0; i++) await new Promise((r) => setTimeout(r, 100));
       expect(rtRuntime(parent)).toBe(0);
@@ -78,8 +81,10 @@ const schedPolicyOf = (pid: number) => Number(/^policy\s*:\s*(\d+)/m.exec(readFi
     const state = JSON.parse((await runc(['--root', c.root, 'state', c.id])).stdout);
     expect(schedPolicyOf(state.pid)).toBe(0);
     expect(rtRuntime(c.id)).toBe(0);
+    const cgroups = cgroupDirsOf(state.pid);
+    expect(cgroups).toContain(join(CPU, c.id));
     await vk(['--root', c.root, 'delete', '--force', c.id]);
-    expect(leftovers(c.root, c.id)).toEqual([]);
+    expect(leftovers(c.root, c.id, { cgroupDirs: cgroups })).toEqual([]);
   }, 30000);
 
   test('run (foreground) applies fifo through the createRuntime hook', async () => {
@@ -100,30 +105,47 @@ const schedPolicyOf = (pid: number) => Number(/^policy\s*:\s*(\d+)/m.exec(readFi
       'io.vkernel.sched.adaptive.cpu_high': '50', 'io.vkernel.sched.adaptive.cpu_low': '10',
       'io.vkernel.sched.adaptive.ctx_high': '2', 'io.vkernel.sched.adaptive.ctx_low': '1',
     };
-    // 2 s busy, then sleep
-    const c = await created(annotations, ['sh', '-c', 'end=$(($(date +%s) + 3)); while [ $(date +%s) -lt $end ]; do :; done; exec sleep 30']);
+    // 5 s busy (the shell itself), then sleep
+    const c = await created(annotations, ['sh', '-c', 'end=$(($(date +%s) + 5)); while [ $(date +%s) -lt $end ]; do :; done; exec sleep 30']);
     expect(c.r.exitCode).toBe(0);
     expect((await vk(['--root', c.root, 'start', c.id])).exitCode).toBe(0);
-    const stateFile = join(c.root, `vkernel@${c.id}.json`);
-    const helper = JSON.parse(readFileSync(stateFile, 'utf8')).helpers.adaptive as number;
-    expect(helper).toBeGreaterThan(0);
-    const log = join(c.root, `vkernel@${c.id}.adaptive.log`);
-    const waitFor = async (re: RegExp, ms: number) => {
-      for (let t = 0; t < ms; t += 100) {
-        if (existsSync(log) && re.test(readFileSync(log, 'utf8'))) return true;
+    try {
+      const stateFile = join(c.root, `vkernel@${c.id}.json`);
+      const helper = JSON.parse(readFileSync(stateFile, 'utf8')).helpers.adaptive as number;
+      expect(helper).toBeGreaterThan(0);
+      const log = join(c.root, `vkernel@${c.id}.adaptive.log`);
+      const waitFor = async (re: RegExp, ms: number) => {
+        for (let t = 0; t < ms; t += 100) {
+          if (existsSync(log) && re.test(readFileSync(log, 'utf8'))) return true;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        return false;
+      };
+      const pid = JSON.parse((await runc(['--root', c.root, 'state', c.id])).stdout).pid;
+      const cgroups = cgroupDirsOf(pid);
+      const comm = () => readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+      expect(await waitFor(/cfs -> fifo/, 3500)).toBe(true);
+      // during the busy phase (the shell still loops, ~3 s left): the task stays SCHED_FIFO and its
+      // group has an RT budget — sampled every 100 ms for 1.5 s
+      const busy: string[] = [];
+      for (let i = 0; i < 15 && comm() === 'sh'; i++) {
+        busy.push(`${schedPolicyOf(pid)}/${rtRuntime(c.id)}`);
         await new Promise((r) => setTimeout(r, 100));
       }
-      return false;
-    };
-    expect(await waitFor(/cfs -> fifo/, 3000)).toBe(true);
-    const pid = JSON.parse((await runc(['--root', c.root, 'state', c.id])).stdout).pid;
-    expect(await waitFor(/fifo -> cfs/, 6000)).toBe(true);
-    expect(schedPolicyOf(pid)).toBe(0);
-    expect((await vk(['--root', c.root, 'delete', '--force', c.id])).exitCode).toBe(0);
-    await new Promise((r) => setTimeout(r, 300));
-    expect(existsSync(`/proc/${helper}`) && !readFileSync(`/proc/${helper}/stat`, 'utf8').includes(') Z')).toBe(false);
-    expect(leftovers(c.root, c.id)).toEqual([]);
-    expect(existsSync(log)).toBe(false);
+      if (busy.length < 10 || !busy.every((b) => /^1\/[1-9]\d*$/.test(b))) {
+        throw new Error(`not SCHED_FIFO with a budget throughout the busy phase: policy/rt_runtime_us every 100 ms: ${busy.join(' ')}\ncontroller log:\n${readFileSync(log, 'utf8')}`);
+      }
+      expect(await waitFor(/fifo -> cfs/, 8000)).toBe(true);
+      expect({ comm: comm(), policy: schedPolicyOf(pid) }).toEqual({ comm: 'sleep', policy: 0 });
+      expect((await vk(['--root', c.root, 'delete', '--force', c.id])).exitCode).toBe(0);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(existsSync(`/proc/${helper}`) && !readFileSync(`/proc/${helper}/stat`, 'utf8').includes(') Z')).toBe(false);
+      expect(leftovers(c.root, c.id, { cgroupDirs: cgroups })).toEqual([]);
+      expect(existsSync(log)).toBe(false);
+    } finally {
+      // a failed assertion must not leave a FIFO container holding RT budget on the shared host
+      await vk(['--root', c.root, 'delete', '--force', c.id]);
+    }
   }, 30000);
 });
 
