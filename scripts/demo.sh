@@ -35,6 +35,11 @@ jq --arg r "$W/rootfs" '.root.path=$r | .process.terminal=false
   | .process.args=["sh","-c","echo \"inside: $(grep ^policy /proc/self/sched | tr -s \" \")  (1 = SCHED_FIFO)\""]' \
   "$W/bundle/config.json" > "$W/c.json" && mv "$W/c.json" "$W/bundle/config.json"
 
+# the container's cgroup is /$ID (the bundle has no linux.cgroupsPath): its parent's RT budget now
+BUDGET=/sys/fs/cgroup/cpu/cpu.rt_runtime_us
+budget() { cat "$BUDGET" 2>/dev/null || echo none; }
+BEFORE=$(budget)
+
 echo
 echo "\$ vkernel-runtime create --bundle ... $ID    (annotation io.vkernel.sched.policy=fifo)"
 if ! "$RT" --root "$ROOT" create --bundle "$W/bundle" "$ID" </dev/null; then
@@ -56,4 +61,19 @@ echo "\$ vkernel-runtime start $ID"
 "$RT" --root "$ROOT" start "$ID"
 sleep 0.5
 "$RT" --root "$ROOT" delete "$ID"
-echo "deleted: $( [ -e "$ROOT/vkernel@$ID.json" ] && echo 'state LEFT BEHIND' || echo 'no state, cgroup and RT budget returned')"
+# what is left, looked up rather than assumed: our state, a cgroup named $ID in any mounted
+# hierarchy (v1 and v2, also nested under the caller's own cgroup), the parent's RT budget (the
+# kernel frees a removed group's budget after an RCU grace period: up to 3 s)
+LEFT=""
+[ -e "$ROOT/vkernel@$ID.json" ] && LEFT="$LEFT state:$ROOT/vkernel@$ID.json"
+for m in $(grep -E ' - cgroup2? ' /proc/self/mountinfo | cut -d' ' -f5); do
+  for d in $(find "$m" -maxdepth 4 -type d -name "$ID" 2>/dev/null); do LEFT="$LEFT cgroup:$d"; done
+done
+i=0
+while [ "$(budget)" != "$BEFORE" ] && [ $i -lt 30 ]; do sleep 0.1; i=$((i + 1)); done
+[ "$(budget)" = "$BEFORE" ] || LEFT="$LEFT rt-budget:$BEFORE->$(budget)"
+if [ -n "$LEFT" ]; then
+  echo "deleted, but LEFT BEHIND:$LEFT"
+  exit 1
+fi
+echo "deleted: no state, no cgroup $ID in any hierarchy (its RT budget is free again), the parent's cpu.rt_runtime_us as before: $BEFORE"
