@@ -1,6 +1,6 @@
 import { Logger } from '../log/logger.js';
 import { loadConfig } from '../policy/config.js';
-import { runcBinary } from '../oci/runc.js';
+import { dieBy, runcBinary, runcDeathSignal } from '../oci/runc.js';
 import { Runtime } from '../lifecycle/runtime.js';
 import { parseArgv, type Invocation } from '../oci/argv.js';
 import { wantsRuncHelp } from './commands/help.js';
@@ -9,9 +9,12 @@ import { wantsRuncHelp } from './commands/help.js';
  * The runc-compatible engine: create/run/start/delete/features/--version, one thin file each under
  * commands/; help and every other subcommand pass through to runc.
  */
-export async function main(argv: readonly string[]): Promise<number> {
+export async function main(args: readonly string[]): Promise<number> {
   // hooks run with the env their definition gives, often none
   process.env.PATH ??= '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+  // the launcher's first step of `run` with a request (it execs runc itself after): see lifecycle/run.ts
+  const prepareRun = args[0] === 'vkernel-run-prepare';
+  const argv = prepareRun ? args.slice(1) : args;
   let inv: Invocation;
   try {
     inv = parseArgv(argv);
@@ -23,6 +26,10 @@ export async function main(argv: readonly string[]): Promise<number> {
   try {
     const config = await loadConfig(inv.vkernelConfig);
     const rt = new Runtime(inv, log, runcBinary(inv, config?.runc), config);
+    if (prepareRun) {
+      if (inv.command !== 'run') throw new Error('vkernel-run-prepare: usage: vkernel-run-prepare <runc run argv>');
+      return await (await import('./commands/run.js')).run(rt, 'prepare');
+    }
     if (wantsRuncHelp(rt)) return await (await import('./commands/passthrough.js')).passthrough(rt);
     // runc prints its version whatever follows --version; ours after
     if (inv.version) return await (await import('./commands/version.js')).version(rt);
@@ -33,6 +40,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       case 'delete': return await (await import('./commands/delete.js')).deleteCommand(rt);
       case 'features': return await (await import('./commands/features.js')).features(rt);
       case 'oci-hook': return await (await import('../lifecycle/oci-hook.js')).ociHook(rt);
+      case 'vkernel-run-watch': return await (await import('../lifecycle/run.js')).runWatch(rt);
       case 'vkernel-hook': return await (await import('../lifecycle/hook.js')).hook(rt);
       case 'vkernel-rt-release': return await (await import('../kernel/backends/rt.js')).releaseLater(inv.args[0]);
       case 'vkernel-adaptive': return await (await import('../adaptive/controller.js')).controller(rt);
@@ -45,6 +53,11 @@ export async function main(argv: readonly string[]): Promise<number> {
 }
 
 main(process.argv.slice(2)).then(
-  (code) => { process.exitCode = code; },
+  (code) => {
+    // runc died by a signal: so do we (a shell sees 128+n either way; a parent's wait sees the signal)
+    const sig = runcDeathSignal(code);
+    if (sig) dieBy(sig, code);
+    else process.exitCode = code;
+  },
   (e: unknown) => { process.stderr.write(`vkernel-runtime: ${String(e)}\n`); process.exitCode = 1; },
 );

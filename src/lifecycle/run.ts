@@ -1,37 +1,48 @@
+import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { isAbsolute, join } from 'node:path';
-import { containerId, flagSet, flagValue, parseCommandArgs, replaceFlag } from '../oci/argv.js';
+import { join } from 'node:path';
+import { containerId, flagValue, parseCommandArgs } from '../oci/argv.js';
 import { bundlePath, type Spec } from '../oci/spec.js';
 import { extraFds } from '../oci/runc.js';
+import { selfCommand } from '../oci/self.js';
 import { withLock } from '../store/lock.js';
 import { checkId } from '../store/state.js';
 import { newState, prepareAll, readRequest } from './request.js';
 import type { Runtime } from './runtime.js';
-import { selfCommand } from '../oci/self.js';
 import { clearStale, undoAll } from './undo.js';
 
-/** where `run` keeps the private bundles of containers with a vkernel request */
+/** where `run` keeps the config.json it shows runc (the caller's plus our hooks) */
 export const RUN_BUNDLES = process.env.VKERNEL_RUN_BUNDLES ?? '/run/vkernel-runtime/bundles';
 
+/**
+ * How `run` with a request starts runc: in a mount namespace of its own (a slave of the host's, so
+ * nothing mounted there leaks out), our config.json is bind-mounted over the caller's
+ * `<bundle>/config.json`, then runc is exec'd with the caller's argv unchanged. runc thus reads our
+ * hooks from the caller's bundle path: `runc state`/`list` show the caller's bundle, and runc keeps
+ * the terminal, the signals, the fds and the exit status as in a plain `runc run` (it is the same
+ * process: unshare and sh exec, no fork). The script is constant; paths and argv are arguments.
+ */
+export const BIND_AND_EXEC = 'mount --bind -- "$1" "$2" || exit 1; shift 2; exec "$@"';
+export const unshareArgv = (overlay: string, target: string, runc: string, argv: readonly string[]): string[] =>
+  ['--mount', '--propagation', 'slave', '--', '/bin/sh', '-c', BIND_AND_EXEC, 'vkernel-run', overlay, target, runc, ...argv];
 
 /**
- * The spec `runc run` is given for a container with a vkernel request: the caller's, with paths made
- * absolute against the caller's bundle, plus our createRuntime hook, which applies the policy after
- * the container exists and before its process starts (as create does). runc keeps a terminal,
- * signals and the exit status exactly as in a plain `runc run`.
+ * The spec runc is shown for a container with a vkernel request: the caller's, plus our
+ * createRuntime hook (applies the policy after the container exists, before its process starts, as
+ * create does) and our poststop hook (removes what we applied once runc removes the container: at
+ * the end of `run`, when the createRuntime hook failed, or by a plain `runc delete`; under our own
+ * `delete` it finds the lock held and leaves the work to it). Paths stay relative to the caller's
+ * bundle: runc reads this file at the caller's bundle path.
  */
-export function runSpec(spec: Spec, bundle: string, hook: string[], globals: string[], id: string): Spec {
-  const abs = (p: string) => (isAbsolute(p) ? p : join(bundle, p));
-  const mounts = (spec.mounts as { source?: string; type?: string; options?: string[] }[] | undefined)?.map((m) => {
-    const bind = m.type === 'bind' || m.options?.some((o) => o === 'bind' || o === 'rbind');
-    return bind && m.source ? { ...m, source: abs(m.source) } : m;
-  });
-  const ours = { path: hook[0], args: [...hook, ...globals, 'vkernel-hook', 'create-runtime', id], env: hookEnv() };
+export function runSpec(spec: Spec, self: string[], globals: string[], id: string): Spec {
+  const hook = (stage: string) => ({ path: self[0], args: [...self, ...globals, 'vkernel-hook', stage, id], env: hookEnv() });
   return {
     ...spec,
-    ...(spec.root ? { root: { ...spec.root, path: abs(spec.root.path) } } : {}),
-    ...(mounts ? { mounts } : {}),
-    hooks: { ...spec.hooks, createRuntime: [...(spec.hooks?.createRuntime ?? []), ours] },
+    hooks: {
+      ...spec.hooks,
+      createRuntime: [...(spec.hooks?.createRuntime ?? []), hook('create-runtime')],
+      poststop: [...(spec.hooks?.poststop ?? []), hook('poststop')],
+    },
   };
 }
 
@@ -42,31 +53,93 @@ function hookEnv(): string[] {
   return env;
 }
 
-/** run = create + start + wait, with the policy applied in between (by our hook, see runSpec). */
-export async function run(rt: Runtime): Promise<number> {
-  const c = parseCommandArgs('run', rt.inv.args);
-  const id = containerId('run', c);
-  checkId(id);
-  const bundle = bundlePath(flagValue(c, 'bundle', 'b'));
-  const req = readRequest(rt, id, bundle);
-  const fds = extraFds(Number(flagValue(c, 'preserve-fds') ?? 0));
-  if (!req.appliers) return rt.inherit(rt.callerArgv(), fds);
+interface Prepared { overlay: string; target: string }
 
+/** validate → prepare → state + our config.json; undefined when nothing is requested (plain runc) */
+async function prepareRun(rt: Runtime, id: string, bundle: string): Promise<Prepared | undefined> {
+  const req = readRequest(rt, id, bundle);
+  if (!req.appliers) return undefined;
+  // runc refuses an id it has: let it say so, with our state of that container untouched
+  if (await rt.runcState(id)) return undefined;
   await prepareAll(req.appliers, req);
   const state = newState(id, bundle, req);
+  const target = join(bundle, 'config.json');
+  if (/\n/.test(target + rt.runc)) throw new Error(`run: a path with a newline is not supported: ${JSON.stringify(target)}`);
   await withLock(rt.root, id, async () => {
     await clearStale(rt, id);
     mkdirSync(RUN_BUNDLES, { recursive: true, mode: 0o700 });
     state.runBundle = mkdtempSync(join(RUN_BUNDLES, `${id}-`));
-    writeFileSync(join(state.runBundle, 'config.json'), JSON.stringify(runSpec(req.spec, bundle, selfCommand(), ['--root', rt.root, ...(rt.inv.globals.systemdCgroup ? ['--systemd-cgroup'] : [])], id)));
+    const globals = ['--root', rt.root, ...(rt.inv.globals.systemdCgroup ? ['--systemd-cgroup'] : [])];
+    writeFileSync(join(state.runBundle, 'config.json'), JSON.stringify(runSpec(req.spec, selfCommand(), globals, id)));
     rt.store.write(state);
   });
-  const argv = rt.runcArgv('run', ...replaceFlag('run', rt.inv.args, ['bundle', 'b'], state.runBundle as string));
-  const status = await rt.inherit(argv, fds);
-  const detached = flagSet(c, 'detach', 'd') || flagSet(c, 'keep');
+  return { overlay: join(state.runBundle as string, 'config.json'), target };
+}
+
+/**
+ * run = runc run with our hooks (see BIND_AND_EXEC). `prepare` mode serves the launcher, which
+ * then execs runc itself: prints our config.json, the caller's config.json and runc, one a line
+ * (nothing: no request, plain runc). Otherwise (the engine started without the launcher) runc is
+ * spawned the same way, with signals forwarded.
+ */
+export async function run(rt: Runtime, mode: 'prepare' | 'spawn' = 'spawn'): Promise<number> {
+  const c = parseCommandArgs('run', rt.inv.args);
+  const id = containerId('run', c);
+  checkId(id);
+  const bundle = bundlePath(flagValue(c, 'bundle', 'b'));
+  const prepared = await prepareRun(rt, id, bundle);
+  if (mode === 'prepare') {
+    if (prepared) {
+      // runc is about to become the launcher's process (our parent): if it fails before the
+      // container exists, no hook of ours runs; a watcher cleans up then (see runWatch)
+      const self = selfCommand();
+      spawn(self[0], [...self.slice(1), '--root', rt.root, 'vkernel-run-watch', String(process.ppid), id], { detached: true, stdio: 'ignore' }).unref();
+      process.stdout.write(`${prepared.overlay}\n${prepared.target}\n${rt.runc}\n`);
+    }
+    return 0;
+  }
+  const fds = extraFds(Number(flagValue(c, 'preserve-fds') ?? 0));
+  if (!prepared) return rt.inherit(rt.callerArgv(), fds);
+  const status = await rt.inheritAs('unshare', unshareArgv(prepared.overlay, prepared.target, rt.runc, rt.callerArgv()), fds);
+  // our poststop hook cleaned up, unless runc failed before the container existed
+  await cleanIfNeverCreated(rt, id);
+  return status;
+}
+
+/** our state of a `run` whose runc failed before creating the container (no hook of ours ran) */
+async function cleanIfNeverCreated(rt: Runtime, id: string): Promise<void> {
   await withLock(rt.root, id, async () => {
     const now = rt.store.read(id);
-    if (now && !(detached && (await rt.runcState(id)))) await undoAll(rt, now);
+    if (now && now.pid === undefined && !(await rt.runcState(id))) await undoAll(rt, now);
   });
-  return status;
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+/**
+ * `vkernel-run-watch <pid> <id>` (started detached by the prepare step): waits until our
+ * createRuntime hook has run (the state records the container's pid: from then on our poststop
+ * hook or delete own the cleanup), or until runc (`pid`) is gone without that, and then removes
+ * what the prepare step wrote. Lives for the start of one container.
+ */
+export async function runWatch(rt: Runtime): Promise<number> {
+  const [pidText, id] = rt.inv.args;
+  const pid = Number(pidText);
+  if (!Number.isInteger(pid) || pid <= 1 || !id) throw new Error('usage: vkernel-run-watch <runc pid> <container-id>');
+  checkId(id);
+  for (;;) {
+    const state = rt.store.read(id);
+    if (!state || state.pid !== undefined) return 0;
+    if (!alive(pid)) break;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  await cleanIfNeverCreated(rt, id);
+  return 0;
 }

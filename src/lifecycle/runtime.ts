@@ -35,6 +35,11 @@ export class Runtime {
     return runcInherit(this.runc, argv, fds);
   }
 
+  /** like inherit, through another program that ends by exec'ing runc (same pid, e.g. unshare) */
+  inheritAs(bin: string, argv: string[], fds: readonly number[] = []): Promise<number> {
+    return runcInherit(bin, argv, fds);
+  }
+
   /** `runc state <id>` as JSON, or undefined when runc does not know the container */
   async runcState(id: string): Promise<{ pid: number; status: string; bundle: string } | undefined> {
     const r = await runcCapture(this.runc, this.runcArgv('state', id));

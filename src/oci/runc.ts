@@ -7,7 +7,34 @@ export function runcBinary(inv: Invocation, configured?: string): string {
   return inv.runc ?? configured ?? process.env.VKERNEL_RUNC ?? 'runc';
 }
 
-const FORWARDED: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH', 'SIGCONT', 'SIGPIPE'];
+/**
+ * Every signal we can catch goes on to runc, as runc itself forwards every signal to the container
+ * (it handles SIGCHLD and SIGWINCH itself: the latter resizes its pty, so it must reach runc too).
+ * Not SIGKILL/SIGSTOP (uncatchable), SIGCHLD (ours), nor the fault signals that leave a JS runtime
+ * unable to run a listener (SIGSEGV, SIGBUS, SIGFPE, SIGILL: a handler would hide a real crash of
+ * ours); one name per signal number (SIGIOT is SIGABRT). Under bun, SIGSTKFLT and SIGPWR cannot be
+ * caught (bun has no name for the first and keeps the second for itself); the launcher execs runc
+ * for every call, so only an engine started without it has that gap.
+ */
+const NOT_FORWARDED = ['SIGKILL', 'SIGSTOP', 'SIGCHLD', 'SIGSEGV', 'SIGBUS', 'SIGFPE', 'SIGILL'];
+const FORWARDED = (Object.keys(constants.signals) as NodeJS.Signals[])
+  .filter((s, i, all) => !NOT_FORWARDED.includes(s) && all.findIndex((t) => constants.signals[t] === constants.signals[s]) === i);
+
+let lastDeath: { signal: NodeJS.Signals; status: number } | undefined;
+
+/** the signal runc died by, when `status` is what the last inherited runc call returned for it */
+export function runcDeathSignal(status: number): NodeJS.Signals | undefined {
+  return lastDeath && lastDeath.status === status ? lastDeath.signal : undefined;
+}
+
+/** Dies by `signal` (default action restored); if it is ignored or caught anyway, exits 128+n. */
+export function dieBy(signal: NodeJS.Signals, status: number): void {
+  for (const s of FORWARDED) process.removeAllListeners(s);
+  try {
+    process.kill(process.pid, signal);
+  } catch { /* fall through to the exit status */ }
+  setTimeout(() => process.exit(status), 200);
+}
 
 /**
  * The fds a runc child must inherit besides stdio: runc passes `--preserve-fds N` fds (3..3+N-1)
@@ -43,7 +70,9 @@ export function runcInherit(bin: string, args: readonly string[], fds: readonly 
       ? spawn('/bin/sh', ['-c', 'LISTEN_PID=$$; export LISTEN_PID; exec "$0" "$@"', bin, ...args], { stdio: ['inherit', 'inherit', 'inherit', ...fds] })
       : spawn(bin, args, { stdio: ['inherit', 'inherit', 'inherit', ...fds] });
     const forward = (sig: NodeJS.Signals) => { child.kill(sig); };
-    for (const s of FORWARDED) process.on(s, forward);
+    for (const s of FORWARDED) {
+      try { process.on(s, forward); } catch { /* a name this JS runtime cannot watch */ }
+    }
     const done = () => { for (const s of FORWARDED) process.off(s, forward); };
     child.on('error', (e) => {
       done();
@@ -51,7 +80,9 @@ export function runcInherit(bin: string, args: readonly string[], fds: readonly 
     });
     child.on('exit', (code, signal) => {
       done();
-      resolveStatus(exitStatus(code, signal));
+      const status = exitStatus(code, signal);
+      lastDeath = signal ? { signal, status } : undefined;
+      resolveStatus(status);
     });
   });
 }

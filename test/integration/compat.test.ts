@@ -3,10 +3,13 @@
  * through the engine (our global flag sends any call there), and with a config file whose
  * `defaults:` sends every create/run into the engine.
  */
-import { writeFileSync, readFileSync, existsSync } from 'node:fs';
+import { writeFileSync, readFileSync, existsSync, readdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { makeBundle, requireRoot, runc, tempRoot, uid, vk, leftovers } from '../helpers/fixtures.js';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { execa } from 'execa';
+import { makeBundle, requireRoot, runc, tempRoot, uid, vk, leftovers, REPO, RUNTIME } from '../helpers/fixtures.js';
+import { RUN_BUNDLES } from '../../src/lifecycle/run.js';
 
 beforeAll(requireRoot);
 
@@ -67,7 +70,11 @@ describe('runc 1.2 value flags are read as taking a value', () => {
       const ours = await vk(['--root', root, ...flags, ...args], { env });
       expect([cmd, ours.exitCode, ours.stdout, ours.stderr.replace(/time="[^"]*"/g, 'T')])
         .toEqual([cmd, theirs.exitCode, theirs.stdout, theirs.stderr.replace(/time="[^"]*"/g, 'T')]);
+      // run: runc is the launcher's process, so what runc refuses before the container exists is
+      // cleaned up by the watcher the prepare step started, just after runc exits
+      await until(() => leftovers(root, id).length === 0, 3000);
       expect(leftovers(root, id)).toEqual([]);
+      expect(existsSync(RUN_BUNDLES) ? readdirSync(RUN_BUNDLES).filter((d) => d.startsWith(id)) : []).toEqual([]);
     }
   });
 });
@@ -103,7 +110,6 @@ describe('a request spelled with a JSON escape is honoured or refused, never dro
     const root = tempRoot();
     const id = uid('esc');
     const out = join(tmpdir(), `${id}.out`);
-    const { openSync } = await import('node:fs');
     const fd = openSync(out, 'w');
     const r = await vk(['--root', root, 'create', '--bundle', bundle, id], { stdin: 'ignore', stdout: fd, stderr: fd });
     expect([r.exitCode, readFileSync(out, 'utf8')]).toEqual([0, '']);
@@ -112,4 +118,151 @@ describe('a request spelled with a JSON escape is honoured or refused, never dro
     expect((await vk(['--root', root, 'delete', '--force', id])).exitCode).toBe(0);
     expect(existsSync(join(root, `vkernel@${id}.json`))).toBe(false);
   });
+});
+
+/** how `run` is started: [name, argv before `run`'s own args, env, binary] */
+const ENGINE_BIN = `${REPO}/dist/vkernel-engine`;
+const policyConfig = join(tmpdir(), `${uid('cfg')}.yaml`);
+writeFileSync(policyConfig, 'defaults:\n  sched.policy: cfs\n  strict: "false"\n');
+const RUN_PATHS: [string, string[], Record<string, string>, string][] = [
+  ['launcher, annotation', [], {}, RUNTIME],
+  ['launcher, our flag', ['--vkernel-set', 'sched.policy=cfs'], {}, RUNTIME],
+  ['launcher, config defaults', [], { VKERNEL_RUNTIME_CONFIG: policyConfig }, RUNTIME],
+  ['engine binary without the launcher', [], {}, ENGINE_BIN],
+];
+const ANNOTATED = { 'io.vkernel.sched.policy': 'cfs', 'io.vkernel.strict': 'false' };
+
+/** pids of `pid` and all its descendants whose command name is `comm` */
+function descendants(pid: number, comm: string): number[] {
+  const parent = new Map<number, number>();
+  const name = new Map<number, string>();
+  for (const d of readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const close = stat.lastIndexOf(')');
+      name.set(Number(d), stat.slice(stat.indexOf('(') + 1, close));
+      parent.set(Number(d), Number(stat.slice(close + 2).split(' ')[1]));
+    } catch { /* gone */ }
+  }
+  const under = (p: number): boolean => p === pid || (p > 1 && parent.has(p) && under(parent.get(p) as number));
+  return [...name.entries()].filter(([p, n]) => n === comm && under(p)).map(([p]) => p);
+}
+
+function start(bin: string, argv: string[], env: Record<string, string>): { child: ChildProcess; out: () => string; exit: Promise<[number | null, string | null]> } {
+  const child = spawn(bin, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  let out = '';
+  child.stdout?.on('data', (d) => { out += d; });
+  child.stderr?.on('data', (d) => { out += d; });
+  const exit = new Promise<[number | null, string | null]>((r) => child.on('exit', (c, s) => r([c, s])));
+  return { child, out: () => out, exit };
+}
+const until = async (cond: () => boolean, ms = 10000) => {
+  for (let t = 0; t < ms && !cond(); t += 50) await new Promise((r) => setTimeout(r, 50));
+  return cond();
+};
+
+describe('run with a request: runc state/list show the caller\'s bundle; nothing left after', () => {
+  test.each(RUN_PATHS)('%s', async (name, flags, env, bin) => {
+    const bundle = await makeBundle({ args: ['sh', '-c', 'echo ready; sleep 1; echo out; exit 4'], annotations: name.includes('annotation') || bin === ENGINE_BIN ? ANNOTATED : undefined });
+    const root = tempRoot();
+    const id = uid('run');
+    const r = start(bin, ['--root', root, ...flags, 'run', '--bundle', bundle, id], env);
+    expect(await until(() => r.out().includes('ready'))).toBe(true);
+    const state = JSON.parse((await runc(['--root', root, 'state', id])).stdout);
+    expect(state.bundle).toBe(bundle);
+    expect((await runc(['--root', root, 'list'])).stdout).toContain(bundle);
+    const ours = JSON.parse(readFileSync(join(root, `vkernel@${id}.json`), 'utf8'));
+    expect(ours.applied.map((a: { name: string }) => a.name)).toContain('sched-policy');
+    expect(await r.exit).toEqual([4, null]);
+    expect(r.out()).toBe('ready\nout\n');
+    expect(leftovers(root, id)).toEqual([]);
+    expect(existsSync(RUN_BUNDLES) ? readdirSync(RUN_BUNDLES).filter((d) => d.startsWith(id)) : []).toEqual([]);
+  }, 30000);
+
+  test.each(RUN_PATHS.slice(0, 1))('run -d then delete (%s)', async (_name, flags, env, bin) => {
+    const bundle = await makeBundle({ args: ['sleep', '5'], annotations: ANNOTATED });
+    const root = tempRoot();
+    const id = uid('rund');
+    const out = openSync(join(tmpdir(), `${id}.out`), 'w');
+    const r = await execa(bin, ['--root', root, ...flags, 'run', '-d', '--bundle', bundle, id], { env, reject: false, stdin: 'ignore', stdout: out, stderr: out });
+    expect(r.exitCode).toBe(0);
+    const state = JSON.parse((await runc(['--root', root, 'state', id])).stdout);
+    expect([state.status, state.bundle]).toEqual(['running', bundle]);
+    expect(existsSync(join(root, `vkernel@${id}.json`))).toBe(true);
+    expect((await vk(['--root', root, 'delete', '--force', id])).exitCode).toBe(0);
+    expect(leftovers(root, id)).toEqual([]);
+    expect(existsSync(RUN_BUNDLES) ? readdirSync(RUN_BUNDLES).filter((d) => d.startsWith(id)) : []).toEqual([]);
+  }, 30000);
+});
+
+/**
+ * every catchable signal but SIGKILL/SIGSTOP/SIGCHLD (runc keeps SIGCHLD), and SIGURG: runc 1.1.5
+ * forwards the Go runtime's own preemption signals (SIGURG) too, so how many the container gets
+ * varies from run to run under runc itself
+ */
+const SIGNALS = [1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13, 14, 15, 16, 18, 20, 21, 22, 24, 25, 26, 27, 28, 29, 30, 31];
+/** what the engine cannot forward when it runs without the launcher (see FORWARDED in src/oci/runc.ts) */
+const ENGINE_GAP = [4, 7, 8, 11, 16, 30];
+
+async function signalsReceived(bin: string, flags: string[], env: Record<string, string>, annotations: Record<string, string> | undefined, signals: number[]): Promise<number[]> {
+  const traps = SIGNALS.map((n) => `trap "echo got-${n}" ${n}`).join('; ');
+  const bundle = await makeBundle({ args: ['sh', '-c', `${traps}; echo ready; while true; do sleep 0.05; done`], annotations });
+  const root = tempRoot();
+  const id = uid('sig');
+  const r = start(bin, ['--root', root, ...flags, 'run', '--bundle', bundle, id], env);
+  expect(await until(() => r.out().includes('ready'))).toBe(true);
+  for (const n of signals) {
+    process.kill(r.child.pid as number, n);
+    await new Promise((res) => setTimeout(res, 120));
+  }
+  await new Promise((res) => setTimeout(res, 800));
+  await runc(['--root', root, 'kill', id, 'KILL']);
+  await r.exit;
+  await vk(['--root', root, 'delete', '--force', id]);
+  expect(leftovers(root, id)).toEqual([]);
+  return [...r.out().matchAll(/got-(\d+)/g)].map((m) => Number(m[1])).sort((a, b) => a - b);
+}
+
+describe('signals in run: every catchable signal reaches the container as with runc', () => {
+  let theirs: number[];
+  beforeAll(async () => {
+    theirs = await signalsReceived('runc', [], {}, undefined, SIGNALS);
+    expect(theirs.length).toBeGreaterThan(20);
+  }, 60000);
+
+  test.each(RUN_PATHS)('%s', async (name, flags, env, bin) => {
+    const annotations = name.includes('annotation') || bin === ENGINE_BIN ? ANNOTATED : undefined;
+    const sent = bin === ENGINE_BIN ? SIGNALS.filter((n) => !ENGINE_GAP.includes(n)) : SIGNALS;
+    const ours = await signalsReceived(bin, flags, env, annotations, sent);
+    expect(ours).toEqual(theirs.filter((n) => sent.includes(n)));
+  }, 60000);
+});
+
+describe('runc killed by a signal: vkernel-runtime dies by the same signal', () => {
+  test.each([...RUN_PATHS, ['launcher, no request', [], {}, RUNTIME] as const])('%s', async (name, flags, env, bin) => {
+    const annotations = name.includes('annotation') || bin === ENGINE_BIN ? ANNOTATED : undefined;
+    const bundle = await makeBundle({ args: ['sh', '-c', 'echo ready; sleep 30'], annotations });
+    const root = tempRoot();
+    for (const viaShell of [false, true]) {
+      const id = uid('die');
+      const argv = ['--root', root, ...flags, 'run', '--bundle', bundle, id];
+      const r = viaShell
+        ? start('/bin/sh', ['-c', '"$@"; echo "status=$?"', 'sh', bin, ...argv], env)
+        : start(bin, argv, env);
+      expect(await until(() => r.out().includes('ready'))).toBe(true);
+      const [runcPid] = descendants(r.child.pid as number, 'runc');
+      expect(runcPid).toBeGreaterThan(0);
+      process.kill(runcPid, 'SIGKILL');
+      const [code, signal] = await r.exit;
+      if (viaShell) {
+        // the shell saw its child die by SIGKILL (it says "Killed"), not exit 137
+        expect([code, r.out()]).toEqual([0, 'ready\nKilled\nstatus=137\n']);
+      } else {
+        expect([code, signal]).toEqual([null, 'SIGKILL']);
+      }
+      // like runc's: the container outlives a killed runc run; delete --force removes it and ours
+      expect((await vk(['--root', root, 'delete', '--force', id])).exitCode).toBe(0);
+      expect(leftovers(root, id)).toEqual([]);
+    }
+  }, 60000);
 });

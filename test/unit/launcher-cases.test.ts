@@ -50,3 +50,8 @@ describe('the launcher and the engine read every flag of the table alike', () =>
     samples.forEach((s, i) => expect([s, kinds[i] === 'help']).toEqual([s, parseArgv([s, 'state']).help]));
   });
 });
+
+test('the launcher starts runc for `run` with a request exactly as the engine does (src/lifecycle/run.ts)', async () => {
+  const { BIND_AND_EXEC } = await import('../../src/lifecycle/run.js');
+  expect(launcher).toContain(`exec unshare --mount --propagation slave -- /bin/sh -c '${BIND_AND_EXEC}'`);
+});
