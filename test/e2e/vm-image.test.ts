@@ -1,4 +1,5 @@
 import { execa } from 'execa';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,11 +21,13 @@ import { parseConsole, type TestLine } from '../vm/lib/vm.js';
  */
 const CACHE = join(process.env.VKERNEL_CACHE ?? '/var/cache/vkernel-runtime', 'vm');
 const DEBOOTSTRAP = ['--variant=minbase', 'bookworm'];
-const MIRROR = 'http://deb.debian.org/debian';
+/** this machine's Debian mirror for a suite, from its apt sources (scripts/debian-mirror.sh) */
+const mirror = (suite: string) => execFileSync('scripts/debian-mirror.sh', [suite], { encoding: 'utf8' }).trim();
+const MIRROR = mirror('bookworm');
 /** what Docker Hub's debian:bookworm has: the point release, updates and security (linux-source-6.1 6.1.192 is there) */
 const SOURCES = [
-  `deb ${MIRROR} bookworm main`, `deb ${MIRROR} bookworm-updates main`,
-  'deb http://deb.debian.org/debian-security bookworm-security main', '',
+  `deb ${MIRROR} bookworm main`, `deb ${mirror('bookworm-updates')} bookworm-updates main`,
+  `deb ${mirror('bookworm-security')} bookworm-security main`, '',
 ].join('\n');
 /** the base tarball and image are named after their recipe */
 const BASE_ID = createHash('sha256').update(JSON.stringify([DEBOOTSTRAP, MIRROR, SOURCES])).digest('hex').slice(0, 12);
