@@ -20,8 +20,11 @@ jest() { node --experimental-vm-modules node_modules/jest/bin/jest.js "$@"; }
 # Under CI=true (.ci/run) a test whose prerequisite is missing fails instead of skipping
 # (test/helpers/prereq.ts).
 failed=""
+times=""
+t_all=$(date +%s)
 for tier in unit integration e2e vm; do
   echo "==> $tier"
+  t0=$(date +%s)
   out="$TMPDIR/jest-$tier.json"
   if ! grep -q "displayName: '$tier'" jest.config.cjs; then
     echo "==> $tier FAILED: no jest project '$tier' in jest.config.cjs" >&2
@@ -32,7 +35,9 @@ for tier in unit integration e2e vm; do
   [ "$tier" = unit ] && band=
   jest --selectProjects "$tier" $band --json --outputFile="$out" || true
   node scripts/check-tier.mjs "$tier" "$out" || failed="$failed $tier"
+  times="$times $tier $(($(date +%s) - t0)) s,"
 done
+echo "==> times:${times%,}; all tiers $(($(date +%s) - t_all)) s"
 if [ -n "$failed" ]; then
   echo "==> npm test FAILED:$failed" >&2
   exit 1
