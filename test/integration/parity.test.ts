@@ -245,3 +245,128 @@ test('run with a policy keeps the caller\'s flag order working (boolean flag rig
   const r = await vk(['--root', tempRoot(), 'run', '--bundle', bundle, '--no-new-keyring', uid('order')]);
   expect([r.exitCode, r.stdout, r.stderr]).toEqual([0, 'ok', '']);
 });
+
+/**
+ * Every container forced through the engine: a config file with `defaults:` sends every create and
+ * run into the engine (an empty mapping: the engine finds nothing requested and must behave as
+ * runc; a policy: every container gets it, through create's appliers or run's hooks). Each
+ * behaviour is compared with plain runc's on the same bundle, in the same way as for the launcher.
+ */
+const cfg = (name: string, text: string) => {
+  const file = join(tmpdir(), `${uid(name)}.yaml`);
+  writeFileSync(file, text);
+  return file;
+};
+const MODES: [string, Record<string, string>][] = [
+  ['launcher, no config', {}],
+  ['engine: config defaults {}', { VKERNEL_RUNTIME_CONFIG: cfg('empty', 'defaults: {}\n') }],
+  ['engine: config defaults with a policy', { VKERNEL_RUNTIME_CONFIG: cfg('policy', 'defaults:\n  sched.policy: cfs\n  strict: "false"\n') }],
+];
+
+describe.each(MODES)('runc behaviours hold (%s)', (mode, env) => {
+  const withPolicy = mode.includes('policy');
+  const norm = (s: Record<string, unknown>, id: string) => ({ ...s, id: s.id === id ? '<id>' : s.id, pid: typeof s.pid === 'number' && s.pid > 0 ? '<pid>' : s.pid, created: typeof s.created === 'string' ? '<time>' : s.created });
+
+  test('run: output and exit code', async () => {
+    const bundle = await makeBundle({ args: ['sh', '-c', 'echo out; echo err >&2; exit 3'] });
+    const root = tempRoot();
+    const id = uid('m');
+    const ours = await vk(['--root', root, 'run', '--bundle', bundle, id], { env });
+    const theirs = await runc(['--root', root, 'run', '--bundle', bundle, uid('t')]);
+    expect([ours.exitCode, ours.stdout, ours.stderr]).toEqual([theirs.exitCode, theirs.stdout, theirs.stderr]);
+    expect(leftovers(root, id)).toEqual([]);
+  });
+
+  test('create/state/start/state/delete: exit codes, full state JSON, the container\'s output', async () => {
+    const bundle = await makeBundle({ args: ['sh', '-c', 'sleep 0.5; echo done'] });
+    const root = tempRoot();
+    const seen: Record<string, unknown[]> = {};
+    for (const [who, tool] of [['ours', (a: string[], o = {}) => vk(a, { env, ...o })], ['theirs', runc]] as const) {
+      const id = uid(who);
+      const out = join(tmpdir(), `${id}.out`);
+      const fd = openSync(out, 'w');
+      const steps: unknown[] = [];
+      steps.push((await tool(['--root', root, 'create', '--bundle', bundle, id], { stdin: 'ignore', stdout: fd, stderr: fd })).exitCode);
+      steps.push(norm(JSON.parse((await tool(['--root', root, 'state', id])).stdout), id));
+      if (who === 'ours') expect(existsSync(join(root, `vkernel@${id}.json`))).toBe(withPolicy);
+      steps.push((await tool(['--root', root, 'start', id])).exitCode);
+      await new Promise((r) => setTimeout(r, 900));
+      steps.push(norm(JSON.parse((await tool(['--root', root, 'state', id])).stdout), id));
+      steps.push((await tool(['--root', root, 'delete', id])).exitCode);
+      const gone = await tool(['--root', root, 'state', id]);
+      steps.push(gone.exitCode, String(gone.stderr).replace(/time="[^"]*" /g, '').replaceAll(id, '<id>'), readFileSync(out, 'utf8'));
+      seen[who] = steps;
+      expect(leftovers(root, id)).toEqual([]);
+    }
+    expect(seen.ours).toEqual(seen.theirs);
+  }, 30000);
+
+  test('run --preserve-fds 1 and socket activation (LISTEN_FDS)', async () => {
+    const file = join(tmpdir(), `${uid('fd')}.txt`);
+    writeFileSync(file, 'through-fd-3\n');
+    const bundle = await makeBundle({ args: ['sh', '-c', 'echo "LISTEN_FDS=$LISTEN_FDS"; cat <&3'] });
+    const root = tempRoot();
+    const results: Record<string, unknown[]> = {};
+    for (const [who, bin] of [['ours', RUNTIME], ['theirs', 'runc']] as const) {
+      const preserved = await execa(bin, ['--root', root, 'run', '--preserve-fds', '1', '--bundle', bundle, uid(who)],
+        { reject: false, stdio: ['ignore', 'pipe', 'pipe', openSync(file, 'r')], env: who === 'ours' ? env : {} });
+      const activated = await execa('/bin/sh', ['-c', 'LISTEN_PID=$$; export LISTEN_PID; exec "$@"', 'sh', bin, '--root', root, 'run', '--bundle', bundle, uid(who)],
+        { reject: false, stdio: ['ignore', 'pipe', 'pipe', openSync(file, 'r')], env: { ...(who === 'ours' ? env : {}), LISTEN_FDS: '1' } });
+      results[who] = [preserved.exitCode, preserved.stdout, preserved.stderr, activated.exitCode, activated.stdout, activated.stderr];
+    }
+    expect(results.ours).toEqual(results.theirs);
+    expect(results.ours).toEqual([0, 'LISTEN_FDS=\nthrough-fd-3', '', 0, 'LISTEN_FDS=1\nthrough-fd-3', '']);
+  });
+
+  test('SIGTERM to run reaches the container; its exit status comes back', async () => {
+    const bundle = await makeBundle({ args: ['sh', '-c', 'trap "echo got-term; exit 7" TERM; echo ready; while true; do sleep 0.05; done'] });
+    const root = tempRoot();
+    const child = spawn(RUNTIME, ['--root', root, 'run', '--bundle', bundle, uid('m')], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+    let out = '';
+    child.stdout.on('data', (d) => { out += d; });
+    child.stderr.on('data', (d) => { out += d; });
+    for (let i = 0; i < 200 && !out.includes('ready'); i++) await new Promise((r) => setTimeout(r, 50));
+    child.kill('SIGTERM');
+    const code = await new Promise((r) => child.on('exit', (c) => r(c)));
+    expect([code, out]).toEqual([7, 'ready\ngot-term\n']);
+  }, 20000);
+
+  test('a terminal: run in a pty as runc does', async () => {
+    const pty = await import('node-pty');
+    const bundle = await makeBundle({ args: ['sh', '-c', '[ -t 0 ] && [ -t 1 ] && echo is-a-tty; read line; echo "got:$line"; exit 5'], terminal: true });
+    const root = tempRoot();
+    const results: Record<string, unknown[]> = {};
+    for (const [who, bin] of [['ours', RUNTIME], ['theirs', 'runc']] as const) {
+      const p = pty.spawn(bin, ['--root', root, 'run', '--bundle', bundle, uid(who)], { cols: 80, rows: 24, env: { ...process.env, ...(who === 'ours' ? env : {}) } as Record<string, string> });
+      let out = '';
+      p.onData((d) => {
+        out += d;
+        if (out.includes('is-a-tty') && !out.includes('sent')) { out += 'sent'; p.write('hello\r'); }
+      });
+      const code = await new Promise<number>((r) => p.onExit((e) => r(e.exitCode)));
+      results[who] = [code, out.replace(/sent/, '')];
+    }
+    expect(results.ours).toEqual(results.theirs);
+    expect(results.ours[0]).toBe(5);
+  }, 30000);
+
+  test('exec into a running container, then kill and delete', async () => {
+    const bundle = await makeBundle({ args: ['sleep', '30'] });
+    const root = tempRoot();
+    const seen: Record<string, unknown[]> = {};
+    for (const [who, tool] of [['ours', (a: string[], o = {}) => vk(a, { env, ...o })], ['theirs', runc]] as const) {
+      const id = uid(who);
+      const fd = openSync(join(tmpdir(), `${id}.out`), 'w');
+      const steps: unknown[] = [(await tool(['--root', root, 'run', '-d', '--bundle', bundle, id], { stdin: 'ignore', stdout: fd, stderr: fd })).exitCode];
+      const e = await tool(['--root', root, 'exec', id, 'sh', '-c', 'echo in-$((6*7)); exit 2']);
+      steps.push(e.exitCode, e.stdout, norm(JSON.parse((await tool(['--root', root, 'state', id])).stdout), id));
+      steps.push((await tool(['--root', root, 'kill', id, 'KILL'])).exitCode);
+      for (let i = 0; i < 50 && JSON.parse((await tool(['--root', root, 'state', id])).stdout).status !== 'stopped'; i++) await new Promise((r) => setTimeout(r, 50));
+      steps.push((await tool(['--root', root, 'delete', id])).exitCode);
+      seen[who] = steps;
+      expect(leftovers(root, id)).toEqual([]);
+    }
+    expect(seen.ours).toEqual(seen.theirs);
+    expect(seen.ours.slice(0, 3)).toEqual([0, 2, 'in-42']);
+  }, 30000);
+});
