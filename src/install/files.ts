@@ -1,5 +1,6 @@
 import { execa } from 'execa';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fchmodSync, fchownSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 
 const BACKUP = '.vkernel-backup-';
@@ -14,12 +15,34 @@ export function readText(path: string): string | undefined {
   }
 }
 
-export function atomicWrite(path: string, text: string): void {
+/** mode and owner of a file, or undefined when it does not exist */
+function ownership(path: string): { mode: number; uid: number; gid: number } | undefined {
+  try {
+    const st = statSync(path);
+    return { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid };
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+}
+
+/**
+ * write temp, fsync, rename. The new file gets the mode and owner of `like` (default: the file it
+ * replaces; a config that was 0600 stays 0600), else `mode`.
+ */
+export function atomicWrite(path: string, text: string, o: { like?: string; mode?: number } = {}): void {
   mkdirSync(dirname(path), { recursive: true });
+  const keep = ownership(o.like ?? path);
   const tmp = `${path}.vkernel-tmp-${process.pid}`;
-  const fd = openSync(tmp, 'w', 0o644);
+  const fd = openSync(tmp, 'w', 0o600);
   try {
     writeSync(fd, text);
+    if (keep) {
+      fchownSync(fd, keep.uid, keep.gid);
+      fchmodSync(fd, keep.mode);
+    } else {
+      fchmodSync(fd, o.mode ?? 0o644);
+    }
     fsyncSync(fd);
   } finally {
     closeSync(fd);
@@ -27,10 +50,10 @@ export function atomicWrite(path: string, text: string): void {
   renameSync(tmp, path);
 }
 
-/** keeps the current file as `<path>.vkernel-backup-<timestamp>`; returns the backup's path */
+/** keeps the current file as `<path>.vkernel-backup-<timestamp>` (same mode and owner); returns the backup's path */
 export function backup(path: string, text: string): string {
   const b = `${path}${BACKUP}${new Date().toISOString().replace(/[:.]/g, '-')}`;
-  atomicWrite(b, text);
+  atomicWrite(b, text, { like: path });
   return b;
 }
 
@@ -45,8 +68,8 @@ export function latestBackup(path: string): string | undefined {
 
 /** unified diff between two texts (diffutils), for --dry-run */
 export async function diff(path: string, before: string | undefined, after: string | undefined): Promise<string> {
-  const dir = `/tmp/vkernel-diff-${process.pid}`;
-  mkdirSync(dir, { recursive: true });
+  // private and unpredictable: a fixed /tmp name could be a symlink someone else planted
+  const dir = mkdtempSync(join(tmpdir(), 'vkernel-diff-'));
   try {
     const a = join(dir, 'a');
     const b = join(dir, 'b');
@@ -64,6 +87,8 @@ export interface Change {
   before?: string;
   /** undefined: remove the file */
   after?: string;
+  /** mode of a file the change creates (an existing file keeps its own) */
+  mode?: number;
   /** what to tell the user to run next */
   next?: string;
   message: string;
@@ -74,6 +99,6 @@ export function commit(c: Change): string | undefined {
   if (c.before === c.after) return undefined;
   const b = c.before !== undefined ? backup(c.path, c.before) : undefined;
   if (c.after === undefined) rmSync(c.path, { force: true });
-  else atomicWrite(c.path, c.after);
+  else atomicWrite(c.path, c.after, { mode: c.mode });
   return b;
 }

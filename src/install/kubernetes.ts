@@ -12,11 +12,13 @@ export function kubernetesManifests(o: KubeOptions): Record<string, string> {
     scheduling: { nodeSelector: { 'vkernel-runtime/installed': 'true' } },
   };
   const labels = { app: 'vkernel-runtime-installer' };
+  // `install node`: the launcher, the engine beside it in dist/ and the module source go to
+  // /opt/vkernel-runtime/releases/<hash> with /usr/local/bin/vkernel-runtime linked to it; containerd
+  // gets a drop-in with the handler (SystemdCgroup as the node's runc handler or kubelet) and
+  // config.toml an `imports` line; /etc/vkernel-runtime/config.yaml has env off as a policy source
   const script = [
     'set -eu',
-    'cp -f /opt/vkernel-runtime/dist/vkernel-engine /host/usr/local/bin/vkernel-engine',
-    'cp -f /opt/vkernel-runtime/bin/vkernel-runtime /host/usr/local/bin/vkernel-runtime',
-    `/opt/vkernel-runtime/bin/vkernel-runtime install containerd --handler ${o.handler} --runtime-path /usr/local/bin/vkernel-runtime --config-path /host/etc/containerd/config.toml`,
+    `/opt/vkernel-runtime/bin/vkernel-runtime install node --node-root /host --handler ${o.handler}`,
     // containerd re-reads runtime handlers only on restart
     'nsenter -t 1 -m -u -i -n -p -- systemctl restart containerd',
     'kubectl label node "$NODE_NAME" vkernel-runtime/installed=true --overwrite || true',
@@ -40,13 +42,19 @@ export function kubernetesManifests(o: KubeOptions): Record<string, string> {
             env: [{ name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } }],
             securityContext: { privileged: true },
             volumeMounts: [
+              { name: 'runtime-home', mountPath: '/host/opt/vkernel-runtime' },
               { name: 'host-bin', mountPath: '/host/usr/local/bin' },
               { name: 'containerd-config', mountPath: '/host/etc/containerd' },
+              { name: 'runtime-config', mountPath: '/host/etc/vkernel-runtime' },
+              { name: 'kubelet', mountPath: '/host/var/lib/kubelet', readOnly: true },
             ],
           }],
           volumes: [
+            { name: 'runtime-home', hostPath: { path: '/opt/vkernel-runtime', type: 'DirectoryOrCreate' } },
             { name: 'host-bin', hostPath: { path: '/usr/local/bin', type: 'DirectoryOrCreate' } },
             { name: 'containerd-config', hostPath: { path: '/etc/containerd', type: 'DirectoryOrCreate' } },
+            { name: 'runtime-config', hostPath: { path: '/etc/vkernel-runtime', type: 'DirectoryOrCreate' } },
+            { name: 'kubelet', hostPath: { path: '/var/lib/kubelet', type: 'DirectoryOrCreate' } },
           ],
         },
       },

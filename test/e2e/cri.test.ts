@@ -1,5 +1,5 @@
-import { existsSync, readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { parse } from 'smol-toml';
 import { CriClient, CriContainerd, buildImage, engineCgroupDirs, removeCgroupPath } from '../helpers/cri.js';
 import { vkernelFiles } from '../helpers/engines.js';
@@ -154,12 +154,20 @@ function k8sCgroupChildren(): string[] {
   }
 }
 
+/** the operator's config.yaml for this containerd's runtime (env off is added by install containerd) */
+const operatorConfig = join(c.dir, 'vkernel-runtime/config.yaml');
+const REFUSED = `io.vkernel.sched.policy=adaptive (from annotation): not allowed on this node; allowed: cfs, fifo (keys.sched.policy.values in ${operatorConfig})`;
+
 beforeAll(async () => {
   requireRoot();
   runtimeRootExisted = existsSync(c.runtimeRoot);
   c.writeConfig(criSettings());
-  const r = await vk(['install', 'containerd', '--config-path', c.config, '--runtime-path', RUNTIME]);
+  mkdirSync(dirname(operatorConfig), { recursive: true });
+  writeFileSync(operatorConfig, '# tenants: cfs or fifo only\nkeys:\n  sched.policy: {values: [cfs, fifo]}\n');
+  const r = await vk(['install', 'containerd', '--config-path', c.config, '--runtime-path', RUNTIME, '--runtime-config', operatorConfig]);
   if (r.exitCode !== 0) throw new Error(`install containerd: ${r.stderr}`);
+  // containerd's environment reaches the shim and through it the runtime (as /etc/vkernel-runtime/config.yaml would)
+  process.env.VKERNEL_RUNTIME_CONFIG = operatorConfig;
   await c.start();
   const loadError = c.criLoadError();
   if (loadError) throw new Error(`containerd did not load its CRI plugin: ${loadError}`);
@@ -185,9 +193,13 @@ afterAll(async () => {
   rmSync(busyboxRootfs(), { recursive: true, force: true });
 }, 120000);
 
-test('install containerd kept the CRI settings this host needs and added the vkernel handler; the CRI plugin loaded', async () => {
+test('install containerd: config.toml only imports the drop-in, which kept the CRI settings this host needs and added the vkernel handler; the CRI plugin loaded', async () => {
+  const dropIn = join(c.dir, 'conf.d/vkernel-runtime.toml');
   const doc = parse(readFileSync(c.config, 'utf8')) as any;
-  const criCfg = doc.plugins['io.containerd.grpc.v1.cri'];
+  expect(doc.imports).toEqual([dropIn]);
+  expect(readFileSync(c.config, 'utf8')).toContain('# the sandbox ("pause") image, imported locally');
+  expect(doc.plugins['io.containerd.grpc.v1.cri'].containerd.runtimes.vkernel).toBeUndefined();
+  const criCfg = (parse(readFileSync(dropIn, 'utf8')) as any).plugins['io.containerd.grpc.v1.cri'];
   expect(criCfg).toMatchObject({
     sandbox_image: PAUSE, enable_selinux: false, disable_cgroup: false, restrict_oom_score_adj: true,
     cni: { bin_dir: join(c.dir, 'cni-bin'), conf_dir: join(c.dir, 'cni-conf') },
@@ -196,9 +208,10 @@ test('install containerd kept the CRI settings this host needs and added the vke
     runc: { runtime_type: 'io.containerd.runc.v2' },
     vkernel: {
       runtime_type: 'io.containerd.runc.v2', container_annotations: ['io.vkernel.*'], pod_annotations: ['io.vkernel.*'],
-      options: { BinaryName: RUNTIME },
+      options: { BinaryName: RUNTIME, SystemdCgroup: false },
     },
   });
+  expect(readFileSync(operatorConfig, 'utf8')).toBe('# tenants: cfs or fifo only\nkeys:\n  sched.policy: {values: [cfs, fifo]}\nsources:\n  env: false\n');
   expect([doc.root, doc.state, doc.grpc.address]).toEqual([join(c.dir, 'root'), join(c.dir, 'state'), c.sock]);
   const v = await cri.call('Version', { version: 'v1' });
   expect(v).toMatchObject({ runtime_name: 'containerd', runtime_api_version: 'v1' });
@@ -305,6 +318,21 @@ test('a bad pod annotation fails RunPodSandbox with our message in the gRPC erro
   expect(vkernelFiles(c.runtimeRoot)).toEqual(before.files);
   expect(k8sCgroupChildren()).toEqual(before.cgroups);
   expect((await c.ctr(['containers', 'ls', '-q'])).stdout).toBe(before.ctrs);
+  expect(pods.size).toBe(0);
+}, 60000);
+
+test('a pod annotation the operator policy refuses fails RunPodSandbox with the rule in the gRPC error, and leaves nothing', async () => {
+  const before = { files: vkernelFiles(c.runtimeRoot), cgroups: k8sCgroupChildren() };
+  let err: { code?: number; details?: string } | undefined;
+  try {
+    await runPod(podConfig('refused-pod', { 'io.vkernel.sched.policy': 'adaptive' }));
+  } catch (e) {
+    err = e as typeof err;
+  }
+  expect(err?.details).toContain(`OCI runtime create failed: ${REFUSED}`);
+  process.stdout.write(`RunPodSandbox error as kubelet sees it: ${err?.details}\n`);
+  expect(vkernelFiles(c.runtimeRoot)).toEqual(before.files);
+  expect(k8sCgroupChildren()).toEqual(before.cgroups);
   expect(pods.size).toBe(0);
 }, 60000);
 

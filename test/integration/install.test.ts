@@ -1,9 +1,11 @@
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, readlinkSync, realpathSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { execa } from 'execa';
 import { parse } from 'smol-toml';
 import { parse as parseYaml } from 'yaml';
-import { vk } from '../helpers/fixtures.js';
+import { leftovers, makeBundle, REPO, tempRoot, uid, vk } from '../helpers/fixtures.js';
 
 /** `vkernel-runtime install|uninstall <engine>` on real files (the engines themselves: test/e2e) */
 const dir = () => mkdtempSync(join(tmpdir(), 'vk-install-'));
@@ -32,7 +34,7 @@ describe('docker daemon.json', () => {
     expect(backups(d)).toHaveLength(1);
     expect((await vk(['uninstall', 'docker', '--config-path', f])).exitCode).toBe(0);
     expect(readFileSync(f, 'utf8')).toBe(original);
-  });
+  }, 30000);
 
   test('--set becomes runtimeArgs, --name and --default register e.g. vkernel-fifo', async () => {
     const f = join(dir(), 'daemon.json');
@@ -44,7 +46,7 @@ describe('docker daemon.json', () => {
     });
     await vk(['uninstall', 'docker', '--config-path', f, '--name', 'vkernel-fifo']);
     expect(existsSync(f)).toBe(false); // install created it; uninstall removes it
-  });
+  }, 30000);
 
   test('a different runtime of the same name is refused without --force', async () => {
     const f = join(dir(), 'daemon.json');
@@ -55,7 +57,7 @@ describe('docker daemon.json', () => {
     expect(readFileSync(f, 'utf8')).toBe('{"runtimes":{"vkernel-runtime":{"path":"/other"}}}');
     expect((await vk(['install', 'docker', '--config-path', f, '--runtime-path', '/mine', '--force'])).exitCode).toBe(0);
     expect(JSON.parse(readFileSync(f, 'utf8')).runtimes['vkernel-runtime'].path).toBe('/mine');
-  });
+  }, 30000);
 
   test('invalid JSON: clear error, file untouched, no backup', async () => {
     const d = dir();
@@ -67,7 +69,7 @@ describe('docker daemon.json', () => {
     expect(r.stderr).toContain('nothing was changed');
     expect(readFileSync(f, 'utf8')).toBe('{"runtimes": {');
     expect(backups(d)).toEqual([]);
-  });
+  }, 30000);
 
   test('--dry-run prints a diff and changes nothing', async () => {
     const d = dir();
@@ -79,51 +81,205 @@ describe('docker daemon.json', () => {
     expect(r.stdout).toContain('+      "path": "/rt"');
     expect(readFileSync(f, 'utf8')).toBe(original);
     expect(backups(d)).toEqual([]);
-  });
+  }, 30000);
 });
 
-describe('containerd config.toml', () => {
-  const original = 'version = 2\nroot = "/var/lib/containerd"\n\n[plugins."io.containerd.grpc.v1.cri"]\n  sandbox_image = "registry.k8s.io/pause:3.6"\n\n[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]\n  runtime_type = "io.containerd.runc.v2"\n';
+describe('containerd: a drop-in file that config.toml imports', () => {
+  const original = [
+    '# containerd config (comments must survive)',
+    'version = 2',
+    'root = "/var/lib/containerd"',
+    '',
+    '[plugins."io.containerd.grpc.v1.cri"]',
+    '  sandbox_image = "registry.k8s.io/pause:3.6" # pinned',
+    '',
+    '[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]',
+    '  runtime_type = "io.containerd.runc.v2"',
+    '',
+  ].join('\n');
+  const HANDLER = {
+    runtime_type: 'io.containerd.runc.v2', container_annotations: ['io.vkernel.*'], pod_annotations: ['io.vkernel.*'],
+    options: { BinaryName: '/usr/local/bin/vkernel-runtime', SystemdCgroup: false },
+  };
+  const install = (f: string, extra: string[] = []) => vk(['install', 'containerd', '--config-path', f, '--runtime-path', '/usr/local/bin/vkernel-runtime',
+    '--runtime-config', join(dirname(f), 'vkernel-runtime/config.yaml'), ...extra]);
+  const uninstall = (f: string) => vk(['uninstall', 'containerd', '--config-path', f, '--runtime-config', join(dirname(f), 'vkernel-runtime/config.yaml')]);
 
-  test('adds the handler, preserves the rest, uninstall restores the original', async () => {
+  test('config.toml only gains an imports line (comments, layout, mode and owner kept); the drop-in carries the CRI section and the handler; uninstall restores the original bytes', async () => {
     const d = dir();
     const f = join(d, 'config.toml');
     writeFileSync(f, original);
-    const r = await vk(['install', 'containerd', '--config-path', f, '--runtime-path', '/usr/local/bin/vkernel-runtime']);
+    chmodSync(f, 0o600);
+    chownSync(f, 1234, 5678);
+    const r = await install(f);
     expect(r.exitCode).toBe(0);
-    const doc = parse(readFileSync(f, 'utf8')) as any;
-    const cri = doc.plugins['io.containerd.grpc.v1.cri'];
-    expect(doc.root).toBe('/var/lib/containerd');
-    expect(cri.sandbox_image).toBe('registry.k8s.io/pause:3.6');
-    expect(cri.containerd.runtimes.runc).toEqual({ runtime_type: 'io.containerd.runc.v2' });
-    expect(cri.containerd.runtimes.vkernel).toEqual({
-      runtime_type: 'io.containerd.runc.v2', container_annotations: ['io.vkernel.*'], pod_annotations: ['io.vkernel.*'],
-      options: { BinaryName: '/usr/local/bin/vkernel-runtime' },
-    });
+    const dropIn = join(d, 'conf.d/vkernel-runtime.toml');
+    expect(readFileSync(f, 'utf8')).toBe(original.replace('version = 2\n', `version = 2\nimports = ["${dropIn}"]\n`));
+    expect(statSync(f).mode & 0o7777).toBe(0o600);
+    expect([statSync(f).uid, statSync(f).gid]).toEqual([1234, 5678]);
+    // the backup is as private as the file
     expect(backups(d)).toHaveLength(1);
-    expect((await vk(['uninstall', 'containerd', '--config-path', f])).exitCode).toBe(0);
+    expect(statSync(join(d, backups(d)[0])).mode & 0o7777).toBe(0o600);
+    expect(readFileSync(join(d, backups(d)[0]), 'utf8')).toBe(original);
+    // containerd 1.x replaces a whole plugin section with an imported one: the drop-in has all of it
+    const doc = parse(readFileSync(dropIn, 'utf8')) as any;
+    expect(doc.version).toBe(2);
+    const cri = doc.plugins['io.containerd.grpc.v1.cri'];
+    expect(cri.sandbox_image).toBe('registry.k8s.io/pause:3.6');
+    expect(cri.containerd.runtimes).toEqual({ runc: { runtime_type: 'io.containerd.runc.v2' }, vkernel: HANDLER });
+    expect(r.stdout).toContain('SystemdCgroup = false: cgroupfs');
+    // the operator config: env is not a policy source on such a node
+    expect(parseYaml(readFileSync(join(d, 'vkernel-runtime/config.yaml'), 'utf8'))).toEqual({ sources: { env: false } });
+    // again: nothing changes
+    const again = await install(f);
+    expect(again.stdout).toContain('already installed');
+    expect(again.stdout).toContain('already imports');
+    expect(backups(d)).toHaveLength(1);
+    expect((await uninstall(f)).exitCode).toBe(0);
     expect(readFileSync(f, 'utf8')).toBe(original);
-  });
+    expect(statSync(f).mode & 0o7777).toBe(0o600);
+    expect(statSync(f).uid).toBe(1234);
+    expect(existsSync(dropIn)).toBe(false);
+    expect(existsSync(join(d, 'vkernel-runtime/config.yaml'))).toBe(false);
+  }, 30000);
 
-  test('a config without an entry for the default runtime (Debian\'s stock file) gets one, so the CRI plugin still loads', async () => {
-    const f = join(dir(), 'config.toml');
+  test('SystemdCgroup follows the node: the runc handler\'s option, else kubelet\'s cgroupDriver, else --cgroup-driver', async () => {
+    const root = dir();
+    const f = join(root, 'etc/containerd/config.toml');
+    const rc = join(root, 'etc/vkernel-runtime/config.yaml');
+    const handler = () => (parse(readFileSync(join(root, 'etc/containerd/conf.d/vkernel-runtime.toml'), 'utf8')) as any).plugins['io.containerd.grpc.v1.cri'].containerd.runtimes.vkernel;
+    mkdirSync(dirname(f), { recursive: true });
+    writeFileSync(f, 'version = 2\n[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]\n  runtime_type = "io.containerd.runc.v2"\n  [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]\n    SystemdCgroup = true\n');
+    const args = ['install', 'containerd', '--node-root', root, '--runtime-path', '/rt'];
+    const r = await vk(args);
+    expect(r.exitCode).toBe(0);
+    expect(handler().options).toEqual({ BinaryName: '/rt', SystemdCgroup: true });
+    expect(r.stdout).toContain('SystemdCgroup = true: as containerd\'s runc handler');
+    expect(existsSync(rc)).toBe(true);
+    // no option on the runc handler: kubelet decides
     writeFileSync(f, 'version = 2\n');
-    expect((await vk(['install', 'containerd', '--config-path', f, '--runtime-path', '/rt'])).exitCode).toBe(0);
-    const runtimes = (parse(readFileSync(f, 'utf8')) as any).plugins['io.containerd.grpc.v1.cri'].containerd.runtimes;
+    mkdirSync(join(root, 'var/lib/kubelet'), { recursive: true });
+    writeFileSync(join(root, 'var/lib/kubelet/config.yaml'), 'kind: KubeletConfiguration\n');
+    expect((await vk([...args, '--cgroup-driver', 'cgroupfs'])).exitCode).toBe(0);
+    expect(handler().options.SystemdCgroup).toBe(false);
+    writeFileSync(join(root, 'var/lib/kubelet/config.yaml'), 'apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\ncgroupDriver: systemd\n');
+    expect((await vk(args)).stdout).toContain('SystemdCgroup = true: as kubelet (cgroupDriver: systemd in /var/lib/kubelet/config.yaml)');
+    expect(handler().options.SystemdCgroup).toBe(true);
+  }, 30000);
+
+  test('an existing imports list (multi-line, commented) gets our file appended, the rest kept', async () => {
+    const d = dir();
+    const f = join(d, 'config.toml');
+    const text = 'version = 2\nimports = [\n  "/etc/containerd/nvidia.toml", # gpu\n]\n\n[plugins."io.containerd.grpc.v1.cri"]\n  sandbox_image = "p:1"\n';
+    writeFileSync(f, text);
+    expect((await install(f)).exitCode).toBe(0);
+    const after = readFileSync(f, 'utf8');
+    expect(after).toBe(`version = 2\nimports = ["/etc/containerd/nvidia.toml", "${join(d, 'conf.d/vkernel-runtime.toml')}"]\n\n[plugins."io.containerd.grpc.v1.cri"]\n  sandbox_image = "p:1"\n`);
+    expect((await uninstall(f)).exitCode).toBe(0);
+    expect(readFileSync(f, 'utf8')).toBe(text);
+  }, 30000);
+
+  test('containerd 2.x (version 3) merges tables: the drop-in holds the handler only', async () => {
+    const d = dir();
+    const f = join(d, 'config.toml');
+    writeFileSync(f, 'version = 3\n[plugins."io.containerd.cri.v1.images"]\n  snapshotter = "overlayfs"\n');
+    expect((await install(f)).exitCode).toBe(0);
+    expect(parse(readFileSync(join(d, 'conf.d/vkernel-runtime.toml'), 'utf8'))).toEqual({
+      version: 3, plugins: { 'io.containerd.cri.v1.runtime': { containerd: { runtimes: { vkernel: HANDLER } } } },
+    });
+  }, 30000);
+
+  test('no config.toml yet: one with version and imports; uninstall removes what install created', async () => {
+    const d = dir();
+    const f = join(d, 'config.toml');
+    expect((await install(f)).exitCode).toBe(0);
+    expect(readFileSync(f, 'utf8')).toBe(`version = 2\nimports = ["${join(d, 'conf.d/vkernel-runtime.toml')}"]\n`);
+    const runtimes = (parse(readFileSync(join(d, 'conf.d/vkernel-runtime.toml'), 'utf8')) as any).plugins['io.containerd.grpc.v1.cri'].containerd.runtimes;
+    // a runtimes table replaces containerd's built-in one: the default runtime keeps an entry
     expect(runtimes.runc).toEqual({ runtime_type: 'io.containerd.runc.v2' });
-    expect(runtimes.vkernel.options.BinaryName).toBe('/rt');
-    await vk(['uninstall', 'containerd', '--config-path', f]);
-    expect(readFileSync(f, 'utf8')).toBe('version = 2\n');
-  });
+    expect((await uninstall(f)).exitCode).toBe(0);
+    expect(readdirSync(d).filter((n) => !n.includes('.vkernel-backup-'))).toEqual(['conf.d', 'vkernel-runtime']);
+    expect(readdirSync(join(d, 'conf.d')).filter((n) => !n.includes('.vkernel-backup-'))).toEqual([]);
+  }, 30000);
+
+  test('an existing operator config keeps its comments and gains sources.env: false; an explicit choice is kept', async () => {
+    const d = dir();
+    const f = join(d, 'config.toml');
+    const rc = join(d, 'vkernel-runtime/config.yaml');
+    mkdirSync(dirname(rc));
+    writeFileSync(rc, '# node policy\nlimits:\n  rt_budget_percent: 40 # two fifo pods\n');
+    expect((await install(f)).exitCode).toBe(0);
+    expect(readFileSync(rc, 'utf8')).toBe('# node policy\nlimits:\n  rt_budget_percent: 40 # two fifo pods\nsources:\n  env: false\n');
+    writeFileSync(rc, 'sources:\n  env: true\n');
+    const r = await install(f, ['--force']);
+    expect(r.stdout).toContain('keeps sources.env: true');
+    expect(readFileSync(rc, 'utf8')).toBe('sources:\n  env: true\n');
+  }, 30000);
 
   test('invalid TOML: clear error, untouched', async () => {
-    const f = join(dir(), 'config.toml');
+    const d = dir();
+    const f = join(d, 'config.toml');
     writeFileSync(f, 'version = = 2');
-    const r = await vk(['install', 'containerd', '--config-path', f]);
+    const r = await install(f);
     expect(r.exitCode).not.toBe(0);
     expect(r.stderr).toContain('is not valid TOML');
     expect(readFileSync(f, 'utf8')).toBe('version = = 2');
-  });
+    expect(readdirSync(d)).toEqual(['config.toml']);
+  }, 30000);
+
+  test('--dry-run prints the diffs and changes nothing', async () => {
+    const d = dir();
+    const f = join(d, 'config.toml');
+    writeFileSync(f, original);
+    const r = await install(f, ['--dry-run']);
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toContain(`+imports = ["${join(d, 'conf.d/vkernel-runtime.toml')}"]`);
+    expect(r.stdout).toContain('+[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.vkernel]');
+    expect(readdirSync(d)).toEqual(['config.toml']);
+  }, 30000);
+});
+
+describe('install node: what the Kubernetes installer puts on a node (a temp dir standing in for the hostPath root)', () => {
+  test('the launcher finds the engine in <home>/dist (no node needed), the module source is shipped, containerd and the operator config point at them', async () => {
+    const root = dir();
+    mkdirSync(join(root, 'etc/containerd'), { recursive: true });
+    writeFileSync(join(root, 'etc/containerd/config.toml'), 'version = 2\n');
+    const r = await vk(['install', 'node', '--node-root', root]);
+    expect(r.stderr).toBe('');
+    expect(r.exitCode).toBe(0);
+    const bin = join(root, 'usr/local/bin/vkernel-runtime');
+    expect(readlinkSync(bin)).toBe('../../../opt/vkernel-runtime/current/bin/vkernel-runtime');
+    const home = dirname(dirname(realpathSync(bin)));
+    expect(home).toMatch(new RegExp(`^${root}/opt/vkernel-runtime/releases/[0-9a-f]{16}$`));
+    expect(statSync(join(home, 'dist/vkernel-engine')).mode & 0o111).not.toBe(0);
+    expect(readFileSync(join(home, 'modules/vkernel/main.c'), 'utf8')).toBe(readFileSync(join(REPO, 'modules/vkernel/main.c'), 'utf8'));
+    expect(readdirSync(join(home, 'modules/vkernel')).sort()).toEqual(readdirSync(join(REPO, 'modules/vkernel')).filter((n) => /^(Kbuild|Makefile)$|\.[ch]$/.test(n)).sort());
+    const h = (parse(readFileSync(join(root, 'etc/containerd/conf.d/vkernel-runtime.toml'), 'utf8')) as any).plugins['io.containerd.grpc.v1.cri'].containerd.runtimes.vkernel;
+    expect(h.options.BinaryName).toBe('/usr/local/bin/vkernel-runtime');
+    expect(readFileSync(join(root, 'etc/containerd/config.toml'), 'utf8')).toBe('version = 2\nimports = ["/etc/containerd/conf.d/vkernel-runtime.toml"]\n');
+    expect(parseYaml(readFileSync(join(root, 'etc/vkernel-runtime/config.yaml'), 'utf8'))).toEqual({ sources: { env: false } });
+
+    // a create with a request through the node's launcher, with no node on PATH: only the engine in dist/ can do it
+    const path = join(root, 'path');
+    mkdirSync(path);
+    for (const t of ['sh', 'grep', 'readlink', 'runc', 'cat']) symlinkSync(execSync(`command -v ${t}`, { shell: '/bin/sh' }).toString().trim(), join(path, t));
+    const bundle = await makeBundle({ args: ['sleep', '30'], annotations: { 'io.vkernel.sched.policy': 'cfs' } });
+    const state = tempRoot();
+    const id = uid('node');
+    const out = openSync(join(root, 'out'), 'w');
+    const env = { PATH: path, VKERNEL_RUNTIME_CONFIG: join(root, 'etc/vkernel-runtime/config.yaml') };
+    const c = await execa(bin, ['--root', state, 'create', '--bundle', bundle, id], { reject: false, env, extendEnv: false, stdin: 'ignore', stdout: out, stderr: out });
+    expect(readFileSync(join(root, 'out'), 'utf8')).toBe('');
+    expect(c.exitCode).toBe(0);
+    expect(JSON.parse(readFileSync(join(state, `vkernel@${id}.json`), 'utf8')).policy).toEqual({ 'sched.policy': 'cfs' });
+    expect((await execa(bin, ['--root', state, 'delete', '--force', id], { reject: false, env, extendEnv: false })).exitCode).toBe(0);
+    expect(leftovers(state, id)).toEqual([]);
+
+    // again: same release, nothing rewritten
+    const again = await vk(['install', 'node', '--node-root', root]);
+    expect(again.stdout).toContain('already installed');
+    expect(readdirSync(join(root, 'opt/vkernel-runtime/releases'))).toHaveLength(1);
+  }, 60000);
 });
 
 test('podman hooks.d: two hooks matching io.vkernel.* annotations; uninstall removes them', async () => {
@@ -137,7 +293,7 @@ test('podman hooks.d: two hooks matching io.vkernel.* annotations; uninstall rem
   expect(JSON.parse(readFileSync(join(d, 'vkernel-runtime-poststop.json'), 'utf8')).stages).toEqual(['poststop']);
   await vk(['uninstall', 'podman', '--config-path', d]);
   expect(readdirSync(d).filter((f) => !f.includes('backup'))).toEqual([]);
-});
+}, 30000);
 
 test('kubernetes: RuntimeClass with handler vkernel and a privileged node installer DaemonSet', async () => {
   const out = dir();
@@ -148,10 +304,12 @@ test('kubernetes: RuntimeClass with handler vkernel and a privileged node instal
   const ds = parseYaml(readFileSync(join(out, 'installer-daemonset.yaml'), 'utf8'));
   const c = ds.spec.template.spec.containers[0];
   expect(c.securityContext.privileged).toBe(true);
-  expect(c.command.join(' ')).toContain('install containerd --handler vkernel');
-  expect(ds.spec.template.spec.volumes.map((v: any) => v.hostPath.path).sort()).toEqual(['/etc/containerd', '/usr/local/bin']);
+  expect(c.command.join(' ')).toContain('install node --node-root /host --handler vkernel');
+  expect(ds.spec.template.spec.volumes.map((v: any) => v.hostPath.path).sort()).toEqual(['/etc/containerd', '/etc/vkernel-runtime', '/opt/vkernel-runtime', '/usr/local/bin', '/var/lib/kubelet']);
+  // every hostPath is mounted at /host + the same path (what install node --node-root /host writes to)
+  for (const m of c.volumeMounts) expect(m.mountPath).toBe(`/host${ds.spec.template.spec.volumes.find((v: any) => v.name === m.name).hostPath.path}`);
   // the committed copies are what the command prints
   for (const f of ['runtimeclass.yaml', 'installer-daemonset.yaml', 'rbac.yaml']) {
     expect(readFileSync(new URL(`../../deploy/kubernetes/${f}`, import.meta.url), 'utf8')).toBe(readFileSync(join(out, f), 'utf8'));
   }
-});
+}, 30000);

@@ -1,12 +1,20 @@
 import { Args, type Command, Flags } from '@oclif/core';
 import { AdminCommand } from './base.js';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { commit, diff, type Change } from '../../install/files.js';
 import { DOCKER_CONFIG, installDocker, uninstallDocker } from '../../install/docker.js';
-import { CONTAINERD_CONFIG, installContainerd, uninstallContainerd } from '../../install/containerd.js';
+import { CONTAINERD_CONFIG, DROP_IN, installContainerd, uninstallContainerd } from '../../install/containerd.js';
 import { HOOKS_DIR, installPodman, uninstallPodman } from '../../install/podman.js';
 import { kubernetesManifests } from '../../install/kubernetes.js';
+import { installNode, NODE_BIN } from '../../install/node.js';
+import { installRuntimeConfig, uninstallRuntimeConfig } from '../../install/runtime-config.js';
+import { DEFAULT_CONFIG } from '../../policy/config.js';
+import type { DriverChoice } from '../../install/cgroup-driver.js';
+
+/** this installation's home (bin/, dist/, modules/): dist/src/cli/admin/install.js is four levels below */
+const HOME = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
 
 /** the runtime's own path, as engines should call it */
 function defaultRuntimePath(): string {
@@ -20,7 +28,20 @@ const common = {
   'runtime-path': Flags.string({ description: 'path of vkernel-runtime that the engine will run', default: defaultRuntimePath() }),
 };
 
-const ENGINES = ['docker', 'containerd', 'kubernetes', 'podman'] as const;
+const ENGINES = ['docker', 'containerd', 'kubernetes', 'podman', 'node'] as const;
+
+/** containerd (and node): config.toml, the drop-in beside it, runc's cgroup driver, the operator config */
+const containerdFlags = {
+  'drop-in': Flags.string({ description: 'containerd: the drop-in file config.toml imports (default: conf.d/vkernel-runtime.toml beside config.toml)' }),
+  'cgroup-driver': Flags.string({ description: 'containerd: runc\'s cgroup driver for the handler (options.SystemdCgroup); auto: as the node\'s runc handler, else kubelet\'s cgroupDriver, else cgroupfs', options: ['auto', 'systemd', 'cgroupfs'], default: 'auto' }),
+  'node-root': Flags.string({ description: 'containerd/node: where the node\'s / is (the Kubernetes installer mounts it at /host); every path is under it', default: '/' }),
+  'runtime-config': Flags.string({ description: `containerd/node: the operator config written with env off as a policy source (under --node-root; "none": leave it)`, default: DEFAULT_CONFIG }),
+};
+
+function containerdPaths(flags: { 'config-path'?: string; 'drop-in'?: string }) {
+  const config = flags['config-path'] ?? CONTAINERD_CONFIG;
+  return { config, dropIn: flags['drop-in'] ?? (flags['config-path'] ? join(dirname(config), 'conf.d/vkernel-runtime.toml') : DROP_IN) };
+}
 
 async function apply(cmd: Command, changes: Change[], dryRun: boolean): Promise<void> {
   for (const c of changes) {
@@ -49,6 +70,7 @@ export class Install extends AdminCommand {
     image: Flags.string({ description: 'kubernetes: installer image (built from Dockerfile.vm)', default: 'vkernel-runtime/installer:0.1.0' }),
     namespace: Flags.string({ description: 'kubernetes: namespace of the installer', default: 'kube-system' }),
     output: Flags.string({ description: 'kubernetes: write the manifests into this directory instead of printing them' }),
+    ...containerdFlags,
   };
 
   async run(): Promise<void> {
@@ -59,7 +81,24 @@ export class Install extends AdminCommand {
       case 'docker':
         return apply(this, [installDocker(flags['config-path'] ?? DOCKER_CONFIG, { name: flags.name, runtimePath: rp, sets: flags.set, makeDefault: flags.default, force: flags.force })], flags['dry-run']);
       case 'containerd':
-        return apply(this, [installContainerd(flags['config-path'] ?? CONTAINERD_CONFIG, flags.handler, rp, flags.force)], flags['dry-run']);
+      case 'node': {
+        // node: this installation copied onto the node first (the Kubernetes installer's job), and
+        // containerd pointed at the node's copy
+        const root = flags['node-root'];
+        let runtimePath = rp;
+        if (args.engine === 'node') {
+          if (flags['dry-run']) this.error('install node has no --dry-run: it copies files; use install containerd --dry-run --node-root to see the config changes');
+          const n = installNode(HOME, root);
+          this.log(`${n.bin} → ${n.home}/current (release ${n.release}: ${n.files.length} files)${n.changed ? '' : ', already installed'}`);
+          runtimePath = NODE_BIN;
+        }
+        const changes = installContainerd({
+          ...containerdPaths(flags), handler: flags.handler, runtimePath, force: flags.force,
+          systemdCgroup: flags['cgroup-driver'] as DriverChoice, nodeRoot: root,
+        });
+        if (flags['runtime-config'] !== 'none') changes.push(installRuntimeConfig(args.engine, root, flags['runtime-config']));
+        return apply(this, changes, flags['dry-run']);
+      }
       case 'podman':
         return apply(this, installPodman(flags['config-path'] ?? HOOKS_DIR, rp), flags['dry-run']);
       case 'kubernetes': {
@@ -84,12 +123,17 @@ export class Uninstall extends AdminCommand {
     'config-path': common['config-path'],
     name: Flags.string({ description: 'docker: runtime name', default: 'vkernel-runtime' }),
     handler: Flags.string({ description: 'containerd: runtime handler name', default: 'vkernel' }),
+    'drop-in': containerdFlags['drop-in'],
+    'node-root': containerdFlags['node-root'],
+    'runtime-config': containerdFlags['runtime-config'],
   };
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(Uninstall);
+    const root = flags['node-root'];
     const changes = args.engine === 'docker' ? [uninstallDocker(flags['config-path'] ?? DOCKER_CONFIG, flags.name)]
-      : args.engine === 'containerd' ? [uninstallContainerd(flags['config-path'] ?? CONTAINERD_CONFIG, flags.handler)]
+      : args.engine === 'containerd' ? [...uninstallContainerd({ ...containerdPaths(flags), handler: flags.handler, nodeRoot: root }),
+        ...(flags['runtime-config'] === 'none' ? [] : [uninstallRuntimeConfig('containerd', root, flags['runtime-config'])])]
         : uninstallPodman(flags['config-path'] ?? HOOKS_DIR);
     await apply(this, changes, flags['dry-run']);
   }
