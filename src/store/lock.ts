@@ -1,45 +1,102 @@
-import { mkdirSync, openSync, closeSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, ftruncateSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileLocker } from './flock.js';
 import { checkId } from './state.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function alive(pid: number): boolean {
+/** points of an acquisition, for tests that kill a taker at each (LockOptions.at) */
+export type LockStep = 'open' | 'opened' | 'locked' | 'held' | 'unlinked';
+
+export interface LockOptions {
+  /** give up after this long (default 60 s); 0: one attempt */
+  timeoutMs?: number;
+  /** test hook: called at each step of the acquisition and release */
+  at?: (step: LockStep) => void | Promise<void>;
+}
+
+/** the lock file of `name` under `root` */
+export const lockPath = (root: string, name: string) => join(root, `vkernel@${name}.lock`);
+
+/** thrown when the lock stays held by another process until the deadline */
+export class LockBusyError extends Error {}
+
+/**
+ * Runs `fn` holding the exclusive lock `name` under `root` (a container id, or a host-wide name
+ * such as `rt-budget`).
+ *
+ * The lock is a flock(2) on `vkernel@<name>.lock`, so the kernel releases it when its holder dies
+ * however it dies (SIGKILL included): there is no owner pid to judge alive or dead, so no stale
+ * takeover race, no empty file that wedges, no reused pid that keeps a dead lock alive. A taker:
+ *   1. opens (creating) the file — a file left by anyone is simply opened and locked;
+ *   2. tries flock(LOCK_EX|LOCK_NB), polling with backoff until the deadline;
+ *   3. checks that the path still names the inode it locked (fstat vs stat). The holder unlinks the
+ *      file while it still holds the lock, so a taker that opened the old file before that unlink
+ *      gets the lock on an inode no path names any more: it closes and starts again on the path.
+ * Why this excludes: a path only changes (unlink) under the lock of the inode it names, so once a
+ * taker has locked inode I and seen the path name I, the path keeps naming I until that taker
+ * unlinks it, and every other taker either waits on I or holds a lock on an unnamed inode, which
+ * step 3 rejects.
+ * The fd is opened O_CLOEXEC (node and bun both do), so runc and helpers started under the lock
+ * never inherit it. The holder's pid is written into the file for people reading it, never read
+ * back as evidence. Release: unlink, then close (which drops the lock).
+ */
+export async function withLock<T>(root: string, name: string, fn: () => Promise<T>, options: number | LockOptions = {}): Promise<T> {
+  const o = typeof options === 'number' ? { timeoutMs: options } : options;
+  checkId(name);
+  mkdirSync(root, { recursive: true, mode: 0o700 });
+  const file = lockPath(root, name);
+  const deadline = Date.now() + (o.timeoutMs ?? 60_000);
+  const locker = await fileLocker();
+  let fd: number | undefined;
+  for (let delay = 1; ; delay = Math.min(delay * 2, 25)) {
+    await o.at?.('open');
+    const f = openSync(file, 'a+', 0o600);
+    let mine = false;
+    try {
+      await o.at?.('opened');
+      if (await locker.tryLock(f)) {
+        await o.at?.('locked');
+        mine = sameFile(f, file);
+        if (mine) fd = f;
+      }
+    } finally {
+      if (!mine) closeSync(f);
+    }
+    if (fd !== undefined) break;
+    if (Date.now() >= deadline) throw new LockBusyError(`timed out waiting for lock ${file}${holder(file)}`);
+    await sleep(delay);
+  }
   try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
+    try {
+      ftruncateSync(fd, 0);
+      writeSync(fd, `${process.pid}\n`);
+    } catch { /* informational only */ }
+    await o.at?.('held');
+    return await fn();
+  } finally {
+    try { unlinkSync(file); } catch { /* cannot happen while we hold it; nothing to clean then */ }
+    await o.at?.('unlinked');
+    closeSync(fd);
   }
 }
 
-/**
- * An exclusive lock file (O_EXCL) holding the owner's pid. A lock whose owner is dead is stale and
- * taken over, so a killed runtime never wedges a container.
- */
-export async function withLock<T>(root: string, name: string, fn: () => Promise<T>, timeoutMs = 60_000): Promise<T> {
-  checkId(name);
-  mkdirSync(root, { recursive: true, mode: 0o700 });
-  const file = join(root, `vkernel@${name}.lock`);
-  const deadline = Date.now() + timeoutMs;
-  for (let delay = 2; ; delay = Math.min(delay * 2, 50)) {
-    try {
-      const fd = openSync(file, 'wx', 0o600);
-      writeSync(fd, String(process.pid));
-      closeSync(fd);
-      break;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      let owner = NaN;
-      try { owner = Number(readFileSync(file, 'utf8')); } catch { /* released meanwhile */ }
-      if (owner > 0 && !alive(owner)) rmSync(file, { force: true });
-      else if (Date.now() > deadline) throw new Error(`timed out waiting for lock ${file} (held by pid ${owner})`);
-      else await sleep(delay);
-    }
-  }
+/** whether `path` still names the file open on `fd` */
+function sameFile(fd: number, path: string): boolean {
   try {
-    return await fn();
-  } finally {
-    rmSync(file, { force: true });
+    const a = fstatSync(fd);
+    const b = statSync(path);
+    return a.ino === b.ino && a.dev === b.dev;
+  } catch {
+    return false; // unlinked meanwhile
+  }
+}
+
+function holder(file: string): string {
+  try {
+    const pid = readFileSync(file, 'utf8').trim();
+    return pid ? ` (held by pid ${pid})` : '';
+  } catch {
+    return '';
   }
 }
