@@ -1,15 +1,12 @@
-import { appendFileSync, existsSync } from 'node:fs';
+import { appendFileSync } from 'node:fs';
 import { adaptiveLog } from './paths.js';
 import { BACKENDS } from '../kernel/backends/index.js';
 import { RT_DEFAULTS, type Mode } from '../kernel/backends/backend.js';
-import { CGROUP_ROOT, probeHost } from '../kernel/probe.js';
-import { cpuGroup, taskCgroup } from '../kernel/cgroup-path.js';
 import { formatLine } from '../log/logger.js';
 import { defaults } from '../policy/validate.js';
 import type { Runtime } from '../lifecycle/runtime.js';
 import { decide } from './decide.js';
-import { groupFiles, rates, sample } from './sample.js';
-
+import { rates, sample } from './sample.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -31,26 +28,25 @@ export async function controller(rt: Runtime): Promise<number> {
     ctxLow: p['sched.adaptive.ctx_low'] ?? defaults['sched.adaptive.ctx_low'],
   };
   const interval = p['sched.adaptive.interval_ms'] ?? defaults['sched.adaptive.interval_ms'];
-  const v2 = probeHost().cgroup === 'v2';
-  const group = cpuGroup(state.cgroupPath, v2);
-  const files = groupFiles(CGROUP_ROOT, v2, state.cgroupPath, v2 ? state.cgroupPath : taskCgroup(state.pid, 'cpuacct') ?? state.cgroupPath);
+  const group = rt.cgroups().group(state.cgroupPath, state.pid);
   const backend = BACKENDS[state.backend as 'kernel' | 'rt'];
+  const deps = rt.backendDeps();
   const rtSettings = rt.config?.rt ?? RT_DEFAULTS;
   const logFile = adaptiveLog(rt.root, id);
   const log = (msg: string) => appendFileSync(logFile, formatLine('info', msg, 'text'));
 
   let mode: Mode = 'cfs';
   log(`adaptive: started (interval ${interval} ms, fifo when cpu > ${t.cpuHigh}% and ctx > ${t.ctxHigh}/s, cfs when cpu < ${t.cpuLow}% and ctx < ${t.ctxLow}/s), mode cfs`);
-  let prev = sample(files);
+  let prev = sample(group);
   for (;;) {
     await sleep(interval);
-    if (!existsSync(group.dir)) {
+    if (!group.exists()) {
       log('adaptive: container cgroup gone, exiting');
       return 0;
     }
     let cur;
     try {
-      cur = sample(files);
+      cur = sample(group);
     } catch {
       continue; // the group is being torn down
     }
@@ -59,7 +55,7 @@ export async function controller(rt: Runtime): Promise<number> {
     const next = decide(mode, r.cpu, r.ctx, t);
     if (next === mode) continue;
     try {
-      await backend.switchTo(group, next, rtSettings);
+      await backend.switchTo(deps, group, next, rtSettings);
       log(`adaptive: ${mode} -> ${next} (cpu ${r.cpu.toFixed(1)}%, ctx ${r.ctx.toFixed(0)}/s)`);
       mode = next;
     } catch (e) {

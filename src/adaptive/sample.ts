@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import type { CpuGroup } from '../kernel/cgroups/types.js';
 
 export interface Sample {
   /** monotonic time, ns */
@@ -10,7 +10,7 @@ export interface Sample {
   ctx: number;
 }
 
-function ctxSwitches(tid: string, proc: string): number {
+function ctxSwitches(tid: number, proc: string): number {
   try {
     const status = readFileSync(`${proc}/${tid}/status`, 'utf8');
     let n = 0;
@@ -21,21 +21,10 @@ function ctxSwitches(tid: string, proc: string): number {
   }
 }
 
-/** where the group's CPU time and threads are, for cgroup v1 (cpuacct + cpu) or v2 */
-export interface GroupFiles { usage: string; usageUnit: 'ns' | 'usec'; threads: string }
-
-export function groupFiles(cgroupRoot: string, v2: boolean, cpuRel: string, cpuacctRel: string): GroupFiles {
-  if (v2) {
-    const dir = join(cgroupRoot, cpuRel);
-    return { usage: join(dir, 'cpu.stat'), usageUnit: 'usec', threads: join(dir, 'cgroup.threads') };
-  }
-  return { usage: join(cgroupRoot, 'cpuacct', cpuacctRel, 'cpuacct.usage'), usageUnit: 'ns', threads: join(cgroupRoot, 'cpu', cpuRel, 'tasks') };
-}
-
-export function sample(f: GroupFiles, proc = '/proc'): Sample {
-  const raw = readFileSync(f.usage, 'utf8');
-  const usage = f.usageUnit === 'ns' ? BigInt(raw.trim()) : BigInt(/^usage_usec (\d+)$/m.exec(raw)?.[1] ?? '0') * 1000n;
-  const tids = readFileSync(f.threads, 'utf8').split('\n').filter(Boolean);
+/** Samples a group (through the cgroups interface: v1 cpuacct.usage and tasks, v2 cpu.stat and cgroup.threads). */
+export function sample(group: Pick<CpuGroup, 'usageNs' | 'threads'>, proc = '/proc'): Sample {
+  const usage = group.usageNs();
+  const tids = group.threads();
   return { at: process.hrtime.bigint(), usage, ctx: tids.reduce((n, t) => n + ctxSwitches(t, proc), 0) };
 }
 

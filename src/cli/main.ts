@@ -1,3 +1,4 @@
+import { DEFAULT_PATH, readEnv } from '../env.js';
 import { Logger } from '../log/logger.js';
 import { loadConfig } from '../policy/config.js';
 import { dieBy, runcBinary, runcDeathSignal } from '../oci/runc.js';
@@ -11,7 +12,9 @@ import { wantsRuncHelp } from './commands/help.js';
  */
 export async function main(args: readonly string[]): Promise<number> {
   // hooks run with the env their definition gives, often none
-  process.env.PATH ??= '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+  process.env.PATH ??= DEFAULT_PATH;
+  // the environment, read once: everything below takes it from the Runtime
+  const env = readEnv();
   // the launcher's first step of `run` with a request (it execs runc itself after): see lifecycle/run.ts
   const prepareRun = args[0] === 'vkernel-run-prepare';
   const argv = prepareRun ? args.slice(1) : args;
@@ -25,7 +28,7 @@ export async function main(args: readonly string[]): Promise<number> {
   const log = new Logger({ file: inv.globals.log, format: inv.globals.logFormat, debug: inv.globals.debug });
   try {
     const config = await loadConfig(inv.vkernelConfig);
-    const rt = new Runtime(inv, log, runcBinary(inv, config?.runc), config);
+    const rt = new Runtime(inv, log, runcBinary(inv, config?.runc), config, env);
     if (prepareRun) {
       if (inv.command !== 'run') throw new Error('vkernel-run-prepare: usage: vkernel-run-prepare <runc run argv>');
       return await (await import('./commands/run.js')).run(rt, 'prepare');
@@ -42,7 +45,7 @@ export async function main(args: readonly string[]): Promise<number> {
       case 'oci-hook': return await (await import('../lifecycle/oci-hook.js')).ociHook(rt);
       case 'vkernel-run-watch': return await (await import('../lifecycle/run.js')).runWatch(rt);
       case 'vkernel-hook': return await (await import('../lifecycle/hook.js')).hook(rt);
-      case 'vkernel-rt-release': return await (await import('../kernel/backends/rt.js')).releaseLater(inv.args[0]);
+      case 'vkernel-rt-release': return await (await import('../kernel/backends/rt-release.js')).releaseLater(inv.args[0], rt.backendDeps());
       case 'vkernel-adaptive': return await (await import('../adaptive/controller.js')).controller(rt);
       default: return await (await import('./commands/passthrough.js')).passthrough(rt);
     }

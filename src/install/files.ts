@@ -1,4 +1,4 @@
-import { execa } from 'execa';
+import { run } from '../host/spawn.js';
 import { closeSync, existsSync, fchmodSync, fchownSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
@@ -75,8 +75,8 @@ export async function diff(path: string, before: string | undefined, after: stri
     const b = join(dir, 'b');
     atomicWrite(a, before ?? '');
     atomicWrite(b, after ?? '');
-    const r = await execa('diff', ['-u', '--label', `${path} (now)`, '--label', `${path} (after)`, a, b], { reject: false });
-    return r.stdout || '(no change)';
+    const r = await run('diff', ['-u', '--label', `${path} (now)`, '--label', `${path} (after)`, a, b]);
+    return r.stdout.replace(/\n$/, '') || '(no change)';
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

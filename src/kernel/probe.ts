@@ -21,9 +21,8 @@ function read(path: string): string | undefined {
   }
 }
 
-export const CGROUP_ROOT = process.env.VKERNEL_CGROUP_ROOT ?? '/sys/fs/cgroup';
-
-export function probeHost(sys = '/sys', proc = '/proc', cgroupRoot = CGROUP_ROOT): HostProbe {
+/** `cgroupRoot`: RuntimeEnv.cgroupRoot (VKERNEL_CGROUP_ROOT) */
+export function probeHost(sys = '/sys', proc = '/proc', cgroupRoot = '/sys/fs/cgroup'): HostProbe {
   const abi = read(`${sys}/kernel/vkernel/abi_version`);
   const unified = existsSync(`${cgroupRoot}/cgroup.controllers`);
   const cgroup = unified ? 'v2' : existsSync(`${cgroupRoot}/unified`) ? 'hybrid' : 'v1';

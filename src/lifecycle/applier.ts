@@ -1,3 +1,6 @@
+import type { RuntimeEnv } from '../env.js';
+import type { HostOps } from '../host/ops.js';
+import type { Cgroups } from '../kernel/cgroups/index.js';
 import type { HostProbe } from '../kernel/probe.js';
 import type { Logger } from '../log/logger.js';
 import type { Spec } from '../oci/spec.js';
@@ -5,8 +8,18 @@ import type { Policy, PolicyKey } from '../policy/types.js';
 import type { ContainerState } from '../store/state.js';
 import type { RuntimeConfig } from '../policy/config.js';
 
+/** The host side every step works with (the Runtime provides it, read once per invocation). */
+export interface HostContext {
+  /** the environment, read at start-up */
+  env: RuntimeEnv;
+  /** chrt, nsenter, insmod, rmmod, make, helper processes */
+  host: HostOps;
+  /** the host's cgroups: v1 or v2 from the probe, the systemd driver's naming with --systemd-cgroup */
+  cgroups(): Cgroups;
+}
+
 /** What an applier is given after `runc create`, when the container's init exists but has not started. */
-export interface ApplyContext {
+export interface ApplyContext extends HostContext {
   id: string;
   bundle: string;
   spec: Spec;
@@ -31,7 +44,7 @@ export interface CheckContext {
 }
 
 /** What undo is given: the saved state (the spec may be gone by then). */
-export interface UndoContext {
+export interface UndoContext extends HostContext {
   id: string;
   state: ContainerState;
   log: Logger;
@@ -59,7 +72,7 @@ export interface Applier {
   /** undefined when this host can apply it, else why not (shown to the user) */
   unsupported(policy: Policy, probe: HostProbe): string | undefined;
   /** before `runc create`: work that only fills caches (e.g. building the module), never container state */
-  prepare?(policy: Policy): Promise<void>;
+  prepare?(policy: Policy, ctx: HostContext): Promise<void>;
   /** returns what undo needs (JSON-serialisable), stored in the container's state */
   apply(ctx: ApplyContext): Promise<unknown>;
   undo(ctx: UndoContext, undo: unknown): Promise<void>;

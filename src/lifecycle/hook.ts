@@ -3,7 +3,6 @@ import { withLock } from '../store/lock.js';
 import { checkId } from '../store/state.js';
 import { readSpec } from '../oci/spec.js';
 import { plan } from './plan.js';
-import { probeHost } from '../kernel/probe.js';
 import { applyAll } from './request.js';
 import type { Runtime } from './runtime.js';
 import { undoAll } from './undo.js';
@@ -40,7 +39,7 @@ export async function hook(rt: Runtime): Promise<number> {
   return withLock(rt.root, id, async () => {
     const state = rt.store.read(id);
     if (!state) throw new Error(`no vkernel-runtime state for ${id} under ${rt.root}`);
-    const appliers = plan(state.policy, state.sources, probeHost(), rt.log, { id, spec: readSpec(oci.bundle), systemdCgroup: rt.inv.globals.systemdCgroup });
+    const appliers = plan(state.policy, state.sources, rt.probe(), rt.log, { id, spec: readSpec(oci.bundle), systemdCgroup: rt.inv.globals.systemdCgroup });
     // on failure runc destroys the container and runs our poststop hook
     await applyAll(rt, appliers, state, readSpec(oci.bundle), oci.pid);
     return 0;

@@ -20,7 +20,7 @@ export async function ociHook(parent: Runtime): Promise<number> {
   const stage = parent.inv.args[0];
   const oci = JSON.parse(readFileSync(0, 'utf8')) as OciState;
   checkId(oci.id);
-  const rt = new Runtime({ ...parent.inv, globals: { ...parent.inv.globals, root: parent.inv.globals.root ?? HOOK_ROOT } }, parent.log, parent.runc, parent.config);
+  const rt = new Runtime({ ...parent.inv, globals: { ...parent.inv.globals, root: parent.inv.globals.root ?? HOOK_ROOT } }, parent.log, parent.runc, parent.config, parent.env, parent.host);
   if (stage === 'createRuntime' || stage === 'prestart') {
     const req = readRequest(rt, oci.id, oci.bundle);
     if (!req.appliers) return 0;

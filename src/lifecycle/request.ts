@@ -1,9 +1,8 @@
-import { probeHost } from '../kernel/probe.js';
 import { readSpec, type Spec } from '../oci/spec.js';
 import { requestsFeature, resolvePolicy } from '../policy/resolve.js';
 import type { Resolved } from '../policy/types.js';
 import type { ContainerState } from '../store/state.js';
-import type { Applier } from './applier.js';
+import type { Applier, HostContext } from './applier.js';
 import { plan } from './plan.js';
 import type { Runtime } from './runtime.js';
 
@@ -11,6 +10,8 @@ export interface Request extends Resolved {
   spec: Spec;
   /** undefined: no vkernel feature requested, behave exactly like runc */
   appliers?: Applier[];
+  /** the host the request is for (the runtime's) */
+  host: HostContext;
 }
 
 /** Reads config.json, resolves and validates the policy, plans the appliers: all before any side effect. */
@@ -24,9 +25,9 @@ export function readRequest(rt: Runtime, id: string, bundle: string): Request {
     operator: rt.config?.operator,
   });
   for (const line of resolved.ignored ?? []) rt.log.warn(`${id}: ${line}`);
-  if (!requestsFeature(resolved.policy)) return { spec, ...resolved };
+  if (!requestsFeature(resolved.policy)) return { spec, ...resolved, host: rt };
   const check = { id, spec, systemdCgroup: rt.inv.globals.systemdCgroup };
-  return { spec, ...resolved, appliers: plan(resolved.policy, resolved.sources, probeHost(), rt.log, check) };
+  return { spec, ...resolved, host: rt, appliers: plan(resolved.policy, resolved.sources, rt.probe(), rt.log, check) };
 }
 
 export function newState(id: string, bundle: string, req: Request): ContainerState {
@@ -35,17 +36,18 @@ export function newState(id: string, bundle: string, req: Request): ContainerSta
 
 /** The appliers' prepare steps (ARCHITECTURE.md: validate → prepare → runc create → apply). */
 export async function prepareAll(appliers: readonly Applier[], req: Request): Promise<void> {
-  for (const a of appliers) await a.prepare?.(req.policy);
+  for (const a of appliers) await a.prepare?.(req.policy, req.host);
 }
 
 /** Runs the appliers in order, recording each in the state file as soon as it has applied. */
 export async function applyAll(rt: Runtime, appliers: readonly Applier[], state: ContainerState, spec: Spec, pid: number): Promise<void> {
   state.pid = pid;
   rt.store.write(state);
-  const probe = probeHost();
+  const probe = rt.probe();
   for (const a of appliers) {
     const undo = await a.apply({
       id: state.id, bundle: state.bundle, spec, policy: state.policy, pid, probe, log: rt.log, state, config: rt.config, systemdCgroup: rt.inv.globals.systemdCgroup,
+      env: rt.env, host: rt.host, cgroups: () => rt.cgroups(),
     });
     state.applied.push({ name: a.name, undo });
     rt.store.write(state);

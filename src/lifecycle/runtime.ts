@@ -1,19 +1,47 @@
+import { readEnv, type RuntimeEnv } from '../env.js';
+import { linuxHostOps, type HostOps } from '../host/ops.js';
+import { hostCgroups, type Cgroups } from '../kernel/cgroups/index.js';
+import type { BackendDeps } from '../kernel/backends/backend.js';
+import { probeHost, type HostProbe } from '../kernel/probe.js';
 import type { Invocation } from '../oci/argv.js';
 import type { Logger } from '../log/logger.js';
 import { runcCapture, runcInherit } from '../oci/runc.js';
 import type { RuntimeConfig } from '../policy/config.js';
 import { DEFAULT_ROOT, StateStore, type ContainerState } from '../store/state.js';
-import type { UndoContext } from './applier.js';
-import { selfCommand } from '../oci/self.js';
+import type { HostContext, UndoContext } from './applier.js';
 
-/** One invocation of vkernel-runtime: parsed argv, logger, config, and where runc and our state are. */
-export class Runtime {
+/**
+ * One invocation of vkernel-runtime, the context every step is given: parsed argv, logger, config,
+ * the environment (read once, at start-up), the host's operations and cgroups, and where runc and
+ * our state are.
+ */
+export class Runtime implements HostContext {
   readonly root: string;
   readonly store: StateStore;
+  private probed?: HostProbe;
+  private groups?: Cgroups;
 
-  constructor(readonly inv: Invocation, readonly log: Logger, readonly runc: string, readonly config?: RuntimeConfig) {
+  constructor(readonly inv: Invocation, readonly log: Logger, readonly runc: string, readonly config?: RuntimeConfig,
+    readonly env: RuntimeEnv = readEnv(), readonly host: HostOps = linuxHostOps({ make: env.make })) {
     this.root = inv.globals.root ?? DEFAULT_ROOT;
     this.store = new StateStore(this.root);
+  }
+
+  /** what this host can do (probed once per invocation, when first asked) */
+  probe(): HostProbe {
+    this.probed ??= probeHost('/sys', '/proc', this.env.cgroupRoot);
+    return this.probed;
+  }
+
+  /** the host's cgroups, chosen once from the probe and --systemd-cgroup */
+  cgroups(): Cgroups {
+    this.groups ??= hostCgroups(this.probe(), this.inv.globals.systemdCgroup, this.env.cgroupRoot);
+    return this.groups;
+  }
+
+  /** what a scheduling backend works with */
+  backendDeps(): BackendDeps {
+    return { cgroups: this.cgroups(), host: this.host, lockDir: this.env.lockDir, self: this.env.self };
   }
 
   /** runc with the caller's global flags (ours removed) and the given subcommand argv */
@@ -28,7 +56,10 @@ export class Runtime {
 
   /** what undo/started steps get */
   stepContext(state: ContainerState): UndoContext {
-    return { id: state.id, state, log: this.log, config: this.config, root: this.root, self: selfCommand(), globals: this.inv.runcGlobals };
+    return {
+      id: state.id, state, log: this.log, config: this.config, root: this.root, self: this.env.self, globals: this.inv.runcGlobals,
+      env: this.env, host: this.host, cgroups: () => this.cgroups(),
+    };
   }
 
   inherit(argv: string[], fds: readonly number[] = []): Promise<number> {

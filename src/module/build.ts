@@ -3,7 +3,8 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, realpat
 import { release } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { execa } from 'execa';
+import { readEnv, type RuntimeEnv } from '../env.js';
+import { linuxHostOps, type HostOps } from '../host/ops.js';
 import { withLock } from '../store/lock.js';
 
 /**
@@ -24,14 +25,16 @@ import { withLock } from '../store/lock.js';
 /** name the module is built under: 55 characters, so that any valid name fits when renamed (elf.ts) */
 export const PLACEHOLDER = 'vkernel_placeholder____________________________________';
 
-export const CACHE_DIR = join(process.env.VKERNEL_CACHE ?? '/var/cache/vkernel-runtime', 'modules');
-
 /** files of a module source that make up its hash and are copied to the build */
 const SOURCE_RE = /^(Kbuild|Makefile)$|\.[ch]$/;
 /** lines of make's output kept in a build error */
 const TAIL_LINES = 20;
 
 export interface BuildOptions {
+  /** where the defaults below come from (default: read now) */
+  env?: RuntimeEnv;
+  /** runs make (default: the real host, with `make` below) */
+  host?: HostOps;
   /** kernel build tree; default $VKERNEL_KERNEL_BUILD, else /lib/modules/$(uname -r)/build */
   kdir?: string;
   /** module source directory; default modules/vkernel of this installation */
@@ -62,16 +65,16 @@ export interface KernelId {
   config: string;
 }
 
-export function defaultKdir(): string {
-  return process.env.VKERNEL_KERNEL_BUILD || `/lib/modules/${release()}/build`;
+export function defaultKdir(env: Pick<RuntimeEnv, 'kernelBuild'>): string {
+  return env.kernelBuild || `/lib/modules/${release()}/build`;
 }
 
 /** modules/vkernel of this installation (source tree, dist/ build, or the launcher's home) */
-export function moduleSourceDir(): string {
+export function moduleSourceDir(env: Pick<RuntimeEnv, 'moduleSource' | 'home' | 'selfPath'>): string {
   const candidates: string[] = [];
-  if (process.env.VKERNEL_MODULE_SOURCE) return process.env.VKERNEL_MODULE_SOURCE;
-  if (process.env.VKERNEL_RUNTIME_HOME) candidates.push(join(process.env.VKERNEL_RUNTIME_HOME, 'modules/vkernel'));
-  const self = process.env.VKERNEL_RUNTIME_SELF;
+  if (env.moduleSource) return env.moduleSource;
+  if (env.home) candidates.push(join(env.home, 'modules/vkernel'));
+  const self = env.selfPath;
   if (self) {
     try {
       candidates.push(resolve(dirname(realpathSync(self)), '../modules/vkernel'));
@@ -145,12 +148,13 @@ export function cacheKey(k: KernelId, srcHash: string): string {
 export async function buildModule(o: BuildOptions = {}): Promise<BuildResult> {
   const t0 = performance.now();
   const progress = o.onProgress ?? (() => {});
-  const kdir = o.kdir ?? defaultKdir();
+  const env = o.env ?? readEnv();
+  const kdir = o.kdir ?? defaultKdir(env);
   const k = kernelId(kdir);
-  const source = o.source ?? moduleSourceDir();
+  const source = o.source ?? moduleSourceDir(env);
   const srcHash = sourceHash(source);
   const key = cacheKey(k, srcHash);
-  const cache = o.cacheDir ?? CACHE_DIR;
+  const cache = o.cacheDir ?? env.moduleCache;
   const dir = join(cache, key);
   const ko = join(dir, 'vkernel.ko');
   const done = (cached: boolean): BuildResult => ({ ko, key, cached, ms: Math.round(performance.now() - t0) });
@@ -169,34 +173,23 @@ export async function buildModule(o: BuildOptions = {}): Promise<BuildResult> {
     const src = join(work, 'src');
     mkdirSync(src, { recursive: true });
     for (const n of sourceFiles(source)) copyFileSync(join(source, n), join(src, n));
-    const make = o.make ?? process.env.VKERNEL_MAKE ?? 'make';
+    const make = o.make ?? env.make;
     const argv = ['-C', kdir, `M=${src}`, 'modules'];
     progress(`building ${source} for ${k.release} (${kdir})`);
     progress(`$ ${make} ${argv.join(' ')}`);
     const lines: string[] = [];
-    let partial = '';
-    const proc = execa(make, argv, { all: true, reject: false, stdin: 'ignore' });
-    proc.all?.on('data', (chunk: Buffer) => {
-      const parts = (partial + chunk.toString()).split('\n');
-      partial = parts.pop() ?? '';
-      for (const l of parts) {
-        lines.push(l);
-        progress(l);
-      }
+    const r = await (o.host ?? linuxHostOps({ make })).make(argv, (l) => {
+      lines.push(l);
+      progress(l);
     });
-    const r = await proc;
-    if (partial) {
-      lines.push(partial);
-      progress(partial);
-    }
     const log = `${lines.join('\n')}\n`;
-    const built = r.exitCode === 0 ? readdirSync(src).filter((n) => n.endsWith('.ko')) : [];
-    if (r.exitCode !== 0 || built.length !== 1) {
+    const built = r.ok ? readdirSync(src).filter((n) => n.endsWith('.ko')) : [];
+    if (!r.ok || built.length !== 1) {
       const failedLog = join(cache, `${key}.failed.log`);
       writeFileSync(failedLog, `$ ${make} ${argv.join(' ')}\n${log}`);
       rmSync(work, { recursive: true, force: true });
-      const why = r.exitCode !== 0
-        ? `make exited with ${r.exitCode ?? r.signal ?? r.message}`
+      const why = !r.ok
+        ? `make exited with ${r.message}`
         : `make produced ${built.length} .ko files (want 1: ${built.join(', ') || 'none'})`;
       throw new Error(
         `building the vkernel module for ${k.release} failed (${why}); last lines of the build (full log ${failedLog}):\n` +

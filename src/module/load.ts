@@ -1,17 +1,17 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execa } from 'execa';
+import { readEnv, type RuntimeEnv } from '../env.js';
+import { linuxHostOps, type HostOps } from '../host/ops.js';
 import { withLock } from '../store/lock.js';
-import { buildModule, CACHE_DIR, type BuildOptions } from './build.js';
+import { buildModule, type BuildOptions } from './build.js';
 import { checkName, renameModule } from './elf.js';
 import { moduleName } from './name.js';
 import { moduleParams } from './deny.js';
 
-/** the kernel's own sizing (256 buckets per CPU, a power of two), for this host */
-export function defaultFutexBuckets(cpus = availableParallelism()): number {
-  const env = Number(process.env.VKERNEL_FUTEX_BUCKETS);
-  if (Number.isInteger(env) && env > 0) return env;
+/** the kernel's own sizing (256 buckets per CPU, a power of two), for this host; VKERNEL_FUTEX_BUCKETS overrides */
+export function defaultFutexBuckets(env: Pick<RuntimeEnv, 'futexBuckets'>, cpus = availableParallelism()): number {
+  if (env.futexBuckets !== undefined) return env.futexBuckets;
   let n = 16;
   while (n < 256 * cpus && n < 1 << 16) n *= 2;
   return n;
@@ -36,6 +36,10 @@ export interface LoadOptions {
   build?: BuildOptions;
   /** names other containers' state records (besides the loaded ones) */
   reserved?: Iterable<string>;
+  env?: RuntimeEnv;
+  /** runs insmod (default: the real host, with `insmod` below) */
+  host?: HostOps;
+  /** insmod binary (tests put a wrapper here) */
   insmod?: string;
   log?: (msg: string) => void;
 }
@@ -46,20 +50,20 @@ export interface LoadOptions {
  */
 export async function loadModule(o: LoadOptions): Promise<{ name: string; ko: string; cached: boolean; ms: number }> {
   const t0 = performance.now();
-  const built = await buildModule(o.build);
-  const params = moduleParams({ pid: o.pid, id: o.id, deny: o.deny, futexBuckets: o.futexBuckets ?? defaultFutexBuckets() });
+  const env = o.env ?? o.build?.env ?? readEnv();
+  const host = o.host ?? linuxHostOps({ insmod: o.insmod });
+  const built = await buildModule({ env, ...o.build });
+  const params = moduleParams({ pid: o.pid, id: o.id, deny: o.deny, futexBuckets: o.futexBuckets ?? defaultFutexBuckets(env) });
   const image = readFileSync(built.ko);
-  return withLock(join(o.build?.cacheDir ?? CACHE_DIR, '.locks'), 'load', async () => {
+  return withLock(join(o.build?.cacheDir ?? env.moduleCache, '.locks'), 'load', async () => {
     const name = moduleName(o.id, new Set([...loadedModules(), ...(o.reserved ?? [])]));
     const tmp = mkdtempSync(join(tmpdir(), 'vkernel-module-'));
     const file = join(tmp, `${name}.ko`);
     try {
       writeFileSync(file, renameModule(image, name), { mode: 0o600 });
       o.log?.(`insmod ${file} ${params.join(' ')}`);
-      const r = await execa(o.insmod ?? 'insmod', [file, ...params], { reject: false, stdin: 'ignore' });
-      if (r.exitCode !== 0) {
-        throw new Error(`insmod ${name} failed: ${String(r.stderr || r.stdout || r.message || `exit ${r.exitCode}`).trim()} (the kernel log says why: dmesg | grep ${name})`);
-      }
+      const r = await host.insmod(file, params);
+      if (!r.ok) throw new Error(`insmod ${name} failed: ${r.message} (the kernel log says why: dmesg | grep ${name})`);
     } finally {
       rmSync(tmp, { recursive: true, force: true });
     }
@@ -74,16 +78,17 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * (modules/README.md), so right after runc delete the module may still be in use for a moment:
  * retry until it is gone or `timeoutMs` passed. A module that is not loaded counts as removed.
  */
-export async function unloadModule(name: string, o: { timeoutMs?: number; rmmod?: string; proc?: string } = {}): Promise<{ attempts: number }> {
+export async function unloadModule(name: string, o: { timeoutMs?: number; rmmod?: string; proc?: string; host?: HostOps; env?: RuntimeEnv } = {}): Promise<{ attempts: number }> {
   checkName(name);
-  const timeout = o.timeoutMs ?? (Number(process.env.VKERNEL_RMMOD_TIMEOUT_MS) || 10_000);
+  const host = o.host ?? linuxHostOps({ rmmod: o.rmmod });
+  const timeout = o.timeoutMs ?? (o.env ?? readEnv()).rmmodTimeoutMs;
   const deadline = Date.now() + timeout;
   let last = '';
   for (let attempt = 1, delay = 20; ; attempt++, delay = Math.min(delay * 2, 500)) {
     if (!loadedModules(o.proc).has(name) && attempt > 1) return { attempts: attempt - 1 };
-    const r = await execa(o.rmmod ?? 'rmmod', [name], { reject: false, stdin: 'ignore' });
-    if (r.exitCode === 0) return { attempts: attempt };
-    last = String(r.stderr || r.stdout || r.message || `exit ${r.exitCode}`).trim();
+    const r = await host.rmmod(name);
+    if (r.ok) return { attempts: attempt };
+    last = r.message;
     if (/not currently loaded|does not exist|No such file/i.test(last)) return { attempts: attempt };
     if (Date.now() + delay > deadline) {
       throw new Error(`rmmod ${name} still failing after ${attempt} attempts in ${timeout} ms (its pid namespace is still alive?): ${last}`);

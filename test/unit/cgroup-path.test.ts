@@ -1,7 +1,9 @@
 import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cpuGroup, expandSlice, resolveCgroupPath, taskCgroup } from '../../src/kernel/cgroup-path.js';
+import { expandSlice, resolveCgroupPath, taskCgroup } from '../../src/kernel/cgroups/path.js';
+import { V1Cgroups } from '../../src/kernel/cgroups/v1.js';
+import { V2Cgroups } from '../../src/kernel/cgroups/v2.js';
 import { decide } from '../../src/adaptive/decide.js';
 import { rates } from '../../src/adaptive/sample.js';
 
@@ -39,9 +41,9 @@ describe('cgroup path resolution (runc rules)', () => {
   });
 
   test('a group never lands outside the cgroup filesystem', () => {
-    expect(cpuGroup('/docker/x', false, '/sys/fs/cgroup')).toEqual({ base: '/sys/fs/cgroup/cpu', dir: '/sys/fs/cgroup/cpu/docker/x' });
-    expect(cpuGroup('/x', true, '/sys/fs/cgroup')).toEqual({ base: '/sys/fs/cgroup', dir: '/sys/fs/cgroup/x' });
-    expect(() => cpuGroup('/../../etc', false, '/sys/fs/cgroup')).toThrow('escapes');
+    expect(new V1Cgroups('/sys/fs/cgroup').group('/docker/x').dir).toBe('/sys/fs/cgroup/cpu/docker/x');
+    expect(new V2Cgroups('/sys/fs/cgroup').group('/x').dir).toBe('/sys/fs/cgroup/x');
+    expect(() => new V1Cgroups('/sys/fs/cgroup').group('/../../etc')).toThrow('escapes');
   });
 
   test('/proc/<pid>/cgroup parsing (v1 with named and unified lines)', () => {

@@ -7,6 +7,7 @@ import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { jest } from '@jest/globals';
+import { readEnv } from '../../src/env.js';
 import { buildModule, cacheKey, defaultKdir, kernelId, PLACEHOLDER, sourceHash } from '../../src/module/build.js';
 import { loadModule, unloadModule } from '../../src/module/load.js';
 import { ModuleBuild, ModuleRename } from '../../src/cli/admin/module.js';
@@ -263,7 +264,7 @@ describe('build cache', () => {
     try {
       delete process.env.VKERNEL_KERNEL_BUILD;
       const def = `/lib/modules/${release()}/build`;
-      expect(defaultKdir()).toBe(def);
+      expect(defaultKdir(readEnv())).toBe(def);
       if (!existsSync(def)) {
         // this host (no modules, no /lib/modules): the runtime's own default path must fail clearly
         await expect(buildModule({ source: FIXTURE, cacheDir: tmp('vk-modcache-') })).rejects.toThrow(`kernel build directory ${def} does not exist`);
@@ -271,7 +272,7 @@ describe('build cache', () => {
         process.stderr.write(`module-elf.test: ${def} exists here; its missing-case is covered by the explicit path above\n`);
       }
       process.env.VKERNEL_KERNEL_BUILD = kdir;
-      expect(defaultKdir()).toBe(kdir);
+      expect(defaultKdir(readEnv())).toBe(kdir);
       expect((await buildModule({ source: FIXTURE, cacheDir: cache })).cached).toBe(true);
     } finally {
       if (saved === undefined) delete process.env.VKERNEL_KERNEL_BUILD;

@@ -1,24 +1,26 @@
-import { execa } from 'execa';
-import { existsSync, readFileSync } from 'node:fs';
-import { probeHost, CGROUP_ROOT } from '../../kernel/probe.js';
+import { existsSync } from 'node:fs';
+import { readEnv } from '../../env.js';
+import { failure, run } from '../../host/spawn.js';
+import { hostCgroups } from '../../kernel/cgroups/index.js';
+import { probeHost } from '../../kernel/probe.js';
 
 export interface Check { name: string; ok: boolean; detail: string; consequence?: string }
 
-const read = (p: string) => { try { return readFileSync(p, 'utf8').trim(); } catch { return undefined; } };
 
 /** What this host supports, as `doctor` shows it. `required` checks decide the exit status. */
 export async function hostChecks(runc: string): Promise<{ checks: Check[]; required: string[] }> {
-  const probe = probeHost();
+  const env = readEnv();
+  const probe = probeHost('/sys', '/proc', env.cgroupRoot);
   const checks: Check[] = [];
-  const v = await execa(runc, ['--version'], { reject: false });
+  const v = await run(runc, ['--version']);
   checks.push({
-    name: 'runc', ok: v.exitCode === 0,
-    detail: v.exitCode === 0 ? `${runc}: ${v.stdout.split('\n')[0]}` : `${runc}: not runnable (${v.stderr || v.message})`,
-    consequence: v.exitCode === 0 ? undefined : 'no container can run: install runc or pass --runc PATH',
+    name: 'runc', ok: v.code === 0,
+    detail: v.code === 0 ? `${runc}: ${v.stdout.split('\n')[0]}` : `${runc}: not runnable (${failure(v)})`,
+    consequence: v.code === 0 ? undefined : 'no container can run: install runc or pass --runc PATH',
   });
   const systemd = existsSync('/run/systemd/system');
   checks.push({
-    name: 'cgroup', ok: existsSync(CGROUP_ROOT),
+    name: 'cgroup', ok: existsSync(env.cgroupRoot),
     detail: `${probe.cgroup === 'hybrid' ? 'v1 (hybrid, cgroup2 at /sys/fs/cgroup/unified)' : probe.cgroup}, driver ${systemd ? 'systemd available (--systemd-cgroup)' : 'cgroupfs (no systemd)'}`,
   });
   checks.push({
@@ -35,10 +37,11 @@ export async function hostChecks(runc: string): Promise<{ checks: Check[]; requi
   });
   const build = `/lib/modules/${probe.release}/build`;
   checks.push({ name: 'headers', ok: existsSync(build), detail: existsSync(build) ? build : `${build} missing`, consequence: existsSync(build) ? undefined : 'the per-container module cannot be built here' });
-  const rtRoot = probe.cgroup === 'v2' ? `${CGROUP_ROOT}/cpu.rt_runtime_us` : `${CGROUP_ROOT}/cpu/cpu.rt_runtime_us`;
+  const cpuRoot = hostCgroups(probe, false, env.cgroupRoot).root;
+  const read = (file: string) => { try { return cpuRoot.read(file); } catch { return undefined; } };
   checks.push({
     name: 'rt group sched', ok: probe.rtGroupSched,
-    detail: probe.rtGroupSched ? `yes (root budget ${read(rtRoot)} of ${read(rtRoot.replace('runtime', 'period'))} µs)` : 'no (CONFIG_RT_GROUP_SCHED off or cgroup v2 without it)',
+    detail: probe.rtGroupSched ? `yes (root budget ${read('cpu.rt_runtime_us')} of ${read('cpu.rt_period_us')} µs)` : 'no (CONFIG_RT_GROUP_SCHED off or cgroup v2 without it)',
     consequence: probe.rtGroupSched ? 'rt backend available: sched.policy=fifo|adaptive on this kernel' : 'sched.policy=fifo needs the kernel backend here',
   });
   return { checks, required: ['runc', 'cgroup'] };

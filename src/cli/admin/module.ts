@@ -1,6 +1,9 @@
 import { Args, Command, Flags } from '@oclif/core';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { buildModule, CACHE_DIR, defaultKdir } from '../../module/build.js';
+import { readEnv } from '../../env.js';
+import { buildModule, defaultKdir } from '../../module/build.js';
+
+const env = readEnv();
 import { currentName, renameModule } from '../../module/elf.js';
 
 /** `vkernel-runtime module build`: warm the module cache before the first container needs it. */
@@ -11,17 +14,17 @@ export class ModuleBuild extends Command {
   static override flags = {
     kdir: Flags.string({ description: 'kernel build directory (default: $VKERNEL_KERNEL_BUILD, else /lib/modules/$(uname -r)/build)' }),
     source: Flags.string({ description: 'module source (default: modules/vkernel of this installation)' }),
-    cache: Flags.string({ description: `module cache directory (default: ${CACHE_DIR}, from $VKERNEL_CACHE)` }),
+    cache: Flags.string({ description: `module cache directory (default: ${env.moduleCache}, from $VKERNEL_CACHE)` }),
     quiet: Flags.boolean({ char: 'q', description: 'print only the path of the module' }),
   };
 
   async run(): Promise<void> {
     const { flags } = await this.parse(ModuleBuild);
-    const kdir = flags.kdir ?? defaultKdir();
+    const kdir = flags.kdir ?? defaultKdir(env);
     const say = (l: string) => { if (!flags.quiet) process.stderr.write(`${l}\n`); };
     say(`vkernel-runtime module build: kernel build directory ${kdir}`);
     try {
-      const r = await buildModule({ kdir, source: flags.source, cacheDir: flags.cache, onProgress: (l) => say(`  ${l}`) });
+      const r = await buildModule({ env, kdir, source: flags.source, cacheDir: flags.cache, onProgress: (l) => say(`  ${l}`) });
       say(r.cached ? `cached (key ${r.key.slice(0, 16)}…), ${r.ms} ms` : `built (key ${r.key.slice(0, 16)}…) in ${r.ms} ms`);
       this.log(r.ko);
     } catch (e) {

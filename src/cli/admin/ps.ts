@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { AdminCommand } from './base.js';
-import { execa } from 'execa';
+import { run } from '../../host/spawn.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { adaptiveLog } from '../../adaptive/paths.js';
 import { PREFIX } from '../../policy/keys.js';
@@ -21,8 +21,8 @@ export default class Ps extends AdminCommand {
     for (const id of store.list()) {
       const s = store.read(id);
       if (!s) continue;
-      const st = await execa(flags.runc, ['--root', flags.root, 'state', id], { reject: false });
-      const status = st.exitCode === 0 ? (JSON.parse(st.stdout) as { status: string }).status : 'gone (leftover: delete --force cleans it)';
+      const st = await run(flags.runc, ['--root', flags.root, 'state', id]);
+      const status = st.code === 0 ? (JSON.parse(st.stdout) as { status: string }).status : 'gone (leftover: delete --force cleans it)';
       const log = adaptiveLog(flags.root, id);
       const last = existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n').at(-1) ?? '' : '';
       rows.push({

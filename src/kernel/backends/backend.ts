@@ -1,3 +1,5 @@
+import type { HostOps } from '../../host/ops.js';
+import type { Cgroups, CpuGroup } from '../cgroups/index.js';
 import type { HostProbe } from '../probe.js';
 
 export type Mode = 'cfs' | 'fifo';
@@ -9,10 +11,15 @@ export interface RtSettings {
   budgetPercent: number;
 }
 
-/** a container's group in the cpu hierarchy: the hierarchy's root directory and the group's */
-export interface CpuGroup { base: string; dir: string }
-
 export const RT_DEFAULTS: RtSettings = { priority: 1, budgetPercent: 25 };
+
+/** what a backend works with: the host's cgroups, its operations, where host-wide locks live, how to start us again */
+export interface BackendDeps {
+  cgroups: Cgroups;
+  host: HostOps;
+  lockDir: string;
+  self: string[];
+}
 
 /**
  * How a scheduling mode is applied to a container's cgroup (ARCHITECTURE.md "Backends"). The
@@ -23,12 +30,12 @@ export interface SchedBackend {
   name: 'kernel' | 'rt';
   /** undefined when usable on this host for this mode, else why not */
   unsupported(mode: Mode | 'adaptive', probe: HostProbe): string | undefined;
-  /** at create, before start: make the group run `mode`; returns what teardown needs */
-  setup(group: CpuGroup, pid: number, mode: Mode, adaptive: boolean, rt: RtSettings): Promise<unknown>;
+  /** at create, before start: make the group run `mode`; returns what teardown needs (JSON) */
+  setup(d: BackendDeps, group: CpuGroup, pid: number, mode: Mode, adaptive: boolean, rt: RtSettings): Promise<unknown>;
   /** a running container changes mode (the adaptive controller) */
-  switchTo(group: CpuGroup, mode: Mode, rt: RtSettings): Promise<void>;
+  switchTo(d: BackendDeps, group: CpuGroup, mode: Mode, rt: RtSettings): Promise<void>;
   /** before runc removes the group (its tasks may still exist) */
-  release?(undo: unknown): Promise<void>;
+  release?(d: BackendDeps, undo: unknown): Promise<void>;
   /** after the container is gone */
-  teardown(undo: unknown): Promise<void>;
+  teardown(d: BackendDeps, undo: unknown): Promise<void>;
 }

@@ -1,15 +1,15 @@
-import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { CpuGroup } from '../cgroups/index.js';
 import type { HostProbe } from '../probe.js';
 import type { Mode, SchedBackend } from './backend.js';
 
 const VALUE: Record<Mode, string> = { cfs: '0', fifo: '1' };
+const FILE = 'cpu.real_policy';
 
-function write(dir: string, mode: Mode): void {
-  const file = join(dir, 'cpu.real_policy');
-  writeFileSync(file, VALUE[mode]);
-  const back = readFileSync(file, 'utf8').trim();
-  if (back !== VALUE[mode]) throw new Error(`${file}: wrote ${VALUE[mode]}, reads back ${back}`);
+function write(group: CpuGroup, mode: Mode): void {
+  group.write(FILE, VALUE[mode]);
+  const back = group.read(FILE);
+  if (back !== VALUE[mode]) throw new Error(`${join(group.dir, FILE)}: wrote ${VALUE[mode]}, reads back ${back}`);
 }
 
 /** The patched kernel: `cpu.real_policy` of the container's cpu cgroup (kernel/README.md). */
@@ -20,12 +20,12 @@ export const kernelBackend: SchedBackend = {
     if (!probe.vkernelFeatures.includes('real_policy')) return 'this vkernel kernel lacks the real_policy feature';
     return undefined;
   },
-  async setup(group, _pid, mode) {
-    write(group.dir, mode);
+  async setup(_d, group, _pid, mode) {
+    write(group, mode);
     return undefined;
   },
-  async switchTo(group, mode) {
-    write(group.dir, mode);
+  async switchTo(_d, group, mode) {
+    write(group, mode);
   },
   async teardown() {
     // the group, and its policy with it, goes away with the container's cgroup

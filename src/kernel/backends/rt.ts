@@ -1,74 +1,63 @@
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { withLock } from '../../store/lock.js';
-import { selfCommand } from '../../oci/self.js';
-import { setPolicy } from '../sched.js';
-import { CGROUP_ROOT, type HostProbe } from '../probe.js';
+import type { Cgroups, CpuGroup } from '../cgroups/index.js';
+import type { HostProbe } from '../probe.js';
 import type { SchedBackend } from './backend.js';
+import { budgetUs, planGrant, restoreTo } from './rt-budget.js';
 
-const LOCKS = process.env.VKERNEL_LOCK_DIR ?? '/run/vkernel-runtime/locks';
 const RUNTIME = 'cpu.rt_runtime_us';
+/** the host-wide lock (under BackendDeps.lockDir) every RT budget change holds */
+export const RT_LOCK = 'rt-budget';
 
-const readNum = (file: string) => Number(readFileSync(file, 'utf8').trim());
+const budgetOf = (g: CpuGroup) => Number(g.read(RUNTIME));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function writeRuntime(dir: string, us: number): void {
+function writeRuntime(g: CpuGroup, us: number): void {
   try {
-    writeFileSync(join(dir, RUNTIME), String(us));
+    g.write(RUNTIME, String(us));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     const why = code === 'EBUSY' || code === 'EINVAL' ? 'the RT budgets below it would exceed its own, or RT tasks need the budget' : (e as Error).message;
-    throw new Error(`cannot set ${join(dir, RUNTIME)} to ${us}: ${why}`);
+    throw new Error(`cannot set ${join(g.dir, RUNTIME)} to ${us}: ${why}`);
   }
 }
 
-/** sum of the RT budgets of dir's child groups */
-function childrenSum(dir: string, except?: string): number {
+/** sum of the RT budgets of g's child groups (but `except`) */
+function childrenSum(g: CpuGroup, except?: CpuGroup): number {
   let sum = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const child = join(dir, e.name);
-    if (e.isDirectory() && child !== except && existsSync(join(child, RUNTIME))) sum += readNum(join(child, RUNTIME));
-  }
+  for (const c of g.children()) if (c.dir !== except?.dir && c.has(RUNTIME)) sum += budgetOf(c);
   return sum;
 }
 
-interface RtUndo { dir: string; base: string; raised: { dir: string; original: number }[] }
+/** what teardown needs: the group, the hierarchy's root, the ancestors grant raised (directories) */
+export interface RtUndo { dir: string; base: string; raised: { dir: string; original: number }[] }
 
 /**
- * Gives `dir` an RT budget of `us`, raising the budgets of its ancestors (below the hierarchy
+ * Gives `group` an RT budget of `us`, raising the budgets of its ancestors (below the hierarchy
  * root, which keeps the kernel's global limit and so the host's share) where they lack room.
- * Returns the ancestors it raised with their original values.
+ * Returns the ancestors it raised with their original values. Run under the RT lock.
  */
-async function grant(base: string, dir: string, us: number): Promise<RtUndo> {
-  const chain: string[] = [];
-  for (let d = dirname(dir); d !== base && d.startsWith(`${base}/`); d = dirname(d)) chain.unshift(d);
-  // what each ancestor must hold: its other children plus the need of the child on our path
-  const need = new Map<string, number>();
-  let below = dir;
-  let amount = us;
-  for (const d of [...chain].reverse()) {
-    amount += childrenSum(d, below);
-    need.set(d, amount);
-    below = d;
-  }
-  const rootRoom = readNum(join(base, RUNTIME)) - childrenSum(base, chain[0] ?? dir);
-  if ((chain.length ? need.get(chain[0]) ?? 0 : us) > rootRoom) {
-    throw new Error(`RT budget exhausted: ${us} µs per period asked, ${Math.max(rootRoom, 0)} µs left under ${base} (the kernel keeps the rest for non-RT tasks); delete a fifo container or lower rt.budget_percent in the runtime config`);
-  }
-  const raised: RtUndo['raised'] = [];
+async function grant(cgroups: Cgroups, group: CpuGroup, us: number): Promise<RtUndo> {
+  const chain: CpuGroup[] = [];
+  for (let p = group.parent(); p?.parent(); p = p.parent()) chain.unshift(p);
+  const below = (i: number) => chain[i + 1] ?? group;
+  const root = cgroups.root;
+  const plan = planGrant(
+    us,
+    chain.map((a, i) => ({ dir: a.dir, budget: budgetOf(a), others: childrenSum(a, below(i)) })),
+    { dir: root.dir, budget: budgetOf(root), others: childrenSum(root, chain[0] ?? group) },
+  );
+  const undo: RtUndo = { dir: group.dir, base: root.dir, raised: [] };
   try {
-    for (const d of chain) {
-      const original = readNum(join(d, RUNTIME));
-      const want = need.get(d) ?? 0;
-      if (original < want) {
-        writeRuntime(d, want);
-        raised.push({ dir: d, original });
-      }
+    for (const r of plan) {
+      writeRuntime(cgroups.groupAt(r.dir), r.to);
+      undo.raised.push({ dir: r.dir, original: r.original });
     }
     // groups removed a moment ago may still count in the kernel (see release): retry briefly
     for (const deadline = Date.now() + 3000; ;) {
       try {
-        writeRuntime(dir, us);
+        writeRuntime(group, us);
         break;
       } catch (e) {
         if (Date.now() > deadline) throw e;
@@ -76,30 +65,30 @@ async function grant(base: string, dir: string, us: number): Promise<RtUndo> {
       }
     }
   } catch (e) {
-    await release({ dir, base, raised }, 0);
+    await release(cgroups, undo, 0);
     throw e;
   }
-  return { dir, base, raised };
+  return undo;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Returns what grant raised, as far as the groups still below each ancestor allow. A removed
  * cgroup's task group lingers in the kernel for a moment (freed after an RCU grace period) and
  * still counts against its parent, so a refused write is retried for a bounded time.
  */
-async function release(u: RtUndo, retryMs = 3000): Promise<void> {
-  if (existsSync(join(u.dir, RUNTIME))) {
-    try { writeFileSync(join(u.dir, RUNTIME), '0'); } catch { /* still has RT tasks; the group goes with the container */ }
+export async function release(cgroups: Cgroups, u: RtUndo, retryMs = 3000): Promise<void> {
+  const own = cgroups.groupAt(u.dir);
+  if (own.has(RUNTIME)) {
+    try { own.write(RUNTIME, '0'); } catch { /* still has RT tasks; the group goes with the container */ }
   }
   for (const r of [...u.raised].reverse()) {
+    const g = cgroups.groupAt(r.dir);
     for (const deadline = Date.now() + retryMs; ;) {
-      if (!existsSync(join(r.dir, RUNTIME))) break;
-      const want = Math.max(r.original, childrenSum(r.dir));
-      if (readNum(join(r.dir, RUNTIME)) === want) break;
+      if (!g.has(RUNTIME)) break;
+      const want = restoreTo(r.original, childrenSum(g));
+      if (budgetOf(g) === want) break;
       try {
-        writeRuntime(r.dir, want);
+        writeRuntime(g, want);
         break;
       } catch (e) {
         if (Date.now() > deadline) throw e;
@@ -109,8 +98,12 @@ async function release(u: RtUndo, retryMs = 3000): Promise<void> {
   }
 }
 
-function tasks(dir: string): number[] {
-  return readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
+/** checks undo data read back from a state file or an argument before anything is written */
+export function checkUndo(cgroups: Cgroups, u: unknown): RtUndo {
+  const x = u as RtUndo | undefined;
+  if (!x || typeof x.dir !== 'string' || !Array.isArray(x.raised)) throw new Error('bad RT undo record');
+  for (const d of [x.dir, ...x.raised.map((r) => r.dir)]) cgroups.groupAt(d);
+  return x;
 }
 
 /**
@@ -129,65 +122,43 @@ export const rtBackend: SchedBackend = {
     }
     return undefined;
   },
-  async setup({ base, dir }, pid, mode, adaptive, rt) {
+  async setup(d, group, pid, mode, adaptive, rt) {
     if (mode === 'cfs' && !adaptive) return undefined;
-    const period = readNum(join(dir, 'cpu.rt_period_us'));
-    const us = Math.floor((period * rt.budgetPercent) / 100);
-    const undo = await withLock(LOCKS, 'rt-budget', () => grant(base, dir, us));
-    if (mode === 'fifo') await setPolicy(pid, 'fifo', rt.priority);
+    const us = budgetUs(Number(group.read('cpu.rt_period_us')), rt.budgetPercent);
+    const undo = await withLock(d.lockDir, RT_LOCK, () => grant(d.cgroups, group, us));
+    if (mode === 'fifo') await d.host.setScheduler(pid, 'fifo', rt.priority);
     return undo;
   },
-  async switchTo({ dir }, mode, rt) {
-    for (const pid of tasks(dir)) {
+  async switchTo(d, group, mode, rt) {
+    for (const pid of group.procs()) {
       try {
-        await setPolicy(pid, mode === 'fifo' ? 'fifo' : 'other', rt.priority);
+        await d.host.setScheduler(pid, mode === 'fifo' ? 'fifo' : 'other', rt.priority);
       } catch (e) {
         if (existsSync(`/proc/${pid}`)) throw e; // a task that exited meanwhile is fine
       }
     }
   },
-  async release(undo) {
+  async release(d, undo) {
     // A removed cgroup's task group lingers in the kernel (freed after an RCU grace period) and its
     // RT budget keeps counting against the parent meanwhile: demote the tasks and zero the budget
     // while the group still exists, so the budget is free the moment runc removes it.
-    const dir = (undo as RtUndo | undefined)?.dir;
-    if (!dir || !existsSync(join(dir, RUNTIME))) return;
-    for (const pid of tasks(dir)) {
-      try { await setPolicy(pid, 'other'); } catch { /* exited meanwhile */ }
-    }
-    try { writeFileSync(join(dir, RUNTIME), '0'); } catch { /* a task forked FIFO meanwhile; teardown copes */ }
-  },
-  async teardown(undo) {
     if (!undo) return;
+    const group = d.cgroups.groupAt(checkUndo(d.cgroups, undo).dir);
+    if (!group.has(RUNTIME)) return;
+    for (const pid of group.procs()) {
+      try { await d.host.setScheduler(pid, 'other'); } catch { /* exited meanwhile */ }
+    }
+    try { group.write(RUNTIME, '0'); } catch { /* a task forked FIFO meanwhile; teardown copes */ }
+  },
+  async teardown(d, undo) {
+    if (!undo) return;
+    const u = checkUndo(d.cgroups, undo);
     try {
-      await withLock(LOCKS, 'rt-budget', () => release(undo as RtUndo, 300));
+      await withLock(d.lockDir, RT_LOCK, () => release(d.cgroups, u, 300));
     } catch {
       // the kernel still counts the removed group (its task group is freed after an RCU grace
       // period, which lazy RCU can stretch to seconds): finish in the background, off delete's path
-      const self = selfCommand();
-      spawn(self[0], [...self.slice(1), 'vkernel-rt-release', JSON.stringify(undo)], { detached: true, stdio: 'ignore' }).unref();
+      d.host.startHelper([...d.self, 'vkernel-rt-release', JSON.stringify(u)]);
     }
   },
 };
-
-/** `vkernel-rt-release <undo-json>`: the background end of teardown, retrying for up to a minute */
-export async function releaseLater(undoJson: string): Promise<number> {
-  const u = JSON.parse(undoJson) as RtUndo;
-  if (!u || typeof u.dir !== 'string' || !Array.isArray(u.raised)) throw new Error('vkernel-rt-release: bad argument');
-  for (const d of [u.dir, ...u.raised.map((r) => r.dir)]) cpuDirOnly(d);
-  for (const deadline = Date.now() + 60_000; ;) {
-    try {
-      // one attempt per lock hold, so fifo creates are never kept waiting behind us
-      await withLock(LOCKS, 'rt-budget', () => release(u, 0));
-      return 0;
-    } catch (e) {
-      if (Date.now() > deadline) throw e;
-      await sleep(250);
-    }
-  }
-}
-
-/** the helper only ever writes inside the cgroup filesystem */
-function cpuDirOnly(d: string): void {
-  if (!d.startsWith(`${CGROUP_ROOT}/`) || d.split('/').includes('..')) throw new Error(`vkernel-rt-release: ${d} is not a cgroup`);
-}

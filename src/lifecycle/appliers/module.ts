@@ -29,23 +29,25 @@ export const moduleApplier: Applier = {
     }
     return undefined;
   },
-  async prepare() {
+  async prepare(_policy, ctx) {
     // build (or find in the cache) before `runc create`, so a build failure leaves nothing to roll back
     const { buildModule } = await import('../../module/build.js');
-    await buildModule();
+    await buildModule({ env: ctx.env, host: ctx.host });
   },
   async apply(ctx) {
     // the build, ELF and kmod code are loaded only by containers that ask for the module
     const { defaultFutexBuckets, loadModule } = await import('../../module/load.js');
     // the node's cap (limits.futex_buckets_max), as a power of two like the kernel's own sizing
     const max = ctx.config?.operator.limits.futexBucketsMax;
-    let futexBuckets = defaultFutexBuckets();
+    let futexBuckets = defaultFutexBuckets(ctx.env);
     while (max !== undefined && futexBuckets > max && futexBuckets > 16) futexBuckets /= 2;
     const r = await loadModule({
       id: ctx.id,
       pid: ctx.pid,
       deny: parseDenyList(ctx.policy['syscall.deny']),
       futexBuckets,
+      env: ctx.env,
+      host: ctx.host,
       log: (m) => ctx.log.debug(`${ctx.id}: ${m}`),
     });
     ctx.state.module = r.name;
@@ -55,7 +57,7 @@ export const moduleApplier: Applier = {
   async undo(ctx, undo) {
     const { unloadModule } = await import('../../module/load.js');
     const { name } = undo as Undo;
-    const r = await unloadModule(name);
+    const r = await unloadModule(name, { env: ctx.env, host: ctx.host });
     ctx.log.debug(`${ctx.id}: module ${name} removed (${r.attempts} rmmod attempt(s))`);
   },
 };

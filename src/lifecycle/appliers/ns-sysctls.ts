@@ -28,7 +28,7 @@ function nsSysctlApplier(name: string, feature: string, params: NsSysctl[]): App
       for (const x of params) {
         const v = ctx.policy[x.key];
         if (v === undefined) continue;
-        await setNsSysctl(ctx.pid, x.sysctl, String(v));
+        await setNsSysctl(ctx.host, ctx.pid, x.sysctl, String(v));
         ctx.log.debug(`${ctx.id}: ${x.sysctl}=${String(v)} in the container's pid namespace`);
       }
       return undefined;

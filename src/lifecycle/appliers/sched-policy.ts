@@ -1,12 +1,13 @@
-import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { adaptiveLog } from '../../adaptive/paths.js';
 import { BACKENDS, chooseBackend } from '../../kernel/backends/index.js';
-import { RT_DEFAULTS, type Mode } from '../../kernel/backends/backend.js';
-import { cpuGroup, resolveCgroupPath, taskCgroup } from '../../kernel/cgroup-path.js';
-import type { Applier } from '../applier.js';
+import { RT_DEFAULTS, type BackendDeps, type Mode } from '../../kernel/backends/backend.js';
+import { resolveCgroupPath } from '../../kernel/cgroups/path.js';
+import type { Applier, HostContext } from '../applier.js';
 
 interface Undo { backend: 'kernel' | 'rt'; backendUndo: unknown }
+
+const deps = (ctx: HostContext): BackendDeps => ({ cgroups: ctx.cgroups(), host: ctx.host, lockDir: ctx.env.lockDir, self: ctx.env.self });
 
 /**
  * io.vkernel.sched.policy: cfs, fifo or adaptive inside the container's cgroup, through the
@@ -24,34 +25,32 @@ export const schedPolicy: Applier = {
   async apply(ctx) {
     const policy = ctx.policy['sched.policy'] ?? 'cfs';
     const backend = chooseBackend(ctx.policy, ctx.probe);
-    const v2 = ctx.probe.cgroup === 'v2';
+    const cgroups = ctx.cgroups();
     // where runc really put the init task is the truth; the spec's path was checked before create
-    const rel = taskCgroup(ctx.pid, v2 ? '' : 'cpu') ?? resolveCgroupPath(ctx.spec.linux?.cgroupsPath, ctx.id, ctx.systemdCgroup);
-    const group = cpuGroup(rel, v2);
+    const path = cgroups.taskPath(ctx.pid) ?? cgroups.containerPath(ctx.spec.linux?.cgroupsPath, ctx.id);
+    const group = cgroups.group(path, ctx.pid);
     const mode: Mode = policy === 'fifo' ? 'fifo' : 'cfs';
-    const backendUndo = await backend.setup(group, ctx.pid, mode, policy === 'adaptive', ctx.config?.rt ?? RT_DEFAULTS);
+    const backendUndo = await backend.setup(deps(ctx), group, ctx.pid, mode, policy === 'adaptive', ctx.config?.rt ?? RT_DEFAULTS);
     ctx.state.backend = backend.name;
-    ctx.state.cgroupPath = rel;
+    ctx.state.cgroupPath = path;
     ctx.log.debug(`${ctx.id}: sched.policy=${policy} via ${backend.name} backend on ${group.dir}`);
     return { backend: backend.name, backendUndo } satisfies Undo;
   },
   async started(ctx) {
     if (ctx.state.policy['sched.policy'] !== 'adaptive') return;
-    const child = spawn(ctx.self[0], [...ctx.self.slice(1), ...ctx.globals, 'vkernel-adaptive', ctx.id], {
-      detached: true,
-      stdio: 'ignore',
-    });
-    child.unref();
-    if (!child.pid) throw new Error('cannot start the adaptive controller');
-    ctx.state.helpers.adaptive = child.pid;
+    try {
+      ctx.state.helpers.adaptive = ctx.host.startHelper([...ctx.self, ...ctx.globals, 'vkernel-adaptive', ctx.id]);
+    } catch {
+      throw new Error('cannot start the adaptive controller');
+    }
   },
-  async release(_ctx, undo) {
+  async release(ctx, undo) {
     const u = undo as Undo;
-    await BACKENDS[u.backend].release?.(u.backendUndo);
+    await BACKENDS[u.backend].release?.(deps(ctx), u.backendUndo);
   },
   async undo(ctx, undo) {
     const u = undo as Undo;
     rmSync(adaptiveLog(ctx.root, ctx.id), { force: true });
-    await BACKENDS[u.backend].teardown(u.backendUndo);
+    await BACKENDS[u.backend].teardown(deps(ctx), u.backendUndo);
   },
 };

@@ -1,0 +1,69 @@
+import { failure, run, runDetached } from './spawn.js';
+
+/** What a host operation reports when it may legitimately fail (the caller decides). */
+export interface Outcome { ok: boolean; message: string }
+
+/**
+ * The host operations vkernel-runtime performs besides file I/O (ARCHITECTURE.md "Host
+ * operations"), one interface with the real implementation below and a test double in
+ * test/doubles/host-ops.ts. Every argument is passed as its own argv element.
+ */
+export interface HostOps {
+  /** SCHED_FIFO at `priority`, or SCHED_OTHER, for every thread of `pid` (util-linux chrt -a) */
+  setScheduler(pid: number, policy: 'fifo' | 'other', priority?: number): Promise<void>;
+  /** writes sysctl `key` as a task of pid's pid namespace (nsenter --target pid --pid -- sysctl -w) */
+  writeNsSysctl(pid: number, key: string, value: string): Promise<void>;
+  /** reads sysctl `key` as a task of pid's pid namespace */
+  readNsSysctl(pid: number, key: string): Promise<string>;
+  /** insmod FILE PARAMS... */
+  insmod(file: string, params: readonly string[]): Promise<Outcome>;
+  /** rmmod NAME */
+  rmmod(name: string): Promise<Outcome>;
+  /** make ARGS..., each output line to onLine */
+  make(args: readonly string[], onLine: (line: string) => void): Promise<Outcome>;
+  /** starts a helper process detached from us (the adaptive controller, the RT release); its pid */
+  startHelper(argv: readonly string[]): number;
+}
+
+/** which binaries the real operations run (tests put wrappers here) */
+export interface HostBinaries { chrt?: string; nsenter?: string; insmod?: string; rmmod?: string; make?: string }
+
+async function must(file: string, args: readonly string[]): Promise<string> {
+  const r = await run(file, args);
+  if (r.code !== 0) throw new Error(`${file} ${args.join(' ')}: ${failure(r)}`);
+  return r.stdout.trim();
+}
+
+async function outcome(file: string, args: readonly string[]): Promise<Outcome> {
+  const r = await run(file, args);
+  return r.code === 0 ? { ok: true, message: '' } : { ok: false, message: failure(r) };
+}
+
+/** The real host: util-linux, kmod and make from PATH (or the given binaries). */
+export function linuxHostOps(bin: HostBinaries = {}): HostOps {
+  const nsenter = bin.nsenter ?? 'nsenter';
+  // only the pid namespace is entered: the file is the host's /proc/sys, never a path the
+  // container's mounts control; the kernel picks the namespace copy from the writer's pid namespace
+  const inNs = (pid: number, sysctl: string[]) => ['--target', String(pid), '--pid', '--', 'sysctl', ...sysctl];
+  return {
+    async setScheduler(pid, policy, priority = 1) {
+      const args = policy === 'fifo' ? ['-a', '-f', '-p', String(priority), String(pid)] : ['-a', '-o', '-p', '0', String(pid)];
+      await must(bin.chrt ?? 'chrt', args);
+    },
+    async writeNsSysctl(pid, key, value) {
+      await must(nsenter, inNs(pid, ['-q', '-w', `${key}=${value}`]));
+    },
+    readNsSysctl(pid, key) {
+      return must(nsenter, inNs(pid, ['-n', key]));
+    },
+    insmod: (file, params) => outcome(bin.insmod ?? 'insmod', [file, ...params]),
+    rmmod: (name) => outcome(bin.rmmod ?? 'rmmod', [name]),
+    async make(args, onLine) {
+      // make's own lines went to onLine: the message is only how it ended (exit code, signal)
+      const r = await run(bin.make ?? 'make', args, { onLine });
+      if (r.code === 0) return { ok: true, message: '' };
+      return { ok: false, message: r.error?.message ?? r.signal ?? String(r.code) };
+    },
+    startHelper: (argv) => runDetached(argv),
+  };
+}

@@ -1,0 +1,60 @@
+import type { HostOps, Outcome } from '../../src/host/ops.js';
+
+/**
+ * Test double of HostOps (src/host/ops.ts): records every call in order, answers from what the
+ * test set. Unit tests of our logic use it; what chrt, nsenter, insmod and make really do is
+ * proven by the integration and VM tiers.
+ */
+export class FakeHost implements HostOps {
+  readonly calls: { op: string; args: unknown[] }[] = [];
+  /** per-namespace sysctl values as a read back would see them: `${pid} ${key}` → value */
+  readonly sysctls = new Map<string, string>();
+  /** a read back that differs from the write (a kernel ignoring the namespace) */
+  sysctlReadsBack?: string;
+  /** setScheduler fails for these pids (as chrt does for a pid that is gone) */
+  readonly goneTasks = new Set<number>();
+  insmodResult: Outcome = { ok: true, message: '' };
+  rmmodResults: Outcome[] = [];
+  makeResult: Outcome = { ok: true, message: '' };
+  makeOutput: string[] = [];
+  nextPid = 4242;
+
+  private record(op: string, ...args: unknown[]): void { this.calls.push({ op, args }); }
+  ops(op: string): unknown[][] { return this.calls.filter((c) => c.op === op).map((c) => c.args); }
+
+  async setScheduler(pid: number, policy: 'fifo' | 'other', priority?: number): Promise<void> {
+    this.record('setScheduler', pid, policy, priority);
+    if (this.goneTasks.has(pid)) throw new Error(`chrt: failed to set pid ${pid}'s policy: No such process`);
+  }
+
+  async writeNsSysctl(pid: number, key: string, value: string): Promise<void> {
+    this.record('writeNsSysctl', pid, key, value);
+    this.sysctls.set(`${pid} ${key}`, value);
+  }
+
+  async readNsSysctl(pid: number, key: string): Promise<string> {
+    this.record('readNsSysctl', pid, key);
+    return this.sysctlReadsBack ?? this.sysctls.get(`${pid} ${key}`) ?? '';
+  }
+
+  async insmod(file: string, params: readonly string[]): Promise<Outcome> {
+    this.record('insmod', file, [...params]);
+    return this.insmodResult;
+  }
+
+  async rmmod(name: string): Promise<Outcome> {
+    this.record('rmmod', name);
+    return this.rmmodResults.shift() ?? { ok: true, message: '' };
+  }
+
+  async make(args: readonly string[], onLine: (line: string) => void): Promise<Outcome> {
+    this.record('make', [...args]);
+    for (const l of this.makeOutput) onLine(l);
+    return this.makeResult;
+  }
+
+  startHelper(argv: readonly string[]): number {
+    this.record('startHelper', [...argv]);
+    return this.nextPid++;
+  }
+}
