@@ -1,18 +1,14 @@
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { containerId, flagValue, parseCommandArgs } from '../oci/argv.js';
 import { bundlePath, type Spec } from '../oci/spec.js';
 import { extraFds } from '../oci/runc.js';
-import { selfCommand } from '../oci/self.js';
 import { withLock } from '../store/lock.js';
 import { checkId } from '../store/state.js';
 import { newState, prepareAll, readRequest } from './request.js';
+import type { RuntimeEnv } from '../env.js';
 import type { Runtime } from './runtime.js';
 import { clearStale, undoAll } from './undo.js';
-
-/** where `run` keeps the config.json it shows runc (the caller's plus our hooks) */
-export const RUN_BUNDLES = process.env.VKERNEL_RUN_BUNDLES ?? '/run/vkernel-runtime/bundles';
 
 /**
  * How `run` with a request starts runc: in a mount namespace of its own (a slave of the host's, so
@@ -34,8 +30,8 @@ export const unshareArgv = (overlay: string, target: string, runc: string, argv:
  * `delete` it finds the lock held and leaves the work to it). Paths stay relative to the caller's
  * bundle: runc reads this file at the caller's bundle path.
  */
-export function runSpec(spec: Spec, self: string[], globals: string[], id: string): Spec {
-  const hook = (stage: string) => ({ path: self[0], args: [...self, ...globals, 'vkernel-hook', stage, id], env: hookEnv() });
+export function runSpec(spec: Spec, self: string[], globals: string[], id: string, env: Pick<RuntimeEnv, 'path' | 'testFault'>): Spec {
+  const hook = (stage: string) => ({ path: self[0], args: [...self, ...globals, 'vkernel-hook', stage, id], env: hookEnv(env) });
   return {
     ...spec,
     hooks: {
@@ -47,9 +43,9 @@ export function runSpec(spec: Spec, self: string[], globals: string[], id: strin
 }
 
 /** runc gives a hook only the env of its spec entry: PATH, and the test aid when it is set */
-function hookEnv(): string[] {
-  const env = [`PATH=${process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin'}`];
-  if (process.env.VKERNEL_RUNTIME_TEST_FAULT) env.push(`VKERNEL_RUNTIME_TEST_FAULT=${process.env.VKERNEL_RUNTIME_TEST_FAULT}`);
+function hookEnv(e: Pick<RuntimeEnv, 'path' | 'testFault'>): string[] {
+  const env = [`PATH=${e.path}`];
+  if (e.testFault) env.push(`VKERNEL_RUNTIME_TEST_FAULT=${e.testFault}`);
   return env;
 }
 
@@ -67,10 +63,11 @@ async function prepareRun(rt: Runtime, id: string, bundle: string): Promise<Prep
   if (/\n/.test(target + rt.runc)) throw new Error(`run: a path with a newline is not supported: ${JSON.stringify(target)}`);
   await withLock(rt.root, id, async () => {
     await clearStale(rt, id);
-    mkdirSync(RUN_BUNDLES, { recursive: true, mode: 0o700 });
-    state.runBundle = mkdtempSync(join(RUN_BUNDLES, `${id}-`));
+    // where `run` keeps the config.json it shows runc (the caller's plus our hooks)
+    mkdirSync(rt.env.runBundles, { recursive: true, mode: 0o700 });
+    state.runBundle = mkdtempSync(join(rt.env.runBundles, `${id}-`));
     const globals = ['--root', rt.root, ...(rt.inv.globals.systemdCgroup ? ['--systemd-cgroup'] : [])];
-    writeFileSync(join(state.runBundle, 'config.json'), JSON.stringify(runSpec(req.spec, selfCommand(), globals, id)));
+    writeFileSync(join(state.runBundle, 'config.json'), JSON.stringify(runSpec(req.spec, rt.env.self, globals, id, rt.env)));
     rt.store.write(state);
   });
   return { overlay: join(state.runBundle as string, 'config.json'), target };
@@ -92,8 +89,7 @@ export async function run(rt: Runtime, mode: 'prepare' | 'spawn' = 'spawn'): Pro
     if (prepared) {
       // runc is about to become the launcher's process (our parent): if it fails before the
       // container exists, no hook of ours runs; a watcher cleans up then (see runWatch)
-      const self = selfCommand();
-      spawn(self[0], [...self.slice(1), '--root', rt.root, 'vkernel-run-watch', String(process.ppid), id], { detached: true, stdio: 'ignore' }).unref();
+      rt.host.startHelper([...rt.env.self, '--root', rt.root, 'vkernel-run-watch', String(process.ppid), id]);
       process.stdout.write(`${prepared.overlay}\n${prepared.target}\n${rt.runc}\n`);
     }
     return 0;

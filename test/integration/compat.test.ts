@@ -9,7 +9,9 @@ import { tmpdir } from 'node:os';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { execa } from 'execa';
 import { makeBundle, requireRoot, runc, tempRoot, uid, vk, leftovers, REPO, RUNTIME } from '../helpers/fixtures.js';
-import { RUN_BUNDLES } from '../../src/lifecycle/run.js';
+import { readEnv } from '../../src/env.js';
+
+const RUN_BUNDLES = readEnv().runBundles;
 
 beforeAll(requireRoot);
 

@@ -54,7 +54,7 @@ export abstract class FsCgroups implements Cgroups {
   abstract taskPath(pid: number): string | undefined;
 
   group(path: string, accountingPid?: number): CpuGroup {
-    const dir = join(this.base, path);
+    const dir = join(this.base, path).replace(/(?<=.)\/$/, '');
     if (dir !== this.base && !dir.startsWith(`${this.base}/`)) throw new Error(`cgroup path ${path} escapes ${this.base}`);
     const rel = posix.join('/', dir.slice(this.base.length));
     return new FsGroup(this, rel, dir, accountingPid === undefined ? rel : this.layout.accountingPath(rel, accountingPid));

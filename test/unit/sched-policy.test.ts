@@ -1,0 +1,51 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readEnv } from '../../src/env.js';
+import { schedPolicy } from '../../src/lifecycle/appliers/sched-policy.js';
+import type { ApplyContext } from '../../src/lifecycle/applier.js';
+import { Logger } from '../../src/log/logger.js';
+import type { ContainerState } from '../../src/store/state.js';
+import { MemoryCgroups } from '../doubles/cgroups.js';
+import { FakeHost } from '../doubles/host-ops.js';
+
+const RT = 'cpu.rt_runtime_us';
+let locks: string;
+beforeAll(() => { locks = mkdtempSync(join(tmpdir(), 'vk-sp-locks-')); });
+afterAll(() => rmSync(locks, { recursive: true, force: true }));
+
+function context(policy: ContainerState['policy'], cgroupsPath?: string) {
+  const cg = new MemoryCgroups()
+    .add('/', { [RT]: 950_000 })
+    .add('/runc-parent', { [RT]: 0 })
+    .add('/runc-parent/c1', { [RT]: 0, 'cpu.rt_period_us': 1_000_000 }, [100]);
+  const host = new FakeHost();
+  const env = { ...readEnv({}), lockDir: locks, self: ['/usr/local/bin/vkernel-runtime'] };
+  const state: ContainerState = { version: 1, id: 'c1', bundle: '/b', created: '', policy, sources: {}, helpers: {}, applied: [] };
+  const ctx: ApplyContext = {
+    id: 'c1', bundle: '/b', spec: { linux: { cgroupsPath } }, policy, pid: 100, state, systemdCgroup: false,
+    probe: { vkernelFeatures: [], cgroup: 'v1', rtGroupSched: true, modules: false, release: 'test' },
+    log: new Logger({ format: 'text', debug: false }), env, host, cgroups: () => cg,
+  };
+  return { cg, host, ctx, state };
+}
+
+describe('sched-policy applier over the cgroups and HostOps doubles', () => {
+  test("the group is where runc put the init task (its cgroup), not where the spec's path points", async () => {
+    const { cg, host, ctx, state } = context({ 'sched.policy': 'fifo' }, '/elsewhere/c1');
+    const undo = await schedPolicy.apply(ctx);
+    expect(state.cgroupPath).toBe('/runc-parent/c1');
+    expect(state.backend).toBe('rt');
+    expect(cg.value('/runc-parent/c1', RT)).toBe('250000');
+    expect(host.ops('setScheduler')).toEqual([[100, 'fifo', 1]]);
+    expect(undo).toMatchObject({ backend: 'rt', backendUndo: { dir: '/cg/runc-parent/c1' } });
+  });
+
+  test('adaptive: the controller is started after start, with our globals, and recorded as a helper', async () => {
+    const { ctx, host, state } = context({ 'sched.policy': 'adaptive' });
+    await schedPolicy.apply(ctx);
+    await schedPolicy.started!({ ...ctx, root: '/run/x', self: ctx.env.self, globals: ['--root', '/run/x'] });
+    expect(host.ops('startHelper')).toEqual([[['/usr/local/bin/vkernel-runtime', '--root', '/run/x', 'vkernel-adaptive', 'c1']]]);
+    expect(state.helpers.adaptive).toBe(4242);
+  });
+});
