@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
+import { run } from '../host/spawn.js';
 import type { Invocation } from './argv.js';
 
 /** Which runc to delegate to: `--runc`, then the config file's `runc:`, then `runc` on PATH. */
@@ -90,14 +91,8 @@ export function runcInherit(bin: string, args: readonly string[], fds: readonly 
 export interface Captured { status: number; stdout: string; stderr: string }
 
 /** Runs runc and captures its output (for `state`, `features`, `--version`). */
-export function runcCapture(bin: string, args: readonly string[]): Promise<Captured> {
-  return new Promise((resolveOut, reject) => {
-    const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d; });
-    child.stderr.on('data', (d: Buffer) => { stderr += d; });
-    child.on('error', (e) => reject(new Error(`cannot run ${bin}: ${e.message}`)));
-    child.on('close', (code, signal) => resolveOut({ status: exitStatus(code, signal), stdout, stderr }));
-  });
+export async function runcCapture(bin: string, args: readonly string[]): Promise<Captured> {
+  const r = await run(bin, args);
+  if (r.error) throw new Error(`cannot run ${bin}: ${r.error.message}`);
+  return { status: exitStatus(r.code, r.signal), stdout: r.stdout, stderr: r.stderr };
 }

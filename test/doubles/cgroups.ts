@@ -52,9 +52,9 @@ export class MemoryCgroups implements Cgroups {
   }
 
   group(path: string): CpuGroup {
-    const norm = posix.join('/', path);
-    if (norm.split('/').includes('..') || posix.normalize(path).startsWith('..')) throw new Error(`cgroup path ${path} escapes ${this.base}`);
-    return this.handle(norm);
+    const dir = posix.join(this.base, path).replace(/(?<=.)\/$/, '');
+    if (dir !== this.base && !dir.startsWith(`${this.base}/`)) throw new Error(`cgroup path ${path} escapes ${this.base}`);
+    return this.handle(dir.slice(this.base.length) || '/');
   }
 
   groupAt(dir: string): CpuGroup {
