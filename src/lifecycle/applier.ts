@@ -41,6 +41,10 @@ export interface CheckContext {
   spec: Spec;
   policy: Policy;
   systemdCgroup: boolean;
+  /** the runtime config (the operator's limits), the host probe, the host side: for checks of node-wide limits */
+  config?: RuntimeConfig;
+  probe?: HostProbe;
+  host?: HostContext;
 }
 
 /** What undo is given: the saved state (the spec may be gone by then). */

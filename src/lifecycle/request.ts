@@ -26,7 +26,7 @@ export function readRequest(rt: Runtime, id: string, bundle: string): Request {
   });
   for (const line of resolved.ignored ?? []) rt.log.warn(`${id}: ${line}`);
   if (!requestsFeature(resolved.policy)) return { spec, ...resolved, host: rt };
-  const check = { id, spec, systemdCgroup: rt.inv.globals.systemdCgroup };
+  const check = { id, spec, systemdCgroup: rt.inv.globals.systemdCgroup, config: rt.config, probe: rt.probe(), host: rt };
   return { spec, ...resolved, host: rt, appliers: plan(resolved.policy, resolved.sources, rt.probe(), rt.log, check) };
 }
 

@@ -1,4 +1,5 @@
 import { KEYS, type KeySpec } from './keys.js';
+import { NODE_LIMIT_DEFAULT } from '../kernel/backends/backend.js';
 
 /**
  * The JSON schema of /etc/vkernel-runtime/config.yaml (the operator's file), compiled ahead of
@@ -9,7 +10,7 @@ import { KEYS, type KeySpec } from './keys.js';
 /** built-in node limits (ARCHITECTURE.md "Operator policy") */
 export const LIMIT_DEFAULTS = {
   /** total RT budget of all vkernel containers, percent of each CPU */
-  rtBudgetPercent: 50,
+  rtBudgetPercent: NODE_LIMIT_DEFAULT,
   /** floor of io.vkernel.sched.adaptive.interval_ms */
   adaptiveIntervalMinMs: 100,
   /** per-container modules (io.vkernel.module, io.vkernel.syscall.deny) allowed */

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { BackendDeps } from '../../src/kernel/backends/backend.js';
 import { rtBackend, type RtUndo } from '../../src/kernel/backends/rt.js';
 import { releaseLater } from '../../src/kernel/backends/rt-release.js';
+import { ledgerFile, readLedger } from '../../src/kernel/backends/rt-ledger.js';
 import { MemoryCgroups } from '../doubles/cgroups.js';
 import { FakeHost } from '../doubles/host-ops.js';
 
@@ -20,7 +21,8 @@ function host(): { cg: MemoryCgroups; fake: FakeHost; d: BackendDeps } {
     .add('/docker', { [RT]: 0, 'cpu.rt_period_us': 1_000_000 })
     .add('/docker/c1', { [RT]: 0, 'cpu.rt_period_us': 1_000_000 }, [100]);
   const fake = new FakeHost();
-  return { cg, fake, d: { cgroups: cg, host: fake, lockDir: locks, self: ['/usr/local/bin/vkernel-runtime'] } };
+  // each test its own lock dir, and so its own RT ledger
+  return { cg, fake, d: { cgroups: cg, host: fake, lockDir: mkdtempSync(join(locks, 'l-')), self: ['/usr/local/bin/vkernel-runtime'] } };
 }
 
 describe('rt backend through the cgroups and HostOps interfaces (doubles)', () => {
@@ -32,7 +34,12 @@ describe('rt backend through the cgroups and HostOps interfaces (doubles)', () =
       { path: '/docker/c1', file: RT, value: '250000' },
     ]);
     expect(fake.calls).toEqual([{ op: 'setScheduler', args: [100, 'fifo', 5] }]);
-    expect(undo).toEqual({ dir: '/cg/docker/c1', base: '/cg', raised: [{ dir: '/cg/docker', original: 0 }] });
+    expect(undo).toEqual({ dir: '/cg/docker/c1', base: '/cg', raised: [], ledger: true });
+    // the ledger recorded the holder and the parent's original before the raise
+    expect(readLedger(ledgerFile(d.lockDir))).toMatchObject({
+      parents: { '/cg/docker': { original: 0 } },
+      holders: { '/cg/docker/c1': { us: 250000, percent: 25, chain: ['/cg/docker'] } },
+    });
   });
 
   test('cfs changes nothing; adaptive gets the budget but its tasks start as they are', async () => {

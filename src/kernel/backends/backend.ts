@@ -9,7 +9,14 @@ export interface RtSettings {
   priority: number;
   /** the container group's RT budget, percent of cpu.rt_period_us */
   budgetPercent: number;
+  /** the node-wide limit of all vkernel containers' RT budgets, percent of each CPU (config limits.rt_budget_percent) */
+  nodeLimitPercent?: number;
+  /** the container, named in the node cap's refusal */
+  id?: string;
 }
+
+/** limits.rt_budget_percent when the config says nothing (ARCHITECTURE.md "Operator policy") */
+export const NODE_LIMIT_DEFAULT = 50;
 
 export const RT_DEFAULTS: RtSettings = { priority: 1, budgetPercent: 25 };
 

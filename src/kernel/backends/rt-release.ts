@@ -1,6 +1,7 @@
 import { withLock } from '../../store/lock.js';
 import type { BackendDeps } from './backend.js';
 import { checkUndo, release, RT_LOCK } from './rt.js';
+import { ledgerFile } from './rt-ledger.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -25,7 +26,7 @@ export async function releaseLater(undoJson: string | undefined, d: Pick<Backend
   for (const deadline = Date.now() + timeoutMs; ;) {
     try {
       // one attempt per lock hold, so fifo creates are never kept waiting behind us
-      await withLock(d.lockDir, RT_LOCK, () => release(d.cgroups, u, 0));
+      await withLock(d.lockDir, RT_LOCK, () => release(d.cgroups, u, 0, ledgerFile(d.lockDir)));
       return 0;
     } catch (e) {
       if (Date.now() > deadline) throw e;

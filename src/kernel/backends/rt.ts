@@ -3,8 +3,9 @@ import { join } from 'node:path';
 import { withLock } from '../../store/lock.js';
 import type { Cgroups, CpuGroup } from '../cgroups/index.js';
 import type { HostProbe } from '../probe.js';
-import type { SchedBackend } from './backend.js';
+import { NODE_LIMIT_DEFAULT, type SchedBackend } from './backend.js';
 import { budgetUs, planGrant, restoreTo } from './rt-budget.js';
+import { capProblem, ledgerFile, prune, readLedger, settle, writeLedger } from './rt-ledger.js';
 
 const RUNTIME = 'cpu.rt_runtime_us';
 /** the host-wide lock (under BackendDeps.lockDir) every RT budget change holds */
@@ -30,30 +31,46 @@ function childrenSum(g: CpuGroup, except?: CpuGroup): number {
   return sum;
 }
 
-/** what teardown needs: the group, the hierarchy's root, the ancestors grant raised (directories) */
-export interface RtUndo { dir: string; base: string; raised: { dir: string; original: number }[] }
+/**
+ * what teardown needs: the group and the hierarchy's root; `ledger`: the budgets are in the RT
+ * ledger (rt-ledger.ts), which release recomputes the parents from. `raised`: the ancestors an
+ * older release of the runtime raised itself (state files written before the ledger).
+ */
+export interface RtUndo { dir: string; base: string; raised: { dir: string; original: number }[]; ledger?: boolean }
+
+/** the node-wide cap of grant: the limit (percent of each CPU) and who asks, for the message */
+export interface RtCap { limitPercent: number; id?: string }
 
 /**
  * Gives `group` an RT budget of `us`, raising the budgets of its ancestors (below the hierarchy
  * root, which keeps the kernel's global limit and so the host's share) where they lack room.
- * Returns the ancestors it raised with their original values. Run under the RT lock.
+ * Order: the ledger first (holders whose group is gone are dropped, the node cap is checked, then
+ * this holder and the originals of the parents it will raise are recorded), then the raises. Run
+ * under the RT lock. A failure takes the holder out again and settles the parents.
  */
-async function grant(cgroups: Cgroups, group: CpuGroup, us: number): Promise<RtUndo> {
+async function grant(cgroups: Cgroups, group: CpuGroup, us: number, percent: number, file: string, cap: RtCap): Promise<RtUndo> {
   const chain: CpuGroup[] = [];
   for (let p = group.parent(); p?.parent(); p = p.parent()) chain.unshift(p);
   const below = (i: number) => chain[i + 1] ?? group;
   const root = cgroups.root;
+  const doc = readLedger(file);
+  if (prune(doc, cgroups).length) settle(doc, cgroups);
+  delete doc.holders[group.dir]; // a stale record of this very group (an earlier container of the same id)
+  const over = capProblem(doc, percent, cap.limitPercent);
+  if (over) {
+    writeLedger(file, doc);
+    throw new Error(over);
+  }
   const plan = planGrant(
     us,
     chain.map((a, i) => ({ dir: a.dir, budget: budgetOf(a), others: childrenSum(a, below(i)) })),
     { dir: root.dir, budget: budgetOf(root), others: childrenSum(root, chain[0] ?? group) },
   );
-  const undo: RtUndo = { dir: group.dir, base: root.dir, raised: [] };
+  for (const r of plan) doc.parents[r.dir] ??= { original: r.original };
+  doc.holders[group.dir] = { us, percent, chain: chain.map((a) => a.dir), id: cap.id, since: new Date().toISOString() };
+  writeLedger(file, doc);
   try {
-    for (const r of plan) {
-      writeRuntime(cgroups.groupAt(r.dir), r.to);
-      undo.raised.push({ dir: r.dir, original: r.original });
-    }
+    for (const r of plan) writeRuntime(cgroups.groupAt(r.dir), r.to);
     // groups removed a moment ago may still count in the kernel (see release): retry briefly
     for (const deadline = Date.now() + 3000; ;) {
       try {
@@ -65,10 +82,31 @@ async function grant(cgroups: Cgroups, group: CpuGroup, us: number): Promise<RtU
       }
     }
   } catch (e) {
-    await release(cgroups, undo, 0);
+    try { group.write(RUNTIME, '0'); } catch { /* it never got one */ }
+    delete doc.holders[group.dir];
+    settle(doc, cgroups);
+    writeLedger(file, doc);
     throw e;
   }
-  return undo;
+  return { dir: group.dir, base: root.dir, raised: [], ledger: true };
+}
+
+/**
+ * The ledger's release of a group: its budget zeroed, its holder removed, every recorded parent
+ * recomputed (settle). Throws when the kernel refused a parent's write (it still counts a removed
+ * group for a moment): the record stays, and the next call (or any later ledger operation) finishes.
+ */
+export function releaseInLedger(cgroups: Cgroups, dir: string, file: string): void {
+  const own = cgroups.groupAt(dir);
+  if (own.exists() && own.has(RUNTIME)) {
+    try { own.write(RUNTIME, '0'); } catch { /* still has RT tasks; the group goes with the container */ }
+  }
+  const doc = readLedger(file);
+  delete doc.holders[dir];
+  prune(doc, cgroups);
+  const refused = settle(doc, cgroups);
+  writeLedger(file, doc);
+  if (refused.length) throw new Error(`cannot lower the RT budget of ${refused.join(', ')} yet (the kernel still counts a removed group)`);
 }
 
 /**
@@ -76,7 +114,18 @@ async function grant(cgroups: Cgroups, group: CpuGroup, us: number): Promise<RtU
  * cgroup's task group lingers in the kernel for a moment (freed after an RCU grace period) and
  * still counts against its parent, so a refused write is retried for a bounded time.
  */
-export async function release(cgroups: Cgroups, u: RtUndo, retryMs = 3000): Promise<void> {
+export async function release(cgroups: Cgroups, u: RtUndo, retryMs = 3000, file?: string): Promise<void> {
+  if (u.ledger && file) {
+    for (const deadline = Date.now() + retryMs; ;) {
+      try {
+        releaseInLedger(cgroups, u.dir, file);
+        return;
+      } catch (e) {
+        if (Date.now() > deadline) throw e;
+        await sleep(20);
+      }
+    }
+  }
   const own = cgroups.groupAt(u.dir);
   if (own.has(RUNTIME)) {
     try { own.write(RUNTIME, '0'); } catch { /* still has RT tasks; the group goes with the container */ }
@@ -125,7 +174,8 @@ export const rtBackend: SchedBackend = {
   async setup(d, group, pid, mode, adaptive, rt) {
     if (mode === 'cfs' && !adaptive) return undefined;
     const us = budgetUs(Number(group.read('cpu.rt_period_us')), rt.budgetPercent);
-    const undo = await withLock(d.lockDir, RT_LOCK, () => grant(d.cgroups, group, us));
+    const cap = { limitPercent: rt.nodeLimitPercent ?? NODE_LIMIT_DEFAULT, id: rt.id };
+    const undo = await withLock(d.lockDir, RT_LOCK, () => grant(d.cgroups, group, us, rt.budgetPercent, ledgerFile(d.lockDir), cap));
     if (mode === 'fifo') await d.host.setScheduler(pid, 'fifo', rt.priority);
     return undo;
   },
@@ -154,7 +204,7 @@ export const rtBackend: SchedBackend = {
     if (!undo) return;
     const u = checkUndo(d.cgroups, undo);
     try {
-      await withLock(d.lockDir, RT_LOCK, () => release(d.cgroups, u, 300));
+      await withLock(d.lockDir, RT_LOCK, () => release(d.cgroups, u, 300, ledgerFile(d.lockDir)));
     } catch {
       // the kernel still counts the removed group (its task group is freed after an RCU grace
       // period, which lazy RCU can stretch to seconds): finish in the background, off delete's path

@@ -1,13 +1,42 @@
 import { rmSync } from 'node:fs';
 import { adaptiveLog } from '../../adaptive/paths.js';
 import { BACKENDS, chooseBackend } from '../../kernel/backends/index.js';
-import { RT_DEFAULTS, type BackendDeps, type Mode } from '../../kernel/backends/backend.js';
+import { NODE_LIMIT_DEFAULT, RT_DEFAULTS, type BackendDeps, type Mode, type RtSettings } from '../../kernel/backends/backend.js';
+import { capProblem, ledgerFile, readLedger } from '../../kernel/backends/rt-ledger.js';
+import type { RuntimeConfig } from '../../policy/config.js';
 import { resolveCgroupPath } from '../../kernel/cgroups/path.js';
-import type { Applier, HostContext } from '../applier.js';
+import type { Applier, CheckContext, HostContext } from '../applier.js';
 
 interface Undo { backend: 'kernel' | 'rt'; backendUndo: unknown }
 
 const deps = (ctx: HostContext): BackendDeps => ({ cgroups: ctx.cgroups(), host: ctx.host, lockDir: ctx.env.lockDir, self: ctx.env.self });
+
+/** the rt backend's settings for this container: the config's, with the node's limit */
+const rtSettings = (config: RuntimeConfig | undefined, id: string): RtSettings => ({
+  ...(config?.rt ?? RT_DEFAULTS), nodeLimitPercent: config?.operator.limits.rtBudgetPercent ?? NODE_LIMIT_DEFAULT, id,
+});
+
+/**
+ * Before `runc create`: would this container's RT budget exceed the node's limit (all vkernel
+ * containers, from the RT ledger)? Holders whose group is gone do not count. The grant checks
+ * again under the RT lock (two creates racing for the last slot: the second is rolled back).
+ */
+function nodeCapCheck(ctx: CheckContext): void {
+  const p = ctx.policy['sched.policy'];
+  if ((p !== 'fifo' && p !== 'adaptive') || !ctx.probe || !ctx.host) return;
+  const backend = chooseBackend(ctx.policy, ctx.probe);
+  if (backend.name !== 'rt' || backend.unsupported(p, ctx.probe) !== undefined) return;
+  const rt = rtSettings(ctx.config, ctx.id);
+  const doc = readLedger(ledgerFile(ctx.host.env.lockDir));
+  const cgroups = ctx.host.cgroups();
+  for (const dir of Object.keys(doc.holders)) {
+    let live = false;
+    try { live = cgroups.groupAt(dir).exists(); } catch { /* not ours to count */ }
+    if (!live) delete doc.holders[dir];
+  }
+  const over = capProblem(doc, rt.budgetPercent, rt.nodeLimitPercent ?? NODE_LIMIT_DEFAULT);
+  if (over) throw new Error(`io.vkernel.sched.policy=${p}: ${over}${ctx.config ? ` (limits.rt_budget_percent in ${ctx.config.path})` : ''}`);
+}
 
 /**
  * io.vkernel.sched.policy: cfs, fifo or adaptive inside the container's cgroup, through the
@@ -18,8 +47,9 @@ export const schedPolicy: Applier = {
   name: 'sched-policy',
   keys: ['sched.policy'],
   requested: (p) => p['sched.policy'] !== undefined,
-  check({ spec, id, systemdCgroup }) {
-    resolveCgroupPath(spec.linux?.cgroupsPath, id, systemdCgroup);
+  check(ctx) {
+    resolveCgroupPath(ctx.spec.linux?.cgroupsPath, ctx.id, ctx.systemdCgroup);
+    nodeCapCheck(ctx);
   },
   unsupported: (p, probe) => chooseBackend(p, probe).unsupported(p['sched.policy'] ?? 'cfs', probe),
   async apply(ctx) {
@@ -30,7 +60,7 @@ export const schedPolicy: Applier = {
     const path = cgroups.taskPath(ctx.pid) ?? cgroups.containerPath(ctx.spec.linux?.cgroupsPath, ctx.id);
     const group = cgroups.group(path, ctx.pid);
     const mode: Mode = policy === 'fifo' ? 'fifo' : 'cfs';
-    const backendUndo = await backend.setup(deps(ctx), group, ctx.pid, mode, policy === 'adaptive', ctx.config?.rt ?? RT_DEFAULTS);
+    const backendUndo = await backend.setup(deps(ctx), group, ctx.pid, mode, policy === 'adaptive', rtSettings(ctx.config, ctx.id));
     ctx.state.backend = backend.name;
     ctx.state.cgroupPath = path;
     ctx.log.debug(`${ctx.id}: sched.policy=${policy} via ${backend.name} backend on ${group.dir}`);

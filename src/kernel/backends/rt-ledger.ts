@@ -1,0 +1,141 @@
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { Cgroups, CpuGroup } from '../cgroups/index.js';
+import { restoreTo } from './rt-budget.js';
+
+/**
+ * The RT ledger (ARCHITECTURE.md "Operator policy"): one host-wide record of which container group
+ * holds which RT budget and what each parent group held before vkernel-runtime first raised it.
+ * It is written (atomically) before any budget is raised and changed only under the RT lock, and
+ * every release recomputes each parent's budget from it: a parent goes back to its original value
+ * once no holder is left below it, whatever order containers come and go in. A holder whose group
+ * has disappeared (its container was removed without us, or we were killed mid-create) is dropped
+ * at the next ledger operation, so a crash never leaves a parent raised for good. It is also what
+ * the node-wide RT cap counts: every rt-backend container on the host, whatever its --root.
+ */
+
+const RUNTIME = 'cpu.rt_runtime_us';
+
+export interface Holder {
+  /** the container's group budget, µs per period, and that as a percent of its period */
+  us: number;
+  percent: number;
+  /** the ancestors between the hierarchy's root and the group, top first (directories) */
+  chain: string[];
+  /** container id, for messages */
+  id?: string;
+  since: string;
+}
+
+export interface LedgerDoc {
+  version: 1;
+  /** parents vkernel-runtime raised: their budget before the first raise */
+  parents: Record<string, { original: number }>;
+  /** container groups (directories) holding a budget */
+  holders: Record<string, Holder>;
+}
+
+const empty = (): LedgerDoc => ({ version: 1, parents: {}, holders: {} });
+
+export const ledgerFile = (lockDir: string) => join(lockDir, 'rt-ledger.json');
+
+export function readLedger(file: string): LedgerDoc {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return empty();
+    throw e;
+  }
+  const doc = JSON.parse(text) as LedgerDoc;
+  if (doc?.version !== 1 || typeof doc.parents !== 'object' || typeof doc.holders !== 'object') throw new Error(`${file}: not an RT ledger (version 1)`);
+  return doc;
+}
+
+/** write temp, fsync, rename, fsync the directory: after a crash the ledger is the old one or the new one */
+export function writeLedger(file: string, doc: LedgerDoc): void {
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  const tmp = `${file}.tmp-${process.pid}`;
+  const fd = openSync(tmp, 'w', 0o600);
+  try {
+    writeSync(fd, `${JSON.stringify(doc, null, 1)}\n`);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, file);
+  const d = openSync(dirname(file), 'r');
+  try { fsyncSync(d); } finally { closeSync(d); }
+}
+
+/** the RT budget all vkernel containers of the node hold, percent of each CPU */
+export function nodeUse(doc: LedgerDoc): { percent: number; containers: number } {
+  const hs = Object.values(doc.holders);
+  return { percent: Math.round(hs.reduce((s, h) => s + h.percent, 0) * 100) / 100, containers: hs.length };
+}
+
+/** why `percent` more would exceed the node's limit, or undefined when it fits */
+export function capProblem(doc: LedgerDoc, percent: number, limit: number): string | undefined {
+  const use = nodeUse(doc);
+  if (use.percent + percent <= limit + 1e-9) return undefined;
+  return `node RT budget ${use.percent} % in use (${use.containers} container${use.containers === 1 ? '' : 's'}), limit ${limit} %`;
+}
+
+const budgetOf = (g: CpuGroup) => Number(g.read(RUNTIME));
+
+function childrenSum(g: CpuGroup): number {
+  let sum = 0;
+  for (const c of g.children()) if (c.has(RUNTIME)) sum += budgetOf(c);
+  return sum;
+}
+
+/** drops holders whose group is gone (removed without a release: a crash, a runc delete without us) */
+export function prune(doc: LedgerDoc, cgroups: Cgroups): string[] {
+  const gone: string[] = [];
+  for (const dir of Object.keys(doc.holders)) {
+    let exists = false;
+    try { exists = cgroups.groupAt(dir).exists(); } catch { /* outside the hierarchy: drop it */ }
+    if (!exists) {
+      delete doc.holders[dir];
+      gone.push(dir);
+    }
+  }
+  return gone;
+}
+
+/**
+ * Recomputes every recorded parent, deepest first (a parent can only go down once its children
+ * have): max(original, what its children hold now). A parent no holder is below any more, back at
+ * its original value, leaves the ledger. Returns the parents whose write the kernel refused (a
+ * removed group it still counts, for an RCU grace period): the caller retries.
+ */
+export function settle(doc: LedgerDoc, cgroups: Cgroups): string[] {
+  const refused: string[] = [];
+  const dirs = Object.keys(doc.parents).sort((a, b) => b.split('/').length - a.split('/').length);
+  for (const dir of dirs) {
+    let g: CpuGroup;
+    try {
+      g = cgroups.groupAt(dir);
+    } catch {
+      delete doc.parents[dir];
+      continue;
+    }
+    if (!g.exists() || !g.has(RUNTIME)) {
+      delete doc.parents[dir]; // removed meanwhile: nothing left to give back
+      continue;
+    }
+    const { original } = doc.parents[dir];
+    const want = restoreTo(original, childrenSum(g));
+    if (budgetOf(g) !== want) {
+      try {
+        g.write(RUNTIME, String(want));
+      } catch {
+        refused.push(dir);
+        continue;
+      }
+    }
+    const below = Object.values(doc.holders).some((h) => h.chain.includes(dir));
+    if (!below && want === original) delete doc.parents[dir];
+  }
+  return refused;
+}

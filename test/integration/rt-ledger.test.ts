@@ -1,0 +1,147 @@
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { leftovers, makeBundle, requireRoot, runc, RUNTIME, tempRoot, uid, vk } from '../helpers/fixtures.js';
+
+/**
+ * The RT ledger and the node RT cap on this host's real cgroups (v1, CONFIG_RT_GROUP_SCHED): any
+ * create/delete order, and a runtime SIGKILLed between the parent's raise and the state record,
+ * leave the parent exactly as it was once all containers are deleted; the node-wide cap refuses at
+ * create, before anything exists. Each test has its own lock dir (so its own ledger and count);
+ * the kernel's root budget is the host's, shared with whatever else runs here.
+ */
+const CPU = '/sys/fs/cgroup/cpu';
+const hasRtGroups = existsSync(join(CPU, 'cpu.rt_runtime_us'));
+const rt = (rel: string) => Number(readFileSync(join(CPU, rel, 'cpu.rt_runtime_us'), 'utf8'));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+beforeAll(() => {
+  requireRoot();
+  if (!hasRtGroups && process.env.CI === 'true') throw new Error('no RT group scheduling on this host (cpu.rt_runtime_us)');
+});
+
+function node() {
+  const parent = `vkt-ledger-${process.pid}-${Date.now().toString(36)}`;
+  mkdirSync(join(CPU, parent));
+  const locks = mkdtempSync(join(tmpdir(), 'vk-ledger-locks-'));
+  const root = tempRoot();
+  const env = { VKERNEL_LOCK_DIR: locks };
+  const create = async (name: string, extraEnv: Record<string, string> = {}) => {
+    const bundle = await makeBundle({ args: ['sleep', '60'], annotations: { 'io.vkernel.sched.policy': 'fifo' }, cgroupsPath: `/${parent}/${name}` });
+    const log = join(root, `${name}.log`);
+    const r = await vk(['--root', root, '--log', log, '--log-format', 'json', 'create', '--bundle', bundle, name], { stdin: 'ignore', stdout: 'ignore', stderr: 'ignore', env: { ...env, ...extraEnv } });
+    const errors = existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((l) => l.level === 'error').map((l) => l.msg as string) : [];
+    return { r, errors };
+  };
+  const del = async (name: string) => {
+    expect((await vk(['--root', root, 'delete', '--force', name], { env })).exitCode).toBe(0);
+    expect(leftovers(root, name)).toEqual([]);
+  };
+  /** the parent's budget once the kernel has freed removed groups (an RCU grace period) */
+  const settled = async (want: number) => {
+    for (let i = 0; i < 150 && rt(parent) !== want; i++) await sleep(100);
+    return rt(parent);
+  };
+  const ledger = () => JSON.parse(readFileSync(join(locks, 'rt-ledger.json'), 'utf8'));
+  /** after a failure: what a test left (its containers, their groups) goes, then the parent */
+  const cleanup = async () => {
+    for (const id of (await runc(['--root', root, 'list', '-q'])).stdout.split('\n').filter(Boolean)) await runc(['--root', root, 'delete', '--force', id]);
+    for (const d of readdirSync(join(CPU, parent), { withFileTypes: true })) if (d.isDirectory()) try { rmdirSync(join(CPU, parent, d.name)); } catch { /* busy */ }
+    rmdirSync(join(CPU, parent));
+  };
+  return { parent, root, env, locks, create, del, settled, ledger, cleanup };
+}
+
+(hasRtGroups ? describe : describe.skip)('RT ledger on real cgroups (skipped: no RT group scheduling)', () => {
+  test.each([
+    ['A, B, delete A, delete B', ['a', 'b'], ['a', 'b']],
+    ['A, B, delete B, delete A', ['a', 'b'], ['b', 'a']],
+  ])('%s: the parent ends exactly where it started', async (_n, creates, deletes) => {
+    const n = node();
+    try {
+      expect(rt(n.parent)).toBe(0);
+      for (const c of creates) expect((await n.create(c)).r.exitCode).toBe(0);
+      expect(rt(n.parent)).toBe(500000);
+      await n.del(deletes[0]);
+      expect(await n.settled(250000)).toBe(250000);
+      await n.del(deletes[1]);
+      expect(await n.settled(0)).toBe(0);
+      expect(n.ledger()).toEqual({ version: 1, parents: {}, holders: {} });
+    } finally {
+      await n.cleanup();
+    }
+  }, 60000);
+
+  test('interleaved: A, B, delete A, C, delete B, delete C; a parent with its own budget keeps it', async () => {
+    const n = node();
+    writeFileSync(join(CPU, n.parent, 'cpu.rt_runtime_us'), '100000');
+    try {
+      expect((await n.create('a')).r.exitCode).toBe(0);
+      expect((await n.create('b')).r.exitCode).toBe(0);
+      expect(rt(n.parent)).toBe(500000);
+      await n.del('a');
+      expect((await n.create('c')).r.exitCode).toBe(0);
+      await n.del('b');
+      expect(await n.settled(250000)).toBe(250000);
+      await n.del('c');
+      expect(await n.settled(100000)).toBe(100000);
+    } finally {
+      await n.cleanup();
+    }
+  }, 60000);
+
+  test('SIGKILL between the raise and the state record: once all are deleted, the parent is back to 0', async () => {
+    const n = node();
+    // a chrt that never returns: the runtime stops right after the raise, before the state records it
+    const bin = mkdtempSync(join(tmpdir(), 'vk-stuck-chrt-'));
+    writeFileSync(join(bin, 'chrt'), '#!/bin/sh\necho $$ > "$(dirname "$0")/pid"\nexec sleep 60\n');
+    chmodSync(join(bin, 'chrt'), 0o755);
+    try {
+      expect((await n.create('a')).r.exitCode).toBe(0);
+      const bundle = await makeBundle({ args: ['sleep', '60'], annotations: { 'io.vkernel.sched.policy': 'fifo' }, cgroupsPath: `/${n.parent}/k` });
+      const p = execa(RUNTIME, ['--root', n.root, 'create', '--bundle', bundle, 'k'], { reject: false, stdin: 'ignore', stdout: 'ignore', stderr: 'ignore', env: { ...n.env, PATH: `${bin}:${process.env.PATH}` } });
+      for (let i = 0; i < 300 && !existsSync(join(bin, 'pid')); i++) await sleep(50);
+      expect(existsSync(join(bin, 'pid'))).toBe(true);
+      // raised and recorded in the ledger, not in the container's state
+      expect(rt(n.parent)).toBe(500000);
+      expect(Object.keys(n.ledger().holders)).toContain(join(CPU, n.parent, 'k'));
+      const state = existsSync(join(n.root, 'vkernel@k.json')) ? JSON.parse(readFileSync(join(n.root, 'vkernel@k.json'), 'utf8')) : undefined;
+      expect(state?.applied ?? []).toEqual([]);
+      p.kill('SIGKILL');
+      await p;
+      process.kill(Number(readFileSync(join(bin, 'pid'), 'utf8')), 'SIGKILL');
+      await n.del('k');
+      await n.del('a');
+      expect(await n.settled(0)).toBe(0);
+      expect(n.ledger().holders).toEqual({});
+    } finally {
+      await n.cleanup();
+    }
+  }, 60000);
+
+  test('node cap: the third fifo container is refused at create with the use and the limit, nothing created; after a delete it fits', async () => {
+    const n = node();
+    const cfg = join(mkdtempSync(join(tmpdir(), 'vk-cap-')), 'config.yaml');
+    writeFileSync(cfg, 'limits:\n  rt_budget_percent: 50\nrt:\n  budget_percent: 25\n');
+    const withCfg = { VKERNEL_RUNTIME_CONFIG: cfg };
+    try {
+      expect((await n.create('a', withCfg)).r.exitCode).toBe(0);
+      expect((await n.create('b', withCfg)).r.exitCode).toBe(0);
+      const c = await n.create('c', withCfg);
+      expect(c.r.exitCode).toBe(1);
+      expect(c.errors).toEqual([`io.vkernel.sched.policy=fifo: node RT budget 50 % in use (2 containers), limit 50 % (limits.rt_budget_percent in ${cfg})`]);
+      process.stdout.write(`refusal in the --log JSON: ${c.errors[0]}\n`);
+      expect((await runc(['--root', n.root, 'list', '-q'])).stdout.split('\n').sort()).toEqual(['a', 'b']);
+      expect(existsSync(join(CPU, n.parent, 'c'))).toBe(false);
+      expect(rt(n.parent)).toBe(500000);
+      await n.del('a');
+      expect((await n.create('c', withCfg)).r.exitCode).toBe(0);
+      await n.del('b');
+      await n.del('c');
+      expect(await n.settled(0)).toBe(0);
+    } finally {
+      await n.cleanup();
+    }
+  }, 60000);
+});

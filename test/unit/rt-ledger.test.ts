@@ -1,0 +1,134 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { BackendDeps } from '../../src/kernel/backends/backend.js';
+import { rtBackend } from '../../src/kernel/backends/rt.js';
+import { ledgerFile, readLedger } from '../../src/kernel/backends/rt-ledger.js';
+import { MemoryCgroups } from '../doubles/cgroups.js';
+import { FakeHost } from '../doubles/host-ops.js';
+
+/**
+ * The RT ledger through the rt backend, on the cgroups double: whatever order containers come and
+ * go in, and after a crash between the raise and the state record, the parents end exactly as they
+ * were; the node-wide cap counts every holder. (test/integration/rt-ledger.test.ts: on real cgroups.)
+ */
+const RT = 'cpu.rt_runtime_us';
+const P = 'cpu.rt_period_us';
+let dir: string;
+beforeAll(() => { dir = mkdtempSync(join(tmpdir(), 'vk-ledger-')); });
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** root 950000; /docker 0 and /kubepods/burstable 0 (nested); containers appear as tests add them */
+function host(parentBudget = 0) {
+  const cg = new MemoryCgroups()
+    .add('/', { [RT]: 950_000, [P]: 1_000_000 })
+    .add('/docker', { [RT]: parentBudget, [P]: 1_000_000 })
+    .add('/kubepods', { [RT]: 0, [P]: 1_000_000 })
+    .add('/kubepods/burstable', { [RT]: 0, [P]: 1_000_000 });
+  const d: BackendDeps = { cgroups: cg, host: new FakeHost(), lockDir: mkdtempSync(join(dir, 'l-')), self: ['/x'] };
+  let pid = 100;
+  const start = async (path: string, limit = 50) => {
+    cg.add(path, { [RT]: 0, [P]: 1_000_000 }, [pid++]);
+    return rtBackend.setup(d, cg.group(path), pid - 1, 'fifo', false, { priority: 1, budgetPercent: 25, nodeLimitPercent: limit, id: path.split('/').pop() });
+  };
+  /** what runc + our delete do: release while the group exists, runc removes it, teardown */
+  const stop = async (path: string, undo: unknown) => {
+    await rtBackend.release!(d, undo);
+    cg.remove(path);
+    await rtBackend.teardown(d, undo);
+  };
+  const budgets = () => ({ docker: cg.value('/docker', RT), kubepods: cg.value('/kubepods', RT), burstable: cg.value('/kubepods/burstable', RT) });
+  return { cg, d, start, stop, budgets };
+}
+
+const ORIGINAL = { docker: '0', kubepods: '0', burstable: '0' };
+
+test('A, B, delete A, delete B (the issue\'s case: the parent kept 25 % forever) and B before A: the parent ends at 0', async () => {
+  for (const order of [['a', 'b'], ['b', 'a']]) {
+    const h = host();
+    const undo: Record<string, unknown> = { a: await h.start('/docker/a'), b: await h.start('/docker/b') };
+    expect(h.budgets().docker).toBe('500000');
+    await h.stop(`/docker/${order[0]}`, undo[order[0]]);
+    expect(h.budgets().docker).toBe('250000');
+    await h.stop(`/docker/${order[1]}`, undo[order[1]]);
+    expect(h.budgets()).toEqual(ORIGINAL);
+    expect(readLedger(ledgerFile(h.d.lockDir))).toEqual({ version: 1, parents: {}, holders: {} });
+  }
+});
+
+test('interleaved creates and deletes across nested parents: every parent back to what it was', async () => {
+  const h = host();
+  const a = await h.start('/kubepods/burstable/a');
+  const b = await h.start('/docker/b');
+  expect(h.budgets()).toEqual({ docker: '250000', kubepods: '250000', burstable: '250000' });
+  await h.stop('/kubepods/burstable/a', a);
+  const c = await h.start('/kubepods/burstable/c');
+  await h.stop('/docker/b', b);
+  const d = await h.start('/docker/d');
+  await h.stop('/kubepods/burstable/c', c);
+  expect(h.budgets()).toEqual({ docker: '250000', kubepods: '0', burstable: '0' });
+  await h.stop('/docker/d', d);
+  expect(h.budgets()).toEqual(ORIGINAL);
+});
+
+test('a parent that had its own budget keeps it; one raised above it by us comes back to it', async () => {
+  const h = host(300_000);
+  const a = await h.start('/docker/a');
+  const b = await h.start('/docker/b');
+  expect(h.budgets().docker).toBe('500000'); // 300000 had room for a, not for a + b
+  await h.stop('/docker/a', a);
+  await h.stop('/docker/b', b);
+  expect(h.budgets().docker).toBe('300000');
+});
+
+test('killed between the raise and the state record: the holder is in the ledger; once its group is gone, the next ledger operation puts the parents back', async () => {
+  const h = host();
+  const a = await h.start('/docker/a');
+  await h.start('/docker/killed'); // its undo never reaches a state file
+  expect(h.budgets().docker).toBe('500000');
+  h.cg.remove('/docker/killed'); // runc delete --force, without our teardown
+  await h.stop('/docker/a', a);
+  expect(h.budgets()).toEqual(ORIGINAL);
+  expect(readLedger(ledgerFile(h.d.lockDir)).holders).toEqual({});
+  // and a create after such a crash does not count the dead holder against the cap either
+  const k = host();
+  await k.start('/docker/k1');
+  await k.start('/docker/k2');
+  k.cg.remove('/docker/k2');
+  await expect(k.start('/docker/k3')).resolves.toBeDefined();
+});
+
+test('node cap: all holders count, whatever parent they are under; a refusal names the use and the limit and writes no budget', async () => {
+  const h = host();
+  await h.start('/docker/a');
+  await h.start('/kubepods/burstable/b');
+  const writes = h.cg.writes.length;
+  await expect(h.start('/docker/c')).rejects.toThrow('node RT budget 50 % in use (2 containers), limit 50 %');
+  expect(h.cg.writes.length).toBe(writes);
+  expect(h.cg.value('/docker/c', RT)).toBe('0');
+  expect(Object.keys(readLedger(ledgerFile(h.d.lockDir)).holders)).toEqual(['/cg/docker/a', '/cg/kubepods/burstable/b']);
+  // a higher limit lets it in
+  await expect(h.start('/docker/c2', 75)).resolves.toBeDefined();
+});
+
+test('a parent write the kernel refuses at release (a removed group it still counts) stays in the ledger until a later release', async () => {
+  const h = host();
+  const a = await h.start('/docker/a');
+  h.cg.refuse('/docker', RT, 'EBUSY');
+  await rtBackend.release!(h.d, a);
+  h.cg.remove('/docker/a');
+  await rtBackend.teardown(h.d, a);
+  expect(h.budgets().docker).toBe('250000');
+  expect(readLedger(ledgerFile(h.d.lockDir)).parents).toEqual({ '/cg/docker': { original: 0 } });
+  h.cg.allow('/docker', RT);
+  const b = await h.start('/docker/b');
+  await h.stop('/docker/b', b);
+  expect(h.budgets()).toEqual(ORIGINAL);
+});
+
+test('a ledger that is not one is an error, never overwritten', async () => {
+  const h = host();
+  writeFileSync(ledgerFile(h.d.lockDir), '{"holders": []}');
+  await expect(h.start('/docker/a')).rejects.toThrow('not an RT ledger');
+  expect(h.budgets()).toEqual(ORIGINAL);
+});
