@@ -135,6 +135,9 @@ function node() {
       expect((await runc(['--root', n.root, 'list', '-q'])).stdout.split('\n').sort()).toEqual(['a', 'b']);
       expect(existsSync(join(CPU, n.parent, 'c'))).toBe(false);
       expect(rt(n.parent)).toBe(500000);
+      // doctor shows the use the refusal counted
+      const doc = await vk(['doctor'], { env: { ...n.env, ...withCfg } });
+      expect(doc.stdout).toMatch(/^  RT in use +50 % of each CPU \(2 containers\) of the 50 % limit \(.*rt-ledger\.json\)$/m);
       await n.del('a');
       expect((await n.create('c', withCfg)).r.exitCode).toBe(0);
       await n.del('b');

@@ -29,7 +29,16 @@ export default class Doctor extends AdminCommand {
       checks.push({ name: 'config', ok: false, detail: (e as Error).message, consequence: 'every create with a vkernel request fails until it is fixed' });
       required.push('config');
     }
-    const policy = policyView(config);
+    const { ledgerFile, readLedger } = await import('../../kernel/backends/rt-ledger.js');
+    const { readEnv } = await import('../../env.js');
+    const file = ledgerFile(readEnv().lockDir);
+    let ledger: Parameters<typeof policyView>[1];
+    try {
+      ledger = { file, doc: readLedger(file) };
+    } catch (e) {
+      ledger = { file, error: (e as Error).message };
+    }
+    const policy = policyView(config, ledger);
     const failed = checks.filter((c) => !c.ok && required.includes(c.name));
     if (flags.json) {
       this.log(JSON.stringify({ ok: failed.length === 0, checks, policy: policy.json }, null, 2));
