@@ -61,8 +61,9 @@ export class CriContainerd {
     return d;
   }
 
-  async start(): Promise<void> {
-    this.proc = execa('containerd', ['--config', this.config], { reject: false, stdin: 'ignore', stdout: 'ignore', stderr: { file: this.log } });
+  /** `command`: what to run instead of `containerd --config <config>` (it must exec containerd, same pid) */
+  async start(command: string[] = ['containerd', '--config', this.config]): Promise<void> {
+    this.proc = execa(command[0], command.slice(1), { reject: false, stdin: 'ignore', stdout: 'ignore', stderr: { file: this.log } });
     for (const end = Date.now() + 30000; Date.now() < end; await sleep(200)) {
       if (this.proc.exitCode !== null) throw new Error(`containerd exited ${this.proc.exitCode}:\n${this.logTail()}`);
       if (existsSync(this.sock) && (await this.ctr(['version'])).exitCode === 0) return;

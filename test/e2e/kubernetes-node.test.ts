@@ -1,0 +1,186 @@
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { parse } from 'smol-toml';
+import { parse as parseYaml } from 'yaml';
+import { CriClient, CriContainerd, buildImage } from '../helpers/cri.js';
+import { vkernelFiles } from '../helpers/engines.js';
+import { busyboxRootfs, REPO, requireRoot, RUNTIME, uid } from '../helpers/fixtures.js';
+import { needs, RT_GROUPS } from '../helpers/prereq.js';
+
+/**
+ * A Kubernetes node as the installer DaemonSet leaves it, driven through CRI the way kubelet does:
+ *  1. a node root in a temp dir (the DaemonSet's hostPath mounts) holding the node's containerd
+ *     config.toml, its operator config.yaml and kubelet's config.yaml;
+ *  2. the installer's own command, taken from deploy/kubernetes/installer-daemonset.yaml, run with
+ *     /host = that root (the launcher of this checkout standing in for the image's);
+ *  3. containerd started in a private mount namespace where /etc/containerd, /opt and
+ *     /usr/local/bin are the node root's: it reads the node's config.toml, imports the drop-in, and
+ *     runs pods with BinaryName /usr/local/bin/vkernel-runtime -> /opt/vkernel-runtime/current/...
+ *     (the launcher must find the engine in that release's dist/).
+ * Not covered here: the installer image itself, kubectl/systemctl (stubbed), /etc/vkernel-runtime
+ * (this host has none to mount over: the runtime gets the node's config.yaml by VKERNEL_RUNTIME_CONFIG),
+ * and a real systemd cgroup driver (no systemd here: the node says cgroupfs).
+ */
+const HANDLER = 'vkernel';
+const PAUSE = 'vk.test/pause:1';
+const BUSYBOX = 'vk.test/busybox:1';
+const c = new CriContainerd();
+const node = mkdtempSync(join(tmpdir(), 'vk-node-'));
+const locks = mkdtempSync(join(tmpdir(), 'vk-node-locks-'));
+const operatorConfig = join(node, 'etc/vkernel-runtime/config.yaml');
+let cri: CriClient;
+const pods = new Set<string>();
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const policyOf = (pid: number) => Number(/^policy\s*:\s*(\d+)$/m.exec(readFileSync(`/proc/${pid}/sched`, 'utf8'))?.[1]);
+const info = (res: Record<string, any>) => JSON.parse((res.info as Record<string, string>).info) as { pid: number; runtimeSpec: { annotations?: Record<string, string> } };
+
+function podConfig(name: string, annotations: Record<string, string> = {}) {
+  return {
+    metadata: { name, uid: uid(name), namespace: 'vk-node', attempt: 0 },
+    log_directory: c.subdir(`pods/${name}`),
+    annotations,
+    linux: { cgroup_parent: '', security_context: { namespace_options: { network: 'NODE', pid: 'CONTAINER', ipc: 'POD' } } },
+  };
+}
+
+async function removePod(id: string) {
+  await cri.call('StopPodSandbox', { pod_sandbox_id: id });
+  await cri.call('RemovePodSandbox', { pod_sandbox_id: id });
+  pods.delete(id);
+}
+
+/** the installer's command line that sets up the node, from the committed manifest */
+function installerCommand(): string {
+  const ds = parseYaml(readFileSync(join(REPO, 'deploy/kubernetes/installer-daemonset.yaml'), 'utf8'));
+  const script = ds.spec.template.spec.containers[0].command[2] as string;
+  const line = script.split('\n').find((l: string) => l.includes(' install node '));
+  if (!line) throw new Error(`no install node line in the DaemonSet's script:\n${script}`);
+  return line;
+}
+
+beforeAll(async () => {
+  requireRoot();
+  // the node before the installer: containerd's config (CRI settings this host needs), an operator
+  // config, kubelet's config
+  c.writeConfig([
+    '[plugins."io.containerd.grpc.v1.cri"]',
+    `  sandbox_image = "${PAUSE}"`,
+    '  restrict_oom_score_adj = true',
+    '  [plugins."io.containerd.grpc.v1.cri".cni]',
+    `    bin_dir = "${c.subdir('cni-bin')}"`,
+    `    conf_dir = "${c.subdir('cni-conf')}"`,
+    '  [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]',
+    '    runtime_type = "io.containerd.runc.v2"',
+    '',
+  ].join('\n'));
+  mkdirSync(join(node, 'etc/containerd'), { recursive: true });
+  copyFileSync(c.config, join(node, 'etc/containerd/config.toml'));
+  mkdirSync(join(node, 'etc/vkernel-runtime'), { recursive: true });
+  writeFileSync(operatorConfig, '# this node: no adaptive for tenants\nkeys:\n  sched.policy: {values: [cfs, fifo]}\n');
+  mkdirSync(join(node, 'var/lib/kubelet'), { recursive: true });
+  writeFileSync(join(node, 'var/lib/kubelet/config.yaml'), 'kind: KubeletConfiguration\ncgroupDriver: cgroupfs\n');
+  for (const d of ['opt', 'usr/local/bin']) mkdirSync(join(node, d), { recursive: true });
+
+  const line = installerCommand().replaceAll('/opt/vkernel-runtime/bin/vkernel-runtime', RUNTIME).replaceAll('/host', node);
+  const r = await execa('sh', ['-c', `set -eu\n${line}`], { reject: false });
+  if (r.exitCode !== 0) throw new Error(`installer: ${line}\n${r.stdout}\n${r.stderr}`);
+  process.stdout.write(`installer (${line}):\n${r.stdout}\n`);
+
+  // containerd in a private mount namespace seeing the node root's /etc/containerd, /opt, /usr/local/bin
+  const ns = [
+    'set -e',
+    `mount --bind '${node}/etc/containerd' /etc/containerd`,
+    `mount --bind '${node}/opt' /opt`,
+    `mount --bind '${node}/usr/local/bin' /usr/local/bin`,
+    'exec containerd --config /etc/containerd/config.toml',
+  ].join('\n');
+  process.env.VKERNEL_RUNTIME_CONFIG = operatorConfig;
+  process.env.VKERNEL_LOCK_DIR = locks;
+  await c.start(['unshare', '--mount', '--propagation', 'private', 'sh', '-c', ns]);
+  const loadError = c.criLoadError();
+  if (loadError) throw new Error(`containerd did not load its CRI plugin: ${loadError}`);
+  for (const [tag, cmd] of [[PAUSE, ['/bin/sleep', '3600']], [BUSYBOX, ['/bin/sh']]] as const) {
+    const tar = join(c.dir, `${tag.replace(/\W/g, '_')}.tar`);
+    await buildImage(busyboxRootfs(), tag, [...cmd], tar);
+    const i = await c.ctr(['images', 'import', tar]);
+    if (i.exitCode !== 0) throw new Error(`ctr images import ${tag}: ${i.stderr}`);
+  }
+  cri = new CriClient(c.sock);
+}, 180000);
+
+afterAll(async () => {
+  for (const id of pods) await removePod(id).catch(() => undefined);
+  cri?.close();
+  await c.stop();
+  await c.remove();
+  rmSync(node, { recursive: true, force: true });
+  rmSync(locks, { recursive: true, force: true });
+}, 120000);
+
+test('the installer left a node whose containerd loads the handler from the drop-in: SystemdCgroup as kubelet, config.toml only imports it', async () => {
+  const toml = readFileSync(join(node, 'etc/containerd/config.toml'), 'utf8');
+  expect(parse(toml).imports).toEqual(['/etc/containerd/conf.d/vkernel-runtime.toml']);
+  const h = (parse(readFileSync(join(node, 'etc/containerd/conf.d/vkernel-runtime.toml'), 'utf8')) as any).plugins['io.containerd.grpc.v1.cri'].containerd.runtimes[HANDLER];
+  expect(h.options).toEqual({ BinaryName: '/usr/local/bin/vkernel-runtime', SystemdCgroup: false });
+  expect(parseYaml(readFileSync(operatorConfig, 'utf8'))).toEqual({ keys: { 'sched.policy': { values: ['cfs', 'fifo'] } }, sources: { env: false } });
+  expect((await cri.call('Version', { version: 'v1' })).runtime_api_version).toBe('v1');
+});
+
+needs(RT_GROUPS).test('a pod annotation takes effect through the node\'s runtime; a VKERNEL_* variable of a container does not (env is off)', async () => {
+  const sandbox = podConfig('fifo-pod', { 'io.vkernel.sched.policy': 'fifo' });
+  const { pod_sandbox_id: pod } = await cri.call('RunPodSandbox', { config: sandbox, runtime_handler: HANDLER });
+  pods.add(pod);
+  const pi = info(await cri.call('PodSandboxStatus', { pod_sandbox_id: pod, verbose: true }));
+  expect(policyOf(pi.pid)).toBe(1);
+  expect(vkernelFiles(c.runtimeRoot)).toContain(`vkernel@${pod}.json`);
+  // the RT ledger of this node's runtime holds the sandbox's budget
+  const ledger = JSON.parse(readFileSync(join(locks, 'rt-ledger.json'), 'utf8'));
+  expect(Object.values(ledger.holders).map((h: any) => h.id)).toEqual([pod]);
+
+  // a container with the policy only in its environment, in a pod... whose annotation it inherits:
+  // use a plain pod for it
+  const plain = podConfig('plain-pod');
+  const { pod_sandbox_id: pod2 } = await cri.call('RunPodSandbox', { config: plain, runtime_handler: HANDLER });
+  pods.add(pod2);
+  const { container_id: ctr } = await cri.call('CreateContainer', {
+    pod_sandbox_id: pod2, sandbox_config: plain,
+    config: {
+      metadata: { name: 'env', attempt: 0 }, image: { image: BUSYBOX }, envs: [{ key: 'VKERNEL_SCHED_POLICY', value: 'fifo' }],
+      command: ['/bin/sh', '-c', 'trap "exit 0" TERM; while true; do sleep 1; done'], log_path: 'env/0.log',
+      linux: { security_context: { namespace_options: { network: 'NODE', pid: 'CONTAINER', ipc: 'POD' } } },
+    },
+  });
+  await cri.call('StartContainer', { container_id: ctr });
+  const ci = info(await cri.call('ContainerStatus', { container_id: ctr, verbose: true }));
+  expect(policyOf(ci.pid)).toBe(0);
+  expect(vkernelFiles(c.runtimeRoot)).not.toContain(`vkernel@${ctr}.json`);
+  await cri.call('StopContainer', { container_id: ctr, timeout: 10 });
+  await cri.call('RemoveContainer', { container_id: ctr });
+  await removePod(pod2);
+  await removePod(pod);
+  expect(vkernelFiles(c.runtimeRoot)).toEqual([]);
+  for (let i = 0; i < 50 && Object.keys(JSON.parse(readFileSync(join(locks, 'rt-ledger.json'), 'utf8')).parents).length; i++) await sleep(100);
+  expect(JSON.parse(readFileSync(join(locks, 'rt-ledger.json'), 'utf8'))).toEqual({ version: 1, parents: {}, holders: {} });
+}, 120000);
+
+test('a pod annotation the node\'s operator policy refuses: RunPodSandbox fails with the rule, nothing left', async () => {
+  let err: { details?: string } | undefined;
+  try {
+    await cri.call('RunPodSandbox', { config: podConfig('refused', { 'io.vkernel.sched.policy': 'adaptive' }), runtime_handler: HANDLER });
+  } catch (e) {
+    err = e as typeof err;
+  }
+  process.stdout.write(`RunPodSandbox error on the installed node: ${err?.details}\n`);
+  expect(err?.details).toContain(`OCI runtime create failed: io.vkernel.sched.policy=adaptive (from annotation): not allowed on this node; allowed: cfs, fifo (keys.sched.policy.values in ${operatorConfig})`);
+  expect(vkernelFiles(c.runtimeRoot)).toEqual([]);
+}, 60000);
+
+test('containerd stops and its namespace goes with it: the host\'s /usr/local/bin and /opt were never touched', async () => {
+  cri.close();
+  await c.stop();
+  expect(existsSync('/opt/vkernel-runtime')).toBe(false);
+  expect(existsSync('/etc/containerd/conf.d/vkernel-runtime.toml')).toBe(false);
+}, 60000);
