@@ -14,7 +14,7 @@
 # Exit status: qemu's (124 = timeout).
 #
 # vCPUs: a script that needs more than 2 says so in a header line
-#   # vkvm: smp=4
+#   # vkvm-smp: 4
 # and the VM gets the largest count any of the given scripts asks for
 # (VKVM_SMP overrides).  The first line printed is `VKVM smp=<n> ...`: the
 # harness compares it with the `cpus=` the guest reports.
@@ -82,7 +82,7 @@ smp=${VKVM_SMP:-}
 if [ -z "$smp" ]; then
 	smp=2
 	for t in "$@"; do
-		n=$(sed -n 's/^# vkvm: smp=\([0-9][0-9]*\)[[:space:]]*$/\1/p' "$t" | tail -n 1)
+		n=$(sed -n 's/^# vkvm-smp: *\([0-9][0-9]*\)[[:space:]]*$/\1/p' "$t" | tail -n 1)
 		if [ -n "$n" ] && [ "$n" -gt "$smp" ]; then smp=$n; fi
 	done
 fi

@@ -216,7 +216,8 @@ export async function runBoth(scripts: string[], modules: string[] = []): Promis
     ['unpatched', unpatched],
   ] as const) {
     run.variant = variant;
-    const summary = [...run.results].map(([n, r]) => `${n}=${r.status}`).join(' ');
+    // every check with its detail: the figures test/vm/README.md quotes come from these lines
+    const summary = [...run.results].map(([n, r]) => `\n  ${n} ${r.status} ${r.detail}`).join('');
     // eslint-disable-next-line no-console
     console.log(
       `[vm ${variant}] ${scripts.join(',')}: ${run.boot ? `release ${run.boot.release} abi=${run.boot.abi} cpus=${run.boot.cpus}, ` : ''}` +
