@@ -5,7 +5,7 @@ import { RT_DEFAULTS, type Mode } from '../kernel/backends/backend.js';
 import { formatLine } from '../log/logger.js';
 import { defaults } from '../policy/validate.js';
 import type { Runtime } from '../lifecycle/runtime.js';
-import { decide } from './decide.js';
+import { nextMode } from './decide.js';
 import { rates, sample } from './sample.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -52,7 +52,7 @@ export async function controller(rt: Runtime): Promise<number> {
     }
     const r = rates(prev, cur);
     prev = cur;
-    const next = decide(mode, r.cpu, r.ctx, t);
+    const next = nextMode(mode, r, cur.runnable, t);
     if (next === mode) continue;
     try {
       await backend.switchTo(deps, group, next, rtSettings);

@@ -11,3 +11,14 @@ export function decide(current: Mode, cpuPercent: number, ctxPerSec: number, t: 
   if (cpuPercent < t.cpuLow && ctxPerSec < t.ctxLow) return 'cfs';
   return current;
 }
+
+/**
+ * The controller's step: the seed's rule, except that a FIFO group whose threads are runnable is
+ * not idle even when it got no CPU in the interval: the rt backend's RT budget throttles it for the
+ * rest of each period (e.g. 750 ms of every second at 25 %), and an interval inside that window
+ * reads as 0 % CPU and no context switches. It stays FIFO until its threads really sleep.
+ */
+export function nextMode(current: Mode, r: { cpu: number; ctx: number }, runnable: number, t: Thresholds): Mode {
+  const next = decide(current, r.cpu, r.ctx, t);
+  return current === 'fifo' && next === 'cfs' && runnable > 0 ? 'fifo' : next;
+}

@@ -8,24 +8,27 @@ export interface Sample {
   usage: bigint;
   /** voluntary + involuntary context switches of the group's live threads */
   ctx: number;
+  /** threads that were runnable (state R) when sampled */
+  runnable: number;
 }
 
-function ctxSwitches(tid: number, proc: string): number {
+/** a thread's context switches and whether it is runnable, from /proc/<tid>/status */
+function threadStatus(tid: number, proc: string): { ctx: number; runnable: boolean } {
   try {
     const status = readFileSync(`${proc}/${tid}/status`, 'utf8');
-    let n = 0;
-    for (const m of status.matchAll(/^(?:non)?voluntary_ctxt_switches:\s*(\d+)$/gm)) n += Number(m[1]);
-    return n;
+    let ctx = 0;
+    for (const m of status.matchAll(/^(?:non)?voluntary_ctxt_switches:\s*(\d+)$/gm)) ctx += Number(m[1]);
+    return { ctx, runnable: /^State:\s*R/m.test(status) };
   } catch {
-    return 0; // exited between listing and reading
+    return { ctx: 0, runnable: false }; // exited between listing and reading
   }
 }
 
 /** Samples a group (through the cgroups interface: v1 cpuacct.usage and tasks, v2 cpu.stat and cgroup.threads). */
 export function sample(group: Pick<CpuGroup, 'usageNs' | 'threads'>, proc = '/proc'): Sample {
   const usage = group.usageNs();
-  const tids = group.threads();
-  return { at: process.hrtime.bigint(), usage, ctx: tids.reduce((n, t) => n + ctxSwitches(t, proc), 0) };
+  const threads = group.threads().map((t) => threadStatus(t, proc));
+  return { at: process.hrtime.bigint(), usage, ctx: threads.reduce((n, t) => n + t.ctx, 0), runnable: threads.filter((t) => t.runnable).length };
 }
 
 /** CPU percent of one CPU and context switches per second between two samples */

@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import { expandSlice, resolveCgroupPath, taskCgroup } from '../../src/kernel/cgroups/path.js';
 import { V1Cgroups } from '../../src/kernel/cgroups/v1.js';
 import { V2Cgroups } from '../../src/kernel/cgroups/v2.js';
-import { decide } from '../../src/adaptive/decide.js';
-import { rates } from '../../src/adaptive/sample.js';
+import { decide, nextMode } from '../../src/adaptive/decide.js';
+import { rates, sample } from '../../src/adaptive/sample.js';
+import { MemoryCgroups } from '../doubles/cgroups.js';
 
 describe('cgroup path resolution (runc rules)', () => {
   test.each([
@@ -71,8 +72,30 @@ describe('adaptive rule (seed: α1 β1 for FIFO, α2 β2 for CFS)', () => {
   });
 
   test('rates: percent of one CPU and switches per second; exited threads never make it negative', () => {
-    const a = { at: 0n, usage: 0n, ctx: 100 };
-    expect(rates(a, { at: 1_000_000_000n, usage: 500_000_000n, ctx: 300 })).toEqual({ cpu: 50, ctx: 200 });
-    expect(rates(a, { at: 500_000_000n, usage: 1_000_000_000n, ctx: 10 })).toEqual({ cpu: 200, ctx: 0 });
+    const a = { at: 0n, usage: 0n, ctx: 100, runnable: 0 };
+    expect(rates(a, { at: 1_000_000_000n, usage: 500_000_000n, ctx: 300, runnable: 0 })).toEqual({ cpu: 50, ctx: 200 });
+    expect(rates(a, { at: 500_000_000n, usage: 1_000_000_000n, ctx: 10, runnable: 0 })).toEqual({ cpu: 200, ctx: 0 });
+  });
+
+  test('a FIFO group that is runnable but got no CPU is throttled by its RT budget, not idle: it stays FIFO', () => {
+    const idle = { cpu: 0, ctx: 0 };
+    expect(nextMode('fifo', idle, 1, t)).toBe('fifo');
+    expect(nextMode('fifo', idle, 0, t)).toBe('cfs');
+    // the rest of the rule is the seed's
+    expect(nextMode('cfs', { cpu: 95, ctx: 500 }, 0, t)).toBe('fifo');
+    expect(nextMode('cfs', idle, 3, t)).toBe('cfs');
+    expect(nextMode('fifo', { cpu: 50, ctx: 50 }, 0, t)).toBe('fifo');
+  });
+
+  test("sample: the group's CPU time and threads through the cgroups interface, switches and run state from /proc", () => {
+    const proc = mkdtempSync(join(tmpdir(), 'vk-proc-'));
+    const status = (state: string, vol: number, invol: number) => `Name:\tsh\nState:\t${state}\nvoluntary_ctxt_switches:\t${vol}\nnonvoluntary_ctxt_switches:\t${invol}\n`;
+    mkdirSync(join(proc, '7'));
+    mkdirSync(join(proc, '8'));
+    writeFileSync(join(proc, '7/status'), status('R (running)', 10, 5));
+    writeFileSync(join(proc, '8/status'), status('S (sleeping)', 1, 2));
+    const cg = new MemoryCgroups().add('/c', {}, [7, 8, 9]); // 9 exited before it was read
+    cg.nodes.get('/c')!.usage = 123n;
+    expect(sample(cg.group('/c'), proc)).toEqual({ at: expect.any(BigInt), usage: 123n, ctx: 18, runnable: 1 });
   });
 });
