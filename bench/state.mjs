@@ -1,6 +1,8 @@
 // `node bench/state.mjs [N] [launcher]`: the hot path. N (default 200) `state` calls of one created
 // container through plain runc and through the launcher (bin/vkernel-runtime, or the file given),
 // alternating, so both see the same machine load. Prints total and median per call.
+// VKERNEL_RUNC=/bin/true measures the launcher's own cost: both sides then run /bin/true (the
+// launcher still parses argv and routes the call), without runc's own noise.
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -33,9 +35,10 @@ function call(who, bin) {
   if (r.status !== 0) throw new Error(`${bin} state: exit ${r.status}`);
 }
 try {
-  call('runc', 'runc'); call('launcher', LAUNCHER); // warm up
+  const RUNC = process.env.VKERNEL_RUNC ?? 'runc';
+  call('runc', RUNC); call('launcher', LAUNCHER); // warm up
   times.runc = []; times.launcher = [];
-  for (let i = 0; i < N; i++) { call('runc', 'runc'); call('launcher', LAUNCHER); }
+  for (let i = 0; i < N; i++) { call('runc', RUNC); call('launcher', LAUNCHER); }
 } finally {
   spawnSync('runc', ['--root', root, 'delete', '--force', id], { stdio: 'ignore' });
   rmSync(w, { recursive: true, force: true });

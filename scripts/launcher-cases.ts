@@ -9,14 +9,20 @@
  */
 import { COMMAND_FLAGS, HELP, OUR_GLOBAL, RUNC_GLOBAL, TRUE_WORDS, type FlagSpec } from '../src/oci/flags.js';
 
-export const BEGIN = '# >>> generated from src/oci/flags.ts by scripts/gen-launcher.ts (npm run build): do not edit';
+const marker = (what: string) => `# >>> generated (${what}) from src/oci/flags.ts by scripts/gen-launcher.ts (npm run build): do not edit`;
+export const BEGIN_GLOBAL = marker('global flags');
+export const BEGIN_COMMANDS = marker('subcommand flags');
 export const END = '# <<< generated';
 /** the subcommands whose arguments the launcher reads (to route them); all others go to runc */
 export const LAUNCHER_COMMANDS = ['create', 'run', 'start', 'delete', 'ps', 'features'] as const;
 
 const forms = (names: readonly string[], suffix = '') => names.flatMap((n) => [`-${n}${suffix}`, `--${n}${suffix}`]);
-const truthy = (names: readonly string[]) => [...forms(names), ...TRUE_WORDS.flatMap((w) => forms(names, `=${w}`))];
 const arm = (patterns: string[], kind: string) => `    ${patterns.join('|')}) k=${kind} ;;`;
+/** a boolean flag that is true when written bare or with one of Go's true words (`--help=t`) */
+const boolArms = (names: readonly string[], kind: string) => [
+  arm(forms(names), kind),
+  `    ${forms(names, '=*').join('|')}) case \${1#*=} in ${TRUE_WORDS.join('|')}) k=${kind} ;; *) k=flag ;; esac ;;`,
+];
 
 function fn(name: string, arms: string[]): string {
   return [`${name}() {`, '  case $1 in', ...arms,
@@ -38,27 +44,41 @@ function valueArms(flags: readonly FlagSpec[], special: Record<string, string>):
   return arms;
 }
 
-export function launcherCases(): string {
+/** the global flags' block (read for every call, so kept short) */
+export function globalCases(): string {
   const version = RUNC_GLOBAL.find((f) => f.names[0] === 'version') as FlagSpec;
   const ours = OUR_GLOBAL.filter((f) => f.value).map((f) => f.names);
-  const globalFn = fn('global_arg', [
+  return [BEGIN_GLOBAL, fn('global_arg', [
     arm(ours.flatMap((n) => forms(n)), 'ours-value'),
     arm(OUR_GLOBAL.flatMap((f) => forms(f.names, '=*')), 'ours'),
     ...valueArms(RUNC_GLOBAL, { root: 'root' }),
-    arm(truthy(HELP.names), 'help'),
-    arm(truthy(version.names), 'version'),
-  ]);
-  const commandFns = LAUNCHER_COMMANDS.map((c) => fn(`arg_${c}`, [
-    ...valueArms(COMMAND_FLAGS[c], { bundle: 'bundle' }),
-    arm(truthy(HELP.names), 'help'),
-  ]));
-  return [BEGIN, globalFn, ...commandFns, END].join('\n');
+    ...boolArms(HELP.names, 'help'),
+    ...boolArms(version.names, 'version'),
+  ]), END].join('\n');
 }
 
-/** the launcher's text with its generated block replaced by `block` */
-export function withCases(launcher: string, block: string): string {
-  const a = launcher.indexOf(BEGIN);
+/** the subcommands' block (read only on the way to the engine or the admin commands) */
+export function commandCases(): string {
+  return [BEGIN_COMMANDS, ...LAUNCHER_COMMANDS.map((c) => fn(`arg_${c}`, [
+    ...valueArms(COMMAND_FLAGS[c], { bundle: 'bundle' }),
+    ...boolArms(HELP.names, 'help'),
+  ])), END].join('\n');
+}
+
+/** the generated block that starts with `begin` in `launcher` */
+export function block(launcher: string, begin: string): string {
+  const a = launcher.indexOf(begin);
   const b = launcher.indexOf(END, a);
-  if (a < 0 || b < 0) throw new Error(`launcher has no generated block (${BEGIN} … ${END})`);
-  return launcher.slice(0, a) + block + launcher.slice(b + END.length);
+  if (a < 0 || b < 0) throw new Error(`launcher has no generated block (${begin} … ${END})`);
+  return launcher.slice(a, b + END.length);
+}
+
+/** the launcher's text with both generated blocks as the table makes them */
+export function withCases(launcher: string): string {
+  let out = launcher;
+  for (const made of [globalCases(), commandCases()]) {
+    const begin = made.slice(0, made.indexOf('\n'));
+    out = out.replace(block(out, begin), made);
+  }
+  return out;
 }

@@ -237,7 +237,7 @@ describe('the engine under node (VKERNEL_ENGINE=node) behaves like the bun binar
     expect((await vk(['--root', root, 'start', id], { env })).exitCode).toBe(0);
     expect((await vk(['--root', root, 'delete', '--force', id], { env })).exitCode).toBe(0);
     expect(leftovers(root, id)).toEqual([]);
-  });
+  }, 30000); // four node starts: ~1 s each on a loaded 2-core host
 });
 
 test('run with a policy keeps the caller\'s flag order working (boolean flag right before the id)', async () => {
