@@ -27,8 +27,8 @@ export async function main(args: readonly string[]): Promise<number> {
   }
   const log = new Logger({ file: inv.globals.log, format: inv.globals.logFormat, debug: inv.globals.debug });
   try {
-    const config = await loadConfig(inv.vkernelConfig);
-    const rt = new Runtime(inv, log, runcBinary(inv, config?.runc), config, env);
+    const config = await loadConfig(inv.vkernelConfig, env.configPath);
+    const rt = new Runtime(inv, log, runcBinary(inv, config?.runc, env.runc), config, env);
     if (prepareRun) {
       if (inv.command !== 'run') throw new Error('vkernel-run-prepare: usage: vkernel-run-prepare <runc run argv>');
       return await (await import('./commands/run.js')).run(rt, 'prepare');

@@ -3,9 +3,9 @@ import { constants } from 'node:os';
 import { run } from '../host/spawn.js';
 import type { Invocation } from './argv.js';
 
-/** Which runc to delegate to: `--runc`, then the config file's `runc:`, then `runc` on PATH. */
-export function runcBinary(inv: Invocation, configured?: string): string {
-  return inv.runc ?? configured ?? process.env.VKERNEL_RUNC ?? 'runc';
+/** Which runc to delegate to: `--runc`, then the config file's `runc:`, then VKERNEL_RUNC (RuntimeEnv.runc), then `runc` on PATH. */
+export function runcBinary(inv: Invocation, configured?: string, fromEnv?: string): string {
+  return inv.runc ?? configured ?? fromEnv ?? 'runc';
 }
 
 /**

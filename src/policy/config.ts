@@ -24,10 +24,10 @@ export interface RuntimeConfig {
   operator: OperatorPolicy;
 }
 
-/** `--vkernel-config`, else VKERNEL_RUNTIME_CONFIG, else the default path (which may be absent). */
-export function configPath(flag: string | undefined): { path: string; required: boolean } {
+/** `--vkernel-config`, else VKERNEL_RUNTIME_CONFIG (RuntimeEnv.configPath), else the default path (which may be absent). */
+export function configPath(flag: string | undefined, fromEnv: string | undefined): { path: string; required: boolean } {
   if (flag) return { path: flag, required: true };
-  if (process.env.VKERNEL_RUNTIME_CONFIG) return { path: process.env.VKERNEL_RUNTIME_CONFIG, required: true };
+  if (fromEnv) return { path: fromEnv, required: true };
   return { path: DEFAULT_CONFIG, required: false };
 }
 
@@ -100,8 +100,8 @@ export function parseConfig(path: string, doc: unknown): RuntimeConfig {
 }
 
 /** Loads the config file; the yaml parser is imported only when there is a file to parse. */
-export async function loadConfig(flag: string | undefined): Promise<RuntimeConfig | undefined> {
-  const { path, required } = configPath(flag);
+export async function loadConfig(flag: string | undefined, fromEnv?: string): Promise<RuntimeConfig | undefined> {
+  const { path, required } = configPath(flag, fromEnv);
   let text: string;
   try {
     text = readFileSync(path, 'utf8');

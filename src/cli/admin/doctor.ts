@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core';
 import { AdminCommand } from './base.js';
 import { hostChecks } from './checks.js';
+import { readEnv } from '../../env.js';
 import { loadConfig } from '../../policy/config.js';
 import { policyView } from './policy-view.js';
 
@@ -23,14 +24,13 @@ export default class Doctor extends AdminCommand {
     });
     let config;
     try {
-      config = await loadConfig(undefined);
+      config = await loadConfig(undefined, readEnv().configPath);
       checks.push({ name: 'config', ok: true, detail: config ? `${config.path}: valid` : 'none (/etc/vkernel-runtime/config.yaml absent: built-in defaults)' });
     } catch (e) {
       checks.push({ name: 'config', ok: false, detail: (e as Error).message, consequence: 'every create with a vkernel request fails until it is fixed' });
       required.push('config');
     }
     const { ledgerFile, readLedger } = await import('../../kernel/backends/rt-ledger.js');
-    const { readEnv } = await import('../../env.js');
     const file = ledgerFile(readEnv().lockDir);
     let ledger: Parameters<typeof policyView>[1];
     try {
