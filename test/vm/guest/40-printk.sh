@@ -14,9 +14,9 @@ dmesg >/tmp/p.host.dmesg 2>&1
 vkt kmsg >/tmp/p.host.kmsg 2>&1
 unshare -p -f --mount-proc sh -c '
 	echo "<6>VKMARK-B hello from B" >/dev/kmsg
-	dmesg >/tmp/p.b.dmesg 2>&1
-	vkt kmsg >/tmp/p.b.kmsg 2>&1
-	vkt prockmsg >/tmp/p.b.prockmsg 2>&1' 2>/dev/null
+	dmesg >/tmp/p.b.dmesg 2>&1; echo $? >/tmp/p.b.dmesg.rc
+	vkt kmsg >/tmp/p.b.kmsg 2>&1; echo $? >/tmp/p.b.kmsg.rc
+	vkt prockmsg >/tmp/p.b.prockmsg 2>&1; echo $? >/tmp/p.b.prockmsg.rc' 2>/dev/null
 touch /tmp/p.b.done
 wait
 c() { grep -c "$1" "$2"; }
@@ -29,8 +29,12 @@ a_b=$(c VKMARK-B /tmp/p.a.dmesg)
 result printk.visible_in_writer_ns $? "A sees its record: dmesg=$a_d kmsg=$a_k syslog=$a_s"
 [ "$h_d" -ge 1 ] && [ "$h_k" -ge 1 ]
 result printk.visible_in_init_ns $? "host sees A's record: dmesg=$h_d kmsg=$h_k"
-[ "$b_d" = 0 ] && [ "$b_k" = 0 ] && [ "$b_p" = 0 ]
-result printk.hidden_from_other_ns $? "B sees A's record: dmesg=$b_d kmsg=$b_k proc_kmsg=$b_p"
+# hidden only counts where B could read the log: each read succeeded and shows B's own record
+rc() { cat "/tmp/p.b.$1.rc" 2>/dev/null || echo none; }
+own_d=$(c VKMARK-B /tmp/p.b.dmesg); own_k=$(c VKMARK-B /tmp/p.b.kmsg); own_p=$(c VKMARK-B /tmp/p.b.prockmsg)
+[ "$(rc dmesg) $(rc kmsg) $(rc prockmsg)" = "0 0 0" ] && [ "$own_d" -ge 1 ] && [ "$own_k" -ge 1 ] && [ "$own_p" -ge 1 ] &&
+	[ "$b_d" = 0 ] && [ "$b_k" = 0 ] && [ "$b_p" = 0 ]
+result printk.hidden_from_other_ns $? "B sees A's record: dmesg=$b_d kmsg=$b_k proc_kmsg=$b_p; B's reads: rc=$(rc dmesg),$(rc kmsg),$(rc prockmsg), own record seen $own_d,$own_k,$own_p times"
 [ "$b_boot" = 0 ] && [ "$b_own" -ge 1 ]
 result printk.ns_sees_only_own $? "B: own=$b_own boot-messages=$b_boot lines=$(wc -l </tmp/p.b.dmesg)"
 vkend

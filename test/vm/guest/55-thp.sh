@@ -1,23 +1,41 @@
 # vm.transparent_hugepage per pid namespace.
 . /tests/lib.sh
 t=/proc/sys/vm/transparent_hugepage
+g=/sys/kernel/mm/transparent_hugepage/enabled
 host0=$(cat $t 2>&1)
-sys0=$(cat /sys/kernel/mm/transparent_hugepage/enabled 2>&1)
+sys0=$(cat $g 2>&1)
+# the global mode as one word (the sysfs file shows "always [madvise] never")
+global() { sed -n 's/.*\[\(.*\)\].*/\1/p' $g; }
+g0=$(global)
+kb() { echo "$1" | sed -n 's/.*AnonHugePages: *\([0-9]*\) kB.*/\1/p'; }
+# Each namespace runs under the global mode opposite to its own, so that only a namespace value
+# that is honoured gives the result (a kernel that ignores it gives the global's). The initial
+# namespace under each global mode is the control that this guest gives huge pages at all.
 # vkt thp 16: fault in 16 MiB of anonymous memory, print AnonHugePages
+echo always >$g
+ia=$(vkt thp 16)
 nv=$(unshare -p -f --mount-proc sh -c "echo never >$t; echo \$(cat $t) \$(vkt thp 16)" 2>&1)
-al=$(unshare -p -f --mount-proc sh -c "echo always >$t; echo \$(cat $t) \$(vkt thp 16)" 2>&1)
+ga_nv=$(global)
 md=$(unshare -p -f --mount-proc sh -c "echo madvise >$t; echo \$(cat $t) \$(vkt thp 16)" 2>&1)
+ga_md=$(global)
+echo never >$g
+i0=$(vkt thp 16)
+al=$(unshare -p -f --mount-proc sh -c "echo always >$t; echo \$(cat $t) \$(vkt thp 16)" 2>&1)
+gn_al=$(global)
+echo "$g0" >$g
 bad=$(unshare -p -f --mount-proc sh -c "echo sometimes >$t 2>/dev/null && echo accepted || echo rejected" 2>&1)
 echo "init: $host0 sysfs: $sys0"; echo "never: $nv"; echo "always: $al"; echo "madvise: $md"
-kb() { echo "$1" | sed -n 's/.*AnonHugePages: *\([0-9]*\) kB.*/\1/p'; }
-[ -e $t ] && case "$nv" in never*) [ "$(kb "$nv")" = 0 ] ;; *) false ;; esac
-result thp.never_ns_no_huge_pages $? "$nv"
-[ -e $t ] && case "$al" in always*) [ "$(kb "$al")" -ge 2048 ] ;; *) false ;; esac
-result thp.always_ns_huge_pages $? "$al"
-[ -e $t ] && case "$md" in madvise*) [ "$(kb "$md")" = 0 ] ;; *) false ;; esac
-result thp.madvise_ns_no_huge_pages $? "$md"
+echo "initial namespace: global always: $ia; global never: $i0"
+[ -e $t ] && [ "$(kb "$ia")" -ge 2048 ] && case "$nv" in never*) [ "$(kb "$nv")" = 0 ] ;; *) false ;; esac
+result thp.never_ns_no_huge_pages $? "global always (initial namespace: $ia), namespace: $nv"
+[ -e $t ] && [ "$(kb "$i0")" = 0 ] && case "$al" in always*) [ "$(kb "$al")" -ge 2048 ] ;; *) false ;; esac
+result thp.always_ns_huge_pages $? "global never (initial namespace: $i0), namespace: $al"
+[ -e $t ] && [ "$(kb "$ia")" -ge 2048 ] && case "$md" in madvise*) [ "$(kb "$md")" = 0 ] ;; *) false ;; esac
+result thp.madvise_ns_no_huge_pages $? "global always (initial namespace: $ia), namespace: $md"
 [ "$bad" = rejected ] && [ -e $t ]
 result thp.invalid_rejected $? "$bad"
-[ -e $t ] && [ "$(cat $t)" = "$host0" ] && [ "$(cat /sys/kernel/mm/transparent_hugepage/enabled)" = "$sys0" ]
-result thp.init_unchanged $? "init=$(cat $t 2>&1) sysfs=$(cat /sys/kernel/mm/transparent_hugepage/enabled 2>&1)"
+# the namespaces' writes left the global mode as it was set before each
+[ -e $t ] && [ "$ga_nv $ga_md $gn_al" = "always always never" ] &&
+	[ "$(cat $t)" = "$host0" ] && [ "$(cat $g)" = "$sys0" ]
+result thp.init_unchanged $? "global after the never/madvise/always namespaces: $ga_nv/$ga_md/$gn_al (set: always/always/never); restored: init=$(cat $t 2>&1) sysfs=$(cat $g 2>&1)"
 vkend

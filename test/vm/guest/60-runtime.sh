@@ -14,9 +14,15 @@ runtime_setup
 create() { $RT create --no-pivot --bundle "/opt/bundles/$1" "$2" </dev/null >"/tmp/$2.out" 2>&1; }
 runit() { $RT run --no-pivot --bundle "/opt/bundles/$1" "$2" </dev/null 2>&1; }
 
-# a container with no request runs as under runc
+# a container with no request runs as under runc: same output and status as runc itself gives
+# for the same bundle, and it reads the host's values (nothing of ours applied)
 out=$(runit plain p1)
-[ -n "$out" ]; result runtime.plain_run $? "$(echo $out)"
+rc=$?
+ref=$(runc --root /run/runc-ref run --no-pivot --bundle /opt/bundles/plain p0 </dev/null 2>&1)
+rrc=$?
+host=$(cat /proc/sys/kernel/sched_wakeup_granularity_ns 2>/dev/null; cat /proc/sys/vm/overcommit_memory)
+[ $rc = 0 ] && [ $rrc = 0 ] && [ "$out" = "$ref" ] && [ "$out" = "$host" ]
+result runtime.plain_run $? "vkernel-runtime: rc=$rc '$(echo $out)'; runc: rc=$rrc '$(echo $ref)'; host: '$(echo $host)'"
 
 # fifo through the kernel backend: cpu.real_policy of the container's own group
 t0=$(cut -d' ' -f1 /proc/uptime)

@@ -144,5 +144,5 @@ dmesg >/tmp/dmesg.txt
 grep -q "$MA: success to init" /tmp/dmesg.txt && grep -q "$MA: exit" /tmp/dmesg.txt &&
 	grep -q "$MB: exit" /tmp/dmesg.txt &&
 	! grep -qE 'Oops|BUG:|WARNING:|general protection|Call Trace|refcount_t|sysfs: cannot create' /tmp/dmesg.txt
-result module.no_oops $? "$(grep -E "vkernel|Oops|BUG:|WARNING:|Call Trace" /tmp/dmesg.txt | tail -12 | tr '\n' ';')"
+result module.no_oops $? "load lines of $MA: $(grep -c "$MA: success to init" /tmp/dmesg.txt), exit lines of $MA/$MB: $(grep -c "$MA: exit" /tmp/dmesg.txt)/$(grep -c "$MB: exit" /tmp/dmesg.txt), oops lines: $(grep -cE 'Oops|BUG:|WARNING:|general protection|Call Trace|refcount_t|sysfs: cannot create' /tmp/dmesg.txt); $(grep -E "vkernel|Oops|BUG:|WARNING:|Call Trace" /tmp/dmesg.txt | tail -12 | tr '\n' ';')"
 vkend

@@ -199,6 +199,12 @@ static int dump_fd(const char *path)
 		}
 		if (r < 0 && errno == EPIPE)
 			continue;	/* overwritten records: go on */
+		if (r < 0 && errno != EAGAIN) {
+			/* unreadable is not empty: say so, fail */
+			perror(path);
+			close(fd);
+			return 1;
+		}
 		break;
 	}
 	close(fd);
