@@ -2,7 +2,7 @@ import { moduleName } from '../../src/module/name.js';
 import { MAX_DENY, moduleParams, parseDenyList } from '../../src/module/deny.js';
 import { SYSCALLS_IA32, SYSCALLS_X32, SYSCALLS_X64 } from '../../src/module/syscalls.js';
 import { NAME_RE } from '../../src/module/elf.js';
-import { moduleApplier } from '../../src/lifecycle/appliers/module.js';
+import { capFutexBuckets, moduleApplier } from '../../src/lifecycle/appliers/module.js';
 import type { HostProbe } from '../../src/kernel/probe.js';
 
 const none = new Set<string>();
@@ -125,4 +125,13 @@ describe('module applier', () => {
     // and only in a pid namespace of its own (test/integration/pid-ns.test.ts on real runc)
     expect(() => moduleApplier.check?.({ ...ctx, spec: {}, policy: { 'syscall.deny': 'mkdir' } })).toThrow('it has no pid namespace of its own');
   });
+});
+
+test('limits.futex_buckets_max caps the module\'s futex table at a power of two; no limit keeps the kernel\'s sizing', () => {
+  expect(capFutexBuckets(512, undefined)).toBe(512);
+  expect(capFutexBuckets(512, 4096)).toBe(512);
+  expect(capFutexBuckets(512, 256)).toBe(256);
+  expect(capFutexBuckets(512, 300)).toBe(256);
+  expect(capFutexBuckets(65536, 1000)).toBe(512);
+  expect(capFutexBuckets(512, 16)).toBe(16);
 });

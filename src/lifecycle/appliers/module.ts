@@ -4,6 +4,13 @@ import { requireOwnPidNamespace } from './pid-ns.js';
 
 interface Undo { name: string }
 
+/** the node's cap (limits.futex_buckets_max) on a module's futex hash size, kept a power of two like the kernel's own sizing */
+export function capFutexBuckets(buckets: number, max: number | undefined): number {
+  let n = buckets;
+  while (max !== undefined && n > max && n > 16) n /= 2;
+  return n;
+}
+
 /** the kernel feature word the module needs (kernel/README.md) */
 export const MODULE_FEATURE = 'syscall_table';
 
@@ -37,10 +44,7 @@ export const moduleApplier: Applier = {
   async apply(ctx) {
     // the build, ELF and kmod code are loaded only by containers that ask for the module
     const { defaultFutexBuckets, loadModule } = await import('../../module/load.js');
-    // the node's cap (limits.futex_buckets_max), as a power of two like the kernel's own sizing
-    const max = ctx.config?.operator.limits.futexBucketsMax;
-    let futexBuckets = defaultFutexBuckets(ctx.env);
-    while (max !== undefined && futexBuckets > max && futexBuckets > 16) futexBuckets /= 2;
+    const futexBuckets = capFutexBuckets(defaultFutexBuckets(ctx.env), ctx.config?.operator.limits.futexBucketsMax);
     const r = await loadModule({
       id: ctx.id,
       pid: ctx.pid,
