@@ -1,7 +1,7 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 
 /**
- * The one way vkernel-runtime starts host programs (chrt, nsenter, insmod, rmmod, make, diff,
+ * The one way vkernel-runtime starts programs (runc, chrt, nsenter, insmod, rmmod, make, diff,
  * helpers): argument arrays, never a shell. A thin layer over node:child_process: execa costs
  * ~40 ms more CPU to import in the bun-compiled engine (bench/spawn-cost.mjs), which every fifo
  * create would pay.
@@ -19,12 +19,14 @@ export interface RunResult {
 export interface RunOptions {
   /** each line of stdout and stderr as it arrives (interleaved in arrival order) */
   onLine?: (line: string) => void;
+  /** our fds the program gets as its fds 3, 4, ... */
+  fds?: readonly number[];
 }
 
 /** Runs `file args`, stdin closed, output captured. Never rejects: the result says what happened. */
 export function run(file: string, args: readonly string[], o: RunOptions = {}): Promise<RunResult> {
   return new Promise((resolve) => {
-    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe', ...(o.fds ?? [])] });
     let stdout = '';
     let stderr = '';
     let partial = '';
@@ -35,8 +37,8 @@ export function run(file: string, args: readonly string[], o: RunOptions = {}): 
       partial = parts.pop() ?? '';
       for (const l of parts) o.onLine(l);
     };
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; lines(d); });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; lines(d); });
+    child.stdout?.setEncoding('utf8').on('data', (d: string) => { stdout += d; lines(d); });
+    child.stderr?.setEncoding('utf8').on('data', (d: string) => { stderr += d; lines(d); });
     child.on('error', (e) => { error = e; });
     child.on('close', (code, signal) => {
       if (partial) o.onLine?.(partial);
@@ -60,4 +62,12 @@ export function runDetached(argv: readonly string[]): number {
   child.unref();
   if (!child.pid) throw new Error(`cannot start ${argv[0]}`);
   return child.pid;
+}
+
+/**
+ * Starts `file args` with our stdin/stdout/stderr and the extra fds listed (bun closes every fd not
+ * listed): for runc, whose delegation (signal forwarding, exit status) is oci/runc.ts's.
+ */
+export function spawnInherited(file: string, args: readonly string[], fds: readonly number[] = []): ChildProcess {
+  return spawn(file, args, { stdio: ['inherit', 'inherit', 'inherit', ...fds] });
 }

@@ -1,6 +1,5 @@
-import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
-import { run } from '../host/spawn.js';
+import { run, spawnInherited } from '../host/spawn.js';
 import type { Invocation } from './argv.js';
 
 /** Which runc to delegate to: `--runc`, then the config file's `runc:`, then VKERNEL_RUNC (RuntimeEnv.runc), then `runc` on PATH. */
@@ -68,8 +67,8 @@ export function runcInherit(bin: string, args: readonly string[], fds: readonly 
     const child = listenFdsForUs()
       // socket activation: runc takes LISTEN_FDS only when LISTEN_PID is its own pid, so runc is
       // started by a constant sh snippet that sets it to its pid and execs runc (args stay argv)
-      ? spawn('/bin/sh', ['-c', 'LISTEN_PID=$$; export LISTEN_PID; exec "$0" "$@"', bin, ...args], { stdio: ['inherit', 'inherit', 'inherit', ...fds] })
-      : spawn(bin, args, { stdio: ['inherit', 'inherit', 'inherit', ...fds] });
+      ? spawnInherited('/bin/sh', ['-c', 'LISTEN_PID=$$; export LISTEN_PID; exec "$0" "$@"', bin, ...args], fds)
+      : spawnInherited(bin, args, fds);
     const forward = (sig: NodeJS.Signals) => { child.kill(sig); };
     for (const s of FORWARDED) {
       try { process.on(s, forward); } catch { /* a name this JS runtime cannot watch */ }

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { failure, run } from '../host/spawn.js';
 
 /** flock(2) operation bits (<sys/file.h>) */
 const LOCK_EX = 2;
@@ -39,17 +39,13 @@ async function bunFfi(): Promise<FileLocker | undefined> {
  */
 const utilLinux: FileLocker = {
   mechanism: 'util-linux',
-  tryLock: (fd) => new Promise((resolve, reject) => {
-    const child = spawn('flock', ['--exclusive', '--nonblock', '--conflict-exit-code', String(BUSY), '3'], { stdio: ['ignore', 'ignore', 'pipe', fd] });
-    let err = '';
-    child.stderr?.on('data', (d: Buffer) => { err += d; });
-    child.on('error', (e) => reject(new Error(`cannot run flock (util-linux) to take a lock: ${e.message}`)));
-    child.on('close', (code) => {
-      if (code === 0) resolve(true);
-      else if (code === BUSY) resolve(false);
-      else reject(new Error(`flock (util-linux) failed (exit ${code}): ${err.trim()}`));
-    });
-  }),
+  async tryLock(fd) {
+    const r = await run('flock', ['--exclusive', '--nonblock', '--conflict-exit-code', String(BUSY), '3'], { fds: [fd] });
+    if (r.code === 0) return true;
+    if (r.code === BUSY) return false;
+    if (r.error) throw new Error(`cannot run flock (util-linux) to take a lock: ${r.error.message}`);
+    throw new Error(`flock (util-linux) failed (exit ${r.code}): ${failure(r)}`);
+  },
 };
 
 let chosen: Promise<FileLocker> | undefined;
