@@ -25,7 +25,8 @@ export const unshareArgv = (overlay: string, target: string, runc: string, argv:
 /**
  * The spec runc is shown for a container with a vkernel request: the caller's, plus our
  * createRuntime hook (applies the policy after the container exists, before its process starts, as
- * create does) and our poststop hook (removes what we applied once runc removes the container: at
+ * create does), our poststart hook (what `start` does after runc's: the adaptive controller) and our
+ * poststop hook (removes what we applied once runc removes the container: at
  * the end of `run`, when the createRuntime hook failed, or by a plain `runc delete`; under our own
  * `delete` it finds the lock held and leaves the work to it). Paths stay relative to the caller's
  * bundle: runc reads this file at the caller's bundle path.
@@ -37,6 +38,7 @@ export function runSpec(spec: Spec, self: string[], globals: string[], id: strin
     hooks: {
       ...spec.hooks,
       createRuntime: [...(spec.hooks?.createRuntime ?? []), hook('create-runtime')],
+      poststart: [...(spec.hooks?.poststart ?? []), hook('poststart')],
       poststop: [...(spec.hooks?.poststop ?? []), hook('poststop')],
     },
   };
