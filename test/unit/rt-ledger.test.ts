@@ -132,3 +132,18 @@ test('a ledger that is not one is an error, never overwritten', async () => {
   await expect(h.start('/docker/a')).rejects.toThrow('not an RT ledger');
   expect(h.budgets()).toEqual(ORIGINAL);
 });
+
+test('journal: called with the undo record after the ledger has the holder and before any budget is raised', async () => {
+  const h = host();
+  h.cg.add('/docker/j', { [RT]: 0, [P]: 1_000_000 }, [500]);
+  const seen: { undo: unknown; writes: number; holders: string[] }[] = [];
+  const undo = await rtBackend.setup(h.d, h.cg.group('/docker/j'), 500, 'fifo', false, { priority: 1, budgetPercent: 25 }, (u) => {
+    seen.push({ undo: u, writes: h.cg.writes.length, holders: Object.keys(readLedger(ledgerFile(h.d.lockDir)).holders) });
+  });
+  expect(seen).toEqual([{ undo, writes: 0, holders: ['/cg/docker/j'] }]);
+  expect(h.budgets().docker).toBe('250000');
+  // teardown from the journaled record alone (what a state file keeps after a crash) puts the parent back
+  h.cg.remove('/docker/j');
+  await rtBackend.teardown(h.d, seen[0].undo);
+  expect(h.budgets()).toEqual(ORIGINAL);
+});

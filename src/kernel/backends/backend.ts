@@ -38,7 +38,12 @@ export interface SchedBackend {
   /** undefined when usable on this host for this mode, else why not */
   unsupported(mode: Mode | 'adaptive', probe: HostProbe): string | undefined;
   /** at create, before start: make the group run `mode`; returns what teardown needs (JSON) */
-  setup(d: BackendDeps, group: CpuGroup, pid: number, mode: Mode, adaptive: boolean, rt: RtSettings): Promise<unknown>;
+  /**
+   * `journal`: called with what teardown needs before anything outside the container's group
+   * changes (teardown copes with a change that did not happen), so that a crash after it leaves
+   * nothing unrecorded (the lifecycle writes it to the state file).
+   */
+  setup(d: BackendDeps, group: CpuGroup, pid: number, mode: Mode, adaptive: boolean, rt: RtSettings, journal?: (undo: unknown) => void): Promise<unknown>;
   /** a running container changes mode (the adaptive controller) */
   switchTo(d: BackendDeps, group: CpuGroup, mode: Mode, rt: RtSettings): Promise<void>;
   /** before runc removes the group (its tasks may still exist) */

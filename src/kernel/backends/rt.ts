@@ -48,7 +48,7 @@ export interface RtCap { limitPercent: number; id?: string }
  * this holder and the originals of the parents it will raise are recorded), then the raises. Run
  * under the RT lock. A failure takes the holder out again and settles the parents.
  */
-async function grant(cgroups: Cgroups, group: CpuGroup, us: number, percent: number, file: string, cap: RtCap): Promise<RtUndo> {
+async function grant(cgroups: Cgroups, group: CpuGroup, us: number, percent: number, file: string, cap: RtCap, journal?: (u: RtUndo) => void): Promise<RtUndo> {
   const chain: CpuGroup[] = [];
   for (let p = group.parent(); p?.parent(); p = p.parent()) chain.unshift(p);
   const below = (i: number) => chain[i + 1] ?? group;
@@ -69,6 +69,8 @@ async function grant(cgroups: Cgroups, group: CpuGroup, us: number, percent: num
   for (const r of plan) doc.parents[r.dir] ??= { original: r.original };
   doc.holders[group.dir] = { us, percent, chain: chain.map((a) => a.dir), id: cap.id, since: new Date().toISOString() };
   writeLedger(file, doc);
+  const undo: RtUndo = { dir: group.dir, base: root.dir, raised: [], ledger: true };
+  journal?.(undo);
   try {
     for (const r of plan) writeRuntime(cgroups.groupAt(r.dir), r.to);
     // groups removed a moment ago may still count in the kernel (see release): retry briefly
@@ -88,7 +90,7 @@ async function grant(cgroups: Cgroups, group: CpuGroup, us: number, percent: num
     writeLedger(file, doc);
     throw e;
   }
-  return { dir: group.dir, base: root.dir, raised: [], ledger: true };
+  return undo;
 }
 
 /**
@@ -171,11 +173,11 @@ export const rtBackend: SchedBackend = {
     }
     return undefined;
   },
-  async setup(d, group, pid, mode, adaptive, rt) {
+  async setup(d, group, pid, mode, adaptive, rt, journal) {
     if (mode === 'cfs' && !adaptive) return undefined;
     const us = budgetUs(Number(group.read('cpu.rt_period_us')), rt.budgetPercent);
     const cap = { limitPercent: rt.nodeLimitPercent ?? NODE_LIMIT_DEFAULT, id: rt.id };
-    const undo = await withLock(d.lockDir, RT_LOCK, () => grant(d.cgroups, group, us, rt.budgetPercent, ledgerFile(d.lockDir), cap));
+    const undo = await withLock(d.lockDir, RT_LOCK, () => grant(d.cgroups, group, us, rt.budgetPercent, ledgerFile(d.lockDir), cap, journal));
     if (mode === 'fifo') await d.host.setScheduler(pid, 'fifo', rt.priority);
     return undo;
   },
