@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { leftovers, makeBundle, requireRoot, runc, RUNTIME, tempRoot, uid, vk } from '../helpers/fixtures.js';
+import { needs, RT_GROUPS } from '../helpers/prereq.js';
 
 /**
  * The RT ledger and the node RT cap on this host's real cgroups (v1, CONFIG_RT_GROUP_SCHED): any
@@ -12,14 +13,10 @@ import { leftovers, makeBundle, requireRoot, runc, RUNTIME, tempRoot, uid, vk } 
  * the kernel's root budget is the host's, shared with whatever else runs here.
  */
 const CPU = '/sys/fs/cgroup/cpu';
-const hasRtGroups = existsSync(join(CPU, 'cpu.rt_runtime_us'));
 const rt = (rel: string) => Number(readFileSync(join(CPU, rel, 'cpu.rt_runtime_us'), 'utf8'));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-beforeAll(() => {
-  requireRoot();
-  if (!hasRtGroups && process.env.CI === 'true') throw new Error('no RT group scheduling on this host (cpu.rt_runtime_us)');
-});
+beforeAll(requireRoot);
 
 function node() {
   const parent = `vkt-ledger-${process.pid}-${Date.now().toString(36)}`;
@@ -53,7 +50,7 @@ function node() {
   return { parent, root, env, locks, create, del, settled, ledger, cleanup };
 }
 
-(hasRtGroups ? describe : describe.skip)('RT ledger on real cgroups (skipped: no RT group scheduling)', () => {
+needs(RT_GROUPS).describe('RT ledger on real cgroups', () => {
   test.each([
     ['A, B, delete A, delete B', ['a', 'b'], ['a', 'b']],
     ['A, B, delete B, delete A', ['a', 'b'], ['b', 'a']],
