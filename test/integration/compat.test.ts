@@ -34,7 +34,7 @@ describe('--version: runc\'s lines first, unchanged, ours after', () => {
       expect(ours.stdout.startsWith(`${theirs.stdout}\n`)).toBe(true);
       expect(ours.stdout.slice(theirs.stdout.length + 1)).toMatch(/^vkernel-runtime version \d+\.\d+\.\d+\n/);
     }
-  });
+  }, 30000);
 });
 
 const SUBCOMMANDS = ['checkpoint', 'create', 'delete', 'events', 'exec', 'features', 'kill', 'list', 'pause', 'ps', 'restore',
@@ -78,7 +78,7 @@ describe('runc 1.2 value flags are read as taking a value', () => {
       expect(leftovers(root, id)).toEqual([]);
       expect(existsSync(RUN_BUNDLES) ? readdirSync(RUN_BUNDLES).filter((d) => d.startsWith(id)) : []).toEqual([]);
     }
-  });
+  }, 30000);
 });
 
 /** a bundle whose config.json spells the key with a JSON escape (`\u002e` is `.`, `\u005f` is `_`) */
@@ -105,7 +105,7 @@ describe('a request spelled with a JSON escape is honoured or refused, never dro
     expect(r.stdout).not.toContain('ran');
     expect(r.stderr).toContain('io.vkernel.sched.policy: \\"fast\\" is not one of cfs, fifo, adaptive');
     expect(leftovers(root, id)).toEqual([]);
-  });
+  }, 30000);
 
   test.each([['annotation'], ['env']] as const)('a good value (%s) is applied', async (kind) => {
     const bundle = await escapedBundle(kind, 'cfs');
@@ -119,7 +119,7 @@ describe('a request spelled with a JSON escape is honoured or refused, never dro
     expect(state.policy['sched.policy']).toBe('cfs');
     expect((await vk(['--root', root, 'delete', '--force', id])).exitCode).toBe(0);
     expect(existsSync(join(root, `vkernel@${id}.json`))).toBe(false);
-  });
+  }, 30000);
 });
 
 /** how `run` is started: [name, argv before `run`'s own args, env, binary] */

@@ -275,7 +275,7 @@ describe.each(MODES)('runc behaviours hold (%s)', (mode, env) => {
     const theirs = await runc(['--root', root, 'run', '--bundle', bundle, uid('t')]);
     expect([ours.exitCode, ours.stdout, ours.stderr]).toEqual([theirs.exitCode, theirs.stdout, theirs.stderr]);
     expect(leftovers(root, id)).toEqual([]);
-  });
+  }, 30000);
 
   test('create/state/start/state/delete: exit codes, full state JSON, the container\'s output', async () => {
     const bundle = await makeBundle({ args: ['sh', '-c', 'sleep 0.5; echo done'] });
@@ -316,7 +316,7 @@ describe.each(MODES)('runc behaviours hold (%s)', (mode, env) => {
     }
     expect(results.ours).toEqual(results.theirs);
     expect(results.ours).toEqual([0, 'LISTEN_FDS=\nthrough-fd-3', '', 0, 'LISTEN_FDS=1\nthrough-fd-3', '']);
-  });
+  }, 30000);
 
   test('SIGTERM to run reaches the container; its exit status comes back', async () => {
     const bundle = await makeBundle({ args: ['sh', '-c', 'trap "echo got-term; exit 7" TERM; echo ready; while true; do sleep 0.05; done'] });
