@@ -16,7 +16,15 @@ export interface Request extends Resolved {
 
 /** Reads config.json, resolves and validates the policy, plans the appliers: all before any side effect. */
 export function readRequest(rt: Runtime, id: string, bundle: string): Request {
-  const spec = readSpec(bundle);
+  let spec: Spec;
+  try {
+    spec = readSpec(bundle);
+  } catch (e) {
+    // no config.json, or not JSON: runc refuses the container itself, with its own words (as
+    // without us); there is nothing a request could apply to
+    rt.log.debug(`${id}: ${(e as Error).message}: runc decides`);
+    return { spec: {}, policy: {}, sources: {}, host: rt };
+  }
   const resolved = resolvePolicy({
     annotations: spec.annotations,
     env: spec.process?.env,

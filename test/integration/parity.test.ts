@@ -350,6 +350,23 @@ describe.each(MODES)('runc behaviours hold (%s)', (mode, env) => {
     expect(results.ours[0]).toBe(5);
   }, 30000);
 
+  test('a bundle without config.json, or with one that is not JSON: runc\'s own refusal', async () => {
+    const { mkdtempSync } = await import('node:fs');
+    const root = tempRoot();
+    for (const text of [undefined, '{bad']) {
+      const bundle = mkdtempSync(join(tmpdir(), 'vk-nospec-'));
+      if (text) writeFileSync(join(bundle, 'config.json'), text);
+      for (const cmd of ['create', 'run']) {
+        const id = uid('nospec');
+        const ours = await vk(['--root', root, cmd, '--bundle', bundle, id], { env });
+        const theirs = await runc(['--root', root, cmd, '--bundle', bundle, id]);
+        const clean = (t: string) => t.replace(/time="[^"]*" /g, '');
+        expect([cmd, text, ours.exitCode, ours.stdout, clean(ours.stderr)]).toEqual([cmd, text, theirs.exitCode, theirs.stdout, clean(theirs.stderr)]);
+        expect(leftovers(root, id)).toEqual([]);
+      }
+    }
+  }, 30000);
+
   test('exec into a running container, then kill and delete', async () => {
     const bundle = await makeBundle({ args: ['sleep', '30'] });
     const root = tempRoot();
