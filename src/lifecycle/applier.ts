@@ -33,6 +33,13 @@ export interface ApplyContext extends HostContext {
   config?: RuntimeConfig;
   /** runc's --systemd-cgroup */
   systemdCgroup: boolean;
+  /**
+   * Records in the state file, before a change outside the container (e.g. a parent cgroup's RT
+   * budget), what undo would need if the process died right after it: a SIGKILL between the
+   * change and apply's return must still leave something for `delete --force`/`gc` to undo. The
+   * undo must cope with the change not having happened. apply's return value replaces it.
+   */
+  journal(undo: unknown): void;
 }
 
 /** What a pre-flight check sees (before any side effect). */

@@ -6,6 +6,7 @@ import { checkId } from '../store/state.js';
 import { applyAll, newState, prepareAll, readRequest } from './request.js';
 import type { Runtime } from './runtime.js';
 import { clearStale, releaseAll, undoAll } from './undo.js';
+import { faultPoint } from '../store/fault.js';
 
 /** create = validate → `runc create` (argv unchanged) → apply → state; rollback on any failure after runc. */
 export async function create(rt: Runtime): Promise<number> {
@@ -18,22 +19,29 @@ export async function create(rt: Runtime): Promise<number> {
   if (!req.appliers) return rt.inherit(rt.callerArgv(), fds);
   const appliers = req.appliers;
   await prepareAll(appliers, req);
+  faultPoint('prepared');
 
   return withLock(rt.root, id, async () => {
+    faultPoint('locked');
     await clearStale(rt, id);
     const status = await rt.inherit(rt.callerArgv(), fds);
     if (status !== 0) return status;
+    faultPoint('runc-created');
     const state = newState(id, bundle, req);
     try {
       const runc = await rt.runcState(id);
       if (!runc) throw new Error('runc create succeeded but runc state does not know the container');
       await applyAll(rt, appliers, state, req.spec, runc.pid);
+      faultPoint('created');
       return 0;
     } catch (e) {
-      rt.log.error(`create ${id}: ${(e as Error).message}; rolled back (container deleted)`);
+      rt.log.warn(`create ${id}: ${(e as Error).message}; rolling back`);
       await releaseAll(rt, state);
       await rt.inherit(rt.runcArgv('delete', '--force', id));
+      faultPoint('rollback-runc-deleted');
       await undoAll(rt, state);
+      // last: containerd shows the last error line of --log, and runc's delete may have logged since
+      rt.log.error(`create ${id}: ${(e as Error).message}; rolled back (container deleted)`);
       return 1;
     }
   });

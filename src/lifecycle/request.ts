@@ -4,6 +4,8 @@ import type { Resolved } from '../policy/types.js';
 import type { ContainerState } from '../store/state.js';
 import type { Applier, HostContext } from './applier.js';
 import { plan } from './plan.js';
+import { faultPoint } from '../store/fault.js';
+import { procRef, startTime } from '../store/proc.js';
 import type { Runtime } from './runtime.js';
 
 export interface Request extends Resolved {
@@ -39,7 +41,7 @@ export function readRequest(rt: Runtime, id: string, bundle: string): Request {
 }
 
 export function newState(id: string, bundle: string, req: Request): ContainerState {
-  return { version: 1, id, bundle, created: new Date().toISOString(), policy: req.policy, sources: req.sources, helpers: {}, applied: [] };
+  return { version: 1, id, bundle, created: new Date().toISOString(), owner: procRef(process.pid), policy: req.policy, sources: req.sources, helpers: {}, applied: [] };
 }
 
 /** The appliers' prepare steps (ARCHITECTURE.md: validate → prepare → runc create → apply). */
@@ -50,15 +52,26 @@ export async function prepareAll(appliers: readonly Applier[], req: Request): Pr
 /** Runs the appliers in order, recording each in the state file as soon as it has applied. */
 export async function applyAll(rt: Runtime, appliers: readonly Applier[], state: ContainerState, spec: Spec, pid: number): Promise<void> {
   state.pid = pid;
+  state.pidStart = startTime(pid);
   rt.store.write(state);
   const probe = rt.probe();
   for (const a of appliers) {
+    faultPoint(`applying:${a.name}`);
+    let entry: ContainerState['applied'][number] | undefined;
+    const journal = (undo: unknown) => {
+      if (entry) entry.undo = undo;
+      else state.applied.push((entry = { name: a.name, undo }));
+      rt.store.write(state);
+    };
     const undo = await a.apply({
       id: state.id, bundle: state.bundle, spec, policy: state.policy, pid, probe, log: rt.log, state, config: rt.config, systemdCgroup: rt.inv.globals.systemdCgroup,
-      env: rt.env, host: rt.host, cgroups: () => rt.cgroups(),
+      env: rt.env, host: rt.host, cgroups: () => rt.cgroups(), journal,
     });
-    state.applied.push({ name: a.name, undo });
+    faultPoint(`applied:${a.name}`);
+    if (entry) entry.undo = undo;
+    else state.applied.push({ name: a.name, undo });
     rt.store.write(state);
     rt.log.debug(`${state.id}: applied ${a.name}`);
   }
+  faultPoint('applied-all');
 }

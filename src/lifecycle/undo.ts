@@ -1,22 +1,30 @@
 import { rmSync } from 'node:fs';
 import type { ContainerState } from '../store/state.js';
+import { cmdline, signalProcess } from '../store/proc.js';
 import { APPLIERS } from './appliers/index.js';
 import type { Runtime } from './runtime.js';
 
-/** Runs one step of every applied applier, newest first; a failing step is logged and the others run. */
-async function eachAppliedReversed(rt: Runtime, state: ContainerState, what: 'release' | 'undo'): Promise<void> {
+/**
+ * Runs one step of every applied applier, newest first; a failing step is logged and the others
+ * run. Returns what failed.
+ */
+async function eachAppliedReversed(rt: Runtime, state: ContainerState, what: 'release' | 'undo'): Promise<string[]> {
+  const failed: string[] = [];
   for (const step of [...state.applied].reverse()) {
     const a = APPLIERS.find((x) => x.name === step.name);
     try {
       await a?.[what]?.(rt.stepContext(state), step.undo);
     } catch (e) {
-      rt.log.warn(`${state.id}: ${what} ${step.name}: ${(e as Error).message}`);
+      const msg = `${state.id}: ${what} ${step.name}: ${(e as Error).message}`;
+      rt.log.warn(msg);
+      failed.push(msg);
     }
   }
+  return failed;
 }
 
 /** The appliers' last step while the container still exists (see Applier.release). Best effort. */
-export function releaseAll(rt: Runtime, state: ContainerState): Promise<void> {
+export function releaseAll(rt: Runtime, state: ContainerState): Promise<string[]> {
   return eachAppliedReversed(rt, state, 'release');
 }
 
@@ -36,15 +44,21 @@ export async function clearStale(rt: Runtime, id: string): Promise<void> {
  * drop the private run bundle and the state file. Best effort: a step that fails is logged and the
  * others still run (this is what rollback and `delete --force` rely on).
  */
-export async function undoAll(rt: Runtime, state: ContainerState): Promise<void> {
-  await eachAppliedReversed(rt, state, 'undo');
-  for (const [name, pid] of Object.entries(state.helpers)) {
+export async function undoAll(rt: Runtime, state: ContainerState): Promise<string[]> {
+  const failed = await eachAppliedReversed(rt, state, 'undo');
+  for (const [name, helper] of Object.entries(state.helpers)) {
+    // only the helper we started: its pid may belong to another process by now (start time check;
+    // a bare pid from an older state counts only when its command line is our helper's for this id)
+    const ours = (pid: number) => cmdline(pid).includes(`vkernel-${name} ${state.id}`);
     try {
-      process.kill(pid, 'SIGTERM');
+      signalProcess(helper, 'SIGTERM', ours);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ESRCH') rt.log.warn(`${state.id}: stop ${name} (pid ${pid}): ${(e as Error).message}`);
+      const msg = `${state.id}: stop ${name} (pid ${typeof helper === 'number' ? helper : helper.pid}): ${(e as Error).message}`;
+      rt.log.warn(msg);
+      failed.push(msg);
     }
   }
   if (state.runBundle) rmSync(state.runBundle, { recursive: true, force: true });
   rt.store.remove(state.id);
+  return failed;
 }

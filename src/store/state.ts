@@ -1,6 +1,9 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Policy, Sources } from '../policy/types.js';
+import { faultPoint } from './fault.js';
+import type { ProcRef } from './proc.js';
+import { registerRoot } from './roots.js';
 
 /** runc's default --root for root */
 export const DEFAULT_ROOT = '/run/runc';
@@ -20,15 +23,22 @@ export interface ContainerState {
   created: string;
   policy: Policy;
   sources: Sources;
-  /** init pid on the host, as read after `runc create` */
+  /** init pid on the host, as read after `runc create`, and its start time (store/proc.ts) */
   pid?: number;
+  pidStart?: string;
+  /**
+   * the vkernel-runtime process that wrote this state first: while it lives (same start time) the
+   * state is in use even if runc does not know the container yet (`run` between writing it and
+   * `runc run`), so gc leaves it alone
+   */
+  owner?: ProcRef;
   backend?: string;
   cgroupPath?: string;
   module?: string;
   /** `run` with a vkernel request: the private bundle holding config.json with our hook */
   runBundle?: string;
-  /** pids of helper processes (e.g. the adaptive controller) */
-  helpers: Record<string, number>;
+  /** helper processes (e.g. the adaptive controller): pid and start time; a bare pid in older state */
+  helpers: Record<string, ProcRef | number>;
   /** names of the appliers that applied, in order, with what each needs to undo */
   applied: { name: string; undo?: unknown }[];
 }
@@ -57,8 +67,10 @@ export class StateStore {
   /** write temp, fsync, rename: a reader sees the old or the new state, never a torn one */
   write(state: ContainerState): void {
     mkdirSync(this.root, { recursive: true, mode: 0o700 });
+    registerRoot(this.root);
     const file = this.path(state.id);
     const tmp = `${file}.${process.pid}.tmp`;
+    faultPoint('before-state-write');
     const fd = openSync(tmp, 'w', 0o600);
     try {
       writeSync(fd, `${JSON.stringify(state, null, 1)}\n`);
@@ -66,13 +78,31 @@ export class StateStore {
     } finally {
       closeSync(fd);
     }
+    faultPoint('mid-state-write');
     renameSync(tmp, file);
     const dir = openSync(this.root, 'r');
     try { fsyncSync(dir); } finally { closeSync(dir); }
   }
 
+  /** the state file and any temp file a writer killed mid-write left (vkernel@<id>.json.<pid>.tmp) */
   remove(id: string): void {
-    rmSync(this.path(id), { force: true });
+    const file = this.path(id);
+    for (const t of this.temps().filter((x) => x.id === id)) rmSync(t.path, { force: true });
+    rmSync(file, { force: true });
+  }
+
+  /** temp files of writes that never reached their rename (a killed writer) */
+  temps(): { id: string; path: string }[] {
+    let names: string[];
+    try {
+      names = readdirSync(this.root);
+    } catch {
+      return [];
+    }
+    return names.flatMap((n) => {
+      const m = /^vkernel@(.+)\.json\.\d+\.tmp$/.exec(n);
+      return m ? [{ id: m[1], path: join(this.root, n) }] : [];
+    });
   }
 
   /** ids that have a state file under this root */

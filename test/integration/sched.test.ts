@@ -112,7 +112,7 @@ needs(RT_GROUPS).describe('rt backend', () => {
     expect((await vk(['--root', c.root, 'start', c.id])).exitCode).toBe(0);
     try {
       const stateFile = join(c.root, `vkernel@${c.id}.json`);
-      const helper = JSON.parse(readFileSync(stateFile, 'utf8')).helpers.adaptive as number;
+      const helper = JSON.parse(readFileSync(stateFile, 'utf8')).helpers.adaptive.pid as number;
       expect(helper).toBeGreaterThan(0);
       const log = join(c.root, `vkernel@${c.id}.adaptive.log`);
       const logText = () => (existsSync(log) ? readFileSync(log, 'utf8') : '(no log)');

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { withLock } from '../../store/lock.js';
+import { faultPoint } from '../../store/fault.js';
 import type { Cgroups, CpuGroup } from '../cgroups/index.js';
 import type { HostProbe } from '../probe.js';
 import { NODE_LIMIT_DEFAULT, type SchedBackend } from './backend.js';
@@ -70,9 +71,12 @@ async function grant(cgroups: Cgroups, group: CpuGroup, us: number, percent: num
   doc.holders[group.dir] = { us, percent, chain: chain.map((a) => a.dir), id: cap.id, since: new Date().toISOString() };
   writeLedger(file, doc);
   const undo: RtUndo = { dir: group.dir, base: root.dir, raised: [], ledger: true };
+  // the container's state records the holder before any budget moves: a kill from here on leaves
+  // delete --force/gc a teardown to run (release copes with raises that never happened)
   journal?.(undo);
   try {
     for (const r of plan) writeRuntime(cgroups.groupAt(r.dir), r.to);
+    faultPoint('rt-budget-raised');
     // groups removed a moment ago may still count in the kernel (see release): retry briefly
     for (const deadline = Date.now() + 3000; ;) {
       try {

@@ -2,7 +2,9 @@ import type { Applier } from '../applier.js';
 import { schedPolicy } from './sched-policy.js';
 import { mmPolicy, schedParams } from './ns-sysctls.js';
 import { moduleApplier } from './module.js';
-import { testFault } from './test-fault.js';
 
-/** Every applier, in apply order (undo runs in reverse). A new feature is a new file here. */
-export const APPLIERS: readonly Applier[] = [schedPolicy, schedParams, mmPolicy, moduleApplier, testFault];
+/**
+ * Every applier, in apply order (undo runs in reverse). A new feature is a new file here.
+ * Test failures are not appliers: they are fault points (store/fault.ts).
+ */
+export const APPLIERS: readonly Applier[] = [schedPolicy, schedParams, mmPolicy, moduleApplier];

@@ -6,6 +6,7 @@ import { capProblem, ledgerFile, readLedger } from '../../kernel/backends/rt-led
 import type { RuntimeConfig } from '../../policy/config.js';
 import { resolveCgroupPath } from '../../kernel/cgroups/path.js';
 import type { Applier, CheckContext, HostContext } from '../applier.js';
+import { procRef } from '../../store/proc.js';
 
 interface Undo { backend: 'kernel' | 'rt'; backendUndo: unknown }
 
@@ -60,7 +61,8 @@ export const schedPolicy: Applier = {
     const path = cgroups.taskPath(ctx.pid) ?? cgroups.containerPath(ctx.spec.linux?.cgroupsPath, ctx.id);
     const group = cgroups.group(path, ctx.pid);
     const mode: Mode = policy === 'fifo' ? 'fifo' : 'cfs';
-    const backendUndo = await backend.setup(deps(ctx), group, ctx.pid, mode, policy === 'adaptive', rtSettings(ctx.config, ctx.id));
+    const journal = (backendUndo: unknown) => ctx.journal({ backend: backend.name, backendUndo } satisfies Undo);
+    const backendUndo = await backend.setup(deps(ctx), group, ctx.pid, mode, policy === 'adaptive', rtSettings(ctx.config, ctx.id), journal);
     ctx.state.backend = backend.name;
     ctx.state.cgroupPath = path;
     ctx.log.debug(`${ctx.id}: sched.policy=${policy} via ${backend.name} backend on ${group.dir}`);
@@ -69,7 +71,7 @@ export const schedPolicy: Applier = {
   async started(ctx) {
     if (ctx.state.policy['sched.policy'] !== 'adaptive') return;
     try {
-      ctx.state.helpers.adaptive = ctx.host.startHelper([...ctx.self, ...ctx.globals, 'vkernel-adaptive', ctx.id]);
+      ctx.state.helpers.adaptive = procRef(ctx.host.startHelper([...ctx.self, ...ctx.globals, 'vkernel-adaptive', ctx.id]));
     } catch {
       throw new Error('cannot start the adaptive controller');
     }

@@ -1,0 +1,160 @@
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from '../log/logger.js';
+import { parseArgv } from '../oci/argv.js';
+import { runcCapture } from '../oci/runc.js';
+import { LockBusyError, withLock } from '../store/lock.js';
+import { StateStore } from '../store/state.js';
+import { inUse } from './leftovers.js';
+import { Runtime } from './runtime.js';
+import { releaseAll, undoAll } from './undo.js';
+
+export interface GcOptions {
+  runc: string;
+  roots: string[];
+  /** the private bundles of `run` (RUN_BUNDLES) */
+  bundles: string;
+  /** directories of host-wide locks (rt-budget, module build/load) */
+  lockDirs: string[];
+  dryRun: boolean;
+  log: Logger;
+  /** module unloading (the real kmod, or a test double where the host has no modules) */
+  modules?: { loaded(): string[]; unload(name: string): Promise<unknown> };
+  say(line: string): void;
+}
+
+/** an unused private bundle may be this young: `run` writes its config.json right after mkdir */
+const BUNDLE_GRACE_MS = 60_000;
+
+const lockNames = (dir: string) => {
+  try {
+    return readdirSync(dir).flatMap((n) => { const m = /^vkernel@(.+)\.lock$/.exec(n); return m ? [m[1]] : []; });
+  } catch {
+    return [];
+  }
+};
+
+/**
+ * Removes what vkernel-runtime left behind. Each container is handled under its lock, taken
+ * without waiting (a container that a live vkernel-runtime holds is busy, not a leftover):
+ * state whose container is gone is undone (RT budgets, helpers, module, private bundle, state,
+ * temp files of a killed writer); the lock file goes with our release of it. Then: lock files of
+ * host-wide locks nobody holds, private bundles no state uses, modules no state uses. One failure
+ * is reported and the rest still run. Returns the failures.
+ */
+export async function gc(o: GcOptions): Promise<string[]> {
+  const failed: string[] = [];
+  const act = o.dryRun ? 'would remove' : 'removing';
+  const usedModules = new Set<string>();
+  const usedBundles = new Set<string>();
+
+  for (const root of o.roots) {
+    const store = new StateStore(root);
+    const ids = new Set([...store.list(), ...store.temps().map((t) => t.id), ...lockNames(root)]);
+    for (const id of ids) {
+      const work = async () => {
+        const state = store.read(id);
+        if (state && (await inUse(o.runc, root, state))) {
+          if (state.module) usedModules.add(state.module);
+          if (state.runBundle) usedBundles.add(state.runBundle);
+          return;
+        }
+        const temps = store.temps().filter((t) => t.id === id);
+        if (state) o.say(`${act} ${root}: ${id}${state.module ? ` (module ${state.module})` : ''}`);
+        else if (temps.length) o.say(`${act} ${root}: ${id}: ${temps.length} temp file(s) of a killed writer`);
+        else o.say(`${act} ${root}: ${id}: lock file of a killed holder`);
+        if (o.dryRun) return;
+        if (state) {
+          const rt = new Runtime(parseArgv(['--root', root]), o.log, o.runc);
+          failed.push(...(await releaseAll(rt, state)), ...(await undoAll(rt, state)));
+        } else {
+          store.remove(id);
+        }
+      };
+      try {
+        if (o.dryRun) await work();
+        else await withLock(root, id, work, { timeoutMs: 0 });
+      } catch (e) {
+        if (e instanceof LockBusyError) o.say(`${root}: ${id} is locked by a running vkernel-runtime; left alone`);
+        else failed.push(`${root}: ${id}: ${(e as Error).message}`);
+      }
+    }
+  }
+
+  for (const dir of o.lockDirs) {
+    for (const name of lockNames(dir)) {
+      o.say(`${act} ${join(dir, `vkernel@${name}.lock`)} (nobody holds it)`);
+      if (o.dryRun) continue;
+      try {
+        await withLock(dir, name, async () => {}, { timeoutMs: 0 });
+      } catch (e) {
+        if (!(e instanceof LockBusyError)) failed.push(`${dir}: ${name}: ${(e as Error).message}`);
+      }
+    }
+  }
+
+  let bundles: string[] = [];
+  try { bundles = readdirSync(o.bundles); } catch { /* none yet */ }
+  for (const b of bundles) {
+    const dir = join(o.bundles, b);
+    if (usedBundles.has(dir)) continue;
+    try {
+      if (await bundleInUse(o, dir)) continue;
+      o.say(`${act} private bundle ${dir} (no container uses it)`);
+      if (!o.dryRun) rmSync(dir, { recursive: true, force: true });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') failed.push(`${dir}: ${(e as Error).message}`); // gone meanwhile: fine
+    }
+  }
+
+  if (o.modules) {
+    for (const m of o.modules.loaded()) {
+      if (usedModules.has(m)) continue;
+      o.say(`${o.dryRun ? 'would unload' : 'unloading'} module ${m} (no container uses it)`);
+      if (o.dryRun) continue;
+      try {
+        await o.modules.unload(m);
+      } catch (e) {
+        failed.push(`module ${m}: ${(e as Error).message}`);
+      }
+    }
+  }
+  for (const f of failed) o.say(`failed: ${f}`);
+  return failed;
+}
+
+/**
+ * A private bundle `<id>-XXXXXX` is in use while the state of `id` in the root its hook names
+ * (`--root R` in config.json) refers to it, or runc there knows the container. One whose
+ * config.json is missing or unreadable is `run` between mkdir and writing it, unless it is older
+ * than a minute.
+ */
+async function bundleInUse(o: GcOptions, dir: string): Promise<boolean> {
+  const id = /^(.+)-[^-]{6}$/.exec(dir.slice(o.bundles.length + 1))?.[1];
+  let root: string | undefined;
+  try {
+    const spec = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as { hooks?: { createRuntime?: { args?: string[] }[] } };
+    for (const h of spec.hooks?.createRuntime ?? []) {
+      const a = h.args ?? [];
+      const i = a.indexOf('vkernel-hook');
+      const r = a.indexOf('--root');
+      if (i >= 0 && r >= 0 && r < i) root = a[r + 1];
+    }
+  } catch {
+    return Date.now() - statSync(dir).mtimeMs < BUNDLE_GRACE_MS;
+  }
+  if (!id || !root) return Date.now() - statSync(dir).mtimeMs < BUNDLE_GRACE_MS;
+  const r = root;
+  const check = async () => {
+    const state = existsSync(r) ? new StateStore(r).read(id) : undefined;
+    if (state?.runBundle === dir) return true;
+    return (await runcCapture(o.runc, ['--root', r, 'state', id])).status === 0;
+  };
+  // under the container's lock: `run` makes the bundle and writes the state that names it under it
+  try {
+    return await withLock(r, id, check, { timeoutMs: 0 });
+  } catch (e) {
+    if (e instanceof LockBusyError) return true;
+    throw e;
+  }
+}

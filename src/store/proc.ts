@@ -1,0 +1,65 @@
+import { readFileSync } from 'node:fs';
+
+/**
+ * A process as stored in our state: its pid and its start time (/proc/<pid>/stat field 22, clock
+ * ticks after boot). A pid alone may name another process by the time we look again (pids are
+ * reused); the pair names one process for the whole uptime of the host.
+ */
+export interface ProcRef { pid: number; start?: string }
+
+/** field 22 of /proc/<pid>/stat, or undefined when there is no such process */
+export function startTime(pid: number, proc = '/proc'): string | undefined {
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  let stat: string;
+  try {
+    stat = readFileSync(`${proc}/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  // comm (field 2) may hold spaces and parentheses: count from the last ')'
+  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return rest[22 - 3];
+}
+
+/** the reference to a live process, to be stored */
+export function procRef(pid: number): ProcRef {
+  return { pid, start: startTime(pid) };
+}
+
+/**
+ * Whether `p` is still the process it was when stored. A reference stored without a start time
+ * (state written by an older version) is judged by `legacy` (e.g. its command line), else false.
+ */
+export function isSameProcess(p: ProcRef | number, legacy?: (pid: number) => boolean): boolean {
+  const ref = typeof p === 'number' ? { pid: p } : p;
+  const now = startTime(ref.pid);
+  if (now === undefined) return false;
+  if (ref.start === undefined) return legacy?.(ref.pid) ?? false;
+  return now === ref.start;
+}
+
+/** the command line of pid, NUL-separated arguments joined by spaces ('' when gone) */
+export function cmdline(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * Sends `signal` to the stored process only if it is still that process (same start time). The
+ * check and kill(2) are not atomic, but a pid is reused only after its process was reaped, and the
+ * pid space (pid_max) is cycled through before a pid returns, so the window is the time between
+ * two syscalls against a whole cycle of pids. Returns whether it was signalled.
+ */
+export function signalProcess(p: ProcRef | number, signal: NodeJS.Signals, legacy?: (pid: number) => boolean): boolean {
+  if (!isSameProcess(p, legacy)) return false;
+  try {
+    process.kill(typeof p === 'number' ? p : p.pid, signal);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ESRCH') return false;
+    throw e;
+  }
+}
