@@ -39,7 +39,7 @@ export interface ApplyContext extends HostContext {
    * change and apply's return must still leave something for `delete --force`/`gc` to undo. The
    * undo must cope with the change not having happened. apply's return value replaces it.
    */
-  journal(undo: unknown): void;
+  journal?(undo: unknown): void;
 }
 
 /** What a pre-flight check sees (before any side effect). */

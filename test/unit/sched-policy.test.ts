@@ -46,6 +46,6 @@ describe('sched-policy applier over the cgroups and HostOps doubles', () => {
     await schedPolicy.apply(ctx);
     await schedPolicy.started!({ ...ctx, root: '/run/x', self: ctx.env.self, globals: ['--root', '/run/x'] });
     expect(host.ops('startHelper')).toEqual([[['/usr/local/bin/vkernel-runtime', '--root', '/run/x', 'vkernel-adaptive', 'c1']]]);
-    expect(state.helpers.adaptive).toBe(4242);
+    expect(state.helpers.adaptive).toMatchObject({ pid: 4242 });
   });
 });

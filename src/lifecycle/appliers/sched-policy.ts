@@ -61,7 +61,7 @@ export const schedPolicy: Applier = {
     const path = cgroups.taskPath(ctx.pid) ?? cgroups.containerPath(ctx.spec.linux?.cgroupsPath, ctx.id);
     const group = cgroups.group(path, ctx.pid);
     const mode: Mode = policy === 'fifo' ? 'fifo' : 'cfs';
-    const journal = (backendUndo: unknown) => ctx.journal({ backend: backend.name, backendUndo } satisfies Undo);
+    const journal = (backendUndo: unknown) => ctx.journal?.({ backend: backend.name, backendUndo } satisfies Undo);
     const backendUndo = await backend.setup(deps(ctx), group, ctx.pid, mode, policy === 'adaptive', rtSettings(ctx.config, ctx.id), journal);
     ctx.state.backend = backend.name;
     ctx.state.cgroupPath = path;
