@@ -46,7 +46,7 @@ test('doctor: exit 1 and says why when runc is missing', async () => {
   const r = await vk(['doctor', '--runc', '/nonexistent/runc']);
   expect(r.exitCode).toBe(1);
   expect(r.stdout).toContain('not ready: runc');
-});
+}, 30000);
 
 test('ps lists our containers with policy and backend; delete --force clears a leftover runc forgot', async () => {
   const root = tempRoot();
@@ -66,7 +66,7 @@ test('ps lists our containers with policy and backend; delete --force clears a l
   expect((await vk(['--root', root, 'delete', '--force', id])).exitCode).toBe(0);
   expect(leftovers(root, id)).toEqual([]);
   expect((await vk(['--root', root, 'delete', '--force', id])).exitCode).toBe(0);
-});
+}, 30000);
 
 test('gc removes the state, budgets and helpers of containers runc forgot, and nothing else', async () => {
   const root = tempRoot();
@@ -88,4 +88,4 @@ test('gc removes the state, budgets and helpers of containers runc forgot, and n
   expect(existsSync(join(root, `vkernel@${keep}.json`))).toBe(true);
   expect((await vk(['--root', root, 'gc'])).stdout).toContain('no leftovers');
   await vk(['--root', root, 'delete', '--force', keep]);
-});
+}, 30000);
