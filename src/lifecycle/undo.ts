@@ -14,6 +14,7 @@ async function eachAppliedReversed(rt: Runtime, state: ContainerState, what: 're
     const a = APPLIERS.find((x) => x.name === step.name);
     try {
       await a?.[what]?.(rt.stepContext(state), step.undo);
+      rt.log.debug(`${state.id}: ${what} ${step.name} done`);
     } catch (e) {
       const msg = `${state.id}: ${what} ${step.name}: ${(e as Error).message}`;
       rt.log.warn(msg);
@@ -60,5 +61,6 @@ export async function undoAll(rt: Runtime, state: ContainerState): Promise<strin
   }
   if (state.runBundle) rmSync(state.runBundle, { recursive: true, force: true });
   rt.store.remove(state.id);
+  rt.log.debug(`${state.id}: state removed`);
   return failed;
 }
