@@ -187,7 +187,7 @@ describe('run with a request: runc state/list show the caller\'s bundle; nothing
     const id = uid('ada');
     const r = start(bin, ['--root', root, ...flags, 'run', '--bundle', bundle, id], env);
     expect(await until(() => r.out().includes('ready'))).toBe(true);
-    const helper = JSON.parse(readFileSync(join(root, `vkernel@${id}.json`), 'utf8')).helpers.adaptive as number;
+    const helper = (JSON.parse(readFileSync(join(root, `vkernel@${id}.json`), 'utf8')).helpers.adaptive as { pid: number }).pid;
     expect(helper).toBeGreaterThan(0);
     expect(readFileSync(`/proc/${helper}/cmdline`, 'utf8')).toContain('vkernel-adaptive');
     expect(await r.exit).toEqual([0, null]);
