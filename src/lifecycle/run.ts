@@ -9,6 +9,7 @@ import { newState, prepareAll, readRequest } from './request.js';
 import type { RuntimeEnv } from '../env.js';
 import type { Runtime } from './runtime.js';
 import { clearStale, undoAll } from './undo.js';
+import { procRef } from '../store/proc.js';
 
 /**
  * How `run` with a request starts runc: in a mount namespace of its own (a slave of the host's, so
@@ -54,13 +55,16 @@ function hookEnv(e: Pick<RuntimeEnv, 'path' | 'testFault'>): string[] {
 interface Prepared { overlay: string; target: string }
 
 /** validate → prepare → state + our config.json; undefined when nothing is requested (plain runc) */
-async function prepareRun(rt: Runtime, id: string, bundle: string): Promise<Prepared | undefined> {
+async function prepareRun(rt: Runtime, id: string, bundle: string, owner = process.pid): Promise<Prepared | undefined> {
   const req = readRequest(rt, id, bundle);
   if (!req.appliers) return undefined;
   // runc refuses an id it has: let it say so, with our state of that container untouched
   if (await rt.runcState(id)) return undefined;
   await prepareAll(req.appliers, req);
   const state = newState(id, bundle, req);
+  // the process that becomes `runc run`: while it lives, gc must not take this state (runc does not
+  // know the container yet) for a leftover
+  state.owner = procRef(owner);
   const target = join(bundle, 'config.json');
   if (/\n/.test(target + rt.runc)) throw new Error(`run: a path with a newline is not supported: ${JSON.stringify(target)}`);
   await withLock(rt.root, id, async () => {
@@ -86,7 +90,7 @@ export async function run(rt: Runtime, mode: 'prepare' | 'spawn' = 'spawn'): Pro
   const id = containerId('run', c);
   checkId(id);
   const bundle = bundlePath(flagValue(c, 'bundle', 'b'));
-  const prepared = await prepareRun(rt, id, bundle);
+  const prepared = await prepareRun(rt, id, bundle, mode === 'prepare' ? process.ppid : process.pid);
   if (mode === 'prepare') {
     if (prepared) {
       // runc is about to become the launcher's process (our parent): if it fails before the

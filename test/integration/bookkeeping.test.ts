@@ -88,3 +88,17 @@ test('create\'s rollback logs our error last in --log (containerd shows the last
   expect(lines.filter((l) => l.level === 'error')).toHaveLength(1);
   expect(leftovers(root, id)).toEqual([]);
 }, 60000);
+
+test('run records as the state\'s owner the process that becomes runc run, so gc never takes a starting run for a leftover', async () => {
+  const bundle = await makeBundle({ args: ['sleep', '3'], annotations: { 'io.vkernel.sched.policy': 'cfs' } });
+  const root = tempRoot();
+  const id = uid('own');
+  const p = vk(['--root', root, 'run', '--bundle', bundle, id], { stdin: 'ignore' });
+  const state = join(root, `vkernel@${id}.json`);
+  for (let i = 0; i < 100 && !existsSync(state); i++) await new Promise((r) => setTimeout(r, 50));
+  const owner = JSON.parse(readFileSync(state, 'utf8')).owner;
+  expect(owner).toEqual({ pid: p.pid, start: startTime(p.pid as number) });
+  expect((await vk(['gc', '--root', root])).stdout).toBe('no leftovers');
+  expect((await p).exitCode).toBe(0);
+  expect(leftovers(root, id)).toEqual([]);
+}, 60000);
