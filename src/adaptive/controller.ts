@@ -1,4 +1,4 @@
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, existsSync } from 'node:fs';
 import { adaptiveLog } from './paths.js';
 import { BACKENDS } from '../kernel/backends/index.js';
 import { RT_DEFAULTS, type Mode } from '../kernel/backends/backend.js';
@@ -33,14 +33,16 @@ export async function controller(rt: Runtime): Promise<number> {
   const deps = rt.backendDeps();
   const rtSettings = rt.config?.rt ?? RT_DEFAULTS;
   const logFile = adaptiveLog(rt.root, id);
-  const log = (msg: string) => appendFileSync(logFile, formatLine('info', msg, 'text'));
+  // once delete removed our state (and this log), the controller writes nothing more: it would
+  // leave a log behind (a controller start killed before start recorded it is stopped this way)
+  const log = (msg: string) => { if (existsSync(rt.store.path(id))) appendFileSync(logFile, formatLine('info', msg, 'text')); };
 
   let mode: Mode = 'cfs';
   log(`adaptive: started (interval ${interval} ms, fifo when cpu > ${t.cpuHigh}% and ctx > ${t.ctxHigh}/s, cfs when cpu < ${t.cpuLow}% and ctx < ${t.ctxLow}/s), mode cfs`);
   let prev = sample(group);
   for (;;) {
     await sleep(interval);
-    if (!group.exists()) {
+    if (!group.exists() || !existsSync(rt.store.path(id))) {
       log('adaptive: container cgroup gone, exiting');
       return 0;
     }

@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { adaptiveLog } from '../adaptive/paths.js';
 import type { Logger } from '../log/logger.js';
 import { parseArgv } from '../oci/argv.js';
 import { runcCapture } from '../oci/runc.js';
@@ -26,13 +27,15 @@ export interface GcOptions {
 /** an unused private bundle may be this young: `run` writes its config.json right after mkdir */
 const BUNDLE_GRACE_MS = 60_000;
 
-const lockNames = (dir: string) => {
+const namesLike = (dir: string, re: RegExp) => {
   try {
-    return readdirSync(dir).flatMap((n) => { const m = /^vkernel@(.+)\.lock$/.exec(n); return m ? [m[1]] : []; });
+    return readdirSync(dir).flatMap((n) => { const m = re.exec(n); return m ? [m[1]] : []; });
   } catch {
     return [];
   }
 };
+const lockNames = (dir: string) => namesLike(dir, /^vkernel@(.+)\.lock$/);
+const adaptiveLogs = (dir: string) => namesLike(dir, /^vkernel@(.+)\.adaptive\.log$/);
 
 /**
  * Removes what vkernel-runtime left behind. Each container is handled under its lock, taken
@@ -50,7 +53,7 @@ export async function gc(o: GcOptions): Promise<string[]> {
 
   for (const root of o.roots) {
     const store = new StateStore(root);
-    const ids = new Set([...store.list(), ...store.temps().map((t) => t.id), ...lockNames(root)]);
+    const ids = new Set([...store.list(), ...store.temps().map((t) => t.id), ...lockNames(root), ...adaptiveLogs(root)]);
     for (const id of ids) {
       const work = async () => {
         const state = store.read(id);
@@ -62,6 +65,7 @@ export async function gc(o: GcOptions): Promise<string[]> {
         const temps = store.temps().filter((t) => t.id === id);
         if (state) o.say(`${act} ${root}: ${id}${state.module ? ` (module ${state.module})` : ''}`);
         else if (temps.length) o.say(`${act} ${root}: ${id}: ${temps.length} temp file(s) of a killed writer`);
+        else if (existsSync(adaptiveLog(root, id))) o.say(`${act} ${root}: ${id}: adaptive log of a deleted container`);
         else o.say(`${act} ${root}: ${id}: lock file of a killed holder`);
         if (o.dryRun) return;
         if (state) {
@@ -69,6 +73,7 @@ export async function gc(o: GcOptions): Promise<string[]> {
           failed.push(...(await releaseAll(rt, state)), ...(await undoAll(rt, state)));
         } else {
           store.remove(id);
+          rmSync(adaptiveLog(root, id), { force: true });
         }
       };
       try {

@@ -94,3 +94,26 @@ describe('SIGKILL during create (sched.policy=cfs), then delete --force and gc: 
 needs(RT_GROUPS).describe('SIGKILL during create (sched.policy=fifo: RT budgets), then delete --force and gc: nothing left, parents\' budgets as before', () => {
   test.each(FIFO)('fifo, %s', (fault) => killedCreate('fifo', fault), 60000);
 });
+
+/** SIGKILL during start of an adaptive container: the controller it may have started must not outlive delete + gc */
+async function killedStart(fault: string): Promise<void> {
+  const bundle = await makeBundle({ args: ['sleep', '60'], annotations: { 'io.vkernel.sched.policy': 'adaptive', 'io.vkernel.sched.adaptive.interval_ms': '200' } });
+  const root = tempRoot();
+  const id = uid('kst');
+  const out = openSync(join(tmpdir(), `${id}.out`), 'w');
+  expect((await vk(['--root', root, 'create', '--bundle', bundle, id], { stdin: 'ignore', stdout: out, stderr: out })).exitCode).toBe(0);
+  const dirs = cgroupDirsOf(JSON.parse((await runc(['--root', root, 'state', id])).stdout).pid);
+  const r = await vk(['--root', root, 'start', id], { env: { VKERNEL_RUNTIME_TEST_FAULT: fault } });
+  expect([r.exitCode, r.signal]).toEqual([undefined, 'SIGKILL']);
+  expect((await vk(['--root', root, 'delete', '--force', id])).exitCode).toBe(0);
+  const gc = await vk(['gc', '--root', root]);
+  expect([gc.exitCode, gc.stdout.split('\n').filter((l) => l.startsWith('failed'))]).toEqual([0, []]);
+  expect(leftovers(root, id, { cgroupDirs: dirs })).toEqual([]);
+  expect(readdirSync(root)).toEqual([]);
+  expect(await until(() => processesOf(id).length === 0, 5000)).toBe(true);
+}
+
+needs(RT_GROUPS).describe('SIGKILL during start (sched.policy=adaptive: a helper), then delete --force and gc: no helper left', () => {
+  // before the controller starts, after it started but before the state records it, mid-record
+  test.each(['kill-at=started', 'kill-at=before-state-write', 'kill-at=mid-state-write'])('adaptive start, %s', (fault) => killedStart(fault), 60000);
+});
