@@ -59,10 +59,12 @@ async function killedCreate(policy: string, fault: string): Promise<void> {
       const bundle = await makeBundle({ args: ['sleep', '60'], annotations: { 'io.vkernel.sched.policy': policy }, cgroupsPath: `/${parent}/ctr` });
       const root = tempRoot();
       const id = uid('kill');
-      const out = openSync(join(tmpdir(), `${id}.out`), 'w');
+      const outFile = join(tmpdir(), `${id}.out`);
+      const out = openSync(outFile, 'w');
       const budgetBefore = hasRtGroups ? rtRuntime(cpuParent) : 0;
       const r = await vk(['--root', root, 'create', '--bundle', bundle, id], { stdin: 'ignore', stdout: out, stderr: out, env: { VKERNEL_RUNTIME_TEST_FAULT: fault } });
-      expect([r.exitCode, r.signal]).toEqual([undefined, 'SIGKILL']);
+      // (the output says why when create ended otherwise, e.g. the node RT limit used up by another run)
+      expect([r.exitCode, r.signal, r.signal ? '' : readFileSync(outFile, 'utf8')]).toEqual([undefined, 'SIGKILL', '']);
       // the container's real cgroups, when runc created it
       const st = await runc(['--root', root, 'state', id]);
       const dirs = st.exitCode === 0 ? cgroupDirsOf(JSON.parse(st.stdout).pid) : [];
