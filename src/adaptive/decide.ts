@@ -22,3 +22,12 @@ export function nextMode(current: Mode, r: { cpu: number; ctx: number }, runnabl
   const next = decide(current, r.cpu, r.ctx, t);
   return current === 'fifo' && next === 'cfs' && runnable > 0 ? 'fifo' : next;
 }
+
+/**
+ * Whether this tick needs the group's context switches (a read per thread): only when the CPU
+ * usage alone could lead to a switch. CFS stays CFS at cpu <= cpu_high and FIFO stays FIFO at
+ * cpu >= cpu_low whatever the switches, so a steady group costs one file read per tick.
+ */
+export function needsScan(current: Mode, cpuPercent: number, t: Thresholds): boolean {
+  return current === 'cfs' ? cpuPercent > t.cpuHigh : cpuPercent < t.cpuLow;
+}

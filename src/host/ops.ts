@@ -1,4 +1,5 @@
 import { failure, run, runDetached } from './spawn.js';
+import { threadPolicySetter } from './sched-ffi.js';
 
 /** What a host operation reports when it may legitimately fail (the caller decides). */
 export interface Outcome { ok: boolean; message: string }
@@ -11,6 +12,12 @@ export interface Outcome { ok: boolean; message: string }
 export interface HostOps {
   /** SCHED_FIFO at `priority`, or SCHED_OTHER, for every thread of `pid` (util-linux chrt -a) */
   setScheduler(pid: number, policy: 'fifo' | 'other', priority?: number): Promise<void>;
+  /**
+   * SCHED_FIFO at `priority`, or SCHED_OTHER, for each of the threads `tids`: in-process
+   * sched_setscheduler(2) under bun (no process started), else one `chrt -p` per thread. Returns
+   * the tids it could not set (e.g. exited meanwhile), for the caller to judge.
+   */
+  setThreadsScheduler(tids: readonly number[], policy: 'fifo' | 'other', priority?: number): Promise<number[]>;
   /** writes sysctl `key` as a task of pid's pid namespace (nsenter --target pid --pid -- sysctl -w) */
   writeNsSysctl(pid: number, key: string, value: string): Promise<void>;
   /** reads sysctl `key` as a task of pid's pid namespace */
@@ -49,6 +56,19 @@ export function linuxHostOps(bin: HostBinaries = {}): HostOps {
     async setScheduler(pid, policy, priority = 1) {
       const args = policy === 'fifo' ? ['-a', '-f', '-p', String(priority), String(pid)] : ['-a', '-o', '-p', '0', String(pid)];
       await must(bin.chrt ?? 'chrt', args);
+    },
+    async setThreadsScheduler(tids, policy, priority = 1) {
+      const set = await threadPolicySetter();
+      const failed: number[] = [];
+      for (const tid of tids) {
+        if (set) {
+          if (!set(tid, policy, priority)) failed.push(tid);
+          continue;
+        }
+        const args = policy === 'fifo' ? ['-f', '-p', String(priority), String(tid)] : ['-o', '-p', '0', String(tid)];
+        if ((await run(bin.chrt ?? 'chrt', args)).code !== 0) failed.push(tid);
+      }
+      return failed;
     },
     async writeNsSysctl(pid, key, value) {
       await must(nsenter, inNs(pid, ['-q', '-w', `${key}=${value}`]));

@@ -31,7 +31,9 @@ export async function ociHook(parent: Runtime): Promise<number> {
       const state = newState(oci.id, oci.bundle, req);
       try {
         await applyAll(rt, appliers, state, req.spec, pid);
-        // no `start` comes our way: what runs after start (the adaptive controller) starts now
+        // no `start` comes our way: what runs after start (the adaptive controller) starts now; it
+        // reads the state (under our --root, passed on to it) as soon as it runs: written first
+        rt.store.write(state);
         await startedAll(rt, state);
         rt.store.write(state);
         return 0;

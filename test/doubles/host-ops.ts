@@ -27,6 +27,11 @@ export class FakeHost implements HostOps {
     if (this.goneTasks.has(pid)) throw new Error(`chrt: failed to set pid ${pid}'s policy: No such process`);
   }
 
+  async setThreadsScheduler(tids: readonly number[], policy: 'fifo' | 'other', priority?: number): Promise<number[]> {
+    this.record('setThreadsScheduler', [...tids], policy, priority);
+    return tids.filter((t) => this.goneTasks.has(t));
+  }
+
   async writeNsSysctl(pid: number, key: string, value: string): Promise<void> {
     this.record('writeNsSysctl', pid, key, value);
     this.sysctls.set(`${pid} ${key}`, value);

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { expandSlice, resolveCgroupPath, taskCgroup } from '../../src/kernel/cgroups/path.js';
 import { V1Cgroups } from '../../src/kernel/cgroups/v1.js';
 import { V2Cgroups } from '../../src/kernel/cgroups/v2.js';
-import { decide, nextMode } from '../../src/adaptive/decide.js';
-import { rates, sample } from '../../src/adaptive/sample.js';
+import { decide, needsScan, nextMode } from '../../src/adaptive/decide.js';
+import { cpuRate, ctxRate, taskScan, usage } from '../../src/adaptive/sample.js';
 import { MemoryCgroups } from '../doubles/cgroups.js';
 
 describe('cgroup path resolution (runc rules)', () => {
@@ -72,9 +72,26 @@ describe('adaptive rule (seed: α1 β1 for FIFO, α2 β2 for CFS)', () => {
   });
 
   test('rates: percent of one CPU and switches per second; exited threads never make it negative', () => {
-    const a = { at: 0n, usage: 0n, ctx: 100, runnable: 0 };
-    expect(rates(a, { at: 1_000_000_000n, usage: 500_000_000n, ctx: 300, runnable: 0 })).toEqual({ cpu: 50, ctx: 200 });
-    expect(rates(a, { at: 500_000_000n, usage: 1_000_000_000n, ctx: 10, runnable: 0 })).toEqual({ cpu: 200, ctx: 0 });
+    const a = { at: 0n, usage: 0n };
+    expect(cpuRate(a, { at: 1_000_000_000n, usage: 500_000_000n })).toBe(50);
+    expect(cpuRate(a, { at: 500_000_000n, usage: 1_000_000_000n })).toBe(200);
+    const s = { at: 0n, ctx: 100, runnable: 0 };
+    expect(ctxRate(s, { at: 1_000_000_000n, ctx: 300, runnable: 0 })).toBe(200);
+    expect(ctxRate(s, { at: 500_000_000n, ctx: 10, runnable: 0 })).toBe(0);
+  });
+
+  test('the per-thread scan is needed only when the CPU usage alone could lead to a switch', () => {
+    // cfs stays cfs at cpu <= cpu_high and fifo stays fifo at cpu >= cpu_low, whatever the switches
+    expect(needsScan('cfs', t.cpuHigh, t)).toBe(false);
+    expect(needsScan('cfs', t.cpuHigh + 0.1, t)).toBe(true);
+    expect(needsScan('fifo', t.cpuLow, t)).toBe(false);
+    expect(needsScan('fifo', t.cpuLow - 0.1, t)).toBe(true);
+    for (const cpu of [0, t.cpuLow, t.cpuHigh, 100]) {
+      for (const mode of ['cfs', 'fifo'] as const) {
+        if (needsScan(mode, cpu, t)) continue;
+        for (const ctx of [0, 1e6]) for (const runnable of [0, 5]) expect(nextMode(mode, { cpu, ctx }, runnable, t)).toBe(mode);
+      }
+    }
   });
 
   test('a FIFO group that is runnable but got no CPU is throttled by its RT budget, not idle: it stays FIFO', () => {
@@ -96,6 +113,7 @@ describe('adaptive rule (seed: α1 β1 for FIFO, α2 β2 for CFS)', () => {
     writeFileSync(join(proc, '8/status'), status('S (sleeping)', 1, 2));
     const cg = new MemoryCgroups().add('/c', {}, [7, 8, 9]); // 9 exited before it was read
     cg.nodes.get('/c')!.usage = 123n;
-    expect(sample(cg.group('/c'), proc)).toEqual({ at: expect.any(BigInt), usage: 123n, ctx: 18, runnable: 1 });
+    expect(usage(cg.group('/c'))).toEqual({ at: expect.any(BigInt), usage: 123n });
+    expect(taskScan(cg.group('/c'), proc)).toEqual({ at: expect.any(BigInt), ctx: 18, runnable: 1 });
   });
 });

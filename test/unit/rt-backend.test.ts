@@ -76,7 +76,7 @@ describe('rt backend through the cgroups and HostOps interfaces (doubles)', () =
     cg.add('/docker/c1', {}, [101]);
     fake.goneTasks.add(101);
     await rtBackend.release!(d, undo);
-    expect(fake.ops('setScheduler').slice(1)).toEqual([[100, 'other', undefined], [101, 'other', undefined]]);
+    expect(fake.ops('setThreadsScheduler')).toEqual([[[100, 101], 'other', undefined]]);
     expect(cg.value('/docker/c1', RT)).toBe('0');
   });
 
@@ -119,12 +119,13 @@ describe('rt backend through the cgroups and HostOps interfaces (doubles)', () =
     expect(cg.writes).toEqual([]);
   });
 
-  test('switchTo sets every task of the group; a task that exited meanwhile is skipped, a live one failing is an error', async () => {
+  test('switchTo sets every thread of the group in one host call (no process per task); a thread that exited meanwhile is skipped, a live one failing is an error', async () => {
     const { cg, fake, d } = host();
     cg.add('/docker/c1', {}, [999_999_999]);
     fake.goneTasks.add(999_999_999);
     await rtBackend.switchTo(d, cg.group('/docker/c1'), 'fifo', settings);
-    expect(fake.ops('setScheduler')).toEqual([[100, 'fifo', 5], [999_999_999, 'fifo', 5]]);
+    expect(fake.ops('setThreadsScheduler')).toEqual([[[100, 999_999_999], 'fifo', 5]]);
+    expect(fake.ops('setScheduler')).toEqual([]);
     cg.add('/docker/c1', {}, [process.pid]);
     fake.goneTasks.add(process.pid);
     await expect(rtBackend.switchTo(d, cg.group('/docker/c1'), 'cfs', settings)).rejects.toThrow('No such process');

@@ -4,6 +4,7 @@ import { withLock } from '../../store/lock.js';
 import { faultPoint } from '../../store/fault.js';
 import type { Cgroups, CpuGroup } from '../cgroups/index.js';
 import type { HostProbe } from '../probe.js';
+import type { HostOps } from '../../host/ops.js';
 import { NODE_LIMIT_DEFAULT, type SchedBackend } from './backend.js';
 import { budgetUs, planGrant, restoreTo } from './rt-budget.js';
 import { capProblem, ledgerFile, prune, readLedger, settle, writeLedger } from './rt-ledger.js';
@@ -162,6 +163,24 @@ export function checkUndo(cgroups: Cgroups, u: unknown): RtUndo {
 }
 
 /**
+ * Every thread of the group to `policy`, in one call of the host (in-process syscalls under bun,
+ * no process per task). A thread forked from a not-yet-switched one inherits the old policy: the
+ * thread list is read again and the new ones set, until no new thread shows up (at most 5 rounds).
+ * A thread that exited meanwhile is fine; a live one that could not be set is an error.
+ */
+async function setGroupThreads(host: HostOps, group: CpuGroup, policy: 'fifo' | 'other', priority?: number): Promise<void> {
+  const done = new Set<number>();
+  for (let round = 0; round < 5; round++) {
+    const todo = group.threads().filter((t) => !done.has(t));
+    if (!todo.length) return;
+    const failed = await host.setThreadsScheduler(todo, policy, priority);
+    for (const t of todo) done.add(t);
+    const live = failed.filter((t) => existsSync(`/proc/${t}`));
+    if (live.length) throw new Error(`cannot set ${policy === 'fifo' ? 'SCHED_FIFO' : 'SCHED_OTHER'} on thread ${live.join(', ')} of ${group.dir}: No such process or not permitted`);
+  }
+}
+
+/**
  * Stock kernels with RT group scheduling: FIFO is SCHED_FIFO on the container's tasks (children
  * inherit it) with an RT bandwidth budget on the container's cpu cgroup, so a FIFO container can
  * never starve the host. CFS is SCHED_OTHER and needs nothing.
@@ -186,13 +205,7 @@ export const rtBackend: SchedBackend = {
     return undo;
   },
   async switchTo(d, group, mode, rt) {
-    for (const pid of group.procs()) {
-      try {
-        await d.host.setScheduler(pid, mode === 'fifo' ? 'fifo' : 'other', rt.priority);
-      } catch (e) {
-        if (existsSync(`/proc/${pid}`)) throw e; // a task that exited meanwhile is fine
-      }
-    }
+    await setGroupThreads(d.host, group, mode === 'fifo' ? 'fifo' : 'other', rt.priority);
   },
   async release(d, undo) {
     // A removed cgroup's task group lingers in the kernel (freed after an RCU grace period) and its
@@ -201,9 +214,7 @@ export const rtBackend: SchedBackend = {
     if (!undo) return;
     const group = d.cgroups.groupAt(checkUndo(d.cgroups, undo).dir);
     if (!group.has(RUNTIME)) return;
-    for (const pid of group.procs()) {
-      try { await d.host.setScheduler(pid, 'other'); } catch { /* exited meanwhile */ }
-    }
+    try { await setGroupThreads(d.host, group, 'other'); } catch { /* exited meanwhile */ }
     try { group.write(RUNTIME, '0'); } catch { /* a task forked FIFO meanwhile; teardown copes */ }
   },
   async teardown(d, undo) {

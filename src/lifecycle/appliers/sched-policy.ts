@@ -1,12 +1,13 @@
-import { rmSync } from 'node:fs';
-import { adaptiveLog } from '../../adaptive/paths.js';
+import { rmdirSync, rmSync } from 'node:fs';
+import { adaptiveLog, controllerGroupPath } from '../../adaptive/paths.js';
 import { BACKENDS, chooseBackend } from '../../kernel/backends/index.js';
 import { NODE_LIMIT_DEFAULT, RT_DEFAULTS, type BackendDeps, type Mode, type RtSettings } from '../../kernel/backends/backend.js';
 import { capProblem, ledgerFile, readLedger } from '../../kernel/backends/rt-ledger.js';
 import type { RuntimeConfig } from '../../policy/config.js';
 import { resolveCgroupPath } from '../../kernel/cgroups/path.js';
 import type { Applier, CheckContext, HostContext } from '../applier.js';
-import { procRef } from '../../store/proc.js';
+import { cmdline, isSameProcess, procRef, signalProcess } from '../../store/proc.js';
+import type { UndoContext } from '../applier.js';
 
 interface Undo { backend: 'kernel' | 'rt'; backendUndo: unknown }
 
@@ -37,6 +38,42 @@ function nodeCapCheck(ctx: CheckContext): void {
   }
   const over = capProblem(doc, rt.budgetPercent, rt.nodeLimitPercent ?? NODE_LIMIT_DEFAULT);
   if (over) throw new Error(`io.vkernel.sched.policy=${p}: ${over}${ctx.config ? ` (limits.rt_budget_percent in ${ctx.config.path})` : ''}`);
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** the runtime's global flags for a helper: the caller's, with --root made explicit */
+function helperGlobals(ctx: UndoContext): string[] {
+  const g: string[] = [];
+  for (let i = 0; i < ctx.globals.length; i++) {
+    const a = ctx.globals[i];
+    if (a === '--root' || a === '-root') { i++; continue; }
+    if (/^-{1,2}root=/.test(a)) continue;
+    g.push(a);
+  }
+  return ['--root', ctx.root, ...g];
+}
+
+/**
+ * Stops the adaptive controller (only the process we started: pid and start time) before the
+ * group's tasks are demoted, so it cannot switch them back, and removes its cgroup (the
+ * controller leaves and removes it itself on SIGTERM; this is for one that was killed).
+ */
+async function stopController(ctx: UndoContext): Promise<void> {
+  const helper = ctx.state.helpers.adaptive;
+  if (helper !== undefined) {
+    const ours = (pid: number) => cmdline(pid).includes(`vkernel-adaptive ${ctx.id}`);
+    if (signalProcess(helper, 'SIGTERM', ours)) {
+      for (let i = 0; i < 100 && isSameProcess(helper, ours); i++) await sleep(10);
+      if (isSameProcess(helper, ours)) signalProcess(helper, 'SIGKILL', ours);
+    }
+  }
+  if (!ctx.state.cgroupPath) return;
+  let g;
+  try { g = ctx.cgroups().group(controllerGroupPath(ctx.state.cgroupPath, ctx.id)); } catch { return; }
+  for (let i = 0; i < 50 && g.exists(); i++) {
+    try { rmdirSync(g.dir); } catch { await sleep(10); /* a killed controller is still leaving it */ }
+  }
 }
 
 /**
@@ -71,17 +108,19 @@ export const schedPolicy: Applier = {
   async started(ctx) {
     if (ctx.state.policy['sched.policy'] !== 'adaptive') return;
     try {
-      ctx.state.helpers.adaptive = procRef(ctx.host.startHelper([...ctx.self, ...ctx.globals, 'vkernel-adaptive', ctx.id]));
+      ctx.state.helpers.adaptive = procRef(ctx.host.startHelper([...ctx.self, ...helperGlobals(ctx), 'vkernel-adaptive', ctx.id]));
     } catch {
       throw new Error('cannot start the adaptive controller');
     }
   },
   async release(ctx, undo) {
     const u = undo as Undo;
+    await stopController(ctx);
     await BACKENDS[u.backend].release?.(deps(ctx), u.backendUndo);
   },
   async undo(ctx, undo) {
     const u = undo as Undo;
+    await stopController(ctx);
     rmSync(adaptiveLog(ctx.root, ctx.id), { force: true });
     await BACKENDS[u.backend].teardown(deps(ctx), u.backendUndo);
   },
