@@ -7,6 +7,7 @@ import { formatLine } from '../log/logger.js';
 import { defaults } from '../policy/validate.js';
 import type { Runtime } from '../lifecycle/runtime.js';
 import { startTime } from '../store/proc.js';
+import { threadPolicySetter } from '../host/sched-ffi.js';
 import { needsScan, nextMode } from './decide.js';
 import { cpuRate, ctxRate, taskScan, usage, type TaskScan } from './sample.js';
 
@@ -72,9 +73,10 @@ export async function controller(rt: Runtime): Promise<number> {
   const stateFile = rt.store.path(id);
   const log = (msg: string) => { if (existsSync(stateFile)) appendFileSync(logFile, formatLine('info', msg, 'text')); };
   const initPid = state.pid;
-  const initStart = startTime(initPid);
+  const initStart = state.pidStart ?? startTime(initPid);
 
   const own = enterOwnGroup(cgroups, state.cgroupPath, id);
+  await threadPolicySetter(); // loaded now, not on the first switch
   let stopping = false;
   const stop = (why: string) => {
     if (stopping) return;

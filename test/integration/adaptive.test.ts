@@ -1,0 +1,199 @@
+import { chmodSync, existsSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { cgroupDirsOf, leftovers, makeBundle, requireRoot, runc, RUNTIME, tempRoot, uid, vk } from '../helpers/fixtures.js';
+import { needs, RT_GROUPS } from '../helpers/prereq.js';
+
+/**
+ * The adaptive controller with real runc on this host's rt backend (cgroup v1, RT group
+ * scheduling): how a switch is done (no process per task), where the controller runs and when it
+ * goes, and that it runs under `run` and under the OCI hook as under create+start.
+ */
+const CPU = '/sys/fs/cgroup/cpu';
+const HOOK_ROOT = '/run/vkernel-runtime/hooks';
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const schedPolicyOf = (pid: number) => {
+  try {
+    return Number(/^policy\s*:\s*(\d+)/m.exec(readFileSync(`/proc/${pid}/sched`, 'utf8'))?.[1]);
+  } catch {
+    return -1; // exited
+  }
+};
+const alive = (pid: number) => existsSync(`/proc/${pid}`) && !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+const cpuLine = (pid: number) => /^\d+:cpu:(.*)$/m.exec(readFileSync(`/proc/${pid}/cgroup`, 'utf8'))?.[1];
+const procsOf = (rel: string) => readFileSync(join(CPU, rel, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
+
+const ADAPTIVE = {
+  'io.vkernel.sched.policy': 'adaptive',
+  'io.vkernel.sched.adaptive.interval_ms': '200',
+  'io.vkernel.sched.adaptive.cpu_high': '20', 'io.vkernel.sched.adaptive.cpu_low': '5',
+  'io.vkernel.sched.adaptive.ctx_high': '2', 'io.vkernel.sched.adaptive.ctx_low': '1',
+};
+
+/**
+ * A deterministic load: `extra` first (e.g. background sleeps), then CPU-bound with a fork every
+ * ~2000 loop turns (context switches well above ctx_high) until SIGUSR1, then idle (exec sleep).
+ * The phase ends when the test says so, not after a wall time the loaded host may eat.
+ */
+const busyUntilUsr1 = (extra = '') => ['sh', '-c', `${extra}busy=1; trap 'busy=0' USR1; while [ $busy = 1 ]; do i=0; while [ $i -lt 2000 ]; do i=$((i+1)); done; x=$(echo); done; exec sleep 60`];
+
+/** a bundle with a large CPU share, so the busy phase gets well over cpu_high on a loaded host */
+async function bundleFor(args: string[], hooks?: object): Promise<string> {
+  const bundle = await makeBundle({ args, annotations: ADAPTIVE });
+  const spec = JSON.parse(readFileSync(join(bundle, 'config.json'), 'utf8'));
+  spec.linux.resources = { ...spec.linux.resources, cpu: { shares: 16384 } };
+  if (hooks) spec.hooks = hooks;
+  writeFileSync(join(bundle, 'config.json'), JSON.stringify(spec, null, 2));
+  return bundle;
+}
+
+const logOf = (root: string, id: string) => join(root, `vkernel@${id}.adaptive.log`);
+const text = (f: string) => (existsSync(f) ? readFileSync(f, 'utf8') : '(no log)');
+async function waitFor(file: string, re: RegExp, ms: number): Promise<RegExpExecArray> {
+  for (let t = 0; t < ms; t += 100) {
+    const m = re.exec(text(file));
+    if (m) return m;
+    await sleep(100);
+  }
+  throw new Error(`no ${re} in ${file} within ${ms} ms:\n${text(file)}`);
+}
+async function waitState(root: string, id: string, ms = 10000): Promise<{ pid: number; helpers: { adaptive: { pid: number } } }> {
+  const f = join(root, `vkernel@${id}.json`);
+  for (let t = 0; t < ms; t += 100) {
+    if (existsSync(f)) {
+      const s = JSON.parse(readFileSync(f, 'utf8'));
+      if (s.helpers?.adaptive) return s;
+    }
+    await sleep(100);
+  }
+  throw new Error(`no controller recorded in ${f} within ${ms} ms`);
+}
+
+beforeAll(requireRoot);
+
+needs(RT_GROUPS).describe('adaptive controller', () => {
+  test('a switch of 50 tasks starts no process (no chrt per task), every task ends SCHED_FIFO, then SCHED_OTHER; the controller runs in its own small-share group beside the container\'s and leaves with it', async () => {
+    // a chrt first in PATH that records each call: the controller must not need it
+    const bin = mkdtempSync(join(tmpdir(), 'vk-chrt-'));
+    const calls = join(bin, 'calls');
+    writeFileSync(calls, '');
+    writeFileSync(join(bin, 'chrt'), `#!/bin/sh\necho "$*" >> ${calls}\nexec /usr/bin/chrt "$@"\n`);
+    chmodSync(join(bin, 'chrt'), 0o755);
+    const env = { PATH: `${bin}:${process.env.PATH}` };
+    const bundle = await bundleFor(busyUntilUsr1('n=0; while [ $n -lt 49 ]; do sleep 60 & n=$((n+1)); done; '));
+    const root = tempRoot();
+    const id = uid('ad50');
+    const out = openSync(join(tmpdir(), `${id}.out`), 'w');
+    expect((await vk(['--root', root, 'create', '--bundle', bundle, id], { stdin: 'ignore', stdout: out, stderr: out, env })).exitCode).toBe(0);
+    try {
+      expect((await vk(['--root', root, 'start', id], { env })).exitCode).toBe(0);
+      const state = await waitState(root, id);
+      const ctl = state.helpers.adaptive.pid;
+      const cgroups = cgroupDirsOf(state.pid);
+      // where the controller runs: its own group beside the container's, 1/16 of a default share
+      await sleep(500);
+      expect(cpuLine(ctl)).toBe(`/vkernel-adaptive-${id}`);
+      expect(readFileSync(join(CPU, `vkernel-adaptive-${id}`, 'cpu.shares'), 'utf8').trim()).toBe('64');
+      expect(procsOf(id)).not.toContain(ctl);
+      const log = logOf(root, id);
+      const m = await waitFor(log, /cfs -> fifo .*switched (\d+) threads in ([\d.]+) ms/, 10000);
+      const procs = procsOf(id);
+      expect(procs.length).toBeGreaterThanOrEqual(50);
+      const policies = procs.map(schedPolicyOf).filter((p) => p >= 0);
+      expect(policies.filter((p) => p !== 1)).toEqual([]);
+      expect(readFileSync(calls, 'utf8')).toBe('');
+      console.log(`switch cfs -> fifo of a container with ${m[1]} threads: ${m[2]} ms (controller log)`);
+      expect((await runc(['--root', root, 'kill', id, 'USR1'])).exitCode).toBe(0);
+      const back = await waitFor(log, /fifo -> cfs .*switched (\d+) threads in ([\d.]+) ms/, 10000);
+      console.log(`switch fifo -> cfs of a container with ${back[1]} threads: ${back[2]} ms (controller log)`);
+      expect(procsOf(id).map(schedPolicyOf).filter((p) => p > 0)).toEqual([]);
+      expect(readFileSync(calls, 'utf8')).toBe('');
+      expect((await vk(['--root', root, 'delete', '--force', id])).exitCode).toBe(0);
+      expect(alive(ctl)).toBe(false);
+      expect(existsSync(join(CPU, `vkernel-adaptive-${id}`))).toBe(false);
+      expect(leftovers(root, id, { cgroupDirs: cgroups })).toEqual([]);
+    } finally {
+      await vk(['--root', root, 'delete', '--force', id]);
+    }
+  }, 60000);
+
+  test('the controller exits by itself when the container\'s init is gone (pid and start time), and removes its group', async () => {
+    const bundle = await bundleFor(['sleep', '60']);
+    const root = tempRoot();
+    const id = uid('adgone');
+    const out = openSync(join(tmpdir(), `${id}.out`), 'w');
+    expect((await vk(['--root', root, 'create', '--bundle', bundle, id], { stdin: 'ignore', stdout: out, stderr: out })).exitCode).toBe(0);
+    try {
+      expect((await vk(['--root', root, 'start', id])).exitCode).toBe(0);
+      const ctl = (await waitState(root, id)).helpers.adaptive.pid;
+      await waitFor(logOf(root, id), /started/, 5000);
+      expect(alive(ctl)).toBe(true);
+      // the container stops; runc keeps it (and its cgroup) until delete
+      expect((await runc(['--root', root, 'kill', id, 'KILL'])).exitCode).toBe(0);
+      for (let i = 0; i < 50 && alive(ctl); i++) await sleep(100);
+      expect(alive(ctl)).toBe(false);
+      expect(text(logOf(root, id))).toMatch(/container init \d+ gone, exiting/);
+      expect(existsSync(join(CPU, `vkernel-adaptive-${id}`))).toBe(false);
+    } finally {
+      await vk(['--root', root, 'delete', '--force', id]);
+    }
+    expect(leftovers(root, id)).toEqual([]);
+  }, 60000);
+
+  test('under `run` (foreground): the poststart hook starts the controller, which switches the running container; it goes when run ends', async () => {
+    const bundle = await bundleFor(busyUntilUsr1());
+    const root = tempRoot();
+    const id = uid('adrun');
+    const running = vk(['--root', root, 'run', '--bundle', bundle, id], { stdin: 'ignore' });
+    try {
+      const state = await waitState(root, id);
+      const ctl = state.helpers.adaptive.pid;
+      const log = logOf(root, id);
+      await waitFor(log, /cfs -> fifo/, 10000);
+      expect(schedPolicyOf(state.pid)).toBe(1);
+      expect((await runc(['--root', root, 'kill', id, 'USR1'])).exitCode).toBe(0);
+      await waitFor(log, /fifo -> cfs/, 10000);
+      expect(schedPolicyOf(state.pid)).toBe(0);
+      expect((await runc(['--root', root, 'kill', id, 'KILL'])).exitCode).toBe(0);
+      const r = await running;
+      expect(r.exitCode).toBe(137);
+      await sleep(300);
+      expect(alive(ctl)).toBe(false);
+      expect(leftovers(root, id)).toEqual([]);
+      expect(existsSync(join(CPU, `vkernel-adaptive-${id}`))).toBe(false);
+    } finally {
+      await runc(['--root', root, 'delete', '--force', id]);
+      await running;
+    }
+  }, 60000);
+
+  test('under the OCI hook (runc with createRuntime/poststop hooks calling `vkernel-runtime oci-hook`, as podman\'s hooks.d): the controller finds its state, switches, and runc delete stops it', async () => {
+    const hook = (stage: string) => [{ path: RUNTIME, args: ['vkernel-runtime', 'oci-hook', stage] }];
+    const bundle = await bundleFor(busyUntilUsr1(), { createRuntime: hook('createRuntime'), poststop: hook('poststop') });
+    const root = tempRoot();
+    const id = uid('adhook');
+    const out = openSync(join(tmpdir(), `${id}.out`), 'w');
+    // plain runc: vkernel-runtime is only the hook
+    const created = await runc(['--root', root, 'create', '--bundle', bundle, id], { stdin: 'ignore', stdout: out, stderr: out });
+    expect({ code: created.exitCode, out: readFileSync(join(tmpdir(), `${id}.out`), 'utf8') }).toEqual({ code: 0, out: '' });
+    try {
+      expect((await runc(['--root', root, 'start', id])).exitCode).toBe(0);
+      const state = await waitState(HOOK_ROOT, id);
+      const ctl = state.helpers.adaptive.pid;
+      const log = logOf(HOOK_ROOT, id);
+      await waitFor(log, /cfs -> fifo/, 10000);
+      expect(schedPolicyOf(state.pid)).toBe(1);
+      expect((await runc(['--root', root, 'kill', id, 'USR1'])).exitCode).toBe(0);
+      await waitFor(log, /fifo -> cfs/, 10000);
+      expect(schedPolicyOf(state.pid)).toBe(0);
+      const cgroups = cgroupDirsOf(state.pid);
+      expect((await runc(['--root', root, 'delete', '--force', id])).exitCode).toBe(0);
+      await sleep(300);
+      expect(alive(ctl)).toBe(false);
+      expect(existsSync(join(CPU, `vkernel-adaptive-${id}`))).toBe(false);
+      expect(leftovers(HOOK_ROOT, id, { cgroupDirs: cgroups })).toEqual([]);
+    } finally {
+      await runc(['--root', root, 'delete', '--force', id]);
+    }
+  }, 60000);
+});
