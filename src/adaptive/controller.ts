@@ -124,10 +124,14 @@ export async function controller(rt: Runtime): Promise<number> {
     const next = nextMode(mode, { cpu, ctx }, now.runnable, t);
     if (next === mode) continue;
     try {
+      // wall time (the controller's small share waits behind the tasks it just made FIFO) and
+      // the controller's own CPU time for the switch
       const t0 = process.hrtime.bigint();
+      const c0 = process.cpuUsage();
       await backend.switchTo(deps, group, next, rtSettings);
+      const c = process.cpuUsage(c0);
       const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-      log(`adaptive: ${mode} -> ${next} (cpu ${cpu.toFixed(1)}%, ctx ${ctx.toFixed(0)}/s; switched ${group.threads().length} threads in ${ms.toFixed(2)} ms)`);
+      log(`adaptive: ${mode} -> ${next} (cpu ${cpu.toFixed(1)}%, ctx ${ctx.toFixed(0)}/s; switched ${group.threads().length} threads in ${ms.toFixed(2)} ms, ${((c.user + c.system) / 1000).toFixed(2)} ms CPU)`);
       mode = next;
       scan = undefined;
     } catch (e) {

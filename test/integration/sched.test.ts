@@ -150,6 +150,7 @@ needs(RT_GROUPS).describe('rt backend', () => {
       expect((await runc(['--root', c.root, 'kill', c.id, 'USR1'])).exitCode).toBe(0);
       await waitFor(/fifo -> cfs/, 10000);
       expect({ comm: comm(), policy: schedPolicyOf(pid) }).toEqual({ comm: 'sleep', policy: 0 });
+      console.log(`switches of a 1-task container:\n${logText().split('\n').filter((l) => / -> /.test(l)).join('\n')}`);
       expect((await vk(['--root', c.root, 'delete', '--force', c.id])).exitCode).toBe(0);
       await new Promise((r) => setTimeout(r, 300));
       expect(existsSync(`/proc/${helper}`) && !readFileSync(`/proc/${helper}/stat`, 'utf8').includes(') Z')).toBe(false);
