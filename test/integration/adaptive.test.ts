@@ -1,6 +1,7 @@
 import { chmodSync, existsSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
+import { execa } from 'execa';
 import { cgroupDirsOf, leftovers, makeBundle, requireRoot, runc, RUNTIME, tempRoot, uid, vk } from '../helpers/fixtures.js';
 import { needs, RT_GROUPS } from '../helpers/prereq.js';
 
@@ -115,6 +116,37 @@ needs(RT_GROUPS).describe('adaptive controller', () => {
     } finally {
       await vk(['--root', root, 'delete', '--force', id]);
     }
+  }, 60000);
+
+  test('per tick, a steady 50-task container costs the controller a few file opens, not one per task (strace of the controller for 3 s at 100 ms)', async () => {
+    const bundle = await bundleFor(['sh', '-c', 'n=0; while [ $n -lt 49 ]; do sleep 60 & n=$((n+1)); done; exec sleep 60']);
+    const root = tempRoot();
+    const id = uid('adtick');
+    const spec = JSON.parse(readFileSync(join(bundle, 'config.json'), 'utf8'));
+    spec.annotations['io.vkernel.sched.adaptive.interval_ms'] = '100';
+    writeFileSync(join(bundle, 'config.json'), JSON.stringify(spec));
+    const out = openSync(join(tmpdir(), `${id}.out`), 'w');
+    expect((await vk(['--root', root, 'create', '--bundle', bundle, id], { stdin: 'ignore', stdout: out, stderr: out })).exitCode).toBe(0);
+    try {
+      expect((await vk(['--root', root, 'start', id])).exitCode).toBe(0);
+      const ctl = (await waitState(root, id)).helpers.adaptive.pid;
+      await waitFor(logOf(root, id), /started/, 5000);
+      for (let i = 0; i < 50 && procsOf(id).length < 50; i++) await sleep(100);
+      expect(procsOf(id).length).toBe(50);
+      const trace = join(tmpdir(), `${id}.strace`);
+      await execa('timeout', ['-s', 'INT', '3', 'strace', '-f', '-qq', '-e', 'trace=openat,open', '-o', trace, '-p', String(ctl)], { reject: false });
+      const opens = readFileSync(trace, 'utf8').split('\n').filter((l) => /open/.test(l));
+      const perTask = opens.filter((l) => /\/proc\/\d+\/(status|stat|sched)"/.test(l) && !l.includes(`/proc/${JSON.parse(readFileSync(join(root, `vkernel@${id}.json`), 'utf8')).pid}/`));
+      const ticks = opens.filter((l) => l.includes('cpuacct.usage')).length;
+      console.log(`controller opens in 3 s at 100 ms: ${opens.length} (${ticks} ticks), per-task reads: ${perTask.length}`);
+      expect(ticks).toBeGreaterThanOrEqual(5);
+      expect(perTask).toEqual([]);
+      expect(opens.length).toBeLessThanOrEqual(ticks * 4);
+      expect(alive(ctl)).toBe(true);
+    } finally {
+      await vk(['--root', root, 'delete', '--force', id]);
+    }
+    expect(leftovers(root, id)).toEqual([]);
   }, 60000);
 
   test('the controller exits by itself when the container\'s init is gone (pid and start time), and removes its group', async () => {
