@@ -1,4 +1,5 @@
 # cpu.real_policy: FIFO groups run their tasks in arrival order (cgroup v2).
+# vkvm-smp: 4
 . /tests/lib.sh
 N=4
 MS=150
