@@ -8,6 +8,12 @@
 #   kernel/build.sh --prefix K   only the first K patches of the series (to
 #                                check that every patch builds on its own;
 #                                own tree, tree-prefix)
+#   kernel/build.sh --config V   add kernel/config/variants/V.config last
+#                                (e.g. vkernel-off: the series with
+#                                CONFIG_VKERNEL=n); own tree, tree-V
+#   kernel/build.sh --print-out  print the output dir of these options and
+#                                exit (nothing built; kernel/matrix.sh looks
+#                                for <out>/done)
 #
 # Output: ${VKERNEL_CACHE:-/var/cache/vkernel-runtime}/kernel/<hash>/ with
 # bzImage, config, System.map, Module.symvers and build -> the source tree
@@ -29,9 +35,11 @@ cache=${VKERNEL_CACHE:-/var/cache/vkernel-runtime}/kernel
 jobs=${VKERNEL_JOBS:-2}
 variant=patched
 limit=
+config=
+print_out=
 
 usage() {
-	echo "usage: $0 [--unpatched | --prefix K]" >&2
+	echo "usage: $0 [--unpatched | --prefix K] [--config VARIANT] [--print-out]" >&2
 	exit 2
 }
 
@@ -43,13 +51,19 @@ while [ $# -gt 0 ]; do
 		limit=$2
 		shift
 		;;
+	--config)
+		[ $# -ge 2 ] && [[ "$2" =~ ^[a-z0-9-]+$ ]] || usage
+		config=$2
+		shift
+		;;
+	--print-out) print_out=1 ;;
 	*) usage ;;
 	esac
 	shift
 done
 [ -z "$limit" ] || [ "$variant" = patched ] || usage
 
-log() { printf '[vkernel-build %s%s] %s\n' "$variant" "${limit:+ 1..$limit}" "$*" >&2; }
+log() { printf '[vkernel-build %s%s%s] %s\n' "$variant" "${limit:+ 1..$limit}" "${config:+ $config}" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
 [ -r "$tarball" ] || die "$tarball not found (apt-get install linux-source-6.1)"
@@ -71,6 +85,10 @@ if [ "$variant" = patched ]; then
 	fi
 fi
 fragments=("$here"/config/*.config)
+if [ -n "$config" ]; then
+	[ -r "$here/config/variants/$config.config" ] || die "no config variant $config (kernel/config/variants/)"
+	fragments+=("$here/config/variants/$config.config")
+fi
 
 tarball_version() {
 	local v
@@ -85,7 +103,7 @@ tarball_version() {
 version=$(tarball_version)
 hash=$(
 	{
-		echo "variant $variant${limit:+ prefix $limit}"
+		echo "variant $variant${limit:+ prefix $limit}${config:+ config $config}"
 		echo "tarball $version"
 		for p in "${patches[@]}"; do
 			echo "patch $(basename "$p")"
@@ -102,6 +120,12 @@ hash=$(
 out="$cache/$hash"
 tree="$cache/tree-${limit:+prefix}"
 [ -n "$limit" ] || tree="$cache/tree-$variant"
+[ -z "$config" ] || tree="$cache/tree-${limit:+prefix-}$config"
+
+if [ -n "$print_out" ]; then
+	echo "$out"
+	exit 0
+fi
 
 is_current() {
 	[ -e "$out/done" ] && [ -e "$tree/.vk/stamp" ] &&
@@ -185,24 +209,100 @@ apply_series() {
 	done
 }
 
+# Files a re-sync rewrites (reverted, then applied again) keep their mtime
+# when their content ends up unchanged, so that changing one patch in the
+# middle of the series only rebuilds what that patch changes (patch(1)
+# rewrites every file it touches, and make goes by mtime).
+touched_files() {
+	sed -n -e 's#^+++ b/\([^\t]*\).*#\1#p' -e 's#^--- a/\([^\t]*\).*#\1#p' "$@" | sort -u
+}
+save_mtimes() {
+	local f
+	: >"$tree/.vk/mtimes"
+	while read -r f; do
+		[ -f "$tree/$f" ] || continue
+		printf '%s %s %s\n' "$(sha256sum <"$tree/$f" | cut -c1-64)" \
+			"$(stat -c %.9Y "$tree/$f")" "$f" >>"$tree/.vk/mtimes"
+	done < <(touched_files "$tree"/.vk/applied/*.patch "${patches[@]}" /dev/null)
+}
+restore_mtimes() {
+	local sum mtime f n=0
+	while read -r sum mtime f; do
+		[ -f "$tree/$f" ] && [ "$(sha256sum <"$tree/$f" | cut -c1-64)" = "$sum" ] || continue
+		touch -d "@$mtime" "$tree/$f"
+		n=$((n + 1))
+	done <"$tree/.vk/mtimes"
+	log "kept the mtime of $n unchanged file(s)"
+}
+
+# A variant's first build starts from a copy of another built tree of the
+# same source (tree-patched, else tree-unpatched), under that tree's lock:
+# make then only rebuilds what the patches and the config change, instead
+# of everything.
+seed_tree() {
+	local src
+	for src in patched unpatched; do
+		[ "$cache/tree-$src" != "$tree" ] && [ -e "$cache/tree-$src/.vk/stamp" ] &&
+			[ "$(cat "$cache/tree-$src/.vk/version" 2>/dev/null)" = "$version" ] || continue
+		log "seeding from tree-$src"
+		(
+			exec 8>"$cache/.lock-$src"
+			flock 8
+			rm -rf "$tree.tmp"
+			cp -a "$cache/tree-$src" "$tree.tmp"
+		) || return 1
+		rm -f "$tree.tmp/.vk/stamp"
+		rm -rf "$tree"
+		mv "$tree.tmp" "$tree"
+		return 0
+	done
+	return 1
+}
+
+[ -d "$tree/.vk" ] || seed_tree || true
 if [ ! -d "$tree/.vk" ] || [ "$(cat "$tree/.vk/version" 2>/dev/null)" != "$version" ]; then
 	extract
+	apply_series
 else
+	save_mtimes
 	sync_patches
+	apply_series
+	# (no list left if a failed revert made sync_patches extract again)
+	if [ -e "$tree/.vk/mtimes" ]; then
+		restore_mtimes
+		rm -f "$tree/.vk/mtimes"
+	fi
 fi
-apply_series
 
 log "configuring"
 run make -C "$tree" tinyconfig
 run "$tree/scripts/kconfig/merge_config.sh" -m -O "$tree" "$tree/.config" "${fragments[@]}"
 run make -C "$tree" olddefconfig
 # Every requested option must have survived olddefconfig (typos, missing
-# dependencies).  CONFIG_VKERNEL only exists once the series is applied.
+# dependencies).  CONFIG_VKERNEL only exists once the series is applied.  A
+# variant's options override the base fragments' ("# CONFIG_X is not set"
+# there means: no CONFIG_X= line in the result).
+base=("${fragments[@]}")
+overridden=" "
+if [ -n "$config" ]; then
+	unset 'base[-1]'
+	overridden+=$(grep -ohE '^(# )?CONFIG_[A-Za-z0-9_]+' "${fragments[-1]}" | sed 's/^# //' | tr '\n' ' ')
+fi
 missing=()
 while read -r opt; do
-	[ "$variant" = unpatched ] && [ "${opt%%=*}" = CONFIG_VKERNEL ] && continue
+	name=${opt%%=*}
+	[ "$variant" = unpatched ] && [ "$name" = CONFIG_VKERNEL ] && continue
+	[[ "$overridden" == *" $name "* ]] && continue
 	grep -qx "$opt" "$tree/.config" || missing+=("$opt")
-done < <(grep -h '^CONFIG_.*=' "${fragments[@]}")
+done < <(grep -h '^CONFIG_.*=' "${base[@]}")
+if [ -n "$config" ]; then
+	while read -r opt; do
+		grep -qx "$opt" "$tree/.config" || missing+=("$opt")
+	done < <(grep -h '^CONFIG_.*=' "${fragments[-1]}" || true)
+	while read -r name; do
+		! grep -q "^$name=" "$tree/.config" || missing+=("$name=n")
+	done < <(sed -n 's/^# \(CONFIG_[A-Za-z0-9_]*\) is not set$/\1/p' "${fragments[-1]}")
+fi
 [ ${#missing[@]} -eq 0 ] || die "options lost by olddefconfig: ${missing[*]}"
 
 log "building bzImage + modules (-j$jobs; log: $buildlog)"

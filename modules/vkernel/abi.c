@@ -4,8 +4,8 @@
  * kernel.  Everything the module needs from kernel/ is used in this file
  * only; main.c sees the vkm_abi_*() functions of vkernel.h.
  *
- * The interface, from <linux/vkernel.h> (CONFIG_VKERNEL, patch 0007; the
- * "syscall_table" and "futex_table" features, kernel/README.md):
+ * The interface, from <linux/vkernel.h> (CONFIG_VKERNEL, patches 0008-0010;
+ * the "syscall_table" and "futex_table" features, kernel/README.md):
  *
  *   struct vkernel {
  *           long (* const *sys_call_table)(const struct pt_regs *regs);
@@ -104,7 +104,7 @@ bool vkm_abi_hooks(enum vkm_abi abi)
 	return true;
 }
 
-/* /sys/kernel/vkernel/containers: the kernel's (patch 0009). */
+/* /sys/kernel/vkernel/containers: the kernel's (patch 0010). */
 struct kobject *vkm_abi_sysfs_parent(void)
 {
 	return vkernel_containers_kobject();

@@ -1,6 +1,6 @@
 // vkernel_attach()/vkernel_detach(): private syscall tables (x86-64, x32,
 // ia32) and futex hash table for one pid namespace, provided by
-// modules/testattach (patches 0007 and 0008).
+// modules/testattach (patches 0008 and 0009).
 import { vmFeature } from './lib/feature.js';
 
 vmFeature('vkernel attach/detach (modules/testattach)', ['60-attach.sh'], [

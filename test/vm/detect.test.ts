@@ -1,4 +1,4 @@
-// /sys/kernel/vkernel detection files (patch 0001) and the modules' containers directory (0009).
+// /sys/kernel/vkernel detection files (patch 0001) and the modules' containers directory (0010).
 import { vmFeature } from './lib/feature.js';
 
 vmFeature('vkernel detection', ['00-detect.sh'], [

@@ -1,5 +1,5 @@
 // The per-container module (modules/vkernel) loaded by the real runtime in the guest: on the patched
-// kernel through vkernel_attach() (patch 0007); on the unpatched one the runtime refuses the request.
+// kernel through vkernel_attach() (patches 0008, 0009); on the unpatched one the runtime refuses the request.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';

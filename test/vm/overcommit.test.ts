@@ -1,5 +1,5 @@
 // vm.overcommit_memory / vm.overcommit_ratio and vm.transparent_hugepage
-// per pid namespace (patch 0006).
+// per pid namespace (patches 0006, 0007).
 import { vmFeature } from './lib/feature.js';
 
 vmFeature('per-pid-namespace overcommit policy', ['50-overcommit.sh'], [

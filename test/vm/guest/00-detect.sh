@@ -8,7 +8,7 @@ for w in real_policy sched_params sysctl_write printk_ns mm_policy syscall_table
 	case " $f " in *" $w "*) ;; *) r=1 ;; esac
 done
 result detect.features $r "features=[$f]"
-# the kernel's parent directory of the modules' container directories (patch 0009), empty at boot
+# the kernel's parent directory of the modules' container directories (patch 0010), empty at boot
 c=$(ls -A /sys/kernel/vkernel/containers 2>&1); r=$?
 [ $r = 0 ] && [ -z "$c" ] && [ -d /sys/kernel/vkernel/containers ]
 result detect.containers_dir $? "ls /sys/kernel/vkernel/containers: rc=$r '$c'"

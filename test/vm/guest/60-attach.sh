@@ -1,6 +1,6 @@
 # vkernel_attach()/vkernel_detach(): a module's private syscall tables (x86-64,
 # x32, ia32) and futex hash table for one pid namespace, module pinned until
-# the namespace is gone (modules/testattach, patches 0007 and 0008).
+# the namespace is gone (modules/testattach, patches 0008 and 0009).
 . /tests/lib.sh
 ko=/lib/modules/testattach.ko
 p=/sys/module/testattach/parameters
