@@ -7,6 +7,23 @@
  *                                     CPU each) pinned to CPU 1 inside the
  *                                     cgroup; print completion order and
  *                                     how many ran interleaved
+ *   vkt flip-share N PROCS POLICY FIFO_MS WIN_MS
+ *                                     N CPU-bound spinners join the cgroup
+ *                                     (PROCS) one after the other and then
+ *                                     CPU 1; after FIFO_MS, write 0 to
+ *                                     POLICY (its cpu.real_policy, 1 before)
+ *                                     and measure each one's CPU time over
+ *                                     WIN_MS: "progressed=K/N" and shares
+ *   vkt flip-order N MS PROCS POLICY  N tasks of MS ms of CPU queued on
+ *                                     CPU 1 in the (CFS) cgroup; 100 ms
+ *                                     later write 1 to POLICY, then a new
+ *                                     task of MS ms arrives: "new_after_old="
+ *                                     1 if it first ran after all old ended
+ *   vkt yield-lock PROCS S            a lock holder that sleeps 20 ms with
+ *                                     the lock, and a waiter spinning on
+ *                                     sched_yield(), both in the cgroup on
+ *                                     CPU 1: "holder_done=1 waiter_done=1"
+ *                                     unless they livelock (S s at most)
  *   vkt rbind-ro PATH                 bind PATH onto itself read-only
  *                                     (private mount namespace expected)
  *   vkt write PATH VALUE              open(O_WRONLY|O_TRUNC)+write; prints
@@ -137,6 +154,243 @@ static int cmd_fifo(int n, int ms, const char *procs)
 	}
 	printf("result inorder=%d overlaps=%d\n", inorder, overlaps);
 	return 0;
+}
+
+static int write_file(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY);
+	ssize_t len = strlen(val);
+
+	if (fd < 0)
+		return -1;
+	if (write(fd, val, len) != len) {
+		close(fd);
+		return -1;
+	}
+	return close(fd);
+}
+
+static void pin(int cpu);
+
+/*
+ * Shared state of the flip helpers' children: each child writes its pid to
+ * the cgroup while it runs on CPU 0 (where the group has nothing queued),
+ * says so, and only then moves to CPU 1, where it is queued at the tail of
+ * the group's run queue: the arrival order on CPU 1 is the fork order.
+ */
+struct flip_task {
+	volatile int joined;
+	volatile long long cpu_us;	/* CPU time so far (spinners) */
+	volatile long long first_us;	/* first ran on CPU 1 */
+	volatile long long end_us;	/* done (MS ms of CPU) */
+};
+
+static int flip_join(const char *procs)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%d\n", getpid());
+	return write_file(procs, buf);
+}
+
+/* fork a child that joins the cgroup, then CPU 1, then runs fn */
+static pid_t flip_fork(struct flip_task *t, const char *procs,
+		       void (*fn)(struct flip_task *t, long arg), long arg)
+{
+	pid_t pid = fork();
+
+	if (pid != 0)
+		return pid;
+	pin(0);
+	if (flip_join(procs)) {
+		perror(procs);
+		_exit(2);
+	}
+	t->joined = 1;
+	pin(1);
+	t->first_us = now_us(CLOCK_MONOTONIC);
+	fn(t, arg);
+	_exit(0);
+}
+
+static void flip_spin(struct flip_task *t, long arg)
+{
+	for (;;)
+		t->cpu_us = now_us(CLOCK_THREAD_CPUTIME_ID);
+}
+
+static void flip_work(struct flip_task *t, long ms)
+{
+	long long start = now_us(CLOCK_THREAD_CPUTIME_ID);
+
+	while (now_us(CLOCK_THREAD_CPUTIME_ID) - start < ms * 1000LL)
+		;
+	t->end_us = now_us(CLOCK_MONOTONIC);
+}
+
+static struct flip_task *flip_start(int n, const char *procs, pid_t *pids,
+				    void (*fn)(struct flip_task *t, long arg),
+				    long arg)
+{
+	struct flip_task *t;
+	int i;
+
+	t = mmap(NULL, sizeof(*t) * (n + 1), PROT_READ | PROT_WRITE,
+		 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (t == MAP_FAILED)
+		return NULL;
+	pin(0);
+	for (i = 0; i < n; i++) {
+		pids[i] = flip_fork(&t[i], procs, fn, arg);
+		if (pids[i] < 0)
+			return NULL;
+		while (!t[i].joined)
+			usleep(1000);
+		usleep(50000);	/* let it reach CPU 1's queue */
+	}
+	return t;
+}
+
+/*
+ * FIFO -> CFS: N spinners in a FIFO group on CPU 1 (only the first runs),
+ * flip to CFS, and measure each one's CPU time over the next WIN_MS.  Every
+ * one must progress, and with equal weights each should get 1/N.
+ */
+static int cmd_flip_share(int n, const char *procs, const char *policy,
+			  int fifo_ms, int win_ms)
+{
+	long long c0[16], d[16], sum = 0;
+	int i, progressed = 0, minsh = 100, maxsh = 0;
+	struct flip_task *t;
+	pid_t pids[16];
+
+	if (n < 2 || n > 16)
+		return 2;
+	t = flip_start(n, procs, pids, flip_spin, 0);
+	if (!t)
+		return perror("flip_start"), 2;
+	usleep(fifo_ms * 1000);
+	printf("before flip (cpu ms):");
+	for (i = 0; i < n; i++)
+		printf(" %lld", t[i].cpu_us / 1000);
+	printf("\n");
+	for (i = 0; i < n; i++)
+		c0[i] = t[i].cpu_us;
+	if (write_file(policy, "0"))
+		perror(policy);
+	usleep(win_ms * 1000);
+	for (i = 0; i < n; i++) {
+		d[i] = t[i].cpu_us - c0[i];
+		sum += d[i];
+	}
+	for (i = 0; i < n; i++)
+		kill(pids[i], SIGKILL);
+	while (wait(NULL) > 0)
+		;
+	printf("after flip to CFS, %d ms (cpu ms, share %%):", win_ms);
+	for (i = 0; i < n; i++) {
+		int sh = sum ? (int)(d[i] * 100 / sum) : 0;
+
+		printf(" [%d %lld %d%%]", i, d[i] / 1000, sh);
+		if (d[i] >= 10000)
+			progressed++;
+		if (sh < minsh)
+			minsh = sh;
+		if (sh > maxsh)
+			maxsh = sh;
+	}
+	printf("\nresult progressed=%d/%d minshare=%d maxshare=%d\n",
+	       progressed, n, minsh, maxsh);
+	return 0;
+}
+
+/*
+ * CFS -> FIFO: N tasks of MS ms of CPU queued in a CFS group on CPU 1;
+ * 100 ms later, flip to FIFO and add one more.  The tasks queued before the
+ * flip must all end before the new one first runs.
+ */
+static int cmd_flip_order(int n, int ms, const char *procs,
+			  const char *policy)
+{
+	long long t0, oldend = 0;
+	struct flip_task *t;
+	pid_t pids[17];
+	int i;
+
+	if (n < 2 || n > 16)
+		return 2;
+	t = flip_start(n, procs, pids, flip_work, ms);
+	if (!t)
+		return perror("flip_start"), 2;
+	t0 = t[0].first_us;
+	usleep(100000);
+	if (write_file(policy, "1"))
+		perror(policy);
+	pids[n] = flip_fork(&t[n], procs, flip_work, ms);
+	while (wait(NULL) > 0)
+		;
+	printf("flip-order (ms; task %d arrived after the flip):", n);
+	for (i = 0; i <= n; i++)
+		printf(" [%d %lld..%lld]", i, (t[i].first_us - t0) / 1000,
+		       (t[i].end_us - t0) / 1000);
+	for (i = 0; i < n; i++)
+		if (t[i].end_us > oldend)
+			oldend = t[i].end_us;
+	printf("\nresult new_after_old=%d\n", t[n].first_us >= oldend);
+	return 0;
+}
+
+static volatile int *yl_lock;	/* in the shared mapping */
+
+static void yl_holder(struct flip_task *t, long arg)
+{
+	*yl_lock = 1;
+	usleep(20000);		/* blocks: the waiter gets the CPU */
+	flip_work(t, 50);	/* woken: queued behind the spinning waiter */
+	*yl_lock = 0;
+}
+
+static void yl_waiter(struct flip_task *t, long arg)
+{
+	while (*yl_lock)
+		sched_yield();
+	t->end_us = now_us(CLOCK_MONOTONIC);
+}
+
+/*
+ * sched_yield() in a FIFO group must let the task queued behind run: a
+ * waiter spinning on sched_yield() for a lock whose holder is queued behind
+ * it on the same CPU livelocks otherwise.
+ */
+static int cmd_yield_lock(const char *procs, int secs)
+{
+	struct flip_task *t;
+	long long t0;
+	pid_t h, w;
+
+	t = mmap(NULL, sizeof(*t) * 3, PROT_READ | PROT_WRITE,
+		 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (t == MAP_FAILED)
+		return perror("mmap"), 2;
+	yl_lock = &t[2].joined;
+	pin(0);
+	t0 = now_us(CLOCK_MONOTONIC);
+	h = flip_fork(&t[0], procs, yl_holder, 0);
+	while (!*yl_lock)	/* taken */
+		usleep(1000);
+	w = flip_fork(&t[1], procs, yl_waiter, 0);
+	while ((!t[0].end_us || !t[1].end_us) &&
+	       now_us(CLOCK_MONOTONIC) - t0 < secs * 1000000LL)
+		usleep(10000);
+	kill(h, SIGKILL);
+	kill(w, SIGKILL);
+	while (wait(NULL) > 0)
+		;
+	printf("holder_done=%d waiter_done=%d holder_ms=%lld waiter_ms=%lld\n",
+	       !!t[0].end_us, !!t[1].end_us,
+	       t[0].end_us ? (t[0].end_us - t0) / 1000 : -1,
+	       t[1].end_us ? (t[1].end_us - t0) / 1000 : -1);
+	return !(t[0].end_us && t[1].end_us);
 }
 
 static int cmd_rbind_ro(const char *path)
@@ -515,6 +769,14 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IONBF, 0);
 	if (argc == 5 && !strcmp(argv[1], "fifo"))
 		return cmd_fifo(atoi(argv[2]), atoi(argv[3]), argv[4]);
+	if (argc == 7 && !strcmp(argv[1], "flip-share"))
+		return cmd_flip_share(atoi(argv[2]), argv[3], argv[4],
+				      atoi(argv[5]), atoi(argv[6]));
+	if (argc == 6 && !strcmp(argv[1], "flip-order"))
+		return cmd_flip_order(atoi(argv[2]), atoi(argv[3]), argv[4],
+				      argv[5]);
+	if (argc == 4 && !strcmp(argv[1], "yield-lock"))
+		return cmd_yield_lock(argv[2], atoi(argv[3]));
 	if (argc == 3 && !strcmp(argv[1], "rbind-ro"))
 		return cmd_rbind_ro(argv[2]);
 	if (argc == 4 && !strcmp(argv[1], "write"))
