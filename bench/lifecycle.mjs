@@ -2,6 +2,11 @@
 //   passthrough: `state` of a created container
 //   lifecycle:   create + start + delete of `true` (no vkernel request, then with policies)
 // Median of N runs (VKERNEL_BENCH_RUNS, default 30), ratios against runc.
+// `npm run bench -- --profile`: the per-phase profile instead (bench/profile.mjs).
+if (process.argv.includes('--profile')) {
+  await import('./profile.mjs');
+  process.exit(0);
+}
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, copyFileSync, rmSync, symlinkSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -37,6 +37,8 @@ export interface RuntimeEnv {
   configPath?: string;
   /** VKERNEL_RUNTIME_TEST_FAULT: the documented test aid */
   testFault?: string;
+  /** VKERNEL_PROFILE: append a per-phase timing line to this file (src/profile.ts) */
+  profile?: string;
   /** PATH (hooks may start us without one: a default then) */
   path: string;
 }
@@ -73,6 +75,7 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env, execPath = process
     runc: e('VKERNEL_RUNC'),
     configPath: e('VKERNEL_RUNTIME_CONFIG'),
     testFault: e('VKERNEL_RUNTIME_TEST_FAULT'),
+    profile: e('VKERNEL_PROFILE'),
     path: e('PATH') ?? DEFAULT_PATH,
   });
 }

@@ -5,6 +5,7 @@ import { dieBy, runcBinary, runcDeathSignal } from '../oci/runc.js';
 import { Runtime } from '../lifecycle/runtime.js';
 import { parseArgv, type Invocation } from '../oci/argv.js';
 import { wantsRuncHelp } from './commands/help.js';
+import { flushProfile, profileCommand, profileTo, timed } from '../profile.js';
 
 /**
  * The runc-compatible engine: create/run/start/delete/features/--version, one thin file each under
@@ -15,6 +16,7 @@ export async function main(args: readonly string[]): Promise<number> {
   process.env.PATH ??= DEFAULT_PATH;
   // the environment, read once: everything below takes it from the Runtime
   const env = readEnv();
+  profileTo(env.profile);
   // the launcher's first step of `run` with a request (it execs runc itself after): see lifecycle/run.ts
   const prepareRun = args[0] === 'vkernel-run-prepare';
   const argv = prepareRun ? args.slice(1) : args;
@@ -25,29 +27,30 @@ export async function main(args: readonly string[]): Promise<number> {
     process.stderr.write(`vkernel-runtime: ${(e as Error).message}\n`);
     return 1;
   }
+  profileCommand(inv.command);
   const log = new Logger({ file: inv.globals.log, format: inv.globals.logFormat, debug: inv.globals.debug });
   try {
-    const config = await loadConfig(inv.vkernelConfig, env.configPath);
+    const config = await timed('config', () => loadConfig(inv.vkernelConfig, env.configPath));
     const rt = new Runtime(inv, log, runcBinary(inv, config?.runc, env.runc), config, env);
     if (prepareRun) {
       if (inv.command !== 'run') throw new Error('vkernel-run-prepare: usage: vkernel-run-prepare <runc run argv>');
-      return await (await import('./commands/run.js')).run(rt, 'prepare');
+      return await (await timed('import', () => import('./commands/run.js'))).run(rt, 'prepare');
     }
-    if (wantsRuncHelp(rt)) return await (await import('./commands/passthrough.js')).passthrough(rt);
+    if (wantsRuncHelp(rt)) return await (await timed('import', () => import('./commands/passthrough.js'))).passthrough(rt);
     // runc prints its version whatever follows --version; ours after
-    if (inv.version) return await (await import('./commands/version.js')).version(rt);
+    if (inv.version) return await (await timed('import', () => import('./commands/version.js'))).version(rt);
     switch (inv.command) {
-      case 'create': return await (await import('./commands/create.js')).create(rt);
-      case 'run': return await (await import('./commands/run.js')).run(rt);
-      case 'start': return await (await import('./commands/start.js')).start(rt);
-      case 'delete': return await (await import('./commands/delete.js')).deleteCommand(rt);
-      case 'features': return await (await import('./commands/features.js')).features(rt);
-      case 'oci-hook': return await (await import('../lifecycle/oci-hook.js')).ociHook(rt);
-      case 'vkernel-run-watch': return await (await import('../lifecycle/run.js')).runWatch(rt);
-      case 'vkernel-hook': return await (await import('../lifecycle/hook.js')).hook(rt);
-      case 'vkernel-rt-release': return await (await import('../kernel/backends/rt-release.js')).releaseLater(inv.args[0], rt.backendDeps());
-      case 'vkernel-adaptive': return await (await import('../adaptive/controller.js')).controller(rt);
-      default: return await (await import('./commands/passthrough.js')).passthrough(rt);
+      case 'create': return await (await timed('import', () => import('./commands/create.js'))).create(rt);
+      case 'run': return await (await timed('import', () => import('./commands/run.js'))).run(rt);
+      case 'start': return await (await timed('import', () => import('./commands/start.js'))).start(rt);
+      case 'delete': return await (await timed('import', () => import('./commands/delete.js'))).deleteCommand(rt);
+      case 'features': return await (await timed('import', () => import('./commands/features.js'))).features(rt);
+      case 'oci-hook': return await (await timed('import', () => import('../lifecycle/oci-hook.js'))).ociHook(rt);
+      case 'vkernel-run-watch': return await (await timed('import', () => import('../lifecycle/run.js'))).runWatch(rt);
+      case 'vkernel-hook': return await (await timed('import', () => import('../lifecycle/hook.js'))).hook(rt);
+      case 'vkernel-rt-release': return await (await timed('import', () => import('../kernel/backends/rt-release.js'))).releaseLater(inv.args[0], rt.backendDeps());
+      case 'vkernel-adaptive': return await (await timed('import', () => import('../adaptive/controller.js'))).controller(rt);
+      default: return await (await timed('import', () => import('./commands/passthrough.js'))).passthrough(rt);
     }
   } catch (e) {
     log.error((e as Error).message);
@@ -57,6 +60,7 @@ export async function main(args: readonly string[]): Promise<number> {
 
 main(process.argv.slice(2)).then(
   (code) => {
+    flushProfile();
     // runc died by a signal: so do we (a shell sees 128+n either way; a parent's wait sees the signal)
     const sig = runcDeathSignal(code);
     if (sig) dieBy(sig, code);

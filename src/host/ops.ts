@@ -1,5 +1,6 @@
 import { failure, run, runDetached } from './spawn.js';
 import { threadPolicySetter } from './sched-ffi.js';
+import { timed } from '../profile.js';
 
 /** What a host operation reports when it may legitimately fail (the caller decides). */
 export interface Outcome { ok: boolean; message: string }
@@ -36,7 +37,7 @@ export interface HostOps {
 export interface HostBinaries { chrt?: string; nsenter?: string; insmod?: string; rmmod?: string; make?: string }
 
 async function must(file: string, args: readonly string[]): Promise<string> {
-  const r = await run(file, args);
+  const r = await timed(`exec ${file.split('/').pop()}`, () => run(file, args));
   if (r.code !== 0) throw new Error(`${file} ${args.join(' ')}: ${failure(r)}`);
   return r.stdout.trim();
 }
@@ -84,6 +85,6 @@ export function linuxHostOps(bin: HostBinaries = {}): HostOps {
       if (r.code === 0) return { ok: true, message: '' };
       return { ok: false, message: r.error?.message ?? r.signal ?? String(r.code) };
     },
-    startHelper: (argv) => runDetached(argv),
+    startHelper: (argv) => timed('start helper', () => runDetached(argv)),
   };
 }

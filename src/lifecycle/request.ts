@@ -7,6 +7,7 @@ import { plan } from './plan.js';
 import { faultPoint } from '../store/fault.js';
 import { procRef, startTime } from '../store/proc.js';
 import type { Runtime } from './runtime.js';
+import { timed } from '../profile.js';
 
 export interface Request extends Resolved {
   spec: Spec;
@@ -18,6 +19,10 @@ export interface Request extends Resolved {
 
 /** Reads config.json, resolves and validates the policy, plans the appliers: all before any side effect. */
 export function readRequest(rt: Runtime, id: string, bundle: string): Request {
+  return timed('policy', () => readRequestNow(rt, id, bundle));
+}
+
+function readRequestNow(rt: Runtime, id: string, bundle: string): Request {
   let spec: Spec;
   try {
     spec = readSpec(bundle);
@@ -46,7 +51,7 @@ export function newState(id: string, bundle: string, req: Request): ContainerSta
 
 /** The appliers' prepare steps (ARCHITECTURE.md: validate → prepare → runc create → apply). */
 export async function prepareAll(appliers: readonly Applier[], req: Request): Promise<void> {
-  for (const a of appliers) await a.prepare?.(req.policy, req.host);
+  for (const a of appliers) await timed(`prepare ${a.name}`, async () => a.prepare?.(req.policy, req.host));
 }
 
 /** Runs the appliers in order, recording each in the state file as soon as it has applied. */
@@ -63,10 +68,10 @@ export async function applyAll(rt: Runtime, appliers: readonly Applier[], state:
       else state.applied.push((entry = { name: a.name, undo }));
       rt.store.write(state);
     };
-    const undo = await a.apply({
+    const undo = await timed(`apply ${a.name}`, () => a.apply({
       id: state.id, bundle: state.bundle, spec, policy: state.policy, pid, probe, log: rt.log, state, config: rt.config, systemdCgroup: rt.inv.globals.systemdCgroup,
       env: rt.env, host: rt.host, cgroups: () => rt.cgroups(), journal,
-    });
+    }));
     faultPoint(`applied:${a.name}`);
     if (entry) entry.undo = undo;
     else state.applied.push({ name: a.name, undo });

@@ -9,6 +9,7 @@ import { runcCapture, runcInherit } from '../oci/runc.js';
 import type { RuntimeConfig } from '../policy/config.js';
 import { DEFAULT_ROOT, StateStore, type ContainerState } from '../store/state.js';
 import type { HostContext, UndoContext } from './applier.js';
+import { timed } from '../profile.js';
 
 /**
  * One invocation of vkernel-runtime, the context every step is given: parsed argv, logger, config,
@@ -29,7 +30,7 @@ export class Runtime implements HostContext {
 
   /** what this host can do (probed once per invocation, when first asked) */
   probe(): HostProbe {
-    this.probed ??= probeHost('/sys', '/proc', this.env.cgroupRoot);
+    this.probed ??= timed('probe', () => probeHost('/sys', '/proc', this.env.cgroupRoot));
     return this.probed;
   }
 
@@ -63,7 +64,7 @@ export class Runtime implements HostContext {
   }
 
   inherit(argv: string[], fds: readonly number[] = []): Promise<number> {
-    return runcInherit(this.runc, argv, fds);
+    return timed(`runc ${argv[this.inv.runcGlobals.length] ?? ''}`, () => runcInherit(this.runc, argv, fds));
   }
 
   /** like inherit, through another program that ends by exec'ing runc (same pid, e.g. unshare) */
@@ -73,7 +74,7 @@ export class Runtime implements HostContext {
 
   /** `runc state <id>` as JSON, or undefined when runc does not know the container */
   async runcState(id: string): Promise<{ pid: number; status: string; bundle: string } | undefined> {
-    const r = await runcCapture(this.runc, this.runcArgv('state', id));
+    const r = await timed('runc state', () => runcCapture(this.runc, this.runcArgv('state', id)));
     if (r.status !== 0) return undefined;
     return JSON.parse(r.stdout) as { pid: number; status: string; bundle: string };
   }

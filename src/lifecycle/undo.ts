@@ -3,6 +3,7 @@ import type { ContainerState } from '../store/state.js';
 import { cmdline, signalProcess } from '../store/proc.js';
 import { APPLIERS } from './appliers/index.js';
 import type { Runtime } from './runtime.js';
+import { timed } from '../profile.js';
 
 /**
  * Runs one step of every applied applier, newest first; a failing step is logged and the others
@@ -13,7 +14,7 @@ async function eachAppliedReversed(rt: Runtime, state: ContainerState, what: 're
   for (const step of [...state.applied].reverse()) {
     const a = APPLIERS.find((x) => x.name === step.name);
     try {
-      await a?.[what]?.(rt.stepContext(state), step.undo);
+      await timed(`${what} ${step.name}`, async () => a?.[what]?.(rt.stepContext(state), step.undo));
       rt.log.debug(`${state.id}: ${what} ${step.name} done`);
     } catch (e) {
       const msg = `${state.id}: ${what} ${step.name}: ${(e as Error).message}`;

@@ -2,6 +2,7 @@ import { closeSync, fstatSync, mkdirSync, openSync, statSync, unlinkSync } from 
 import { join } from 'node:path';
 import { fileLocker } from './flock.js';
 import { checkId } from './state.js';
+import { profiling, record } from '../profile.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -48,6 +49,7 @@ export async function withLock<T>(root: string, name: string, fn: () => Promise<
   mkdirSync(root, { recursive: true, mode: 0o700 });
   const file = lockPath(root, name);
   const deadline = Date.now() + (o.timeoutMs ?? 60_000);
+  const t0 = profiling() ? performance.now() : 0;
   const locker = await fileLocker();
   let fd: number | undefined;
   for (let delay = 1; ; delay = Math.min(delay * 2, 25)) {
@@ -64,7 +66,10 @@ export async function withLock<T>(root: string, name: string, fn: () => Promise<
     } finally {
       if (!mine) closeSync(f);
     }
-    if (fd !== undefined) break;
+    if (fd !== undefined) {
+      if (t0) record(name === 'rt-budget' ? 'lock rt-budget' : 'lock', performance.now() - t0);
+      break;
+    }
     if (Date.now() >= deadline) throw new LockBusyError(`timed out waiting for lock ${file} (another process holds it: fuser ${file} shows which)`);
     await sleep(delay);
   }

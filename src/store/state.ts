@@ -4,6 +4,7 @@ import type { Policy, Sources } from '../policy/types.js';
 import { faultPoint } from './fault.js';
 import type { ProcRef } from './proc.js';
 import { registerRoot } from './roots.js';
+import { timed } from '../profile.js';
 
 /** runc's default --root for root */
 export const DEFAULT_ROOT = '/run/runc';
@@ -66,6 +67,10 @@ export class StateStore {
 
   /** write temp, fsync, rename: a reader sees the old or the new state, never a torn one */
   write(state: ContainerState): void {
+    timed('state-write', () => this.writeNow(state));
+  }
+
+  private writeNow(state: ContainerState): void {
     mkdirSync(this.root, { recursive: true, mode: 0o700 });
     registerRoot(this.root);
     const file = this.path(state.id);
@@ -74,14 +79,14 @@ export class StateStore {
     const fd = openSync(tmp, 'w', 0o600);
     try {
       writeSync(fd, `${JSON.stringify(state, null, 1)}\n`);
-      fsyncSync(fd);
+      timed('fsync', () => fsyncSync(fd));
     } finally {
       closeSync(fd);
     }
     faultPoint('mid-state-write');
     renameSync(tmp, file);
     const dir = openSync(this.root, 'r');
-    try { fsyncSync(dir); } finally { closeSync(dir); }
+    try { timed('fsync', () => fsyncSync(dir)); } finally { closeSync(dir); }
   }
 
   /** the state file and any temp file a writer killed mid-write left (vkernel@<id>.json.<pid>.tmp) */

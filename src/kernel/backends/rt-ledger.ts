@@ -1,5 +1,6 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { timed } from '../../profile.js';
 import type { Cgroups, CpuGroup } from '../cgroups/index.js';
 import { restoreTo } from './rt-budget.js';
 
@@ -54,18 +55,22 @@ export function readLedger(file: string): LedgerDoc {
 
 /** write temp, fsync, rename, fsync the directory: after a crash the ledger is the old one or the new one */
 export function writeLedger(file: string, doc: LedgerDoc): void {
+  timed('ledger-write', () => writeLedgerNow(file, doc));
+}
+
+function writeLedgerNow(file: string, doc: LedgerDoc): void {
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   const tmp = `${file}.tmp-${process.pid}`;
   const fd = openSync(tmp, 'w', 0o600);
   try {
     writeSync(fd, `${JSON.stringify(doc, null, 1)}\n`);
-    fsyncSync(fd);
+    timed('fsync', () => fsyncSync(fd));
   } finally {
     closeSync(fd);
   }
   renameSync(tmp, file);
   const d = openSync(dirname(file), 'r');
-  try { fsyncSync(d); } finally { closeSync(d); }
+  try { timed('fsync', () => fsyncSync(d)); } finally { closeSync(d); }
 }
 
 /** the RT budget all vkernel containers of the node hold, percent of each CPU */

@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { cgroupfsPath } from './path.js';
 import type { Cgroups, CpuGroup } from './types.js';
+import { timed } from '../../profile.js';
 
 const ids = (text: string) => text.split('\n').filter(Boolean).map(Number);
 
@@ -22,7 +23,7 @@ export class FsGroup implements CpuGroup {
   exists(): boolean { return existsSync(this.dir); }
   has(file: string): boolean { return existsSync(join(this.dir, file)); }
   read(file: string): string { return readFileSync(join(this.dir, file), 'utf8').trim(); }
-  write(file: string, value: string): void { writeFileSync(join(this.dir, file), value); }
+  write(file: string, value: string): void { timed('cgroup-write', () => writeFileSync(join(this.dir, file), value)); }
 
   parent(): CpuGroup | undefined {
     return this.path === '/' ? undefined : this.cgroups.group(posix.dirname(this.path));

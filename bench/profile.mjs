@@ -1,0 +1,102 @@
+// `npm run bench -- --profile` (or node bench/profile.mjs): where the time of create/start/delete
+// with a request goes, phase by phase. For each policy (VKERNEL_BENCH_POLICIES, default "cfs fifo")
+// N rounds (VKERNEL_BENCH_RUNS, default 20) of create+start+delete of `true`, runc and
+// vkernel-runtime taking turns inside each round (load from other processes falls on both alike).
+// The engine runs with VKERNEL_PROFILE=<file> (src/profile.ts): each engine process appends its
+// phases. Prints, per call, the medians (and p25-p75) of: the wall time of the call as the caller
+// sees it, plain runc's for the same call, and the engine's phases; "outside main" is wall minus
+// the engine's own total (launcher sh, exec, process exit).
+import { spawnSync } from 'node:child_process';
+import { closeSync, copyFileSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const N = Number(process.env.VKERNEL_BENCH_RUNS ?? 20);
+const POLICIES = (process.env.VKERNEL_BENCH_POLICIES ?? 'cfs fifo').split(/\s+/).filter(Boolean);
+const RUNTIME = process.env.VKERNEL_BENCH_RUNTIME ?? new URL('../bin/vkernel-runtime', import.meta.url).pathname;
+const w = mkdtempSync(join(tmpdir(), 'vk-profile-'));
+const root = join(w, 'root');
+const prof = join(w, 'profile.jsonl');
+const cpuFile = join(w, 'cpu');
+const errFile = join(w, 'stderr');
+
+const rootfs = join(w, 'rootfs');
+for (const d of ['bin', 'proc', 'sys', 'dev', 'tmp']) mkdirSync(join(rootfs, d), { recursive: true });
+copyFileSync('/bin/busybox', join(rootfs, 'bin/busybox'));
+symlinkSync('busybox', join(rootfs, 'bin/true'));
+function bundle(policy) {
+  const dir = join(w, `b-${policy}`);
+  mkdirSync(dir);
+  spawnSync('runc', ['spec'], { cwd: dir });
+  const spec = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+  Object.assign(spec, { root: { path: rootfs, readonly: true }, annotations: { 'io.vkernel.sched.policy': policy } });
+  spec.process.terminal = false;
+  spec.process.args = ['true'];
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(spec));
+  return dir;
+}
+
+/** one call: wall ms and CPU ms (user+sys of it and its waited-for children, GNU time, 10 ms steps) */
+function call(bin, args, env) {
+  const err = openSync(errFile, 'w');
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync('/usr/bin/time', ['-o', cpuFile, '-f', '%U %S', bin, '--root', root, ...args], { stdio: ['ignore', 'ignore', err], env: { ...process.env, ...env } });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  closeSync(err);
+  if (r.status !== 0) throw new Error(`${bin} ${args.join(' ')}: exit ${r.status}: ${readFileSync(errFile, 'utf8')}`);
+  const [u, s] = readFileSync(cpuFile, 'utf8').trim().split('\n').pop().split(/\s+/).map(Number);
+  return { ms, cpu: (u + s) * 1000 };
+}
+
+const q = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s.length ? s[Math.min(s.length - 1, Math.floor(s.length * p))] : 0; };
+const fmt = (xs) => `${q(xs, 0.5).toFixed(1).padStart(7)} (${q(xs, 0.25).toFixed(1)}-${q(xs, 0.75).toFixed(1)})`.padEnd(26);
+const CMDS = ['create', 'start', 'delete'];
+let n = 0;
+
+try {
+  for (const policy of POLICIES) {
+    const b = bundle(policy);
+    rmSync(prof, { force: true });
+    const wall = { runc: {}, vk: {} };
+    const cpu = { runc: [], vk: [] };
+    for (const k of ['runc', 'vk']) for (const c of [...CMDS, 'total']) wall[k][c] = [];
+    for (let round = -1; round < N; round++) {
+      for (const k of round % 2 ? ['runc', 'vk'] : ['vk', 'runc']) {
+        const id = `prof-${process.pid}-${n++}`;
+        const bin = k === 'runc' ? 'runc' : RUNTIME;
+        const env = k === 'vk' && round >= 0 ? { VKERNEL_PROFILE: prof } : {};
+        const r = [call(bin, ['create', '--bundle', b, id], env), call(bin, ['start', id], env), call(bin, ['delete', '--force', id], env)];
+        if (round < 0) continue; // warms the caches
+        CMDS.forEach((c, i) => wall[k][c].push(r[i].ms));
+        wall[k].total.push(r.reduce((a, x) => a + x.ms, 0));
+        cpu[k].push(r.reduce((a, x) => a + x.cpu, 0));
+      }
+    }
+    const lines = readFileSync(prof, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    console.log(`\n== sched.policy=${policy}: median (p25-p75) of ${N} rounds, ms; runc and vkernel-runtime interleaved`);
+    console.log(`create+start+delete wall: runc ${fmt(wall.runc.total)} vkernel-runtime ${fmt(wall.vk.total)} x${(q(wall.vk.total, 0.5) / q(wall.runc.total, 0.5)).toFixed(2)}`);
+    console.log(`create+start+delete CPU:  runc ${fmt(cpu.runc)} vkernel-runtime ${fmt(cpu.vk)} x${(q(cpu.vk, 0.5) / Math.max(1, q(cpu.runc, 0.5))).toFixed(2)}`);
+    for (const c of CMDS) {
+      const mine = lines.filter((l) => l.cmd === c);
+      console.log(`-- ${c}: ${mine.length} engine runs${mine.length ? '' : ' (the launcher passed it straight to runc)'}`);
+      console.log(`  ${'wall, runc'.padEnd(34)} ${fmt(wall.runc[c])}`);
+      console.log(`  ${'wall, vkernel-runtime'.padEnd(34)} ${fmt(wall.vk[c])}`);
+      if (!mine.length) continue;
+      // wall minus the engine's own time, per process (the i-th line is the i-th call of c)
+      const outside = mine.map((l, i) => wall.vk[c][i] - l.total);
+      console.log(`  ${'engine: start-up + static imports'.padEnd(34)} ${fmt(mine.map((l) => l.startup))}`);
+      const names = [...new Set(mine.flatMap((l) => Object.keys(l.phases)))];
+      for (const p of names) {
+        const xs = mine.map((l) => l.phases[p]?.[0] ?? 0);
+        const count = q(mine.map((l) => l.phases[p]?.[1] ?? 0), 0.5);
+        console.log(`  ${`  ${p} (x${count})`.padEnd(34)} ${fmt(xs)}`);
+      }
+      console.log(`  ${'engine: total in process'.padEnd(34)} ${fmt(mine.map((l) => l.total))}`);
+      console.log(`  ${'outside main (sh, exec, exit)'.padEnd(34)} ${fmt(outside)}`);
+    }
+  }
+} finally {
+  const left = spawnSync('runc', ['--root', root, 'list', '-q'], { encoding: 'utf8' }).stdout ?? '';
+  for (const id of left.split('\n').filter(Boolean)) spawnSync('runc', ['--root', root, 'delete', '--force', id]);
+  rmSync(w, { recursive: true, force: true });
+}

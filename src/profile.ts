@@ -1,0 +1,54 @@
+import { appendFileSync } from 'node:fs';
+
+/**
+ * Phase timer for `npm run bench -- --profile` (bench/profile.mjs). On only when VKERNEL_PROFILE
+ * names a file (read once with the rest of the environment, src/env.ts): each engine process then
+ * appends one JSON line {cmd, pid, startup, total, phases: {name: [ms, count]}}. Off, `timed` is one
+ * comparison and a call, nothing is recorded and nothing is written.
+ * `startup` is the time from process start to main() (the JS runtime's start and the evaluation of
+ * every module imported statically); phases may nest (`state-write` includes its `fsync`).
+ */
+let file: string | undefined;
+let startup = 0;
+let command: string | undefined;
+const phases: Record<string, [number, number]> = {};
+
+export function profileTo(path: string | undefined): void {
+  file = path;
+  if (file !== undefined) startup = performance.now();
+}
+
+export function record(name: string, ms: number): void {
+  const p = (phases[name] ??= [0, 0]);
+  p[0] += ms;
+  p[1] += 1;
+}
+
+/** runs fn, adding its time (sync or async) to phase `name` when profiling */
+export function timed<T>(name: string, fn: () => T): T {
+  if (file === undefined) return fn();
+  const t0 = performance.now();
+  const r = fn();
+  if (r instanceof Promise) return r.finally(() => record(name, performance.now() - t0)) as T;
+  record(name, performance.now() - t0);
+  return r;
+}
+
+/** the subcommand the line is for */
+export function profileCommand(cmd: string | undefined): void {
+  command = cmd;
+}
+
+/** whether phases are being recorded (for a caller that builds a label) */
+export const profiling = (): boolean => file !== undefined;
+
+/** appends this process's line (at the end of main) */
+export function flushProfile(): void {
+  if (file === undefined) return;
+  const round = (x: number) => Math.round(x * 1000) / 1000;
+  const out: Record<string, [number, number]> = {};
+  for (const [k, [ms, n]] of Object.entries(phases)) out[k] = [round(ms), n];
+  try {
+    appendFileSync(file, `${JSON.stringify({ cmd: command, pid: process.pid, startup: round(startup), total: round(performance.now()), phases: out })}\n`);
+  } catch { /* a profile is never worth failing a container for */ }
+}
