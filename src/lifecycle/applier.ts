@@ -94,4 +94,9 @@ export interface Applier {
   release?(ctx: UndoContext, undo: unknown): Promise<void>;
   /** after a successful `runc start` */
   started?(ctx: UndoContext): Promise<void>;
+  /**
+   * whether `started` has work for this policy. Only then does `start` go through the engine: for
+   * every other container the launcher passes `start` straight to runc (StateStore.markStart).
+   */
+  startsAfter?(policy: Policy): boolean;
 }

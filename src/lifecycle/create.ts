@@ -29,9 +29,11 @@ export async function create(rt: Runtime): Promise<number> {
     faultPoint('runc-created');
     const state = newState(id, bundle, req);
     try {
-      const runc = await rt.runcState(id);
-      if (!runc) throw new Error('runc create succeeded but runc state does not know the container');
-      await applyAll(rt, appliers, state, req.spec, runc.pid);
+      // the init's pid from runc's state file; `runc state` (a process more) only if that is unreadable
+      const pid = rt.runcInit(id)?.pid ?? (await rt.runcState(id))?.pid;
+      if (!pid) throw new Error('runc create succeeded but runc state does not know the container');
+      await applyAll(rt, appliers, state, req.spec, pid);
+      if (appliers.some((a) => a.startsAfter?.(state.policy))) rt.store.markStart(id);
       faultPoint('created');
       return 0;
     } catch (e) {

@@ -18,7 +18,9 @@ export async function del(rt: Runtime): Promise<number> {
       const force = flagSet(parseCommandArgs('delete', rt.inv.args), 'force', 'f');
       // runc is about to remove the container: with --force always; without, only a created or
       // stopped one (it refuses running and paused ones), or one it no longer knows
-      const status = (await rt.runcState(id))?.status;
+      // (read from runc's state file when it is there: no `runc state` process)
+      const init = force ? undefined : rt.runcInit(id);
+      const status = force ? undefined : init ? init.status : (await rt.runcState(id))?.status;
       if (force || status === undefined || status === 'created' || status === 'stopped') await releaseAll(rt, state);
     }
     const status = await rt.inherit(rt.callerArgv());

@@ -6,6 +6,7 @@ import { probeHost, type HostProbe } from '../kernel/probe.js';
 import type { Invocation } from '../oci/argv.js';
 import type { Logger } from '../log/logger.js';
 import { runcCapture, runcInherit } from '../oci/runc.js';
+import { readRuncInit, type RuncInit } from '../oci/runc-state.js';
 import type { RuntimeConfig } from '../policy/config.js';
 import { DEFAULT_ROOT, StateStore, type ContainerState } from '../store/state.js';
 import type { HostContext, UndoContext } from './applier.js';
@@ -70,6 +71,16 @@ export class Runtime implements HostContext {
   /** like inherit, through another program that ends by exec'ing runc (same pid, e.g. unshare) */
   inheritAs(bin: string, argv: string[], fds: readonly number[] = []): Promise<number> {
     return runcInherit(bin, argv, fds);
+  }
+
+  /**
+   * the container's init as runc's own state file under --root says, without a runc process;
+   * undefined when that file is not where we look (then ask runcState). Only as root, whose runc
+   * keeps its state under the --root we know (a rootless runc defaults to $XDG_RUNTIME_DIR/runc).
+   */
+  runcInit(id: string): RuncInit | undefined {
+    if (process.getuid?.() !== 0 && this.inv.globals.root === undefined) return undefined;
+    return timed('runc state.json', () => readRuncInit(this.root, id));
   }
 
   /** `runc state <id>` as JSON, or undefined when runc does not know the container */

@@ -105,6 +105,7 @@ export const schedPolicy: Applier = {
     ctx.log.debug(`${ctx.id}: sched.policy=${policy} via ${backend.name} backend on ${group.dir}`);
     return { backend: backend.name, backendUndo } satisfies Undo;
   },
+  startsAfter: (p) => p['sched.policy'] === 'adaptive',
   async started(ctx) {
     if (ctx.state.policy['sched.policy'] !== 'adaptive') return;
     try {

@@ -1,0 +1,26 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startTime } from '../store/proc.js';
+
+/**
+ * What runc itself keeps of a container under its --root (`<root>/<id>/state.json`, written by
+ * libcontainer: `init_process_pid`, `init_process_start`; `exec.fifo` while it is created and not
+ * started), read without starting `runc state` (one runc process less on create and delete). Any
+ * doubt (no file, another layout) is `undefined`: the caller asks `runc state` then.
+ */
+export interface RuncInit { pid: number; status: 'created' | 'running-or-paused' | 'stopped' }
+
+export function readRuncInit(root: string, id: string): RuncInit | undefined {
+  let doc: { init_process_pid?: unknown; init_process_start?: unknown };
+  try {
+    doc = JSON.parse(readFileSync(join(root, id, 'state.json'), 'utf8')) as typeof doc;
+  } catch {
+    return undefined;
+  }
+  const pid = doc.init_process_pid;
+  const start = doc.init_process_start;
+  if (typeof pid !== 'number' || !Number.isInteger(pid) || pid <= 0 || (typeof start !== 'number' && typeof start !== 'string')) return undefined;
+  // runc's own test: the init is alive while a process of that pid has the recorded start time
+  if (startTime(pid) !== String(start)) return { pid, status: 'stopped' };
+  return { pid, status: existsSync(join(root, id, 'exec.fifo')) ? 'created' : 'running-or-paused' };
+}
