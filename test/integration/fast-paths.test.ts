@@ -1,0 +1,62 @@
+import { existsSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { leftovers, makeBundle, requireRoot, runc, tempRoot, uid, vk } from '../helpers/fixtures.js';
+import { needs, RT_GROUPS } from '../helpers/prereq.js';
+
+/**
+ * The cuts of issue 15, seen from outside with the engine's own profile (VKERNEL_PROFILE: one line
+ * per engine process): `start` of a container with nothing to do after start never reaches the
+ * engine; create and delete read the init from runc's state file instead of running `runc state`;
+ * a container with work after start (adaptive) still gets it.
+ */
+beforeAll(requireRoot);
+
+interface Line { cmd: string; phases: Record<string, [number, number]> }
+
+async function lifecycle(policy: string) {
+  const bundle = await makeBundle({ args: ['sleep', '30'], annotations: { 'io.vkernel.sched.policy': policy } });
+  const root = tempRoot();
+  const id = uid('f');
+  const prof = join(tmpdir(), `${id}.profile`);
+  const out = openSync(join(tmpdir(), `${id}.out`), 'w');
+  const env = { VKERNEL_PROFILE: prof };
+  const lines = (): Line[] => (existsSync(prof) ? readFileSync(prof, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Line) : []);
+  const created = await vk(['--root', root, 'create', '--bundle', bundle, id], { stdin: 'ignore', stdout: out, stderr: out, env });
+  expect(created.exitCode).toBe(0);
+  const marker = existsSync(join(root, `vkernel@${id}.start`));
+  const started = await vk(['--root', root, 'start', id], { env });
+  expect(started.exitCode).toBe(0);
+  expect(JSON.parse((await runc(['--root', root, 'state', id])).stdout).status).toBe('running');
+  const state = JSON.parse(readFileSync(join(root, `vkernel@${id}.json`), 'utf8'));
+  const refused = await vk(['--root', root, 'delete', id], { env }); // running, no --force: runc refuses
+  const deleted = await vk(['--root', root, 'delete', '--force', id], { env });
+  expect(deleted.exitCode).toBe(0);
+  const result = { marker, state, refused, lines: lines(), root, id };
+  rmSync(prof, { force: true });
+  return result;
+}
+
+test('cfs: start passes straight to runc, no runc state on create or delete, nothing left', async () => {
+  const r = await lifecycle('cfs');
+  expect(r.marker).toBe(false);
+  expect(r.lines.map((l) => l.cmd)).toEqual(['create', 'delete', 'delete']);
+  // (the refused delete, lines[1], asks runc state after runc's refusal: that path is not a cut)
+  for (const l of [r.lines[0], r.lines[2]]) expect(l.phases['runc state']).toBeUndefined();
+  expect(r.lines[0].phases['runc state.json']).toBeDefined();
+  expect(r.state.pid).toBeGreaterThan(0);
+  expect(r.refused.exitCode).not.toBe(0);
+  expect(r.lines[1].phases['runc state.json']).toBeDefined(); // running, read from runc's state file
+  expect(r.lines[1].phases['release sched-policy']).toBeUndefined(); // running: nothing released
+  expect(r.lines[2].phases['release sched-policy']).toBeDefined();
+  expect(leftovers(r.root, r.id)).toEqual([]);
+}, 120_000);
+
+needs(RT_GROUPS).test('adaptive: create leaves the start marker, start runs the engine and starts the controller; delete removes both', async () => {
+  const r = await lifecycle('adaptive');
+  expect(r.marker).toBe(true);
+  expect(r.lines.map((l) => l.cmd)).toEqual(['create', 'start', 'delete', 'delete']);
+  expect(r.state.helpers.adaptive).toBeDefined();
+  expect(existsSync(join(r.root, `vkernel@${r.id}.start`))).toBe(false);
+  expect(leftovers(r.root, r.id)).toEqual([]);
+}, 120_000);
