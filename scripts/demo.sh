@@ -8,10 +8,24 @@ if [ "${1:-}" = --vm ]; then
   # the kernel backend: build (or reuse) the patched kernel, boot it under qemu with the runtime
   # inside, and show what it applies (the first build takes several minutes)
   sh scripts/setup.sh test
-  echo "==> kernel/build.sh (cached after the first build)"
-  K=$(bash kernel/build.sh 2>/dev/null | tail -1)
+  echo "==> kernel/build.sh (cached after the first build; the first takes ~10 min)"
   P=$(mktemp -d /tmp/vkernel-demo-vm.XXXXXX)
   trap 'rm -rf "$P"' EXIT INT TERM
+  # long work shows progress: every 15 s the elapsed time and the step build.sh is at (its last
+  # stderr line: extracting, patching, make ...); its stdout's last line is the build directory
+  t0=$(date +%s)
+  bash kernel/build.sh >"$P/build.out" 2>"$P/build.err" &
+  bpid=$!
+  n=0
+  while kill -0 "$bpid" 2>/dev/null; do
+    sleep 1
+    n=$((n + 1))
+    [ $((n % 15)) = 0 ] && kill -0 "$bpid" 2>/dev/null &&
+      echo "    [kernel build $(($(date +%s) - t0)) s] $(tail -n 1 "$P/build.err" | cut -c1-110)"
+  done
+  if ! wait "$bpid"; then tail -n 20 "$P/build.err" >&2; exit 1; fi
+  K=$(tail -n 1 "$P/build.out")
+  echo "    kernel ready after $(($(date +%s) - t0)) s: $K"
   LIST=$(node test/vm/lib/runtime-payload.mjs "$P")
   echo "==> booting $K/bzImage under qemu (TCG)"
   VKVM_CPU=max VKVM_EXTRA_LIST=$LIST bash test/vm/run-vm.sh "$K" 300 test/vm/guest/demo-runtime.sh | tr -d '\r' | grep -E '^(==|   )'
