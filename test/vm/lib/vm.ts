@@ -91,7 +91,8 @@ export function parseConsole(log: string): ParsedConsole {
   let bootSeconds: number | null = null;
   let doneSeconds: number | null = null;
   for (const raw of log.split(/\r?\n/)) {
-    const line = raw.replace(/^.*?(VK(?:TEST|BOOT|DONE|END|EXIT|VM) )/, '$1');
+    // [\s\S]: the BIOS's escape codes may end in a lone \r before our marker on the same line
+    const line = raw.replace(/^[\s\S]*?(VK(?:TEST|BOOT|DONE|END|EXIT|VM) )/, '$1');
     let m = /^VKTEST (\S+) (PASS|FAIL) ?(.*)$/.exec(line);
     if (m) {
       if (results.has(m[1])) duplicates.push(m[1]);
