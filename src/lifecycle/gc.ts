@@ -1,6 +1,8 @@
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { adaptiveLog } from '../adaptive/paths.js';
+import { RT_LOCK } from '../kernel/backends/rt.js';
+import { ledgerFile, prune, readLedger, settle, writeLedger } from '../kernel/backends/rt-ledger.js';
 import type { Logger } from '../log/logger.js';
 import { parseArgv } from '../oci/argv.js';
 import { runcCapture } from '../oci/runc.js';
@@ -83,6 +85,31 @@ export async function gc(o: GcOptions): Promise<string[]> {
         if (e instanceof LockBusyError) o.say(`${root}: ${id} is locked by a running vkernel-runtime; left alone`);
         else failed.push(`${root}: ${id}: ${(e as Error).message}`);
       }
+    }
+  }
+
+  // RT ledger holders whose group is gone (a create killed after the ledger recorded its grant and
+  // before the state did: no state names it, so no undo above releases it): dropped, parents settled
+  for (const dir of o.lockDirs) {
+    const file = ledgerFile(dir);
+    if (!existsSync(file)) continue;
+    try {
+      const cgroups = new Runtime(parseArgv([]), o.log, o.runc).cgroups();
+      await withLock(dir, RT_LOCK, async () => {
+        const doc = readLedger(file);
+        const gone = prune(doc, cgroups);
+        for (const g of gone) o.say(`${act} RT ledger holder ${g} (its group is gone)`);
+        if (!gone.length || o.dryRun) return;
+        // the kernel may still count a group removed a moment ago: settle again for a few seconds
+        let refused = settle(doc, cgroups);
+        for (const deadline = Date.now() + 3000; refused.length && Date.now() < deadline; refused = settle(doc, cgroups)) {
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        writeLedger(file, doc);
+        if (refused.length) failed.push(`RT ledger: cannot lower the RT budget of ${refused.join(', ')} yet`);
+      }, { timeoutMs: 10_000 });
+    } catch (e) {
+      failed.push(`RT ledger ${file}: ${(e as Error).message}`);
     }
   }
 

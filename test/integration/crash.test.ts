@@ -93,15 +93,9 @@ describe('SIGKILL during create (sched.policy=cfs), then delete --force and gc: 
   test.each(CFS)('cfs, %s', (fault) => killedCreate('cfs', fault), 60000);
 });
 
-// KNOWN BUG (issue 10's note, 2026-12-02): a fifo create killed at these two state writes (the
-// ledger holds the grant, the state file does not yet) leaves the container's cpu cgroup after
-// delete --force + gc on this host, deterministically under jest (a hand-run of the same steps came
-// out clean). Kept as failing tests, so they turn red the day the leak is fixed and move back above.
-const KNOWN_LEAK = ['kill-at=before-state-write@2', 'kill-at=mid-state-write@2'];
 
 needs(RT_GROUPS).describe('SIGKILL during create (sched.policy=fifo: RT budgets), then delete --force and gc: nothing left, parents\' budgets as before', () => {
-  test.each(FIFO.filter((f) => !KNOWN_LEAK.includes(f)))('fifo, %s', (fault) => killedCreate('fifo', fault), 60000);
-  test.failing.each(KNOWN_LEAK)('fifo, %s (known leak: the cpu cgroup stays)', (fault) => killedCreate('fifo', fault), 60000);
+  test.each(FIFO)('fifo, %s', (fault) => killedCreate('fifo', fault), 60000);
 });
 
 /** SIGKILL during start of an adaptive container: the controller it may have started must not outlive delete + gc */

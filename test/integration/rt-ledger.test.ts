@@ -100,11 +100,11 @@ needs(RT_GROUPS).describe('RT ledger on real cgroups', () => {
       const p = execa(RUNTIME, ['--root', n.root, 'create', '--bundle', bundle, 'k'], { reject: false, stdin: 'ignore', stdout: 'ignore', stderr: 'ignore', env: { ...n.env, PATH: `${bin}:${process.env.PATH}` } });
       for (let i = 0; i < 300 && !existsSync(join(bin, 'pid')); i++) await sleep(50);
       expect(existsSync(join(bin, 'pid'))).toBe(true);
-      // raised and recorded in the ledger, not in the container's state
+      // raised, and recorded in the ledger and (journaled before the raise) in the container's state
       expect(rt(n.parent)).toBe(500000);
       expect(Object.keys(n.ledger().holders)).toContain(join(CPU, n.parent, 'k'));
-      const state = existsSync(join(n.root, 'vkernel@k.json')) ? JSON.parse(readFileSync(join(n.root, 'vkernel@k.json'), 'utf8')) : undefined;
-      expect(state?.applied ?? []).toEqual([]);
+      const state = JSON.parse(readFileSync(join(n.root, 'vkernel@k.json'), 'utf8')) as { applied: { name: string }[] };
+      expect(state.applied.map((a) => a.name)).toEqual(['sched-policy']);
       p.kill('SIGKILL');
       await p;
       process.kill(Number(readFileSync(join(bin, 'pid'), 'utf8')), 'SIGKILL');
