@@ -61,7 +61,8 @@ describe('a stored helper pid that now names another process is never signalled'
 });
 
 test('start that succeeded in runc exits 0 when our post-start step fails (a warning says why)', async () => {
-  const c = await created({ 'io.vkernel.sched.policy': 'cfs' });
+  // adaptive: the one policy with work after start (a cfs start goes straight to runc at the launcher)
+  const c = await created({ 'io.vkernel.sched.policy': 'adaptive' });
   const log = join(tmpdir(), `${c.id}.log`);
   const r = await vk(['--root', c.root, '--log', log, '--log-format', 'json', 'start', c.id], { env: { VKERNEL_RUNTIME_TEST_FAULT: 'fail-at=started' } });
   expect(r.exitCode).toBe(0);
