@@ -1,8 +1,8 @@
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { adaptiveLog } from '../adaptive/paths.js';
-import { RT_LOCK } from '../kernel/backends/rt.js';
-import { ledgerFile, prune, readLedger, settle, writeLedger } from '../kernel/backends/rt-ledger.js';
+import { RT_LOCK, tidyLedger } from '../kernel/backends/rt.js';
+import { ledgerFile, prune, readLedger } from '../kernel/backends/rt-ledger.js';
 import type { Logger } from '../log/logger.js';
 import { parseArgv } from '../oci/argv.js';
 import { runcCapture } from '../oci/runc.js';
@@ -96,17 +96,20 @@ export async function gc(o: GcOptions): Promise<string[]> {
     try {
       const cgroups = new Runtime(parseArgv([]), o.log, o.runc).cgroups();
       await withLock(dir, RT_LOCK, async () => {
-        const doc = readLedger(file);
-        const gone = prune(doc, cgroups);
-        for (const g of gone) o.say(`${act} RT ledger holder ${g} (its group is gone)`);
-        if (!gone.length || o.dryRun) return;
-        // the kernel may still count a group removed a moment ago: settle again for a few seconds
-        let refused = settle(doc, cgroups);
-        for (const deadline = Date.now() + 3000; refused.length && Date.now() < deadline; refused = settle(doc, cgroups)) {
-          await new Promise((r) => setTimeout(r, 100));
+        if (o.dryRun) {
+          for (const g of prune(readLedger(file), cgroups)) o.say(`${act} RT ledger holder ${g} (its group is gone)`);
+          return;
         }
-        writeLedger(file, doc);
-        if (refused.length) failed.push(`RT ledger: cannot lower the RT budget of ${refused.join(', ')} yet`);
+        // the kernel may still count a group removed a moment ago: tidy again for a few seconds
+        for (const deadline = Date.now() + 3000; ;) {
+          try {
+            for (const g of tidyLedger(cgroups, file)) o.say(`${act} RT ledger holder ${g} (its group is gone)`);
+            break;
+          } catch (e) {
+            if (Date.now() > deadline) throw e;
+            await new Promise((r) => setTimeout(r, 100));
+          }
+        }
       }, { timeoutMs: 10_000 });
     } catch (e) {
       failed.push(`RT ledger ${file}: ${(e as Error).message}`);

@@ -108,12 +108,22 @@ export function releaseInLedger(cgroups: Cgroups, dir: string, file: string): vo
   if (own.exists() && own.has(RUNTIME)) {
     try { own.write(RUNTIME, '0'); } catch { /* still has RT tasks; the group goes with the container */ }
   }
+  tidyLedger(cgroups, file, dir);
+}
+
+/**
+ * The ledger without `drop` and without holders whose group is gone, every recorded parent
+ * recomputed (settle), written back. Returns the holders dropped as gone. Throws when the kernel
+ * refused a parent's write (it still counts a removed group for a moment): the caller retries.
+ */
+export function tidyLedger(cgroups: Cgroups, file: string, drop?: string): string[] {
   const doc = readLedger(file);
-  delete doc.holders[dir];
-  prune(doc, cgroups);
+  if (drop) delete doc.holders[drop];
+  const gone = prune(doc, cgroups);
   const refused = settle(doc, cgroups);
   writeLedger(file, doc);
   if (refused.length) throw new Error(`cannot lower the RT budget of ${refused.join(', ')} yet (the kernel still counts a removed group)`);
+  return gone;
 }
 
 /**
