@@ -1,27 +1,30 @@
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { parse } from 'smol-toml';
 import { parse as parseYaml } from 'yaml';
 import { CriClient, CriContainerd, buildImage } from '../helpers/cri.js';
-import { vkernelFiles } from '../helpers/engines.js';
-import { busyboxRootfs, REPO, requireRoot, RUNTIME, uid } from '../helpers/fixtures.js';
+import { buildVmTarget, DOCKER_DATA_ROOT, ensureBaseImage } from '../helpers/debian-base.js';
+import { Dockerd, vkernelFiles } from '../helpers/engines.js';
+import { busyboxRootfs, REPO, requireRoot, uid } from '../helpers/fixtures.js';
 import { needs, RT_GROUPS } from '../helpers/prereq.js';
 
 /**
  * A Kubernetes node as the installer DaemonSet leaves it, driven through CRI the way kubelet does:
- *  1. a node root in a temp dir (the DaemonSet's hostPath mounts) holding the node's containerd
+ *  1. a node root in a temp dir (the DaemonSet's hostPath volumes) holding the node's containerd
  *     config.toml, its operator config.yaml and kubelet's config.yaml;
- *  2. the installer's own command, taken from deploy/kubernetes/installer-daemonset.yaml, run with
- *     /host = that root (the launcher of this checkout standing in for the image's);
+ *  2. the installer image (Dockerfile.vm --target installer, tagged as the manifest names it) built
+ *     by a dockerd started here, and the DaemonSet's own container run from the committed manifest:
+ *     its command, its volumeMounts (hostPath → the node root), NODE_NAME, privileged;
  *  3. containerd started in a private mount namespace where /etc/containerd, /opt and
  *     /usr/local/bin are the node root's: it reads the node's config.toml, imports the drop-in, and
  *     runs pods with BinaryName /usr/local/bin/vkernel-runtime -> /opt/vkernel-runtime/current/...
- *     (the launcher must find the engine in that release's dist/).
- * Not covered here: the installer image itself, kubectl/systemctl (stubbed), /etc/vkernel-runtime
- * (this host has none to mount over: the runtime gets the node's config.yaml by VKERNEL_RUNTIME_CONFIG),
- * and a real systemd cgroup driver (no systemd here: the node says cgroupfs).
+ *     (the launcher finds the engine the image built in that release's dist/).
+ * Stand-ins: `systemctl` and `kubectl` inside the installer are stubs on its PATH that record their
+ * arguments (no systemd here, no API server), and the pod does not share the host's pid namespace
+ * (with hostPID the script's `nsenter -t 1` would reach this host's own systemctl). Not covered: a
+ * real systemd cgroup driver (the node says cgroupfs), /etc/vkernel-runtime on the host (the
+ * runtime gets the node's config.yaml by VKERNEL_RUNTIME_CONFIG).
  */
 const HANDLER = 'vkernel';
 const PAUSE = 'vk.test/pause:1';
@@ -52,13 +55,70 @@ async function removePod(id: string) {
   pods.delete(id);
 }
 
-/** the installer's command line that sets up the node, from the committed manifest */
-function installerCommand(): string {
+const NODE_NAME = 'vk-node-1';
+const stub = mkdtempSync(join(tmpdir(), 'vk-node-stub-'));
+const calls = join(stub, 'calls');
+
+/** the installer's container from the committed manifest */
+function installer() {
   const ds = parseYaml(readFileSync(join(REPO, 'deploy/kubernetes/installer-daemonset.yaml'), 'utf8'));
-  const script = ds.spec.template.spec.containers[0].command[2] as string;
-  const line = script.split('\n').find((l: string) => l.includes(' install node '));
-  if (!line) throw new Error(`no install node line in the DaemonSet's script:\n${script}`);
-  return line;
+  const spec = ds.spec.template.spec;
+  const container = spec.containers[0];
+  const hostPaths = new Map<string, string>(spec.volumes.map((v: any) => [v.name, v.hostPath.path]));
+  const mounts = container.volumeMounts.map((m: any) => ({ host: hostPaths.get(m.name)!, path: m.mountPath as string, ro: !!m.readOnly }));
+  return { image: container.image as string, command: container.command as string[], mounts, privileged: !!container.securityContext?.privileged };
+}
+
+/** `--privileged`, or as near as this host allows: it runs without CAP_SYS_RESOURCE in its own
+ * bounding set, and runc then fails to give a container every capability ("unable to apply caps") */
+function privileged(): string[] {
+  const bnd = BigInt(`0x${/^CapBnd:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))![1]}`);
+  const SYS_RESOURCE = 24n;
+  if (bnd & (1n << SYS_RESOURCE)) return ['--privileged'];
+  return ['--cap-add', 'ALL', '--cap-drop', 'SYS_RESOURCE', '--security-opt', 'seccomp=unconfined', '--security-opt', 'apparmor=unconfined'];
+}
+
+/** builds the installer image and runs the DaemonSet's container against the node root, until its
+ * script reaches its last step (`kubectl label`, then `sleep infinity`) */
+async function runInstaller(): Promise<void> {
+  const spec = installer();
+  const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8'));
+  if (spec.image !== `vkernel-runtime/installer:${pkg.version}`) throw new Error(`the manifest runs ${spec.image}, this checkout is ${pkg.version}`);
+  for (const [name, what] of [['systemctl', 'systemctl'], ['kubectl', 'kubectl']]) {
+    writeFileSync(join(stub, name), `#!/bin/sh\necho "${what} $*" >> /vk-stub/calls\n`, { mode: 0o755 });
+  }
+  const d = new Dockerd(DOCKER_DATA_ROOT);
+  d.writeConfig({});
+  await d.start();
+  try {
+    await ensureBaseImage(d);
+    await buildVmTarget(d, 'installer', spec.image);
+    const args = ['run', '-d', '--name', 'vk-node-installer', '--network', 'none', ...(spec.privileged ? privileged() : []),
+      '-e', `NODE_NAME=${NODE_NAME}`, '-e', 'PATH=/vk-stub:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+      '-v', `${stub}:/vk-stub`];
+    for (const m of spec.mounts) {
+      mkdirSync(join(node, m.host), { recursive: true }); // hostPath type DirectoryOrCreate
+      args.push('-v', `${join(node, m.host)}:${m.path}${m.ro ? ':ro' : ''}`);
+    }
+    await d.docker(['rm', '-f', 'vk-node-installer']);
+    const r = await d.docker([...args, spec.image, ...spec.command]);
+    if (r.exitCode !== 0) throw new Error(`docker run ${spec.image}: ${r.stderr}`);
+    try {
+      for (let i = 0; !(existsSync(calls) && readFileSync(calls, 'utf8').includes('kubectl ')); i++) {
+        const state = (await d.docker(['inspect', '-f', '{{.State.Running}}', 'vk-node-installer'])).stdout.trim();
+        if (state !== 'true' || i > 600) {
+          const logs = await d.docker(['logs', 'vk-node-installer'], { all: true });
+          throw new Error(`the installer ${state === 'true' ? 'did not reach kubectl in 120 s' : 'exited'}:\n${logs.all}`);
+        }
+        await sleep(200);
+      }
+      process.stdout.write(`installer (${spec.image}):\n${(await d.docker(['logs', 'vk-node-installer'], { all: true })).all}\n`);
+    } finally {
+      await d.docker(['rm', '-f', 'vk-node-installer']);
+    }
+  } finally {
+    await d.stop();
+  }
 }
 
 beforeAll(async () => {
@@ -83,11 +143,7 @@ beforeAll(async () => {
   mkdirSync(join(node, 'var/lib/kubelet'), { recursive: true });
   writeFileSync(join(node, 'var/lib/kubelet/config.yaml'), 'kind: KubeletConfiguration\ncgroupDriver: cgroupfs\n');
   for (const d of ['opt', 'usr/local/bin']) mkdirSync(join(node, d), { recursive: true });
-
-  const line = installerCommand().replaceAll('/opt/vkernel-runtime/bin/vkernel-runtime', RUNTIME).replaceAll('/host', node);
-  const r = await execa('sh', ['-c', `set -eu\n${line}`], { reject: false });
-  if (r.exitCode !== 0) throw new Error(`installer: ${line}\n${r.stdout}\n${r.stderr}`);
-  process.stdout.write(`installer (${line}):\n${r.stdout}\n`);
+  await runInstaller();
 
   // containerd in a private mount namespace seeing the node root's /etc/containerd, /opt, /usr/local/bin
   const ns = [
@@ -109,7 +165,7 @@ beforeAll(async () => {
     if (i.exitCode !== 0) throw new Error(`ctr images import ${tag}: ${i.stderr}`);
   }
   cri = new CriClient(c.sock);
-}, 180000);
+}, 40 * 60_000);
 
 afterAll(async () => {
   for (const id of pods) await removePod(id).catch(() => undefined);
@@ -118,6 +174,7 @@ afterAll(async () => {
   await c.remove();
   rmSync(node, { recursive: true, force: true });
   rmSync(locks, { recursive: true, force: true });
+  rmSync(stub, { recursive: true, force: true });
 }, 120000);
 
 test('the installer left a node whose containerd loads the handler from the drop-in: SystemdCgroup as kubelet, config.toml only imports it', async () => {
@@ -127,6 +184,12 @@ test('the installer left a node whose containerd loads the handler from the drop
   expect(h.options).toEqual({ BinaryName: '/usr/local/bin/vkernel-runtime', SystemdCgroup: false });
   expect(parseYaml(readFileSync(operatorConfig, 'utf8'))).toEqual({ keys: { 'sched.policy': { values: ['cfs', 'fifo'] } }, sources: { env: false } });
   expect((await cri.call('Version', { version: 'v1' })).runtime_api_version).toBe('v1');
+  // the script's other steps ran, in order, with the node's name
+  expect(readFileSync(calls, 'utf8').trim().split('\n')).toEqual(['systemctl restart containerd', `kubectl label node ${NODE_NAME} vkernel-runtime/installed=true --overwrite`]);
+  // the release holds what the image built: the engine (a bun binary) beside the launcher
+  const release = join(node, 'opt/vkernel-runtime', readlinkSync(join(node, 'opt/vkernel-runtime/current')));
+  expect(readFileSync(join(release, 'dist/vkernel-engine')).subarray(0, 4).toString('latin1')).toBe('\x7fELF');
+  expect(readlinkSync(join(node, 'usr/local/bin/vkernel-runtime'))).toBe('../../../opt/vkernel-runtime/current/bin/vkernel-runtime');
 });
 
 needs(RT_GROUPS).test('a pod annotation takes effect through the node\'s runtime; a VKERNEL_* variable of a container does not (env is off)', async () => {
