@@ -13,6 +13,8 @@ export interface RuntimeEnv {
   lockDir: string;
   /** VKERNEL_RUN_BUNDLES: private bundles of `run` (/run/vkernel-runtime/bundles) */
   runBundles: string;
+  /** VKERNEL_ROOTS_DIR: the registry of every --root our state was written under (store/roots.ts) */
+  rootsDir: string;
   /** $VKERNEL_CACHE/modules: the module build cache (/var/cache/vkernel-runtime/modules) */
   moduleCache: string;
   /** VKERNEL_KERNEL_BUILD: kernel build tree for the module (default /lib/modules/$(uname -r)/build) */
@@ -39,6 +41,10 @@ export interface RuntimeEnv {
   testFault?: string;
   /** VKERNEL_PROFILE: append a per-phase timing line to this file (src/profile.ts) */
   profile?: string;
+  /** LISTEN_FDS (systemd socket activation: fds 3.. for the container), 0 when unset */
+  listenFds: number;
+  /** LISTEN_PID: the process LISTEN_FDS is addressed to */
+  listenPid?: string;
   /** PATH (hooks may start us without one: a default then) */
   path: string;
 }
@@ -63,6 +69,7 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env, execPath = process
     cgroupRoot: e('VKERNEL_CGROUP_ROOT') ?? '/sys/fs/cgroup',
     lockDir: e('VKERNEL_LOCK_DIR') ?? '/run/vkernel-runtime/locks',
     runBundles: e('VKERNEL_RUN_BUNDLES') ?? '/run/vkernel-runtime/bundles',
+    rootsDir: e('VKERNEL_ROOTS_DIR') ?? '/run/vkernel-runtime/roots',
     moduleCache: join(e('VKERNEL_CACHE') ?? '/var/cache/vkernel-runtime', 'modules'),
     kernelBuild: e('VKERNEL_KERNEL_BUILD'),
     moduleSource: e('VKERNEL_MODULE_SOURCE'),
@@ -76,6 +83,8 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env, execPath = process
     configPath: e('VKERNEL_RUNTIME_CONFIG'),
     testFault: e('VKERNEL_RUNTIME_TEST_FAULT'),
     profile: e('VKERNEL_PROFILE'),
+    listenFds: positiveInt(e('LISTEN_FDS')) ?? 0,
+    listenPid: e('LISTEN_PID'),
     path: e('PATH') ?? DEFAULT_PATH,
   });
 }

@@ -28,6 +28,16 @@ export async function main(args: readonly string[]): Promise<number> {
     return 1;
   }
   profileCommand(inv.command);
+  // the test aid (README.md "Test aids"): imported only when the environment asks for it
+  if (env.testFault) {
+    const role = prepareRun ? 'run' : inv.command === 'vkernel-hook' ? `hook-${inv.args[0] ?? ''}` : inv.command ?? '';
+    try {
+      (await import('../store/fault-inject.js')).armFaults(env.testFault, role);
+    } catch (e) {
+      process.stderr.write(`vkernel-runtime: ${(e as Error).message}\n`);
+      return 1;
+    }
+  }
   const log = new Logger({ file: inv.globals.log, format: inv.globals.logFormat, debug: inv.globals.debug });
   try {
     const config = await timed('config', () => loadConfig(inv.vkernelConfig, env.configPath));

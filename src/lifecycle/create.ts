@@ -1,6 +1,5 @@
 import { containerId, flagValue, parseCommandArgs } from '../oci/argv.js';
 import { bundlePath } from '../oci/spec.js';
-import { extraFds } from '../oci/runc.js';
 import { withLock } from '../store/lock.js';
 import { checkId } from '../store/state.js';
 import { applyAll, newState, prepareAll, readRequest } from './request.js';
@@ -15,7 +14,7 @@ export async function create(rt: Runtime): Promise<number> {
   checkId(id);
   const bundle = bundlePath(flagValue(c, 'bundle', 'b'));
   const req = readRequest(rt, id, bundle);
-  const fds = extraFds(Number(flagValue(c, 'preserve-fds') ?? 0));
+  const fds = rt.extraFds(Number(flagValue(c, 'preserve-fds') ?? 0));
   if (!req.appliers) return rt.inherit(rt.callerArgv(), fds);
   const appliers = req.appliers;
   await prepareAll(appliers, req);

@@ -21,10 +21,10 @@ const ours = (dir: string) => {
 /**
  * The runc roots on this host that hold files of ours: the usual ones (runc, crun, containerd's
  * per-namespace roots, docker's, rootless /run/user/<uid>/runc, our OCI hook's), and every root a
- * state of ours was ever written under (store/roots.ts).
+ * state of ours was ever written under (store/roots.ts: the registry `rootsDir`, RuntimeEnv.rootsDir).
  */
-export function knownRoots(): string[] {
-  const roots = new Set([...ROOTS, ...registeredRoots()]);
+export function knownRoots(rootsDir: string): string[] {
+  const roots = new Set([...ROOTS, ...registeredRoots(rootsDir)]);
   for (const base of ROOT_PARENTS) {
     let names: string[] = [];
     try { names = readdirSync(base); } catch { /* not on this host */ }

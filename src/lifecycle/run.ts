@@ -1,15 +1,16 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { containerId, flagValue, parseCommandArgs } from '../oci/argv.js';
 import { bundlePath, type Spec } from '../oci/spec.js';
-import { extraFds } from '../oci/runc.js';
 import { withLock } from '../store/lock.js';
 import { checkId } from '../store/state.js';
 import { newState, prepareAll, readRequest } from './request.js';
 import type { RuntimeEnv } from '../env.js';
 import type { Runtime } from './runtime.js';
 import { clearStale, undoAll } from './undo.js';
-import { procRef } from '../store/proc.js';
+import { isSameProcess, procRef, startTime } from '../store/proc.js';
+import { faultPoint } from '../store/fault.js';
 
 /**
  * How `run` with a request starts runc: in a mount namespace of its own (a slave of the host's, so
@@ -61,22 +62,30 @@ async function prepareRun(rt: Runtime, id: string, bundle: string, owner = proce
   // runc refuses an id it has: let it say so, with our state of that container untouched
   if (await rt.runcState(id)) return undefined;
   await prepareAll(req.appliers, req);
+  faultPoint('prepared');
   const state = newState(id, bundle, req);
   // the process that becomes `runc run`: while it lives, gc must not take this state (runc does not
   // know the container yet) for a leftover
   state.owner = procRef(owner);
   const target = join(bundle, 'config.json');
   if (/\n/.test(target + rt.runc)) throw new Error(`run: a path with a newline is not supported: ${JSON.stringify(target)}`);
+  // where `run` keeps the config.json it shows runc (the caller's plus our hooks): named first and
+  // recorded in the state before it exists, so a kill at any point leaves either nothing or a
+  // state that names it (delete --force and gc remove it with the state)
+  const runBundle = join(rt.env.runBundles, `${id}-${randomBytes(3).toString('hex')}`);
   await withLock(rt.root, id, async () => {
+    faultPoint('locked');
     await clearStale(rt, id);
-    // where `run` keeps the config.json it shows runc (the caller's plus our hooks)
-    mkdirSync(rt.env.runBundles, { recursive: true, mode: 0o700 });
-    state.runBundle = mkdtempSync(join(rt.env.runBundles, `${id}-`));
-    const globals = ['--root', rt.root, ...(rt.inv.globals.systemdCgroup ? ['--systemd-cgroup'] : [])];
-    writeFileSync(join(state.runBundle, 'config.json'), JSON.stringify(runSpec(req.spec, rt.env.self, globals, id, rt.env)));
+    state.runBundle = runBundle;
     rt.store.write(state);
+    mkdirSync(rt.env.runBundles, { recursive: true, mode: 0o700 });
+    mkdirSync(runBundle, { mode: 0o700 });
+    faultPoint('bundle-made');
+    const globals = ['--root', rt.root, ...(rt.inv.globals.systemdCgroup ? ['--systemd-cgroup'] : [])];
+    writeFileSync(join(runBundle, 'config.json'), JSON.stringify(runSpec(req.spec, rt.env.self, globals, id, rt.env)), { mode: 0o600 });
+    faultPoint('bundle-written');
   });
-  return { overlay: join(state.runBundle as string, 'config.json'), target };
+  return { overlay: join(runBundle, 'config.json'), target };
 }
 
 /**
@@ -95,12 +104,14 @@ export async function run(rt: Runtime, mode: 'prepare' | 'spawn' = 'spawn'): Pro
     if (prepared) {
       // runc is about to become the launcher's process (our parent): if it fails before the
       // container exists, no hook of ours runs; a watcher cleans up then (see runWatch)
-      rt.host.startHelper([...rt.env.self, '--root', rt.root, 'vkernel-run-watch', String(process.ppid), id]);
+      const runc = procRef(process.ppid);
+      rt.host.startHelper([...rt.env.self, '--root', rt.root, 'vkernel-run-watch', String(runc.pid), id, runc.start ?? '']);
+      faultPoint('watching');
       process.stdout.write(`${prepared.overlay}\n${prepared.target}\n${rt.runc}\n`);
     }
     return 0;
   }
-  const fds = extraFds(Number(flagValue(c, 'preserve-fds') ?? 0));
+  const fds = rt.extraFds(Number(flagValue(c, 'preserve-fds') ?? 0));
   if (!prepared) return rt.inherit(rt.callerArgv(), fds);
   const status = await rt.inheritAs('unshare', unshareArgv(prepared.overlay, prepared.target, rt.runc, rt.callerArgv()), fds);
   // our poststop hook cleaned up, unless runc failed before the container existed
@@ -116,30 +127,23 @@ async function cleanIfNeverCreated(rt: Runtime, id: string): Promise<void> {
   });
 }
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-};
-
 /**
- * `vkernel-run-watch <pid> <id>` (started detached by the prepare step): waits until our
+ * `vkernel-run-watch <pid> <id> <start>` (started detached by the prepare step): waits until our
  * createRuntime hook has run (the state records the container's pid: from then on our poststop
- * hook or delete own the cleanup), or until runc (`pid`) is gone without that, and then removes
- * what the prepare step wrote. Lives for the start of one container.
+ * hook or delete own the cleanup), or until runc (`pid`, whose start time the prepare step read:
+ * a pid reused by another process is not runc) is gone without that, and then removes what the
+ * prepare step wrote. Lives for the start of one container.
  */
 export async function runWatch(rt: Runtime): Promise<number> {
-  const [pidText, id] = rt.inv.args;
+  const [pidText, id, start] = rt.inv.args;
   const pid = Number(pidText);
-  if (!Number.isInteger(pid) || pid <= 1 || !id) throw new Error('usage: vkernel-run-watch <runc pid> <container-id>');
+  if (!Number.isInteger(pid) || pid <= 1 || !id) throw new Error('usage: vkernel-run-watch <runc pid> <container-id> [<its start time>]');
   checkId(id);
+  const runc = { pid, start: start || startTime(pid) };
   for (;;) {
     const state = rt.store.read(id);
     if (!state || state.pid !== undefined) return 0;
-    if (!alive(pid)) break;
+    if (!isSameProcess(runc)) break;
     await new Promise((r) => setTimeout(r, 25));
   }
   await cleanIfNeverCreated(rt, id);

@@ -5,7 +5,7 @@ import type { BackendDeps } from '../kernel/backends/backend.js';
 import { probeHost, type HostProbe } from '../kernel/probe.js';
 import type { Invocation } from '../oci/argv.js';
 import type { Logger } from '../log/logger.js';
-import { runcCapture, runcInherit } from '../oci/runc.js';
+import { extraFds, listenFdsForUs, runcCapture, runcInherit } from '../oci/runc.js';
 import { readRuncInit, type RuncInit } from '../oci/runc-state.js';
 import type { RuntimeConfig } from '../policy/config.js';
 import { DEFAULT_ROOT, StateStore, type ContainerState } from '../store/state.js';
@@ -26,7 +26,7 @@ export class Runtime implements HostContext {
   constructor(readonly inv: Invocation, readonly log: Logger, readonly runc: string, readonly config?: RuntimeConfig,
     readonly env: RuntimeEnv = readEnv(), readonly host: HostOps = linuxHostOps({ make: env.make })) {
     this.root = inv.globals.root ?? DEFAULT_ROOT;
-    this.store = new StateStore(this.root);
+    this.store = new StateStore(this.root, env.rootsDir);
   }
 
   /** what this host can do (probed once per invocation, when first asked) */
@@ -64,13 +64,18 @@ export class Runtime implements HostContext {
     };
   }
 
+  /** the fds runc must pass on besides stdio: `--preserve-fds N` and socket activation (LISTEN_FDS) */
+  extraFds(preserveFds: number): number[] {
+    return extraFds(preserveFds, this.env.listenFds);
+  }
+
   inherit(argv: string[], fds: readonly number[] = []): Promise<number> {
-    return timed(`runc ${argv[this.inv.runcGlobals.length] ?? ''}`, () => runcInherit(this.runc, argv, fds));
+    return timed(`runc ${argv[this.inv.runcGlobals.length] ?? ''}`, () => runcInherit(this.runc, argv, fds, listenFdsForUs(this.env)));
   }
 
   /** like inherit, through another program that ends by exec'ing runc (same pid, e.g. unshare) */
   inheritAs(bin: string, argv: string[], fds: readonly number[] = []): Promise<number> {
-    return runcInherit(bin, argv, fds);
+    return runcInherit(bin, argv, fds, listenFdsForUs(this.env));
   }
 
   /**

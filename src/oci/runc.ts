@@ -41,15 +41,14 @@ export function dieBy(signal: NodeJS.Signals, status: number): void {
  * and socket-activation fds (`LISTEN_FDS`) into the container. Listed explicitly, because bun
  * closes every fd that is not in `stdio`.
  */
-export function extraFds(preserveFds: number): number[] {
-  const listen = Number(process.env.LISTEN_FDS ?? 0);
-  const n = Math.max(Number.isFinite(preserveFds) ? preserveFds : 0, Number.isFinite(listen) ? listen : 0);
+export function extraFds(preserveFds: number, listenFds = 0): number[] {
+  const n = Math.max(Number.isFinite(preserveFds) ? preserveFds : 0, Number.isFinite(listenFds) ? listenFds : 0);
   return Array.from({ length: n }, (_, i) => 3 + i);
 }
 
 /** LISTEN_FDS addressed to this process (systemd socket activation, sd_listen_fds rules) */
-function listenFdsForUs(): boolean {
-  return Number(process.env.LISTEN_FDS ?? 0) > 0 && process.env.LISTEN_PID === String(process.pid);
+export function listenFdsForUs(env: { listenFds: number; listenPid?: string }, pid = process.pid): boolean {
+  return env.listenFds > 0 && env.listenPid === String(pid);
 }
 
 /** exit code as a shell reports it: the code, or 128+signal */
@@ -62,9 +61,9 @@ function exitStatus(code: number | null, signal: NodeJS.Signals | null): number 
  * Runs runc with our stdio and extra fds, forwarding every catchable signal we receive, and
  * resolves with runc's exit status.
  */
-export function runcInherit(bin: string, args: readonly string[], fds: readonly number[] = []): Promise<number> {
+export function runcInherit(bin: string, args: readonly string[], fds: readonly number[] = [], socketActivation = false): Promise<number> {
   return new Promise((resolveStatus, reject) => {
-    const child = listenFdsForUs()
+    const child = socketActivation
       // socket activation: runc takes LISTEN_FDS only when LISTEN_PID is its own pid, so runc is
       // started by a constant sh snippet that sets it to its pid and execs runc (args stay argv)
       ? spawnInherited('/bin/sh', ['-c', 'LISTEN_PID=$$; export LISTEN_PID; exec "$0" "$@"', bin, ...args], fds)

@@ -49,7 +49,8 @@ export interface ContainerState {
  * apart), named `vkernel@<id>.json`: `@` cannot occur in a runc id, and runc's `list` skips files.
  */
 export class StateStore {
-  constructor(readonly root: string) {}
+  /** `rootsDir`: the registry a write records this root in (RuntimeEnv.rootsDir); none: not recorded (readers) */
+  constructor(readonly root: string, private readonly rootsDir?: string) {}
 
   path(id: string): string {
     checkId(id);
@@ -94,7 +95,7 @@ export class StateStore {
 
   private writeNow(state: ContainerState): void {
     mkdirSync(this.root, { recursive: true, mode: 0o700 });
-    registerRoot(this.root);
+    if (this.rootsDir) registerRoot(this.rootsDir, this.root);
     const file = this.path(state.id);
     const tmp = `${file}.${process.pid}.tmp`;
     faultPoint('before-state-write');

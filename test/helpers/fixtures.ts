@@ -1,7 +1,7 @@
-import { execa, type Options } from 'execa';
+import { execa, type Options, type ResultPromise } from 'execa';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 export const REPO = new URL('../../', import.meta.url).pathname.replace(/\/$/, '');
 export const RUNTIME = join(REPO, 'bin/vkernel-runtime');
@@ -53,8 +53,21 @@ export function uid(prefix = 'c'): string {
   return `${prefix}-${process.pid}-${Date.now().toString(36)}-${n++}`;
 }
 
-export const vk = (args: string[], o: Options = {}) => execa(RUNTIME, args, { reject: false, ...o });
-export const runc = (args: string[], o: Options = {}) => execa('runc', args, { reject: false, ...o });
+/**
+ * execa's options as the tests use them: an open fd (a number) is fine for stdin/stdout/stderr and
+ * in stdio (execa passes it to the child; its types only list 0-2 there), and a string result.
+ */
+export type RunOptions = Omit<Options, 'stdin' | 'stdout' | 'stderr' | 'stdio'> & {
+  stdin?: Options['stdin'] | number;
+  stdout?: Options['stdout'] | number;
+  stderr?: Options['stderr'] | number;
+  stdio?: Options['stdio'] | readonly (string | number | undefined)[];
+};
+export type Ran = ResultPromise<{ reject: false }>;
+/** execa with reject: false and RunOptions (see above) */
+export const run = (file: string, args: readonly string[], o: RunOptions = {}): Ran => execa(file, args, { reject: false, ...o } as Options) as unknown as Ran;
+export const vk = (args: string[], o: RunOptions = {}): Ran => run(RUNTIME, args, o);
+export const runc = (args: string[], o: RunOptions = {}): Ran => run('runc', args, o);
 
 /** one mounted cgroup hierarchy (v1: one per controller set; v2: the unified one) */
 export interface Hierarchy {
@@ -135,9 +148,11 @@ const RUN_BUNDLES = process.env.VKERNEL_RUN_BUNDLES ?? '/run/vkernel-runtime/bun
  * ours for it in the root (state, lock, adaptive log), a private bundle, and its cgroup in every
  * mounted hierarchy, v1 and v2 — by default at /<id> (where runc puts a container without
  * linux.cgroupsPath), or at o.cgroupsPath, plus the directories in o.cgroupDirs (captured with
- * cgroupDirsOf(pid) while the container was alive: its real ones).
+ * cgroupDirsOf(pid) while the container was alive: its real ones), the adaptive controller's
+ * group beside each (`vkernel-adaptive-<id>`), and a mount of anything of ours (run's config.json
+ * bind mount) still visible in the test's mount namespace.
  */
-export function leftovers(root: string, id: string, o: { cgroupsPath?: string; cgroupDirs?: string[] } = {}): string[] {
+export function leftovers(root: string, id: string, o: { cgroupsPath?: string; cgroupDirs?: string[]; bundle?: string } = {}): string[] {
   const found: string[] = [];
   if (existsSync(join(root, id))) found.push(`runc dir ${join(root, id)}`);
   try {
@@ -148,6 +163,11 @@ export function leftovers(root: string, id: string, o: { cgroupsPath?: string; c
   } catch { /* none */ }
   const dirs = new Set([...cgroupCandidates(o.cgroupsPath ?? `/${id}`), ...(o.cgroupDirs ?? [])]);
   for (const d of dirs) if (existsSync(d)) found.push(`cgroup ${d}`);
+  for (const d of new Set([...dirs].map((x) => join(dirname(x), `vkernel-adaptive-${id}`)))) if (existsSync(d)) found.push(`controller cgroup ${d}`);
+  for (const l of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    const [, , , src, mnt] = l.split(' ');
+    if (mnt && (src.includes(id) || mnt.includes(id) || (o.bundle && mnt === join(o.bundle, 'config.json')))) found.push(`mount ${src} on ${mnt}`);
+  }
   return found;
 }
 

@@ -1,4 +1,5 @@
 import { existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmdirSync } from 'node:fs';
+import type { ContainerState } from '../../src/store/state.js';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { cgroupDirsOf, cgroupHierarchies, leftovers, makeBundle, requireRoot, runc, tempRoot, uid, vk } from '../helpers/fixtures.js';
@@ -119,4 +120,102 @@ async function killedStart(fault: string): Promise<void> {
 needs(RT_GROUPS).describe('SIGKILL during start (sched.policy=adaptive: a helper), then delete --force and gc: no helper left', () => {
   // before the controller starts, after it started but before the state records it, mid-record
   test.each(['kill-at=started', 'kill-at=before-state-write', 'kill-at=mid-state-write'])('adaptive start, %s', (fault) => killedStart(fault), 60000);
+});
+
+/** what `run` keeps of a container while it runs: runc's state and ours */
+async function runState(root: string, id: string): Promise<{ pid?: number; status?: string; ours?: ContainerState }> {
+  const st = await runc(['--root', root, 'state', id]);
+  const file = join(root, `vkernel@${id}.json`);
+  let ours: ContainerState | undefined;
+  try { ours = JSON.parse(readFileSync(file, 'utf8')) as ContainerState; } catch { /* not (yet) there */ }
+  if (st.exitCode !== 0) return { ours };
+  const j = JSON.parse(String(st.stdout)) as { pid: number; status: string };
+  return { pid: j.pid, status: j.status, ours };
+}
+
+async function untilAsync(ok: () => Promise<boolean>, ms: number): Promise<boolean> {
+  for (const end = Date.now() + ms; Date.now() < end; await sleep(100)) if (await ok()) return true;
+  return ok();
+}
+
+/**
+ * SIGKILL of `vkernel-runtime run` with a request (issue 10 §1): at a fault point of one of its
+ * processes (`<role>/<point>`: run's prepare step `run`, runc's hooks `hook-create-runtime`,
+ * `hook-poststart`; a detached run, so a point that is never reached shows as a run that
+ * succeeded), or, with `fault` undefined, the foreground `run` itself (runc, by then) killed from
+ * outside while its container runs. Then `delete --force` + `gc`: nothing left.
+ */
+async function killedRun(policy: string, fault: string | undefined): Promise<void> {
+  const parent = `vkr-${process.pid}-${Date.now().toString(36)}`;
+  const parentDirs = cgroupHierarchies().map((h) => join(h.mount, parent));
+  const cpuParent = join(CPU, parent);
+  if (hasRtGroups) mkdirSync(cpuParent);
+  try {
+    const annotations: Record<string, string> = { 'io.vkernel.sched.policy': policy };
+    if (policy === 'adaptive') annotations['io.vkernel.sched.adaptive.interval_ms'] = '200';
+    const bundle = await makeBundle({ args: ['sleep', '60'], annotations, cgroupsPath: `/${parent}/ctr` });
+    const root = tempRoot();
+    const id = uid('krun');
+    const outFile = join(tmpdir(), `${id}.out`);
+    const out = openSync(outFile, 'w');
+    const budgetBefore = hasRtGroups ? rtRuntime(cpuParent) : 0;
+    let dirs: string[] = [];
+    if (fault) {
+      const trace = join(tmpdir(), `${id}.trace`);
+      const r = await vk(['--root', root, 'run', '--detach', '--bundle', bundle, id], { stdin: 'ignore', stdout: out, stderr: out, env: { VKERNEL_RUNTIME_TEST_FAULT: `kill-at=${fault},trace=${trace}` } });
+      // the point was reached, by the process it names, and that process killed there
+      const [role, at] = fault.split('/');
+      const killed = existsSync(trace) ? readFileSync(trace, 'utf8').trim().split('\n') : [];
+      expect(killed.map((l) => l.replace(/ \d+$/, ''))).toEqual([`${role} kill ${at.includes('@') ? at : `${at}@1`}`]);
+      expect(r.exitCode).not.toBe(0);
+      const st = await runState(root, id);
+      if (st.pid) dirs = cgroupDirsOf(st.pid);
+    } else {
+      const p = vk(['--root', root, 'run', '--bundle', bundle, id], { stdin: 'ignore', stdout: out, stderr: out });
+      const up = await untilAsync(async () => {
+        const st = await runState(root, id);
+        return st.status === 'running' && (policy !== 'adaptive' || st.ours?.helpers.adaptive !== undefined);
+      }, 20000);
+      expect([up, readFileSync(outFile, 'utf8')]).toEqual([true, '']);
+      const st = await runState(root, id);
+      dirs = cgroupDirsOf(st.pid as number);
+      expect(dirs.length).toBeGreaterThan(0);
+      p.kill('SIGKILL');
+      const r = await p;
+      expect(r.signal).toBe('SIGKILL');
+    }
+
+    const del = await vk(['--root', root, 'delete', '--force', id]);
+    expect([del.exitCode, del.stderr]).toEqual([0, '']);
+    const gc = await vk(['gc', '--root', root]);
+    expect([gc.exitCode, String(gc.stdout).split('\n').filter((l) => l.startsWith('failed'))]).toEqual([0, []]);
+
+    expect((await runc(['--root', root, 'list', '-q'])).stdout).toBe('');
+    expect(leftovers(root, id, { cgroupsPath: `/${parent}/ctr`, cgroupDirs: dirs, bundle })).toEqual([]);
+    expect(readdirSync(root)).toEqual([]);
+    expect(await until(() => processesOf(id).length === 0, 5000)).toBe(true);
+    expect(ledgerHolders(parent)).toEqual([]);
+    if (hasRtGroups) expect(await until(() => rtRuntime(cpuParent) === budgetBefore, 15000)).toBe(true);
+  } finally {
+    for (const d of parentDirs) if (existsSync(d)) try { rmdirSync(d); } catch { /* reported by the assertions */ }
+  }
+}
+
+// run's prepare step (the engine before runc run), then the createRuntime hook (applies the policy)
+const RUN_PREPARE = ['prepared', 'locked', 'before-state-write', 'mid-state-write', 'bundle-made', 'bundle-written', 'watching'].map((p) => `run/${p}`);
+const HOOK = (points: string[]) => points.map((p) => `hook-create-runtime/${p}`);
+const HOOK_CFS = HOOK(['before-state-write', 'mid-state-write', 'applying:sched-policy', 'applied:sched-policy', 'mid-state-write@2', 'applied-all']);
+const HOOK_BUDGET = HOOK(['before-state-write', 'mid-state-write', 'applying:sched-policy', 'before-state-write@2', 'rt-budget-raised', 'mid-state-write@3', 'applied:sched-policy', 'applied-all']);
+
+describe('SIGKILL during run (sched.policy=cfs), then delete --force and gc: nothing left', () => {
+  test.each([...RUN_PREPARE, ...HOOK_CFS])('run cfs, kill-at=%s', (fault) => killedRun('cfs', fault), 60000);
+  test('run cfs, the running `run` SIGKILLed', () => killedRun('cfs', undefined), 60000);
+});
+
+needs(RT_GROUPS).describe('SIGKILL during run (sched.policy=fifo, adaptive: RT budgets, a helper), then delete --force and gc: nothing left, parents\' budgets as before', () => {
+  test.each(['run/bundle-written', ...HOOK_BUDGET])('run fifo, kill-at=%s', (fault) => killedRun('fifo', fault), 60000);
+  test('run fifo, the running `run` SIGKILLed', () => killedRun('fifo', undefined), 60000);
+  // the poststart hook starts the controller, then records it in the state
+  test.each(['hook-create-runtime/rt-budget-raised', 'hook-poststart/before-state-write', 'hook-poststart/mid-state-write'])('run adaptive, kill-at=%s', (fault) => killedRun('adaptive', fault), 60000);
+  test('run adaptive, the running `run` SIGKILLed (controller running)', () => killedRun('adaptive', undefined), 60000);
 });

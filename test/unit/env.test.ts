@@ -5,10 +5,11 @@ describe('RuntimeEnv: the environment read once', () => {
     const e = readEnv({}, '/usr/local/bin/vkernel-engine', undefined);
     expect(e).toMatchObject({
       cgroupRoot: '/sys/fs/cgroup', lockDir: '/run/vkernel-runtime/locks', runBundles: '/run/vkernel-runtime/bundles',
+      rootsDir: '/run/vkernel-runtime/roots', listenFds: 0,
       moduleCache: '/var/cache/vkernel-runtime/modules', make: 'make', rmmodTimeoutMs: 10_000,
       self: ['/usr/local/bin/vkernel-engine'], path: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
     });
-    for (const k of ['kernelBuild', 'moduleSource', 'home', 'selfPath', 'futexBuckets', 'runc', 'configPath', 'testFault'] as const) expect(e[k]).toBeUndefined();
+    for (const k of ['kernelBuild', 'moduleSource', 'home', 'selfPath', 'futexBuckets', 'runc', 'configPath', 'testFault', 'listenPid'] as const) expect(e[k]).toBeUndefined();
     expect(Object.isFrozen(e)).toBe(true);
   });
 
@@ -18,9 +19,10 @@ describe('RuntimeEnv: the environment read once', () => {
       VKERNEL_KERNEL_BUILD: '/k', VKERNEL_MODULE_SOURCE: '/src', VKERNEL_RUNTIME_HOME: '/h', VKERNEL_RUNTIME_SELF: '/bin/vk',
       VKERNEL_MAKE: '/m', VKERNEL_FUTEX_BUCKETS: '4096', VKERNEL_RMMOD_TIMEOUT_MS: '300', VKERNEL_RUNC: '/r',
       VKERNEL_RUNTIME_CONFIG: '/cfg.yaml', VKERNEL_RUNTIME_TEST_FAULT: 'after-create', PATH: '/bin', VKERNEL_MAKE_X: 'ignored',
+      VKERNEL_ROOTS_DIR: '/roots', LISTEN_FDS: '2', LISTEN_PID: '77',
     }, '/usr/bin/node', '/x/main.js');
     expect(e).toEqual({
-      cgroupRoot: '/cg', lockDir: '/l', runBundles: '/rb', moduleCache: '/c/modules', kernelBuild: '/k', moduleSource: '/src',
+      cgroupRoot: '/cg', lockDir: '/l', runBundles: '/rb', rootsDir: '/roots', listenFds: 2, listenPid: '77', moduleCache: '/c/modules', kernelBuild: '/k', moduleSource: '/src',
       home: '/h', selfPath: '/bin/vk', self: ['/bin/vk'], make: '/m', futexBuckets: 4096, rmmodTimeoutMs: 300, runc: '/r',
       configPath: '/cfg.yaml', testFault: 'after-create', path: '/bin',
     });

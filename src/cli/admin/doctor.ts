@@ -17,7 +17,7 @@ export default class Doctor extends AdminCommand {
     const { checks, required } = await hostChecks(flags.runc);
     const { findLeftovers, knownRoots } = await import('../../lifecycle/leftovers.js');
     try {
-      const leftovers = await findLeftovers(flags.runc, knownRoots());
+      const leftovers = await findLeftovers(flags.runc, knownRoots(readEnv().rootsDir));
       checks.push({
         name: 'leftovers', ok: leftovers.length === 0,
         detail: leftovers.length ? leftovers.map((l) => `${l.state.id}${l.state.module ? ` (${l.state.module})` : ''}`).join(', ') : 'none',

@@ -26,7 +26,7 @@ export default class Gc extends AdminCommand {
     let said = 0;
     const failed = await gc({
       runc: flags.runc,
-      roots: flags.root ?? knownRoots(),
+      roots: flags.root ?? knownRoots(env.rootsDir),
       bundles: env.runBundles,
       lockDirs: [env.lockDir, join(env.moduleCache, '.locks')],
       dryRun: flags['dry-run'],

@@ -1,4 +1,3 @@
-import { extraFds } from '../../oci/runc.js';
 import { flagValue, parseCommandArgs } from '../../oci/argv.js';
 import type { Runtime } from '../../lifecycle/runtime.js';
 
@@ -10,5 +9,5 @@ import type { Runtime } from '../../lifecycle/runtime.js';
 export function passthrough(rt: Runtime): Promise<number> {
   const cmd = rt.inv.command;
   const preserve = cmd === 'exec' ? Number(flagValue(parseCommandArgs(cmd, rt.inv.args), 'preserve-fds') ?? 0) : 0;
-  return rt.inherit(rt.callerArgv(), extraFds(preserve));
+  return rt.inherit(rt.callerArgv(), rt.extraFds(preserve));
 }
