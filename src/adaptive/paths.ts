@@ -9,4 +9,7 @@ export const adaptiveLog = (root: string, id: string) => join(root, `vkernel@${i
  * under Kubernetes, limited by the pod's limits) and never to the container's own usage, which the
  * controller measures; cpu.shares/cpu.weight keep it small next to its siblings.
  */
-export const controllerGroupPath = (containerPath: string, id: string) => posix.join(posix.dirname(containerPath), `vkernel-adaptive-${id}`);
+export const controllerGroupPath = (containerPath: string, id: string) => posix.join(posix.dirname(containerPath), `${CONTROLLER_GROUP_PREFIX}${id}`);
+
+/** the name of a controller's group is this prefix and the container id */
+export const CONTROLLER_GROUP_PREFIX = 'vkernel-adaptive-';

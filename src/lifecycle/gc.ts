@@ -1,6 +1,7 @@
-import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { adaptiveLog } from '../adaptive/paths.js';
+import { adaptiveLog, CONTROLLER_GROUP_PREFIX } from '../adaptive/paths.js';
+import type { Cgroups, CpuGroup } from '../kernel/cgroups/index.js';
 import { RT_LOCK, tidyLedger } from '../kernel/backends/rt.js';
 import { ledgerFile, prune, readLedger } from '../kernel/backends/rt-ledger.js';
 import type { Logger } from '../log/logger.js';
@@ -21,6 +22,8 @@ export interface GcOptions {
   lockDirs: string[];
   dryRun: boolean;
   log: Logger;
+  /** the host's cgroups (default: probed), where adaptive controllers' groups are looked for */
+  cgroups?: Cgroups;
   /** module unloading (the real kmod, or a test double where the host has no modules) */
   modules?: { loaded(): string[]; unload(name: string): Promise<unknown> };
   say(line: string): void;
@@ -52,6 +55,10 @@ export async function gc(o: GcOptions): Promise<string[]> {
   const act = o.dryRun ? 'would remove' : 'removing';
   const usedModules = new Set<string>();
   const usedBundles = new Set<string>();
+  /** ids of containers that are in use (or locked by a live vkernel-runtime) in some root */
+  const liveIds = new Set<string>();
+  let groups: Cgroups | undefined;
+  const cgroups = () => (groups ??= o.cgroups ?? new Runtime(parseArgv([]), o.log, o.runc).cgroups());
 
   for (const root of o.roots) {
     const store = new StateStore(root);
@@ -60,6 +67,7 @@ export async function gc(o: GcOptions): Promise<string[]> {
       const work = async () => {
         const state = store.read(id);
         if (state && (await inUse(o.runc, root, state))) {
+          liveIds.add(id);
           if (state.module) usedModules.add(state.module);
           if (state.runBundle) usedBundles.add(state.runBundle);
           return;
@@ -82,7 +90,10 @@ export async function gc(o: GcOptions): Promise<string[]> {
         if (o.dryRun) await work();
         else await withLock(root, id, work, { timeoutMs: 0 });
       } catch (e) {
-        if (e instanceof LockBusyError) o.say(`${root}: ${id} is locked by a running vkernel-runtime; left alone`);
+        if (e instanceof LockBusyError) {
+          liveIds.add(id);
+          o.say(`${root}: ${id} is locked by a running vkernel-runtime; left alone`);
+        }
         else failed.push(`${root}: ${id}: ${(e as Error).message}`);
       }
     }
@@ -94,16 +105,15 @@ export async function gc(o: GcOptions): Promise<string[]> {
     const file = ledgerFile(dir);
     if (!existsSync(file)) continue;
     try {
-      const cgroups = new Runtime(parseArgv([]), o.log, o.runc).cgroups();
       await withLock(dir, RT_LOCK, async () => {
         if (o.dryRun) {
-          for (const g of prune(readLedger(file), cgroups)) o.say(`${act} RT ledger holder ${g} (its group is gone)`);
+          for (const g of prune(readLedger(file), cgroups())) o.say(`${act} RT ledger holder ${g} (its group is gone)`);
           return;
         }
         // the kernel may still count a group removed a moment ago: tidy again for a few seconds
         for (const deadline = Date.now() + 3000; ;) {
           try {
-            for (const g of tidyLedger(cgroups, file)) o.say(`${act} RT ledger holder ${g} (its group is gone)`);
+            for (const g of tidyLedger(cgroups(), file)) o.say(`${act} RT ledger holder ${g} (its group is gone)`);
             break;
           } catch (e) {
             if (Date.now() > deadline) throw e;
@@ -114,6 +124,24 @@ export async function gc(o: GcOptions): Promise<string[]> {
     } catch (e) {
       failed.push(`RT ledger ${file}: ${(e as Error).message}`);
     }
+  }
+
+  // the adaptive controller's own group beside its container's (adaptive/paths.ts): it removes it
+  // when it exits, delete when it stops it; one SIGKILLed with its container's state gone after it
+  // leaves it. Removed when no process is in it and no container of that id is in use.
+  try {
+    for (const g of controllerGroups(cgroups().root)) {
+      const id = g.dir.slice(g.dir.lastIndexOf('/') + 1 + CONTROLLER_GROUP_PREFIX.length);
+      try {
+        if (liveIds.has(id) || g.procs().length) continue;
+        o.say(`${act} adaptive controller cgroup ${g.dir} (its container is gone)`);
+        if (!o.dryRun) rmdirSync(g.dir);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') failed.push(`${g.dir}: ${(e as Error).message}`);
+      }
+    }
+  } catch (e) {
+    failed.push(`adaptive controller cgroups: ${(e as Error).message}`);
   }
 
   for (const dir of o.lockDirs) {
@@ -156,6 +184,18 @@ export async function gc(o: GcOptions): Promise<string[]> {
   }
   for (const f of failed) o.say(`failed: ${f}`);
   return failed;
+}
+
+/** every group named vkernel-adaptive-<id> below `g` (not below those: the controller's group has no children) */
+function controllerGroups(g: CpuGroup, depth = 0): CpuGroup[] {
+  if (depth > 32) return [];
+  let children: CpuGroup[];
+  try {
+    children = g.children();
+  } catch {
+    return []; // removed meanwhile
+  }
+  return children.flatMap((c) => (c.dir.slice(c.dir.lastIndexOf('/') + 1).startsWith(CONTROLLER_GROUP_PREFIX) ? [c] : controllerGroups(c, depth + 1)));
 }
 
 /**

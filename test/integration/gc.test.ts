@@ -1,7 +1,9 @@
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { leftovers, makeBundle, REPO, requireRoot, runc, tempRoot, uid, vk } from '../helpers/fixtures.js';
+import { needs, RT_GROUPS } from '../helpers/prereq.js';
+import type { ContainerState } from '../../src/store/state.js';
 
 /** `vkernel-runtime gc` (issue 10 §1): modules that do not unload, private bundles, roots beyond a fixed list. */
 beforeAll(requireRoot);
@@ -88,4 +90,58 @@ test('gc leaves a container whose lock a live vkernel-runtime holds', async () =
   const r = await vk(['gc', '--root', root]);
   expect([r.exitCode, r.stdout]).toEqual([0, `removing ${root}: busy`]);
   expect(readdirSync(root)).toEqual([]);
+}, 60000);
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** an adaptive container created and started under `root`, its controller running: its state */
+async function adaptiveStarted(root: string, id: string): Promise<ContainerState> {
+  const bundle = await makeBundle({ args: ['sleep', '60'], annotations: { 'io.vkernel.sched.policy': 'adaptive', 'io.vkernel.sched.adaptive.interval_ms': '200' } });
+  const out = openSync(join(tmpdir(), `${id}.out`), 'w');
+  expect((await vk(['--root', root, 'create', '--bundle', bundle, id], { stdin: 'ignore', stdout: out, stderr: out })).exitCode).toBe(0);
+  expect((await vk(['--root', root, 'start', id])).exitCode).toBe(0);
+  const state = JSON.parse(readFileSync(join(root, `vkernel@${id}.json`), 'utf8')) as ContainerState;
+  expect(state.helpers.adaptive).toBeDefined();
+  return state;
+}
+
+const controllerDir = (state: ContainerState) => join('/sys/fs/cgroup/cpu', `${state.cgroupPath?.replace(/\/[^/]*$/, '')}/vkernel-adaptive-${state.id}`);
+const procsIn = (dir: string) => readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean);
+
+needs(RT_GROUPS).test('gc removes an adaptive controller\'s cgroup (vkernel-adaptive-<id>) whose container is gone, and keeps a live one\'s', async () => {
+  const root = tempRoot();
+  const gone = uid('gcad');
+  const live = uid('gcal');
+  const goneState = await adaptiveStarted(root, gone);
+  const liveState = await adaptiveStarted(root, live);
+  const goneDir = controllerDir(goneState);
+  const liveDir = controllerDir(liveState);
+  try {
+    // the controller in its group, then SIGKILLed (nothing of it removes the group), its state
+    // removed by hand and its container by runc: the group is all that is left
+    for (let i = 0; i < 50 && !(existsSync(goneDir) && procsIn(goneDir).length); i++) await sleep(100);
+    expect(procsIn(goneDir).length).toBe(1);
+    const helper = goneState.helpers.adaptive;
+    process.kill(typeof helper === 'number' ? helper : helper.pid, 'SIGKILL');
+    for (let i = 0; i < 50 && procsIn(goneDir).length; i++) await sleep(100);
+    rmSync(join(root, `vkernel@${gone}.json`));
+    rmSync(join(root, `vkernel@${gone}.start`), { force: true });
+    expect((await runc(['--root', root, 'delete', '--force', gone])).exitCode).toBe(0);
+    expect(existsSync(goneDir)).toBe(true);
+
+    for (let i = 0; i < 50 && !(existsSync(liveDir) && procsIn(liveDir).length); i++) await sleep(100);
+    const r = await vk(['gc', '--root', root]);
+    expect([r.exitCode, r.stdout]).toEqual([0, expect.stringContaining(`removing adaptive controller cgroup ${goneDir} (its container is gone)`)]);
+    expect(existsSync(goneDir)).toBe(false);
+    // the live container's controller and its group are untouched
+    expect(existsSync(liveDir)).toBe(true);
+    expect(procsIn(liveDir).length).toBe(1);
+    expect(r.stdout).not.toContain(live);
+  } finally {
+    await vk(['--root', root, 'delete', '--force', live]);
+    await vk(['--root', root, 'delete', '--force', gone]);
+  }
+  expect(existsSync(liveDir)).toBe(false);
+  expect(leftovers(root, gone)).toEqual([]);
+  expect(leftovers(root, live)).toEqual([]);
 }, 60000);

@@ -2,7 +2,7 @@ import { Flags } from '@oclif/core';
 import { AdminCommand } from './base.js';
 
 export default class Gc extends AdminCommand {
-  static override description = 'Remove what vkernel-runtime left behind: state of containers runc no longer knows (undoing RT budgets, helpers, modules), temp and lock files of killed runtimes, private bundles and vkernel modules no container uses. Exit 1 when something could not be removed (each is listed).';
+  static override description = 'Remove what vkernel-runtime left behind: state of containers runc no longer knows (undoing RT budgets, helpers, modules), temp and lock files of killed runtimes, private bundles, adaptive controller cgroups (vkernel-adaptive-<id>) and vkernel modules no container uses. Exit 1 when something could not be removed (each is listed).';
   static override flags = {
     root: Flags.string({ description: 'a runc --root to clean (default: every root with state of ours: runc, crun, containerd, docker, our hook, and the roots our state was written under)', multiple: true }),
     runc: Flags.string({ description: 'runc binary', default: process.env.VKERNEL_RUNC ?? 'runc' }),
