@@ -22,7 +22,7 @@ export class MemoryCgroups implements Cgroups {
   add(path: string, files: Record<string, string | number>, tasks: number[] = []): this {
     const parent = posix.dirname(path);
     if (path !== '/' && !this.nodes.has(parent)) this.add(parent, {});
-    const node = this.nodes.get(path) ?? { files: new Map(), procs: [], threads: [], usage: 0n };
+    const node: Node = this.nodes.get(path) ?? { files: new Map(), procs: [], threads: [], usage: 0n };
     for (const [k, v] of Object.entries(files)) node.files.set(k, String(v));
     node.procs.push(...tasks);
     node.threads.push(...tasks);

@@ -2,7 +2,7 @@ import { execa, type ResultPromise } from 'execa';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { busyboxRootfs, RUNTIME } from './fixtures.js';
+import { busyboxRootfs, run, RUNTIME, type RunOptions } from './fixtures.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -56,9 +56,9 @@ export class Dockerd {
     await until('dockerd', async () => (await this.docker(['info'])).exitCode === 0);
   }
 
-  docker(args: string[], o: Parameters<typeof execa>[2] = {}) {
+  docker(args: string[], o: RunOptions = {}) {
     // /usr/bin/docker: the Debian 20.10 client (a newer client elsewhere on PATH refuses API 1.41)
-    return execa('/usr/bin/docker', ['-H', `unix://${this.sock}`, ...args], { reject: false, ...o });
+    return run('/usr/bin/docker', ['-H', `unix://${this.sock}`, ...args], o);
   }
 
   async importBusybox(tag = 'vk/busybox'): Promise<void> {
@@ -99,8 +99,8 @@ export class Containerd {
     await until('containerd', async () => existsSync(this.sock) && (await this.ctr(['version'])).exitCode === 0);
   }
 
-  ctr(args: string[], o: Parameters<typeof execa>[2] = {}) {
-    return execa('ctr', ['-a', this.sock, ...args], { reject: false, ...o });
+  ctr(args: string[], o: RunOptions = {}) {
+    return run('ctr', ['-a', this.sock, ...args], o);
   }
 
   /** runc --root the runc shim gives a runtime for namespace ns */
@@ -121,9 +121,9 @@ export class Podman {
     mkdirSync(join(this.dir, 'tmp'));
   }
 
-  podman(args: string[], o: Parameters<typeof execa>[2] = {}) {
-    return execa('podman', ['--root', join(this.dir, 'root'), '--runroot', join(this.dir, 'run'), '--tmpdir', join(this.dir, 'tmp'),
-      '--cgroup-manager', 'cgroupfs', '--events-backend', 'file', ...this.extraGlobal, ...args], { reject: false, ...o });
+  podman(args: string[], o: RunOptions = {}) {
+    return run('podman', ['--root', join(this.dir, 'root'), '--runroot', join(this.dir, 'run'), '--tmpdir', join(this.dir, 'tmp'),
+      '--cgroup-manager', 'cgroupfs', '--events-backend', 'file', ...this.extraGlobal, ...args], o);
   }
 
   /** removes what podman leaves: its cgroups, and its storage (it keeps root/overlay mounted) */

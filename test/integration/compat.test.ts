@@ -7,8 +7,7 @@ import { writeFileSync, readFileSync, existsSync, readdirSync, openSync } from '
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { execa } from 'execa';
-import { makeBundle, requireRoot, runc, tempRoot, uid, vk, leftovers, REPO, RUNTIME } from '../helpers/fixtures.js';
+import { makeBundle, requireRoot, run, runc, tempRoot, uid, vk, leftovers, REPO, RUNTIME } from '../helpers/fixtures.js';
 import { readEnv } from '../../src/env.js';
 
 const RUN_BUNDLES = readEnv().runBundles;
@@ -200,7 +199,7 @@ describe('run with a request: runc state/list show the caller\'s bundle; nothing
     const root = tempRoot();
     const id = uid('rund');
     const out = openSync(join(tmpdir(), `${id}.out`), 'w');
-    const r = await execa(bin, ['--root', root, ...flags, 'run', '-d', '--bundle', bundle, id], { env, reject: false, stdin: 'ignore', stdout: out, stderr: out });
+    const r = await run(bin, ['--root', root, ...flags, 'run', '-d', '--bundle', bundle, id], { env, stdin: 'ignore', stdout: out, stderr: out });
     expect(r.exitCode).toBe(0);
     const state = JSON.parse((await runc(['--root', root, 'state', id])).stdout);
     expect([state.status, state.bundle]).toEqual(['running', bundle]);

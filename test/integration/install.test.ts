@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { parse } from 'smol-toml';
 import { parse as parseYaml } from 'yaml';
-import { leftovers, makeBundle, REPO, tempRoot, uid, vk } from '../helpers/fixtures.js';
+import { leftovers, makeBundle, REPO, run, tempRoot, uid, vk } from '../helpers/fixtures.js';
 
 /** `vkernel-runtime install|uninstall <engine>` on real files (the engines themselves: test/e2e) */
 const dir = () => mkdtempSync(join(tmpdir(), 'vk-install-'));
@@ -268,7 +268,7 @@ describe('install node: what the Kubernetes installer puts on a node (a temp dir
     const id = uid('node');
     const out = openSync(join(root, 'out'), 'w');
     const env = { PATH: path, VKERNEL_RUNTIME_CONFIG: join(root, 'etc/vkernel-runtime/config.yaml') };
-    const c = await execa(bin, ['--root', state, 'create', '--bundle', bundle, id], { reject: false, env, extendEnv: false, stdin: 'ignore', stdout: out, stderr: out });
+    const c = await run(bin, ['--root', state, 'create', '--bundle', bundle, id], { env, extendEnv: false, stdin: 'ignore', stdout: out, stderr: out });
     expect(readFileSync(join(root, 'out'), 'utf8')).toBe('');
     expect(c.exitCode).toBe(0);
     expect(JSON.parse(readFileSync(join(state, `vkernel@${id}.json`), 'utf8')).policy).toEqual({ 'sched.policy': 'cfs' });

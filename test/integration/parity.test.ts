@@ -2,8 +2,7 @@ import { openSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { spawn } from 'node:child_process';
-import { execa } from 'execa';
-import { makeBundle, requireRoot, runc, tempRoot, uid, vk, leftovers, RUNTIME } from '../helpers/fixtures.js';
+import { makeBundle, requireRoot, run, runc, tempRoot, uid, vk, leftovers, RUNTIME } from '../helpers/fixtures.js';
 
 beforeAll(requireRoot);
 
@@ -112,9 +111,9 @@ describe('fds, signals, terminal', () => {
     const bundle = await makeBundle({ args: ['sh', '-c', 'echo "LISTEN_FDS=$LISTEN_FDS"; cat <&3'] });
     const fd = openSync(file, 'r');
     // as systemd does: LISTEN_PID is the pid of the process it starts (sh sets it, then execs us)
-    const r = await execa('/bin/sh', ['-c', 'LISTEN_PID=$$; export LISTEN_PID; exec "$@"', 'sh', RUNTIME,
+    const r = await run('/bin/sh', ['-c', 'LISTEN_PID=$$; export LISTEN_PID; exec "$@"', 'sh', RUNTIME,
       '--root', tempRoot(), ...(path === 'engine' ? ENGINE : []), 'run', '--bundle', bundle, uid()],
-    { reject: false, stdio: ['ignore', 'pipe', 'pipe', fd], env: { LISTEN_FDS: '1' } });
+    { stdio: ['ignore', 'pipe', 'pipe', fd], env: { LISTEN_FDS: '1' } });
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe('LISTEN_FDS=1\nlisten-fd');
   });
@@ -308,10 +307,10 @@ describe.each(MODES)('runc behaviours hold (%s)', (mode, env) => {
     const root = tempRoot();
     const results: Record<string, unknown[]> = {};
     for (const [who, bin] of [['ours', RUNTIME], ['theirs', 'runc']] as const) {
-      const preserved = await execa(bin, ['--root', root, 'run', '--preserve-fds', '1', '--bundle', bundle, uid(who)],
-        { reject: false, stdio: ['ignore', 'pipe', 'pipe', openSync(file, 'r')], env: who === 'ours' ? env : {} });
-      const activated = await execa('/bin/sh', ['-c', 'LISTEN_PID=$$; export LISTEN_PID; exec "$@"', 'sh', bin, '--root', root, 'run', '--bundle', bundle, uid(who)],
-        { reject: false, stdio: ['ignore', 'pipe', 'pipe', openSync(file, 'r')], env: { ...(who === 'ours' ? env : {}), LISTEN_FDS: '1' } });
+      const preserved = await run(bin, ['--root', root, 'run', '--preserve-fds', '1', '--bundle', bundle, uid(who)],
+        { stdio: ['ignore', 'pipe', 'pipe', openSync(file, 'r')], env: who === 'ours' ? env : {} });
+      const activated = await run('/bin/sh', ['-c', 'LISTEN_PID=$$; export LISTEN_PID; exec "$@"', 'sh', bin, '--root', root, 'run', '--bundle', bundle, uid(who)],
+        { stdio: ['ignore', 'pipe', 'pipe', openSync(file, 'r')], env: { ...(who === 'ours' ? env : {}), LISTEN_FDS: '1' } });
       results[who] = [preserved.exitCode, preserved.stdout, preserved.stderr, activated.exitCode, activated.stdout, activated.stderr];
     }
     expect(results.ours).toEqual(results.theirs);
