@@ -68,6 +68,6 @@ export function runDetached(argv: readonly string[]): number {
  * Starts `file args` with our stdin/stdout/stderr and the extra fds listed (bun closes every fd not
  * listed): for runc, whose delegation (signal forwarding, exit status) is oci/runc.ts's.
  */
-export function spawnInherited(file: string, args: readonly string[], fds: readonly number[] = []): ChildProcess {
+export function spawnInherited(file: string, args: readonly string[], fds: readonly (number | 'ignore')[] = []): ChildProcess {
   return spawn(file, args, { stdio: ['inherit', 'inherit', 'inherit', ...fds] });
 }

@@ -65,16 +65,16 @@ export class Runtime implements HostContext {
   }
 
   /** the fds runc must pass on besides stdio: `--preserve-fds N` and socket activation (LISTEN_FDS) */
-  extraFds(preserveFds: number): number[] {
+  extraFds(preserveFds: number): (number | 'ignore')[] {
     return extraFds(preserveFds, this.env.listenFds);
   }
 
-  inherit(argv: string[], fds: readonly number[] = []): Promise<number> {
+  inherit(argv: string[], fds: readonly (number | 'ignore')[] = []): Promise<number> {
     return timed(`runc ${argv[this.inv.runcGlobals.length] ?? ''}`, () => runcInherit(this.runc, argv, fds, listenFdsForUs(this.env)));
   }
 
   /** like inherit, through another program that ends by exec'ing runc (same pid, e.g. unshare) */
-  inheritAs(bin: string, argv: string[], fds: readonly number[] = []): Promise<number> {
+  inheritAs(bin: string, argv: string[], fds: readonly (number | 'ignore')[] = []): Promise<number> {
     return runcInherit(bin, argv, fds, listenFdsForUs(this.env));
   }
 

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { run, spawnInherited } from '../host/spawn.js';
 import type { Invocation } from './argv.js';
@@ -36,14 +37,37 @@ export function dieBy(signal: NodeJS.Signals, status: number): void {
   setTimeout(() => process.exit(status), 200);
 }
 
+/** O_CLOEXEC in the `flags:` line of /proc/<pid>/fdinfo/<fd> (octal) */
+const O_CLOEXEC = 0o2000000;
+
+/**
+ * Whether `fd` is one our caller handed us: open, without close-on-exec. Every fd node and bun
+ * open themselves (event loop, files, our lock) is O_CLOEXEC; an fd that came through exec never
+ * is (exec would have closed it).
+ */
+export function callersFd(fd: number, fdinfo = '/proc/self/fdinfo'): boolean {
+  let info: string;
+  try {
+    info = readFileSync(`${fdinfo}/${fd}`, 'utf8');
+  } catch {
+    return false; // not open
+  }
+  const flags = /^flags:\s*([0-7]+)/m.exec(info)?.[1];
+  return flags !== undefined && (parseInt(flags, 8) & O_CLOEXEC) === 0;
+}
+
 /**
  * The fds a runc child must inherit besides stdio: runc passes `--preserve-fds N` fds (3..3+N-1)
  * and socket-activation fds (`LISTEN_FDS`) into the container. Listed explicitly, because bun
- * closes every fd that is not in `stdio`.
+ * closes every fd that is not in `stdio`. Only our caller's: where the caller had nothing open,
+ * our runtime has its own fds (the event loop's epoll and eventfd, a lock file), which must never
+ * reach the container; runc gets nothing there ('ignore'), as when the caller calls it directly.
  */
-export function extraFds(preserveFds: number, listenFds = 0): number[] {
+export function extraFds(preserveFds: number, listenFds = 0, isCallers: (fd: number) => boolean = callersFd): (number | 'ignore')[] {
   const n = Math.max(Number.isFinite(preserveFds) ? preserveFds : 0, Number.isFinite(listenFds) ? listenFds : 0);
-  return Array.from({ length: n }, (_, i) => 3 + i);
+  const fds: (number | 'ignore')[] = Array.from({ length: n }, (_, i) => (isCallers(3 + i) ? 3 + i : 'ignore'));
+  while (fds.at(-1) === 'ignore') fds.pop();
+  return fds;
 }
 
 /** LISTEN_FDS addressed to this process (systemd socket activation, sd_listen_fds rules) */
@@ -61,7 +85,7 @@ function exitStatus(code: number | null, signal: NodeJS.Signals | null): number 
  * Runs runc with our stdio and extra fds, forwarding every catchable signal we receive, and
  * resolves with runc's exit status.
  */
-export function runcInherit(bin: string, args: readonly string[], fds: readonly number[] = [], socketActivation = false): Promise<number> {
+export function runcInherit(bin: string, args: readonly string[], fds: readonly (number | 'ignore')[] = [], socketActivation = false): Promise<number> {
   return new Promise((resolveStatus, reject) => {
     const child = socketActivation
       // socket activation: runc takes LISTEN_FDS only when LISTEN_PID is its own pid, so runc is

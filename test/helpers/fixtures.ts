@@ -14,7 +14,7 @@ export function busyboxRootfs(): string {
   for (const d of ['bin', 'proc', 'sys', 'dev', 'tmp', 'etc']) mkdirSync(join(dir, d));
   copyFileSync('/bin/busybox', join(dir, 'bin/busybox'));
   chmodSync(join(dir, 'bin/busybox'), 0o755);
-  const applets = ['sh', 'echo', 'cat', 'sleep', 'tty', 'ls', 'true', 'false', 'test', 'grep', 'mkdir', 'chrt', 'id', 'ps', 'head', 'awk', 'nproc', 'yes', 'dd', 'cut'];
+  const applets = ['sh', 'echo', 'cat', 'sleep', 'tty', 'ls', 'true', 'false', 'test', 'grep', 'mkdir', 'chrt', 'id', 'ps', 'head', 'awk', 'nproc', 'yes', 'dd', 'cut', 'readlink'];
   for (const a of applets) symlinkSync('busybox', join(dir, 'bin', a));
   rootfs = dir;
   return dir;

@@ -105,6 +105,42 @@ describe('fds, signals, terminal', () => {
     expect(r.stdout).toBe('through-fd-3');
   });
 
+  /**
+   * `--preserve-fds 2` from a caller with nothing open at 3 and 4: runc passes whatever its own
+   * process has there (its fds, as runc called directly shows), never an fd of ours: not the
+   * container's lock file, not the engine's event loop fds (issue 10 §2).
+   */
+  test.each([
+    ['create+start, a request (engine)', 'create', { 'io.vkernel.sched.policy': 'cfs' }, []],
+    ['create+start, our flag (engine)', 'create', {}, ENGINE],
+    ['run, a request', 'run', { 'io.vkernel.sched.policy': 'cfs' }, []],
+    ['run, our flag (engine)', 'run', {}, ENGINE],
+  ] as const)('--preserve-fds 2 with fds 3 and 4 closed: the container gets what runc alone gives, nothing of ours (%s)', async (_name, how, annotations, flags) => {
+    const bundle = await makeBundle({ args: ['sh', '-c', 'for f in 3 4; do echo "$f $(readlink /proc/self/fd/$f)"; done'], annotations });
+    const root = tempRoot();
+    const seen: Record<string, string> = {};
+    for (const [who, bin] of [['ours', RUNTIME], ['theirs', 'runc']] as const) {
+      const id = uid(`pf${who[0]}`);
+      const out = join(tmpdir(), `${id}.out`);
+      const fd = openSync(out, 'w');
+      const closed = ['-c', 'exec 3>&- 4>&-; exec "$@"', 'sh', bin, '--root', root, ...(who === 'ours' ? flags : [])];
+      if (how === 'create') {
+        const c = await run('/bin/sh', [...closed, 'create', '--preserve-fds', '2', '--bundle', bundle, id], { stdin: 'ignore', stdout: fd, stderr: fd });
+        expect(c.exitCode).toBe(0);
+        expect((await run(bin, ['--root', root, 'start', id])).exitCode).toBe(0);
+        for (let i = 0; i < 50 && !readFileSync(out, 'utf8').includes('\n4 '); i++) await new Promise((r) => setTimeout(r, 100));
+        expect((await run(bin, ['--root', root, 'delete', '--force', id])).exitCode).toBe(0);
+      } else {
+        const r = await run('/bin/sh', [...closed, 'run', '--preserve-fds', '2', '--bundle', bundle, id], { stdin: 'ignore', stdout: fd, stderr: fd });
+        expect(r.exitCode).toBe(0);
+      }
+      seen[who] = readFileSync(out, 'utf8');
+      expect(leftovers(root, id)).toEqual([]);
+    }
+    expect(seen.ours).not.toMatch(/vkernel|eventfd|\.lock/);
+    expect(seen.ours).toBe(seen.theirs);
+  }, 30000);
+
   test.each([['launcher'], ['engine']])('socket activation: LISTEN_FDS fds reach the container (%s)', async (path) => {
     const file = join(tmpdir(), `${uid('lfd')}.txt`);
     writeFileSync(file, 'listen-fd\n');
