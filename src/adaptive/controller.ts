@@ -64,7 +64,7 @@ export async function controller(rt: Runtime): Promise<number> {
   const interval = p['sched.adaptive.interval_ms'] ?? defaults['sched.adaptive.interval_ms'];
   const cgroups = rt.cgroups();
   const group = cgroups.group(state.cgroupPath, state.pid);
-  const backend = BACKENDS[state.backend as 'kernel' | 'rt'];
+  const backend = BACKENDS[state.backend as keyof typeof BACKENDS];
   const deps = rt.backendDeps();
   const rtSettings = rt.config?.rt ?? RT_DEFAULTS;
   const logFile = adaptiveLog(rt.root, id);

@@ -59,6 +59,7 @@ export async function main(args: readonly string[]): Promise<number> {
       case 'vkernel-run-watch': return await (await timed('import', () => import('../lifecycle/run.js'))).runWatch(rt);
       case 'vkernel-hook': return await (await timed('import', () => import('../lifecycle/hook.js'))).hook(rt);
       case 'vkernel-rt-release': return await (await timed('import', () => import('../kernel/backends/rt-release.js'))).releaseLater(inv.args[0], rt.backendDeps());
+      case 'vkernel-rt-supervise': return await (await timed('import', () => import('../supervisor/main.js'))).supervise(inv.args[0], rt.backendDeps());
       case 'vkernel-adaptive': return await (await timed('import', () => import('../adaptive/controller.js'))).controller(rt);
       default: return await (await timed('import', () => import('./commands/passthrough.js'))).passthrough(rt);
     }

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 
 /** What this host can do, read from /sys and /proc (cheap: a few stat and read calls). */
 export interface HostProbe {
@@ -8,6 +9,12 @@ export interface HostProbe {
   cgroup: 'v1' | 'v2' | 'hybrid';
   /** CONFIG_RT_GROUP_SCHED: cpu.rt_runtime_us exists in the cpu hierarchy */
   rtGroupSched: boolean;
+  /**
+   * on cgroup v2 (which has no RT budget files in 6.1): whether the kernel's config says
+   * CONFIG_RT_GROUP_SCHED=y (/boot/config-<release>, /proc/config.gz); undefined when no config is
+   * found (then a refused SCHED_FIFO at create says it)
+   */
+  rtGroupSchedKernel?: boolean;
   /** CONFIG_MODULES: /proc/modules exists */
   modules: boolean;
   release: string;
@@ -21,18 +28,36 @@ function read(path: string): string | undefined {
   }
 }
 
+/**
+ * Whether the running kernel was built with `option` (e.g. CONFIG_RT_GROUP_SCHED), from its config
+ * as distributions install it (/boot/config-<release>) or /proc/config.gz (CONFIG_IKCONFIG_PROC);
+ * undefined when neither is there.
+ */
+export function kernelConfigHas(option: string, release: string, proc = '/proc', boot = '/boot'): boolean | undefined {
+  let text: string | undefined;
+  try {
+    text = readFileSync(`${boot}/config-${release}`, 'utf8');
+  } catch {
+    try { text = gunzipSync(readFileSync(`${proc}/config.gz`)).toString('utf8'); } catch { return undefined; }
+  }
+  return text.includes(`\n${option}=y\n`) || text.startsWith(`${option}=y\n`);
+}
+
 /** `cgroupRoot`: RuntimeEnv.cgroupRoot (VKERNEL_CGROUP_ROOT) */
-export function probeHost(sys = '/sys', proc = '/proc', cgroupRoot = '/sys/fs/cgroup'): HostProbe {
+export function probeHost(sys = '/sys', proc = '/proc', cgroupRoot = '/sys/fs/cgroup', boot = '/boot'): HostProbe {
   const abi = read(`${sys}/kernel/vkernel/abi_version`);
   const unified = existsSync(`${cgroupRoot}/cgroup.controllers`);
   const cgroup = unified ? 'v2' : existsSync(`${cgroupRoot}/unified`) ? 'hybrid' : 'v1';
   const rtGroupSched = unified ? existsSync(`${cgroupRoot}/cpu.rt_runtime_us`) : existsSync(`${cgroupRoot}/cpu/cpu.rt_runtime_us`) || existsSync(`${cgroupRoot}/cpu,cpuacct/cpu.rt_runtime_us`);
+  const release = read(`${proc}/sys/kernel/osrelease`) ?? 'unknown';
   return {
     vkernelAbi: abi === undefined ? undefined : Number(abi),
     vkernelFeatures: (read(`${sys}/kernel/vkernel/features`) ?? '').split(/\s+/).filter(Boolean),
     cgroup,
     rtGroupSched,
+    // only where the hierarchy cannot tell (cgroup v2 without the files): a read of the kernel config
+    rtGroupSchedKernel: cgroup === 'v2' && !rtGroupSched ? kernelConfigHas('CONFIG_RT_GROUP_SCHED', release, proc, boot) : undefined,
     modules: existsSync(`${proc}/modules`),
-    release: read(`${proc}/sys/kernel/osrelease`) ?? 'unknown',
+    release,
   };
 }

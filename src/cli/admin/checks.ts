@@ -41,8 +41,17 @@ export async function hostChecks(runc: string): Promise<{ checks: Check[]; requi
   const read = (file: string) => { try { return cpuRoot.read(file); } catch { return undefined; } };
   checks.push({
     name: 'rt group sched', ok: probe.rtGroupSched,
-    detail: probe.rtGroupSched ? `yes (root budget ${read('cpu.rt_runtime_us')} of ${read('cpu.rt_period_us')} µs)` : 'no (CONFIG_RT_GROUP_SCHED off or cgroup v2 without it)',
-    consequence: probe.rtGroupSched ? 'rt backend available: sched.policy=fifo|adaptive on this kernel' : 'sched.policy=fifo needs the kernel backend here',
+    detail: probe.rtGroupSched ? `yes (root budget ${read('cpu.rt_runtime_us')} of ${read('cpu.rt_period_us')} µs)`
+      : probe.rtGroupSchedKernel ? `in the kernel (CONFIG_RT_GROUP_SCHED=y), but cgroup ${probe.cgroup} has no RT budget files`
+        : `no (${probe.cgroup === 'v2' ? `cgroup v2, kernel config ${probe.rtGroupSchedKernel === false ? 'without CONFIG_RT_GROUP_SCHED' : 'not found'}` : 'CONFIG_RT_GROUP_SCHED off'})`,
+    consequence: probe.rtGroupSched ? 'rt v1 backend available: sched.policy=fifo|adaptive on this kernel' : undefined,
+  });
+  const { schedVariant } = await import('../../kernel/backends/index.js');
+  const sv = schedVariant(probe);
+  checks.push({
+    name: 'fifo backend', ok: sv.variant !== 'none',
+    detail: `${sv.variant}: ${sv.why}`,
+    consequence: sv.variant === 'none' ? 'sched.policy=fifo is refused (strict) or skipped on this host' : sv.variant === 'rt v2' ? 'the budget is enforced per 100 ms window by a supervisor process per fifo container; adaptive is not available' : undefined,
   });
   return { checks, required: ['runc', 'cgroup'] };
 }

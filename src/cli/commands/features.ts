@@ -1,14 +1,20 @@
 import { KEYS, PREFIX } from '../../policy/keys.js';
 import { runcCapture } from '../../oci/runc.js';
 import type { Runtime } from '../../lifecycle/runtime.js';
+import { schedVariant } from '../../kernel/backends/index.js';
 
-/** runc's `features` JSON with our annotation keys (and their allowed values) under `annotations`. */
+/** runc's `features` JSON with our annotation keys (and their allowed values) under `annotations`, and the host's fifo backend. */
 export async function features(rt: Runtime): Promise<number> {
   const r = await runcCapture(rt.runc, rt.callerArgv());
   process.stderr.write(r.stderr);
   if (r.status !== 0) return r.status;
   const doc = JSON.parse(r.stdout) as { annotations?: Record<string, string> };
-  doc.annotations = { ...doc.annotations, ...Object.fromEntries(KEYS.map((k) => [PREFIX + k.key, k.allowed])) };
+  const v = schedVariant(rt.probe());
+  doc.annotations = {
+    ...doc.annotations, ...Object.fromEntries(KEYS.map((k) => [PREFIX + k.key, k.allowed])),
+    // which way sched.policy=fifo is applied here (kernel, rt v1, rt v2, none) and why
+    'org.vkernel-runtime.sched.backend': v.variant, 'org.vkernel-runtime.sched.backend.why': v.why,
+  };
   process.stdout.write(`${JSON.stringify(doc, null, 4)}\n`);
   return 0;
 }

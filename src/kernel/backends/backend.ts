@@ -30,11 +30,12 @@ export interface BackendDeps {
 
 /**
  * How a scheduling mode is applied to a container's cgroup (ARCHITECTURE.md "Backends"). The
- * siblings: `kernel` (patched kernel, cpu.real_policy) and `rt` (stock kernel, SCHED_FIFO + RT
- * group budget).
+ * siblings: `kernel` (patched kernel, cpu.real_policy), `rt` (stock kernel with RT group
+ * scheduling: SCHED_FIFO + RT group budget) and `rt-v2` (stock kernel on cgroup v2 without it:
+ * SCHED_FIFO + a supervisor enforcing the budget).
  */
 export interface SchedBackend {
-  name: 'kernel' | 'rt';
+  name: 'kernel' | 'rt' | 'rt-v2';
   /** undefined when usable on this host for this mode, else why not */
   unsupported(mode: Mode | 'adaptive', probe: HostProbe): string | undefined;
   /** at create, before start: make the group run `mode`; returns what teardown needs (JSON) */

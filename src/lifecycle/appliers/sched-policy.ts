@@ -1,7 +1,7 @@
 import { rmdirSync, rmSync } from 'node:fs';
 import { adaptiveLog, controllerGroupPath } from '../../adaptive/paths.js';
 import { BACKENDS, chooseBackend } from '../../kernel/backends/index.js';
-import { NODE_LIMIT_DEFAULT, RT_DEFAULTS, type BackendDeps, type Mode, type RtSettings } from '../../kernel/backends/backend.js';
+import { NODE_LIMIT_DEFAULT, RT_DEFAULTS, type BackendDeps, type Mode, type RtSettings, type SchedBackend } from '../../kernel/backends/backend.js';
 import { capProblem, ledgerFile, readLedger } from '../../kernel/backends/rt-ledger.js';
 import type { RuntimeConfig } from '../../policy/config.js';
 import { resolveCgroupPath } from '../../kernel/cgroups/path.js';
@@ -9,7 +9,7 @@ import type { Applier, CheckContext, HostContext } from '../applier.js';
 import { cmdline, isSameProcess, procRef, signalProcess } from '../../store/proc.js';
 import type { UndoContext } from '../applier.js';
 
-interface Undo { backend: 'kernel' | 'rt'; backendUndo: unknown }
+interface Undo { backend: SchedBackend['name']; backendUndo: unknown }
 
 const deps = (ctx: HostContext): BackendDeps => ({ cgroups: ctx.cgroups(), host: ctx.host, lockDir: ctx.env.lockDir, self: ctx.env.self });
 
@@ -27,7 +27,7 @@ function nodeCapCheck(ctx: CheckContext): void {
   const p = ctx.policy['sched.policy'];
   if ((p !== 'fifo' && p !== 'adaptive') || !ctx.probe || !ctx.host) return;
   const backend = chooseBackend(ctx.policy, ctx.probe);
-  if (backend.name !== 'rt' || backend.unsupported(p, ctx.probe) !== undefined) return;
+  if (backend.name === 'kernel' || backend.unsupported(p, ctx.probe) !== undefined) return;
   const rt = rtSettings(ctx.config, ctx.id);
   const doc = readLedger(ledgerFile(ctx.host.env.lockDir));
   const cgroups = ctx.host.cgroups();

@@ -1,0 +1,100 @@
+import { existsSync } from 'node:fs';
+import type { HostOps } from '../host/ops.js';
+import type { CpuGroup } from '../kernel/cgroups/types.js';
+import { initial, step, type Budget, type SupMode, type SupState } from './window.js';
+
+/** what one sample did */
+export interface TickResult {
+  /** the policy the group was switched to in this sample */
+  switched?: SupMode;
+  /** threads seen for the first time and given the current policy */
+  joined: number[];
+  /** live threads whose policy could not be set (retried next sample) */
+  failed: number[];
+  sleepNs: bigint;
+  /** CPU time used in the current window, ns */
+  used: bigint;
+}
+
+/** the counters the supervisor reports when it ends */
+export interface SupStats {
+  samples: number; demotions: number; promotions: number; joined: number;
+  /** the largest CPU time beyond the budget a window used before its demotion */
+  maxOverrunNs: bigint;
+  /** the latest a sample came after it was due (the supervisor's wake-up latency) */
+  maxLateNs: bigint;
+  /** CPU time the group used as FIFO (up to each demotion; the last window up to now) */
+  fifoNs: bigint;
+}
+
+const alive = (tid: number, proc: string) => existsSync(`${proc}/${tid}`);
+
+/**
+ * The RT supervisor of one container group (rt v2): per sample, the group's CPU time (one read of
+ * cpu.stat) and its thread list (one read of cgroup.threads); the window rule of window.ts decides
+ * whether the group is promoted (SCHED_FIFO) or demoted (SCHED_OTHER), and threads that joined since
+ * the last sample (runc exec, forks of a task that was not yet switched) get the current policy.
+ * The kernel and the processes are reached only through CpuGroup and HostOps (doubles in the tests).
+ */
+export class Supervisor {
+  private state: SupState | undefined;
+  /** threads whose policy is the current mode's */
+  private known = new Set<number>();
+  private lastUsage: bigint | undefined;
+  readonly stats: SupStats = { samples: 0, demotions: 0, promotions: 0, joined: 0, maxOverrunNs: 0n, maxLateNs: 0n, fifoNs: 0n };
+
+  constructor(private readonly group: CpuGroup, private readonly host: HostOps, private readonly budget: Budget, private readonly priority: number, private readonly proc = '/proc') {}
+
+  get mode(): SupMode | undefined { return this.state?.mode; }
+
+  private async set(tids: number[], mode: SupMode): Promise<number[]> {
+    if (!tids.length) return [];
+    const failed = await this.host.setThreadsScheduler(tids, mode, mode === 'fifo' ? this.priority : undefined);
+    return failed.filter((t) => alive(t, this.proc));
+  }
+
+  /** one sample at monotonic time `now` (ns) */
+  async tick(now: bigint): Promise<TickResult> {
+    const usage = this.group.usageNs();
+    this.stats.samples++;
+    let switched: SupMode | undefined;
+    let s;
+    if (!this.state) {
+      this.state = initial(now, usage);
+      s = step(this.state, now, usage, this.budget);
+    } else {
+      s = step(this.state, now, usage, this.budget);
+      switched = s.switchTo;
+    }
+    const before = this.state;
+    this.state = s.state;
+    // FIFO CPU time: the usage since the last sample, while the group was FIFO up to this sample
+    if (this.lastUsage !== undefined && before.mode === 'fifo') this.stats.fifoNs += usage - this.lastUsage;
+    this.lastUsage = usage;
+    if (switched === 'other') {
+      this.stats.demotions++;
+      const over = s.state.overrun;
+      if (over > this.stats.maxOverrunNs) this.stats.maxOverrunNs = over;
+    } else if (switched === 'fifo') {
+      this.stats.promotions++;
+    }
+    const threads = this.group.threads();
+    const mode = this.state.mode;
+    // a switch sets every thread; otherwise only those not yet seen under this mode
+    const todo = switched || before.mode !== mode ? threads : threads.filter((t) => !this.known.has(t));
+    const joined = switched ? [] : todo;
+    const failed = await this.set(todo, mode);
+    if (switched) this.known = new Set();
+    for (const t of [...this.known]) if (!threads.includes(t)) this.known.delete(t);
+    for (const t of todo) if (!failed.includes(t)) this.known.add(t);
+    this.stats.joined += joined.length;
+    return { switched, joined, failed, sleepNs: s.sleepNs, used: s.used };
+  }
+
+  /** every thread of the group back to SCHED_OTHER (the supervisor is stopping) */
+  async demoteAll(): Promise<number[]> {
+    if (!this.group.exists()) return [];
+    this.state = this.state && { ...this.state, mode: 'other' };
+    return this.set(this.group.threads(), 'other');
+  }
+}
