@@ -53,7 +53,7 @@ export async function undoAll(rt: Runtime, state: ContainerState): Promise<strin
     // a bare pid from an older state counts only when its command line is our helper's for this id)
     const ours = (pid: number) => cmdline(pid).includes(`vkernel-${name} ${state.id}`);
     try {
-      signalProcess(helper, 'SIGTERM', ours);
+      await signalProcess(helper, 'SIGTERM', ours);
     } catch (e) {
       const msg = `${state.id}: stop ${name} (pid ${typeof helper === 'number' ? helper : helper.pid}): ${(e as Error).message}`;
       rt.log.warn(msg);

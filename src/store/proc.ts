@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { constants } from 'node:os';
+import { pidfds, type Pidfds } from '../host/pidfd.js';
 
 /**
  * A process as stored in our state: its pid and its start time (/proc/<pid>/stat field 22, clock
@@ -48,15 +50,30 @@ export function cmdline(pid: number): string {
 }
 
 /**
- * Sends `signal` to the stored process only if it is still that process (same start time). The
- * check and kill(2) are not atomic, but a pid is reused only after its process was reaped, and the
- * pid space (pid_max) is cycled through before a pid returns, so the window is the time between
- * two syscalls against a whole cycle of pids. Returns whether it was signalled.
+ * Sends `signal` to the stored process only if it is still that process (same start time, checked
+ * right before the signal). The one way anything of ours signals a pid it stored (helpers, the
+ * adaptive controller). Under bun: a pidfd is opened first, the start time checked, and the signal
+ * sent through the pidfd, so the process checked is the process signalled (a pidfd keeps naming
+ * its process even if the pid is reused meanwhile). Under node: check, then kill(2): not atomic,
+ * but a pid is reused only after its process was reaped and pid_max cycled through, so the window
+ * is the time between two syscalls against a whole cycle of pids. Returns whether it was signalled.
  */
-export function signalProcess(p: ProcRef | number, signal: NodeJS.Signals, legacy?: (pid: number) => boolean): boolean {
+export async function signalProcess(p: ProcRef | number, signal: NodeJS.Signals, legacy?: (pid: number) => boolean, fds?: Pidfds | null): Promise<boolean> {
+  const pid = typeof p === 'number' ? p : p.pid;
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  const pf = fds === null ? undefined : fds ?? (await pidfds());
+  if (pf) {
+    const fd = pf.open(pid);
+    if (fd === undefined) return false; // no such process
+    try {
+      return isSameProcess(p, legacy) && pf.signal(fd, constants.signals[signal]);
+    } finally {
+      pf.close(fd);
+    }
+  }
   if (!isSameProcess(p, legacy)) return false;
   try {
-    process.kill(typeof p === 'number' ? p : p.pid, signal);
+    process.kill(pid, signal);
     return true;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ESRCH') return false;

@@ -63,9 +63,9 @@ async function stopController(ctx: UndoContext): Promise<void> {
   const helper = ctx.state.helpers.adaptive;
   if (helper !== undefined) {
     const ours = (pid: number) => cmdline(pid).includes(`vkernel-adaptive ${ctx.id}`);
-    if (signalProcess(helper, 'SIGTERM', ours)) {
+    if (await signalProcess(helper, 'SIGTERM', ours)) {
       for (let i = 0; i < 100 && isSameProcess(helper, ours); i++) await sleep(10);
-      if (isSameProcess(helper, ours)) signalProcess(helper, 'SIGKILL', ours);
+      if (isSameProcess(helper, ours)) await signalProcess(helper, 'SIGKILL', ours);
     }
   }
   if (!ctx.state.cgroupPath) return;
