@@ -76,9 +76,9 @@ async function stopSupervisor(cgroups: Cgroups, u: RtV2Undo): Promise<void> {
     return c.includes(SUPERVISE) && c.includes(`{"id":${JSON.stringify(u.id)},`);
   };
   const procs = supervisors(cgroups, u).filter((p) => isSameProcess(p, ours) && ours(p.pid));
-  for (const p of procs) signalProcess(p, 'SIGTERM', ours);
+  for (const p of procs) await signalProcess(p, 'SIGTERM', ours);
   for (let i = 0; i < 100 && procs.some((p) => isSameProcess(p, ours)); i++) await sleep(10);
-  for (const p of procs) if (isSameProcess(p, ours)) signalProcess(p, 'SIGKILL', ours);
+  for (const p of procs) if (isSameProcess(p, ours)) await signalProcess(p, 'SIGKILL', ours);
   let own: CpuGroup | undefined;
   try { own = cgroups.groupAt(u.own); } catch { return; }
   for (let i = 0; i < 100 && own.exists(); i++) {
