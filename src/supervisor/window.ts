@@ -24,7 +24,10 @@ export interface Budget {
   cpus: number;
   /** longest sleep between two samples while FIFO, ns (the sweep interval for tasks that join) */
   tickNs: bigint;
-  /** shortest sleep, ns (a timer cannot usefully be shorter) */
+  /**
+   * shortest sleep, ns: the group's CPU time advances in scheduler ticks (1-4 ms), so shorter
+   * sleeps see no change and only cost samples; what a window overruns by it is owed by the next
+   */
   minSleepNs: bigint;
 }
 
@@ -56,7 +59,7 @@ export function budgetFor(percent: number, windowMs: number, cpus: number, tickM
     budgetNs: BigInt(Math.floor((Number(windowNs) * percent * cpus) / 100)),
     cpus,
     tickNs: BigInt(Math.round(tickMs * 1e6)),
-    minSleepNs: 500_000n,
+    minSleepNs: 2_000_000n,
   };
 }
 
@@ -93,9 +96,10 @@ export function step(s: SupState, now: bigint, usage: bigint, b: Budget): Step {
   const toWindowEnd = state.windowStart + b.windowNs - now;
   // demoted: nothing to do before the window ends (a task joining now is SCHED_OTHER already: a
   // fork of a demoted task, or a runc exec, starts so); FIFO: sweep for tasks that join every tick
+  // (a window that ends meanwhile is noticed then: nothing changes for a FIFO group at its end)
   let sleepNs = toWindowEnd;
   if (state.mode === 'fifo') {
-    sleepNs = min(b.tickNs, toWindowEnd);
+    sleepNs = b.tickNs;
     // the earliest the group can exhaust what is left: all its CPUs busy from now on
     const left = b.budgetNs - used;
     sleepNs = min(sleepNs, left / BigInt(Math.max(1, b.cpus)));

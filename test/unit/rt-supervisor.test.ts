@@ -266,7 +266,7 @@ describe('rt v2 backend through the doubles', () => {
     expect(journal[1].supervisor).toMatchObject({ pid: 4242 });
     const [argv] = fake.ops('startHelper')[0] as [string[]];
     expect(argv.slice(0, 2)).toEqual(['/usr/local/bin/vkernel-runtime', 'vkernel-rt-supervise']);
-    expect(JSON.parse(argv[2])).toMatchObject({ id: 'c1', dir: '/cg/c1', own: '/cg/vkernel-rt-c1', percent: 25, priority: 5, windowMs: 100, tickMs: 10, init: { pid: 100 } });
+    expect(JSON.parse(argv[2])).toMatchObject({ id: 'c1', dir: '/cg/c1', own: '/cg/vkernel-rt-c1', percent: 25, priority: 5, windowMs: 100, tickMs: 20, init: { pid: 100 } });
     // the rollback's teardown gives the budget back
     await rtV2Backend.teardown(d, journal[1]);
     expect(readLedger(ledgerFile(d.lockDir)).holders).toEqual({});
