@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { adaptiveLog, CONTROLLER_GROUP_PREFIX } from '../adaptive/paths.js';
+import { SUPERVISOR_GROUP_PREFIX } from '../supervisor/args.js';
 import type { Cgroups, CpuGroup } from '../kernel/cgroups/index.js';
 import { RT_LOCK, tidyLedger } from '../kernel/backends/rt.js';
 import { ledgerFile, prune, readLedger } from '../kernel/backends/rt-ledger.js';
@@ -126,15 +127,18 @@ export async function gc(o: GcOptions): Promise<string[]> {
     }
   }
 
-  // the adaptive controller's own group beside its container's (adaptive/paths.ts): it removes it
-  // when it exits, delete when it stops it; one SIGKILLed with its container's state gone after it
-  // leaves it. Removed when no process is in it and no container of that id is in use.
+  // the adaptive controller's own group beside its container's (adaptive/paths.ts), and the rt v2
+  // supervisor's (supervisor/args.ts): each removes it when it exits, delete when it stops it; one
+  // SIGKILLed with its container's state gone after it leaves it. Removed when no process is in it
+  // and no container of that id is in use.
   try {
     for (const g of controllerGroups(cgroups().root)) {
-      const id = g.dir.slice(g.dir.lastIndexOf('/') + 1 + CONTROLLER_GROUP_PREFIX.length);
+      const name = g.dir.slice(g.dir.lastIndexOf('/') + 1);
+      const prefix = HELPER_GROUP_PREFIXES.find((p) => name.startsWith(p))!;
+      const id = name.slice(prefix.length);
       try {
         if (liveIds.has(id) || g.procs().length) continue;
-        o.say(`${act} adaptive controller cgroup ${g.dir} (its container is gone)`);
+        o.say(`${act} ${prefix === CONTROLLER_GROUP_PREFIX ? 'adaptive controller' : 'rt v2 supervisor'} cgroup ${g.dir} (its container is gone)`);
         if (!o.dryRun) rmdirSync(g.dir);
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'ENOENT') failed.push(`${g.dir}: ${(e as Error).message}`);
@@ -142,6 +146,15 @@ export async function gc(o: GcOptions): Promise<string[]> {
     }
   } catch (e) {
     failed.push(`adaptive controller cgroups: ${(e as Error).message}`);
+  }
+
+  // rt v2 supervisors' logs (teardown removes them) whose container is gone
+  for (const dir of o.lockDirs) {
+    for (const id of namesLike(dir, /^rt-supervisor@(.+)\.log$/)) {
+      if (liveIds.has(id)) continue;
+      o.say(`${act} ${join(dir, `rt-supervisor@${id}.log`)} (its container is gone)`);
+      if (!o.dryRun) rmSync(join(dir, `rt-supervisor@${id}.log`), { force: true });
+    }
   }
 
   for (const dir of o.lockDirs) {
@@ -186,7 +199,9 @@ export async function gc(o: GcOptions): Promise<string[]> {
   return failed;
 }
 
-/** every group named vkernel-adaptive-<id> below `g` (not below those: the controller's group has no children) */
+const HELPER_GROUP_PREFIXES = [CONTROLLER_GROUP_PREFIX, SUPERVISOR_GROUP_PREFIX];
+
+/** every group named vkernel-adaptive-<id> or vkernel-rt-<id> below `g` (not below those: a helper's group has no children) */
 function controllerGroups(g: CpuGroup, depth = 0): CpuGroup[] {
   if (depth > 32) return [];
   let children: CpuGroup[];
@@ -195,7 +210,8 @@ function controllerGroups(g: CpuGroup, depth = 0): CpuGroup[] {
   } catch {
     return []; // removed meanwhile
   }
-  return children.flatMap((c) => (c.dir.slice(c.dir.lastIndexOf('/') + 1).startsWith(CONTROLLER_GROUP_PREFIX) ? [c] : controllerGroups(c, depth + 1)));
+  const helper = (c: CpuGroup) => { const n = c.dir.slice(c.dir.lastIndexOf('/') + 1); return HELPER_GROUP_PREFIXES.some((p) => n.startsWith(p)); };
+  return children.flatMap((c) => (helper(c) ? [c] : controllerGroups(c, depth + 1)));
 }
 
 /**
