@@ -1,0 +1,163 @@
+# The rt v2 backend (issue 16 §1) on a kernel we did not build: Debian's stock kernel, cgroup v2,
+# no RT group scheduling. sched.policy=fifo through the real runtime (bun engine) and runc: the
+# tasks are SCHED_FIFO, a busy container is held to its RT budget by the supervisor, the host stays
+# responsive, a task started later by exec follows, and delete (also after SIGKILL of the supervisor
+# or of the runtime mid-create) leaves nothing. On a kernel with RT group scheduling the backend is
+# not chosen: every check FAILs with the runtime's reason.
+# Needs the payload of test/vm/lib/runtime-payload.mjs plus rt-v2.test.ts's (rtload, bundles
+# rtidle/rtburn, /boot/config-<release>).
+. /tests/lib.sh
+CHECKS="rtv2.backend_chosen rtv2.tasks_fifo rtv2.exec_follows rtv2.budget_held rtv2.host_responsive rtv2.delete_clean rtv2.supervisor_killed_clean rtv2.killed_mid_create_clean"
+if [ ! -x /opt/vkr/bin/vkernel-runtime ] || [ ! -e /opt/bundles/rtburn/config.json ]; then
+	fail_all "no runtime or rt v2 bundles in the initramfs (rt-v2.test.ts payload)" $CHECKS
+	vkend
+	exit 0
+fi
+# a container host on cgroup v2, as Debian 12 boots by default
+mkdir -p /sys/fs/cgroup /run /var/run /etc
+grep -q ' /sys/fs/cgroup ' /proc/mounts || mount -t cgroup2 cgroup2 /sys/fs/cgroup
+echo "+cpu +cpuset +memory +pids" >/sys/fs/cgroup/cgroup.subtree_control 2>/dev/null
+export PATH=/usr/sbin:/usr/bin:/bin
+RT="/opt/vkr/bin/vkernel-runtime --root /run/runc"
+CG=/sys/fs/cgroup
+LEDGER=/run/vkernel-runtime/locks/rt-ledger.json
+create() { $RT create --no-pivot --bundle "/opt/bundles/$1" "$2" </dev/null >"/tmp/$2.out" 2>&1; }
+policy() { awk '{print $41 "/" $40}' "/proc/$1/stat" 2>/dev/null; } # policy/rt_priority
+supervisors() { for p in /proc/[0-9]*; do tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -q "vkernel-rt-supervise {\"id\":\"$1\"" && echo "${p#/proc/}"; done; }
+# the supervisor's counters (SIGUSR1: it logs them), its last log line
+supstats() {
+	kill -USR1 "$(supervisors "$1")" 2>/dev/null
+	sleep 0.3
+	tail -n 1 "/run/vkernel-runtime/locks/rt-supervisor@$1.log" 2>/dev/null | cut -d' ' -f2-
+}
+holders() { tr -d ' \n' <"$LEDGER" 2>/dev/null | grep -o '"holders":{[^}]*' | sed 's/"holders":{//'; }
+# what is left of container $1: state, cgroup, supervisor group, process, log, ledger holder
+leftovers() {
+	_l=""
+	for f in /run/runc/vkernel@"$1".*; do [ -e "$f" ] && _l="$_l state:${f##*/}"; done
+	[ -d "$CG/$1" ] && _l="$_l cgroup"
+	[ -d "$CG/vkernel-rt-$1" ] && _l="$_l supervisor-group"
+	[ -n "$(supervisors "$1")" ] && _l="$_l supervisor:$(supervisors "$1" | tr '\n' ' ')"
+	[ -e "/run/vkernel-runtime/locks/rt-supervisor@$1.log" ] && _l="$_l log"
+	holders | grep -q "/$1\"" && _l="$_l ledger-holder"
+	echo "${_l# }"
+}
+
+# which backend: features says rt v2 (and why); a fifo create goes through it
+v=$($RT features 2>&1 | grep -o '"org.vkernel-runtime.sched.backend[a-z.]*": "[^"]*"' | tr '\n' ' ')
+if ! create rtidle i1; then
+	why="create refused: $(tail -n 1 /tmp/i1.out); features: $v"
+	fail_all "$why" $CHECKS
+	$RT delete --force i1 >/dev/null 2>&1
+	vkend
+	exit 0
+fi
+b=$(grep -o '"backend": "[a-z0-9-]*"' /run/runc/vkernel@i1.json | head -n 1)
+case "$v" in *'backend": "rt v2"'*) [ "$b" = '"backend": "rt-v2"' ] ;; *) false ;; esac
+result rtv2.backend_chosen $? "$v; state: $b; release $(uname -r), $(grep -c . /proc/mounts) mounts, cgroup2 at $CG"
+
+# the container's tasks: SCHED_FIFO 1; the supervisor SCHED_FIFO 99 in its own group beside the container's
+$RT start i1
+sleep 0.3
+init=$(sed -n 1p $CG/i1/cgroup.procs)
+sup=$(supervisors i1)
+ip=$(policy "$init")
+sp=$(policy "$sup")
+sg=$(cat $CG/vkernel-rt-i1/cgroup.procs 2>&1)
+[ "$ip" = 1/1 ] && [ "$sp" = 1/99 ] && [ "$sg" = "$sup" ]
+result rtv2.tasks_fifo $? "init $init policy/prio $ip (chrt: $(chrt -p "$init" 2>&1 | tr '\n' ' ')); supervisor $sup $sp in vkernel-rt-i1 (procs: $sg)"
+
+# a task started later by exec follows: it measures how long after its start it became FIFO (5 times)
+lags=""
+r=0
+for n in 1 2 3 4 5; do
+	out=$(runc --root /run/runc exec i1 rtload waitfifo 2000 2>&1)
+	lag=$(echo "$out" | sed -n 's/^fifo after \([0-9]*\) us$/\1/p')
+	lags="$lags ${lag:-$out}"
+	[ -n "$lag" ] && [ "$lag" -lt 150000 ] || r=1
+done
+result rtv2.exec_follows $r "5 exec'd tasks became FIFO after (us):$lags (accepted: below 150 ms; the supervisor sweeps every 20 ms while FIFO, a sample costs it 15-30 ms of CPU in this emulated guest)"
+$RT delete --force i1 >/dev/null 2>&1
+l1=$(leftovers i1)
+
+# the host's own wake-up lateness without any container (TCG on a shared host has its own)
+base=$(rtload lat 2000)
+
+# budget: 2 CPU-bound FIFO tasks on 2 vCPUs against 2 CPU-bound host tasks (the container's group
+# at cpu.weight 1, so that while demoted it gets next to nothing): the container's CPU time over
+# 4 s is its RT time, 25 % of 2 CPUs by the default budget
+mkdir -p $CG/hostload
+create rtburn b1 || echo "create b1: $(tail -n 1 /tmp/b1.out)"
+echo 1 >$CG/b1/cpu.weight
+$RT start b1
+sh -c "echo \$\$ >$CG/hostload/cgroup.procs; exec rtload burn 2" &
+hl=$!
+sleep 1
+m=$(rtload share 4000 $CG/b1 $CG/hostload)
+kill $hl; for p in $(cat $CG/hostload/cgroup.procs); do kill "$p"; done
+wall=$(echo "$m" | sed -n 's/.*wall_us=\([0-9]*\).*/\1/p')
+cu=$(echo "$m" | sed -n "s|.*$CG/b1=\([0-9]*\).*|\1|p")
+hu=$(echo "$m" | sed -n "s|.*$CG/hostload=\([0-9]*\).*|\1|p")
+share=$(( cu * 100 / (wall * 2) ))
+hshare=$(( hu * 100 / (wall * 2) ))
+s1=$(supstats b1)
+[ "$share" -ge 20 ] && [ "$share" -le 35 ]
+result rtv2.budget_held $? "container ${share} % of 2 CPUs over ${wall} us (budget 25 %, accepted 20..35), host load ${hshare} %; $s1"
+
+# the host stays responsive: a host task sleeping 1 ms at a time, while the busy container runs
+# alone (no host load: its tasks take both CPUs while FIFO)
+sleep 0.5
+hl=$(rtload lat 3000)
+max=$(echo "$hl" | sed -n 's/.*max_us=\([0-9]*\).*/\1/p')
+p99=$(echo "$hl" | sed -n 's/.*p99_us=\([0-9]*\).*/\1/p')
+s2=$(supstats b1)
+$RT delete --force b1 >/dev/null 2>&1
+l2=$(leftovers b1)
+# the contrast: the same two tasks SCHED_FIFO without the runtime (only the kernel's global RT limit)
+mkdir -p $CG/bare
+sh -c "echo \$\$ >$CG/bare/cgroup.procs; exec chrt -f 1 rtload burn 2" &
+bare=$!
+sleep 0.3
+ctl=$(rtload lat 3000)
+for p in $(cat $CG/bare/cgroup.procs); do kill -9 "$p"; done
+wait $bare 2>/dev/null
+# the container may hold both CPUs as FIFO for its budget of a window (25 % × 100 ms × 2 CPUs / 2
+# tasks = 25 ms), the supervisor's samples (FIFO 99) hold one: on real CPUs ~0.3 ms each, in this
+# TCG guest 15-35 ms (its counters below), a few per window, more when the machine running qemu is
+# loaded (the guest's own jitter, printed as "no container", then reaches 60 ms). So the check is
+# relative to the same two tasks without the supervisor in the same boot (the kernel's global RT
+# limit only: ~1 s, up to 1.8 s on a loaded host): p99 and max both below a third of theirs
+cmax=$(echo "$ctl" | sed -n 's/.*max_us=\([0-9]*\).*/\1/p')
+[ -n "$max" ] && [ -n "$p99" ] && [ -n "$cmax" ] && [ $((p99 * 3)) -lt "$cmax" ] && [ $((max * 3)) -lt "$cmax" ]
+result rtv2.host_responsive $? "host task wake-up lateness beside the busy fifo container: $hl (accepted: p99 and max below a third of the max without the supervisor); no container: $base; without the supervisor (chrt -f, global RT limit only): $ctl; $s2"
+
+# delete of a created-and-started container leaves nothing (state, cgroups, supervisor, log, ledger)
+[ -z "$l1" ] && [ -z "$l2" ]
+result rtv2.delete_clean $? "after delete --force: i1 '${l1}', b1 '${l2}'; ledger holders '$(holders)'"
+
+# the supervisor SIGKILLed: delete --force still removes everything (its group too)
+create rtidle k1 && $RT start k1
+s=$(supervisors k1)
+kill -9 $s
+sleep 0.2
+left_running=$(leftovers k1)
+$RT delete --force k1 >/dev/null 2>&1
+l3=$(leftovers k1)
+[ -n "$s" ] && [ -z "$l3" ]
+result rtv2.supervisor_killed_clean $? "supervisor $s killed (then: '$left_running'); after delete --force: '$l3'"
+
+# the runtime SIGKILLed mid-create: before the supervisor starts, and right after
+r=""
+for point in rt-v2-held rt-v2-supervisor-started; do
+	VKERNEL_RUNTIME_TEST_FAULT=kill-at=$point $RT create --no-pivot --bundle /opt/bundles/rtidle m1 </dev/null >/tmp/m1.out 2>&1
+	rc=$?
+	before=$(leftovers m1)
+	$RT delete --force m1 >/dev/null 2>&1
+	sleep 0.3
+	after=$(leftovers m1)
+	r="$r $point: create rc=$rc, left '$before', after delete --force '$after';"
+	[ $rc = 137 ] && [ -z "$after" ] || bad=1
+done
+[ -z "${bad:-}" ]
+result rtv2.killed_mid_create_clean $? "$r"
+vkend

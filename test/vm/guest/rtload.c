@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Guest helper of the rt v2 VM suite (80-rt-v2.sh), built static by test/vm/rt-v2.test.ts:
+ *   rtload burn N        N CPU-bound processes (forks of this one) until killed
+ *   rtload idle          sleeps until killed
+ *   rtload waitfifo MS   polls its own policy until SCHED_FIFO: prints "fifo after <us> us" (time
+ *                        since it started), or "still <policy> after <MS> ms" and exits 1
+ *   rtload lat MS        a host task: sleeps 1 ms at a time for MS ms and prints how late each
+ *                        wake-up ran: "lat n=<wakeups> max_us=<max> p99_us=<p99> over50=<count >50 ms>"
+ *   rtload share MS DIR...  the CPU time (cpu.stat usage_usec) each cgroup v2 group DIR used over
+ *                        MS ms: "share wall_us=<t> <DIR>=<us> ..." (read back to back, one process)
+ */
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/wait.h>
+
+static long long now_us(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1000000LL + t.tv_nsec / 1000;
+}
+
+static void spin(void)
+{
+	volatile unsigned long x = 0;
+
+	for (;;)
+		x++;
+}
+
+static int burn(int n)
+{
+	for (int i = 0; i < n; i++)
+		if (fork() == 0)
+			spin();
+	for (;;)
+		pause();
+	return 0;
+}
+
+static long long usage_us(const char *dir)
+{
+	char path[512], line[128];
+	long long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/cpu.stat", dir);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "usage_usec %lld", &v) == 1)
+			break;
+	fclose(f);
+	return v;
+}
+
+static int share(long ms, int n, char **dirs)
+{
+	long long u0[16], t0, t1;
+	struct timespec d = { ms / 1000, (ms % 1000) * 1000000 };
+
+	if (n > 16)
+		n = 16;
+	t0 = now_us();
+	for (int i = 0; i < n; i++)
+		u0[i] = usage_us(dirs[i]);
+	nanosleep(&d, NULL);
+	t1 = now_us();
+	printf("share wall_us=%lld", t1 - t0);
+	for (int i = 0; i < n; i++)
+		printf(" %s=%lld", dirs[i], usage_us(dirs[i]) - u0[i]);
+	printf("\n");
+	return 0;
+}
+
+static int cmp(const void *a, const void *b)
+{
+	long long x = *(const long long *)a, y = *(const long long *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int lat(long ms)
+{
+	long long end = now_us() + ms * 1000LL, max = 0;
+	static long long late[200000];
+	int n = 0, over = 0;
+
+	while (now_us() < end && n < 200000) {
+		struct timespec d = { 0, 1000000 };
+		long long t0 = now_us(), l;
+
+		nanosleep(&d, NULL);
+		l = now_us() - t0 - 1000;
+		if (l < 0)
+			l = 0;
+		late[n++] = l;
+		if (l > max)
+			max = l;
+		if (l > 50000)
+			over++;
+	}
+	qsort(late, n, sizeof(late[0]), cmp);
+	printf("lat n=%d max_us=%lld p99_us=%lld over50=%d\n", n, max, n ? late[n * 99 / 100] : 0, over);
+	return 0;
+}
+
+static int waitfifo(long ms)
+{
+	long long t0 = now_us();
+
+	while (now_us() - t0 < ms * 1000LL) {
+		if (sched_getscheduler(0) == SCHED_FIFO) {
+			printf("fifo after %lld us\n", now_us() - t0);
+			return 0;
+		}
+		usleep(200);
+	}
+	printf("still %d after %ld ms\n", sched_getscheduler(0), ms);
+	return 1;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 3 && !strcmp(argv[1], "burn"))
+		return burn(atoi(argv[2]));
+	if (argc == 2 && !strcmp(argv[1], "idle"))
+		for (;;)
+			pause();
+	if (argc == 3 && !strcmp(argv[1], "waitfifo"))
+		return waitfifo(atol(argv[2]));
+	if (argc >= 4 && !strcmp(argv[1], "share"))
+		return share(atol(argv[2]), argc - 3, argv + 3);
+	if (argc == 3 && !strcmp(argv[1], "lat"))
+		return lat(atol(argv[2]));
+	fprintf(stderr, "usage: rtload burn N | idle | waitfifo MS | lat MS\n");
+	return 2;
+}
