@@ -9,7 +9,7 @@ test('doctor: one screen of what this host supports, exit 0 when containers can 
   const r = await vk(['doctor']);
   expect(r.exitCode).toBe(0);
   expect(r.stdout).toContain((await runc(['--version'])).stdout.split('\n')[0]);
-  for (const name of ['runc', 'cgroup', 'kernel', 'modules', 'headers', 'rt group sched']) expect(r.stdout).toMatch(new RegExp(`^  \\S+\\s+${name} `, 'm'));
+  for (const name of ['runc', 'cgroup', 'kernel', 'modules', 'headers', 'rt group sched', 'fifo backend']) expect(r.stdout).toMatch(new RegExp(`^  \\S+\\s+${name} `, 'm'));
   expect(r.stdout.split('\n').length).toBeLessThan(50);
   // the operator policy: which sources count, the node's limits, per key what tenants may set
   expect(r.stdout).toMatch(/^operator policy \(/m);
