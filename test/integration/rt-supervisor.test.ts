@@ -32,6 +32,8 @@ const startOf = (pid: number) => { const s = readFileSync(`/proc/${pid}/stat`, '
 
 interface Setup { dir: string; own: string; busy: ChildProcess; sup: ChildProcess; log: string; id: string }
 const made: Setup[] = [];
+/** other processes the tests start (killed at the end) */
+const others: ChildProcess[] = [];
 
 /** a busy task in a new group, and the supervisor of that group (10 % of each CPU, 100 ms windows) */
 async function start(percent = 10): Promise<Setup> {
@@ -50,17 +52,31 @@ async function start(percent = 10): Promise<Setup> {
   return s;
 }
 
-const exited = (c: ChildProcess) => new Promise<number | null>((r) => { if (c.exitCode !== null) r(c.exitCode); else c.on('exit', (code) => r(code)); });
+const exited = (c: ChildProcess) => new Promise<number | null>((r) => {
+  if (c.exitCode !== null || c.signalCode !== null) r(c.exitCode);
+  else c.on('exit', (code) => r(code));
+});
 
 beforeAll(requireRoot);
 afterAll(async () => {
+  // everything the tests started, then their groups: nothing of them is left on the host
+  for (const c of others) {
+    c.kill('SIGKILL');
+    await exited(c);
+  }
   for (const s of made) {
     s.busy.kill('SIGKILL');
     s.sup.kill('SIGKILL');
-    await sleep(100);
-    for (const d of [s.own, s.dir]) { try { rmdirSync(d); } catch { /* gone */ } }
+    await Promise.all([exited(s.busy), exited(s.sup)]);
+    for (const d of [s.own, s.dir]) {
+      // a killed task leaves its group a moment after its parent reaped it
+      for (let i = 0; i < 100 && existsSync(d); i++) {
+        try { rmdirSync(d); } catch { await sleep(20); }
+      }
+      if (existsSync(d)) throw new Error(`${d} left behind`);
+    }
   }
-});
+}, 60_000);
 
 needs(HOST).describe('rt v2 supervisor on this host\'s cgroup v2 hierarchy', () => {
   test('a busy task is SCHED_FIFO for its budget of each window: 10 % of 2 CPUs = 20 ms of 100 ms on its one CPU', async () => {
@@ -97,7 +113,8 @@ needs(HOST).describe('rt v2 supervisor on this host\'s cgroup v2 hierarchy', () 
 
   test('a task that joins the group becomes SCHED_FIFO at the next sample; SIGTERM demotes every task, removes the supervisor\'s group, exit 0', async () => {
     const s = await start(50);
-    const late = spawn('sh', ['-c', 'sleep 30'], { stdio: 'ignore' });
+    const late = spawn('sleep', ['30'], { stdio: 'ignore' });
+    others.push(late);
     const t0 = Date.now();
     writeFileSync(join(s.dir, 'cgroup.procs'), String(late.pid));
     while (policy(late.pid!) !== 1 && Date.now() - t0 < 2000) await sleep(1);
