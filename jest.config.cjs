@@ -5,11 +5,18 @@ const common = {
   transform: { '^.+\\.ts$': tsJest },
   testEnvironment: 'node',
 };
+// integration and e2e: the run fails when the tests left containers, state, cgroups, ledger
+// holders or helpers behind (test/global/leftovers.cjs)
+const leftoverCheck = {
+  globalSetup: '<rootDir>/test/global/setup.cjs',
+  globalTeardown: '<rootDir>/test/global/teardown.cjs',
+  setupFiles: ['<rootDir>/test/global/record-pid.cjs'],
+};
 module.exports = {
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
-    { ...common, displayName: 'integration', testMatch: ['<rootDir>/test/integration/**/*.test.ts'] },
-    { ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.test.ts'] },
+    { ...common, ...leftoverCheck, displayName: 'integration', testMatch: ['<rootDir>/test/integration/**/*.test.ts'] },
+    { ...common, ...leftoverCheck, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.test.ts'] },
     { ...common, displayName: 'vm', testMatch: ['<rootDir>/test/vm/**/*.test.ts'] },
   ],
 };

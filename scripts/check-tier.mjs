@@ -28,7 +28,7 @@ const problems = [];
 const expected = testFiles(join(repo, 'test', tier)).sort();
 if (expected.length === 0) problems.push(`no test files under test/${tier}`);
 let r;
-if (!existsSync(file)) problems.push(`no results (${file}): jest did not run`);
+if (!existsSync(file)) problems.push(`no results (${file}): jest did not run, or its globalTeardown failed (integration, e2e: the leftover check, test/global/leftovers.cjs, lists above what the tests left)`);
 else r = JSON.parse(readFileSync(file, 'utf8'));
 if (r) {
   const ran = r.testResults.map((t) => relative(repo, t.name)).sort();

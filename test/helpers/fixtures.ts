@@ -43,8 +43,9 @@ export async function makeBundle(o: BundleOptions): Promise<string> {
   return dir;
 }
 
+/** a runc --root for one test, named after this test process (the end-of-run leftover check, test/global/leftovers.cjs, looks in these) */
 export function tempRoot(): string {
-  return mkdtempSync(join(tmpdir(), 'vk-root-'));
+  return mkdtempSync(join(tmpdir(), `vk-root-${process.pid}-`));
 }
 
 let n = 0;
@@ -166,7 +167,8 @@ export function leftovers(root: string, id: string, o: { cgroupsPath?: string; c
   for (const d of new Set([...dirs].map((x) => join(dirname(x), `vkernel-adaptive-${id}`)))) if (existsSync(d)) found.push(`controller cgroup ${d}`);
   for (const l of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
     const [, , , src, mnt] = l.split(' ');
-    if (mnt && (src.includes(id) || mnt.includes(id) || (o.bundle && mnt === join(o.bundle, 'config.json')))) found.push(`mount ${src} on ${mnt}`);
+    // run's bind mount: a private bundle's config.json over the caller's
+    if (mnt && (src.includes(`/bundles/${id}-`) || mnt.includes(`/bundles/${id}-`) || (o.bundle && mnt === join(o.bundle, 'config.json')))) found.push(`mount ${src} on ${mnt}`);
   }
   return found;
 }

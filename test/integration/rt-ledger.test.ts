@@ -2,7 +2,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { leftovers, makeBundle, requireRoot, runc, RUNTIME, tempRoot, vk } from '../helpers/fixtures.js';
+import { cgroupHierarchies, leftovers, makeBundle, requireRoot, runc, RUNTIME, tempRoot, vk } from '../helpers/fixtures.js';
 import { needs, RT_GROUPS } from '../helpers/prereq.js';
 
 /**
@@ -45,7 +45,8 @@ function node() {
   const cleanup = async () => {
     for (const id of (await runc(['--root', root, 'list', '-q'])).stdout.split('\n').filter(Boolean)) await runc(['--root', root, 'delete', '--force', id]);
     for (const d of readdirSync(join(CPU, parent), { withFileTypes: true })) if (d.isDirectory()) try { rmdirSync(join(CPU, parent, d.name)); } catch { /* busy */ }
-    rmdirSync(join(CPU, parent));
+    // runc made the parent in every hierarchy
+    for (const h of cgroupHierarchies()) if (existsSync(join(h.mount, parent))) rmdirSync(join(h.mount, parent));
   };
   return { parent, root, env, locks, create, del, settled, ledger, cleanup };
 }

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, mkdirSync, rmdirSync, writeFileSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { cgroupDirsOf, leftovers, makeBundle, requireRoot, runc, tempRoot, uid, vk } from '../helpers/fixtures.js';
+import { cgroupDirsOf, cgroupHierarchies, leftovers, makeBundle, requireRoot, runc, tempRoot, uid, vk } from '../helpers/fixtures.js';
 import { needs, RT_GROUPS } from '../helpers/prereq.js';
 
 /**
@@ -10,6 +10,10 @@ import { needs, RT_GROUPS } from '../helpers/prereq.js';
  */
 const CPU = '/sys/fs/cgroup/cpu';
 const rtRuntime = (rel: string) => Number(readFileSync(join(CPU, rel, 'cpu.rt_runtime_us'), 'utf8'));
+/** runc makes the parent of `/<parent>/ctr` in every hierarchy; the test removes it from each */
+const removeParent = (parent: string) => {
+  for (const h of cgroupHierarchies()) if (existsSync(join(h.mount, parent))) rmdirSync(join(h.mount, parent));
+};
 
 beforeAll(requireRoot);
 
@@ -61,7 +65,7 @@ needs(RT_GROUPS).describe('rt backend', () => {
       for (let i = 0; i < 150 && rtRuntime(parent) !== 0; i++) await new Promise((r) => setTimeout(r, 100));
       expect(rtRuntime(parent)).toBe(0);
     } finally {
-      rmdirSync(join(CPU, parent));
+      removeParent(parent);
     }
   }, 30000);
 
@@ -76,7 +80,7 @@ needs(RT_GROUPS).describe('rt backend', () => {
       await vk(['--root', c.root, 'delete', '--force', c.id]);
       expect(rtRuntime(parent)).toBe(400000);
     } finally {
-      rmdirSync(join(CPU, parent));
+      removeParent(parent);
     }
   }, 30000);
 

@@ -1,0 +1,2 @@
+'use strict';
+require('./leftovers.cjs').recordPid();
