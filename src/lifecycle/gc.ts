@@ -32,6 +32,11 @@ export interface GcOptions {
 
 /** an unused private bundle may be this young: `run` writes its config.json right after mkdir */
 const BUNDLE_GRACE_MS = 60_000;
+/**
+ * an empty controller group may be this young: the controller makes it, then moves itself in (a
+ * gc between the two, e.g. another container's `gc` on a busy node, must not take it away)
+ */
+export const CONTROLLER_GRACE_MS = 10_000;
 
 const namesLike = (dir: string, re: RegExp) => {
   try {
@@ -129,15 +134,16 @@ export async function gc(o: GcOptions): Promise<string[]> {
 
   // the adaptive controller's own group beside its container's (adaptive/paths.ts), and the rt v2
   // supervisor's (supervisor/args.ts): each removes it when it exits, delete when it stops it; one
-  // SIGKILLed with its container's state gone after it leaves it. Removed when no process is in it
-  // and no container of that id is in use.
+  // SIGKILLed with its container's state gone after it leaves it. Removed when no process is in it,
+  // no container of that id is in use, and it is older than CONTROLLER_GRACE_MS (the helper moves
+  // in right after making it).
   try {
     for (const g of controllerGroups(cgroups().root)) {
       const name = g.dir.slice(g.dir.lastIndexOf('/') + 1);
       const prefix = HELPER_GROUP_PREFIXES.find((p) => name.startsWith(p))!;
       const id = name.slice(prefix.length);
       try {
-        if (liveIds.has(id) || g.procs().length) continue;
+        if (liveIds.has(id) || g.procs().length || Date.now() - statSync(g.dir).ctimeMs < CONTROLLER_GRACE_MS) continue;
         o.say(`${act} ${prefix === CONTROLLER_GROUP_PREFIX ? 'adaptive controller' : 'rt v2 supervisor'} cgroup ${g.dir} (its container is gone)`);
         if (!o.dryRun) rmdirSync(g.dir);
       } catch (e) {
