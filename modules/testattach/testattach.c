@@ -2,19 +2,26 @@
 /*
  * testattach: VM test module for vkernel_attach()/vkernel_detach().
  *
- * insmod testattach.ko pid=<pid> [deny=<nr>] [deny_x32=<nr>]
- *                      [deny_ia32=<nr>] [futex=<buckets>]
+ * insmod testattach.ko pid=<pid> [deny=<nr>,...] [deny_x32=<nr>,...]
+ *                      [deny_ia32=<nr>,...] [futex=<buckets>]
  *
- * attaches a vkernel whose syscall tables make one syscall fail with
- * -EPERM (default getppid, in each entry point's numbering: x86-64 and x32
- * 110, ia32 64) to the pid namespace of <pid>, with a private futex hash
- * table of <futex> buckets (default 64, 0 for none).
+ * attaches a vkernel whose deny lists make syscalls fail with -EPERM
+ * (default getppid, in each entry point's numbering: x86-64 and x32 110,
+ * ia32 64) to the pid namespace of <pid> and every namespace below it, with
+ * a private futex hash table of <futex> buckets (default 64, 0 for none).
  *
  * /sys/module/testattach/parameters/
  *   attached       write 0: vkernel_detach(); write 1: vkernel_attach()
  *                  again; reads the last value written (1 after load)
  *   futex_waiters  vkernel_futex_waiters() of the namespace: the number of
  *                  futex waiters queued in its private table
+ *   denied         the kernel's denial counts: "<abi> <nr> <count>" lines
+ *   attach_other   write a pid: vkernel_attach() of a second vkernel (no
+ *                  deny list) to that pid's namespace; the write fails with
+ *                  the error (EBUSY inside or above the attached namespace)
+ *   table          of the task <pid>: "none" without a table, else "ro" if
+ *                  writing a byte of its table (the same value) faults, or
+ *                  "rw" if the write went through
  *
  * The namespace is looked up from <pid> on every use: holding a reference
  * on it would keep it, and with it this module, alive forever.
@@ -23,61 +30,72 @@
 #include <linux/pid.h>
 #include <linux/pid_namespace.h>
 #include <linux/sched/task.h>
+#include <linux/uaccess.h>
 #include <linux/vkernel.h>
 #include <asm/unistd.h>
+
+#define TESTATTACH_MAX	8
 
 static int pid;
 module_param(pid, int, 0444);
 MODULE_PARM_DESC(pid, "a task of the pid namespace to attach to");
 
-static int deny = __NR_getppid;
-module_param(deny, int, 0444);
-MODULE_PARM_DESC(deny, "x86-64 syscall number that returns -EPERM");
+static int deny[TESTATTACH_MAX] = { __NR_getppid };
+static unsigned int deny_count = 1;
+module_param_array(deny, int, &deny_count, 0444);
+MODULE_PARM_DESC(deny, "x86-64 syscall numbers that return -EPERM");
 
 /* x32 numbers its common calls as x86-64 does */
-static int deny_x32 = __NR_getppid;
-module_param(deny_x32, int, 0444);
-MODULE_PARM_DESC(deny_x32, "x32 syscall number (without __X32_SYSCALL_BIT) that returns -EPERM");
+static int deny_x32[TESTATTACH_MAX] = { __NR_getppid };
+static unsigned int deny_x32_count = 1;
+module_param_array(deny_x32, int, &deny_x32_count, 0444);
+MODULE_PARM_DESC(deny_x32, "x32 syscall numbers (without __X32_SYSCALL_BIT) that return -EPERM");
 
 /* getppid in arch/x86/entry/syscalls/syscall_32.tbl */
-static int deny_ia32 = 64;
-module_param(deny_ia32, int, 0444);
-MODULE_PARM_DESC(deny_ia32, "ia32 syscall number that returns -EPERM");
+static int deny_ia32[TESTATTACH_MAX] = { 64 };
+static unsigned int deny_ia32_count = 1;
+module_param_array(deny_ia32, int, &deny_ia32_count, 0444);
+MODULE_PARM_DESC(deny_ia32, "ia32 syscall numbers that return -EPERM");
 
 static int futex = 64;
 module_param(futex, int, 0444);
 MODULE_PARM_DESC(futex, "private futex hash buckets (power of two, 0: none)");
 
-static long (*table[NR_syscalls])(const struct pt_regs *regs);
-static long (*table_x32[X32_NR_syscalls])(const struct pt_regs *regs);
-static long (*table_ia32[IA32_NR_syscalls])(const struct pt_regs *regs);
-
-static long testattach_deny(const struct pt_regs *regs)
-{
-	return -EPERM;
-}
+static atomic64_t hits[VKERNEL_NR_ABIS][TESTATTACH_MAX];
 
 static struct vkernel testattach_vk = {
 	.owner = THIS_MODULE,
 	.name = "testattach",
-	.sys_call_table = table,
-	.nr_syscalls = NR_syscalls,
-	.x32_sys_call_table = table_x32,
-	.nr_x32_syscalls = X32_NR_syscalls,
-	.ia32_sys_call_table = table_ia32,
-	.nr_ia32_syscalls = IA32_NR_syscalls,
+	.deny = {
+		[VKERNEL_ABI_X64] = { .nr = deny, .hits = hits[VKERNEL_ABI_X64] },
+		[VKERNEL_ABI_X32] = { .nr = deny_x32, .hits = hits[VKERNEL_ABI_X32] },
+		[VKERNEL_ABI_IA32] = { .nr = deny_ia32, .hits = hits[VKERNEL_ABI_IA32] },
+	},
 };
 
-/* The pid namespace of <pid>, referenced, or NULL. */
-static struct pid_namespace *testattach_ns(void)
-{
-	struct pid_namespace *ns;
-	struct task_struct *task;
-	struct pid *p;
+static struct vkernel other_vk = {
+	.owner = THIS_MODULE,
+	.name = "testattach-other",
+};
 
-	p = find_get_pid(pid);
-	task = get_pid_task(p, PIDTYPE_PID);
-	put_pid(p);
+/* The task <p>, referenced, or NULL. */
+static struct task_struct *testattach_task(int p)
+{
+	struct task_struct *task;
+	struct pid *sp;
+
+	sp = find_get_pid(p);
+	task = get_pid_task(sp, PIDTYPE_PID);
+	put_pid(sp);
+	return task;
+}
+
+/* The pid namespace of <p>, referenced, or NULL. */
+static struct pid_namespace *testattach_ns(int p)
+{
+	struct task_struct *task = testattach_task(p);
+	struct pid_namespace *ns;
+
 	if (!task)
 		return NULL;
 	ns = get_pid_ns(task_active_pid_ns(task));
@@ -96,7 +114,7 @@ static int attached_set(const char *val, const struct kernel_param *kp)
 	ret = kstrtobool(val, &on);
 	if (ret)
 		return ret;
-	ns = testattach_ns();
+	ns = testattach_ns(pid);
 	if (!ns)
 		return -ESRCH;
 	if (on) {
@@ -120,7 +138,7 @@ MODULE_PARM_DESC(attached, "0: vkernel_detach(), 1: vkernel_attach()");
 
 static int futex_waiters_get(char *buf, const struct kernel_param *kp)
 {
-	struct pid_namespace *ns = testattach_ns();
+	struct pid_namespace *ns = testattach_ns(pid);
 	int n;
 
 	if (!ns)
@@ -136,23 +154,95 @@ static const struct kernel_param_ops futex_waiters_ops = {
 module_param_cb(futex_waiters, &futex_waiters_ops, NULL, 0444);
 MODULE_PARM_DESC(futex_waiters, "futex waiters in the private table");
 
+static int denied_get(char *buf, const struct kernel_param *kp)
+{
+	static const char * const names[VKERNEL_NR_ABIS] = {
+		"x64", "x32", "ia32"
+	};
+	int len = 0, a;
+	unsigned int i;
+
+	for (a = 0; a < VKERNEL_NR_ABIS; a++)
+		for (i = 0; i < testattach_vk.deny[a].count; i++)
+			len += sysfs_emit_at(buf, len, "%s %d %lld\n", names[a],
+					     testattach_vk.deny[a].nr[i],
+					     atomic64_read(&hits[a][i]));
+	return len;
+}
+
+static const struct kernel_param_ops denied_ops = {
+	.get = denied_get,
+};
+module_param_cb(denied, &denied_ops, NULL, 0444);
+MODULE_PARM_DESC(denied, "denial counts");
+
+static int attach_other_set(const char *val, const struct kernel_param *kp)
+{
+	struct pid_namespace *ns;
+	int p, ret;
+
+	ret = kstrtoint(val, 10, &p);
+	if (ret)
+		return ret;
+	ns = testattach_ns(p);
+	if (!ns)
+		return -ESRCH;
+	ret = vkernel_attach(ns, &other_vk);
+	put_pid_ns(ns);
+	return ret;
+}
+
+static const struct kernel_param_ops attach_other_ops = {
+	.set = attach_other_set,
+};
+module_param_cb(attach_other, &attach_other_ops, NULL, 0200);
+MODULE_PARM_DESC(attach_other, "attach a second vkernel to a pid's namespace");
+
+static int table_get(char *buf, const struct kernel_param *kp)
+{
+	struct task_struct *task = testattach_task(pid);
+	const char *what = "none";
+	u8 *t, v;
+
+	if (!task)
+		return -ESRCH;
+	t = (u8 *)READ_ONCE(task->vkernel);
+	if (t) {
+		/* the table lives as long as the task's namespace */
+		v = READ_ONCE(*t);
+		what = "rw";
+		__put_kernel_nofault(t, &v, u8, fault);
+	}
+	goto out;
+fault:
+	what = "ro";
+out:
+	put_task_struct(task);
+	return sysfs_emit(buf, "%s\n", what);
+}
+
+static const struct kernel_param_ops table_ops = {
+	.get = table_get,
+};
+module_param_cb(table, &table_ops, NULL, 0444);
+MODULE_PARM_DESC(table, "is the task's table read-only");
+
 static int __init testattach_init(void)
 {
 	struct pid_namespace *ns;
 	int ret;
 
-	if (deny < 0 || deny >= NR_syscalls || deny_x32 < 0 ||
-	    deny_x32 >= X32_NR_syscalls || deny_ia32 < 0 ||
-	    deny_ia32 >= IA32_NR_syscalls || futex < 0)
+	if (futex < 0)
 		return -EINVAL;
-	ns = testattach_ns();
+	ns = testattach_ns(pid);
 	if (!ns)
 		return -ESRCH;
 
-	table[deny] = testattach_deny;
-	table_x32[deny_x32] = testattach_deny;
-	table_ia32[deny_ia32] = testattach_deny;
+	testattach_vk.deny[VKERNEL_ABI_X64].count = deny_count;
+	testattach_vk.deny[VKERNEL_ABI_X32].count = deny_x32_count;
+	testattach_vk.deny[VKERNEL_ABI_IA32].count = deny_ia32_count;
 	testattach_vk.futex_hashsize = futex;
+	/* the kernel checks the numbers (-EINVAL) */
 	ret = vkernel_attach(ns, &testattach_vk);
 	put_pid_ns(ns);
 	if (!ret)

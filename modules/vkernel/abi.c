@@ -4,29 +4,28 @@
  * kernel.  Everything the module needs from kernel/ is used in this file
  * only; main.c sees the vkm_abi_*() functions of vkernel.h.
  *
- * The interface, from <linux/vkernel.h> (CONFIG_VKERNEL, patches 0008-0010;
+ * The interface, from <linux/vkernel.h> (CONFIG_VKERNEL, patches 0008-0011;
  * the "syscall_table" and "futex_table" features, kernel/README.md):
  *
+ *   struct vkernel_deny { const int *nr; atomic64_t *hits; unsigned int count; };
  *   struct vkernel {
- *           long (* const *sys_call_table)(const struct pt_regs *regs);
- *           long (* const *x32_sys_call_table)(const struct pt_regs *regs);
- *           long (* const *ia32_sys_call_table)(const struct pt_regs *regs);
+ *           struct vkernel_deny deny[VKERNEL_NR_ABIS];  x64, x32, ia32
  *           struct module *owner;
  *           const char *name;
- *           unsigned int nr_syscalls, nr_x32_syscalls, nr_ia32_syscalls;
  *           unsigned int futex_hashsize;
  *   };
  *   int vkernel_attach(struct pid_namespace *ns, struct vkernel *vk);
  *   void vkernel_detach(struct pid_namespace *ns);
  *   struct kobject *vkernel_containers_kobject(void);
  *
- * The tables are sparse: a NULL entry runs the kernel's own syscall, so ours
- * hold the deny stubs only.  The kernel dispatches the x86-64, x32 and ia32
- * (int $0x80, sysenter, compat syscall) entries, each through its own
- * table in its own numbering (patch 0008).  With futex_hashsize set, the
- * kernel allocates (and frees) the private futex hash table itself.
+ * The module gives deny lists, not code: the kernel builds a read-only table
+ * of them at attach, denies the calls itself (-EPERM) on the x86-64, x32 and
+ * ia32 entries and in io_uring, and counts each denial in our hits[]
+ * (patches 0008 and 0011).  The table covers the container's pid namespace
+ * and every namespace below it.  With futex_hashsize set, the kernel
+ * allocates (and frees) the private futex hash table itself.
  * vkernel_attach() pins this module until the namespace is destroyed, so
- * the tables and the stubs, which are static, outlive every task that can
+ * the lists and counters, which are static, outlive every task that can
  * use them, and module_exit() has nothing to take back.
  *
  * Without that interface (any stock kernel, e.g. Debian's headers that the
@@ -43,55 +42,12 @@
 #if defined(VKERNEL_HAVE_ATTACH) && IS_ENABLED(CONFIG_VKERNEL)
 
 #include <linux/pid.h>
-#include <linux/ptrace.h>
 #include <linux/rcupdate.h>
 #include <linux/vkernel.h>
-#include <asm/unistd.h>
-
-/* Sparse: only the denied calls have an entry, pointing at a stub. */
-static long (*vkm_table[NR_syscalls])(const struct pt_regs *regs);
-static long (*vkm_table_x32[X32_NR_syscalls])(const struct pt_regs *regs);
-static long (*vkm_table_ia32[IA32_NR_syscalls])(const struct pt_regs *regs);
 
 static struct vkernel vkm_vk = {
 	.owner = THIS_MODULE,
-	.sys_call_table = vkm_table,
-	.nr_syscalls = NR_syscalls,
-	.x32_sys_call_table = vkm_table_x32,
-	.nr_x32_syscalls = X32_NR_syscalls,
-	.ia32_sys_call_table = vkm_table_ia32,
-	.nr_ia32_syscalls = IA32_NR_syscalls,
 };
-
-/* Count a denied call of @abi, number @nr (that entry's numbering). */
-static long vkm_deny(enum vkm_abi abi, unsigned long nr)
-{
-	struct vkm_deny *d = &vkm.deny[abi];
-	unsigned int i;
-
-	for (i = 0; i < d->count; i++) {
-		if (d->nr[i] == nr) {
-			atomic64_inc(&d->hits[i]);
-			break;
-		}
-	}
-	return -EPERM;
-}
-
-static long vkm_denied(const struct pt_regs *regs)
-{
-	return vkm_deny(VKM_X64, regs->orig_ax);
-}
-
-static long vkm_denied_x32(const struct pt_regs *regs)
-{
-	return vkm_deny(VKM_X32, regs->orig_ax & ~__X32_SYSCALL_BIT);
-}
-
-static long vkm_denied_ia32(const struct pt_regs *regs)
-{
-	return vkm_deny(VKM_IA32, (u32)regs->orig_ax);
-}
 
 int vkm_abi_check(void)
 {
@@ -112,17 +68,20 @@ struct kobject *vkm_abi_sysfs_parent(void)
 
 int vkm_abi_attach(struct vkm_container *c)
 {
-	const struct vkm_deny *d = vkm.deny;
+	static const enum vkernel_abi abis[VKM_NR_ABI] = {
+		[VKM_X64] = VKERNEL_ABI_X64,
+		[VKM_X32] = VKERNEL_ABI_X32,
+		[VKM_IA32] = VKERNEL_ABI_IA32,
+	};
 	struct vkernel_attachment *att;
-	unsigned int i;
+	unsigned int a;
 	int ret;
 
-	for (i = 0; i < d[VKM_X64].count; i++)
-		vkm_table[d[VKM_X64].nr[i]] = vkm_denied;
-	for (i = 0; i < d[VKM_X32].count; i++)
-		vkm_table_x32[d[VKM_X32].nr[i]] = vkm_denied_x32;
-	for (i = 0; i < d[VKM_IA32].count; i++)
-		vkm_table_ia32[d[VKM_IA32].nr[i]] = vkm_denied_ia32;
+	for (a = 0; a < VKM_NR_ABI; a++) {
+		vkm_vk.deny[abis[a]].nr = vkm.deny[a].nr;
+		vkm_vk.deny[abis[a]].hits = vkm.deny[a].hits;
+		vkm_vk.deny[abis[a]].count = vkm.deny[a].count;
+	}
 	vkm_vk.name = module_name(THIS_MODULE);
 	vkm_vk.futex_hashsize = c->futex_buckets;
 

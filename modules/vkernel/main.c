@@ -90,13 +90,20 @@ static bool vkm_abi_built_in(enum vkm_abi abi)
 static int vkm_set_deny(enum vkm_abi abi, const int *nrs, unsigned int count)
 {
 	struct vkm_deny *d = &vkm.deny[abi];
-	unsigned int i, max = vkm_nr_syscalls(abi);
+	unsigned int i, j, max = vkm_nr_syscalls(abi);
 
 	for (i = 0; i < count; i++) {
 		if (nrs[i] < 0 || nrs[i] >= max) {
 			vkm_err("deny: %s syscall %d out of range (0-%u)\n",
 				vkm_abi_names[abi], nrs[i], max - 1);
 			return -EINVAL;
+		}
+		for (j = 0; j < i; j++) {
+			if (nrs[j] == nrs[i]) {
+				vkm_err("deny: %s syscall %d listed twice\n",
+					vkm_abi_names[abi], nrs[i]);
+				return -EINVAL;
+			}
 		}
 	}
 	if (count && !vkm_abi_hooks(abi)) {

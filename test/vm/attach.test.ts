@@ -1,6 +1,6 @@
 // vkernel_attach()/vkernel_detach(): private syscall tables (x86-64, x32,
-// ia32) and futex hash table for one pid namespace, provided by
-// modules/testattach (patches 0008 and 0009).
+// ia32, io_uring) and futex hash table for one pid namespace and every
+// namespace below it, provided by modules/testattach (patches 0008, 0009, 0011).
 import { vmFeature } from './lib/feature.js';
 
 vmFeature('vkernel attach/detach (modules/testattach)', ['60-attach.sh'], [
@@ -18,4 +18,13 @@ vmFeature('vkernel attach/detach (modules/testattach)', ['60-attach.sh'], [
   { name: 'attach.detach_keeps_pin_and_futex_table', title: 'after detach rmmod still fails and private futexes still work' },
   { name: 'attach.reattach_same_module', title: 'the same module may attach again: EPERM again on all three entries' },
   { name: 'attach.rmmod_after_ns_gone', title: 'rmmod succeeds once A is gone' },
+  { name: 'attach.existing_tasks_at_attach', title: 'tasks started before the attach, in A and in a namespace below A, are denied once attached' },
+  { name: 'attach.unshare_newpid_denied', title: 'unshare -p -f from A: the child in the new pid namespace is denied (x64, x32, ia32)' },
+  { name: 'attach.clone_newpid_denied', title: 'a clone(CLONE_NEWPID) child of a task in A is denied, with and without CLONE_NEWUSER' },
+  { name: 'attach.setns_child_denied', title: "a task that setns()es into A's pid namespace: its forked child is denied (itself keeps its namespace)" },
+  { name: 'attach.nested_attach_refused', title: 'a second vkernel for a namespace below A is refused (EBUSY)' },
+  { name: 'attach.table_read_only', title: "a write to A's syscall table faults (read-only after setup)" },
+  { name: 'attach.io_uring_denied', title: 'IORING_OP_MKDIRAT fails with EPERM in A (mkdirat denied), works in the initial namespace' },
+  { name: 'attach.denied_counted', title: "the kernel counts each denial in the module's counters (io_uring as mkdirat)" },
+  { name: 'attach.detach_clears_tasks', title: 'after detach, the tasks started before the attach (in A and below) and a new nested namespace get the kernel\'s calls' },
 ], ['modules/testattach']);

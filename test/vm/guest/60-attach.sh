@@ -1,6 +1,7 @@
 # vkernel_attach()/vkernel_detach(): a module's private syscall tables (x86-64,
-# x32, ia32) and futex hash table for one pid namespace, module pinned until
-# the namespace is gone (modules/testattach, patches 0008 and 0009).
+# x32, ia32, io_uring) and futex hash table for one pid namespace and every
+# namespace below it, module pinned until the namespace is gone
+# (modules/testattach, patches 0008, 0009 and 0011).
 . /tests/lib.sh
 ko=/lib/modules/testattach.ko
 p=/sys/module/testattach/parameters
@@ -14,7 +15,10 @@ if [ ! -e $ko ]; then
 		attach.denied_in_ns attach.other_ns_unaffected attach.denied_compat attach.futex_private_table \
 		attach.futex_waiters_in_private_table attach.futex_clone_vm_nested_ns attach.futex_shared_cross_ns \
 		attach.rmmod_refused_while_ns_lives attach.detach_restores_syscalls \
-		attach.detach_keeps_pin_and_futex_table attach.reattach_same_module attach.rmmod_after_ns_gone
+		attach.detach_keeps_pin_and_futex_table attach.reattach_same_module attach.rmmod_after_ns_gone \
+		attach.existing_tasks_at_attach attach.unshare_newpid_denied attach.clone_newpid_denied \
+		attach.setns_child_denied attach.nested_attach_refused attach.table_read_only \
+		attach.io_uring_denied attach.denied_counted attach.detach_clears_tasks
 	vkend
 	exit 0
 fi
@@ -60,14 +64,36 @@ waiters() {
 	done
 	echo "$_w"
 }
+# wait_word FILE WORD: up to 5 s for FILE to hold WORD (or a number for "N"); print it
+wait_word() {
+	_i=0
+	_v=$(cat "$1" 2>/dev/null)
+	while [ $_i -lt 100 ]; do
+		case "$2:$_v" in
+		N:[0-9]*|"$2:$2") break ;;
+		esac
+		_i=$((_i + 1)); sleep 0.05
+		_v=$(cat "$1" 2>/dev/null)
+	done
+	echo "$_v"
+}
 while [ ! -s /tmp/t.ans ]; do sleep 0.1; done
 ans=$(cat /tmp/t.ans)
 apid=
 for q in /proc/[0-9]*; do
 	[ "$(readlink $q/ns/pid 2>/dev/null)" = "$ans" ] && apid=${q#/proc/} && break
 done
-out=$(insmod $ko pid=$apid 2>&1); r=$?
+# Tasks that exist before the attach: one in A, one in a namespace below A
+# (each writes its getppid() result every 50 ms).
+in_a 'vkt getppid-every 50 /tmp/t.ev.a >/dev/null 2>&1 &' >/dev/null
+in_a 'unshare -p -f vkt getppid-every 50 /tmp/t.ev.n >/dev/null 2>&1 &' >/dev/null
+ev0="A=$(wait_word /tmp/t.ev.a N) nested=$(wait_word /tmp/t.ev.n N)"
+# getppid and mkdirat (io_uring's IORING_OP_MKDIRAT) denied, in each entry's numbering
+out=$(insmod $ko pid=$apid deny=110,258 deny_x32=110,258 deny_ia32=64,296 2>&1); r=$?
 result attach.module_loads $r "insmod pid=$apid ($ans): rc=$r $out"
+ev1="A=$(wait_word /tmp/t.ev.a EPERM) nested=$(wait_word /tmp/t.ev.n EPERM)"
+echo "$ev0" | grep -Eq '^A=[0-9]+ nested=[0-9]+$' && [ "$ev1" = "A=EPERM nested=EPERM" ]
+result attach.existing_tasks_at_attach $? "getppid of tasks started before the attach, in A and in a namespace below A: before $ev0, after $ev1"
 
 a=$(in_a 'vkt getppid')
 b=$(unshare -p -f --mount-proc vkt getppid 2>&1)
@@ -80,6 +106,43 @@ a=$(in_a 'echo "x32=$(vkt getppid x32) ia32=$(vkt getppid ia32)"')
 b=$(unshare -p -f --mount-proc sh -c 'echo "x32=$(vkt getppid x32) ia32=$(vkt getppid ia32)"' 2>&1)
 [ "$a" = "x32=EPERM ia32=EPERM" ] && echo "$b" | grep -Eq '^x32=[0-9]+ ia32=[0-9]+$'
 result attach.denied_compat $? "in A: $a; in B: $b"
+
+# No escape through a new pid namespace (issue 14): unshare -p -f, clone(CLONE_NEWPID)
+# with and without a new user namespace, from inside A.
+a=$(in_a 'unshare -p -f vkt getppid; unshare -p -f sh -c "vkt getppid x32; vkt getppid ia32"')
+[ "$(echo $a)" = "EPERM EPERM EPERM" ]
+result attach.unshare_newpid_denied $? "unshare -p -f in A: getppid x64/x32/ia32: $(echo $a)"
+a=$(in_a 'echo "newpid=$(vkt newpid getppid) newuser+newpid=$(vkt newpid user getppid)"')
+[ "$a" = "newpid=EPERM newuser+newpid=EPERM" ]
+result attach.clone_newpid_denied $? "clone(CLONE_NEWPID) child of a task in A: $a"
+# setns(): a task of the initial namespace enters A's pid namespace. Its own
+# pid namespace does not change (setns() only sets the namespace of its
+# children), so it keeps the kernel's calls; the child it forks is in A.
+a=$(vkt setns-getppid $apid 2>&1)
+echo "$a" | grep -Eq '^self=[0-9]+ child=EPERM$'
+result attach.setns_child_denied $? "setns() into A from the initial namespace: $a"
+# One attachment per namespace tree: not below A (nor above it)
+npid=
+for q in /proc/[0-9]*; do
+	case "$(cat $q/cmdline 2>/dev/null | tr '\0' ' ')" in
+	"vkt getppid-every 50 /tmp/t.ev.n "*) npid=${q#/proc/} ;;
+	esac
+done
+o=$(echo "$npid" 2>&1 >$p/attach_other); orc=$?
+[ -n "$npid" ] && [ $orc != 0 ] && echo "$o" | grep -qi 'busy'
+result attach.nested_attach_refused $? "a second vkernel for the namespace below A (pid $npid): rc=$orc $o"
+tro=$(cat $p/table 2>&1)
+[ "$tro" = ro ]
+result attach.table_read_only $? "a write to A's table: $tro"
+# io_uring: IORING_OP_MKDIRAT stands for mkdirat/mkdir, denied in A
+rm -rf /tmp/t.ud /tmp/t.uh
+a=$(in_a 'vkt uring-mkdirat /tmp/t.ud; [ -d /tmp/t.ud ] && echo made || echo absent')
+h=$(vkt uring-mkdirat /tmp/t.uh; [ -d /tmp/t.uh ] && echo made || echo absent)
+[ "$(echo $a)" = "res=EPERM absent" ] && [ "$(echo $h)" = "res=0 made" ]
+result attach.io_uring_denied $? "IORING_OP_MKDIRAT in A: $(echo $a); in the initial namespace: $(echo $h)"
+den=$(tr '\n' ';' <$p/denied)
+echo "$den" | grep -Eq 'x64 110 [1-9][0-9]*;x64 258 1;x32 110 [1-9][0-9]*;x32 258 0;ia32 64 [1-9][0-9]*;ia32 296 0;'
+result attach.denied_counted $? "the kernel's denial counts: $den"
 
 a=$(in_a 'vkt futex 2000')
 echo "$a" | grep -q "^ok 4000"
@@ -124,6 +187,10 @@ d=$(echo 0 2>&1 >$p/attached); dr=$?
 a=$(in_a 'echo "x64=$(vkt getppid) x32=$(vkt getppid x32) ia32=$(vkt getppid ia32)"')
 [ $dr = 0 ] && echo "$a" | grep -Eq '^x64=[0-9]+ x32=[0-9]+ ia32=[0-9]+$'
 result attach.detach_restores_syscalls $? "after detach, getppid in A: $a ${d}"
+ev2="A=$(wait_word /tmp/t.ev.a N) nested=$(wait_word /tmp/t.ev.n N)"
+n2=$(in_a 'unshare -p -f vkt getppid')
+echo "$ev2" | grep -Eq '^A=[0-9]+ nested=[0-9]+$' && [ "$n2" = 0 ]
+result attach.detach_clears_tasks $? "after detach, getppid of the tasks started before the attach: $ev2; a new nested namespace: $n2"
 rm2=$(rmmod testattach 2>&1); r2=$?
 a2=$(in_a 'vkt futex 200')
 [ $r2 != 0 ] && [ -n "$(grep testattach /proc/modules)" ] && echo "$a2" | grep -q "^ok 400" &&
@@ -131,8 +198,9 @@ a2=$(in_a 'vkt futex 200')
 result attach.detach_keeps_pin_and_futex_table $? "rmmod after detach: rc=$r2 ($rm2); futex in A: $a2; futex_waiters: $(cat $p/futex_waiters 2>&1)"
 d=$(echo 1 2>&1 >$p/attached); dr=$?
 a=$(in_a 'echo "x64=$(vkt getppid) x32=$(vkt getppid x32) ia32=$(vkt getppid ia32)"')
-[ $dr = 0 ] && [ "$a" = "x64=EPERM x32=EPERM ia32=EPERM" ]
-result attach.reattach_same_module $? "attached=1: rc=$dr ${d}; getppid in A: $a"
+ev3="A=$(wait_word /tmp/t.ev.a EPERM) nested=$(wait_word /tmp/t.ev.n EPERM)"
+[ $dr = 0 ] && [ "$a" = "x64=EPERM x32=EPERM ia32=EPERM" ] && [ "$ev3" = "A=EPERM nested=EPERM" ]
+result attach.reattach_same_module $? "attached=1: rc=$dr ${d}; getppid in A: $a; the tasks started before: $ev3"
 
 echo end >/tmp/t.cmd.$(cat /tmp/t.n)
 wait

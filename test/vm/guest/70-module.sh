@@ -7,6 +7,7 @@
 if [ ! -x /opt/vkr/bin/vkernel-runtime ]; then
 	fail_all "no runtime in the initramfs (VKVM_EXTRA_LIST of test/vm/lib/runtime-payload.mjs)" \
 		module.refuses_cleanly module.create module.lsmod module.sysfs module.deny_eperm_first_only \
+		module.no_escape_newpid module.io_uring_denied \
 		module.denied_counter module.futex_private_tables module.pinned_while_running module.futex_waiters \
 		module.unloaded_after_delete module.no_oops
 	vkend
@@ -86,12 +87,21 @@ c1=$(cat "$sys/$MA/denied_count" 2>&1 | tr '\n' ';')
 oa=$(grep -v '^time=' "/tmp/$A.out" | tr '\n' ';')
 ob=$(grep -v '^time=' "/tmp/$B.out" | tr '\n' ';')
 
-grep -q 'mkdir rc=1' "/tmp/$A.out" && grep -q 'Operation not permitted' "/tmp/$A.out" &&
-	grep -q 'mkdir rc=0' "/tmp/$B.out"
+grep -q '^mkdir rc=1' "/tmp/$A.out" && grep -q 'Operation not permitted' "/tmp/$A.out" &&
+	grep -q '^mkdir rc=0' "/tmp/$B.out"
 result module.deny_eperm_first_only $? "A: $oa B: $ob"
 
-[ "$c0" = "x64 83 0;x32 83 0;ia32 39 0;" ] && [ "$c1" = "x64 83 1;x32 83 0;ia32 39 0;" ]
-result module.denied_counter $? "denied_count before start '$c0', after the mkdir '$c1'"
+# a child in a new pid namespace (the containers have CAP_SYS_ADMIN): denied in A, allowed in B
+grep -q '^unshare mkdir rc=1' "/tmp/$A.out" && grep -q '^clone newpid mkdir: EPERM' "/tmp/$A.out" &&
+	grep -q '^unshare mkdir rc=0' "/tmp/$B.out" && grep -q '^clone newpid mkdir: 0' "/tmp/$B.out"
+result module.no_escape_newpid $? "A: $(grep -E '^(unshare|clone)' "/tmp/$A.out" | tr '\n' ';') B: $(grep -E '^(unshare|clone)' "/tmp/$B.out" | tr '\n' ';')"
+
+grep -q '^io_uring mkdirat: res=EPERM' "/tmp/$A.out" && grep -q '^io_uring mkdirat: res=0' "/tmp/$B.out"
+result module.io_uring_denied $? "IORING_OP_MKDIRAT: A: $(grep '^io_uring' "/tmp/$A.out") B: $(grep '^io_uring' "/tmp/$B.out")"
+
+# the mkdir, the two from new pid namespaces and the io_uring one
+[ "$c0" = "x64 83 0;x32 83 0;ia32 39 0;" ] && [ "$c1" = "x64 83 4;x32 83 0;ia32 39 0;" ]
+result module.denied_counter $? "denied_count before start '$c0', after the four mkdirs '$c1'"
 
 # %p hashes only once the kernel's pointer key is set (polled every 2 s after the rng is ready)
 i=0

@@ -58,6 +58,20 @@
  *                                     print AnonHugePages of /proc/meminfo
  *   vkt thp-self MB                   the same, but print this process's own
  *                                     AnonHugePages (/proc/self/smaps_rollup)
+ *   vkt newpid [user] getppid|mkdir P a child made by clone(CLONE_NEWPID, with
+ *                                     CLONE_NEWUSER if "user") calls getppid()
+ *                                     or mkdir(P): prints its result or errno
+ *   vkt setns-getppid PID             setns() into PID's pid namespace, then
+ *                                     getppid() here and in a forked child:
+ *                                     "self=<r> child=<r>"
+ *   vkt getppid-every MS FILE         every MS ms, write getppid()'s result
+ *                                     (number or errno name) to FILE
+ *   vkt uring-mkdirat PATH            mkdirat(AT_FDCWD, PATH) submitted as an
+ *                                     io_uring IORING_OP_MKDIRAT: "res=<r>"
+ *                                     (0 or the errno name), or "setup=<errno>"
+ *   vkt bench getppid|futex N         N getppid() calls or N futex ping-pong
+ *                                     round trips between two threads:
+ *                                     "ns_per_op=<ns>"
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -67,6 +81,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/futex.h>
+#include <linux/io_uring.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/klog.h>
@@ -751,7 +766,7 @@ static void *pong(void *arg)
 	return NULL;
 }
 
-static int cmd_futex(int n)
+static int cmd_futex_quiet(int n)
 {
 	pthread_t t;
 
@@ -760,7 +775,196 @@ static int cmd_futex(int n)
 		return perror("pthread_create"), 1;
 	pingpong(0, n);
 	pthread_join(t, NULL);
+	return 0;
+}
+
+static int cmd_futex(int n)
+{
+	if (cmd_futex_quiet(n))
+		return 1;
 	printf("ok %d\n", ftx);
+	return 0;
+}
+
+static long long now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* the result of a call as a word: the number, or the errno name */
+static const char *result_word(long r, int err)
+{
+	static char buf[32];
+
+	if (r < 0)
+		return errname(err);
+	snprintf(buf, sizeof(buf), "%ld", r);
+	return buf;
+}
+
+struct newpid_arg {
+	const char *what, *path;
+	volatile long r;
+	volatile int err;
+};
+
+static int newpid_child(void *p)
+{
+	struct newpid_arg *a = p;
+	long r;
+
+	if (!strcmp(a->what, "mkdir"))
+		r = syscall(SYS_mkdir, a->path, 0755);
+	else
+		r = syscall(SYS_getppid);
+	a->err = errno;
+	a->r = r;
+	return 0;
+}
+
+static int cmd_newpid(int user, const char *what, const char *path)
+{
+	static char stack[64 * 1024] __attribute__((aligned(16)));
+	struct newpid_arg *a;
+	pid_t pid;
+
+	a = mmap(NULL, sizeof(*a), PROT_READ | PROT_WRITE,
+		 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (a == MAP_FAILED)
+		return perror("mmap"), 2;
+	a->what = what;
+	a->path = path;
+	a->r = -2;
+	pid = clone(newpid_child, stack + sizeof(stack),
+		    CLONE_NEWPID | (user ? CLONE_NEWUSER : 0) | SIGCHLD, a);
+	if (pid < 0) {
+		printf("clone=%s\n", errname(errno));
+		return 1;
+	}
+	waitpid(pid, NULL, 0);
+	printf("%s\n", result_word(a->r, a->err));
+	return a->r < 0;
+}
+
+static int cmd_setns_getppid(int target)
+{
+	char path[64];
+	long self;
+	int fd, err, st;
+	pid_t pid;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/pid", target);
+	fd = open(path, O_RDONLY);
+	if (fd < 0 || setns(fd, CLONE_NEWPID))
+		return perror(path), 2;
+	self = syscall(SYS_getppid);
+	err = errno;
+	printf("self=%s ", result_word(self, err));
+	pid = fork();
+	if (pid == 0) {
+		long r = syscall(SYS_getppid);
+
+		printf("child=%s\n", result_word(r, errno));
+		_exit(0);
+	}
+	waitpid(pid, &st, 0);
+	return 0;
+}
+
+static int cmd_getppid_every(int ms, const char *file)
+{
+	char tmp[256];
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", file);
+	for (;;) {
+		long r = syscall(SYS_getppid);
+		const char *w = result_word(r, errno);
+		FILE *f = fopen(tmp, "w");
+
+		if (!f || fprintf(f, "%s\n", w) < 0 || fclose(f) ||
+		    rename(tmp, file))
+			return perror(file), 2;
+		usleep(ms * 1000);
+	}
+}
+
+static int cmd_uring_mkdirat(const char *path)
+{
+	struct io_uring_params p = { 0 };
+	struct io_uring_sqe *sqes;
+	struct io_uring_cqe *cqe;
+	unsigned int *sq_tail, *sq_array, *cq_head, *cq_tail;
+	void *sq, *cq;
+	size_t sq_len, cq_len;
+	long r;
+	int fd;
+
+	fd = syscall(SYS_io_uring_setup, 4, &p);
+	if (fd < 0) {
+		printf("setup=%s\n", errname(errno));
+		return 1;
+	}
+	sq_len = p.sq_off.array + p.sq_entries * sizeof(unsigned int);
+	cq_len = p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe);
+	sq = mmap(NULL, sq_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
+		  fd, IORING_OFF_SQ_RING);
+	cq = mmap(NULL, cq_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
+		  fd, IORING_OFF_CQ_RING);
+	sqes = mmap(NULL, p.sq_entries * sizeof(*sqes), PROT_READ | PROT_WRITE,
+		    MAP_SHARED | MAP_POPULATE, fd, IORING_OFF_SQES);
+	if (sq == MAP_FAILED || cq == MAP_FAILED || sqes == MAP_FAILED)
+		return perror("mmap"), 2;
+	sq_tail = (unsigned int *)((char *)sq + p.sq_off.tail);
+	sq_array = (unsigned int *)((char *)sq + p.sq_off.array);
+	cq_head = (unsigned int *)((char *)cq + p.cq_off.head);
+	cq_tail = (unsigned int *)((char *)cq + p.cq_off.tail);
+	memset(&sqes[0], 0, sizeof(sqes[0]));
+	sqes[0].opcode = IORING_OP_MKDIRAT;
+	sqes[0].fd = AT_FDCWD;
+	sqes[0].addr = (unsigned long)path;
+	sqes[0].len = 0755;
+	sq_array[*sq_tail & (p.sq_entries - 1)] = 0;
+	__atomic_store_n(sq_tail, *sq_tail + 1, __ATOMIC_RELEASE);
+	r = syscall(SYS_io_uring_enter, fd, 1, 1, IORING_ENTER_GETEVENTS,
+		    NULL, 0);
+	if (r < 0) {
+		printf("enter=%s\n", errname(errno));
+		return 1;
+	}
+	if (__atomic_load_n(cq_tail, __ATOMIC_ACQUIRE) == *cq_head) {
+		printf("no completion\n");
+		return 1;
+	}
+	cqe = (struct io_uring_cqe *)((char *)cq + p.cq_off.cqes) +
+	      (*cq_head & (p.cq_entries - 1));
+	printf("res=%s\n", cqe->res < 0 ? errname(-cqe->res) : "0");
+	return cqe->res != 0;
+}
+
+static int cmd_bench(const char *what, long n)
+{
+	long long t0, t1;
+	long i;
+
+	if (n < 1)
+		return 2;
+	if (!strcmp(what, "getppid")) {
+		t0 = now_ns();
+		for (i = 0; i < n; i++)
+			syscall(SYS_getppid);
+		t1 = now_ns();
+	} else if (!strcmp(what, "futex")) {
+		t0 = now_ns();
+		if (cmd_futex_quiet(n))
+			return 1;
+		t1 = now_ns();
+	} else {
+		return 2;
+	}
+	printf("ns_per_op=%lld\n", (t1 - t0) / n);
 	return 0;
 }
 
@@ -807,6 +1011,22 @@ int main(int argc, char **argv)
 		return cmd_thp(atol(argv[2]), "/proc/meminfo");
 	if (argc == 3 && !strcmp(argv[1], "thp-self"))
 		return cmd_thp(atol(argv[2]), "/proc/self/smaps_rollup");
+	if (argc == 4 && !strcmp(argv[1], "newpid"))
+		return cmd_newpid(0, argv[2], argv[3]);
+	if (argc == 3 && !strcmp(argv[1], "newpid"))
+		return cmd_newpid(0, argv[2], NULL);
+	if (argc == 5 && !strcmp(argv[1], "newpid") && !strcmp(argv[2], "user"))
+		return cmd_newpid(1, argv[3], argv[4]);
+	if (argc == 4 && !strcmp(argv[1], "newpid") && !strcmp(argv[2], "user"))
+		return cmd_newpid(1, argv[3], NULL);
+	if (argc == 3 && !strcmp(argv[1], "setns-getppid"))
+		return cmd_setns_getppid(atoi(argv[2]));
+	if (argc == 4 && !strcmp(argv[1], "getppid-every"))
+		return cmd_getppid_every(atoi(argv[2]), argv[3]);
+	if (argc == 3 && !strcmp(argv[1], "uring-mkdirat"))
+		return cmd_uring_mkdirat(argv[2]);
+	if (argc == 4 && !strcmp(argv[1], "bench"))
+		return cmd_bench(argv[2], atol(argv[3]));
 	fprintf(stderr, "usage: see the comment at the top of vkt.c\n");
 	return 2;
 }

@@ -18,8 +18,16 @@ const out = process.argv[2];
 mkdirSync(out, { recursive: true });
 
 const READ = ['sh', '-c', 'cat /proc/sys/kernel/sched_wakeup_granularity_ns 2>/dev/null; cat /proc/sys/vm/overcommit_memory'];
-const MODULE_WORK = 'mkdir /dev/shm/d; echo "mkdir rc=$?"; vkt futex 20000; exec futex-sleep';
-/** name → annotations and process of a container bundle the guest scripts use */
+// mkdir directly, from a child in a new pid namespace (unshare -p -f, clone(CLONE_NEWPID)) and as an
+// io_uring IORING_OP_MKDIRAT: a deny list of mkdir must hold for all four (issue 14)
+const MODULE_WORK = [
+  'mkdir /dev/shm/d; echo "mkdir rc=$?"',
+  'unshare -p -f mkdir /dev/shm/u; echo "unshare mkdir rc=$?"',
+  'echo "clone newpid mkdir: $(vkt newpid mkdir /dev/shm/c)"',
+  'echo "io_uring mkdirat: $(vkt uring-mkdirat /dev/shm/r)"',
+  'vkt futex 20000; exec futex-sleep',
+].join('; ');
+/** name → annotations, process and extra capabilities of a container bundle the guest scripts use */
 export const BUNDLES = {
   plain: [{}, READ],
   fifo: [{ 'io.vkernel.sched.policy': 'fifo' }, READ],
@@ -35,8 +43,9 @@ export const BUNDLES = {
   thpnever: [{ 'io.vkernel.mm.thp': 'never' }, ['vkt', 'thp-self', '16']],
   // the per-container module: mkdir (denied or not), a futex-heavy run, then two threads asleep in
   // FUTEX_WAIT until the container is deleted
-  moddeny: [{ 'io.vkernel.module': 'true', 'io.vkernel.syscall.deny': 'mkdir' }, ['sh', '-c', MODULE_WORK]],
-  modon: [{ 'io.vkernel.module': 'true' }, ['sh', '-c', MODULE_WORK]],
+  // (CAP_SYS_ADMIN: the container can create pid namespaces, the escape the module must close)
+  moddeny: [{ 'io.vkernel.module': 'true', 'io.vkernel.syscall.deny': 'mkdir' }, ['sh', '-c', MODULE_WORK], ['CAP_SYS_ADMIN']],
+  modon: [{ 'io.vkernel.module': 'true' }, ['sh', '-c', MODULE_WORK], ['CAP_SYS_ADMIN']],
 };
 
 const lines = [];
@@ -69,7 +78,7 @@ execFileSync('gcc', ['-static', '-O2', '-o', vkt, join(repo, 'test/vm/guest/vkt.
 for (const d of ['bin', 'proc', 'sys', 'dev', 'tmp']) dir(`/opt/rootfs/${d}`);
 file('/opt/rootfs/bin/busybox', '/bin/busybox');
 file('/opt/rootfs/bin/vkt', vkt);
-for (const a of ['sh', 'cat', 'echo', 'sleep', 'grep', 'true', 'mkdir']) lines.push(`slink /opt/rootfs/bin/${a} busybox 0777 0 0`);
+for (const a of ['sh', 'cat', 'echo', 'sleep', 'grep', 'true', 'mkdir', 'unshare']) lines.push(`slink /opt/rootfs/bin/${a} busybox 0777 0 0`);
 const futexSleep = join(out, 'futex-sleep');
 execFileSync('gcc', ['-static', '-O2', '-pthread', '-o', futexSleep, join(repo, 'test/vm/guest/futex-sleep.c')]);
 file('/opt/rootfs/bin/futex-sleep', futexSleep);
@@ -106,8 +115,11 @@ const specDir = join(out, 'spec');
 mkdirSync(specDir, { recursive: true });
 if (!existsSync(join(specDir, 'config.json'))) execFileSync('runc', ['spec'], { cwd: specDir });
 const base = JSON.parse(readFileSync(join(specDir, 'config.json'), 'utf8'));
-for (const [name, [annotations, args]] of Object.entries(BUNDLES)) {
+for (const [name, [annotations, args, caps = []]] of Object.entries(BUNDLES)) {
   const spec = structuredClone(base);
+  for (const set of ['bounding', 'effective', 'permitted']) {
+    if (spec.process.capabilities?.[set]) spec.process.capabilities[set].push(...caps);
+  }
   spec.root = { path: '/opt/rootfs', readonly: true };
   spec.process.terminal = false;
   spec.process.args = args;

@@ -1,0 +1,98 @@
+# Guest half of `npm run bench:kernel` (bench/kernel.mjs): the syscall path's cost in the places of
+# issue 18's table, inside one boot. bench/kernel.mjs writes /tests/bench.env first (ROUNDS,
+# N_GETPPID, N_FUTEX). Every measurement prints
+#   VKBENCH place=<place> op=getppid|futex round=<r> ns_per_op=<ns>
+# places: unpatched (no /sys/kernel/vkernel), before (patched, no attachment exists), after (patched,
+# initial namespace, while namespace A is attached), inside (a task of A). Each round on the patched
+# kernel starts with no attachment (the last round's namespace is gone and its module unloaded, so
+# the static key is off again), measures `before`, attaches modules/testattach to a new namespace A
+# with a deny list of mkdir only (not getppid, not futex), then measures `after` and `inside` (their
+# order alternates between rounds), then ends A and unloads the module.
+. /tests/lib.sh
+. /tests/bench.env
+ko=/lib/modules/testattach.ko
+
+bench() { # PLACE ROUND [RUNNER]: both operations in PLACE
+	for op in getppid futex; do
+		n=$N_GETPPID
+		[ $op = futex ] && n=$N_FUTEX
+		if [ -n "$3" ]; then
+			v=$(in_a "vkt bench $op $n")
+		else
+			v=$(vkt bench $op $n)
+		fi
+		echo "VKBENCH place=$1 op=$op round=$2 $v"
+	done
+}
+# in_a CMD: run CMD in namespace A (a new process of A for each command)
+in_a() {
+	_n=$(cat /tmp/b.n)
+	echo $((_n + 1)) >/tmp/b.n
+	echo "$1" >/tmp/b.cmd.$_n
+	while [ ! -e /tmp/b.out.$_n ]; do sleep 0.02; done
+	cat /tmp/b.out.$_n
+}
+start_a() {
+	rm -f /tmp/b.*
+	echo 0 >/tmp/b.n
+	unshare -p -f --mount-proc sh -c '
+		readlink /proc/self/ns/pid >/tmp/b.ans
+		i=0
+		while :; do
+			while [ ! -e /tmp/b.cmd.$i ]; do sleep 0.02; done
+			c=$(cat /tmp/b.cmd.$i)
+			[ "$c" = end ] && break
+			sh -c "$c" >/tmp/b.out.$i.tmp 2>&1
+			mv /tmp/b.out.$i.tmp /tmp/b.out.$i
+			i=$((i + 1))
+		done' &
+	while [ ! -s /tmp/b.ans ]; do sleep 0.05; done
+	ans=$(cat /tmp/b.ans)
+	apid=
+	for q in /proc/[0-9]*; do
+		[ "$(readlink $q/ns/pid 2>/dev/null)" = "$ans" ] && apid=${q#/proc/} && break
+	done
+}
+
+if [ ! -d /sys/kernel/vkernel ]; then
+	r=1
+	while [ $r -le "$ROUNDS" ]; do
+		bench unpatched $r
+		r=$((r + 1))
+	done
+	vkend
+	exit 0
+fi
+if [ ! -e $ko ]; then
+	echo "VKBENCH error testattach.ko absent"
+	vkend
+	exit 0
+fi
+r=1
+while [ $r -le "$ROUNDS" ]; do
+	bench before $r
+	start_a
+	if ! out=$(insmod $ko pid=$apid deny=83 deny_x32=83 deny_ia32=39 2>&1); then
+		echo "VKBENCH error insmod: $out"
+		break
+	fi
+	# the deny list works (so the table is in use), getppid is not in it
+	echo "VKBENCH check round=$r mkdir_in_a=$(in_a 'mkdir /tmp/b.d.$$ 2>&1 | grep -c "not permitted"')"
+	if [ $((r % 2)) = 1 ]; then
+		bench after $r
+		bench inside $r in_a
+	else
+		bench inside $r in_a
+		bench after $r
+	fi
+	echo end >/tmp/b.cmd.$(cat /tmp/b.n)
+	wait
+	i=0
+	until rmmod testattach 2>/dev/null; do
+		i=$((i + 1))
+		[ $i -gt 100 ] && echo "VKBENCH error rmmod" && break
+		sleep 0.05
+	done
+	r=$((r + 1))
+done
+vkend
