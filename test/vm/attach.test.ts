@@ -26,5 +26,6 @@ vmFeature('vkernel attach/detach (modules/testattach)', ['60-attach.sh'], [
   { name: 'attach.table_read_only', title: "a write to A's syscall table faults (read-only after setup)" },
   { name: 'attach.io_uring_denied', title: 'IORING_OP_MKDIRAT fails with EPERM in A (mkdirat denied), works in the initial namespace' },
   { name: 'attach.denied_counted', title: "the kernel counts each denial in the module's counters (io_uring as mkdirat)" },
+  { name: 'attach.attach_detach_race', title: 'attach/detach 40 times while A forks and calls getppid (and a namespace below A): both outcomes seen, no oops' },
   { name: 'attach.detach_clears_tasks', title: 'after detach, the tasks started before the attach (in A and below) and a new nested namespace get the kernel\'s calls' },
 ], ['modules/testattach']);

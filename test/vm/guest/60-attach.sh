@@ -18,7 +18,7 @@ if [ ! -e $ko ]; then
 		attach.detach_keeps_pin_and_futex_table attach.reattach_same_module attach.rmmod_after_ns_gone \
 		attach.existing_tasks_at_attach attach.unshare_newpid_denied attach.clone_newpid_denied \
 		attach.setns_child_denied attach.nested_attach_refused attach.table_read_only \
-		attach.io_uring_denied attach.denied_counted attach.detach_clears_tasks
+		attach.io_uring_denied attach.denied_counted attach.detach_clears_tasks attach.attach_detach_race
 	vkend
 	exit 0
 fi
@@ -201,6 +201,23 @@ a=$(in_a 'echo "x64=$(vkt getppid) x32=$(vkt getppid x32) ia32=$(vkt getppid ia3
 ev3="A=$(wait_word /tmp/t.ev.a EPERM) nested=$(wait_word /tmp/t.ev.n EPERM)"
 [ $dr = 0 ] && [ "$a" = "x64=EPERM x32=EPERM ia32=EPERM" ] && [ "$ev3" = "A=EPERM nested=EPERM" ]
 result attach.reattach_same_module $? "attached=1: rc=$dr ${d}; getppid in A: $a; the tasks started before: $ev3"
+
+# Attach and detach racing forks and syscalls in A (and below): no oops, both states seen.
+in_a 'vkt forkloop 4000 >/tmp/t.fl.a 2>&1 &' >/dev/null
+in_a 'unshare -p -f vkt forkloop 4000 >/tmp/t.fl.n 2>&1 &' >/dev/null
+sleep 0.3
+k=0
+while [ $k -lt 40 ]; do
+	echo 0 >$p/attached; sleep 0.02; echo 1 >$p/attached; sleep 0.02
+	k=$((k + 1))
+done
+wait_for /tmp/t.fl.a forks
+wait_for /tmp/t.fl.n forks
+fla=$(cat /tmp/t.fl.a); fln=$(cat /tmp/t.fl.n)
+dm=$(dmesg | grep -cE 'Oops|BUG:|WARNING:|general protection|Call Trace')
+echo "$fla" | grep -Eq 'denied=[1-9][0-9]* allowed=[1-9]' && echo "$fln" | grep -Eq 'denied=[1-9][0-9]* allowed=[1-9]' &&
+	[ "$dm" = 0 ] && [ "$(in_a 'vkt getppid')" = EPERM ]
+result attach.attach_detach_race $? "40 detach+attach pairs during 4 s of forks and getppid in A: $fla; below A: $fln; oops lines: $dm"
 
 echo end >/tmp/t.cmd.$(cat /tmp/t.n)
 wait

@@ -69,6 +69,10 @@
  *   vkt uring-mkdirat PATH            mkdirat(AT_FDCWD, PATH) submitted as an
  *                                     io_uring IORING_OP_MKDIRAT: "res=<r>"
  *                                     (0 or the errno name), or "setup=<errno>"
+ *   vkt forkloop MS                   for MS ms: fork children that call
+ *                                     getppid() (and a thread that calls it
+ *                                     in a loop): "forks=<n> denied=<n>
+ *                                     allowed=<n>"
  *   vkt bench getppid|futex N         N getppid() calls or N futex ping-pong
  *                                     round trips between two threads:
  *                                     "ns_per_op=<ns>"
@@ -944,6 +948,50 @@ static int cmd_uring_mkdirat(const char *path)
 	return cqe->res != 0;
 }
 
+static volatile int forkloop_stop;
+
+static void *getppid_loop(void *arg)
+{
+	long *calls = arg;
+
+	while (!forkloop_stop) {
+		syscall(SYS_getppid);
+		(*calls)++;
+	}
+	return NULL;
+}
+
+static int cmd_forkloop(int ms)
+{
+	long long end = now_us(CLOCK_MONOTONIC) + ms * 1000LL;
+	long forks = 0, denied = 0, allowed = 0, calls = 0;
+	pthread_t t;
+	int st;
+
+	if (pthread_create(&t, NULL, getppid_loop, &calls))
+		return perror("pthread_create"), 1;
+	while (now_us(CLOCK_MONOTONIC) < end) {
+		pid_t pid = fork();
+
+		if (pid < 0)
+			return perror("fork"), 1;
+		if (pid == 0)
+			_exit(syscall(SYS_getppid) < 0 ? 1 : 0);
+		if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st))
+			return 1;
+		forks++;
+		if (WEXITSTATUS(st))
+			denied++;
+		else
+			allowed++;
+	}
+	forkloop_stop = 1;
+	pthread_join(t, NULL);
+	printf("forks=%ld denied=%ld allowed=%ld thread_calls=%ld\n", forks,
+	       denied, allowed, calls);
+	return 0;
+}
+
 static int cmd_bench(const char *what, long n)
 {
 	long long t0, t1;
@@ -1025,6 +1073,8 @@ int main(int argc, char **argv)
 		return cmd_getppid_every(atoi(argv[2]), argv[3]);
 	if (argc == 3 && !strcmp(argv[1], "uring-mkdirat"))
 		return cmd_uring_mkdirat(argv[2]);
+	if (argc == 3 && !strcmp(argv[1], "forkloop"))
+		return cmd_forkloop(atoi(argv[2]));
 	if (argc == 4 && !strcmp(argv[1], "bench"))
 		return cmd_bench(argv[2], atol(argv[3]));
 	fprintf(stderr, "usage: see the comment at the top of vkt.c\n");
