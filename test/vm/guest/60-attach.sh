@@ -161,8 +161,8 @@ w0=$(waiters 0)
 [ "$w1" = 4 ] && [ "$w0" = 0 ]
 result attach.futex_waiters_in_private_table $? "waiters in A's table: $w1 with 4 in A and 2 in the initial namespace sleeping, $w0 after"
 
-# A process of A and its CLONE_VM child in a nested namespace (which has no
-# vkernel) share the mm, so a private futex must hash alike for both.
+# A process of A and its CLONE_VM child in a nested namespace share the mm, so
+# a private futex must hash alike for both.
 a=$(in_a 'vkt futex-clone-vm')
 [ "$a" = "woken=1 wait=0" ]
 result attach.futex_clone_vm_nested_ns $? "$a"
