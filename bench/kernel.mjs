@@ -1,4 +1,5 @@
-// `npm run bench:kernel [-- --rounds R --getppid N --futex N]`: the cost of the vkernel syscall
+// `npm run bench:kernel [-- --rounds R --getppid N --futex N] [--patched-out DIR --unpatched-out DIR]`
+// (the out dirs: what kernel/build.sh printed, instead of running it): the cost of the vkernel syscall
 // path in the VM (qemu, TCG), in the four places of issue 18's table:
 //   unpatched  the unpatched kernel (same config), initial namespace
 //   before     the patched kernel, initial namespace, no attachment exists
@@ -75,8 +76,12 @@ const stats = (xs) => {
   return { n: s.length, median: q(s, 0.5), min: s[0], max: s[s.length - 1], p25: q(s, 0.25), p75: q(s, 0.75) };
 };
 
-const unpatched = build(['--unpatched']);
-const patched = build([]);
+const outArg = (name) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : undefined;
+};
+const unpatched = outArg('unpatched-out') ?? build(['--unpatched']);
+const patched = outArg('patched-out') ?? build([]);
 const results = [...boot(unpatched, 'unpatched'), ...boot(patched, 'patched')];
 
 const PLACES = ['unpatched', 'before', 'after', 'inside'];
