@@ -5,9 +5,10 @@
 # places: unpatched (no /sys/kernel/vkernel), before (patched, no attachment exists), after (patched,
 # initial namespace, while namespace A is attached), inside (a task of A). Each round on the patched
 # kernel starts with no attachment (the last round's namespace is gone and its module unloaded, so
-# the static key is off again), measures `before`, attaches modules/testattach to a new namespace A
-# with a deny list of mkdir only (not getppid, not futex), then measures `after` and `inside` (their
-# order alternates between rounds), then ends A and unloads the module.
+# the static key is off again), starts a new namespace A (its command loop), measures `before`,
+# attaches modules/testattach to A with a deny list of mkdir only (not getppid, not futex), then
+# measures `after` and `inside` (their order alternates between rounds), then ends A and unloads the
+# module.
 . /tests/lib.sh
 . /tests/bench.env
 ko=/lib/modules/testattach.ko
@@ -70,8 +71,10 @@ if [ ! -e $ko ]; then
 fi
 r=1
 while [ $r -le "$ROUNDS" ]; do
-	bench before $r
+	# A's command loop polls (a sleep every 20 ms): started before `before` so that every place
+	# is measured beside the same background load
 	start_a
+	bench before $r
 	if ! out=$(insmod $ko pid=$apid deny=83 deny_x32=83 deny_ia32=39 2>&1); then
 		echo "VKBENCH error insmod: $out"
 		break

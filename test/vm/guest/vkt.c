@@ -74,8 +74,9 @@
  *                                     in a loop): "forks=<n> denied=<n>
  *                                     allowed=<n>"
  *   vkt bench getppid|futex N         N getppid() calls or N futex ping-pong
- *                                     round trips between two threads:
- *                                     "ns_per_op=<ns>"
+ *                                     round trips between two threads, all
+ *                                     on CPU 0 (no cross-CPU wakeups, which
+ *                                     TCG makes erratic): "ns_per_op=<ns>"
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -999,6 +1000,7 @@ static int cmd_bench(const char *what, long n)
 
 	if (n < 1)
 		return 2;
+	pin(0);
 	if (!strcmp(what, "getppid")) {
 		t0 = now_ns();
 		for (i = 0; i < n; i++)
