@@ -59,14 +59,22 @@ export async function ensureBaseImage(d: Dockerd): Promise<void> {
 }
 
 /** `docker build` of one Dockerfile.vm target from the repo, tagged (an untagged stage would be a
- * dangling image that a prune removes, and the next run would build it again); returns seconds */
-export async function buildVmTarget(d: Dockerd, target: string | undefined, tag: string): Promise<number> {
+ * dangling image that a prune removes, and the next run would build it again); returns its output */
+export async function buildVmTarget(d: Dockerd, target: string | undefined, tag: string): Promise<string> {
   const ts = Date.now();
   const args = ['build', '--network', 'host', '--build-arg', `BASE=${BASE}`, '--build-arg', `EXTRA_CA_CERTS=${extraCaCerts()}`,
     '-f', 'Dockerfile.vm', ...(target ? ['--target', target] : []), '-t', tag, '.'];
   const build = await d.docker(args, { all: true, timeout: 60 * MIN });
   if (build.exitCode !== 0) throw new Error(`docker build -f Dockerfile.vm${target ? ` --target ${target}` : ''} failed:\n${String(build.all).slice(-4000)}`);
-  const s = (Date.now() - ts) / 1000;
-  console.log(`docker build -f Dockerfile.vm --target ${target ?? '(image)'}: ${s.toFixed(0)} s`);
-  return s;
+  console.log(`docker build -f Dockerfile.vm --target ${target ?? '(image)'}: ${((Date.now() - ts) / 1000).toFixed(0)} s`);
+  return String(build.all);
+}
+
+/** scripts/vm-kernel-prebuilt.sh: the patched kernel of kernel/ (built here if not cached, as the
+ * VM tier builds it) handed to Dockerfile.vm through .vm-kernel/, so the image does not build it
+ * again; returns its cache key */
+export async function stagePrebuiltKernel(): Promise<string> {
+  const r = await execa('scripts/vm-kernel-prebuilt.sh', [], { all: true, reject: false, timeout: 60 * MIN });
+  if (r.exitCode !== 0) throw new Error(`scripts/vm-kernel-prebuilt.sh: ${String(r.all).slice(-3000)}`);
+  return readFileSync('.vm-kernel/key', 'utf8').trim();
 }
