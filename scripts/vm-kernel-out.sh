@@ -11,7 +11,9 @@
 set -eu
 [ $# -eq 2 ] || { echo "usage: $0 KERNEL_OUT DEST" >&2; exit 2; }
 out=$1
-dest=$2
+# absolute: the module is built with make M=<under dest>, which a relative path breaks
+mkdir -p "$2"
+dest=$(cd "$2" && pwd)
 runtime="$(cd "$(dirname "$0")/.." && pwd)/bin/vkernel-runtime"
 tree="$out/build"
 rel="$(cat "$tree/include/config/kernel.release")"
