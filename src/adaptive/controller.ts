@@ -1,7 +1,8 @@
-import { appendFileSync, existsSync, mkdirSync, rmdirSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
 import { adaptiveLog, controllerGroupPath } from './paths.js';
 import { BACKENDS } from '../kernel/backends/index.js';
 import { RT_DEFAULTS, type Mode } from '../kernel/backends/backend.js';
+import { leaveOwnGroup } from '../kernel/cgroups/leave.js';
 import type { Cgroups, CpuGroup } from '../kernel/cgroups/types.js';
 import { formatLine } from '../log/logger.js';
 import { defaults } from '../policy/validate.js';
@@ -31,15 +32,6 @@ function enterOwnGroup(cgroups: Cgroups, containerPath: string, id: string): { g
   } catch (e) {
     return { why: (e as Error).message };
   }
-}
-
-/** Leaves the controller's group (for the hierarchy's root, always allowed) and removes it. */
-function leaveOwnGroup(cgroups: Cgroups, g: CpuGroup | undefined): void {
-  if (!g) return;
-  try {
-    cgroups.root.write('cgroup.procs', String(process.pid));
-    rmdirSync(g.dir);
-  } catch { /* delete removes it once we are gone */ }
 }
 
 /**

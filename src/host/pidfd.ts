@@ -1,3 +1,5 @@
+import { libcSymbols } from './libc-ffi.js';
+
 /**
  * pidfd_open(2) and pidfd_send_signal(2) through bun:ffi (glibc ≥ 2.36 wrappers), when we run
  * under bun (the compiled engine). A pidfd names one process for as long as it is open, so
@@ -18,28 +20,19 @@ let loaded: Pidfds | null | undefined;
 
 export async function pidfds(): Promise<Pidfds | undefined> {
   if (loaded !== undefined) return loaded ?? undefined;
-  loaded = null;
-  if (!process.versions.bun) return undefined;
-  try {
-    const spec = 'bun:ffi';
-    const ffi = (await import(spec)) as {
-      dlopen: (lib: string, syms: Record<string, { args: string[]; returns: string }>) => { symbols: Record<string, (...a: unknown[]) => number> };
-    };
-    const libc = ffi.dlopen('libc.so.6', {
-      pidfd_open: { args: ['i32', 'u32'], returns: 'i32' },
-      pidfd_send_signal: { args: ['i32', 'i32', 'ptr', 'u32'], returns: 'i32' },
-      close: { args: ['i32'], returns: 'i32' },
-    });
-    loaded = {
-      open: (pid) => {
-        const fd = libc.symbols.pidfd_open(pid, 0);
-        return fd >= 0 ? fd : undefined;
-      },
-      signal: (fd, sig) => libc.symbols.pidfd_send_signal(fd, sig, null, 0) === 0,
-      close: (fd) => { libc.symbols.close(fd); },
-    };
-  } catch {
-    loaded = null; // no bun:ffi, or a libc without the wrappers: check + kill(2)
-  }
+  // no bun:ffi, or a libc without the wrappers: null, and the caller checks + kill(2)s
+  const libc = await libcSymbols({
+    pidfd_open: { args: ['i32', 'u32'], returns: 'i32' },
+    pidfd_send_signal: { args: ['i32', 'i32', 'ptr', 'u32'], returns: 'i32' },
+    close: { args: ['i32'], returns: 'i32' },
+  });
+  loaded = libc ? {
+    open: (pid) => {
+      const fd = libc.pidfd_open(pid, 0);
+      return fd >= 0 ? fd : undefined;
+    },
+    signal: (fd, sig) => libc.pidfd_send_signal(fd, sig, null, 0) === 0,
+    close: (fd) => { libc.close(fd); },
+  } : null;
   return loaded ?? undefined;
 }

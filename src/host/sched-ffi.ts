@@ -1,3 +1,5 @@
+import { libcSymbols } from './libc-ffi.js';
+
 /**
  * sched_setscheduler(2) in-process through bun:ffi, when we run under bun (the compiled engine):
  * switching a container's N threads costs N syscalls instead of N chrt processes. Under node
@@ -12,21 +14,13 @@ let loaded: SetThreadPolicy | null | undefined;
 
 export async function threadPolicySetter(): Promise<SetThreadPolicy | undefined> {
   if (loaded !== undefined) return loaded ?? undefined;
-  loaded = null;
-  if (!process.versions.bun) return undefined;
-  try {
-    const spec = 'bun:ffi';
-    const ffi = (await import(spec)) as {
-      dlopen: (lib: string, syms: Record<string, { args: string[]; returns: string }>) => { symbols: Record<string, (...a: unknown[]) => number> };
-    };
-    const lib = ffi.dlopen('libc.so.6', { sched_setscheduler: { args: ['i32', 'i32', 'ptr'], returns: 'i32' } });
-    const param = new Int32Array(1);
-    loaded = (tid, policy, priority) => {
+  const lib = await libcSymbols({ sched_setscheduler: { args: ['i32', 'i32', 'ptr'], returns: 'i32' } });
+  const param = new Int32Array(1);
+  loaded = lib
+    ? (tid, policy, priority) => {
       param[0] = policy === 'fifo' ? priority : 0;
-      return lib.symbols.sched_setscheduler(tid, policy === 'fifo' ? SCHED_FIFO : SCHED_OTHER, param) === 0;
-    };
-  } catch {
-    loaded = null;
-  }
+      return lib.sched_setscheduler(tid, policy === 'fifo' ? SCHED_FIFO : SCHED_OTHER, param) === 0;
+    }
+    : null;
   return loaded ?? undefined;
 }

@@ -1,6 +1,7 @@
-import { appendFileSync, mkdirSync, readdirSync, rmdirSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readdirSync } from 'node:fs';
 import type { HostOps } from '../host/ops.js';
 import { threadPolicySetter } from '../host/sched-ffi.js';
+import { leaveOwnGroup } from '../kernel/cgroups/leave.js';
 import type { Cgroups, CpuGroup } from '../kernel/cgroups/types.js';
 import { startTime } from '../store/proc.js';
 import { parseSupervisorArgs, SUPERVISOR_PRIORITY, type SupervisorArgs } from './args.js';
@@ -41,14 +42,6 @@ async function enterOwnGroup(cgroups: Cgroups, a: SupervisorArgs, host: HostOps)
   const failed = await host.setThreadsScheduler(tids, 'fifo', SUPERVISOR_PRIORITY);
   if (failed.length) throw new Error(`cannot make the supervisor's threads SCHED_FIFO ${SUPERVISOR_PRIORITY}: ${failed.join(', ')}`);
   return own;
-}
-
-function leaveOwnGroup(cgroups: Cgroups, own: CpuGroup | undefined): void {
-  if (!own) return;
-  try {
-    cgroups.root.write('cgroup.procs', String(process.pid));
-    rmdirSync(own.dir);
-  } catch { /* teardown removes it once we are gone */ }
 }
 
 /**
