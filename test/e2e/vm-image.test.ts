@@ -2,7 +2,7 @@ import { execa } from 'execa';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildVmTarget, DOCKER_DATA_ROOT, ensureBaseImage, stagePrebuiltKernel } from '../helpers/debian-base.js';
+import { buildVmTarget, CACHE_ROOT, DOCKER_DATA_ROOT, ensureBaseImage, stagePrebuiltKernel } from '../helpers/debian-base.js';
 import { Dockerd } from '../helpers/engines.js';
 import { requireRoot } from '../helpers/fixtures.js';
 import { expectedAbi, parseConsole, type TestLine } from '../vm/lib/vm.js';
@@ -51,7 +51,7 @@ describe('Dockerfile.vm: built with docker build, booted under qemu, docker run 
     if (img.exitCode !== 0) throw new Error(`scripts/vm-image.sh: ${img.all}`);
     // the kernel the host built (and the VM tier boots) went into the image, not a second build of it
     // (a kernel built in the image differs in its build timestamp)
-    const hostKernel = join(process.env.VKERNEL_CACHE ?? '/var/cache/vkernel-runtime', 'kernel', key, 'bzImage');
+    const hostKernel = join(CACHE_ROOT, 'kernel', key, 'bzImage');
     if (!readFileSync(join(out, 'bzImage')).equals(readFileSync(hostKernel))) throw new Error(`Dockerfile.vm built its own kernel instead of taking ${key} from .vm-kernel/`);
     const t1 = Date.now();
     const boot = await execa('scripts/vm-boot.sh', [out, 'test/e2e/vm-image/guest.sh', '900'], { all: true, reject: false, timeout: 16 * MIN });

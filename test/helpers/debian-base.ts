@@ -12,7 +12,9 @@ import type { Dockerd } from './engines.js';
  * $VKERNEL_CACHE/vm (the tarball) and in the dockerd data-root the image tests share
  * ($VKERNEL_CACHE/vm/docker), so that docker's layer cache keeps the stages between runs.
  */
-export const VM_CACHE = join(process.env.VKERNEL_CACHE ?? '/var/cache/vkernel-runtime', 'vm');
+/** the cache kernel/build.sh and these images use ($VKERNEL_CACHE) */
+export const CACHE_ROOT = process.env.VKERNEL_CACHE ?? '/var/cache/vkernel-runtime';
+export const VM_CACHE = join(CACHE_ROOT, 'vm');
 export const DOCKER_DATA_ROOT = join(VM_CACHE, 'docker');
 const MIN = 60_000;
 const DEBOOTSTRAP = ['--variant=minbase', 'bookworm'];
