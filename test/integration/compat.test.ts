@@ -149,8 +149,8 @@ function descendants(pid: number, comm: string): number[] {
   return [...name.entries()].filter(([p, n]) => n === comm && under(p)).map(([p]) => p);
 }
 
-function start(bin: string, argv: string[], env: Record<string, string>): { child: ChildProcess; out: () => string; exit: Promise<[number | null, string | null]> } {
-  const child = spawn(bin, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+function start(bin: string, argv: string[], env: Record<string, string>, stdin: 'ignore' | 'pipe' = 'ignore'): { child: ChildProcess; out: () => string; exit: Promise<[number | null, string | null]> } {
+  const child = spawn(bin, argv, { stdio: [stdin, 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let out = '';
   child.stdout?.on('data', (d) => { out += d; });
   child.stderr?.on('data', (d) => { out += d; });
@@ -164,16 +164,19 @@ const until = async (cond: () => boolean, ms = 10000) => {
 
 describe('run with a request: runc state/list show the caller\'s bundle; nothing left after', () => {
   test.each(RUN_PATHS)('%s', async (name, flags, env, bin) => {
-    const bundle = await makeBundle({ args: ['sh', '-c', 'echo ready; sleep 1; echo out; exit 4'], annotations: name.includes('annotation') || bin === ENGINE_BIN ? ANNOTATED : undefined });
+    // the container runs until the test has looked (a line on its stdin, which run passes through):
+    // a fixed sleep made the test a race on a loaded host (runc state/list after the container ended)
+    const bundle = await makeBundle({ args: ['sh', '-c', 'echo ready; read x; echo out; exit 4'], annotations: name.includes('annotation') || bin === ENGINE_BIN ? ANNOTATED : undefined });
     const root = tempRoot();
     const id = uid('run');
-    const r = start(bin, ['--root', root, ...flags, 'run', '--bundle', bundle, id], env);
+    const r = start(bin, ['--root', root, ...flags, 'run', '--bundle', bundle, id], env, 'pipe');
     expect(await until(() => r.out().includes('ready'))).toBe(true);
     const state = JSON.parse((await runc(['--root', root, 'state', id])).stdout);
     expect(state.bundle).toBe(bundle);
     expect((await runc(['--root', root, 'list'])).stdout).toContain(bundle);
     const ours = JSON.parse(readFileSync(join(root, `vkernel@${id}.json`), 'utf8'));
     expect(ours.applied.map((a: { name: string }) => a.name)).toContain('sched-policy');
+    r.child.stdin?.end('go\n');
     expect(await r.exit).toEqual([4, null]);
     expect(r.out()).toBe('ready\nout\n');
     expect(leftovers(root, id)).toEqual([]);
