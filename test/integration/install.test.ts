@@ -5,7 +5,12 @@ import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { parse } from 'smol-toml';
 import { parse as parseYaml } from 'yaml';
+import { jest } from '@jest/globals';
 import { leftovers, makeBundle, REPO, run, tempRoot, uid, vk } from '../helpers/fixtures.js';
+
+// each test runs several admin commands (node + oclif start-up, ~1 s each when idle); the cold CI
+// measurement at load ~14 took over 30 s for five of them
+jest.setTimeout(120_000);
 
 /** `vkernel-runtime install|uninstall <engine>` on real files (the engines themselves: test/e2e) */
 const dir = () => mkdtempSync(join(tmpdir(), 'vk-install-'));
@@ -34,7 +39,7 @@ describe('docker daemon.json', () => {
     expect(backups(d)).toHaveLength(1);
     expect((await vk(['uninstall', 'docker', '--config-path', f])).exitCode).toBe(0);
     expect(readFileSync(f, 'utf8')).toBe(original);
-  }, 30000);
+  });
 
   test('--set becomes runtimeArgs, --name and --default register e.g. vkernel-fifo', async () => {
     const f = join(dir(), 'daemon.json');
@@ -46,7 +51,7 @@ describe('docker daemon.json', () => {
     });
     await vk(['uninstall', 'docker', '--config-path', f, '--name', 'vkernel-fifo']);
     expect(existsSync(f)).toBe(false); // install created it; uninstall removes it
-  }, 30000);
+  });
 
   test('a different runtime of the same name is refused without --force', async () => {
     const f = join(dir(), 'daemon.json');
@@ -57,7 +62,7 @@ describe('docker daemon.json', () => {
     expect(readFileSync(f, 'utf8')).toBe('{"runtimes":{"vkernel-runtime":{"path":"/other"}}}');
     expect((await vk(['install', 'docker', '--config-path', f, '--runtime-path', '/mine', '--force'])).exitCode).toBe(0);
     expect(JSON.parse(readFileSync(f, 'utf8')).runtimes['vkernel-runtime'].path).toBe('/mine');
-  }, 30000);
+  });
 
   test('invalid JSON: clear error, file untouched, no backup', async () => {
     const d = dir();
@@ -69,7 +74,7 @@ describe('docker daemon.json', () => {
     expect(r.stderr).toContain('nothing was changed');
     expect(readFileSync(f, 'utf8')).toBe('{"runtimes": {');
     expect(backups(d)).toEqual([]);
-  }, 30000);
+  });
 
   test('--dry-run prints a diff and changes nothing', async () => {
     const d = dir();
@@ -81,7 +86,7 @@ describe('docker daemon.json', () => {
     expect(r.stdout).toContain('+      "path": "/rt"');
     expect(readFileSync(f, 'utf8')).toBe(original);
     expect(backups(d)).toEqual([]);
-  }, 30000);
+  });
 });
 
 describe('containerd: a drop-in file that config.toml imports', () => {
@@ -141,7 +146,7 @@ describe('containerd: a drop-in file that config.toml imports', () => {
     expect(statSync(f).uid).toBe(1234);
     expect(existsSync(dropIn)).toBe(false);
     expect(existsSync(join(d, 'vkernel-runtime/config.yaml'))).toBe(false);
-  }, 30000);
+  });
 
   test('SystemdCgroup follows the node: the runc handler\'s option, else kubelet\'s cgroupDriver, else --cgroup-driver', async () => {
     const root = dir();
@@ -165,7 +170,7 @@ describe('containerd: a drop-in file that config.toml imports', () => {
     writeFileSync(join(root, 'var/lib/kubelet/config.yaml'), 'apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\ncgroupDriver: systemd\n');
     expect((await vk(args)).stdout).toContain('SystemdCgroup = true: as kubelet (cgroupDriver: systemd in /var/lib/kubelet/config.yaml)');
     expect(handler().options.SystemdCgroup).toBe(true);
-  }, 30000);
+  });
 
   test('an existing imports list (multi-line, commented) gets our file appended, the rest kept', async () => {
     const d = dir();
@@ -177,7 +182,7 @@ describe('containerd: a drop-in file that config.toml imports', () => {
     expect(after).toBe(`version = 2\nimports = ["/etc/containerd/nvidia.toml", "${join(d, 'conf.d/vkernel-runtime.toml')}"]\n\n[plugins."io.containerd.grpc.v1.cri"]\n  sandbox_image = "p:1"\n`);
     expect((await uninstall(f)).exitCode).toBe(0);
     expect(readFileSync(f, 'utf8')).toBe(text);
-  }, 30000);
+  });
 
   test('containerd 2.x (version 3) merges tables: the drop-in holds the handler only', async () => {
     const d = dir();
@@ -187,7 +192,7 @@ describe('containerd: a drop-in file that config.toml imports', () => {
     expect(parse(readFileSync(join(d, 'conf.d/vkernel-runtime.toml'), 'utf8'))).toEqual({
       version: 3, plugins: { 'io.containerd.cri.v1.runtime': { containerd: { runtimes: { vkernel: HANDLER } } } },
     });
-  }, 30000);
+  });
 
   test('no config.toml yet: one with version and imports; uninstall removes what install created', async () => {
     const d = dir();
@@ -200,7 +205,7 @@ describe('containerd: a drop-in file that config.toml imports', () => {
     expect((await uninstall(f)).exitCode).toBe(0);
     expect(readdirSync(d).filter((n) => !n.includes('.vkernel-backup-'))).toEqual(['conf.d', 'vkernel-runtime']);
     expect(readdirSync(join(d, 'conf.d')).filter((n) => !n.includes('.vkernel-backup-'))).toEqual([]);
-  }, 30000);
+  });
 
   test('an existing operator config keeps its comments and gains sources.env: false; an explicit choice is kept', async () => {
     const d = dir();
@@ -214,7 +219,7 @@ describe('containerd: a drop-in file that config.toml imports', () => {
     const r = await install(f, ['--force']);
     expect(r.stdout).toContain('keeps sources.env: true');
     expect(readFileSync(rc, 'utf8')).toBe('sources:\n  env: true\n');
-  }, 30000);
+  });
 
   test('invalid TOML: clear error, untouched', async () => {
     const d = dir();
@@ -225,7 +230,7 @@ describe('containerd: a drop-in file that config.toml imports', () => {
     expect(r.stderr).toContain('is not valid TOML');
     expect(readFileSync(f, 'utf8')).toBe('version = = 2');
     expect(readdirSync(d)).toEqual(['config.toml']);
-  }, 30000);
+  });
 
   test('--dry-run prints the diffs and changes nothing', async () => {
     const d = dir();
@@ -236,7 +241,7 @@ describe('containerd: a drop-in file that config.toml imports', () => {
     expect(r.stdout).toContain(`+imports = ["${join(d, 'conf.d/vkernel-runtime.toml')}"]`);
     expect(r.stdout).toContain('+[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.vkernel]');
     expect(readdirSync(d)).toEqual(['config.toml']);
-  }, 30000);
+  });
 });
 
 describe('install node: what the Kubernetes installer puts on a node (a temp dir standing in for the hostPath root)', () => {
