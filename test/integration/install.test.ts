@@ -298,7 +298,7 @@ test('podman hooks.d: two hooks matching io.vkernel.* annotations; uninstall rem
   expect(JSON.parse(readFileSync(join(d, 'vkernel-runtime-poststop.json'), 'utf8')).stages).toEqual(['poststop']);
   await vk(['uninstall', 'podman', '--config-path', d]);
   expect(readdirSync(d).filter((f) => !f.includes('backup'))).toEqual([]);
-}, 30000);
+});
 
 test('kubernetes: RuntimeClass with handler vkernel and a privileged node installer DaemonSet', async () => {
   const out = dir();
@@ -317,4 +317,4 @@ test('kubernetes: RuntimeClass with handler vkernel and a privileged node instal
   for (const f of ['runtimeclass.yaml', 'installer-daemonset.yaml', 'rbac.yaml']) {
     expect(readFileSync(new URL(`../../deploy/kubernetes/${f}`, import.meta.url), 'utf8')).toBe(readFileSync(join(out, f), 'utf8'));
   }
-}, 30000);
+});
