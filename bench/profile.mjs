@@ -36,15 +36,22 @@ function bundle(policy) {
   return dir;
 }
 
-/** one call: wall ms and CPU ms (user+sys of it and its waited-for children, GNU time, 10 ms steps) */
+// CPU of a call and every process it starts: `perf stat` (task-clock, 0.01 ms) where perf is
+// installed, else GNU time (10 ms steps, too coarse for one call; say so)
+const PERF = spawnSync('perf', ['stat', '-x,', '-e', 'task-clock', 'true'], { stdio: 'ignore' }).status === 0;
+
+/** one call: wall ms and CPU ms (user+sys of it and its children) */
 function call(bin, args, env) {
   const err = openSync(errFile, 'w');
   const t0 = process.hrtime.bigint();
-  const r = spawnSync('/usr/bin/time', ['-o', cpuFile, '-f', '%U %S', bin, '--root', root, ...args], { stdio: ['ignore', 'ignore', err], env: { ...process.env, ...env } });
+  const meter = PERF ? ['perf', ['stat', '-x,', '-o', cpuFile, '-e', 'task-clock']] : ['/usr/bin/time', ['-o', cpuFile, '-f', '%U %S']];
+  const r = spawnSync(meter[0], [...meter[1], bin, '--root', root, ...args], { stdio: ['ignore', 'ignore', err], env: { ...process.env, ...env } });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   closeSync(err);
   if (r.status !== 0) throw new Error(`${bin} ${args.join(' ')}: exit ${r.status}: ${readFileSync(errFile, 'utf8')}`);
-  const [u, s] = readFileSync(cpuFile, 'utf8').trim().split('\n').pop().split(/\s+/).map(Number);
+  const out = readFileSync(cpuFile, 'utf8');
+  if (PERF) return { ms, cpu: Number(out.split('\n').find((l) => l.includes('task-clock')).split(',')[0]) };
+  const [u, s] = out.trim().split('\n').pop().split(/\s+/).map(Number);
   return { ms, cpu: (u + s) * 1000 };
 }
 
@@ -59,7 +66,8 @@ try {
     rmSync(prof, { force: true });
     const wall = { runc: {}, vk: {} };
     const cpu = { runc: [], vk: [] };
-    for (const k of ['runc', 'vk']) for (const c of [...CMDS, 'total']) wall[k][c] = [];
+    const cpuOf = { runc: {}, vk: {} };
+    for (const k of ['runc', 'vk']) for (const c of [...CMDS, 'total']) { wall[k][c] = []; cpuOf[k][c] = []; }
     for (let round = -1; round < N; round++) {
       for (const k of round % 2 ? ['runc', 'vk'] : ['vk', 'runc']) {
         const id = `prof-${process.pid}-${n++}`;
@@ -67,7 +75,7 @@ try {
         const env = k === 'vk' && round >= 0 ? { VKERNEL_PROFILE: prof } : {};
         const r = [call(bin, ['create', '--bundle', b, id], env), call(bin, ['start', id], env), call(bin, ['delete', '--force', id], env)];
         if (round < 0) continue; // warms the caches
-        CMDS.forEach((c, i) => wall[k][c].push(r[i].ms));
+        CMDS.forEach((c, i) => { wall[k][c].push(r[i].ms); cpuOf[k][c].push(r[i].cpu); });
         wall[k].total.push(r.reduce((a, x) => a + x.ms, 0));
         cpu[k].push(r.reduce((a, x) => a + x.cpu, 0));
       }
@@ -75,16 +83,22 @@ try {
     const lines = readFileSync(prof, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
     console.log(`\n== sched.policy=${policy}: median (p25-p75) of ${N} rounds, ms; runc and vkernel-runtime interleaved`);
     console.log(`create+start+delete wall: runc ${fmt(wall.runc.total)} vkernel-runtime ${fmt(wall.vk.total)} x${(q(wall.vk.total, 0.5) / q(wall.runc.total, 0.5)).toFixed(2)}`);
-    console.log(`create+start+delete CPU:  runc ${fmt(cpu.runc)} vkernel-runtime ${fmt(cpu.vk)} x${(q(cpu.vk, 0.5) / Math.max(1, q(cpu.runc, 0.5))).toFixed(2)}`);
+    console.log(`create+start+delete CPU:  runc ${fmt(cpu.runc)} vkernel-runtime ${fmt(cpu.vk)} x${(q(cpu.vk, 0.5) / Math.max(1, q(cpu.runc, 0.5))).toFixed(2)} (${PERF ? 'perf stat task-clock' : 'GNU time, 10 ms steps'}, with every child)`);
     for (const c of CMDS) {
       const mine = lines.filter((l) => l.cmd === c);
       console.log(`-- ${c}: ${mine.length} engine runs${mine.length ? '' : ' (the launcher passed it straight to runc)'}`);
       console.log(`  ${'wall, runc'.padEnd(34)} ${fmt(wall.runc[c])}`);
       console.log(`  ${'wall, vkernel-runtime'.padEnd(34)} ${fmt(wall.vk[c])}`);
+      console.log(`  ${'CPU, runc'.padEnd(34)} ${fmt(cpuOf.runc[c])}`);
+      console.log(`  ${'CPU, vkernel-runtime'.padEnd(34)} ${fmt(cpuOf.vk[c])}`);
       if (!mine.length) continue;
       // wall minus the engine's own time, per process (the i-th line is the i-th call of c)
       const outside = mine.map((l, i) => wall.vk[c][i] - l.total);
       console.log(`  ${'engine: start-up + static imports'.padEnd(34)} ${fmt(mine.map((l) => l.startup))}`);
+      if (mine[0].cpu !== undefined) {
+        console.log(`  ${'engine CPU: start-up'.padEnd(34)} ${fmt(mine.map((l) => l.startupCpu))}`);
+        console.log(`  ${'engine CPU: in all (its threads)'.padEnd(34)} ${fmt(mine.map((l) => l.cpu))}`);
+      }
       const names = [...new Set(mine.flatMap((l) => Object.keys(l.phases)))];
       for (const p of names) {
         const xs = mine.map((l) => l.phases[p]?.[0] ?? 0);

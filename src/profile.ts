@@ -3,20 +3,31 @@ import { appendFileSync } from 'node:fs';
 /**
  * Phase timer for `npm run bench -- --profile` (bench/profile.mjs). On only when VKERNEL_PROFILE
  * names a file (read once with the rest of the environment, src/env.ts): each engine process then
- * appends one JSON line {cmd, pid, startup, total, phases: {name: [ms, count]}}. Off, `timed` is one
+ * appends one JSON line {cmd, pid, startup, total, startupCpu, cpu, phases: {name: [ms, count]}}
+ * (`startupCpu`/`cpu`: CPU ms of this process, every thread, up to main() and in all). Off, `timed` is one
  * comparison and a call, nothing is recorded and nothing is written.
  * `startup` is the time from process start to main() (the JS runtime's start and the evaluation of
  * every module imported statically); phases may nest (`state-write` includes its `fsync`).
  */
 let file: string | undefined;
 let startup = 0;
+/** CPU ms (user+sys, every thread) of this process up to main() */
+let startupCpu = 0;
 let command: string | undefined;
 const phases: Record<string, [number, number]> = {};
 
 export function profileTo(path: string | undefined): void {
   file = path;
-  if (file !== undefined) startup = performance.now();
+  if (file !== undefined) {
+    startup = performance.now();
+    startupCpu = cpuMs();
+  }
 }
+
+const cpuMs = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
 
 export function record(name: string, ms: number): void {
   const p = (phases[name] ??= [0, 0]);
@@ -49,6 +60,6 @@ export function flushProfile(): void {
   const out: Record<string, [number, number]> = {};
   for (const [k, [ms, n]] of Object.entries(phases)) out[k] = [round(ms), n];
   try {
-    appendFileSync(file, `${JSON.stringify({ cmd: command, pid: process.pid, startup: round(startup), total: round(performance.now()), phases: out })}\n`);
+    appendFileSync(file, `${JSON.stringify({ cmd: command, pid: process.pid, startup: round(startup), total: round(performance.now()), startupCpu: round(startupCpu), cpu: round(cpuMs()), phases: out })}\n`);
   } catch { /* a profile is never worth failing a container for */ }
 }

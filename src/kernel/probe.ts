@@ -1,5 +1,4 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { gunzipSync } from 'node:zlib';
 
 /** What this host can do, read from /sys and /proc (cheap: a few stat and read calls). */
 export interface HostProbe {
@@ -38,7 +37,8 @@ export function kernelConfigHas(option: string, release: string, proc = '/proc',
   try {
     text = readFileSync(`${boot}/config-${release}`, 'utf8');
   } catch {
-    try { text = gunzipSync(readFileSync(`${proc}/config.gz`)).toString('utf8'); } catch { return undefined; }
+    // zlib on first use only: a static import costs every engine start ~15-20 ms CPU (test/unit/engine-imports.test.ts)
+    try { text = process.getBuiltinModule('node:zlib').gunzipSync(readFileSync(`${proc}/config.gz`)).toString('utf8'); } catch { return undefined; }
   }
   return text.includes(`\n${option}=y\n`) || text.startsWith(`${option}=y\n`);
 }

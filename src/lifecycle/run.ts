@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { containerId, flagValue, parseCommandArgs } from '../oci/argv.js';
@@ -72,7 +71,7 @@ async function prepareRun(rt: Runtime, id: string, bundle: string, owner = proce
   // where `run` keeps the config.json it shows runc (the caller's plus our hooks): named first and
   // recorded in the state before it exists, so a kill at any point leaves either nothing or a
   // state that names it (delete --force and gc remove it with the state)
-  const runBundle = join(rt.env.runBundles, `${id}-${randomBytes(3).toString('hex')}`);
+  const runBundle = join(rt.env.runBundles, `${id}-${process.getBuiltinModule('node:crypto').randomBytes(3).toString('hex')}`);
   await withLock(rt.root, id, async () => {
     faultPoint('locked');
     await clearStale(rt, id);

@@ -1,8 +1,6 @@
-import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { readEnv, type RuntimeEnv } from '../env.js';
 import { linuxHostOps, type HostOps } from '../host/ops.js';
 import { withLock } from '../store/lock.js';
@@ -81,7 +79,7 @@ export function moduleSourceDir(env: Pick<RuntimeEnv, 'moduleSource' | 'home' | 
     } catch { /* launcher path gone: try the others */ }
   }
   try {
-    const here = dirname(fileURLToPath(import.meta.url));
+    const here = dirname(process.getBuiltinModule('node:url').fileURLToPath(import.meta.url));
     candidates.push(resolve(here, '../../modules/vkernel'), resolve(here, '../../../modules/vkernel'));
   } catch { /* not a file: URL (a compiled engine): the launcher's home above */ }
   const found = candidates.find((c) => existsSync(join(c, 'Kbuild')));
@@ -89,6 +87,9 @@ export function moduleSourceDir(env: Pick<RuntimeEnv, 'moduleSource' | 'home' | 
   return found;
 }
 
+// crypto and url on first use only: bun evaluates a builtin imported anywhere in the engine at its
+// start (test/unit/engine-imports.test.ts)
+const createHash = (alg: string) => process.getBuiltinModule('node:crypto').createHash(alg);
 const sha256 = (data: Buffer | string) => createHash('sha256').update(data).digest('hex');
 
 function readOr(path: string, fallback: string): string {

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { MAX_NAME_LENGTH } from './elf.js';
 
 export const NAME_PREFIX = 'vkernel_';
@@ -23,7 +22,8 @@ export function moduleName(id: string, taken: ReadonlySet<string>): string {
     const name = NAME_PREFIX + safe.slice(0, n);
     if (!taken.has(name)) return name;
   }
-  const hash = createHash('sha256').update(id).digest('hex').slice(0, 8);
+  // crypto on first use only (test/unit/engine-imports.test.ts)
+  const hash = process.getBuiltinModule('node:crypto').createHash('sha256').update(id).digest('hex').slice(0, 8);
   const name = `${NAME_PREFIX}${safe.slice(0, MAX_ID_CHARS - 9)}_${hash}`;
   if (!taken.has(name)) return name;
   throw new Error(`no free module name for container ${JSON.stringify(id)}: ${name} and every shorter prefix are taken`);
