@@ -1,5 +1,6 @@
 import { failure, run, runDetached } from './spawn.js';
-import { threadPolicySetter } from './sched-ffi.js';
+import { existsSync, readdirSync } from 'node:fs';
+import { threadPolicySetter, type SetThreadPolicy } from './sched-ffi.js';
 import { timed } from '../profile.js';
 
 /** What a host operation reports when it may legitimately fail (the caller decides). */
@@ -11,7 +12,11 @@ export interface Outcome { ok: boolean; message: string }
  * test/doubles/host-ops.ts. Every argument is passed as its own argv element.
  */
 export interface HostOps {
-  /** SCHED_FIFO at `priority`, or SCHED_OTHER, for every thread of `pid` (util-linux chrt -a) */
+  /**
+   * SCHED_FIFO at `priority`, or SCHED_OTHER, for every thread of `pid`: in-process
+   * sched_setscheduler(2) under bun, else util-linux chrt -a (and always chrt when a chrt binary
+   * is given, as tests do)
+   */
   setScheduler(pid: number, policy: 'fifo' | 'other', priority?: number): Promise<void>;
   /**
    * SCHED_FIFO at `priority`, or SCHED_OTHER, for each of the threads `tids`: in-process
@@ -47,6 +52,35 @@ async function outcome(file: string, args: readonly string[]): Promise<Outcome> 
   return r.code === 0 ? { ok: true, message: '' } : { ok: false, message: failure(r) };
 }
 
+/** the thread ids of `pid` (/proc/<pid>/task); empty when it is gone */
+function threadsOf(pid: number): number[] {
+  try {
+    return readdirSync(`/proc/${pid}/task`).map(Number).filter((t) => Number.isInteger(t) && t > 0);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * What `chrt -a -p` does, in-process: every thread of `pid` to `policy`. A thread started while we
+ * set the others (it inherits the old policy) is caught by reading the list again, until no new
+ * thread shows up (at most 5 rounds). Throws, like chrt, when the process is gone or a live thread
+ * could not be set.
+ */
+function setAllThreads(set: SetThreadPolicy, pid: number, policy: 'fifo' | 'other', priority: number): void {
+  const name = policy === 'fifo' ? 'SCHED_FIFO' : 'SCHED_OTHER';
+  const done = new Set<number>();
+  for (let round = 0; round < 5; round++) {
+    const todo = threadsOf(pid).filter((t) => !done.has(t));
+    if (round === 0 && !todo.length) throw new Error(`cannot set ${name} on pid ${pid}: No such process`);
+    if (!todo.length) return;
+    for (const t of todo) {
+      if (!set(t, policy, priority) && existsSync(`/proc/${pid}/task/${t}`)) throw new Error(`cannot set ${name} (priority ${policy === 'fifo' ? priority : 0}) on thread ${t} of pid ${pid}: not permitted (an RT budget of 0 in its cgroup?)`);
+      done.add(t);
+    }
+  }
+}
+
 /** The real host: util-linux, kmod and make from PATH (or the given binaries). */
 export function linuxHostOps(bin: HostBinaries = {}): HostOps {
   const nsenter = bin.nsenter ?? 'nsenter';
@@ -55,6 +89,9 @@ export function linuxHostOps(bin: HostBinaries = {}): HostOps {
   const inNs = (pid: number, sysctl: string[]) => ['--target', String(pid), '--pid', '--', 'sysctl', ...sysctl];
   return {
     async setScheduler(pid, policy, priority = 1) {
+      // in-process under bun (the compiled engine): no chrt process on fifo's create path
+      const set = bin.chrt === undefined ? await threadPolicySetter() : undefined;
+      if (set) return timed('sched_setscheduler', () => setAllThreads(set, pid, policy, priority));
       const args = policy === 'fifo' ? ['-a', '-f', '-p', String(priority), String(pid)] : ['-a', '-o', '-p', '0', String(pid)];
       await must(bin.chrt ?? 'chrt', args);
     },

@@ -1,4 +1,4 @@
-import { existsSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, openSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { leftovers, makeBundle, requireRoot, runc, tempRoot, uid, vk } from '../helpers/fixtures.js';
@@ -61,4 +61,28 @@ needs(RT_GROUPS).test('adaptive: create leaves the start marker, start runs the 
   expect(existsSync(join(r.root, `vkernel@${r.id}.json`))).toBe(false);
   // (not leftovers(): the controller, SIGTERMed by delete, can still append to its log after delete
   // removed it, a race of the adaptive controller's own, seen once here under load)
+}, 120_000);
+
+needs(RT_GROUPS).test('fifo: create sets SCHED_FIFO on every thread of the init in-process (no chrt process)', async () => {
+  const bundle = await makeBundle({ args: ['sleep', '30'], annotations: { 'io.vkernel.sched.policy': 'fifo' } });
+  const root = tempRoot();
+  const id = uid('f');
+  const prof = join(tmpdir(), `${id}.profile`);
+  const env = { VKERNEL_PROFILE: prof };
+  try {
+    const created = await vk(['--root', root, 'create', '--bundle', bundle, id], { stdin: 'ignore', stdout: 'ignore', stderr: 'ignore', env });
+    expect(created.exitCode).toBe(0);
+    const line = JSON.parse(readFileSync(prof, 'utf8').split('\n')[0]) as Line;
+    expect(line.phases['exec chrt']).toBeUndefined();
+    expect(line.phases.sched_setscheduler).toBeDefined();
+    // every thread of the created init (runc init, a Go program: several threads) is SCHED_FIFO
+    const pid = JSON.parse((await runc(['--root', root, 'state', id])).stdout).pid as number;
+    const tids = readdirSync(`/proc/${pid}/task`);
+    expect(tids.length).toBeGreaterThan(0);
+    for (const t of tids) expect(readFileSync(`/proc/${pid}/task/${t}/stat`, 'utf8').split(') ')[1].split(' ')[38]).toBe('1'); // policy field: SCHED_FIFO
+  } finally {
+    await vk(['--root', root, 'delete', '--force', id]);
+    rmSync(prof, { force: true });
+  }
+  expect(leftovers(root, id)).toEqual([]);
 }, 120_000);

@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -91,24 +91,24 @@ needs(RT_GROUPS).describe('RT ledger on real cgroups', () => {
 
   test('SIGKILL between the raise and the state record: once all are deleted, the parent is back to 0', async () => {
     const n = node();
-    // a chrt that never returns: the runtime stops right after the raise, before the state records it
-    const bin = mkdtempSync(join(tmpdir(), 'vk-stuck-chrt-'));
-    writeFileSync(join(bin, 'chrt'), '#!/bin/sh\necho $$ > "$(dirname "$0")/pid"\nexec sleep 60\n');
-    chmodSync(join(bin, 'chrt'), 0o755);
+    // the runtime SIGKILLs itself right after the raise (before the state records the apply); the
+    // kill is proven by the trace line. (Before issue 15's in-process sched_setscheduler this used
+    // a chrt that never returned: fifo's create no longer starts chrt.)
+    const trace = join(mkdtempSync(join(tmpdir(), 'vk-raise-kill-')), 'trace');
     try {
       expect((await n.create('a')).r.exitCode).toBe(0);
       const bundle = await makeBundle({ args: ['sleep', '60'], annotations: { 'io.vkernel.sched.policy': 'fifo' }, cgroupsPath: `/${n.parent}/k` });
-      const p = execa(RUNTIME, ['--root', n.root, 'create', '--bundle', bundle, 'k'], { reject: false, stdin: 'ignore', stdout: 'ignore', stderr: 'ignore', env: { ...n.env, PATH: `${bin}:${process.env.PATH}` } });
-      for (let i = 0; i < 300 && !existsSync(join(bin, 'pid')); i++) await sleep(50);
-      expect(existsSync(join(bin, 'pid'))).toBe(true);
+      const p = await execa(RUNTIME, ['--root', n.root, 'create', '--bundle', bundle, 'k'], {
+        reject: false, stdin: 'ignore', stdout: 'ignore', stderr: 'ignore',
+        env: { ...n.env, VKERNEL_RUNTIME_TEST_FAULT: `kill-at=create/rt-budget-raised,trace=${trace}` },
+      });
+      expect(p.signal).toBe('SIGKILL');
+      expect(readFileSync(trace, 'utf8')).toMatch(/^create kill rt-budget-raised@1 /);
       // raised, and recorded in the ledger and (journaled before the raise) in the container's state
       expect(rt(n.parent)).toBe(500000);
       expect(Object.keys(n.ledger().holders)).toContain(join(CPU, n.parent, 'k'));
       const state = JSON.parse(readFileSync(join(n.root, 'vkernel@k.json'), 'utf8')) as { applied: { name: string }[] };
       expect(state.applied.map((a) => a.name)).toEqual(['sched-policy']);
-      p.kill('SIGKILL');
-      await p;
-      process.kill(Number(readFileSync(join(bin, 'pid'), 'utf8')), 'SIGKILL');
       await n.del('k');
       await n.del('a');
       expect(await n.settled(0)).toBe(0);
