@@ -3,8 +3,13 @@
 //   lifecycle:   create + start + delete of `true` (no vkernel request, then with policies)
 // Median of N runs (VKERNEL_BENCH_RUNS, default 30), ratios against runc.
 // `npm run bench -- --profile`: the per-phase profile instead (bench/profile.mjs).
+// `npm run bench -- --docker`: `docker run --rm` through runc vs vkernel-runtime (bench/docker.mjs).
 if (process.argv.includes('--profile')) {
   await import('./profile.mjs');
+  process.exit(0);
+}
+if (process.argv.includes('--docker')) {
+  await import('./docker.mjs');
   process.exit(0);
 }
 import { spawnSync } from 'node:child_process';
