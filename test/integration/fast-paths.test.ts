@@ -75,6 +75,9 @@ needs(RT_GROUPS).test('fifo: create sets SCHED_FIFO on every thread of the init 
     const line = JSON.parse(readFileSync(prof, 'utf8').split('\n')[0]) as Line;
     expect(line.phases['exec chrt']).toBeUndefined();
     expect(line.phases.sched_setscheduler).toBeDefined();
+    // the RT ledger is written (renamed into place) without fsync
+    expect(line.phases['ledger-write']).toBeDefined();
+    expect(line.phases.fsync).toBeUndefined();
     // every thread of the created init (runc init, a Go program: several threads) is SCHED_FIFO
     const pid = JSON.parse((await runc(['--root', root, 'state', id])).stdout).pid as number;
     const tids = readdirSync(`/proc/${pid}/task`);

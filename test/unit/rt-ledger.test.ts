@@ -133,6 +133,20 @@ test('a ledger that is not one is an error, never overwritten', async () => {
   expect(h.budgets()).toEqual(ORIGINAL);
 });
 
+test('no fsync: a ledger torn by a host crash (unreadable, written before this boot) reads as empty; one torn in this boot is an error', () => {
+  const f = join(mkdtempSync(join(dir, 't-')), 'rt-ledger.json');
+  writeFileSync(f, '{"version": 1, "parents": {"/sys/fs/cgroup/cpu/docker": {"orig');
+  const stat = (btime: number) => {
+    const p = join(mkdtempSync(join(dir, 's-')), 'stat');
+    writeFileSync(p, `cpu  1 2 3 4\nbtime ${btime}\nprocesses 9\n`);
+    return p;
+  };
+  const now = Math.floor(Date.now() / 1000);
+  expect(readLedger(f, stat(now + 60))).toEqual({ version: 1, parents: {}, holders: {} }); // booted after the write
+  expect(() => readLedger(f, stat(now - 60))).toThrow('not an RT ledger'); // written in this boot: never guessed
+  expect(() => readLedger(f, join(dir, 'no-such-stat'))).toThrow('not an RT ledger');
+});
+
 test('journal: called with the undo record after the ledger has the holder and before any budget is raised', async () => {
   const h = host();
   h.cg.add('/docker/j', { [RT]: 0, [P]: 1_000_000 }, [500]);
