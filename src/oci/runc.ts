@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { run, spawnInherited } from '../host/spawn.js';
 import type { Invocation } from './argv.js';
+import { timed } from '../profile.js';
 
 /** Which runc to delegate to: `--runc`, then the config file's `runc:`, then VKERNEL_RUNC (RuntimeEnv.runc), then `runc` on PATH. */
 export function runcBinary(inv: Invocation, configured?: string, fromEnv?: string): string {
@@ -86,12 +87,14 @@ function exitStatus(code: number | null, signal: NodeJS.Signals | null): number 
  * resolves with runc's exit status.
  */
 export function runcInherit(bin: string, args: readonly string[], fds: readonly (number | 'ignore')[] = [], socketActivation = false): Promise<number> {
+  const bun = bunSpawn();
+  if (bun) return runcInheritBun(bun, bin, args, fds, socketActivation);
   return new Promise((resolveStatus, reject) => {
-    const child = socketActivation
+    const child = timed('spawn (node:child_process)', () => (socketActivation
       // socket activation: runc takes LISTEN_FDS only when LISTEN_PID is its own pid, so runc is
       // started by a constant sh snippet that sets it to its pid and execs runc (args stay argv)
       ? spawnInherited('/bin/sh', ['-c', 'LISTEN_PID=$$; export LISTEN_PID; exec "$0" "$@"', bin, ...args], fds)
-      : spawnInherited(bin, args, fds);
+      : spawnInherited(bin, args, fds)));
     const forward = (sig: NodeJS.Signals) => { child.kill(sig); };
     for (const s of FORWARDED) {
       try { process.on(s, forward); } catch { /* a name this JS runtime cannot watch */ }
@@ -107,6 +110,47 @@ export function runcInherit(bin: string, args: readonly string[], fds: readonly 
       lastDeath = signal ? { signal, status } : undefined;
       resolveStatus(status);
     });
+  });
+}
+
+/** the part of Bun.spawn runcInherit uses (present only under bun: the compiled engine) */
+type BunSpawn = (cmd: string[], o: { stdio: (number | 'inherit' | 'ignore')[] }) => {
+  kill(signal?: NodeJS.Signals): void;
+  exited: Promise<number>;
+  exitCode: number | null;
+  signalCode: NodeJS.Signals | null;
+};
+
+/** Bun.spawn when we run under bun (the compiled engine), else undefined (node) */
+function bunSpawn(): BunSpawn | undefined {
+  const spawn = (globalThis as { Bun?: { spawn?: BunSpawn } }).Bun?.spawn;
+  return typeof spawn === 'function' ? spawn : undefined;
+}
+
+/**
+ * runcInherit under bun: Bun.spawn directly. node:child_process in the compiled engine costs ~10 ms
+ * more CPU per call (its emitter and stream layer over the same spawn; bench/spawn-cost.mjs), paid
+ * by every create and delete that goes through the engine. Same contract: our stdio and the listed
+ * fds ('ignore' leaves a slot closed), every catchable signal forwarded, runc's status back.
+ */
+function runcInheritBun(spawn: BunSpawn, bin: string, args: readonly string[], fds: readonly (number | 'ignore')[], socketActivation: boolean): Promise<number> {
+  const argv = socketActivation ? ['/bin/sh', '-c', 'LISTEN_PID=$$; export LISTEN_PID; exec "$0" "$@"', bin, ...args] : [bin, ...args];
+  let child: ReturnType<BunSpawn>;
+  try {
+    child = timed('spawn (Bun.spawn)', () => spawn(argv, { stdio: ['inherit', 'inherit', 'inherit', ...fds] }));
+  } catch (e) {
+    return Promise.reject(new Error(`cannot run ${bin}: ${(e as Error).message}`));
+  }
+  const forward = (sig: NodeJS.Signals) => { child.kill(sig); };
+  for (const s of FORWARDED) {
+    try { process.on(s, forward); } catch { /* a name this JS runtime cannot watch */ }
+  }
+  return child.exited.then(() => {
+    for (const s of FORWARDED) process.off(s, forward);
+    const signal = child.signalCode;
+    const status = exitStatus(signal ? null : child.exitCode, signal);
+    lastDeath = signal ? { signal, status } : undefined;
+    return status;
   });
 }
 

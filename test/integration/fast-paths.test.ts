@@ -78,6 +78,9 @@ needs(RT_GROUPS).test('fifo: create sets SCHED_FIFO on every thread of the init 
     // the RT ledger is written (renamed into place) without fsync
     expect(line.phases['ledger-write']).toBeDefined();
     expect(line.phases.fsync).toBeUndefined();
+    // runc started by Bun.spawn, not through node:child_process's layer
+    expect(line.phases['spawn (Bun.spawn)']).toBeDefined();
+    expect(line.phases['spawn (node:child_process)']).toBeUndefined();
     // every thread of the created init (runc init, a Go program: several threads) is SCHED_FIFO
     const pid = JSON.parse((await runc(['--root', root, 'state', id])).stdout).pid as number;
     const tids = readdirSync(`/proc/${pid}/task`);
