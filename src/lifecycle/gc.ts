@@ -4,6 +4,7 @@ import { adaptiveLog, CONTROLLER_GROUP_PREFIX } from '../adaptive/paths.js';
 import { SUPERVISOR_GROUP_PREFIX } from '../supervisor/args.js';
 import type { Cgroups, CpuGroup } from '../kernel/cgroups/index.js';
 import { RT_LOCK, tidyLedger } from '../kernel/backends/rt.js';
+import { reviveSupervisor } from '../kernel/backends/rt-v2.js';
 import { ledgerFile, prune, readLedger } from '../kernel/backends/rt-ledger.js';
 import type { Logger } from '../log/logger.js';
 import { parseArgv } from '../oci/argv.js';
@@ -74,6 +75,16 @@ export async function gc(o: GcOptions): Promise<string[]> {
         const state = store.read(id);
         if (state && (await inUse(o.runc, root, state))) {
           liveIds.add(id);
+          // a running rt v2 container whose supervisor and sentinel were killed together: a new supervisor
+          if (state.backend === 'rt-v2' && !o.dryRun) {
+            const undo = (state.applied.find((a) => a.name === 'sched-policy')?.undo as { backendUndo?: unknown } | undefined)?.backendUndo;
+            try {
+              const said = undo ? reviveSupervisor(new Runtime(parseArgv(['--root', root]), o.log, o.runc).backendDeps(), undo) : undefined;
+              if (said) o.say(said);
+            } catch (e) {
+              failed.push(`${root}: ${id}: rt v2 supervisor: ${(e as Error).message}`);
+            }
+          }
           if (state.module) usedModules.add(state.module);
           if (state.runBundle) usedBundles.add(state.runBundle);
           return;

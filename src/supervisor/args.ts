@@ -11,6 +11,13 @@ export const SUPERVISOR_PRIORITY = 99;
 export const WINDOW_MS = 100;
 export const TICK_MS = 20;
 
+/** the supervisor's command word (the launcher passes it to the engine) */
+export const SUPERVISE = 'vkernel-rt-supervise';
+
+/** how many times a sentinel restarts a supervisor that died within RESTART_WINDOW_MS, at most */
+export const MAX_RESTARTS = 5;
+export const RESTART_WINDOW_MS = 60_000;
+
 /** what `vkernel-rt-supervise <json>` is given (by the rt v2 backend's setup) */
 export interface SupervisorArgs {
   id: string;
@@ -28,6 +35,13 @@ export interface SupervisorArgs {
   init: { pid: number; start?: string };
   /** where the supervisor writes its start, errors and end (with its counters) */
   log?: string;
+  /**
+   * `sentinel`: this process is the supervisor's sentinel (sentinel.ts), started by it with a pipe
+   * as its stdin; absent: the supervisor
+   */
+  role?: 'sentinel';
+  /** when (ms since the epoch) a sentinel restarted the supervisor lately (the last RESTART_WINDOW_MS) */
+  restarts?: number[];
 }
 
 /**
@@ -56,6 +70,10 @@ export function parseSupervisorArgs(json: string | undefined, cgroups: Cgroups):
   }
   if (!a.init || !Number.isInteger(a.init.pid) || a.init.pid <= 0) throw new Error('vkernel-rt-supervise: bad init');
   if (a.log !== undefined && (typeof a.log !== 'string' || !a.log.startsWith('/'))) throw new Error('vkernel-rt-supervise: bad log path');
+  if (a.role !== undefined && a.role !== 'sentinel') throw new Error('vkernel-rt-supervise: bad role');
+  if (a.restarts !== undefined && (!Array.isArray(a.restarts) || a.restarts.length > MAX_RESTARTS || !a.restarts.every((t) => num(t, 0, Number.MAX_SAFE_INTEGER)))) {
+    throw new Error('vkernel-rt-supervise: bad restarts');
+  }
   try {
     cgroups.groupAt(a.dir);
     cgroups.groupAt(a.own);

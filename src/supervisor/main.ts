@@ -6,6 +6,7 @@ import type { Cgroups, CpuGroup } from '../kernel/cgroups/types.js';
 import { startTime } from '../store/proc.js';
 import { parseSupervisorArgs, SUPERVISOR_PRIORITY, type SupervisorArgs } from './args.js';
 import { groupCpus } from './cpus.js';
+import { SentinelHandle, sentinel } from './sentinel.js';
 import { Supervisor } from './supervisor.js';
 import { budgetFor } from './window.js';
 
@@ -33,14 +34,19 @@ function logger(file: string | undefined): (msg: string) => void {
   };
 }
 
-/** into its own group (created here), then every thread of this process SCHED_FIFO above the container's */
+/** every thread of this process SCHED_FIFO above the container's */
+async function fifoSelf(host: HostOps): Promise<void> {
+  const tids = readdirSync('/proc/self/task').map(Number);
+  const failed = await host.setThreadsScheduler(tids, 'fifo', SUPERVISOR_PRIORITY);
+  if (failed.length) throw new Error(`cannot make the supervisor's threads SCHED_FIFO ${SUPERVISOR_PRIORITY}: ${failed.join(', ')}`);
+}
+
+/** into its own group (created here unless a sentinel restarting it is there already), then SCHED_FIFO above the container's */
 async function enterOwnGroup(cgroups: Cgroups, a: SupervisorArgs, host: HostOps): Promise<CpuGroup> {
   const own = cgroups.groupAt(a.own);
   mkdirSync(own.dir, { recursive: true });
   own.write('cgroup.procs', String(process.pid));
-  const tids = readdirSync('/proc/self/task').map(Number);
-  const failed = await host.setThreadsScheduler(tids, 'fifo', SUPERVISOR_PRIORITY);
-  if (failed.length) throw new Error(`cannot make the supervisor's threads SCHED_FIFO ${SUPERVISOR_PRIORITY}: ${failed.join(', ')}`);
+  await fifoSelf(host);
   return own;
 }
 
@@ -52,9 +58,13 @@ async function enterOwnGroup(cgroups: Cgroups, a: SupervisorArgs, host: HostOps)
  * every task). Exit status EXIT_NO_FIFO: the tasks could not be made SCHED_FIFO (e.g. a kernel with
  * RT group scheduling refuses it in a group without an RT budget).
  */
-export async function supervise(json: string | undefined, d: { cgroups: Cgroups; host: HostOps }): Promise<number> {
+export async function supervise(json: string | undefined, d: { cgroups: Cgroups; host: HostOps; self: readonly string[] }): Promise<number> {
   const a = parseSupervisorArgs(json, d.cgroups);
   const log = logger(a.log);
+  if (a.role === 'sentinel') {
+    try { await fifoSelf(d.host); } catch (e) { log(`sentinel: ${(e as Error).message}`); }
+    return sentinel(a, d, log);
+  }
   await threadPolicySetter(); // loaded before the first switch
   const group = d.cgroups.groupAt(a.dir);
   let own: CpuGroup | undefined;
@@ -65,6 +75,9 @@ export async function supervise(json: string | undefined, d: { cgroups: Cgroups;
     leaveOwnGroup(d.cgroups, own ?? d.cgroups.groupAt(a.own));
     return 1;
   }
+  // the sentinel (sentinel.ts): demotes the group and starts a new supervisor if this one dies
+  const guard = new SentinelHandle(d.self, a, log);
+  guard.start();
   const gone = () => (startTime(a.init.pid) !== a.init.start ? `container init ${a.init.pid} gone` : !group.exists() ? 'container group gone' : undefined);
   // the container's init and group: checked at the start, every window and when a read fails; the
   // event loop (SIGTERM, SIGUSR1) gets a turn as often
@@ -83,7 +96,8 @@ export async function supervise(json: string | undefined, d: { cgroups: Cgroups;
     const c = process.cpuUsage();
     return `${s.samples} samples, ${s.demotions} demotions, ${s.promotions} promotions, ${s.joined} threads joined; FIFO ${ms(s.fifoNs)} ms CPU in ${ms(wall)} ms (${((Number(s.fifoNs) * 100) / Number(wall) / cpus).toFixed(1)} % of ${cpus} CPUs); max overrun ${ms(s.maxOverrunNs)} ms, max wake-up lateness ${ms(s.maxLateNs)} ms; supervisor CPU ${((c.user + c.system) / 1000).toFixed(1)} ms, ${ms(busyNs)} ms of it sampling`;
   };
-  const end = (why: string) => {
+  const end = async (why: string) => {
+    await guard.stop();
     log(`supervisor: ${why}; ${stats()}`);
     leaveOwnGroup(d.cgroups, own);
   };
@@ -91,12 +105,9 @@ export async function supervise(json: string | undefined, d: { cgroups: Cgroups;
   process.on('SIGTERM', () => {
     if (stopping) return;
     stopping = true;
-    void sup.demoteAll().catch(() => []).then(() => {
-      end('stopped (SIGTERM), tasks demoted');
-      process.exit(0);
-    });
+    void sup.demoteAll().catch(() => []).then(() => end('stopped (SIGTERM), tasks demoted')).finally(() => process.exit(0));
   });
-  log(`supervisor: ${a.id}: ${a.percent} % of ${cpus} CPU(s) per ${a.windowMs} ms window (${(Number(budget.budgetNs) / 1e6).toFixed(1)} ms), tasks FIFO ${a.priority}, sample every ${a.tickMs} ms at most, own group ${a.own}`);
+  log(`supervisor: ${a.id}: pid ${process.pid}${a.restarts?.length ? ` (restart ${a.restarts.length})` : ''}, sentinel ${guard.pid ?? 'none'}; ${a.percent} % of ${cpus} CPU(s) per ${a.windowMs} ms window (${(Number(budget.budgetNs) / 1e6).toFixed(1)} ms), tasks FIFO ${a.priority}, sample every ${a.tickMs} ms at most, own group ${a.own}`);
   let first = true;
   while (!stopping) {
     const now = process.hrtime.bigint();
@@ -106,7 +117,7 @@ export async function supervise(json: string | undefined, d: { cgroups: Cgroups;
       if (stopping) break;
       const why = gone();
       if (why) {
-        end(why);
+        await end(why);
         return 0;
       }
     }
@@ -127,7 +138,7 @@ export async function supervise(json: string | undefined, d: { cgroups: Cgroups;
       first = false;
       if (r.failed.length) {
         await sup.demoteAll().catch(() => []);
-        end(`cannot make thread(s) ${r.failed.join(', ')} SCHED_FIFO`);
+        await end(`cannot make thread(s) ${r.failed.join(', ')} SCHED_FIFO`);
         return EXIT_NO_FIFO;
       }
     } else if (r.failed.length) {

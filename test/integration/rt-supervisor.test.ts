@@ -2,8 +2,9 @@
 // hierarchy and real tasks: the engine as installed, a busy task in a cgroup2 group, its policy read
 // from /proc while the supervisor runs. The whole backend through runc on Debian's stock kernel is
 // the VM tier's (test/vm/rt-v2.test.ts); this shows the supervisor's figures on real CPUs.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { needs, type Prerequisite } from '../helpers/prereq.js';
 import { requireRoot, RUNTIME, uid } from '../helpers/fixtures.js';
@@ -29,8 +30,30 @@ const HOST: Prerequisite = {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const policy = (pid: number) => { try { const s = readFileSync(`/proc/${pid}/stat`, 'utf8'); return Number(s.slice(s.lastIndexOf(')') + 2).split(' ')[38]); } catch { return -1; } };
 const startOf = (pid: number) => { const s = readFileSync(`/proc/${pid}/stat`, 'utf8'); return s.slice(s.lastIndexOf(')') + 2).split(' ')[19]; };
+const startOfOr = (pid: number) => { try { return startOf(pid); } catch { return undefined; } };
+const procsOf = (dir: string) => { try { return readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number); } catch { return []; } };
+const cmdOf = (pid: number) => { try { return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' '); } catch { return ''; } };
+/** the processes in a supervisor's group that are its supervisor (not its sentinel) */
+const supervisorsIn = (own: string) => procsOf(own).filter((p) => cmdOf(p).includes('vkernel-rt-supervise') && !cmdOf(p).includes('"role":"sentinel"'));
+const sentinelsIn = (own: string) => procsOf(own).filter((p) => cmdOf(p).includes('"role":"sentinel"'));
+/** the share of `ms` during which `pid` was SCHED_FIFO, sampled every ms (see the first test) */
+async function fifoShare(pid: number, ms: number): Promise<number> {
+  let fifo = 0;
+  let n = 0;
+  let at = performance.now();
+  let was = policy(pid);
+  for (const end = at + ms; performance.now() < end;) {
+    await sleep(1);
+    const now = performance.now();
+    if (was === 1) fifo += now - at;
+    n += now - at;
+    at = now;
+    was = policy(pid);
+  }
+  return (fifo * 100) / n;
+}
 
-interface Setup { dir: string; own: string; busy: ChildProcess; sup: ChildProcess; log: string; id: string }
+interface Setup { dir: string; own: string; busy: ChildProcess; sup: ChildProcess; log: string; id: string; args: Record<string, unknown> }
 const made: Setup[] = [];
 /** other processes the tests start (killed at the end) */
 const others: ChildProcess[] = [];
@@ -46,7 +69,7 @@ async function start(percent = 10): Promise<Setup> {
   const log = join('/tmp', `${id}.log`);
   const args = { id, dir, own, percent, priority: 1, windowMs: 100, tickMs: 20, init: { pid: busy.pid!, start: startOf(busy.pid!) }, log };
   const sup = spawn(RUNTIME, ['vkernel-rt-supervise', JSON.stringify(args)], { stdio: 'ignore', env: { ...process.env, VKERNEL_CGROUP_ROOT: V2! } });
-  const s = { dir, own, busy, sup, log, id };
+  const s = { dir, own, busy, sup, log, id, args };
   made.push(s);
   for (let i = 0; i < 500 && policy(busy.pid!) !== 1; i++) await sleep(10);
   return s;
@@ -66,8 +89,12 @@ afterAll(async () => {
   }
   for (const s of made) {
     s.busy.kill('SIGKILL');
+    await exited(s.busy);
+    // the supervisor (maybe a restarted one, not our child) ends by itself once the init is gone
+    for (let i = 0; i < 200 && procsOf(s.own).length; i++) await sleep(10);
     s.sup.kill('SIGKILL');
-    await Promise.all([exited(s.busy), exited(s.sup)]);
+    for (const p of procsOf(s.own)) { try { process.kill(p, 'SIGKILL'); } catch { /* gone */ } }
+    await exited(s.sup);
     for (const d of [s.own, s.dir]) {
       // a killed task leaves its group a moment after its parent reaped it
       for (let i = 0; i < 100 && existsSync(d); i++) {
@@ -123,7 +150,10 @@ needs(HOST).describe('rt v2 supervisor on this host\'s cgroup v2 hierarchy', () 
     console.log(`a task moved into the group was SCHED_FIFO after ${lag} ms`);
     expect(policy(late.pid!)).toBe(1);
     expect(lag).toBeLessThan(500); // 20 ms sweeps; the rest is this polling process on a loaded host (60-160 ms measured)
-    expect(readFileSync(join(s.own, 'cgroup.procs'), 'utf8').trim()).toBe(String(s.sup.pid));
+    // its group holds the supervisor and its sentinel (sentinel.ts), nothing else
+    expect(supervisorsIn(s.own)).toEqual([s.sup.pid]);
+    expect(sentinelsIn(s.own).length).toBe(1);
+    expect(procsOf(s.own).length).toBe(2);
     s.sup.kill('SIGTERM');
     expect(await exited(s.sup)).toBe(0);
     expect(policy(s.busy.pid!)).toBe(0);
@@ -139,6 +169,105 @@ needs(HOST).describe('rt v2 supervisor on this host\'s cgroup v2 hierarchy', () 
     expect(existsSync(s.own)).toBe(false);
     expect(readFileSync(s.log, 'utf8')).toMatch(/container init \d+ gone/);
   }, 30_000);
+
+  test('SIGKILL of the supervisor under a busy task: within 1 s the task is SCHED_OTHER or supervised again, and then held to its budget', async () => {
+    const s = await start(10);
+    await sleep(300);
+    // killed while the task is FIFO (its budget's part of a window): left so, it would stay FIFO
+    for (const t0 = Date.now(); policy(s.busy.pid!) !== 1 && Date.now() - t0 < 2000;) await sleep(0);
+    expect(policy(s.busy.pid!)).toBe(1);
+    s.sup.kill('SIGKILL');
+    await exited(s.sup);
+    const t0 = Date.now();
+    // never FIFO without a supervisor for more than the bound: SCHED_OTHER, or a new supervisor in its group
+    let fifoAlone = 0;
+    let at = performance.now();
+    let recovered: string | undefined;
+    while (Date.now() - t0 < 3000) {
+      const p = policy(s.busy.pid!);
+      const sups = supervisorsIn(s.own);
+      const now = performance.now();
+      if (p === 1 && !sups.length) fifoAlone += now - at;
+      at = now;
+      if (recovered === undefined && (p !== 1 || sups.length)) recovered = `${p !== 1 ? 'demoted' : `supervisor ${sups.join(',')} running`} after ${Date.now() - t0} ms`;
+      await sleep(1);
+    }
+    const share = await fifoShare(s.busy.pid!, 2000);
+    const log = existsSync(s.log) ? readFileSync(s.log, 'utf8') : '';
+    // eslint-disable-next-line no-console
+    console.log(`supervisor ${s.sup.pid} SIGKILLed: ${recovered ?? 'never recovered'}; FIFO without a supervisor ${fifoAlone.toFixed(0)} ms; then FIFO ${share.toFixed(1)} % of 2 s (budget 10 % of each CPU: ~20 % for one task on 2 CPUs); log:\n${log}`);
+    expect(recovered).toBeDefined();
+    expect(fifoAlone).toBeLessThan(1000);
+    expect(supervisorsIn(s.own).length).toBe(1);
+    expect(share).toBeLessThan(30);
+    expect(share).toBeGreaterThan(5);
+  }, 30_000);
+
+  test('SIGKILL of the sentinel: the supervisor starts a new one; SIGTERM of the supervisor stops both and removes the group', async () => {
+    const s = await start(10);
+    await sleep(300);
+    const first = sentinelsIn(s.own);
+    expect(first.length).toBe(1);
+    process.kill(first[0], 'SIGKILL');
+    let again: number[] = [];
+    for (const t0 = Date.now(); Date.now() - t0 < 3000; await sleep(20)) {
+      again = sentinelsIn(s.own).filter((p) => !first.includes(p));
+      if (again.length) break;
+    }
+    expect(again.length).toBe(1);
+    s.sup.kill('SIGTERM');
+    expect(await exited(s.sup)).toBe(0);
+    expect(policy(s.busy.pid!)).toBe(0);
+    for (let i = 0; i < 100 && existsSync(s.own); i++) await sleep(10);
+    expect(existsSync(s.own)).toBe(false);
+    expect(startOfOr(again[0])).toBeUndefined();
+  }, 30_000);
+
+  test('supervisor and sentinel SIGKILLed together while the task is FIFO: `ps` says UNSUPERVISED, `gc` starts a new supervisor, `ps` says supervised', async () => {
+    const s = await start(10);
+    await sleep(300);
+    // a state of ours naming this group as an rt v2 container's (the runtime cannot make one through
+    // runc on this host: its cpu controller is cgroup v1 with RT group scheduling); its owner is this
+    // process, so gc counts the container as live (lifecycle/leftovers.ts inUse)
+    const root = mkdtempSync(join(tmpdir(), 'vk-rtv2-root-'));
+    const locks = mkdtempSync(join(tmpdir(), 'vk-rtv2-locks-'));
+    const state = {
+      version: 1, id: s.id, bundle: '/nonexistent', created: new Date().toISOString(), policy: { 'sched.policy': 'fifo' }, sources: {},
+      owner: { pid: process.pid, start: startOf(process.pid) }, backend: 'rt-v2', cgroupPath: `/vk-${s.id}`, helpers: {},
+      applied: [{ name: 'sched-policy', undo: { backend: 'rt-v2', backendUndo: { v2: true, id: s.id, dir: s.dir, own: s.own, log: s.log, args: s.args } } }],
+    };
+    writeFileSync(join(root, `vkernel@${s.id}.json`), JSON.stringify(state));
+    const env = { ...process.env, VKERNEL_CGROUP_ROOT: V2!, VKERNEL_LOCK_DIR: locks, VKERNEL_RUN_BUNDLES: join(locks, 'bundles') };
+    const ps = () => (JSON.parse(execFileSync(RUNTIME, ['--root', root, 'ps', '--format', 'json'], { env, encoding: 'utf8' })) as { id: string; supervision: string }[]).find((r) => r.id === s.id)?.supervision ?? '';
+    try {
+      const before = ps();
+      expect(before).toMatch(/^supervised \(supervisor \d+, sentinel \d+\)/);
+      for (const t0 = Date.now(); policy(s.busy.pid!) !== 1 && Date.now() - t0 < 2000;) await sleep(0);
+      // the sentinel first (the supervisor would start a new one at its next window), then the supervisor
+      for (const p of [...sentinelsIn(s.own), ...supervisorsIn(s.own)]) process.kill(p, 'SIGKILL');
+      await exited(s.sup);
+      await sleep(200);
+      const killed = ps();
+      expect(policy(s.busy.pid!)).toBe(1); // nothing demoted it: the case gc is for
+      expect(killed).toMatch(/^UNSUPERVISED: 1 of 1 thread\(s\) SCHED_FIFO without a budget/);
+      const said = execFileSync(RUNTIME, ['gc', '--root', root], { env, encoding: 'utf8' });
+      expect(said).toMatch(new RegExp(`started a new rt v2 supervisor \\d+ for ${s.id}`));
+      let after = '';
+      for (const t0 = Date.now(); Date.now() - t0 < 5000; await sleep(100)) {
+        after = ps();
+        if (/^supervised .*sentinel \d+/.test(after)) break;
+      }
+      const share = await fifoShare(s.busy.pid!, 2000);
+      // eslint-disable-next-line no-console
+      console.log(`ps before: ${before}\nps after SIGKILL of both: ${killed}\ngc: ${said.trim()}\nps after gc: ${after}; then FIFO ${share.toFixed(1)} % of 2 s`);
+      expect(after).toMatch(/^supervised \(supervisor \d+, sentinel \d+\)/);
+      expect(share).toBeLessThan(30);
+      expect(share).toBeGreaterThan(2); // FIFO again (sampled by a SCHED_OTHER process on a loaded host: a low reading)
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+      rmSync(locks, { recursive: true, force: true });
+    }
+  }, 60_000);
 
   test('bad arguments: exit 1, nothing created', async () => {
     const own = join(V2!, `vkernel-rt-${uid('bad')}`);

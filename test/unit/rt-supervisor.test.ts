@@ -9,6 +9,7 @@ import { kernelConfigHas, type HostProbe } from '../../src/kernel/probe.js';
 import { parseSupervisorArgs, supervisorGroupPath } from '../../src/supervisor/args.js';
 import { countCpuList, groupCpus } from '../../src/supervisor/cpus.js';
 import { Supervisor } from '../../src/supervisor/supervisor.js';
+import { sentinelArgs } from '../../src/supervisor/sentinel.js';
 import { budgetFor, initial, step, type SupState } from '../../src/supervisor/window.js';
 import { MemoryCgroups } from '../doubles/cgroups.js';
 import { FakeHost } from '../doubles/host-ops.js';
@@ -187,6 +188,15 @@ describe('supervisor arguments and CPUs', () => {
     expect(() => parseSupervisorArgs(JSON.stringify({ ...ok, priority: 99 }), cg)).toThrow('out of range');
     expect(() => parseSupervisorArgs(JSON.stringify({ ...ok, tickMs: 0 }), cg)).toThrow('out of range');
     expect(() => parseSupervisorArgs(JSON.stringify({ ...ok, log: 'rel/x' }), cg)).toThrow('bad log path');
+    // the sentinel's role and a restarted supervisor's restart times (sentinel.ts)
+    expect(parseSupervisorArgs(JSON.stringify({ ...ok, role: 'sentinel', restarts: [1, 2] }), cg)).toMatchObject({ role: 'sentinel', restarts: [1, 2] });
+    expect(() => parseSupervisorArgs(JSON.stringify({ ...ok, role: 'boss' }), cg)).toThrow('bad role');
+    expect(() => parseSupervisorArgs(JSON.stringify({ ...ok, restarts: [1, 2, 3, 4, 5, 6] }), cg)).toThrow('bad restarts');
+    expect(() => parseSupervisorArgs(JSON.stringify({ ...ok, restarts: ['x'] }), cg)).toThrow('bad restarts');
+  });
+
+  test('the sentinel\'s argument is the supervisor\'s with its role, the container id first (delete finds both by it)', () => {
+    expect(JSON.stringify(sentinelArgs(ok))).toMatch(/^\{"id":"c1",.*"role":"sentinel"\}$/);
   });
 
   test('CPUs: the nearest effective cpuset, else the CPUs online', () => {

@@ -13,12 +13,13 @@ import { buildKernel, BUILD_TIMEOUT_MS, repoRoot, runProblems, runVm, type VmRun
 const SCRIPTS = ['80-rt-v2.sh'];
 const CHECKS: Check[] = [
   { name: 'rtv2.backend_chosen', title: 'features says rt v2 and a fifo container\'s state says backend rt-v2' },
-  { name: 'rtv2.tasks_fifo', title: 'the container\'s init is SCHED_FIFO 1, the supervisor SCHED_FIFO 99 in its own group beside the container\'s' },
+  { name: 'rtv2.tasks_fifo', title: 'the container\'s init is SCHED_FIFO 1, the supervisor SCHED_FIFO 99 in its own group beside the container\'s, with its sentinel' },
   { name: 'rtv2.exec_follows', title: 'a task started later by exec becomes SCHED_FIFO within 150 ms (the lag is printed)' },
   { name: 'rtv2.budget_held', title: 'a busy fifo container (2 CPU-bound tasks, 2 vCPUs) gets 20..35 % against a host load (budget 25 %)' },
   { name: 'rtv2.host_responsive', title: 'a host task sleeping 1 ms at a time while the busy fifo container runs: p99 and max lateness below a third of the max without the supervisor (~1 s), same boot' },
   { name: 'rtv2.delete_clean', title: 'delete --force leaves no state, cgroup, supervisor (group, process, log) or ledger holder' },
-  { name: 'rtv2.supervisor_killed_clean', title: 'after SIGKILL of the supervisor, delete --force still leaves nothing' },
+  { name: 'rtv2.supervisor_killed_recovers', title: 'the supervisor SIGKILLed under a busy fifo container while its tasks are FIFO: within 1 s they are SCHED_OTHER or supervised again (its sentinel), then held to the budget again (15..35 %)' },
+  { name: 'rtv2.supervisor_killed_clean', title: 'after SIGKILL of the supervisor and its sentinel together, delete --force still leaves nothing' },
   { name: 'rtv2.killed_mid_create_clean', title: 'the runtime SIGKILLed mid-create (before and after the supervisor starts): delete --force leaves nothing' },
 ];
 

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { withLock } from '../../store/lock.js';
 import { faultPoint } from '../../store/fault.js';
 import { cmdline, isSameProcess, procRef, signalProcess, startTime, type ProcRef } from '../../store/proc.js';
-import { SUPERVISOR_PRIORITY, supervisorGroupPath, TICK_MS, WINDOW_MS, type SupervisorArgs } from '../../supervisor/args.js';
+import { SUPERVISE, SUPERVISOR_PRIORITY, supervisorGroupPath, TICK_MS, WINDOW_MS, type SupervisorArgs } from '../../supervisor/args.js';
 import type { Cgroups, CpuGroup } from '../cgroups/index.js';
 import type { HostProbe } from '../probe.js';
 import { NODE_LIMIT_DEFAULT, type SchedBackend } from './backend.js';
@@ -12,15 +12,18 @@ import { capProblem, ledgerFile, prune, readLedger, settle, writeLedger } from '
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** the supervisor's command word (the launcher passes it to the engine) */
-export const SUPERVISE = 'vkernel-rt-supervise';
+export { SUPERVISE };
 
 /**
  * What teardown needs: the container's group, the supervisor's group (known before the supervisor
  * starts, so a kill at any point leaves it to remove), its log, and the supervisor once started.
  * `v2: true` tells it from the v1 backend's record.
  */
-export interface RtV2Undo { v2: true; id: string; dir: string; own: string; log: string; supervisor?: ProcRef }
+export interface RtV2Undo {
+  v2: true; id: string; dir: string; own: string; log: string; supervisor?: ProcRef;
+  /** what the supervisor was started with (gc starts it again with these if it is gone) */
+  args?: SupervisorArgs;
+}
 
 /** how long create waits for the supervisor to have made the init SCHED_FIFO (TCG guests are slow) */
 const READY_MS = 20_000;
@@ -66,24 +69,90 @@ function supervisors(cgroups: Cgroups, u: RtV2Undo): ProcRef[] {
 }
 
 /**
- * Stops the supervisor (SIGTERM: it demotes the group's tasks and leaves; SIGKILL after a second)
- * and removes its group. Only processes that are the supervisor of this container (command line)
- * are signalled.
+ * Stops the supervisor and its sentinel (SIGTERM: the supervisor demotes the group's tasks and
+ * leaves, the sentinel leaves; SIGKILL after a second) and removes their group. The group is
+ * listed again until it is empty: a sentinel may have started a new supervisor, or the supervisor
+ * a new sentinel, meanwhile. Only processes that are this container's supervisor or sentinel
+ * (command line) are signalled.
  */
 async function stopSupervisor(cgroups: Cgroups, u: RtV2Undo): Promise<void> {
-  const ours = (pid: number) => {
-    const c = cmdline(pid);
-    return c.includes(SUPERVISE) && c.includes(`{"id":${JSON.stringify(u.id)},`);
-  };
-  const procs = supervisors(cgroups, u).filter((p) => isSameProcess(p, ours) && ours(p.pid));
-  for (const p of procs) await signalProcess(p, 'SIGTERM', ours);
-  for (let i = 0; i < 100 && procs.some((p) => isSameProcess(p, ours)); i++) await sleep(10);
-  for (const p of procs) if (isSameProcess(p, ours)) await signalProcess(p, 'SIGKILL', ours);
+  const ours = isOurs(u);
+  const termed = new Set<string>();
+  for (let i = 0; i < 300; i++) {
+    const procs = supervisors(cgroups, u).filter((p) => isSameProcess(p, ours) && ours(p.pid));
+    if (!procs.length) break;
+    for (const p of procs) {
+      const key = `${p.pid}:${p.start}`;
+      if (i >= 100) await signalProcess(p, 'SIGKILL', ours);
+      else if (!termed.has(key)) {
+        termed.add(key);
+        await signalProcess(p, 'SIGTERM', ours);
+      }
+    }
+    await sleep(10);
+  }
   let own: CpuGroup | undefined;
   try { own = cgroups.groupAt(u.own); } catch { return; }
   for (let i = 0; i < 100 && own.exists(); i++) {
     try { rmdirSync(own.dir); } catch { await sleep(10); /* a killed supervisor is still leaving it */ }
   }
+}
+
+const isOurs = (u: RtV2Undo) => (pid: number) => {
+  const c = cmdline(pid);
+  return c.includes(SUPERVISE) && c.includes(`{"id":${JSON.stringify(u.id)},`);
+};
+
+/** how a running rt v2 container is supervised (vkernel-runtime ps, gc) */
+export interface SupervisionStatus {
+  /** the supervisor's and its sentinel's pids (none when gone) */
+  supervisor?: number;
+  sentinel?: number;
+  /** threads of the container's group, and how many of them are SCHED_FIFO */
+  threads: number;
+  fifo: number;
+  /** one line for people */
+  text: string;
+}
+
+/** the supervisor and sentinel of the container of `undo` (their group's processes), and its tasks' policies */
+export function supervisionStatus(cgroups: Cgroups, undo: unknown): SupervisionStatus {
+  const u = checkV2Undo(cgroups, undo);
+  const ours = isOurs(u);
+  let supervisor: number | undefined;
+  let sentinel: number | undefined;
+  for (const p of supervisors(cgroups, u)) {
+    if (!isSameProcess(p, ours) || !ours(p.pid)) continue;
+    if (cmdline(p.pid).includes('"role":"sentinel"')) sentinel ??= p.pid;
+    else supervisor ??= p.pid;
+  }
+  let tids: number[] = [];
+  try {
+    const g = cgroups.groupAt(u.dir);
+    if (g.exists()) tids = g.threads();
+  } catch { /* gone */ }
+  const fifo = tids.filter((t) => taskPolicy(t) === SCHED_FIFO).length;
+  let text: string;
+  if (supervisor !== undefined) text = `supervised (supervisor ${supervisor}, sentinel ${sentinel ?? 'none: the supervisor starts one'})`;
+  else if (fifo) text = `UNSUPERVISED: ${fifo} of ${tids.length} thread(s) SCHED_FIFO without a budget (supervisor and sentinel gone; vkernel-runtime gc starts a new supervisor)`;
+  else text = `unsupervised: every thread SCHED_OTHER (supervisor gone${sentinel !== undefined ? `, sentinel ${sentinel} still there` : ''}; vkernel-runtime gc starts a new supervisor)`;
+  return { supervisor, sentinel, threads: tids.length, fifo, text };
+}
+
+/**
+ * gc, for a running container: starts its supervisor again if both it and its sentinel are gone
+ * (killed together) and the container's init is still the one it supervised. Returns what it did.
+ */
+export function reviveSupervisor(d: { cgroups: Cgroups; host: { startHelper(argv: readonly string[]): number }; self: readonly string[] }, undo: unknown): string | undefined {
+  const u = checkV2Undo(d.cgroups, undo);
+  if (!u.args) return undefined;
+  const st = supervisionStatus(d.cgroups, u);
+  if (st.supervisor !== undefined || st.sentinel !== undefined) return undefined;
+  if (startTime(u.args.init.pid) !== u.args.init.start) return undefined;
+  const args: SupervisorArgs = { ...u.args };
+  delete args.restarts;
+  const pid = d.host.startHelper([...d.self, SUPERVISE, JSON.stringify(args)]);
+  return `started a new rt v2 supervisor ${pid} for ${u.id} (it was ${st.text})`;
 }
 
 /** checks undo data read back from a state file before anything is written */
@@ -132,6 +201,7 @@ export const rtV2Backend: SchedBackend = {
       id, dir: group.dir, own: u.own, percent: rt.budgetPercent, priority: rt.priority, windowMs: WINDOW_MS, tickMs: TICK_MS,
       init: { pid, start: startTime(pid) }, log: u.log,
     };
+    u.args = args;
     rmSync(u.log, { force: true });
     const sup = d.host.startHelper([...d.self, SUPERVISE, JSON.stringify(args)]);
     u.supervisor = procRef(sup);

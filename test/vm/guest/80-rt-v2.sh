@@ -7,7 +7,7 @@
 # Needs the payload of test/vm/lib/runtime-payload.mjs plus rt-v2.test.ts's (rtload, bundles
 # rtidle/rtburn, /boot/config-<release>).
 . /tests/lib.sh
-CHECKS="rtv2.backend_chosen rtv2.tasks_fifo rtv2.exec_follows rtv2.budget_held rtv2.host_responsive rtv2.delete_clean rtv2.supervisor_killed_clean rtv2.killed_mid_create_clean"
+CHECKS="rtv2.backend_chosen rtv2.tasks_fifo rtv2.exec_follows rtv2.budget_held rtv2.host_responsive rtv2.delete_clean rtv2.supervisor_killed_recovers rtv2.supervisor_killed_clean rtv2.killed_mid_create_clean"
 if [ ! -x /opt/vkr/bin/vkernel-runtime ] || [ ! -e /opt/bundles/rtburn/config.json ]; then
 	fail_all "no runtime or rt v2 bundles in the initramfs (rt-v2.test.ts payload)" $CHECKS
 	vkend
@@ -24,9 +24,12 @@ LEDGER=/run/vkernel-runtime/locks/rt-ledger.json
 create() { $RT create --no-pivot --bundle "/opt/bundles/$1" "$2" </dev/null >"/tmp/$2.out" 2>&1; }
 policy() { awk '{print $41 "/" $40}' "/proc/$1/stat" 2>/dev/null; } # policy/rt_priority
 supervisors() { for p in /proc/[0-9]*; do tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -q "vkernel-rt-supervise {\"id\":\"$1\"" && echo "${p#/proc/}"; done; }
+# the supervisor alone (its sentinel has "role":"sentinel" in its argument)
+supervisor() { for p in $(supervisors "$1"); do tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q '"role":"sentinel"' || echo "$p"; done; }
+uptime_ms() { read -r u _ </proc/uptime; echo $(( ${u%.*} * 1000 + 10#${u#*.} * 10 )); }
 # the supervisor's counters (SIGUSR1: it logs them), its last log line
 supstats() {
-	kill -USR1 "$(supervisors "$1")" 2>/dev/null
+	kill -USR1 "$(supervisor "$1")" 2>/dev/null
 	sleep 0.3
 	tail -n 1 "/run/vkernel-runtime/locks/rt-supervisor@$1.log" 2>/dev/null | cut -d' ' -f2-
 }
@@ -62,10 +65,12 @@ sleep 0.3
 init=$(sed -n 1p $CG/i1/cgroup.procs)
 sup=$(supervisors i1)
 ip=$(policy "$init")
+sup=$(supervisor i1)
 sp=$(policy "$sup")
-sg=$(cat $CG/vkernel-rt-i1/cgroup.procs 2>&1)
-[ "$ip" = 1/1 ] && [ "$sp" = 1/99 ] && [ "$sg" = "$sup" ]
-result rtv2.tasks_fifo $? "init $init policy/prio $ip (chrt: $(chrt -p "$init" 2>&1 | tr '\n' ' ')); supervisor $sup $sp in vkernel-rt-i1 (procs: $sg)"
+sg=$(sort -n $CG/vkernel-rt-i1/cgroup.procs 2>&1 | tr '\n' ' ')
+all=$(supervisors i1 | sort -n | tr '\n' ' ')
+[ "$ip" = 1/1 ] && [ "$sp" = 1/99 ] && [ "$sg" = "$all" ] && [ "$(echo $all | wc -w)" = 2 ]
+result rtv2.tasks_fifo $? "init $init policy/prio $ip (chrt: $(chrt -p "$init" 2>&1 | tr '\n' ' ')); supervisor $sup $sp in vkernel-rt-i1 with its sentinel (procs: $sg)"
 
 # a task started later by exec follows: it measures how long after its start it became FIFO (5 times)
 lags=""
@@ -135,9 +140,48 @@ result rtv2.host_responsive $? "host task wake-up lateness beside the busy fifo 
 [ -z "$l1" ] && [ -z "$l2" ]
 result rtv2.delete_clean $? "after delete --force: i1 '${l1}', b1 '${l2}'; ledger holders '$(holders)'"
 
-# the supervisor SIGKILLed: delete --force still removes everything (its group too)
+# the supervisor SIGKILLed under a busy fifo container, while its tasks are FIFO: its sentinel
+# demotes them at once and starts a new supervisor, which holds the container to its budget again
+# (against the same host load as rtv2.budget_held). Unsupervised, the two FIFO tasks would hold
+# both vCPUs but for the kernel's global RT limit (50 ms a second left to this shell).
+create rtburn r1 || echo "create r1: $(tail -n 1 /tmp/r1.out)"
+echo 1 >$CG/r1/cpu.weight
+$RT start r1
+sleep 1
+rinit=$(sed -n 1p $CG/r1/cgroup.procs)
+old=$(supervisor r1)
+n=0
+while [ "$(policy "$rinit")" != 1/1 ] && [ $n -lt 500 ]; do n=$((n + 1)); done
+before=$(policy "$rinit")
+t0=$(uptime_ms)
+kill -9 "$old"
+how=""
+while [ $(( $(uptime_ms) - t0 )) -lt 5000 ]; do
+	p=$(policy "$rinit")
+	new=$(supervisor r1)
+	if [ "${p%/*}" = 0 ]; then how="SCHED_OTHER"; break; fi
+	if [ -n "$new" ] && [ "$new" != "$old" ]; then how="supervised by $new"; break; fi
+done
+dt=$(( $(uptime_ms) - t0 ))
+sleep 1
+new=$(supervisor r1)
+sh -c "echo \$\$ >$CG/hostload/cgroup.procs; exec rtload burn 2" &
+hl=$!
+sleep 1
+m=$(rtload share 4000 $CG/r1 $CG/hostload)
+kill $hl; for p in $(cat $CG/hostload/cgroup.procs); do kill "$p"; done
+wall=$(echo "$m" | sed -n 's/.*wall_us=\([0-9]*\).*/\1/p')
+cu=$(echo "$m" | sed -n "s|.*$CG/r1=\([0-9]*\).*|\1|p")
+rshare=$(( cu * 100 / (wall * 2) ))
+rlog=$(grep -o 'sentinel: .*' /run/vkernel-runtime/locks/rt-supervisor@r1.log 2>/dev/null | tr '\n' ';')
+$RT delete --force r1 >/dev/null 2>&1
+l4=$(leftovers r1)
+[ "$before" = 1/1 ] && [ -n "$how" ] && [ "$dt" -lt 1000 ] && [ -n "$new" ] && [ "$new" != "$old" ] && [ "$rshare" -ge 15 ] && [ "$rshare" -le 35 ] && [ -z "$l4" ]
+result rtv2.supervisor_killed_recovers $? "supervisor $old SIGKILLed with the init $before: ${how:-still FIFO and unsupervised} after ${dt} ms (accepted: below 1000); then supervisor ${new:-none}, container ${rshare} % of 2 CPUs over ${wall} us against the host load (budget 25 %, accepted 15..35); log: $rlog; after delete --force: '$l4'"
+
+# the supervisor and its sentinel SIGKILLed together: delete --force still removes everything (their group too)
 create rtidle k1 && $RT start k1
-s=$(supervisors k1)
+s=$(supervisors k1 | tr '\n' ' ')
 kill -9 $s
 sleep 0.2
 left_running=$(leftovers k1)
