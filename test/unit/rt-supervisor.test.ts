@@ -12,6 +12,10 @@ import { Supervisor } from '../../src/supervisor/supervisor.js';
 import { sentinelArgs } from '../../src/supervisor/sentinel.js';
 import { budgetFor, initial, step, type SupState } from '../../src/supervisor/window.js';
 import { MemoryCgroups } from '../doubles/cgroups.js';
+import { plan } from '../../src/lifecycle/plan.js';
+import { schedPolicy } from '../../src/lifecycle/appliers/sched-policy.js';
+import { parseConfig } from '../../src/policy/config.js';
+import { Logger } from '../../src/log/logger.js';
 import { FakeHost } from '../doubles/host-ops.js';
 
 const MS = 1_000_000n;
@@ -230,6 +234,24 @@ describe('which backend a host gets', () => {
     expect(rtV2Backend.unsupported('adaptive', probe({}))).toMatch(/adaptive is not available/);
     expect(rtV2Backend.unsupported('fifo', probe({}))).toBeUndefined();
     expect(rtV2Backend.unsupported('cfs', probe({ cgroup: 'v1' }))).toBeUndefined();
+  });
+
+  test('create refuses, before any side effect, what rt v2 cannot do: rt.priority 99 (the supervisor\'s) and adaptive, each with its reason; strict=false downgrades adaptive with a warning, never the priority', () => {
+    const warned: string[] = [];
+    const log = new Logger({ format: 'text', debug: false });
+    log.warn = (m: string) => { warned.push(m); };
+    const v2 = probe({ rtGroupSchedKernel: false });
+    const check = (rt: Record<string, unknown>) => ({ id: 'c1', spec: {}, systemdCgroup: false, probe: v2, config: parseConfig('/etc/vk.yaml', { rt }) });
+    const go = (policy: Record<string, unknown>, rt: Record<string, unknown> = {}) => plan(policy as never, {}, v2, log, check(rt), [schedPolicy]);
+    expect(() => go({ 'sched.policy': 'fifo' }, { priority: 99 })).toThrow(/rt\.priority 99 \(in \/etc\/vk\.yaml\).*rt v2.*supervisor.*SCHED_FIFO 99.*1 to 98/);
+    expect(() => go({ 'sched.policy': 'fifo', strict: false }, { priority: 99 })).toThrow(/rt\.priority 99/);
+    expect(go({ 'sched.policy': 'fifo' }, { priority: 98 })).toEqual([schedPolicy]);
+    // rt v1 (RT group scheduling) runs the tasks at 99 itself: no refusal there
+    const v1 = probe({ cgroup: 'v1', rtGroupSched: true });
+    expect(plan({ 'sched.policy': 'fifo' }, {}, v1, log, { ...check({ priority: 99 }), probe: v1 }, [schedPolicy])).toEqual([schedPolicy]);
+    expect(() => go({ 'sched.policy': 'adaptive' })).toThrow(/io\.vkernel\.sched\.policy=adaptive: sched\.policy=adaptive is not available with the rt v2 backend.*use fifo or cfs.*strict=false/);
+    expect(go({ 'sched.policy': 'adaptive', strict: false })).toEqual([]);
+    expect(warned.join('\n')).toMatch(/adaptive is not available with the rt v2 backend.*running without it/);
   });
 
   test('doctor/features: the variant and why', () => {

@@ -20,6 +20,7 @@ const CHECKS: Check[] = [
   { name: 'rtv2.delete_clean', title: 'delete --force leaves no state, cgroup, supervisor (group, process, log) or ledger holder' },
   { name: 'rtv2.supervisor_killed_recovers', title: 'the supervisor SIGKILLed under a busy fifo container while its tasks are FIFO: within 1 s they are SCHED_OTHER or supervised again (its sentinel), then held to the budget again (15..35 %)' },
   { name: 'rtv2.supervisor_killed_clean', title: 'after SIGKILL of the supervisor and its sentinel together, delete --force still leaves nothing' },
+  { name: 'rtv2.refused_at_create', title: 'what rt v2 cannot do is refused at create with its reason, leaving nothing: rt.priority 99 in the config, sched.policy=adaptive' },
   { name: 'rtv2.killed_mid_create_clean', title: 'the runtime SIGKILLed mid-create (before and after the supervisor starts): delete --force leaves nothing' },
 ];
 
@@ -43,12 +44,12 @@ function payload(kdir: string): string {
     `file /bin/rtload ${rtload} 0755 0 0`,
     `file /opt/rootfs/bin/rtload ${rtload} 0755 0 0`,
   ];
-  for (const [name, args] of [['rtidle', ['rtload', 'idle']], ['rtburn', ['rtload', 'burn', '2']]] as const) {
+  for (const [name, args, policy] of [['rtidle', ['rtload', 'idle'], 'fifo'], ['rtburn', ['rtload', 'burn', '2'], 'fifo'], ['rtadapt', ['rtload', 'idle'], 'adaptive']] as const) {
     const spec = structuredClone(base);
     spec.root = { path: '/opt/rootfs', readonly: true };
     spec.process.terminal = false;
     spec.process.args = args;
-    spec.annotations = { 'io.vkernel.sched.policy': 'fifo' };
+    spec.annotations = { 'io.vkernel.sched.policy': policy };
     const f = join(out, `bundle-${name}.json`);
     writeFileSync(f, JSON.stringify(spec));
     lines.push(`dir /opt/bundles/${name} 0755 0 0`, `file /opt/bundles/${name}/config.json ${f} 0644 0 0`);

@@ -8,6 +8,7 @@ import { resolveCgroupPath } from '../../kernel/cgroups/path.js';
 import type { Applier, CheckContext, HostContext } from '../applier.js';
 import { cmdline, isSameProcess, procRef, signalProcess } from '../../store/proc.js';
 import type { UndoContext } from '../applier.js';
+import { SUPERVISOR_PRIORITY } from '../../supervisor/args.js';
 
 interface Undo { backend: SchedBackend['name']; backendUndo: unknown }
 
@@ -38,6 +39,21 @@ function nodeCapCheck(ctx: CheckContext): void {
   }
   const over = capProblem(doc, rt.budgetPercent, rt.nodeLimitPercent ?? NODE_LIMIT_DEFAULT);
   if (over) throw new Error(`io.vkernel.sched.policy=${p}: ${over}${ctx.config ? ` (limits.rt_budget_percent in ${ctx.config.path})` : ''}`);
+}
+
+/**
+ * Before `runc create`: the rt v2 backend's supervisor runs at SCHED_FIFO 99 and must preempt the
+ * container's tasks to hold them to their budget, so it cannot serve tasks at 99 (`rt.priority`,
+ * the operator's): refused with the reason, whatever `strict` says (the container would not get
+ * what the config asks for).
+ */
+function rtV2PriorityCheck(ctx: CheckContext): void {
+  if (ctx.policy['sched.policy'] !== 'fifo' || !ctx.probe) return;
+  const backend = chooseBackend(ctx.policy, ctx.probe);
+  if (backend.name !== 'rt-v2' || backend.unsupported('fifo', ctx.probe) !== undefined) return;
+  const priority = ctx.config?.rt.priority ?? RT_DEFAULTS.priority;
+  if (priority < SUPERVISOR_PRIORITY) return;
+  throw new Error(`io.vkernel.sched.policy=fifo: rt.priority ${priority}${ctx.config ? ` (in ${ctx.config.path})` : ''} is not available with the rt v2 backend (cgroup v2 without RT group scheduling): its supervisor runs at SCHED_FIFO ${SUPERVISOR_PRIORITY} and must preempt the container's tasks to hold them to their budget; set rt.priority to 1 to ${SUPERVISOR_PRIORITY - 1}`);
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -87,6 +103,7 @@ export const schedPolicy: Applier = {
   requested: (p) => p['sched.policy'] !== undefined,
   check(ctx) {
     resolveCgroupPath(ctx.spec.linux?.cgroupsPath, ctx.id, ctx.systemdCgroup);
+    rtV2PriorityCheck(ctx);
     nodeCapCheck(ctx);
   },
   unsupported: (p, probe) => chooseBackend(p, probe).unsupported(p['sched.policy'] ?? 'cfs', probe),

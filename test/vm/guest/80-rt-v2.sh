@@ -7,7 +7,7 @@
 # Needs the payload of test/vm/lib/runtime-payload.mjs plus rt-v2.test.ts's (rtload, bundles
 # rtidle/rtburn, /boot/config-<release>).
 . /tests/lib.sh
-CHECKS="rtv2.backend_chosen rtv2.tasks_fifo rtv2.exec_follows rtv2.budget_held rtv2.host_responsive rtv2.delete_clean rtv2.supervisor_killed_recovers rtv2.supervisor_killed_clean rtv2.killed_mid_create_clean"
+CHECKS="rtv2.backend_chosen rtv2.tasks_fifo rtv2.exec_follows rtv2.budget_held rtv2.host_responsive rtv2.delete_clean rtv2.supervisor_killed_recovers rtv2.supervisor_killed_clean rtv2.refused_at_create rtv2.killed_mid_create_clean"
 if [ ! -x /opt/vkr/bin/vkernel-runtime ] || [ ! -e /opt/bundles/rtburn/config.json ]; then
 	fail_all "no runtime or rt v2 bundles in the initramfs (rt-v2.test.ts payload)" $CHECKS
 	vkend
@@ -189,6 +189,23 @@ $RT delete --force k1 >/dev/null 2>&1
 l3=$(leftovers k1)
 [ -n "$s" ] && [ -z "$l3" ]
 result rtv2.supervisor_killed_clean $? "supervisor $s killed (then: '$left_running'); after delete --force: '$l3'"
+
+# what rt v2 cannot do is refused at create, before runc creates anything: rt.priority 99 (the
+# supervisor's own priority) in the operator's config, and sched.policy=adaptive
+printf 'rt:\n  priority: 99\n' >/tmp/p99.yaml
+VKERNEL_RUNTIME_CONFIG=/tmp/p99.yaml $RT create --no-pivot --bundle /opt/bundles/rtidle q1 </dev/null >/tmp/q1.out 2>&1
+rc1=$?
+$RT create --no-pivot --bundle /opt/bundles/rtadapt q2 </dev/null >/tmp/q2.out 2>&1
+rc2=$?
+lq=""
+for q in q1 q2; do
+	runc --root /run/runc state $q >/dev/null 2>&1 && lq="$lq $q:runc-container"
+	lq="$lq$(leftovers $q | sed "s/^./ $q:&/")"
+done
+e1=$(tail -n 1 /tmp/q1.out)
+e2=$(tail -n 1 /tmp/q2.out)
+[ $rc1 = 1 ] && [ $rc2 = 1 ] && [ -z "$lq" ] && echo "$e1" | grep -q 'rt.priority 99 .*rt v2 backend' && echo "$e2" | grep -q 'adaptive is not available with the rt v2 backend'
+result rtv2.refused_at_create $? "priority 99: rc=$rc1 '$e1'; adaptive: rc=$rc2 '$e2'; left: '${lq# }'"
 
 # the runtime SIGKILLed mid-create: before the supervisor starts, and right after
 r=""
