@@ -3,11 +3,13 @@ import type { HostOps } from '../host/ops.js';
 import { threadPolicySetter } from '../host/sched-ffi.js';
 import { leaveOwnGroup } from '../kernel/cgroups/leave.js';
 import type { Cgroups, CpuGroup } from '../kernel/cgroups/types.js';
+import { faultPoint } from '../store/fault.js';
 import { startTime } from '../store/proc.js';
 import { parseSupervisorArgs, SUPERVISOR_PRIORITY, type SupervisorArgs } from './args.js';
 import { groupCpus } from './cpus.js';
 import { SentinelHandle, sentinel } from './sentinel.js';
 import { Supervisor } from './supervisor.js';
+import { CPU_CAP, SelfLimit } from './self-limit.js';
 import { budgetFor } from './window.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -85,7 +87,15 @@ export async function supervise(json: string | undefined, d: { cgroups: Cgroups;
   /** wall time spent sampling (the rest of its CPU time is waking up, the event loop, GC) */
   let busyNs = 0n;
   const cpus = groupCpus(group);
-  const budget = budgetFor(a.percent, a.windowMs, cpus, a.tickMs);
+  let budget = budgetFor(a.percent, a.windowMs, cpus, a.tickMs);
+  // its own CPU time: bounded (self-limit.ts)
+  const limit = new SelfLimit({ windowMs: a.windowMs, tickMs: a.tickMs });
+  let scale = limit.base;
+  let waitedNs = 0n;
+  let waits = 0;
+  const cpuNs = () => { const c = process.cpuUsage(); return (c.user + c.system) * 1000; };
+  let lastWall = process.hrtime.bigint();
+  let lastCpu = cpuNs();
   const sup = new Supervisor(group, d.host, budget, a.priority);
   let stopping = false;
   const t0 = process.hrtime.bigint();
@@ -94,7 +104,9 @@ export async function supervise(json: string | undefined, d: { cgroups: Cgroups;
     const ms = (ns: bigint) => (Number(ns) / 1e6).toFixed(2);
     const wall = process.hrtime.bigint() - t0;
     const c = process.cpuUsage();
-    return `${s.samples} samples, ${s.demotions} demotions, ${s.promotions} promotions, ${s.joined} threads joined; FIFO ${ms(s.fifoNs)} ms CPU in ${ms(wall)} ms (${((Number(s.fifoNs) * 100) / Number(wall) / cpus).toFixed(1)} % of ${cpus} CPUs); max overrun ${ms(s.maxOverrunNs)} ms, max wake-up lateness ${ms(s.maxLateNs)} ms; supervisor CPU ${((c.user + c.system) / 1000).toFixed(1)} ms, ${ms(busyNs)} ms of it sampling`;
+    const cpuMs = (c.user + c.system) / 1000;
+    const self = `self-limit: window ${scale.windowMs} ms, sweep ${scale.tickMs} ms, ${(limit.costNs / 1e6).toFixed(2)} ms CPU per sample, ${waits} wait(s) of ${ms(waitedNs)} ms; its CPU ${((cpuMs * 1e8) / Number(wall)).toFixed(2)} ms per 100 ms (cap ${CPU_CAP * 100} % of one CPU)`;
+    return `${self}; ${s.samples} samples, ${s.demotions} demotions, ${s.promotions} promotions, ${s.joined} threads joined; FIFO ${ms(s.fifoNs)} ms CPU in ${ms(wall)} ms (${((Number(s.fifoNs) * 100) / Number(wall) / cpus).toFixed(1)} % of ${cpus} CPUs); max overrun ${ms(s.maxOverrunNs)} ms, max wake-up lateness ${ms(s.maxLateNs)} ms; supervisor CPU ${((c.user + c.system) / 1000).toFixed(1)} ms, ${ms(busyNs)} ms of it sampling`;
   };
   const end = async (why: string) => {
     await guard.stop();
@@ -124,7 +136,26 @@ export async function supervise(json: string | undefined, d: { cgroups: Cgroups;
     let r;
     try {
       r = await sup.tick(now);
+      faultPoint('rt-v2-sample');
       busyNs += process.hrtime.bigint() - now;
+      const wallNow = process.hrtime.bigint();
+      const cpuNow = cpuNs();
+      const floorNs = limit.account(Number(wallNow - lastWall), cpuNow - lastCpu);
+      lastWall = wallNow;
+      lastCpu = cpuNow;
+      const want = limit.scale();
+      const off = (x: number, y: number) => Math.abs(x - y) > y * 0.2;
+      if (off(want.windowMs, scale.windowMs) || off(want.tickMs, scale.tickMs)) {
+        log(`supervisor: its samples cost ${(limit.costNs / 1e6).toFixed(2)} ms CPU: window ${scale.windowMs} -> ${want.windowMs} ms, sweep ${scale.tickMs} -> ${want.tickMs} ms (its CPU at most ${CPU_CAP * 100} % of one CPU)`);
+        scale = want;
+        budget = budgetFor(a.percent, scale.windowMs, cpus, scale.tickMs);
+        sup.rescale(budget);
+      }
+      if (floorNs > Number(r.sleepNs)) {
+        waits++;
+        waitedNs += BigInt(Math.round(floorNs)) - r.sleepNs;
+        r = { ...r, sleepNs: BigInt(Math.round(floorNs)) };
+      }
     } catch (e) {
       if (!group.exists()) {
         checked = 0n; // torn down: the check above ends the loop

@@ -43,7 +43,10 @@ export class Supervisor {
   private lastUsage: bigint | undefined;
   readonly stats: SupStats = { samples: 0, demotions: 0, promotions: 0, joined: 0, maxOverrunNs: 0n, maxLateNs: 0n, fifoNs: 0n };
 
-  constructor(private readonly group: CpuGroup, private readonly host: HostOps, private readonly budget: Budget, private readonly priority: number, private readonly proc = '/proc') {}
+  constructor(private readonly group: CpuGroup, private readonly host: HostOps, private budget: Budget, private readonly priority: number, private readonly proc = '/proc') {}
+
+  /** a new window and sweep (the self-limit, self-limit.ts): the current window runs on under it */
+  rescale(budget: Budget): void { this.budget = budget; }
 
   get mode(): SupMode | undefined { return this.state?.mode; }
 

@@ -36,6 +36,15 @@ const cmdOf = (pid: number) => { try { return readFileSync(`/proc/${pid}/cmdline
 /** the processes in a supervisor's group that are its supervisor (not its sentinel) */
 const supervisorsIn = (own: string) => procsOf(own).filter((p) => cmdOf(p).includes('vkernel-rt-supervise') && !cmdOf(p).includes('"role":"sentinel"'));
 const sentinelsIn = (own: string) => procsOf(own).filter((p) => cmdOf(p).includes('"role":"sentinel"'));
+/** CPU time (user + system) of a process, ms (/proc/<pid>/stat fields 14 and 15, in clock ticks of 10 ms) */
+const cpuMs = (pid: number) => { const f = readFileSync(`/proc/${pid}/stat`, 'utf8'); const r = f.slice(f.lastIndexOf(')') + 2).split(' '); return (Number(r[11]) + Number(r[12])) * 10; };
+/** the supervisor's CPU time per 100 ms window over `ms`, read by the kernel's accounting (not its own) */
+async function supervisorCpu(pid: number, ms: number): Promise<number> {
+  const c0 = cpuMs(pid);
+  const t0 = performance.now();
+  await sleep(ms);
+  return ((cpuMs(pid) - c0) * 100) / (performance.now() - t0);
+}
 /** the share of `ms` during which `pid` was SCHED_FIFO, sampled every ms (see the first test) */
 async function fifoShare(pid: number, ms: number): Promise<number> {
   let fifo = 0;
@@ -59,16 +68,16 @@ const made: Setup[] = [];
 const others: ChildProcess[] = [];
 
 /** a busy task in a new group, and the supervisor of that group (10 % of each CPU, 100 ms windows) */
-async function start(percent = 10): Promise<Setup> {
+async function start(percent = 10, o: { idle?: boolean; env?: Record<string, string> } = {}): Promise<Setup> {
   const id = uid('sup');
   const dir = join(V2!, `vk-${id}`);
   const own = join(V2!, `vkernel-rt-${id}`);
   mkdirSync(dir);
-  const busy = spawn('sh', ['-c', `echo $$ > ${dir}/cgroup.procs; exec sh -c 'while :; do :; done'`], { stdio: 'ignore' });
+  const busy = spawn('sh', ['-c', `echo $$ > ${dir}/cgroup.procs; exec ${o.idle ? 'sleep 600' : 'sh -c \'while :; do :; done\''}`], { stdio: 'ignore' });
   for (let i = 0; i < 100 && !readFileSync(join(dir, 'cgroup.procs'), 'utf8').trim(); i++) await sleep(10);
   const log = join('/tmp', `${id}.log`);
   const args = { id, dir, own, percent, priority: 1, windowMs: 100, tickMs: 20, init: { pid: busy.pid!, start: startOf(busy.pid!) }, log };
-  const sup = spawn(RUNTIME, ['vkernel-rt-supervise', JSON.stringify(args)], { stdio: 'ignore', env: { ...process.env, VKERNEL_CGROUP_ROOT: V2! } });
+  const sup = spawn(RUNTIME, ['vkernel-rt-supervise', JSON.stringify(args)], { stdio: 'ignore', env: { ...process.env, VKERNEL_CGROUP_ROOT: V2!, ...o.env } });
   const s = { dir, own, busy, sup, log, id, args };
   made.push(s);
   for (let i = 0; i < 500 && policy(busy.pid!) !== 1; i++) await sleep(10);
@@ -267,6 +276,29 @@ needs(HOST).describe('rt v2 supervisor on this host\'s cgroup v2 hierarchy', () 
       rmSync(root, { recursive: true, force: true });
       rmSync(locks, { recursive: true, force: true });
     }
+  }, 60_000);
+
+  test('its own CPU time is bounded: per 100 ms window idle and busy as it is, and at most 20 % of one CPU (+2 ms) when each sample costs 10 ms more (a slow host)', async () => {
+    const figures: string[] = [];
+    const per: Record<string, number> = {};
+    for (const [label, o] of [
+      ['idle fifo container', { idle: true }], ['busy fifo container', {}],
+      ['idle, samples +10 ms', { idle: true, env: { VKERNEL_RUNTIME_TEST_FAULT: 'spin-at=rt-v2-sample:10' } }],
+      ['busy, samples +10 ms', { env: { VKERNEL_RUNTIME_TEST_FAULT: 'spin-at=rt-v2-sample:10' } }],
+    ] as const) {
+      const s = await start(10, o);
+      await sleep(1000); // past its start-up
+      per[label] = await supervisorCpu(s.sup.pid!, 3000);
+      s.sup.kill('SIGUSR1');
+      await sleep(300);
+      figures.push(`${label}: ${per[label].toFixed(2)} ms CPU per 100 ms window; ${readFileSync(s.log, 'utf8').trim().split('\n').pop()!.replace(/^\S+ /, '')}`);
+      s.busy.kill('SIGKILL');
+      await exited(s.sup);
+    }
+    // eslint-disable-next-line no-console
+    console.log(`supervisor CPU (kernel's accounting, /proc/<pid>/stat, 3 s each):\n${figures.join('\n')}`);
+    expect(per['idle, samples +10 ms']).toBeLessThan(22);
+    expect(per['busy, samples +10 ms']).toBeLessThan(22);
   }, 60_000);
 
   test('bad arguments: exit 1, nothing created', async () => {

