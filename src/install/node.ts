@@ -1,10 +1,53 @@
 import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { chmodSync, closeSync, copyFileSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, renameSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 
 /** where a node keeps the runtime: releases side by side, `current` pointing at one */
 export const NODE_HOME = '/opt/vkernel-runtime';
 export const NODE_BIN = '/usr/local/bin/vkernel-runtime';
+/** where the first installer put the engine (issue 13 §6: the launcher never looked there) */
+export const OLD_ENGINE = '/usr/local/bin/vkernel-engine';
+/** strings every build of our engine carries (its bundled sources), read to recognise an old copy */
+const ENGINE_MARKS = ['vkernel-runtime', 'io.vkernel.'];
+
+/** whether `file` (a regular file) is a copy of our engine: an ELF that carries ENGINE_MARKS */
+function isOurEngine(file: string): boolean {
+  const fd = openSync(file, 'r');
+  try {
+    const buf = Buffer.alloc(1 << 20);
+    const head = readSync(fd, buf, 0, 4, 0);
+    if (head < 4 || buf.readUInt32BE(0) !== 0x7f454c46) return false;
+    const found = new Set<string>();
+    const keep = 64; // a mark across two reads
+    for (let pos = 0, carry = Buffer.alloc(0); ;) {
+      const n = readSync(fd, buf, 0, buf.length, pos);
+      if (n <= 0) break;
+      const chunk = Buffer.concat([carry, buf.subarray(0, n)]);
+      for (const m of ENGINE_MARKS) if (chunk.includes(m)) found.add(m);
+      if (found.size === ENGINE_MARKS.length) return true;
+      carry = chunk.subarray(Math.max(0, chunk.length - keep));
+      pos += n;
+    }
+    return false;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * An earlier installer's engine at OLD_ENGINE: removed when it is a copy of ours (an ELF with our
+ * marks, or a link into a vkernel-runtime installation), else left. Returns what was done, for the
+ * installer's output; undefined when there is none.
+ */
+function removeOldEngine(nodeRoot: string): string | undefined {
+  const file = join(nodeRoot, OLD_ENGINE);
+  let st;
+  try { st = lstatSync(file); } catch { return undefined; }
+  const ours = st.isSymbolicLink() ? readlinkSync(file).includes('vkernel-runtime') : st.isFile() && isOurEngine(file);
+  if (!ours) return `left ${file}: not a vkernel-runtime engine (nothing uses it; remove it if it is an old copy)`;
+  rmSync(file, { force: true });
+  return `removed ${file} (an earlier installer's copy of the engine)`;
+}
 
 /**
  * The files a node needs to run containers: the launcher, the compiled engine beside it in dist/
@@ -33,7 +76,7 @@ function link(target: string, path: string): void {
   renameSync(tmp, path);
 }
 
-export interface NodeInstall { release: string; home: string; bin: string; files: string[]; changed: boolean }
+export interface NodeInstall { release: string; home: string; bin: string; files: string[]; changed: boolean; notes: string[] }
 
 /**
  * Copies this installation onto a node under `nodeRoot` (the Kubernetes installer runs with the
@@ -41,7 +84,7 @@ export interface NodeInstall { release: string; home: string; bin: string; files
  * `<root>/usr/local/bin/vkernel-runtime` → `../../../opt/vkernel-runtime/current/bin/vkernel-runtime`
  * (relative links: right on the node and under any root). Each switch is one rename, so a runtime
  * call during an upgrade runs the old release or the new one, never half of each. Older releases
- * than the previous one are removed.
+ * than the previous one are removed, and an earlier installer's engine at OLD_ENGINE.
  */
 export function installNode(from: string, nodeRoot: string): NodeInstall {
   const files = payload(from);
@@ -76,5 +119,8 @@ export function installNode(from: string, nodeRoot: string): NodeInstall {
   // keep the release before this one (calls in flight may still use it), drop older ones
   const keep = new Set([release, previous?.replace(/^releases\//, '')]);
   for (const r of readdirSync(join(home, 'releases'))) if (!keep.has(r)) rmSync(join(home, 'releases', r), { recursive: true, force: true });
-  return { release, home, bin, files, changed };
+  const notes: string[] = [];
+  const old = removeOldEngine(nodeRoot);
+  if (old) notes.push(old);
+  return { release, home, bin, files, changed, notes };
 }

@@ -1,4 +1,4 @@
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, readlinkSync, realpathSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, readlinkSync, realpathSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { execSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -284,6 +284,24 @@ describe('install node: what the Kubernetes installer puts on a node (a temp dir
     const again = await vk(['install', 'node', '--node-root', root]);
     expect(again.stdout).toContain('already installed');
     expect(readdirSync(join(root, 'opt/vkernel-runtime/releases'))).toHaveLength(1);
+  }, 60000);
+
+  test('an earlier installer\'s /usr/local/bin/vkernel-engine (a copy of our engine) is removed; a file of that name that is not ours is left, and said', async () => {
+    const root = dir();
+    mkdirSync(join(root, 'etc/containerd'), { recursive: true });
+    writeFileSync(join(root, 'etc/containerd/config.toml'), 'version = 2\n');
+    const old = join(root, 'usr/local/bin/vkernel-engine');
+    mkdirSync(dirname(old), { recursive: true });
+    copyFileSync(join(REPO, 'dist/vkernel-engine'), old);
+    const r = await vk(['install', 'node', '--node-root', root]);
+    expect(r.exitCode).toBe(0);
+    expect(existsSync(old)).toBe(false);
+    expect(r.stdout).toContain(`removed ${old} (an earlier installer's copy of the engine)`);
+    writeFileSync(old, '#!/bin/sh\necho someone else\n', { mode: 0o755 });
+    const r2 = await vk(['install', 'node', '--node-root', root]);
+    expect(r2.exitCode).toBe(0);
+    expect(readFileSync(old, 'utf8')).toContain('someone else');
+    expect(r2.stdout).toContain(`left ${old}: not a vkernel-runtime engine`);
   }, 60000);
 });
 

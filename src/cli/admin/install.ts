@@ -90,6 +90,7 @@ export class Install extends AdminCommand {
           if (flags['dry-run']) this.error('install node has no --dry-run: it copies files; use install containerd --dry-run --node-root to see the config changes');
           const n = installNode(HOME, root);
           this.log(`${n.bin} → ${n.home}/current (release ${n.release}: ${n.files.length} files)${n.changed ? '' : ', already installed'}`);
+          for (const note of n.notes) this.log(note);
           runtimePath = NODE_BIN;
         }
         const changes = installContainerd({
