@@ -48,10 +48,11 @@ export const CONFIG_SCHEMA = {
     runc: { type: 'string', pattern: '^\\S', description: 'a path' },
     defaults: { type: 'object', description: 'a mapping of io.vkernel.* keys to values' },
     rt: {
-      type: 'object', additionalProperties: false, description: 'a mapping with priority, budget_percent',
+      type: 'object', additionalProperties: false, description: 'a mapping with priority, budget_percent, supervisor_cpu_percent',
       properties: {
         priority: { type: 'integer', minimum: 1, maximum: 99, description: 'an integer from 1 to 99' },
         budget_percent: { type: 'number', exclusiveMinimum: 0, maximum: 95, description: 'a number above 0 and at most 95' },
+        supervisor_cpu_percent: { type: 'number', minimum: 1, maximum: 100, description: 'a number from 1 to 100 (percent of one CPU an rt v2 supervisor may use)' },
       },
     },
     sources: {

@@ -55,7 +55,7 @@ function schemaProblems(doc: unknown): string[] {
 }
 
 type Raw = {
-  runc?: string; defaults?: Record<string, unknown>; rt?: { priority?: number; budget_percent?: number };
+  runc?: string; defaults?: Record<string, unknown>; rt?: { priority?: number; budget_percent?: number; supervisor_cpu_percent?: number };
   sources?: { annotations?: boolean; env?: boolean; runtime_args?: boolean }; tenant_keys?: 'all' | 'listed';
   keys?: OperatorPolicy['keys']; limits?: { rt_budget_percent?: number; futex_buckets_max?: number; adaptive_interval_min_ms?: number; modules?: boolean };
 };
@@ -83,7 +83,7 @@ export function parseConfig(path: string, doc: unknown): RuntimeConfig {
     path,
     runc: d.runc,
     defaults: d.defaults ?? {},
-    rt: { priority: d.rt?.priority ?? RT_DEFAULTS.priority, budgetPercent: d.rt?.budget_percent ?? RT_DEFAULTS.budgetPercent },
+    rt: { priority: d.rt?.priority ?? RT_DEFAULTS.priority, budgetPercent: d.rt?.budget_percent ?? RT_DEFAULTS.budgetPercent, supervisorCpuPercent: d.rt?.supervisor_cpu_percent },
     operator: {
       path,
       sources: { annotations: d.sources?.annotations ?? true, env: d.sources?.env ?? true, runtimeArgs: d.sources?.runtime_args ?? true },

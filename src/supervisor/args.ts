@@ -31,6 +31,8 @@ export interface SupervisorArgs {
   priority: number;
   windowMs: number;
   tickMs: number;
+  /** the most CPU it may use, percent of one CPU (self-limit.ts; CPU_CAP when absent) */
+  cpuCapPercent?: number;
   /** the container's init: the supervisor ends when it is gone */
   init: { pid: number; start?: string };
   /** where the supervisor writes its start, errors and end (with its counters) */
@@ -70,6 +72,7 @@ export function parseSupervisorArgs(json: string | undefined, cgroups: Cgroups):
   }
   if (!a.init || !Number.isInteger(a.init.pid) || a.init.pid <= 0) throw new Error('vkernel-rt-supervise: bad init');
   if (a.log !== undefined && (typeof a.log !== 'string' || !a.log.startsWith('/'))) throw new Error('vkernel-rt-supervise: bad log path');
+  if (a.cpuCapPercent !== undefined && !num(a.cpuCapPercent, 1, 100)) throw new Error('vkernel-rt-supervise: cpuCapPercent out of range');
   if (a.role !== undefined && a.role !== 'sentinel') throw new Error('vkernel-rt-supervise: bad role');
   if (a.restarts !== undefined && (!Array.isArray(a.restarts) || a.restarts.length > MAX_RESTARTS || !a.restarts.every((t) => num(t, 0, Number.MAX_SAFE_INTEGER)))) {
     throw new Error('vkernel-rt-supervise: bad restarts');

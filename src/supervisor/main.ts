@@ -1,6 +1,6 @@
 import { appendFileSync, mkdirSync, readdirSync } from 'node:fs';
 import type { HostOps } from '../host/ops.js';
-import { threadPolicySetter } from '../host/sched-ffi.js';
+import { fifoResetOnFork, threadPolicySetter } from '../host/sched-ffi.js';
 import { leaveOwnGroup } from '../kernel/cgroups/leave.js';
 import type { Cgroups, CpuGroup } from '../kernel/cgroups/types.js';
 import { faultPoint } from '../store/fault.js';
@@ -36,10 +36,16 @@ function logger(file: string | undefined): (msg: string) => void {
   };
 }
 
-/** every thread of this process SCHED_FIFO above the container's */
+/**
+ * every thread of this process SCHED_FIFO above the container's, and (under bun) with
+ * SCHED_RESET_ON_FORK: what it starts (its sentinel, a new supervisor) starts SCHED_OTHER
+ */
+const selfFifo = new Set<number>();
 async function fifoSelf(host: HostOps): Promise<void> {
-  const tids = readdirSync('/proc/self/task').map(Number);
-  const failed = await host.setThreadsScheduler(tids, 'fifo', SUPERVISOR_PRIORITY);
+  const tids = readdirSync('/proc/self/task').map(Number).filter((t) => !selfFifo.has(t));
+  if (!tids.length) return;
+  tids.forEach((t) => selfFifo.add(t));
+  const failed = (await fifoResetOnFork(tids, SUPERVISOR_PRIORITY)) ?? (await host.setThreadsScheduler(tids, 'fifo', SUPERVISOR_PRIORITY));
   if (failed.length) throw new Error(`cannot make the supervisor's threads SCHED_FIFO ${SUPERVISOR_PRIORITY}: ${failed.join(', ')}`);
 }
 
@@ -89,7 +95,7 @@ export async function supervise(json: string | undefined, d: { cgroups: Cgroups;
   const cpus = groupCpus(group);
   let budget = budgetFor(a.percent, a.windowMs, cpus, a.tickMs);
   // its own CPU time: bounded (self-limit.ts)
-  const limit = new SelfLimit({ windowMs: a.windowMs, tickMs: a.tickMs });
+  const limit = new SelfLimit({ windowMs: a.windowMs, tickMs: a.tickMs }, (a.cpuCapPercent ?? CPU_CAP * 100) / 100);
   let scale = limit.base;
   let waitedNs = 0n;
   let waits = 0;
@@ -99,14 +105,15 @@ export async function supervise(json: string | undefined, d: { cgroups: Cgroups;
   const sup = new Supervisor(group, d.host, budget, a.priority);
   let stopping = false;
   const t0 = process.hrtime.bigint();
+  const cpu0 = cpuNs(); // its CPU time from here on: the start-up (SCHED_OTHER until enterOwnGroup) is not the loop's
   const stats = () => {
     const s = sup.stats;
     const ms = (ns: bigint) => (Number(ns) / 1e6).toFixed(2);
     const wall = process.hrtime.bigint() - t0;
     const c = process.cpuUsage();
-    const cpuMs = (c.user + c.system) / 1000;
-    const self = `self-limit: window ${scale.windowMs} ms, sweep ${scale.tickMs} ms, ${(limit.costNs / 1e6).toFixed(2)} ms CPU per sample, ${waits} wait(s) of ${ms(waitedNs)} ms; its CPU ${((cpuMs * 1e8) / Number(wall)).toFixed(2)} ms per 100 ms (cap ${CPU_CAP * 100} % of one CPU)`;
-    return `${self}; ${s.samples} samples, ${s.demotions} demotions, ${s.promotions} promotions, ${s.joined} threads joined; FIFO ${ms(s.fifoNs)} ms CPU in ${ms(wall)} ms (${((Number(s.fifoNs) * 100) / Number(wall) / cpus).toFixed(1)} % of ${cpus} CPUs); max overrun ${ms(s.maxOverrunNs)} ms, max wake-up lateness ${ms(s.maxLateNs)} ms; supervisor CPU ${((c.user + c.system) / 1000).toFixed(1)} ms, ${ms(busyNs)} ms of it sampling`;
+    const cpuMs = (cpuNs() - cpu0) / 1e6;
+    const self = `self-limit: window ${scale.windowMs} ms, sweep ${scale.tickMs} ms, ${(limit.costNs / 1e6).toFixed(2)} ms CPU per sample, ${waits} wait(s) of ${ms(waitedNs)} ms; its CPU since it started supervising ${((cpuMs * 1e8) / Number(wall)).toFixed(2)} ms per 100 ms (cap ${limit.cap * 100} % of one CPU)`;
+    return `${self}; ${s.samples} samples, ${s.demotions} demotions (${s.earlyDemotions} early), ${s.promotions} promotions, ${s.joined} threads joined; FIFO ${ms(s.fifoNs)} ms CPU in ${ms(wall)} ms (${((Number(s.fifoNs) * 100) / Number(wall) / cpus).toFixed(1)} % of ${cpus} CPUs); max overrun ${ms(s.maxOverrunNs)} ms, max wake-up lateness ${ms(s.maxLateNs)} ms; supervisor CPU ${((c.user + c.system) / 1000).toFixed(1)} ms, ${ms(busyNs)} ms of it sampling`;
   };
   const end = async (why: string) => {
     await guard.stop();
@@ -127,6 +134,8 @@ export async function supervise(json: string | undefined, d: { cgroups: Cgroups;
       checked = now;
       await turn();
       if (stopping) break;
+      // threads the engine started since (they start SCHED_OTHER under SCHED_RESET_ON_FORK)
+      await fifoSelf(d.host).catch(() => undefined);
       const why = gone();
       if (why) {
         await end(why);
@@ -146,12 +155,18 @@ export async function supervise(json: string | undefined, d: { cgroups: Cgroups;
       const want = limit.scale();
       const off = (x: number, y: number) => Math.abs(x - y) > y * 0.2;
       if (off(want.windowMs, scale.windowMs) || off(want.tickMs, scale.tickMs)) {
-        log(`supervisor: its samples cost ${(limit.costNs / 1e6).toFixed(2)} ms CPU: window ${scale.windowMs} -> ${want.windowMs} ms, sweep ${scale.tickMs} -> ${want.tickMs} ms (its CPU at most ${CPU_CAP * 100} % of one CPU)`);
+        log(`supervisor: its samples cost ${(limit.costNs / 1e6).toFixed(2)} ms CPU: window ${scale.windowMs} -> ${want.windowMs} ms, sweep ${scale.tickMs} -> ${want.tickMs} ms (its CPU at most ${limit.cap * 100} % of one CPU)`);
         scale = want;
         budget = budgetFor(a.percent, scale.windowMs, cpus, scale.tickMs);
         sup.rescale(budget);
       }
       if (floorNs > Number(r.sleepNs)) {
+        // FIFO and busy, and at the rate it used CPU since the last sample the group would use what
+        // is left of its budget before the self-limit lets it sample again: demoted now (less FIFO
+        // time than its budget, never more). An idle group stays FIFO: if it wakes meanwhile, what
+        // it overruns is owed by the next window (window.ts)
+        const busy = Math.min(cpus, r.rate);
+        if (sup.mode === 'fifo' && busy > 0.05 && floorNs > Number(budget.budgetNs - r.used) / busy) await sup.demoteEarly();
         waits++;
         waitedNs += BigInt(Math.round(floorNs)) - r.sleepNs;
         r = { ...r, sleepNs: BigInt(Math.round(floorNs)) };

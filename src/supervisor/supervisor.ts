@@ -14,11 +14,15 @@ export interface TickResult {
   sleepNs: bigint;
   /** CPU time used in the current window, ns */
   used: bigint;
+  /** how many CPUs the group kept busy since the last sample (its CPU time over the wall time) */
+  rate: number;
 }
 
 /** the counters the supervisor reports when it ends */
 export interface SupStats {
   samples: number; demotions: number; promotions: number; joined: number;
+  /** demotions before the budget was used, because the self-limit made the next sample too late */
+  earlyDemotions: number;
   /** the largest CPU time beyond the budget a window used before its demotion */
   maxOverrunNs: bigint;
   /** the latest a sample came after it was due (the supervisor's wake-up latency) */
@@ -41,7 +45,8 @@ export class Supervisor {
   /** threads whose policy is the current mode's */
   private known = new Set<number>();
   private lastUsage: bigint | undefined;
-  readonly stats: SupStats = { samples: 0, demotions: 0, promotions: 0, joined: 0, maxOverrunNs: 0n, maxLateNs: 0n, fifoNs: 0n };
+  private lastNow: bigint | undefined;
+  readonly stats: SupStats = { samples: 0, demotions: 0, promotions: 0, joined: 0, earlyDemotions: 0, maxOverrunNs: 0n, maxLateNs: 0n, fifoNs: 0n };
 
   constructor(private readonly group: CpuGroup, private readonly host: HostOps, private budget: Budget, private readonly priority: number, private readonly proc = '/proc') {}
 
@@ -73,7 +78,9 @@ export class Supervisor {
     this.state = s.state;
     // FIFO CPU time: the usage since the last sample, while the group was FIFO up to this sample
     if (this.lastUsage !== undefined && before.mode === 'fifo') this.stats.fifoNs += usage - this.lastUsage;
+    const rate = this.lastUsage !== undefined && this.lastNow !== undefined && now > this.lastNow ? Number(usage - this.lastUsage) / Number(now - this.lastNow) : 0;
     this.lastUsage = usage;
+    this.lastNow = now;
     if (switched === 'other') {
       this.stats.demotions++;
       const over = s.state.overrun;
@@ -91,7 +98,23 @@ export class Supervisor {
     for (const t of [...this.known]) if (!threads.includes(t)) this.known.delete(t);
     for (const t of todo) if (!failed.includes(t)) this.known.add(t);
     this.stats.joined += joined.length;
-    return { switched, joined, failed, sleepNs: s.sleepNs, used: s.used };
+    return { switched, joined, failed, sleepNs: s.sleepNs, used: s.used, rate };
+  }
+
+  /**
+   * Demotes the group for the rest of the current window before it used its budget: the
+   * supervisor must sleep longer (its self-limit) than the group would take to use what is left,
+   * so it could not demote it in time. The group gets less FIFO time than its budget, never more.
+   */
+  async demoteEarly(): Promise<number[]> {
+    if (!this.state || this.state.mode !== 'fifo') return [];
+    this.state = { ...this.state, mode: 'other', overrun: 0n };
+    this.stats.demotions++;
+    this.stats.earlyDemotions++;
+    const threads = this.group.threads();
+    const failed = await this.set(threads, 'other');
+    this.known = new Set(threads.filter((t) => !failed.includes(t)));
+    return failed;
   }
 
   /** every thread of the group back to SCHED_OTHER (the supervisor is stopping) */

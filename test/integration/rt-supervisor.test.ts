@@ -68,14 +68,14 @@ const made: Setup[] = [];
 const others: ChildProcess[] = [];
 
 /** a busy task in a new group, and the supervisor of that group (10 % of each CPU, 100 ms windows) */
-async function start(percent = 10, o: { idle?: boolean; env?: Record<string, string> } = {}): Promise<Setup> {
+async function start(percent = 10, o: { idle?: boolean; env?: Record<string, string>; log?: string } = {}): Promise<Setup> {
   const id = uid('sup');
   const dir = join(V2!, `vk-${id}`);
   const own = join(V2!, `vkernel-rt-${id}`);
   mkdirSync(dir);
   const busy = spawn('sh', ['-c', `echo $$ > ${dir}/cgroup.procs; exec ${o.idle ? 'sleep 600' : 'sh -c \'while :; do :; done\''}`], { stdio: 'ignore' });
   for (let i = 0; i < 100 && !readFileSync(join(dir, 'cgroup.procs'), 'utf8').trim(); i++) await sleep(10);
-  const log = join('/tmp', `${id}.log`);
+  const log = o.log ?? join('/tmp', `${id}.log`);
   const args = { id, dir, own, percent, priority: 1, windowMs: 100, tickMs: 20, init: { pid: busy.pid!, start: startOf(busy.pid!) }, log };
   const sup = spawn(RUNTIME, ['vkernel-rt-supervise', JSON.stringify(args)], { stdio: 'ignore', env: { ...process.env, VKERNEL_CGROUP_ROOT: V2!, ...o.env } });
   const s = { dir, own, busy, sup, log, id, args };
@@ -299,6 +299,40 @@ needs(HOST).describe('rt v2 supervisor on this host\'s cgroup v2 hierarchy', () 
     console.log(`supervisor CPU (kernel's accounting, /proc/<pid>/stat, 3 s each):\n${figures.join('\n')}`);
     expect(per['idle, samples +10 ms']).toBeLessThan(22);
     expect(per['busy, samples +10 ms']).toBeLessThan(22);
+  }, 60_000);
+
+  test('gc removes the group and log a SIGKILLed supervisor (and sentinel) left when no state names them any more, once older than its grace', async () => {
+    const locks = mkdtempSync(join(tmpdir(), 'vk-rtv2-locks-'));
+    const root = mkdtempSync(join(tmpdir(), 'vk-rtv2-root-'));
+    try {
+      const id = uid('sup');
+      const s = await start(10, { log: join(locks, `rt-supervisor@${id}.log`) });
+      // (start() names its own id: the log above is under the lock dir as the backend puts it)
+      await sleep(300);
+      for (const p of [...sentinelsIn(s.own), ...supervisorsIn(s.own)]) process.kill(p, 'SIGKILL');
+      await exited(s.sup);
+      for (let i = 0; i < 100 && procsOf(s.own).length; i++) await sleep(10);
+      s.busy.kill('SIGKILL');
+      await exited(s.busy);
+      for (let i = 0; i < 100 && existsSync(s.dir); i++) { try { rmdirSync(s.dir); } catch { await sleep(10); } }
+      expect(existsSync(s.own)).toBe(true);
+      expect(procsOf(s.own)).toEqual([]);
+      const env = { ...process.env, VKERNEL_CGROUP_ROOT: V2!, VKERNEL_LOCK_DIR: locks, VKERNEL_RUN_BUNDLES: join(locks, 'bundles') };
+      const gc = () => execFileSync(RUNTIME, ['gc', '--root', root], { env, encoding: 'utf8' });
+      const young = gc();
+      expect(young).not.toContain(s.own);
+      expect(existsSync(s.own)).toBe(true);
+      await sleep(10_500); // CONTROLLER_GRACE_MS: a helper makes its group, then moves in
+      const old = gc();
+      // eslint-disable-next-line no-console
+      console.log(`gc within the grace: ${young.trim()}\ngc after it: ${old.trim()}`);
+      expect(old).toContain(`removing rt v2 supervisor cgroup ${s.own} (its container is gone)`);
+      expect(existsSync(s.own)).toBe(false);
+      expect(existsSync(s.log)).toBe(false);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+      rmSync(locks, { recursive: true, force: true });
+    }
   }, 60_000);
 
   test('bad arguments: exit 1, nothing created', async () => {

@@ -143,6 +143,20 @@ describe('the supervisor over the cgroups and HostOps doubles', () => {
     expect(fake.calls[3]).toEqual({ op: 'setThreadsScheduler', args: [[103], 'other', undefined] });
   });
 
+  test('demoteEarly (its self-limit would make it late): every thread SCHED_OTHER for the rest of the window, promoted at the next one; only while FIFO', async () => {
+    const { fake, group, node } = host();
+    const sup = new Supervisor(group, fake, budget, 7);
+    await sup.tick(0n);
+    node.usage = 10n * MS;
+    await sup.demoteEarly();
+    expect(sup.mode).toBe('other');
+    expect(await sup.demoteEarly()).toEqual([]); // demoted already: nothing
+    expect((await sup.tick(50n * MS)).switched).toBeUndefined();
+    expect((await sup.tick(100n * MS)).switched).toBe('fifo');
+    expect(fake.ops('setThreadsScheduler').map((a) => a[1])).toEqual(['fifo', 'other', 'fifo']);
+    expect(sup.stats).toMatchObject({ demotions: 1, earlyDemotions: 1, promotions: 1 });
+  });
+
   test('over budget: every thread demoted; next window: every thread promoted; counters kept', async () => {
     const { fake, group, node } = host();
     const sup = new Supervisor(group, fake, budget, 7);
@@ -234,6 +248,16 @@ describe('the supervisor\'s self-limit (self-limit.ts)', () => {
     expect(l.scale()).toEqual({ windowMs: 450, tickMs: 150 });
     for (let i = 0; i < 40; i++) l.account(500 * ms, 100 * ms);
     expect(l.scale()).toEqual({ windowMs: MAX_WINDOW_MS, tickMs: 500 });
+  });
+
+  test('the cap is the operator\'s (rt.supervisor_cpu_percent, default 20 % of one CPU), passed to the supervisor, checked there', () => {
+    expect(parseConfig('/c.yaml', { rt: { supervisor_cpu_percent: 50 } }).rt.supervisorCpuPercent).toBe(50);
+    expect(parseConfig('/c.yaml', {}).rt.supervisorCpuPercent).toBeUndefined();
+    expect(() => parseConfig('/c.yaml', { rt: { supervisor_cpu_percent: 0 } })).toThrow(/supervisor_cpu_percent/);
+    const cg = new MemoryCgroups('v2').add('/c1', {});
+    const ok = { id: 'c1', dir: '/cg/c1', own: '/cg/vkernel-rt-c1', percent: 25, priority: 1, windowMs: 100, tickMs: 10, init: { pid: 1 } };
+    expect(parseSupervisorArgs(JSON.stringify({ ...ok, cpuCapPercent: 50 }), cg).cpuCapPercent).toBe(50);
+    expect(() => parseSupervisorArgs(JSON.stringify({ ...ok, cpuCapPercent: 0 }), cg)).toThrow('cpuCapPercent');
   });
 
   test('the bucket: whatever a sample costs, CPU time over any stretch <= cap x wall + burst (simulated: the waits it asks for are slept)', () => {

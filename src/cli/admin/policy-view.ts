@@ -29,7 +29,7 @@ export function policyView(config: RuntimeConfig | undefined, ledger?: { file: s
     `operator policy (${config ? config.path : 'no config file: built-in defaults'})`,
     `  sources         annotations ${yes(op.sources.annotations)}, env ${yes(op.sources.env)}, runtime args ${yes(op.sources.runtimeArgs)}`,
     `  limits          RT budget of all vkernel containers ${l.rtBudgetPercent} % of each CPU (${rt.budgetPercent} % per fifo/adaptive container: ${fits} at a time)`,
-    `                  adaptive interval ≥ ${l.adaptiveIntervalMinMs} ms; per-container modules ${l.modules ? 'allowed' : 'not allowed'}; futex buckets ${l.futexBucketsMax === undefined ? 'module default (256 per CPU)' : `≤ ${l.futexBucketsMax}`}`,
+    `                  adaptive interval ≥ ${l.adaptiveIntervalMinMs} ms; per-container modules ${l.modules ? 'allowed' : 'not allowed'}; futex buckets ${l.futexBucketsMax === undefined ? 'module default (256 per CPU)' : `≤ ${l.futexBucketsMax}`}; rt v2 supervisor CPU ≤ ${rt.supervisorCpuPercent ?? 20} % of one CPU each`,
     ledger?.error
       ? `  RT in use       cannot read the RT ledger: ${ledger.error}`
       : `  RT in use       ${use.percent} % of each CPU (${use.containers} container${use.containers === 1 ? '' : 's'}) of the ${l.rtBudgetPercent} % limit${use.stale ? `; ${use.stale} holder(s) whose group is gone, returned at the next RT create/delete` : ''} (${ledger?.file ?? 'no ledger'})`,

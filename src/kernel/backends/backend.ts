@@ -9,6 +9,8 @@ export interface RtSettings {
   priority: number;
   /** the container group's RT budget, percent of cpu.rt_period_us */
   budgetPercent: number;
+  /** rt v2: the most CPU its supervisor may use, percent of one CPU (supervisor/self-limit.ts; default 20) */
+  supervisorCpuPercent?: number;
   /** the node-wide limit of all vkernel containers' RT budgets, percent of each CPU (config limits.rt_budget_percent) */
   nodeLimitPercent?: number;
   /** the container, named in the node cap's refusal */

@@ -5,6 +5,7 @@ import { faultPoint } from '../../store/fault.js';
 import { cmdline, isSameProcess, procRef, signalProcess, startTime, type ProcRef } from '../../store/proc.js';
 import { SUPERVISE, SUPERVISOR_PRIORITY, supervisorGroupPath, TICK_MS, WINDOW_MS, type SupervisorArgs } from '../../supervisor/args.js';
 import type { Cgroups, CpuGroup } from '../cgroups/index.js';
+import { CPU_CAP } from '../../supervisor/self-limit.js';
 import type { HostProbe } from '../probe.js';
 import { NODE_LIMIT_DEFAULT, type SchedBackend } from './backend.js';
 import { RT_LOCK, tidyLedger } from './rt.js';
@@ -199,7 +200,7 @@ export const rtV2Backend: SchedBackend = {
     faultPoint('rt-v2-held');
     const args: SupervisorArgs = {
       id, dir: group.dir, own: u.own, percent: rt.budgetPercent, priority: rt.priority, windowMs: WINDOW_MS, tickMs: TICK_MS,
-      init: { pid, start: startTime(pid) }, log: u.log,
+      init: { pid, start: startTime(pid) }, log: u.log, cpuCapPercent: rt.supervisorCpuPercent ?? CPU_CAP * 100,
     };
     u.args = args;
     rmSync(u.log, { force: true });
