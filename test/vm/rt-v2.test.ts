@@ -10,8 +10,9 @@ import { join } from 'node:path';
 import { undeclared, type Check } from './lib/feature.js';
 import { buildKernel, BUILD_TIMEOUT_MS, repoRoot, runProblems, runVm, type VmRun } from './lib/vm.js';
 
-const SCRIPTS = ['80-rt-v2.sh'];
+const SCRIPTS = ['79-rt-none.sh', '80-rt-v2.sh'];
 const CHECKS: Check[] = [
+  { name: 'rtnone.refused_clean', title: 'cgroup v1 on a kernel without RT group scheduling (neither rt v1 nor rt v2): fifo refused at create with the reason, nothing left' },
   { name: 'rtv2.backend_chosen', title: 'features says rt v2 and a fifo container\'s state says backend rt-v2' },
   { name: 'rtv2.tasks_fifo', title: 'the container\'s init is SCHED_FIFO 1, the supervisor SCHED_FIFO 99 in its own group beside the container\'s, with its sentinel' },
   { name: 'rtv2.exec_follows', title: 'a task started later by exec becomes SCHED_FIFO within 150 ms (the lag is printed)' },

@@ -7,6 +7,10 @@
  *                        since it started), or "still <policy> after <MS> ms" and exits 1
  *   rtload lat MS        a host task: sleeps 1 ms at a time for MS ms and prints how late each
  *                        wake-up ran: "lat n=<wakeups> max_us=<max> p99_us=<p99> over50=<count >50 ms>"
+ *   rtload killwatch VICTIM TASK MS  SCHED_FIFO 50 itself (above the container's tasks, below the
+ *                        supervisor): waits until TASK is SCHED_FIFO, SIGKILLs VICTIM, then polls
+ *                        TASK's policy every 0.5 ms: "policy <p> after <us> us", or "still FIFO after
+ *                        <MS> ms" and exits 1
  *   rtload share MS DIR...  the CPU time (cpu.stat usage_usec) each cgroup v2 group DIR used over
  *                        MS ms: "share wall_us=<t> <DIR>=<us> ..." (read back to back, one process)
  */
@@ -128,6 +132,40 @@ static int waitfifo(long ms)
 	return 1;
 }
 
+static int killwatch(int victim, int task, long ms)
+{
+	struct sched_param sp = { .sched_priority = 50 };
+	long long t0 = now_us(), tk;
+	int p;
+
+	if (sched_setscheduler(0, SCHED_FIFO, &sp)) {
+		perror("sched_setscheduler");
+		return 2;
+	}
+	while (sched_getscheduler(task) != SCHED_FIFO) {
+		if (now_us() - t0 > 10000000LL) {
+			printf("task %d never SCHED_FIFO in 10 s\n", task);
+			return 1;
+		}
+		usleep(500);
+	}
+	if (kill(victim, SIGKILL)) {
+		perror("kill");
+		return 2;
+	}
+	tk = now_us();
+	while (now_us() - tk < ms * 1000LL) {
+		p = sched_getscheduler(task);
+		if (p != SCHED_FIFO) {
+			printf("policy %d after %lld us\n", p, now_us() - tk);
+			return 0;
+		}
+		usleep(500);
+	}
+	printf("still FIFO after %ld ms\n", ms);
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 3 && !strcmp(argv[1], "burn"))
@@ -137,10 +175,12 @@ int main(int argc, char **argv)
 			pause();
 	if (argc == 3 && !strcmp(argv[1], "waitfifo"))
 		return waitfifo(atol(argv[2]));
+	if (argc == 5 && !strcmp(argv[1], "killwatch"))
+		return killwatch(atoi(argv[2]), atoi(argv[3]), atol(argv[4]));
 	if (argc >= 4 && !strcmp(argv[1], "share"))
 		return share(atol(argv[2]), argc - 3, argv + 3);
 	if (argc == 3 && !strcmp(argv[1], "lat"))
 		return lat(atol(argv[2]));
-	fprintf(stderr, "usage: rtload burn N | idle | waitfifo MS | lat MS\n");
+	fprintf(stderr, "usage: rtload burn N | idle | waitfifo MS | lat MS | killwatch VICTIM TASK MS | share MS DIR...\n");
 	return 2;
 }
