@@ -26,6 +26,9 @@ function blockFor(ms: number): void {
   else Atomics.wait(waitCell, 0, 0, ms);
 }
 
+/** how long the supervisor waits for its sentinel before it promotes anything (an engine start-up; TCG guests are slow) */
+const SENTINEL_READY_MS = 15_000;
+
 /** exit status when the container's tasks could not be made SCHED_FIFO at the start (setup reports it) */
 export const EXIT_NO_FIFO = 3;
 
@@ -86,6 +89,13 @@ export async function supervise(json: string | undefined, d: { cgroups: Cgroups;
   // the sentinel (sentinel.ts): demotes the group and starts a new supervisor if this one dies
   const guard = new SentinelHandle(d.self, a, log);
   guard.start();
+  // no task is promoted before the sentinel is there to demote them should this process die
+  if (!(await guard.ready(SENTINEL_READY_MS))) {
+    await guard.stop();
+    log(`supervisor: its sentinel was not ready within ${SENTINEL_READY_MS / 1000} s: no task promoted`);
+    leaveOwnGroup(d.cgroups, own);
+    return EXIT_NO_FIFO;
+  }
   const gone = () => (startTime(a.init.pid) !== a.init.start ? `container init ${a.init.pid} gone` : !group.exists() ? 'container group gone' : undefined);
   // the container's init and group: checked at the start, every window and when a read fails; the
   // event loop (SIGTERM, SIGUSR1) gets a turn as often

@@ -34,6 +34,9 @@ export class SentinelHandle {
   private child: ChildProcess | undefined;
   private stopping = false;
   private lastStart = 0;
+  /** the current sentinel said `ready` (it is FIFO 99 and waiting on the pipe) */
+  private readyNow = false;
+  private readyWaiters: (() => void)[] = [];
 
   constructor(private readonly self: readonly string[], private readonly a: SupervisorArgs, private readonly log: Log) {}
 
@@ -44,7 +47,13 @@ export class SentinelHandle {
     this.lastStart = Date.now();
     const argv = [...this.self, SUPERVISE, JSON.stringify(sentinelArgs(this.a))];
     // its own session: a signal to the supervisor's process group does not reach it
-    const child = spawn(argv[0], argv.slice(1), { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
+    const child = spawn(argv[0], argv.slice(1), { stdio: ['pipe', 'pipe', 'ignore'], detached: true });
+    this.readyNow = false;
+    child.stdout?.setEncoding('utf8').on('data', (d: string) => {
+      if (this.child !== child || !d.includes('ready')) return;
+      this.readyNow = true;
+      for (const w of this.readyWaiters.splice(0)) w();
+    });
     child.on('error', (e) => this.log(`supervisor: cannot start its sentinel: ${e.message}`));
     child.stdin?.on('error', () => { /* the sentinel is gone: its exit is handled below */ });
     child.on('exit', (code, signal) => {
@@ -54,6 +63,15 @@ export class SentinelHandle {
       setTimeout(() => { if (this.child === child) this.start(); }, Math.max(100, 1000 - (Date.now() - this.lastStart)));
     });
     this.child = child;
+  }
+
+  /** resolves once the current sentinel is ready, or after `ms` (false) */
+  ready(ms: number): Promise<boolean> {
+    if (this.readyNow) return Promise.resolve(true);
+    return new Promise((r) => {
+      const t = setTimeout(() => r(false), ms);
+      this.readyWaiters.push(() => { clearTimeout(t); r(true); });
+    });
   }
 
   /** the supervisor ends by itself: tells the sentinel (`stop`), waits for it to leave the group (SIGKILL after 2 s) */
@@ -92,8 +110,10 @@ export async function sentinel(a: SupervisorArgs, d: { cgroups: Cgroups; host: H
   const supervisor = process.ppid;
   await threadPolicySetter(); // loaded now, so the demotion below is one system call per thread
   const group = d.cgroups.groupAt(a.dir);
-  const said = await pipeEnd();
-  if (said.includes('stop')) return 0;
+  const said = pipeEnd();
+  // the supervisor promotes no task before it reads this line
+  process.stdout.write('ready\n');
+  if ((await said).includes('stop')) return 0;
   const t0 = process.hrtime.bigint();
   let threads: number[] = [];
   let failed: number[] = [];

@@ -3,7 +3,7 @@
 // from /proc while the supervisor runs. The whole backend through runc on Debian's stock kernel is
 // the VM tier's (test/vm/rt-v2.test.ts); this shows the supervisor's figures on real CPUs.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { needs, type Prerequisite } from '../helpers/prereq.js';
@@ -256,8 +256,11 @@ needs(HOST).describe('rt v2 supervisor on this host\'s cgroup v2 hierarchy', () 
       for (const p of [...sentinelsIn(s.own), ...supervisorsIn(s.own)]) process.kill(p, 'SIGKILL');
       await exited(s.sup);
       await sleep(200);
+      // the supervisor may have demoted it between our look and the kills: left FIFO, as a kill in
+      // its FIFO part of a window leaves it (the case gc is for)
+      if (policy(s.busy.pid!) !== 1) execFileSync('chrt', ['-f', '-p', '1', String(s.busy.pid)]);
       const killed = ps();
-      expect(policy(s.busy.pid!)).toBe(1); // nothing demoted it: the case gc is for
+      expect(policy(s.busy.pid!)).toBe(1);
       expect(killed).toMatch(/^UNSUPERVISED: 1 of 1 thread\(s\) SCHED_FIFO without a budget/);
       const said = execFileSync(RUNTIME, ['gc', '--root', root], { env, encoding: 'utf8' });
       expect(said).toMatch(new RegExp(`started a new rt v2 supervisor \\d+ for ${s.id}`));
@@ -319,9 +322,13 @@ needs(HOST).describe('rt v2 supervisor on this host\'s cgroup v2 hierarchy', () 
       expect(procsOf(s.own)).toEqual([]);
       const env = { ...process.env, VKERNEL_CGROUP_ROOT: V2!, VKERNEL_LOCK_DIR: locks, VKERNEL_RUN_BUNDLES: join(locks, 'bundles') };
       const gc = () => execFileSync(RUNTIME, ['gc', '--root', root], { env, encoding: 'utf8' });
+      const made = statSync(s.own).ctimeMs;
       const young = gc();
-      expect(young).not.toContain(s.own);
-      expect(existsSync(s.own)).toBe(true);
+      // within the grace (unless this gc itself took that long on a loaded host): left alone
+      if (Date.now() - made < 9_000) {
+        expect(young).not.toContain(s.own);
+        expect(existsSync(s.own)).toBe(true);
+      }
       await sleep(10_500); // CONTROLLER_GRACE_MS: a helper makes its group, then moves in
       const old = gc();
       // eslint-disable-next-line no-console

@@ -150,9 +150,11 @@ wait $bare 2>/dev/null
 # loaded (the guest's own jitter, printed as "no container", then reaches 60 ms). So the check is
 # relative to the same two tasks without the supervisor in the same boot (the kernel's global RT
 # limit only: ~1 s, up to 1.8 s on a loaded host): p99 and max both below a third of theirs
+# (the supervisor's self-limit: where its samples are costly its windows are longer, and so the
+# container's FIFO bursts: the max is held to half, the p99 to a third)
 cmax=$(echo "$ctl" | sed -n 's/.*max_us=\([0-9]*\).*/\1/p')
-[ -n "$max" ] && [ -n "$p99" ] && [ -n "$cmax" ] && [ $((p99 * 3)) -lt "$cmax" ] && [ $((max * 3)) -lt "$cmax" ]
-result rtv2.host_responsive $? "host task wake-up lateness beside the busy fifo container: $hl (accepted: p99 and max below a third of the max without the supervisor); no container: $base; without the supervisor (chrt -f, global RT limit only): $ctl; $s2"
+[ -n "$max" ] && [ -n "$p99" ] && [ -n "$cmax" ] && [ $((p99 * 3)) -lt "$cmax" ] && [ $((max * 2)) -lt "$cmax" ]
+result rtv2.host_responsive $? "host task wake-up lateness beside the busy fifo container: $hl (accepted: p99 below a third, max below half of the max without the supervisor); no container: $base; without the supervisor (chrt -f, global RT limit only): $ctl; $s2"
 
 # delete of a created-and-started container leaves nothing (state, cgroups, supervisor, log, ledger)
 [ -z "$l1" ] && [ -z "$l2" ]
@@ -172,7 +174,11 @@ old=$(supervisor r1)
 # FIFO, SIGKILLs the supervisor and times until the init is not FIFO any more
 kw=$(rtload killwatch "$old" "$rinit" 5000)
 dt=$(echo "$kw" | sed -n 's/^policy [0-9]* after \([0-9]*\) us$/\1/p')
-sleep 2
+# the new supervisor logs its start once its own sentinel is ready, before its first promotion (an
+# engine start-up: seconds in this guest, the tasks SCHED_OTHER meanwhile): measured from then on
+n=0
+while ! grep -q '(restart 1), sentinel' /run/vkernel-runtime/locks/rt-supervisor@r1.log 2>/dev/null && [ $n -lt 100 ]; do sleep 0.2; n=$((n + 1)); done
+sleep 1
 new=$(supervisor r1)
 sh -c "echo \$\$ >$CG/hostload/cgroup.procs; exec rtload burn 2" &
 hl=$!
