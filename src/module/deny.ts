@@ -1,4 +1,5 @@
 import { SYSCALLS_IA32, SYSCALLS_X32, SYSCALLS_X64 } from './syscalls.js';
+import { rulesParams, type Rules } from './rules.js';
 
 // Kept apart from load.ts so that the pre-flight check loads no build or kmod code.
 
@@ -22,7 +23,7 @@ export function parseDenyList(value: string | undefined): string[] {
 }
 
 /** The module parameters for one container (kmod's insmod arguments after the file). */
-export function moduleParams(p: { pid: number; id: string; deny: string[]; futexBuckets: number }): string[] {
+export function moduleParams(p: { pid: number; id: string; deny: string[]; futexBuckets: number; rules?: Rules }): string[] {
   if (!Number.isInteger(p.pid) || p.pid <= 0) throw new Error(`invalid init pid ${p.pid}`);
   // runc ids are [\w+\-.]+, which needs no quoting in a module parameter string
   if (!/^[\w+\-.]+$/.test(p.id)) throw new Error(`invalid container id format: ${JSON.stringify(p.id)}`);
@@ -32,5 +33,6 @@ export function moduleParams(p: { pid: number; id: string; deny: string[]; futex
   for (const [param, list] of [['deny', nrs(SYSCALLS_X64)], ['deny_x32', nrs(SYSCALLS_X32)], ['deny_ia32', nrs(SYSCALLS_IA32)]] as const) {
     if (list.length) params.push(`${param}=${list.join(',')}`);
   }
+  if (p.rules) params.push(...rulesParams(p.rules));
   return params;
 }

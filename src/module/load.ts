@@ -8,6 +8,7 @@ import { buildModule, type BuildOptions } from './build.js';
 import { checkName, renameModule } from './elf.js';
 import { moduleName } from './name.js';
 import { moduleParams } from './deny.js';
+import type { Rules } from './rules.js';
 
 /** the kernel's own sizing (256 buckets per CPU, a power of two), for this host; VKERNEL_FUTEX_BUCKETS overrides */
 export function defaultFutexBuckets(env: Pick<RuntimeEnv, 'futexBuckets'>, cpus = availableParallelism()): number {
@@ -32,6 +33,8 @@ export interface LoadOptions {
   id: string;
   pid: number;
   deny: string[];
+  /** argument rules and capability ceiling (io.vkernel.syscall.namespaces, .personality, caps.max) */
+  rules?: Rules;
   futexBuckets?: number;
   build?: BuildOptions;
   /** names other containers' state records (besides the loaded ones) */
@@ -53,7 +56,7 @@ export async function loadModule(o: LoadOptions): Promise<{ name: string; ko: st
   const env = o.env ?? o.build?.env ?? readEnv();
   const host = o.host ?? linuxHostOps({ insmod: o.insmod });
   const built = await buildModule({ env, ...o.build });
-  const params = moduleParams({ pid: o.pid, id: o.id, deny: o.deny, futexBuckets: o.futexBuckets ?? defaultFutexBuckets(env) });
+  const params = moduleParams({ pid: o.pid, id: o.id, deny: o.deny, rules: o.rules, futexBuckets: o.futexBuckets ?? defaultFutexBuckets(env) });
   const image = readFileSync(built.ko);
   return withLock(join(o.build?.cacheDir ?? env.moduleCache, '.locks'), 'load', async () => {
     const name = moduleName(o.id, new Set([...loadedModules(), ...(o.reserved ?? [])]));

@@ -1,3 +1,5 @@
+import { CAPABILITIES } from './capabilities.js';
+
 /**
  * The policy keys of ARCHITECTURE.md: one row per `io.vkernel.*` annotation.
  * Everything else (schema, env names, features, messages) derives from this table.
@@ -27,6 +29,12 @@ export const ENV_PREFIX = 'VKERNEL_';
 export const WAKEUP_GRAN_MIN = 0;
 export const WAKEUP_GRAN_MAX = 1_000_000_000;
 
+/** the namespace types of io.vkernel.syscall.namespaces (src/module/rules.ts maps them to CLONE_NEW* flags) */
+const NS_TYPES = ['cgroup', 'ipc', 'mnt', 'net', 'pid', 'time', 'user', 'uts'];
+const NS_TYPE = `(${NS_TYPES.join('|')})`;
+const PERSONALITY = '(linux|linux32|uname26|0x[0-9a-fA-F]{1,8}|[0-9]{1,10})';
+const CAPABILITY = `(${CAPABILITIES.join('|')})`;
+
 export const KEYS: readonly KeySpec[] = [
   { key: 'sched.policy', kind: 'enum', feature: true, values: ['cfs', 'fifo', 'adaptive'], allowed: 'one of cfs, fifo, adaptive' },
   {
@@ -45,6 +53,18 @@ export const KEYS: readonly KeySpec[] = [
   {
     key: 'syscall.deny', kind: 'list', feature: true, pattern: '^[a-z_][a-z0-9_]*(,[a-z_][a-z0-9_]*)*$',
     allowed: 'comma-separated syscall names (e.g. mkdir,unshare)',
+  },
+  {
+    key: 'syscall.namespaces', kind: 'list', feature: true, pattern: `^(allow|deny|${NS_TYPE}(,${NS_TYPE})*)$`,
+    allowed: `allow, deny (every namespace type) or the comma-separated types that clone, clone3, unshare and setns refuse (${NS_TYPES.join(', ')})`,
+  },
+  {
+    key: 'syscall.personality', kind: 'list', feature: true, pattern: `^${PERSONALITY}(,${PERSONALITY})*$`,
+    allowed: 'the comma-separated values personality(2) may set: linux, linux32, uname26 or numbers (e.g. 0x20008), at most 16',
+  },
+  {
+    key: 'caps.max', kind: 'list', feature: true, pattern: `^(none|${CAPABILITY}(,${CAPABILITY})*)$`,
+    allowed: `none or comma-separated capability names of Linux 6.1 (${CAPABILITIES[0]} … ${CAPABILITIES[CAPABILITIES.length - 1]}, as in the OCI spec): the container's capability ceiling`,
   },
   { key: 'backend', kind: 'enum', feature: false, values: ['auto', 'kernel', 'rt'], allowed: 'one of auto, kernel, rt' },
   { key: 'strict', kind: 'bool', feature: false, allowed: 'one of true, false' },

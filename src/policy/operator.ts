@@ -90,8 +90,8 @@ export function operatorProblems(p: Policy, sources: Sources, op: OperatorPolicy
   }
   const { limits } = op;
   if (!limits.modules) {
-    for (const key of ['module', 'syscall.deny'] as const) {
-      if (key === 'module' ? p.module === true : p[key] !== undefined) {
+    for (const key of ['module', 'syscall.deny', 'syscall.namespaces', 'syscall.personality', 'caps.max'] as const) {
+      if (key === 'module' ? p.module === true : p[key] !== undefined && !(key === 'syscall.namespaces' && p[key] === 'allow')) {
         problems.push(`${show(key, p, sources)}: per-container kernel modules are not allowed on this node (limits.modules: false ${where})`);
       }
     }

@@ -12,6 +12,9 @@ export interface Policy {
   'mm.thp'?: 'always' | 'madvise' | 'never';
   module?: boolean;
   'syscall.deny'?: string;
+  'syscall.namespaces'?: string;
+  'syscall.personality'?: string;
+  'caps.max'?: string;
   backend?: 'auto' | 'kernel' | 'rt';
   strict?: boolean;
 }

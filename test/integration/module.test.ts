@@ -8,6 +8,11 @@ test.each([
   [{ 'io.vkernel.syscall.deny': 'mkdir' }, /io\.vkernel\.syscall\.deny=mkdir \(from annotation\): this kernel .* (has no loadable module support|is not the vkernel kernel)/],
   [{ 'io.vkernel.module': 'true' }, /io\.vkernel\.module=true \(from annotation\): this kernel/],
   [{ 'io.vkernel.syscall.deny': 'mkdir,notacall' }, /notacall/],
+  // issue 14 §2/§3: the rules need the module, and the ceiling names only Linux 6.1's capabilities
+  [{ 'io.vkernel.caps.max': 'CAP_CHOWN' }, /io\.vkernel\.caps\.max=CAP_CHOWN \(from annotation\): this kernel .* (has no loadable module support|is not the vkernel kernel)/],
+  [{ 'io.vkernel.syscall.namespaces': 'deny' }, /io\.vkernel\.syscall\.namespaces=deny \(from annotation\): this kernel/],
+  [{ 'io.vkernel.syscall.personality': 'linux' }, /io\.vkernel\.syscall\.personality=linux \(from annotation\): this kernel/],
+  [{ 'io.vkernel.caps.max': 'CAP_CHOWN,CAP_FLY' }, /io\.vkernel\.caps\.max: \\"CAP_CHOWN,CAP_FLY\\" is not none or comma-separated capability names of Linux 6\.1/],
 ])('%j is refused before anything exists', async (annotations, message) => {
   const bundle = await makeBundle({ args: ['true'], annotations });
   const root = tempRoot();

@@ -3,6 +3,7 @@ import { readEnv } from '../../env.js';
 import { failure, run } from '../../host/spawn.js';
 import { hostCgroups } from '../../kernel/cgroups/index.js';
 import { probeHost } from '../../kernel/probe.js';
+import { ARGS_FEATURE, CAPS_FEATURE } from '../../module/rules.js';
 
 export interface Check { name: string; ok: boolean; detail: string; consequence?: string }
 
@@ -35,6 +36,18 @@ export async function hostChecks(runc: string): Promise<{ checks: Check[]; requi
     detail: probe.modules ? 'loadable modules supported (/proc/modules)' : 'no loadable module support (CONFIG_MODULES off)',
     consequence: probe.modules ? undefined : 'io.vkernel.module and io.vkernel.syscall.deny unavailable',
   });
+  // the per-container module's argument rules and capability ceiling, enforced by the kernel (patches 0012, 0013)
+  for (const [name, word, keys] of [
+    ['argument rules', ARGS_FEATURE, 'io.vkernel.syscall.namespaces, io.vkernel.syscall.personality'],
+    ['caps ceiling', CAPS_FEATURE, 'io.vkernel.caps.max'],
+  ] as const) {
+    const has = probe.vkernelFeatures.includes(word);
+    checks.push({
+      name, ok: has && probe.modules,
+      detail: has ? `the kernel enforces ${keys} (feature ${word})${probe.modules ? '' : ', but has no module support'}` : `no ${word} in /sys/kernel/vkernel/features`,
+      consequence: has && probe.modules ? undefined : `${keys} refused (strict) or skipped`,
+    });
+  }
   const build = `/lib/modules/${probe.release}/build`;
   checks.push({ name: 'headers', ok: existsSync(build), detail: existsSync(build) ? build : `${build} missing`, consequence: existsSync(build) ? undefined : 'the per-container module cannot be built here' });
   const cpuRoot = hostCgroups(probe, false, env.cgroupRoot).root;

@@ -1,5 +1,6 @@
 import type { Applier } from '../applier.js';
 import { parseDenyList } from '../../module/deny.js';
+import { parseRules, rulesFeatures, rulesRequested } from '../../module/rules.js';
 import { requireOwnPidNamespace } from './pid-ns.js';
 
 interface Undo { name: string }
@@ -9,6 +10,15 @@ export function capFutexBuckets(buckets: number, max: number | undefined): numbe
   let n = buckets;
   while (max !== undefined && n > max && n > 16) n /= 2;
   return n;
+}
+
+/** the rules of a policy for `requested`/`unsupported`, which run before check() reports bad values: a bad value counts as a request */
+function parseRulesLenient(p: Parameters<typeof parseRules>[0]) {
+  try {
+    return parseRules(p);
+  } catch {
+    return { nsDeny: p['syscall.namespaces'] && p['syscall.namespaces'] !== 'allow' ? 1 : 0, personality: p['syscall.personality'] ? [] : undefined, capsMax: p['caps.max'] ? [] : undefined };
+  }
 }
 
 /** the kernel feature word the module needs (kernel/README.md) */
@@ -22,17 +32,26 @@ export const MODULE_FEATURE = 'syscall_table';
  */
 export const moduleApplier: Applier = {
   name: 'module',
-  keys: ['module', 'syscall.deny'],
-  requested: (p) => p.module === true || !!p['syscall.deny'],
+  keys: ['module', 'syscall.deny', 'syscall.namespaces', 'syscall.personality', 'caps.max'],
+  requested: (p) => p.module === true || !!p['syscall.deny'] || rulesRequested(parseRulesLenient(p)),
   check({ spec, policy }) {
     parseDenyList(policy['syscall.deny']);
-    requireOwnPidNamespace(spec, policy, ['module', 'syscall.deny'], 'the per-container module\'s syscall and futex tables');
+    const rules = rulesRequested(parseRules(policy));
+    requireOwnPidNamespace(spec, policy, ['module', 'syscall.deny', 'syscall.namespaces', 'syscall.personality', 'caps.max'],
+      `the per-container module's syscall and futex tables${rules ? ', argument rules and capability ceiling' : ''}`);
   },
-  unsupported(_p, probe) {
+  unsupported(p, probe) {
     if (!probe.modules) return `this kernel (${probe.release}) has no loadable module support (no /proc/modules): the per-container vkernel module needs the vkernel kernel with CONFIG_MODULES`;
     if (probe.vkernelAbi === undefined) return `this kernel (${probe.release}) is not the vkernel kernel (no /sys/kernel/vkernel): the per-container module needs its syscall table and futex support`;
     if (!probe.vkernelFeatures.includes(MODULE_FEATURE)) {
       return `this vkernel kernel lacks the ${MODULE_FEATURE} feature (has: ${probe.vkernelFeatures.join(' ') || 'none'}), which the per-container module needs`;
+    }
+    const rules = parseRulesLenient(p);
+    for (const word of rulesFeatures(rules)) {
+      if (!probe.vkernelFeatures.includes(word)) {
+        const what = word === 'caps_max' ? 'io.vkernel.caps.max (a kernel-enforced capability ceiling)' : 'io.vkernel.syscall.namespaces/personality (kernel-enforced argument rules)';
+        return `this vkernel kernel lacks the ${word} feature (has: ${probe.vkernelFeatures.join(' ') || 'none'}), which ${what} needs`;
+      }
     }
     return undefined;
   },
@@ -49,6 +68,7 @@ export const moduleApplier: Applier = {
       id: ctx.id,
       pid: ctx.pid,
       deny: parseDenyList(ctx.policy['syscall.deny']),
+      rules: parseRules(ctx.policy),
       futexBuckets,
       env: ctx.env,
       host: ctx.host,
