@@ -30,6 +30,7 @@ vmFeature('the per-container vkernel module through vkernel-runtime', ['70-modul
   { name: 'module.io_uring_denied', title: 'IORING_OP_MKDIRAT fails with EPERM in the first only' },
   { name: 'module.denied_counter', title: 'the denied-call counter counts the four mkdirs' },
   { name: 'module.futex_private_tables', title: 'futex-heavy workloads run in both; each has its own futex hash table' },
+  { name: 'module.futex_buckets_capped', title: 'the operator\'s limits.futex_buckets_max (64) gives the container created under it a 64-bucket futex table; the other keeps the kernel\'s sizing' },
   { name: 'module.pinned_while_running', title: 'rmmod fails while the container runs (module pinned)' },
   { name: 'module.futex_waiters', title: 'the containers\' threads sleep in FUTEX_WAIT, queued in their private tables (futex_waiters 2 each)' },
   { name: 'module.unloaded_after_delete', title: 'delete --force while they sleep removes the module, its sysfs directory and the state' },

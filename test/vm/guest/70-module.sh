@@ -8,7 +8,7 @@ if [ ! -x /opt/vkr/bin/vkernel-runtime ]; then
 	fail_all "no runtime in the initramfs (VKVM_EXTRA_LIST of test/vm/lib/runtime-payload.mjs)" \
 		module.refuses_cleanly module.create module.lsmod module.sysfs module.deny_eperm_first_only \
 		module.no_escape_newpid module.io_uring_denied \
-		module.denied_counter module.futex_private_tables module.pinned_while_running module.futex_waiters \
+		module.denied_counter module.futex_private_tables module.futex_buckets_capped module.pinned_while_running module.futex_waiters \
 		module.unloaded_after_delete module.no_oops
 	vkend
 	exit 0
@@ -51,8 +51,10 @@ t0=$(now)
 $RT create --no-pivot --bundle /opt/bundles/moddeny "$A" </dev/null >"/tmp/$A.out" 2>&1
 ra=$?
 ta=$(since "$t0")
+# B under an operator config that caps a module's futex table (limits.futex_buckets_max, issue 13)
+printf 'limits:\n  futex_buckets_max: 64\n' >/tmp/futex64.yaml
 t0=$(now)
-$RT create --no-pivot --bundle /opt/bundles/modon "$B" </dev/null >"/tmp/$B.out" 2>&1
+VKERNEL_RUNTIME_CONFIG=/tmp/futex64.yaml $RT create --no-pivot --bundle /opt/bundles/modon "$B" </dev/null >"/tmp/$B.out" 2>&1
 rb=$?
 tb=$(since "$t0")
 [ $ra = 0 ] && [ $rb = 0 ] && [ ${#A} = 5 ] && [ ${#B} = 64 ]
@@ -116,6 +118,10 @@ grep -q '^ok 40000' "/tmp/$A.out" && grep -q '^ok 40000' "/tmp/$B.out" &&
 	[ -n "$fa" ] && [ "$fa" != none ] && [ "$fb" != none ] && [ "$fa" != "$fb" ] &&
 	! echo "$fa$fb" | grep -q ptrval && [ "$ba" -ge 16 ] && [ "$bb" -ge 16 ]
 result module.futex_private_tables $? "20000 ping-pongs each (start to both asleep: ${tw} s); futex_table A=$fa ($ba buckets) B=$fb ($bb buckets)"
+# the node's cap: B (created under limits.futex_buckets_max: 64) got a 64-bucket table from the
+# kernel, A (no config) the kernel's own sizing (256 per CPU), both as the module's sysfs reports them
+[ "$bb" = 64 ] && [ "$ba" -gt 64 ] && [ "$(cat /sys/module/$MB/parameters/futex_buckets 2>&1)" = 64 ]
+result module.futex_buckets_capped $? "A: $ba buckets (no config, $(grep -c ^processor /proc/cpuinfo) CPUs); B: $bb buckets (limits.futex_buckets_max: 64; module parameter $(cat /sys/module/$MB/parameters/futex_buckets 2>&1))"
 
 rm1=$(/usr/sbin/rmmod "$MA" 2>&1)
 r1=$?
