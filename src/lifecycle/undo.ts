@@ -4,6 +4,7 @@ import { cmdline, signalProcess } from '../store/proc.js';
 import { APPLIERS } from './appliers/index.js';
 import type { Runtime } from './runtime.js';
 import { timed } from '../profile.js';
+import { faultPoint } from '../store/fault.js';
 
 /**
  * Runs one step of every applied applier, newest first; a failing step is logged and the others
@@ -13,6 +14,7 @@ async function eachAppliedReversed(rt: Runtime, state: ContainerState, what: 're
   const failed: string[] = [];
   for (const step of [...state.applied].reverse()) {
     const a = APPLIERS.find((x) => x.name === step.name);
+    faultPoint(`${what === 'undo' ? 'undoing' : 'releasing'}:${step.name}`);
     try {
       await timed(`${what} ${step.name}`, async () => a?.[what]?.(rt.stepContext(state), step.undo));
       rt.log.debug(`${state.id}: ${what} ${step.name} done`);

@@ -3,6 +3,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readEnv, type RuntimeEnv } from '../env.js';
 import { linuxHostOps, type HostOps } from '../host/ops.js';
+import { faultPoint } from '../store/fault.js';
 import { withLock } from '../store/lock.js';
 import { buildModule, type BuildOptions } from './build.js';
 import { checkName, renameModule } from './elf.js';
@@ -39,6 +40,11 @@ export interface LoadOptions {
   build?: BuildOptions;
   /** names other containers' state records (besides the loaded ones) */
   reserved?: Iterable<string>;
+  /**
+   * called with the chosen name before insmod (under the load lock): the applier journals it, so a
+   * runtime killed between insmod and its state write still knows which module to remove
+   */
+  onNamed?: (name: string) => void;
   env?: RuntimeEnv;
   /** runs insmod (default: the real host, with `insmod` below) */
   host?: HostOps;
@@ -63,10 +69,13 @@ export async function loadModule(o: LoadOptions): Promise<{ name: string; ko: st
     const tmp = mkdtempSync(join(tmpdir(), 'vkernel-module-'));
     const file = join(tmp, `${name}.ko`);
     try {
+      o.onNamed?.(name);
       writeFileSync(file, renameModule(image, name), { mode: 0o600 });
       o.log?.(`insmod ${file} ${params.join(' ')}`);
       const r = await host.insmod(file, params);
       if (!r.ok) throw new Error(`insmod ${name} failed: ${r.message} (the kernel log says why: dmesg | grep ${name})`);
+      // loaded and attached, not yet in the container's state: gc finds it as a module no container uses
+      faultPoint('module-loaded');
     } finally {
       rmSync(tmp, { recursive: true, force: true });
     }
@@ -77,12 +86,35 @@ export async function loadModule(o: LoadOptions): Promise<{ name: string; ko: st
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
+ * The container id a loaded vkernel module serves: its sysfs directory
+ * (/sys/kernel/vkernel/containers/<name>/container_id, modules/README.md), else its module
+ * parameter (/sys/module/<name>/parameters/container_id); undefined when neither is readable.
+ */
+export function moduleContainerId(name: string, sys = '/sys'): string | undefined {
+  for (const f of [join(sys, 'kernel/vkernel/containers', name, 'container_id'), join(sys, 'module', name, 'parameters/container_id')]) {
+    try {
+      return readFileSync(f, 'utf8').trim();
+    } catch {
+      // next
+    }
+  }
+  return undefined;
+}
+
+/**
  * rmmod with bounded retries. The kernel keeps the module pinned while its pid namespace lives
  * (modules/README.md), so right after runc delete the module may still be in use for a moment:
  * retry until it is gone or `timeoutMs` passed. A module that is not loaded counts as removed.
+ * With `ownerId`, a loaded module whose sysfs says it serves another container is left alone
+ * (`{ attempts: 0, notOurs }`): a name journaled before an insmod that never happened may since
+ * have been given to another container.
  */
-export async function unloadModule(name: string, o: { timeoutMs?: number; rmmod?: string; proc?: string; host?: HostOps; env?: RuntimeEnv } = {}): Promise<{ attempts: number }> {
+export async function unloadModule(name: string, o: { timeoutMs?: number; rmmod?: string; proc?: string; sys?: string; ownerId?: string; host?: HostOps; env?: RuntimeEnv } = {}): Promise<{ attempts: number; notOurs?: string }> {
   checkName(name);
+  if (o.ownerId !== undefined) {
+    const serves = loadedModules(o.proc).has(name) ? moduleContainerId(name, o.sys) : undefined;
+    if (serves !== undefined && serves !== o.ownerId) return { attempts: 0, notOurs: serves };
+  }
   const host = o.host ?? linuxHostOps({ rmmod: o.rmmod });
   const timeout = o.timeoutMs ?? (o.env ?? readEnv()).rmmodTimeoutMs;
   const deadline = Date.now() + timeout;

@@ -1,9 +1,14 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { moduleName } from '../../src/module/name.js';
 import { MAX_DENY, moduleParams, parseDenyList } from '../../src/module/deny.js';
 import { SYSCALLS_IA32, SYSCALLS_X32, SYSCALLS_X64 } from '../../src/module/syscalls.js';
 import { NAME_RE } from '../../src/module/elf.js';
 import { capFutexBuckets, moduleApplier } from '../../src/lifecycle/appliers/module.js';
 import type { HostProbe } from '../../src/kernel/probe.js';
+import { moduleContainerId, unloadModule } from '../../src/module/load.js';
+import { FakeHost } from '../doubles/host-ops.js';
 
 const none = new Set<string>();
 
@@ -134,4 +139,43 @@ test('limits.futex_buckets_max caps the module\'s futex table at a power of two;
   expect(capFutexBuckets(512, 300)).toBe(256);
   expect(capFutexBuckets(65536, 1000)).toBe(512);
   expect(capFutexBuckets(512, 16)).toBe(16);
+});
+
+describe('unloading a journaled module name (a create killed around insmod)', () => {
+  // /proc/modules and /sys as the kernel shows them: a parser-level double; the VM tier
+  // (test/vm/guest/72-module-crash.sh) proves it against the real kernel and module
+  const host = (loaded: Record<string, string | undefined>, where: 'containers' | 'param' = 'containers') => {
+    const root = mkdtempSync(join(tmpdir(), 'vk-modsys-'));
+    mkdirSync(join(root, 'proc'));
+    writeFileSync(join(root, 'proc/modules'), Object.keys(loaded).map((m) => `${m} 16384 0 - Live 0x0\n`).join(''));
+    for (const [m, id] of Object.entries(loaded)) {
+      if (id === undefined) continue;
+      const dir = where === 'containers' ? join(root, 'sys/kernel/vkernel/containers', m) : join(root, 'sys/module', m, 'parameters');
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, 'container_id'), `${id}\n`);
+    }
+    return { proc: join(root, 'proc'), sys: join(root, 'sys'), fake: new FakeHost() };
+  };
+
+  test('the module serves this container (sysfs directory or module parameter): removed', async () => {
+    for (const where of ['containers', 'param'] as const) {
+      const { proc, sys, fake } = host({ vkernel_c1: 'c1' }, where);
+      fake.rmmodResults = [{ ok: true, message: '' }];
+      expect(moduleContainerId('vkernel_c1', sys)).toBe('c1');
+      await expect(unloadModule('vkernel_c1', { proc, sys, host: fake, ownerId: 'c1' })).resolves.toEqual({ attempts: 1 });
+      expect(fake.ops('rmmod')).toEqual([['vkernel_c1']]);
+    }
+  });
+
+  test('the name was given to another container since (insmod never happened for ours): left alone', async () => {
+    const { proc, sys, fake } = host({ vkernel_c1: 'c1-other' });
+    await expect(unloadModule('vkernel_c1', { proc, sys, host: fake, ownerId: 'c1' })).resolves.toEqual({ attempts: 0, notOurs: 'c1-other' });
+    expect(fake.ops('rmmod')).toEqual([]);
+  });
+
+  test('not loaded at all: nothing to do, counts as removed', async () => {
+    const { proc, sys, fake } = host({});
+    fake.rmmodResults = [{ ok: false, message: "rmmod: ERROR: Module vkernel_c1 is not currently loaded" }];
+    await expect(unloadModule('vkernel_c1', { proc, sys, host: fake, ownerId: 'c1' })).resolves.toEqual({ attempts: 1 });
+  });
 });

@@ -20,7 +20,7 @@ beforeAll(async () => {
   }).trim();
 }, BUILD_TIMEOUT_MS + 5 * 60 * 1000);
 
-vmFeature('the per-container vkernel module through vkernel-runtime', ['70-module.sh'], [
+vmFeature('the per-container vkernel module through vkernel-runtime', ['70-module.sh', '72-module-crash.sh'], [
   { name: 'module.refuses_cleanly', title: 'the module built for each kernel refuses a bad load with a dmesg line saying why', failsUnpatched: false },
   { name: 'module.create', title: 'create loads the module for two containers (ids of 5 and 64 characters)' },
   { name: 'module.lsmod', title: 'lsmod shows vkernel_<id12> for each' },
@@ -35,4 +35,7 @@ vmFeature('the per-container vkernel module through vkernel-runtime', ['70-modul
   { name: 'module.futex_waiters', title: 'the containers\' threads sleep in FUTEX_WAIT, queued in their private tables (futex_waiters 2 each)' },
   { name: 'module.unloaded_after_delete', title: 'delete --force while they sleep removes the module, its sysfs directory and the state' },
   { name: 'module.no_oops', title: 'the kernel log has the load and unload lines and no oops' },
+  { name: 'module_crash.create_killed_clean', title: 'create SIGKILLed at applying:module, module-loaded, applied:module, created: delete --force leaves no module, sysfs entry, state, runc container or cgroup' },
+  { name: 'module_crash.loaded_window_real', title: 'the kill at module-loaded hit the window: module loaded and runc container there, state written before insmod only' },
+  { name: 'module_crash.delete_killed_clean', title: 'delete SIGKILLed before it removes the module: a second delete --force removes module and state' },
 ], ['modules/vkernel']);

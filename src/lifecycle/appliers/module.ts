@@ -73,6 +73,9 @@ export const moduleApplier: Applier = {
       env: ctx.env,
       host: ctx.host,
       log: (m) => ctx.log.debug(`${ctx.id}: ${m}`),
+      // journaled before insmod: a kill between insmod and the state write leaves a module that
+      // delete --force still removes (undo checks the module serves this container)
+      onNamed: (name) => ctx.journal?.({ name } satisfies Undo),
     });
     ctx.state.module = r.name;
     ctx.log.debug(`${ctx.id}: module ${r.name} loaded (${r.cached ? 'cached build' : 'built'} ${r.ko}) in ${r.ms} ms`);
@@ -81,7 +84,8 @@ export const moduleApplier: Applier = {
   async undo(ctx, undo) {
     const { unloadModule } = await import('../../module/load.js');
     const { name } = undo as Undo;
-    const r = await unloadModule(name, { env: ctx.env, host: ctx.host });
-    ctx.log.debug(`${ctx.id}: module ${name} removed (${r.attempts} rmmod attempt(s))`);
+    const r = await unloadModule(name, { env: ctx.env, host: ctx.host, ownerId: ctx.id });
+    if (r.notOurs !== undefined) ctx.log.debug(`${ctx.id}: module ${name} left loaded: it serves container ${r.notOurs}`);
+    else ctx.log.debug(`${ctx.id}: module ${name} removed (${r.attempts} rmmod attempt(s))`);
   },
 };
