@@ -75,7 +75,11 @@ export const moduleApplier: Applier = {
       log: (m) => ctx.log.debug(`${ctx.id}: ${m}`),
       // journaled before insmod: a kill between insmod and the state write leaves a module that
       // delete --force still removes (undo checks the module serves this container)
-      onNamed: (name) => ctx.journal?.({ name } satisfies Undo),
+      // (state.module too: ps, doctor and gc's "modules no container uses" read it)
+      onNamed: (name) => {
+        ctx.state.module = name;
+        ctx.journal?.({ name } satisfies Undo);
+      },
     });
     ctx.state.module = r.name;
     ctx.log.debug(`${ctx.id}: module ${r.name} loaded (${r.cached ? 'cached build' : 'built'} ${r.ko}) in ${r.ms} ms`);
