@@ -1,4 +1,4 @@
-// `npm run bench:kernel [-- --rounds R --getppid N --futex N] [--patched-out DIR --unpatched-out DIR]`
+// `npm run bench:kernel [-- --rounds R --getppid N --futex N --ctxsw N --hackbench N] [--patched-out DIR --unpatched-out DIR]`
 // (the out dirs: what kernel/build.sh printed, instead of running it): the cost of the vkernel syscall
 // path in the VM (qemu, TCG), in the four places of issue 18's table:
 //   unpatched  the unpatched kernel (same config), initial namespace
@@ -7,6 +7,11 @@
 //   inside     the patched kernel, a task of A (modules/testattach, deny list: mkdir only)
 // and two operations: a getppid() loop (ns per call) and a futex ping-pong between two threads on
 // process-private futexes (ns per round trip; inside A they hash into A's private table).
+// Scheduler rows (issue 11: no cost for tasks outside vkernel groups), unpatched vs before only (no
+// group ever used cpu.real_policy in the patched boot, so its FIFO static key is off): ctxsw, N
+// one-byte round trips between two processes over pipes on CPU 0 (ns per round trip, two context
+// switches), and hackbench, a message-passing load like rt-tests' hackbench (2 groups of 10 sender
+// and 10 receiver processes over AF_UNIX socketpairs, on every CPU; N loops; ns per message).
 // One boot per kernel in one run (bench/kernel/guest.sh); on the patched kernel every round
 // measures before, then attaches a fresh A and measures after and inside (alternating order), then
 // A ends and the module unloads, so the rounds interleave. Prints per place and operation the
@@ -31,6 +36,8 @@ const arg = (name, dflt) => {
 const ROUNDS = arg('rounds', 11);
 const N_GETPPID = arg('getppid', 200000);
 const N_FUTEX = arg('futex', 5000);
+const N_CTXSW = arg('ctxsw', 2000);
+const N_HACKBENCH = arg('hackbench', 20);
 
 const build = (flags) => {
   process.stderr.write(`bench:kernel: kernel/build.sh ${flags.join(' ')} ...\n`);
@@ -42,7 +49,7 @@ const boot = (kdir, label) => {
   const w = mkdtempSync(join(tmpdir(), 'vk-bench-kernel-'));
   try {
     const env = join(w, 'bench.env');
-    writeFileSync(env, `ROUNDS=${ROUNDS}\nN_GETPPID=${N_GETPPID}\nN_FUTEX=${N_FUTEX}\n`);
+    writeFileSync(env, `ROUNDS=${ROUNDS}\nN_GETPPID=${N_GETPPID}\nN_FUTEX=${N_FUTEX}\nN_CTXSW=${N_CTXSW}\nN_HACKBENCH=${N_HACKBENCH}\n`);
     const list = join(w, 'extra.list');
     writeFileSync(list, `file /tests/bench.env ${env} 0644 0 0\n`);
     const t0 = Date.now();
@@ -88,16 +95,17 @@ const patched = outArg('patched-out') ?? build([]);
 const results = [...boot(unpatched, 'unpatched'), ...boot(patched, 'patched')];
 
 const PLACES = ['unpatched', 'before', 'after', 'inside'];
+const SCHED_PLACES = ['unpatched', 'before'];
 const table = {};
-console.log(`bench:kernel  rounds=${ROUNDS} getppid=${N_GETPPID} calls futex=${N_FUTEX} round trips  (qemu TCG, 2 vCPUs; ns per op)`);
-console.log('op       place        median      min-max          p25-p75');
-for (const op of ['getppid', 'futex']) {
-  for (const place of PLACES) {
+console.log(`bench:kernel  rounds=${ROUNDS} getppid=${N_GETPPID} calls futex=${N_FUTEX} round trips ctxsw=${N_CTXSW} round trips hackbench=${N_HACKBENCH} loops  (qemu TCG, 2 vCPUs; ns per op)`);
+console.log('op        place        median      min-max          p25-p75   p75/p25');
+for (const op of ['getppid', 'futex', 'ctxsw', 'hackbench']) {
+  for (const place of op === 'ctxsw' || op === 'hackbench' ? SCHED_PLACES : PLACES) {
     const xs = results.filter((r) => r.op === op && r.place === place).map((r) => r.ns);
     if (!xs.length) throw new Error(`no ${op} figures for ${place}`);
     const s = stats(xs);
     table[`${op}.${place}`] = s;
-    console.log(`${op.padEnd(8)} ${place.padEnd(10)} ${s.median.toFixed(0).padStart(8)}  ${`${s.min}-${s.max}`.padStart(15)}  ${`${s.p25.toFixed(0)}-${s.p75.toFixed(0)}`.padStart(15)}`);
+    console.log(`${op.padEnd(9)} ${place.padEnd(10)} ${s.median.toFixed(0).padStart(8)}  ${`${s.min}-${s.max}`.padStart(15)}  ${`${s.p25.toFixed(0)}-${s.p75.toFixed(0)}`.padStart(15)}  ${(s.p75 / s.p25).toFixed(3).padStart(7)}`);
   }
 }
 // each ratio of medians, with the ratio of the quartiles' extremes as its spread
@@ -109,7 +117,7 @@ const ratio = (op, a, b, goal) => {
   const hi = x.p75 / y.p25;
   const m = x.min / y.min;
   const g = goal === undefined ? '' : `  goal <= ${goal.toFixed(2)}: median ${r <= goal ? 'met' : 'NOT met'}, min ${m <= goal ? 'met' : 'NOT met'}`;
-  console.log(`${op.padEnd(8)} ${`${a}/${b}`.padEnd(18)} median ${r.toFixed(3)} (p25/p75..p75/p25 ${lo.toFixed(3)}..${hi.toFixed(3)})  min ${m.toFixed(3)}${g}`);
+  console.log(`${op.padEnd(9)} ${`${a}/${b}`.padEnd(18)} median ${r.toFixed(3)} (p25/p75..p75/p25 ${lo.toFixed(3)}..${hi.toFixed(3)})  min ${m.toFixed(3)}${g}`);
 };
 console.log('ratios');
 ratio('getppid', 'before', 'unpatched');
@@ -118,3 +126,7 @@ ratio('getppid', 'inside', 'after', 1.05);
 ratio('futex', 'before', 'unpatched');
 ratio('futex', 'after', 'before', 1.01);
 ratio('futex', 'inside', 'after', 1.0);
+ratio('ctxsw', 'before', 'unpatched', 1.01);
+ratio('hackbench', 'before', 'unpatched', 1.01);
+// TCG noise: p75/p25 of each row above (the spread of one kernel's rounds within one boot); the
+// ratios compare two boots, which differ by more than that (see kernel/README.md).

@@ -1,7 +1,11 @@
 # Guest half of `npm run bench:kernel` (bench/kernel.mjs): the syscall path's cost in the places of
-# issue 18's table, inside one boot. bench/kernel.mjs writes /tests/bench.env first (ROUNDS,
-# N_GETPPID, N_FUTEX). Every measurement prints
-#   VKBENCH place=<place> op=getppid|futex round=<r> ns_per_op=<ns>
+# issue 18's table, inside one boot, and the scheduler's hot path (issue 11) where no task group
+# ever used cpu.real_policy. bench/kernel.mjs writes /tests/bench.env first (ROUNDS, N_GETPPID,
+# N_FUTEX, N_CTXSW, N_HACKBENCH). Every measurement prints
+#   VKBENCH place=<place> op=getppid|futex|ctxsw|hackbench round=<r> ns_per_op=<ns>
+# ctxsw (pipe round trips between two processes on CPU 0) and hackbench (2 groups of 10 senders and
+# 10 receivers on every CPU, ns per message) run in places unpatched and before only: nothing in
+# this boot writes cpu.real_policy, so the patched kernel's FIFO static key stays off.
 # places: unpatched (no /sys/kernel/vkernel), before (patched, no attachment exists), after (patched,
 # initial namespace, while namespace A is attached), inside (a task of A). Each round on the patched
 # kernel starts with no attachment (the last round's namespace is gone and its module unloaded, so
@@ -13,6 +17,10 @@
 . /tests/bench.env
 ko=/lib/modules/testattach.ko
 
+sched_bench() { # PLACE ROUND: the scheduler operations, in the initial namespace
+	echo "VKBENCH place=$1 op=ctxsw round=$2 $(vkt bench ctxsw "$N_CTXSW")"
+	echo "VKBENCH place=$1 op=hackbench round=$2 $(vkt bench hackbench "$N_HACKBENCH")"
+}
 bench() { # PLACE ROUND [RUNNER]: both operations in PLACE
 	for op in getppid futex; do
 		n=$N_GETPPID
@@ -59,6 +67,7 @@ if [ ! -d /sys/kernel/vkernel ]; then
 	r=1
 	while [ $r -le "$ROUNDS" ]; do
 		bench unpatched $r
+		sched_bench unpatched $r
 		r=$((r + 1))
 	done
 	vkend
@@ -75,6 +84,7 @@ while [ $r -le "$ROUNDS" ]; do
 	# is measured beside the same background load
 	start_a
 	bench before $r
+	sched_bench before $r
 	if ! out=$(insmod $ko pid=$apid deny=83 deny_x32=83 deny_ia32=39 2>&1); then
 		echo "VKBENCH error insmod: $out"
 		break

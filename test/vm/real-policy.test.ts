@@ -24,3 +24,14 @@ vmFeature('cpu.real_policy flips and yield (cgroup v2, 4 vCPUs)', ['12-real-poli
   { name: 'real_policy.flip_to_fifo_order', title: 'CFS -> FIFO: the tasks queued before the flip end before a task arriving after it first runs' },
   { name: 'real_policy.fifo_yield', title: 'sched_yield() in a FIFO group moves the caller to the tail (a yield-spin waiter and its lock holder on one CPU both finish)' },
 ]);
+
+// Under load (14-real-policy-smp.sh, 4 vCPUs): several CPUs, nesting, cpu.max, siblings.
+vmFeature('cpu.real_policy: several CPUs, nesting, bandwidth, siblings (cgroup v2, 4 vCPUs)', ['14-real-policy-smp.sh'], [
+  { name: 'real_policy.smp_per_cpu_order', title: '8 tasks of a FIFO group on 4 CPUs complete; per CPU none interleave, the unmigrated ones began in fork order' },
+  { name: 'real_policy.smp_cfs_control', title: 'control: the same 8 tasks in a CFS group interleave on some CPU' },
+  { name: 'real_policy.nest_cfs_child', title: 'CFS child groups of a FIFO group run in arrival order, each until it has nothing left, its tasks sharing by CFS' },
+  { name: 'real_policy.nest_fifo_child', title: 'a FIFO child of a CFS parent keeps its order while its CFS sibling progresses beside it' },
+  { name: 'real_policy.bandwidth_order', title: 'a FIFO group throttled by cpu.max (30 %) completes its tasks in arrival order (nr_throttled > 0)' },
+  { name: 'real_policy.bandwidth_flip', title: '40 policy flips of a throttled FIFO group with 3 spinners: every spinner runs, nothing hangs' },
+  { name: 'real_policy.sibling_share', title: 'a FIFO group (weight 100, 3 spinners) never starves its CFS sibling (weight 300): the sibling gets 75 % +- 10 %' },
+]);

@@ -77,6 +77,34 @@
  *                                     round trips between two threads, all
  *                                     on CPU 0 (no cross-CPU wakeups, which
  *                                     TCG makes erratic): "ns_per_op=<ns>"
+ *   vkt bench ctxsw N                 N one-byte round trips between two
+ *                                     processes over pipes on CPU 0 (two
+ *                                     context switches each): ns per trip
+ *   vkt bench hackbench N             hackbench-like: 2 groups of 10 senders
+ *                                     and 10 receivers (processes, AF_UNIX
+ *                                     socketpairs, every CPU), N loops of a
+ *                                     100-byte message to each receiver of
+ *                                     the group: ns per message
+ *   vkt hackload S G                  hackbench rounds (G groups, 10 loops)
+ *                                     for S s: "hackload rounds=<n>"
+ *   vkt move-running N MS PROCS       N tasks of MS ms queued on CPU 1 in the
+ *                                     (FIFO) cgroup; a task running on CPU 1
+ *                                     moves itself in: "mover_after_old=1"
+ *                                     if it ran again only after them
+ *   vkt inplace nice|affinity|pi MS PROCS
+ *                                     3 tasks of MS ms queued on CPU 1 in the
+ *                                     cgroup; task 1, waiting, gets a nice
+ *                                     change, an affinity change keeping its
+ *                                     CPU, or a PI boost: "inorder=1" if they
+ *                                     still ran 0, 1, 2
+ *   vkt order MS PROCS...             one task of MS ms per PROCS (its
+ *                                     cgroup), queued on CPU 1 in argument
+ *                                     order: "ran I FIRST END" (ms)
+ *   vkt share WIN_MS PROCS...         one spinner per PROCS on CPU 1; each
+ *                                     one's CPU over WIN_MS: "share I MS PCT"
+ *   vkt smp N MS PROCS                join PROCS, fork N tasks of MS ms free
+ *                                     on every CPU: per-CPU runs, "done=
+ *                                     interleaved= order_violations="
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -94,6 +122,7 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -413,6 +442,417 @@ static int cmd_yield_lock(const char *procs, int secs)
 	return !(t[0].end_us && t[1].end_us);
 }
 
+/* wait until every listed child is done, SIGKILL them after S s */
+static void reap_within(pid_t *pids, int n, int secs)
+{
+	long long t0 = now_us(CLOCK_MONOTONIC);
+	int left = n, i;
+
+	while (left > 0 && now_us(CLOCK_MONOTONIC) - t0 < secs * 1000000LL) {
+		usleep(10000);
+		for (i = 0; i < n; i++)
+			if (pids[i] > 0 && waitpid(pids[i], NULL, WNOHANG) == pids[i]) {
+				pids[i] = -1;
+				left--;
+			}
+	}
+	for (i = 0; i < n; i++)
+		if (pids[i] > 0) {
+			kill(pids[i], SIGKILL);
+			waitpid(pids[i], NULL, 0);
+		}
+}
+
+static int print_order(const char *what, struct flip_task *t, int n,
+		       long long t0)
+{
+	int i, inorder = 1, done = 0;
+
+	printf("%s (ms):", what);
+	for (i = 0; i < n; i++) {
+		printf(" [%d %lld..%lld]", i, (t[i].first_us - t0) / 1000,
+		       t[i].end_us ? (t[i].end_us - t0) / 1000 : -1);
+		if (t[i].end_us)
+			done++;
+		if (i && (!t[i - 1].end_us || t[i].first_us < t[i - 1].end_us))
+			inorder = 0;
+	}
+	printf("\n");
+	return done == n && inorder;
+}
+
+/*
+ * A task moved into a FIFO group while it runs arrives at the tail: N tasks
+ * of MS ms are queued on CPU 1 in the group; a task running on CPU 1 outside
+ * it writes its own pid to the group's PROCS, then works MS ms.  It must
+ * run again only after the N queued tasks ended.
+ */
+static int cmd_move_running(int n, int ms, const char *procs)
+{
+	struct flip_task *t;
+	long long oldend = 0;
+	pid_t pids[17], m;
+	int i;
+
+	if (n < 1 || n > 16)
+		return 2;
+	t = flip_start(n, procs, pids, flip_work, ms);
+	if (!t)
+		return perror("flip_start"), 2;
+	m = fork();
+	if (m == 0) {
+		long long start;
+
+		pin(1);
+		start = now_us(CLOCK_THREAD_CPUTIME_ID);
+		while (now_us(CLOCK_THREAD_CPUTIME_ID) - start < 20000)
+			;	/* surely running on CPU 1 */
+		if (flip_join(procs))
+			_exit(2);
+		t[n].first_us = now_us(CLOCK_MONOTONIC);
+		flip_work(&t[n], ms);
+		_exit(0);
+	}
+	pids[n] = m;
+	reap_within(pids, n + 1, 30);
+	for (i = 0; i < n; i++)
+		if (t[i].end_us > oldend)
+			oldend = t[i].end_us;
+	print_order("move-running (task N moved in while running; first = after its move)",
+		    t, n + 1, t[0].first_us);
+	printf("result mover_after_old=%d\n",
+	       t[n].end_us && t[n].first_us >= oldend);
+	return 0;
+}
+
+static volatile int *pi_word;	/* a PI futex in the shared mapping */
+
+static long pi_futex(int op)
+{
+	return syscall(SYS_futex, pi_word, op, 0, NULL, NULL, 0);
+}
+
+/* holds the PI futex from before it is queued; releases it when it runs */
+static void pi_holder(struct flip_task *t, long ms)
+{
+	int tid = syscall(SYS_gettid);
+
+	if (!__sync_bool_compare_and_swap(pi_word, tid, 0))
+		pi_futex(FUTEX_UNLOCK_PI);
+	flip_work(t, ms);
+}
+
+static int task_prio(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	int i, prio = -1000;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return prio;
+	if (fgets(buf, sizeof(buf), f)) {
+		p = strrchr(buf, ')');
+		/* field 18 (priority) is the 16th after the comm */
+		for (i = 0; p && i < 16; i++)
+			p = strchr(p + 1, ' ');
+		if (p)
+			prio = atoi(p + 1);
+	}
+	fclose(f);
+	return prio;
+}
+
+/*
+ * A change in place of a queued task keeps its place in a FIFO group: 3
+ * tasks of MS ms queued on CPU 1 (0 runs, 1 and 2 wait); while 0 runs,
+ * task 1 gets a nice change ("nice"), an affinity change that keeps its CPU
+ * ("affinity": {1} -> {1,2} -> {1}), or a PI boost ("pi": it holds a PI
+ * futex from before it was queued, a nice -5 task outside the group blocks
+ * on it with FUTEX_LOCK_PI).  They must still run 0, 1, 2.
+ */
+static int cmd_inplace(const char *how, int ms, const char *procs)
+{
+	struct flip_task *t;
+	pid_t pids[4], w = -1;
+	char detail[128] = "";
+	cpu_set_t set;
+	int i, r = 0, before, after;
+
+	t = mmap(NULL, sizeof(*t) * 4, PROT_READ | PROT_WRITE,
+		 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (t == MAP_FAILED)
+		return perror("mmap"), 2;
+	pi_word = &t[3].joined;
+	pin(0);
+	for (i = 0; i < 3; i++) {
+		if (i == 1 && !strcmp(how, "pi")) {
+			pids[i] = fork();
+			if (pids[i] == 0) {
+				*pi_word = syscall(SYS_gettid);
+				pin(0);
+				if (flip_join(procs))
+					_exit(2);
+				t[i].joined = 1;
+				pin(1);
+				t[i].first_us = now_us(CLOCK_MONOTONIC);
+				pi_holder(&t[i], ms);
+				_exit(0);
+			}
+		} else {
+			pids[i] = flip_fork(&t[i], procs, flip_work, ms);
+		}
+		while (!t[i].joined)
+			usleep(1000);
+		usleep(50000);
+	}
+	before = task_prio(pids[1]);
+	if (!strcmp(how, "nice")) {
+		r = setpriority(PRIO_PROCESS, pids[1], 5);
+	} else if (!strcmp(how, "affinity")) {
+		CPU_ZERO(&set);
+		CPU_SET(1, &set);
+		CPU_SET(2, &set);
+		r = sched_setaffinity(pids[1], sizeof(set), &set);
+		CPU_CLR(2, &set);
+		r |= sched_setaffinity(pids[1], sizeof(set), &set);
+	} else if (!strcmp(how, "pi")) {
+		w = fork();
+		if (w == 0) {
+			pin(3);
+			if (setpriority(PRIO_PROCESS, 0, -5))
+				_exit(3);
+			if (pi_futex(FUTEX_LOCK_PI))
+				_exit(4);
+			pi_futex(FUTEX_UNLOCK_PI);
+			_exit(0);
+		}
+		for (i = 0; i < 100 && task_prio(pids[1]) == before; i++)
+			usleep(10000);	/* until it blocked: task 1 boosted */
+	} else {
+		return 2;
+	}
+	after = task_prio(pids[1]);
+	snprintf(detail, sizeof(detail), "task1 prio %d -> %d%s", before,
+		 after, r ? " (change failed)" : "");
+	if (!t[0].end_us)
+		strcat(detail, ", while task 0 ran");
+	reap_within(pids, 3, 30);
+	if (w > 0) {
+		int st = 0;
+
+		kill(w, SIGKILL);	/* done by now, unless it failed */
+		waitpid(w, &st, 0);
+		if (!WIFEXITED(st) || WEXITSTATUS(st))
+			strcat(detail, ", PI waiter failed");
+	}
+	i = print_order(how, t, 3, t[0].first_us);
+	printf("%s\nresult inorder=%d\n", detail, i && !r);
+	return 0;
+}
+
+/*
+ * One CPU-bound task per PROCS argument, in order, each MS ms of CPU: joins
+ * its cgroup on CPU 0, then moves to CPU 1 (so the arrival order on CPU 1 is
+ * the argument order).  Prints "ran I FIRST END" (ms since the first began)
+ * per task; the caller checks the order it expects.
+ */
+static int cmd_order(int ms, int n, char **procs)
+{
+	struct flip_task *t;
+	pid_t pids[16];
+	int i;
+
+	if (n < 1 || n > 16)
+		return 2;
+	t = mmap(NULL, sizeof(*t) * n, PROT_READ | PROT_WRITE,
+		 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (t == MAP_FAILED)
+		return perror("mmap"), 2;
+	pin(0);
+	for (i = 0; i < n; i++) {
+		pids[i] = flip_fork(&t[i], procs[i], flip_work, ms);
+		if (pids[i] < 0)
+			return perror("fork"), 2;
+		while (!t[i].joined)
+			usleep(1000);
+		usleep(30000);
+	}
+	reap_within(pids, n, 60);
+	for (i = 0; i < n; i++)
+		printf("ran %d %lld %lld\n", i, (t[i].first_us - t[0].first_us) / 1000,
+		       t[i].end_us ? (t[i].end_us - t[0].first_us) / 1000 : -1);
+	return 0;
+}
+
+/*
+ * One CPU-bound spinner per PROCS argument on CPU 1 (joined in order); after
+ * 300 ms, each one's CPU time over WIN_MS: "share I CPU_MS PERCENT".
+ */
+static int cmd_share(int win_ms, int n, char **procs)
+{
+	long long c0[16], sum = 0;
+	struct flip_task *t;
+	pid_t pids[16];
+	int i;
+
+	if (n < 1 || n > 16)
+		return 2;
+	t = mmap(NULL, sizeof(*t) * n, PROT_READ | PROT_WRITE,
+		 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (t == MAP_FAILED)
+		return perror("mmap"), 2;
+	pin(0);
+	for (i = 0; i < n; i++) {
+		pids[i] = flip_fork(&t[i], procs[i], flip_spin, 0);
+		while (!t[i].joined)
+			usleep(1000);
+	}
+	usleep(300000);
+	for (i = 0; i < n; i++)
+		c0[i] = t[i].cpu_us;
+	usleep(win_ms * 1000);
+	for (i = 0; i < n; i++) {
+		c0[i] = t[i].cpu_us - c0[i];
+		sum += c0[i];
+	}
+	for (i = 0; i < n; i++)
+		kill(pids[i], SIGKILL);
+	while (wait(NULL) > 0)
+		;
+	for (i = 0; i < n; i++)
+		printf("share %d %lld %lld\n", i, c0[i] / 1000,
+		       sum ? c0[i] * 100 / sum : 0);
+	return 0;
+}
+
+/* per task of cmd_smp: where it ran, as segments of [start, end] on a CPU */
+#define SMP_SEGS 64
+struct smp_task {
+	volatile int nseg, done, migrations;
+	volatile int cpu[SMP_SEGS];
+	volatile long long start[SMP_SEGS], end[SMP_SEGS];
+};
+
+static int nr_migrations_self(void)
+{
+	char line[256];
+	FILE *f = fopen("/proc/self/sched", "r");
+	int n = -1;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, "se.nr_migrations", 16))
+			n = atoi(strchr(line, ':') + 1);
+	if (f)
+		fclose(f);
+	return n;
+}
+
+static void smp_work(struct smp_task *s, int ms)
+{
+	long long start = now_us(CLOCK_THREAD_CPUTIME_ID);
+
+	while (now_us(CLOCK_THREAD_CPUTIME_ID) - start < ms * 1000LL) {
+		long long a = now_us(CLOCK_MONOTONIC);
+		int c = sched_getcpu();
+		long long b = now_us(CLOCK_MONOTONIC);
+		int k = s->nseg - 1;
+
+		if (c != sched_getcpu())
+			continue;	/* moved in between: sample again */
+		if (k < 0 || s->cpu[k] != c) {
+			if (k + 1 >= SMP_SEGS)
+				continue;
+			k++;
+			s->cpu[k] = c;
+			s->start[k] = a;
+			s->nseg = k + 1;
+		}
+		s->end[k] = b;
+	}
+	s->migrations = nr_migrations_self();
+	s->done = 1;
+}
+
+/*
+ * Several CPUs: this process joins the group (PROCS), forks N CPU-bound
+ * tasks of MS ms (free to run on every CPU) and sleeps.  Each records on
+ * which CPU it ran when.  FIFO per CPU: on each CPU, no two tasks of the
+ * group interleave (a task that began there ran until it ended or left the
+ * CPU), and the tasks that never migrated (se.nr_migrations 0: they stayed
+ * where fork placed them) began in fork order.  Prints per-CPU runs and
+ * "result done=D/N interleaved=I order_violations=V migrated=M".
+ */
+static int cmd_smp(int n, int ms, const char *procs)
+{
+	int i, j, a, b, done = 0, inter = 0, viol = 0, migr = 0, cpu;
+	struct smp_task *s;
+	long long t0 = 0;
+	pid_t pids[32];
+
+	if (n < 1 || n > 32)
+		return 2;
+	s = mmap(NULL, sizeof(*s) * n, PROT_READ | PROT_WRITE,
+		 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (s == MAP_FAILED)
+		return perror("mmap"), 2;
+	if (flip_join(procs))
+		return perror(procs), 2;
+	for (i = 0; i < n; i++) {
+		pids[i] = fork();
+		if (pids[i] == 0) {
+			smp_work(&s[i], ms);
+			_exit(0);
+		}
+	}
+	reap_within(pids, n, 120);
+	for (i = 0; i < n; i++)
+		if (s[i].nseg && (!t0 || s[i].start[0] < t0))
+			t0 = s[i].start[0];
+	for (cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+		int any = 0;
+
+		for (i = 0; i < n; i++)
+			for (a = 0; a < s[i].nseg; a++) {
+				if (s[i].cpu[a] != cpu)
+					continue;
+				if (!any)
+					printf("cpu %d:", cpu);
+				any = 1;
+				printf(" [%d %lld..%lld]", i,
+				       (s[i].start[a] - t0) / 1000,
+				       (s[i].end[a] - t0) / 1000);
+			}
+		if (any)
+			printf("\n");
+	}
+	for (i = 0; i < n; i++) {
+		done += s[i].done;
+		migr += s[i].migrations > 0;
+		for (j = i + 1; j < n; j++) {
+			for (a = 0; a < s[i].nseg; a++)
+				for (b = 0; b < s[j].nseg; b++)
+					if (s[i].cpu[a] == s[j].cpu[b] &&
+					    s[i].start[a] < s[j].end[b] &&
+					    s[j].start[b] < s[i].end[a])
+						inter++;
+			/* stayed where fork put them, same CPU: fork order */
+			if (s[i].migrations == 0 && s[j].migrations == 0 &&
+			    s[i].nseg && s[j].nseg &&
+			    s[i].cpu[0] == s[j].cpu[0] &&
+			    s[j].start[0] < s[i].start[0])
+				viol++;
+		}
+	}
+	printf("migrations:");
+	for (i = 0; i < n; i++)
+		printf(" %d", s[i].migrations);
+	printf("\nresult done=%d/%d interleaved=%d order_violations=%d migrated=%d\n",
+	       done, n, inter, viol, migr);
+	return 0;
+}
+
 static int cmd_rbind_ro(const char *path)
 {
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL))
@@ -662,12 +1102,17 @@ static int cmd_futex_file_wake(const char *path)
 	return n != 1;
 }
 
+/* run on CPU cpu only (-1: on every CPU) */
 static void pin(int cpu)
 {
 	cpu_set_t set;
+	int i;
 
 	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
+	if (cpu >= 0)
+		CPU_SET(cpu, &set);
+	for (i = 0; cpu < 0 && i < CPU_SETSIZE; i++)
+		CPU_SET(i, &set);
 	sched_setaffinity(0, sizeof(set), &set);
 }
 
@@ -993,6 +1438,121 @@ static int cmd_forkloop(int ms)
 	return 0;
 }
 
+/*
+ * hackbench-like message passing: G groups of 10 senders and 10 receivers
+ * (processes, each receiver on an AF_UNIX stream socketpair); every sender
+ * writes LOOPS messages of 100 bytes to each receiver of its group.  Returns
+ * the elapsed ns from the start signal until every process has exited.
+ */
+#define HB_FDS	10
+#define HB_MSG	100
+
+static void hb_read_all(int fd, long bytes)
+{
+	char buf[HB_MSG * 4];
+
+	while (bytes > 0) {
+		ssize_t r = read(fd, buf, bytes < (long)sizeof(buf) ? bytes : (long)sizeof(buf));
+
+		if (r <= 0)
+			_exit(1);
+		bytes -= r;
+	}
+}
+
+static long long hackbench(int groups, int loops)
+{
+	int go[2], g, i, j, sv[HB_FDS][2];
+	long long t0, t1;
+	char c = 0;
+
+	if (pipe(go))
+		return -1;
+	for (g = 0; g < groups; g++) {
+		for (i = 0; i < HB_FDS; i++)
+			if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv[i]))
+				return -1;
+		for (i = 0; i < HB_FDS; i++) {	/* receivers */
+			if (fork() == 0) {
+				close(go[1]);
+				if (read(go[0], &c, 1) < 0)
+					_exit(1);
+				hb_read_all(sv[i][0], (long)HB_FDS * loops * HB_MSG);
+				_exit(0);
+			}
+		}
+		for (i = 0; i < HB_FDS; i++) {	/* senders */
+			if (fork() == 0) {
+				char msg[HB_MSG] = { 0 };
+				int k;
+
+				close(go[1]);
+				if (read(go[0], &c, 1) < 0)
+					_exit(1);
+				for (k = 0; k < loops; k++)
+					for (j = 0; j < HB_FDS; j++)
+						if (write(sv[j][1], msg, HB_MSG) != HB_MSG)
+							_exit(1);
+				_exit(0);
+			}
+		}
+		for (i = 0; i < HB_FDS; i++) {
+			close(sv[i][0]);
+			close(sv[i][1]);
+		}
+	}
+	close(go[0]);
+	t0 = now_ns();
+	close(go[1]);	/* every child's read returns: go */
+	while (wait(NULL) > 0)
+		;
+	t1 = now_ns();
+	return t1 - t0;
+}
+
+/* N round trips of one byte between two processes over two pipes, on CPU 0 */
+static long long ctxsw(long n)
+{
+	int ab[2], ba[2];
+	long long t0, t1;
+	char c = 0;
+	long i;
+	pid_t pid;
+
+	if (pipe(ab) || pipe(ba))
+		return -1;
+	pin(0);
+	pid = fork();
+	if (pid == 0) {
+		for (i = 0; i < n; i++)
+			if (read(ab[0], &c, 1) != 1 || write(ba[1], &c, 1) != 1)
+				_exit(1);
+		_exit(0);
+	}
+	t0 = now_ns();
+	for (i = 0; i < n; i++)
+		if (write(ab[1], &c, 1) != 1 || read(ba[0], &c, 1) != 1)
+			return -1;
+	t1 = now_ns();
+	waitpid(pid, NULL, 0);
+	return t1 - t0;
+}
+
+/* message-passing load for SECS s: hackbench rounds of G groups, 10 loops */
+static int cmd_hackload(int secs, int groups)
+{
+	long long end = now_us(CLOCK_MONOTONIC) + secs * 1000000LL;
+	long rounds = 0;
+
+	while (now_us(CLOCK_MONOTONIC) < end) {
+		if (hackbench(groups, 10) < 0)
+			return perror("hackbench"), 1;
+		rounds++;
+	}
+	printf("hackload rounds=%ld\n", rounds);
+	return 0;
+}
+
 static int cmd_bench(const char *what, long n)
 {
 	long long t0, t1;
@@ -1011,6 +1571,19 @@ static int cmd_bench(const char *what, long n)
 		if (cmd_futex_quiet(n))
 			return 1;
 		t1 = now_ns();
+	} else if (!strcmp(what, "ctxsw")) {
+		t0 = 0;
+		t1 = ctxsw(n);
+		if (t1 < 0)
+			return 1;
+	} else if (!strcmp(what, "hackbench")) {
+		/* 2 groups (40 processes) on every CPU; n loops; per message */
+		pin(-1);
+		t0 = 0;
+		t1 = hackbench(2, n);
+		if (t1 < 0)
+			return 1;
+		n = 2L * HB_FDS * HB_FDS * n;
 	} else {
 		return 2;
 	}
@@ -1031,6 +1604,18 @@ int main(int argc, char **argv)
 				      argv[5]);
 	if (argc == 4 && !strcmp(argv[1], "yield-lock"))
 		return cmd_yield_lock(argv[2], atoi(argv[3]));
+	if (argc == 5 && !strcmp(argv[1], "move-running"))
+		return cmd_move_running(atoi(argv[2]), atoi(argv[3]), argv[4]);
+	if (argc == 5 && !strcmp(argv[1], "inplace"))
+		return cmd_inplace(argv[2], atoi(argv[3]), argv[4]);
+	if (argc >= 4 && !strcmp(argv[1], "order"))
+		return cmd_order(atoi(argv[2]), argc - 3, argv + 3);
+	if (argc >= 4 && !strcmp(argv[1], "share"))
+		return cmd_share(atoi(argv[2]), argc - 3, argv + 3);
+	if (argc == 5 && !strcmp(argv[1], "smp"))
+		return cmd_smp(atoi(argv[2]), atoi(argv[3]), argv[4]);
+	if (argc == 4 && !strcmp(argv[1], "hackload"))
+		return cmd_hackload(atoi(argv[2]), atoi(argv[3]));
 	if (argc == 3 && !strcmp(argv[1], "rbind-ro"))
 		return cmd_rbind_ro(argv[2]);
 	if (argc == 4 && !strcmp(argv[1], "write"))
