@@ -92,6 +92,14 @@ export interface Applier {
    * rollback): give back what must not outlive the cgroup
    */
   release?(ctx: UndoContext, undo: unknown): Promise<void>;
+  /**
+   * whether, for this applied record, release and undo have nothing to do once runc has deleted
+   * the container: what apply changed lives and dies with the container's own cgroup or
+   * namespaces. When every applied applier says so (no helper, no module), create hands the state
+   * file to runc's container directory (StateStore.handToRunc) and `delete` goes straight to runc
+   * at the launcher: runc removes our state with its own. Absent: the engine runs delete.
+   */
+  diesWithContainer?(undo: unknown, policy: Policy): boolean;
   /** after a successful `runc start` */
   started?(ctx: UndoContext): Promise<void>;
   /**

@@ -37,6 +37,16 @@ export async function startedAll(rt: Runtime, state: ContainerState): Promise<vo
   for (const step of state.applied) await APPLIERS.find((a) => a.name === step.name)?.started?.(rt.stepContext(state));
 }
 
+/**
+ * Whether runc's delete leaves nothing of ours to undo for this container (Applier.diesWithContainer
+ * for every applied step, no helper, no module, no private bundle): then its state can live in
+ * runc's container directory and delete needs no engine.
+ */
+export function diesWithContainer(state: ContainerState): boolean {
+  if (Object.keys(state.helpers).length || state.module || state.runBundle) return false;
+  return state.applied.every((step) => APPLIERS.find((a) => a.name === step.name)?.diesWithContainer?.(step.undo, state.policy) === true);
+}
+
 /** Before a new create of `id`: our state left by a container runc no longer knows is undone. */
 export async function clearStale(rt: Runtime, id: string): Promise<void> {
   const stale = rt.store.read(id);

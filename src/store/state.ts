@@ -1,4 +1,4 @@
-import { closeSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Policy, Sources } from '../policy/types.js';
 import { faultPoint } from './fault.js';
@@ -8,6 +8,9 @@ import { timed } from '../profile.js';
 
 /** runc's default --root for root */
 export const DEFAULT_ROOT = '/run/runc';
+
+/** our state's name inside runc's container directory (StateStore.handToRunc) */
+const RUNC_OWNED = 'vkernel.json';
 
 /** runc's container id rule; also keeps ids from ever naming a path outside the root */
 const ID_RE = /^[\w+\-.]+$/;
@@ -57,13 +60,39 @@ export class StateStore {
     return join(this.root, `vkernel@${id}.json`);
   }
 
+  /**
+   * where the state of a container with nothing to undo after runc's delete lives (handToRunc):
+   * inside runc's own container directory, which runc's delete removes whole
+   */
+  runcOwnedPath(id: string): string {
+    checkId(id);
+    return join(this.root, id, RUNC_OWNED);
+  }
+
   read(id: string): ContainerState | undefined {
-    try {
-      return JSON.parse(readFileSync(this.path(id), 'utf8')) as ContainerState;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw e;
+    for (const file of [this.path(id), this.runcOwnedPath(id)]) {
+      try {
+        return JSON.parse(readFileSync(file, 'utf8')) as ContainerState;
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code !== 'ENOENT' && code !== 'ENOTDIR') throw e;
+      }
     }
+    return undefined;
+  }
+
+  /**
+   * The state of a created container whose undo has nothing to do once runc has deleted it
+   * (lifecycle/undo.ts diesWithContainer) moves into runc's container directory `<root>/<id>/`
+   * (one rename): runc's `delete` (with or without --force, and only when it really deletes)
+   * removes that directory whole, so our state goes exactly when runc's does, and the launcher
+   * passes `delete` straight to runc (it sends delete to the engine only for `vkernel@<id>.json`).
+   * Only where runc's state file is where we look (root's runc); else the state stays put.
+   */
+  handToRunc(id: string): boolean {
+    if (!existsSync(join(this.root, id, 'state.json'))) return false;
+    timed('state-handover', () => renameSync(this.path(id), this.runcOwnedPath(id)));
+    return true;
   }
 
   /**
@@ -115,6 +144,7 @@ export class StateStore {
     for (const t of this.temps().filter((x) => x.id === id)) rmSync(t.path, { force: true });
     rmSync(this.startMarker(id), { force: true }); // first: a marker never outlives its state file
     rmSync(file, { force: true });
+    rmSync(this.runcOwnedPath(id), { force: true }); // (normally gone with runc's directory)
   }
 
   /** temp files of writes that never reached their rename (a killed writer) */
@@ -131,7 +161,7 @@ export class StateStore {
     });
   }
 
-  /** ids that have a state file under this root */
+  /** ids that have a state file under this root (beside runc's directories or in one: handToRunc) */
   list(): string[] {
     let names: string[];
     try {
@@ -139,6 +169,9 @@ export class StateStore {
     } catch {
       return [];
     }
-    return names.flatMap((n) => (n.startsWith('vkernel@') && n.endsWith('.json') ? [n.slice(8, -5)] : []));
+    return names.flatMap((n) => {
+      if (n.startsWith('vkernel@') && n.endsWith('.json')) return [n.slice(8, -5)];
+      return ID_RE.test(n) && n !== '.' && n !== '..' && existsSync(join(this.root, n, RUNC_OWNED)) ? [n] : [];
+    });
   }
 }

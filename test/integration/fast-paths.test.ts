@@ -7,8 +7,10 @@ import { needs, RT_GROUPS } from '../helpers/prereq.js';
 /**
  * The cuts of issue 15, seen from outside with the engine's own profile (VKERNEL_PROFILE: one line
  * per engine process): `start` of a container with nothing to do after start never reaches the
- * engine; create and delete read the init from runc's state file instead of running `runc state`;
- * a container with work after start (adaptive) still gets it.
+ * engine; `delete` of a container with nothing to undo after runc's delete never reaches it either
+ * (its state lives in runc's container directory); create and delete read the init from runc's
+ * state file instead of running `runc state`; a container with work after start (adaptive) or
+ * after delete (fifo's RT budget) still gets it.
  */
 beforeAll(requireRoot);
 
@@ -28,24 +30,48 @@ async function lifecycle(policy: string) {
   const started = await vk(['--root', root, 'start', id], { env });
   expect(started.exitCode).toBe(0);
   expect(JSON.parse((await runc(['--root', root, 'state', id])).stdout).status).toBe('running');
-  const state = JSON.parse(readFileSync(join(root, `vkernel@${id}.json`), 'utf8'));
+  // beside runc's directories (engine on delete), or inside runc's own (delete straight to runc)
+  const handedOver = existsSync(join(root, id, 'vkernel.json'));
+  const state = JSON.parse(readFileSync(handedOver ? join(root, id, 'vkernel.json') : join(root, `vkernel@${id}.json`), 'utf8'));
   const refused = await vk(['--root', root, 'delete', id], { env }); // running, no --force: runc refuses
+  const keptAfterRefusal = existsSync(join(root, id, 'vkernel.json')) || existsSync(join(root, `vkernel@${id}.json`));
   const deleted = await vk(['--root', root, 'delete', '--force', id], { env });
   expect(deleted.exitCode).toBe(0);
-  const result = { marker, state, refused, lines: lines(), root, id };
+  const result = { marker, handedOver, state, refused, keptAfterRefusal, lines: lines(), root, id };
   rmSync(prof, { force: true });
   return result;
 }
 
-test('cfs: start passes straight to runc, no runc state on create or delete, nothing left', async () => {
+test('cfs: create hands its state to runc\'s directory; start and delete pass straight to runc; nothing left', async () => {
   const r = await lifecycle('cfs');
   expect(r.marker).toBe(false);
+  // nothing to undo after runc's delete: the state lives in runc's container directory
+  expect(r.handedOver).toBe(true);
+  expect(existsSync(join(r.root, `vkernel@${r.id}.json`))).toBe(false);
+  expect(r.state.policy['sched.policy']).toBe('cfs');
+  expect(r.state.pid).toBeGreaterThan(0);
+  // only create ran the engine: start and both deletes went straight to runc
+  expect(r.lines.map((l) => l.cmd)).toEqual(['create']);
+  expect(r.lines[0].phases['runc state']).toBeUndefined();
+  expect(r.lines[0].phases['runc state.json']).toBeDefined();
+  expect(r.lines[0].phases['state-handover']).toBeDefined();
+  // runc refused to delete the running container: our state is still there, with runc's
+  expect(r.refused.exitCode).not.toBe(0);
+  expect(r.keptAfterRefusal).toBe(true);
+  expect(leftovers(r.root, r.id)).toEqual([]);
+}, 120_000);
+
+needs(RT_GROUPS).test('fifo (rt backend: an RT budget outside the container to give back): delete runs the engine, init read from runc\'s state file, no runc state process', async () => {
+  const r = await lifecycle('fifo');
+  expect(r.marker).toBe(false);
+  expect(r.handedOver).toBe(false);
   expect(r.lines.map((l) => l.cmd)).toEqual(['create', 'delete', 'delete']);
   // (the refused delete, lines[1], asks runc state after runc's refusal: that path is not a cut)
   for (const l of [r.lines[0], r.lines[2]]) expect(l.phases['runc state']).toBeUndefined();
   expect(r.lines[0].phases['runc state.json']).toBeDefined();
-  expect(r.state.pid).toBeGreaterThan(0);
+  expect(r.lines[0].phases['state-handover']).toBeUndefined();
   expect(r.refused.exitCode).not.toBe(0);
+  expect(r.keptAfterRefusal).toBe(true);
   expect(r.lines[1].phases['runc state.json']).toBeDefined(); // running, read from runc's state file
   expect(r.lines[1].phases['release sched-policy']).toBeUndefined(); // running: nothing released
   expect(r.lines[2].phases['release sched-policy']).toBeDefined();

@@ -34,6 +34,7 @@ function nsSysctlApplier(name: string, feature: string, params: NsSysctl[]): App
       return undefined;
     },
     async undo() {},
+    diesWithContainer: () => true, // the values are the container's pid namespace's own copy
   };
 }
 

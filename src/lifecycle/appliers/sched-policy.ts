@@ -123,6 +123,9 @@ export const schedPolicy: Applier = {
     return { backend: backend.name, backendUndo } satisfies Undo;
   },
   startsAfter: (p) => p['sched.policy'] === 'adaptive',
+  // cfs on the rt backends, cfs and fifo on the kernel backend (cpu.real_policy of the container's
+  // own group): nothing outside the container's cgroup, no helper; not adaptive (its controller)
+  diesWithContainer: (undo, p) => p['sched.policy'] !== 'adaptive' && (undo as Undo | undefined)?.backendUndo === undefined,
   async started(ctx) {
     if (ctx.state.policy['sched.policy'] !== 'adaptive') return;
     try {
