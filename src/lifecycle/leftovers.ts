@@ -10,9 +10,11 @@ import { HOOK_ROOT } from './oci-hook.js';
 const ROOTS = ['/run/runc', '/run/crun', HOOK_ROOT];
 const ROOT_PARENTS = ['/run/containerd/runc', '/run/docker/runtime-runc', '/var/run/docker/runtime-runc', '/run/user'];
 
+/** files of ours beside runc's container directories, or a state handed to one (StateStore.handToRunc) */
 const ours = (dir: string) => {
   try {
-    return readdirSync(dir).some((n) => n.startsWith('vkernel@'));
+    const store = new StateStore(dir);
+    return readdirSync(dir).some((n) => n.startsWith('vkernel@')) || store.list().length > 0;
   } catch {
     return false;
   }

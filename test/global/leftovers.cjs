@@ -90,6 +90,8 @@ function find(base, pids) {
     try { ids = execFileSync('runc', ['--root', root, 'list', '-q'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim(); } catch { /* not a runc root */ }
     for (const id of ids.split('\n').filter(Boolean)) found.push(`container ${id} under ${root} (runc list)`);
     for (const f of ls(root)) if (f.startsWith('vkernel@')) found.push(`file ${path.join(root, f)}`);
+    // a state handed to runc's container directory (StateStore.handToRunc) that outlived runc's own
+    for (const f of ls(root)) if (!f.startsWith('vkernel@') && fs.existsSync(path.join(root, f, 'vkernel.json'))) found.push(`file ${path.join(root, f, 'vkernel.json')}`);
   }
   for (const f of now.hookFiles) if (!before('hookFiles').has(f) && ours(f)) found.push(`file ${path.join(HOOK_ROOT, f)}`);
   for (const d of now.cgroups) if (!before('cgroups').has(d) && ours(path.basename(d))) found.push(`cgroup ${d}`);

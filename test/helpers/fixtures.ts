@@ -1,7 +1,9 @@
 import { execa, type Options, type ResultPromise } from 'execa';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { StateStore, type ContainerState } from '../../src/store/state.js';
+import { diesWithContainer } from '../../src/lifecycle/undo.js';
 
 export const REPO = new URL('../../', import.meta.url).pathname.replace(/\/$/, '');
 export const RUNTIME = join(REPO, 'bin/vkernel-runtime');
@@ -41,6 +43,59 @@ export async function makeBundle(o: BundleOptions): Promise<string> {
   if (o.cgroupsPath) spec.linux.cgroupsPath = o.cgroupsPath;
   writeFileSync(join(dir, 'config.json'), JSON.stringify(spec, null, 2));
   return dir;
+}
+
+/**
+ * Where the state of `id` under `root` is, wherever the StateStore keeps it: beside runc's
+ * container directory (`vkernel@<id>.json`) or handed to it (`<id>/vkernel.json`, a container
+ * with nothing to undo after runc's delete: StateStore.handToRunc). undefined: in neither.
+ */
+export function stateFile(root: string, id: string): string | undefined {
+  return statePaths(root, id).find((f) => existsSync(f));
+}
+
+/** every place the StateStore may keep the state of `id` under `root` (a leftover check looks in all) */
+export function statePaths(root: string, id: string): string[] {
+  const s = new StateStore(root);
+  return [s.path(id), s.runcOwnedPath(id)];
+}
+
+/** whether a state of `id` is under `root` in any place the StateStore keeps one */
+export const hasState = (root: string, id: string): boolean => stateFile(root, id) !== undefined;
+
+/** the state of `id` under `root` (parsed), wherever it is; throws when there is none */
+export function readState(root: string, id: string): ContainerState {
+  const f = stateFile(root, id);
+  if (!f) throw new Error(`no state of ${id} under ${root} (looked in ${statePaths(root, id).join(', ')})`);
+  return JSON.parse(readFileSync(f, 'utf8')) as ContainerState;
+}
+
+/**
+ * Changes the state of `id` under `root` (as a test does to stage a case) and writes it where the
+ * StateStore would keep a state with that content: inside runc's container directory only while
+ * it still has nothing to undo after runc's delete (lifecycle/undo.ts diesWithContainer, as at
+ * create); else (e.g. a helper added) beside it, where `delete` goes through the engine.
+ */
+export function rewriteState(root: string, id: string, change: (s: ContainerState) => void): void {
+  const s = readState(root, id);
+  change(s);
+  const store = new StateStore(root);
+  const handed = existsSync(store.runcOwnedPath(id)) && diesWithContainer(s);
+  for (const f of statePaths(root, id)) rmSync(f, { force: true });
+  writeFileSync(handed ? store.runcOwnedPath(id) : store.path(id), JSON.stringify(s));
+}
+
+/**
+ * Moves the state of `id` under `root` beside runc's container directory (`vkernel@<id>.json`),
+ * where a create killed before its handover (or a container with something to undo) keeps it: a
+ * test that makes runc forget the container behind our back then has a leftover of ours to find
+ * (a state handed to runc's directory goes with runc's delete: nothing is left to find).
+ */
+export function keepBesideRunc(root: string, id: string): void {
+  const store = new StateStore(root);
+  const f = stateFile(root, id);
+  if (!f) throw new Error(`no state of ${id} under ${root}`);
+  if (f !== store.path(id)) renameSync(f, store.path(id));
 }
 
 /** a runc --root for one test, named after this test process (the end-of-run leftover check, test/global/leftovers.cjs, looks in these) */
@@ -158,6 +213,7 @@ export function leftovers(root: string, id: string, o: { cgroupsPath?: string; c
   if (existsSync(join(root, id))) found.push(`runc dir ${join(root, id)}`);
   try {
     for (const f of readdirSync(root)) if (f.startsWith(`vkernel@${id}.`)) found.push(`our file ${join(root, f)}`);
+    if (existsSync(new StateStore(root).runcOwnedPath(id))) found.push(`our file ${new StateStore(root).runcOwnedPath(id)}`);
   } catch { /* no root: nothing in it */ }
   try {
     for (const f of readdirSync(RUN_BUNDLES)) if (f === id || f.startsWith(`${id}.`) || f.startsWith(`${id}-`)) found.push(`private bundle ${join(RUN_BUNDLES, f)}`);

@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { leftovers, makeBundle, requireRoot, runc, tempRoot, uid, vk } from '../helpers/fixtures.js';
+import { hasState, keepBesideRunc, leftovers, makeBundle, requireRoot, runc, stateFile, tempRoot, uid, vk } from '../helpers/fixtures.js';
 
 beforeAll(requireRoot);
 
@@ -65,9 +65,12 @@ test('ps lists our containers with policy and backend; delete --force clears a l
   expect(ps.stdout).toMatch(new RegExp(`^${id}\\tcreated\\t(rt|kernel)\\t-\\t/${id}\\tio\\.vkernel\\.sched\\.policy=cfs$`, 'm'));
   // runc ps <id> is still runc's
   expect((await vk(['--root', root, 'ps', id])).stdout).toMatch(/^UID\s+PID/);
-  // runc forgets the container behind our back: our state is a leftover
+  // runc forgets the container behind our back: our state is a leftover (a cfs container's state
+  // lives in runc's directory and goes with it: staged beside it, as a create killed before its
+  // handover leaves it)
+  keepBesideRunc(root, id);
   expect((await runc(['--root', root, 'delete', '--force', id])).exitCode).toBe(0);
-  expect(existsSync(join(root, `vkernel@${id}.json`))).toBe(true);
+  expect(hasState(root, id)).toBe(true);
   expect((await vk(['--root', root, 'ps', '--format', 'json'])).stdout).toContain('gone (leftover: delete --force cleans it)');
   expect((await vk(['--root', root, 'delete', '--force', id])).exitCode).toBe(0);
   expect(leftovers(root, id)).toEqual([]);
@@ -83,15 +86,19 @@ test('gc removes the state, budgets and helpers of containers runc forgot, and n
     const out = openSync(join(tmpdir(), `${id}.out`), 'w');
     expect((await vk(['--root', root, 'create', '--bundle', bundle, id], { stdin: 'ignore', stdout: out, stderr: out })).exitCode).toBe(0);
   }
+  // a cfs container's state is in runc's directory (keep's stays there: gc must find it and keep
+  // it); lost's is staged beside it, as a create killed before its handover leaves it
+  expect(stateFile(root, keep)).toBe(join(root, keep, 'vkernel.json'));
+  keepBesideRunc(root, lost);
   await runc(['--root', root, 'delete', '--force', lost]);
   const dry = await vk(['--root', root, 'gc', '--dry-run']);
   expect(dry.stdout).toContain(`would remove ${root}: ${lost}`);
-  expect(existsSync(join(root, `vkernel@${lost}.json`))).toBe(true);
+  expect(hasState(root, lost)).toBe(true);
   const r = await vk(['--root', root, 'gc']);
   expect(r.exitCode).toBe(0);
   expect(r.stdout).toContain(`removing ${root}: ${lost}`);
   expect(leftovers(root, lost)).toEqual([]);
-  expect(existsSync(join(root, `vkernel@${keep}.json`))).toBe(true);
+  expect(stateFile(root, keep)).toBe(join(root, keep, 'vkernel.json'));
   expect((await vk(['--root', root, 'gc'])).stdout).toContain('no leftovers');
   await vk(['--root', root, 'delete', '--force', keep]);
 }, 30000);

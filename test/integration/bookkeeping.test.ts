@@ -1,8 +1,8 @@
 import { execa } from 'execa';
-import { existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { leftovers, makeBundle, requireRoot, runc, tempRoot, uid, vk } from '../helpers/fixtures.js';
+import { leftovers, makeBundle, requireRoot, rewriteState, runc, stateFile, tempRoot, uid, vk } from '../helpers/fixtures.js';
 
 /**
  * Our bookkeeping around runc (issue 10 §1): stored pids are checked before every signal; a
@@ -20,7 +20,7 @@ async function created(annotations: Record<string, string>, env: Record<string, 
   const out = openSync(join(tmpdir(), `${id}.out`), 'w');
   const r = await vk(['--root', root, 'create', '--bundle', bundle, id], { stdin: 'ignore', stdout: out, stderr: out, env });
   expect(r.exitCode).toBe(0);
-  return { root, id, state: join(root, `vkernel@${id}.json`) };
+  return { root, id };
 }
 
 describe('a stored helper pid that now names another process is never signalled', () => {
@@ -32,9 +32,8 @@ describe('a stored helper pid that now names another process is never signalled'
     // an unrelated live process now has the pid the state names
     const other = execa('sleep', ['60'], { reject: false });
     try {
-      const s = JSON.parse(readFileSync(c.state, 'utf8'));
-      s.helpers = { adaptive: stored(other.pid as number) };
-      writeFileSync(c.state, JSON.stringify(s));
+      // a state with a helper is kept beside runc's container dir, so delete goes through the engine
+      rewriteState(c.root, c.id, (s) => { s.helpers = { adaptive: stored(other.pid as number) }; });
       const del = await vk(['--root', c.root, 'delete', '--force', c.id]);
       expect([del.exitCode, del.stderr]).toEqual([0, '']);
       await new Promise((r) => setTimeout(r, 300));
@@ -51,9 +50,7 @@ describe('a stored helper pid that now names another process is never signalled'
     const c = await created({ 'io.vkernel.sched.policy': 'cfs' });
     // a stand-in helper whose record is right (pid and start time)
     const helper = execa('sleep', ['60'], { reject: false });
-    const s = JSON.parse(readFileSync(c.state, 'utf8'));
-    s.helpers = { adaptive: { pid: helper.pid, start: startTime(helper.pid as number) } };
-    writeFileSync(c.state, JSON.stringify(s));
+    rewriteState(c.root, c.id, (s) => { s.helpers = { adaptive: { pid: helper.pid as number, start: startTime(helper.pid as number) } }; });
     expect((await vk(['--root', c.root, 'delete', '--force', c.id])).exitCode).toBe(0);
     const r = await helper;
     expect(r.signal).toBe('SIGTERM');
@@ -95,9 +92,8 @@ test('run records as the state\'s owner the process that becomes runc run, so gc
   const root = tempRoot();
   const id = uid('own');
   const p = vk(['--root', root, 'run', '--bundle', bundle, id], { stdin: 'ignore' });
-  const state = join(root, `vkernel@${id}.json`);
-  for (let i = 0; i < 100 && !existsSync(state); i++) await new Promise((r) => setTimeout(r, 50));
-  const owner = JSON.parse(readFileSync(state, 'utf8')).owner;
+  for (let i = 0; i < 100 && !stateFile(root, id); i++) await new Promise((r) => setTimeout(r, 50));
+  const owner = JSON.parse(readFileSync(stateFile(root, id)!, 'utf8')).owner;
   expect(owner).toEqual({ pid: p.pid, start: startTime(p.pid as number) });
   expect((await vk(['gc', '--root', root])).stdout).toBe('no leftovers');
   expect((await p).exitCode).toBe(0);

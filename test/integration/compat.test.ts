@@ -7,7 +7,7 @@ import { writeFileSync, readFileSync, existsSync, readdirSync, openSync } from '
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { makeBundle, requireRoot, run, runc, tempRoot, uid, vk, leftovers, REPO, RUNTIME } from '../helpers/fixtures.js';
+import { makeBundle, requireRoot, run, runc, tempRoot, uid, vk, leftovers, REPO, RUNTIME, hasState, readState } from '../helpers/fixtures.js';
 import { readEnv } from '../../src/env.js';
 
 const RUN_BUNDLES = readEnv().runBundles;
@@ -114,10 +114,11 @@ describe('a request spelled with a JSON escape is honoured or refused, never dro
     const fd = openSync(out, 'w');
     const r = await vk(['--root', root, 'create', '--bundle', bundle, id], { stdin: 'ignore', stdout: fd, stderr: fd });
     expect([r.exitCode, readFileSync(out, 'utf8')]).toEqual([0, '']);
-    const state = JSON.parse(readFileSync(join(root, `vkernel@${id}.json`), 'utf8'));
+    const state = readState(root, id);
     expect(state.policy['sched.policy']).toBe('cfs');
     expect((await vk(['--root', root, 'delete', '--force', id])).exitCode).toBe(0);
-    expect(existsSync(join(root, `vkernel@${id}.json`))).toBe(false);
+    expect(hasState(root, id)).toBe(false);
+    expect(leftovers(root, id)).toEqual([]);
   }, 30000);
 });
 
@@ -174,7 +175,7 @@ describe('run with a request: runc state/list show the caller\'s bundle; nothing
     const state = JSON.parse((await runc(['--root', root, 'state', id])).stdout);
     expect(state.bundle).toBe(bundle);
     expect((await runc(['--root', root, 'list'])).stdout).toContain(bundle);
-    const ours = JSON.parse(readFileSync(join(root, `vkernel@${id}.json`), 'utf8'));
+    const ours = readState(root, id);
     expect(ours.applied.map((a: { name: string }) => a.name)).toContain('sched-policy');
     r.child.stdin?.end('go\n');
     expect(await r.exit).toEqual([4, null]);
@@ -189,7 +190,7 @@ describe('run with a request: runc state/list show the caller\'s bundle; nothing
     const id = uid('ada');
     const r = start(bin, ['--root', root, ...flags, 'run', '--bundle', bundle, id], env);
     expect(await until(() => r.out().includes('ready'))).toBe(true);
-    const helper = (JSON.parse(readFileSync(join(root, `vkernel@${id}.json`), 'utf8')).helpers.adaptive as { pid: number }).pid;
+    const helper = (readState(root, id).helpers.adaptive as { pid: number }).pid;
     expect(helper).toBeGreaterThan(0);
     expect(readFileSync(`/proc/${helper}/cmdline`, 'utf8')).toContain('vkernel-adaptive');
     expect(await r.exit).toEqual([0, null]);
@@ -206,7 +207,7 @@ describe('run with a request: runc state/list show the caller\'s bundle; nothing
     expect(r.exitCode).toBe(0);
     const state = JSON.parse((await runc(['--root', root, 'state', id])).stdout);
     expect([state.status, state.bundle]).toEqual(['running', bundle]);
-    expect(existsSync(join(root, `vkernel@${id}.json`))).toBe(true);
+    expect(hasState(root, id)).toBe(true);
     expect((await vk(['--root', root, 'delete', '--force', id])).exitCode).toBe(0);
     expect(leftovers(root, id)).toEqual([]);
     expect(existsSync(RUN_BUNDLES) ? readdirSync(RUN_BUNDLES).filter((d) => d.startsWith(id)) : []).toEqual([]);

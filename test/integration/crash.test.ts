@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmdirSync }
 import type { ContainerState } from '../../src/store/state.js';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { cgroupDirsOf, cgroupHierarchies, leftovers, makeBundle, requireRoot, runc, tempRoot, uid, vk } from '../helpers/fixtures.js';
+import { cgroupDirsOf, cgroupHierarchies, leftovers, makeBundle, requireRoot, runc, stateFile, tempRoot, uid, vk } from '../helpers/fixtures.js';
 import { needs, RT_GROUPS } from '../helpers/prereq.js';
 
 /**
@@ -125,9 +125,9 @@ needs(RT_GROUPS).describe('SIGKILL during start (sched.policy=adaptive: a helper
 /** what `run` keeps of a container while it runs: runc's state and ours */
 async function runState(root: string, id: string): Promise<{ pid?: number; status?: string; ours?: ContainerState }> {
   const st = await runc(['--root', root, 'state', id]);
-  const file = join(root, `vkernel@${id}.json`);
+  const file = stateFile(root, id);
   let ours: ContainerState | undefined;
-  try { ours = JSON.parse(readFileSync(file, 'utf8')) as ContainerState; } catch { /* not (yet) there */ }
+  try { if (file) ours = JSON.parse(readFileSync(file, 'utf8')) as ContainerState; } catch { /* not (yet) there */ }
   if (st.exitCode !== 0) return { ours };
   const j = JSON.parse(String(st.stdout)) as { pid: number; status: string };
   return { pid: j.pid, status: j.status, ours };

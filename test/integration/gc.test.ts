@@ -1,7 +1,7 @@
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { leftovers, makeBundle, REPO, requireRoot, runc, tempRoot, uid, vk } from '../helpers/fixtures.js';
+import { leftovers, makeBundle, readState, REPO, requireRoot, runc, statePaths, tempRoot, uid, vk } from '../helpers/fixtures.js';
 import { needs, RT_GROUPS } from '../helpers/prereq.js';
 import type { ContainerState } from '../../src/store/state.js';
 
@@ -101,7 +101,7 @@ async function adaptiveStarted(root: string, id: string): Promise<ContainerState
   const out = openSync(join(tmpdir(), `${id}.out`), 'w');
   expect((await vk(['--root', root, 'create', '--bundle', bundle, id], { stdin: 'ignore', stdout: out, stderr: out })).exitCode).toBe(0);
   expect((await vk(['--root', root, 'start', id])).exitCode).toBe(0);
-  const state = JSON.parse(readFileSync(join(root, `vkernel@${id}.json`), 'utf8')) as ContainerState;
+  const state = readState(root, id);
   expect(state.helpers.adaptive).toBeDefined();
   return state;
 }
@@ -125,7 +125,7 @@ needs(RT_GROUPS).test('gc removes an adaptive controller\'s cgroup (vkernel-adap
     const helper = goneState.helpers.adaptive;
     process.kill(typeof helper === 'number' ? helper : helper.pid, 'SIGKILL');
     for (let i = 0; i < 50 && procsIn(goneDir).length; i++) await sleep(100);
-    rmSync(join(root, `vkernel@${gone}.json`));
+    for (const f of statePaths(root, gone)) rmSync(f, { force: true });
     rmSync(join(root, `vkernel@${gone}.start`), { force: true });
     expect((await runc(['--root', root, 'delete', '--force', gone])).exitCode).toBe(0);
     expect(existsSync(goneDir)).toBe(true);

@@ -6,7 +6,7 @@ import { execa } from 'execa';
 import { parse } from 'smol-toml';
 import { parse as parseYaml } from 'yaml';
 import { jest } from '@jest/globals';
-import { leftovers, makeBundle, REPO, run, tempRoot, uid, vk } from '../helpers/fixtures.js';
+import { leftovers, makeBundle, readState, REPO, run, tempRoot, uid, vk } from '../helpers/fixtures.js';
 
 // each test runs several admin commands (node + oclif start-up, ~1 s each when idle); the cold CI
 // measurement at load ~14 took over 30 s for five of them
@@ -276,7 +276,7 @@ describe('install node: what the Kubernetes installer puts on a node (a temp dir
     const c = await run(bin, ['--root', state, 'create', '--bundle', bundle, id], { env, extendEnv: false, stdin: 'ignore', stdout: out, stderr: out });
     expect(readFileSync(join(root, 'out'), 'utf8')).toBe('');
     expect(c.exitCode).toBe(0);
-    expect(JSON.parse(readFileSync(join(state, `vkernel@${id}.json`), 'utf8')).policy).toEqual({ 'sched.policy': 'cfs' });
+    expect(readState(state, id).policy).toEqual({ 'sched.policy': 'cfs' });
     expect((await execa(bin, ['--root', state, 'delete', '--force', id], { reject: false, env, extendEnv: false })).exitCode).toBe(0);
     expect(leftovers(state, id)).toEqual([]);
 

@@ -1,7 +1,7 @@
 import { existsSync, openSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { cgroupCandidates, cgroupDirsOf, cgroupHierarchies, leftovers, makeBundle, requireRoot, runc, tempRoot, uid, vk } from '../helpers/fixtures.js';
+import { cgroupCandidates, cgroupDirsOf, cgroupHierarchies, leftovers, makeBundle, requireRoot, runc, stateFile, tempRoot, uid, vk } from '../helpers/fixtures.js';
 
 /**
  * leftovers() is what most "nothing left behind" assertions of the suite rest on: it must see a
@@ -38,7 +38,7 @@ test.each([
     const seen = leftovers(c.root, c.id, { cgroupsPath });
     expect(seen).toEqual(expect.arrayContaining([
       `runc dir ${join(c.root, c.id)}`,
-      `our file ${join(c.root, `vkernel@${c.id}.json`)}`,
+      `our file ${stateFile(c.root, c.id)}`,
       ...real.map((d) => `cgroup ${d}`),
     ]));
     expect((await vk(['--root', c.root, 'delete', '--force', c.id])).exitCode).toBe(0);

@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { leftovers, makeBundle, requireRoot, runc, tempRoot, uid, vk } from '../helpers/fixtures.js';
+import { leftovers, makeBundle, requireRoot, runc, tempRoot, uid, vk, hasState } from '../helpers/fixtures.js';
 
 /**
  * The operator policy of config.yaml on real runc: a request outside it is refused at create, before
@@ -82,7 +82,7 @@ test('env switched off as a source: VKERNEL_* of the image is ignored (a warning
   })]);
   const state = JSON.parse((await runc(['--root', c.root, 'state', c.id])).stdout);
   expect(schedPolicyOf(state.pid)).toBe(0);
-  expect(existsSync(join(c.root, `vkernel@${c.id}.json`))).toBe(false);
+  expect(hasState(c.root, c.id)).toBe(false);
   expect((await vk(['--root', c.root, 'delete', '--force', c.id])).exitCode).toBe(0);
   expect(leftovers(c.root, c.id)).toEqual([]);
 }, 30000);

@@ -2,7 +2,7 @@ import { openSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { spawn } from 'node:child_process';
-import { makeBundle, requireRoot, run, runc, tempRoot, uid, vk, leftovers, RUNTIME } from '../helpers/fixtures.js';
+import { makeBundle, requireRoot, run, runc, tempRoot, uid, vk, leftovers, RUNTIME, hasState } from '../helpers/fixtures.js';
 
 beforeAll(requireRoot);
 
@@ -268,7 +268,7 @@ describe('the engine under node (VKERNEL_ENGINE=node) behaves like the bun binar
     const id = uid('node');
     const out = openSync(join(tmpdir(), `${id}.out`), 'w');
     expect((await vk(['--root', root, 'create', '--bundle', good, id], { env, stdin: 'ignore', stdout: out, stderr: out })).exitCode).toBe(0);
-    expect(existsSync(join(root, `vkernel@${id}.json`))).toBe(true);
+    expect(hasState(root, id)).toBe(true);
     expect((await vk(['--root', root, 'start', id], { env })).exitCode).toBe(0);
     expect((await vk(['--root', root, 'delete', '--force', id], { env })).exitCode).toBe(0);
     expect(leftovers(root, id)).toEqual([]);
@@ -323,7 +323,7 @@ describe.each(MODES)('runc behaviours hold (%s)', (mode, env) => {
       const steps: unknown[] = [];
       steps.push((await tool(['--root', root, 'create', '--bundle', bundle, id], { stdin: 'ignore', stdout: fd, stderr: fd })).exitCode);
       steps.push(norm(JSON.parse((await tool(['--root', root, 'state', id])).stdout), id));
-      if (who === 'ours') expect(existsSync(join(root, `vkernel@${id}.json`))).toBe(withPolicy);
+      if (who === 'ours') expect(hasState(root, id)).toBe(withPolicy);
       steps.push((await tool(['--root', root, 'start', id])).exitCode);
       await new Promise((r) => setTimeout(r, 900));
       steps.push(norm(JSON.parse((await tool(['--root', root, 'state', id])).stdout), id));

@@ -23,6 +23,10 @@ test('a file of ours in a new test root is a leftover; one in a root that was th
     writeFileSync(join(fresh, 'vkernel@c-424242-x.json'), '{}');
     mkdirSync(join(fresh, 'not-ours'));
     expect(check.find(base, ['424242'])).toEqual([`file ${join(fresh, 'vkernel@c-424242-x.json')}`]);
+    // a state of ours handed to runc's container directory, left with runc's state gone (runc list misses it)
+    mkdirSync(join(fresh, 'c-424242-y'));
+    writeFileSync(join(fresh, 'c-424242-y', 'vkernel.json'), '{}');
+    expect(check.find(base, ['424242'])).toEqual([`file ${join(fresh, 'vkernel@c-424242-x.json')}`, `file ${join(fresh, 'c-424242-y', 'vkernel.json')}`]);
   } finally {
     rmSync(old, { recursive: true, force: true });
     rmSync(fresh, { recursive: true, force: true });

@@ -1,9 +1,11 @@
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fork } from 'node:child_process';
 import { StateStore, checkId, type ContainerState } from '../../src/store/state.js';
 import { withLock } from '../../src/store/lock.js';
+import { knownRoots } from '../../src/lifecycle/leftovers.js';
+import { registerRoot } from '../../src/store/roots.js';
 
 const state = (id: string, n: number): ContainerState => ({
   version: 1, id, bundle: '/b', created: 'now', policy: { 'sched.policy': 'fifo' }, sources: {}, helpers: { n }, applied: [],
@@ -21,6 +23,38 @@ test('round trip, list, remove; files are named vkernel@<id>.json (never a runc 
   s.remove('a');
   s.remove('a');
   expect(s.list()).toEqual(['b.c']);
+});
+
+test('handToRunc: the state moves into runc\'s container directory, where read, list and remove find it; not without runc\'s state.json', () => {
+  const root = mkdtempSync(join(tmpdir(), 'vk-store-'));
+  const s = new StateStore(root);
+  s.write(state('h', 3));
+  expect(s.handToRunc('h')).toBe(false); // no runc container dir: stays beside it
+  expect(readdirSync(root)).toEqual(['vkernel@h.json']);
+  mkdirSync(join(root, 'h'));
+  writeFileSync(join(root, 'h', 'state.json'), '{}');
+  expect(s.handToRunc('h')).toBe(true);
+  expect(readdirSync(root)).toEqual(['h']);
+  expect(readdirSync(join(root, 'h')).sort()).toEqual(['state.json', 'vkernel.json']);
+  expect(s.runcOwnedPath('h')).toBe(join(root, 'h', 'vkernel.json'));
+  expect(s.read('h')?.helpers.n).toBe(3);
+  expect(s.list()).toEqual(['h']);
+  s.remove('h');
+  expect(s.read('h')).toBeUndefined();
+  expect(s.list()).toEqual([]);
+  expect(existsSync(join(root, 'h', 'state.json'))).toBe(true); // runc's own file is runc's
+});
+
+test('knownRoots: a root whose only state of ours is inside a runc container directory is still a root of ours (gc, doctor)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vk-roots-'));
+  const root = join(dir, 'root');
+  const s = new StateStore(root);
+  s.write(state('k', 1));
+  registerRoot(join(dir, 'registry'), root);
+  mkdirSync(join(root, 'k'));
+  writeFileSync(join(root, 'k', 'state.json'), '{}');
+  expect(s.handToRunc('k')).toBe(true);
+  expect(knownRoots(join(dir, 'registry'))).toContain(root);
 });
 
 test('ids that could escape the root are refused', () => {
