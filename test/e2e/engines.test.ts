@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Containerd, Dockerd, Podman, vkernelFiles } from '../helpers/engines.js';
+import { Containerd, Dockerd, Podman, stateName, vkernelFiles } from '../helpers/engines.js';
 import { busyboxRootfs, requireRoot, RUNTIME, uid, vk } from '../helpers/fixtures.js';
 import { needs, RT_GROUPS } from '../helpers/prereq.js';
 import { mkdtempSync } from 'node:fs';
@@ -67,7 +67,8 @@ describe('dockerd', () => {
       'vk/busybox', 'sh', '-c', 'trap "exit 0" TERM; while true; do sleep 0.1; done']);
     expect(run.exitCode).toBe(0);
     const id = run.stdout.trim();
-    expect(vkernelFiles(d.runtimeRoot)).toEqual([`vkernel@${id}.json`]);
+    // a cfs container's state is handed to runc's container directory (StateStore.handToRunc)
+    expect(vkernelFiles(d.runtimeRoot)).toEqual([`${id}/vkernel.json`]);
     const ex = await d.docker(['exec', name, 'sh', '-c', 'echo from-exec']);
     expect(ex.stdout).toBe('from-exec');
     expect((await d.docker(['stop', '-t', '5', name])).exitCode).toBe(0);
@@ -122,7 +123,7 @@ describe('containerd', () => {
     const r = await c.ctr(['run', '-d', '--runc-binary', RUNTIME, '--annotation', 'io.vkernel.sched.policy=cfs', '--rootfs', busyboxRootfs(), id,
       '/bin/sh', '-c', 'while true; do sleep 0.1; done']);
     expect(r.exitCode).toBe(0);
-    expect(vkernelFiles(c.runtimeRoot())).toContain(`vkernel@${id}.json`);
+    expect(vkernelFiles(c.runtimeRoot())).toContain(stateName(c.runtimeRoot(), id));
     const ex = await c.ctr(['task', 'exec', '--exec-id', 'e1', id, '/bin/echo', 'from-exec']);
     expect(ex.stdout).toBe('from-exec');
     expect((await c.ctr(['task', 'kill', '-s', 'SIGKILL', id])).exitCode).toBe(0);
@@ -132,7 +133,7 @@ describe('containerd', () => {
     }
     expect((await c.ctr(['task', 'delete', id])).exitCode).toBe(0);
     expect((await c.ctr(['container', 'rm', id])).exitCode).toBe(0);
-    expect(vkernelFiles(c.runtimeRoot())).not.toContain(`vkernel@${id}.json`);
+    expect(stateName(c.runtimeRoot(), id)).toBeUndefined();
   }, 60000);
 });
 

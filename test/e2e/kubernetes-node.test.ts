@@ -5,7 +5,7 @@ import { parse } from 'smol-toml';
 import { parse as parseYaml } from 'yaml';
 import { CriClient, CriContainerd, buildImage } from '../helpers/cri.js';
 import { buildVmTarget, DOCKER_DATA_ROOT, ensureBaseImage } from '../helpers/debian-base.js';
-import { Dockerd, vkernelFiles } from '../helpers/engines.js';
+import { Dockerd, stateName, vkernelFiles } from '../helpers/engines.js';
 import { busyboxRootfs, REPO, requireRoot, uid } from '../helpers/fixtures.js';
 import { needs, RT_GROUPS } from '../helpers/prereq.js';
 
@@ -219,7 +219,7 @@ needs(RT_GROUPS).test('a pod annotation takes effect through the node\'s runtime
   await cri.call('StartContainer', { container_id: ctr });
   const ci = info(await cri.call('ContainerStatus', { container_id: ctr, verbose: true }));
   expect(policyOf(ci.pid)).toBe(0);
-  expect(vkernelFiles(c.runtimeRoot)).not.toContain(`vkernel@${ctr}.json`);
+  expect(stateName(c.runtimeRoot, ctr)).toBeUndefined();
   await cri.call('StopContainer', { container_id: ctr, timeout: 10 });
   await cri.call('RemoveContainer', { container_id: ctr });
   await removePod(pod2);

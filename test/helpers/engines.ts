@@ -2,7 +2,8 @@ import { execa, type ResultPromise } from 'execa';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { busyboxRootfs, run, RUNTIME, type RunOptions } from './fixtures.js';
+import { busyboxRootfs, run, RUNTIME, stateFile, type RunOptions } from './fixtures.js';
+import { StateStore } from '../../src/store/state.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -155,10 +156,28 @@ export async function removeEngineCgroups(name: string): Promise<void> {
   }
 }
 
+/**
+ * our files under a runc root, relative to it: beside runc's container directories (`vkernel@...`)
+ * and states handed to one (`<id>/vkernel.json`, StateStore.handToRunc)
+ */
 export function vkernelFiles(root: string): string[] {
   try {
-    return readdirSync(root).filter((f) => f.startsWith('vkernel@'));
+    const store = new StateStore(root);
+    return readdirSync(root).flatMap((f) => {
+      if (f.startsWith('vkernel@')) return [f];
+      try {
+        return existsSync(store.runcOwnedPath(f)) ? [`${f}/vkernel.json`] : [];
+      } catch {
+        return []; // not a container id
+      }
+    });
   } catch {
     return [];
   }
+}
+
+/** the name vkernelFiles gives the state of `id` (wherever the StateStore keeps it); undefined: none */
+export function stateName(root: string, id: string): string | undefined {
+  const f = stateFile(root, id);
+  return f === undefined ? undefined : f.slice(root.replace(/\/$/, '').length + 1);
 }
