@@ -61,6 +61,23 @@ test('cfs: create hands its state to runc\'s directory; start and delete pass st
   expect(leftovers(r.root, r.id)).toEqual([]);
 }, 120_000);
 
+test('cfs create SIGKILLed after handing its state to runc (kill-at=created): delete --force alone leaves nothing, its lock file included (the engine runs for a delete while a lock file is there)', async () => {
+  const bundle = await makeBundle({ args: ['sleep', '30'], annotations: { 'io.vkernel.sched.policy': 'cfs' } });
+  const root = tempRoot();
+  const id = uid('fk');
+  const outFile = join(tmpdir(), `${id}.out`);
+  const out = openSync(outFile, 'w');
+  const r = await vk(['--root', root, 'create', '--bundle', bundle, id], { stdin: 'ignore', stdout: out, stderr: out, env: { VKERNEL_RUNTIME_TEST_FAULT: 'kill-at=created' } });
+  expect([r.exitCode, r.signal, readFileSync(outFile, 'utf8')]).toEqual([undefined, 'SIGKILL', '']);
+  // killed after the handover: our state in runc's directory, and the killed holder's lock file
+  expect(readdirSync(root).sort()).toEqual([id, `vkernel@${id}.lock`].sort());
+  expect(existsSync(join(root, id, 'vkernel.json'))).toBe(true);
+  const del = await vk(['--root', root, 'delete', '--force', id]);
+  expect([del.exitCode, del.stderr]).toEqual([0, '']);
+  expect(readdirSync(root)).toEqual([]);
+  expect(leftovers(root, id)).toEqual([]);
+}, 120_000);
+
 needs(RT_GROUPS).test('fifo (rt backend: an RT budget outside the container to give back): delete runs the engine, init read from runc\'s state file, no runc state process', async () => {
   const r = await lifecycle('fifo');
   expect(r.marker).toBe(false);
