@@ -101,4 +101,4 @@ test('gc removes the state, budgets and helpers of containers runc forgot, and n
   expect(stateFile(root, keep)).toBe(join(root, keep, 'vkernel.json'));
   expect((await vk(['--root', root, 'gc'])).stdout).toContain('no leftovers');
   await vk(['--root', root, 'delete', '--force', keep]);
-}, 30000);
+}, 120000); // two creates and four node admin commands (oclif): 3-5 s each at load 15-20
