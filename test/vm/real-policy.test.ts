@@ -25,6 +25,15 @@ vmFeature('cpu.real_policy flips and yield (cgroup v2, 4 vCPUs)', ['12-real-poli
   { name: 'real_policy.fifo_yield', title: 'sched_yield() in a FIFO group moves the caller to the tail (a yield-spin waiter and its lock holder on one CPU both finish)' },
 ]);
 
+// A task's place in a FIFO group's queue (13-real-policy-inplace.sh, 4 vCPUs, 3 CPU-bound tasks
+// queued on one CPU): arriving while running, and changes in place of a queued task.
+vmFeature('cpu.real_policy: arrival while running, changes in place (cgroup v2, 4 vCPUs)', ['13-real-policy-inplace.sh'], [
+  { name: 'real_policy.move_running_to_tail', title: 'a task moved into a FIFO group while it runs arrives at the tail: it runs again only after the queued tasks ended' },
+  { name: 'real_policy.inplace_nice', title: 'a nice change of a queued task keeps its place (0, 1, 2 still run in order)' },
+  { name: 'real_policy.inplace_affinity', title: 'an affinity change that keeps a queued task on its CPU keeps its place' },
+  { name: 'real_policy.inplace_pi', title: 'a PI boost (a nice -5 FUTEX_LOCK_PI waiter outside the group) of a queued lock holder keeps its place' },
+]);
+
 // Under load (14-real-policy-smp.sh, 4 vCPUs): several CPUs, nesting, cpu.max, siblings.
 vmFeature('cpu.real_policy: several CPUs, nesting, bandwidth, siblings (cgroup v2, 4 vCPUs)', ['14-real-policy-smp.sh'], [
   { name: 'real_policy.smp_per_cpu_order', title: '8 tasks of a FIFO group on 4 CPUs complete; per CPU none interleave, the unmigrated ones began in fork order' },
