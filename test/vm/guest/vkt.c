@@ -85,6 +85,9 @@
  *                                     socketpairs, every CPU), N loops of a
  *                                     100-byte message to each receiver of
  *                                     the group: ns per message
+ *   vkt flipper MS S FILE...          every MS ms for S s write 0/1 to each
+ *                                     FILE (bit i of the round to file i):
+ *                                     "flipper writes= failed= mean_us="
  *   vkt hackload S G                  hackbench rounds (G groups, 10 loops)
  *                                     for S s: "hackload rounds=<n>"
  *   vkt move-running N MS PROCS       N tasks of MS ms queued on CPU 1 in the
@@ -1553,6 +1556,31 @@ static int cmd_hackload(int secs, int groups)
 	return 0;
 }
 
+/*
+ * Every MS ms for SECS s, write a policy to each FILE (cpu.real_policy):
+ * file i gets bit i of the round number, so they flip at 1/2, 1/4...
+ * of the rate.  "flipper writes=<n> failed=<n> mean_us=<interval>"
+ */
+static int cmd_flipper(int ms, int secs, int n, char **files)
+{
+	long long t0 = now_us(CLOCK_MONOTONIC), end = t0 + secs * 1000000LL;
+	long k, writes = 0, failed = 0;
+	int i;
+
+	for (k = 0; now_us(CLOCK_MONOTONIC) < end; k++) {
+		for (i = 0; i < n; i++) {
+			if (write_file(files[i], (k >> i) & 1 ? "1" : "0"))
+				failed++;
+			else
+				writes++;
+		}
+		usleep(ms * 1000);
+	}
+	printf("flipper writes=%ld failed=%ld mean_us=%lld\n", writes, failed,
+	       k ? (now_us(CLOCK_MONOTONIC) - t0) / k : 0);
+	return 0;
+}
+
 static int cmd_bench(const char *what, long n)
 {
 	long long t0, t1;
@@ -1614,6 +1642,8 @@ int main(int argc, char **argv)
 		return cmd_share(atoi(argv[2]), argc - 3, argv + 3);
 	if (argc == 5 && !strcmp(argv[1], "smp"))
 		return cmd_smp(atoi(argv[2]), atoi(argv[3]), argv[4]);
+	if (argc >= 5 && !strcmp(argv[1], "flipper"))
+		return cmd_flipper(atoi(argv[2]), atoi(argv[3]), argc - 4, argv + 4);
 	if (argc == 4 && !strcmp(argv[1], "hackload"))
 		return cmd_hackload(atoi(argv[2]), atoi(argv[3]));
 	if (argc == 3 && !strcmp(argv[1], "rbind-ro"))
