@@ -1676,14 +1676,15 @@ int main(int argc, char **argv)
 		return cmd_thp(atol(argv[2]), "/proc/meminfo");
 	if (argc == 3 && !strcmp(argv[1], "thp-self"))
 		return cmd_thp(atol(argv[2]), "/proc/self/smaps_rollup");
-	if (argc == 4 && !strcmp(argv[1], "newpid"))
-		return cmd_newpid(0, argv[2], argv[3]);
-	if (argc == 3 && !strcmp(argv[1], "newpid"))
-		return cmd_newpid(0, argv[2], NULL);
+	/* the "user" forms first: "newpid user CMD" has 4 arguments too */
 	if (argc == 5 && !strcmp(argv[1], "newpid") && !strcmp(argv[2], "user"))
 		return cmd_newpid(1, argv[3], argv[4]);
 	if (argc == 4 && !strcmp(argv[1], "newpid") && !strcmp(argv[2], "user"))
 		return cmd_newpid(1, argv[3], NULL);
+	if (argc == 4 && !strcmp(argv[1], "newpid"))
+		return cmd_newpid(0, argv[2], argv[3]);
+	if (argc == 3 && !strcmp(argv[1], "newpid"))
+		return cmd_newpid(0, argv[2], NULL);
 	if (argc == 3 && !strcmp(argv[1], "setns-getppid"))
 		return cmd_setns_getppid(atoi(argv[2]));
 	if (argc == 4 && !strcmp(argv[1], "getppid-every"))
