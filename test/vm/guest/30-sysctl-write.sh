@@ -1,10 +1,10 @@
-# A container's read-only /proc/sys: the vkernel parameters stay writable,
-# nothing else does.
+# A container's read-only /proc/sys, in a namespace the host enabled with sysctl_write (and
+# sched_params): the vkernel parameters of its features stay writable, nothing else does.
 . /tests/lib.sh
 f=/proc/sys/kernel/sched_wakeup_granularity_ns
 host0=$(cat $f 2>&1)
 hn0=$(cat /proc/sys/kernel/hostname)
-out=$(unshare -p -f --mount-proc sh -c "
+ns_run "sched_params sysctl_write" "
 	vkt rbind-ro /proc/sys || exit 3
 	grep -q ' /proc/sys proc ro' /proc/mounts && echo RO=yes || echo RO=no
 	echo 4000000 >$f 2>/dev/null && echo SHELL=ok || echo SHELL=fail
@@ -13,7 +13,8 @@ out=$(unshare -p -f --mount-proc sh -c "
 	echo VAL2=\$(cat $f)
 	echo HOST=\$(vkt write /proc/sys/kernel/hostname vkhacked)
 	echo PID=\$(vkt write /proc/sys/kernel/pid_max 4194304)
-	" 2>&1 | tr '\n' ' ')
+	" >/tmp/sw.out 2>&1
+out="enable=$NS_ENABLE $(tr '\n' ' ' </tmp/sw.out)"
 echo "$out"
 case "$out" in *RO=yes*) r=0 ;; *) r=1 ;; esac
 result sysctl_write.proc_sys_readonly $r "$out"

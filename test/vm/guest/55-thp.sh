@@ -1,5 +1,7 @@
-# vm.transparent_hugepage per pid namespace.
+# vm.transparent_hugepage per pid namespace, in namespaces the host enabled with mm_policy and
+# sysctl_write.
 . /tests/lib.sh
+MP="mm_policy sysctl_write"
 t=/proc/sys/vm/transparent_hugepage
 g=/sys/kernel/mm/transparent_hugepage/enabled
 host0=$(cat $t 2>&1)
@@ -14,16 +16,16 @@ kb() { echo "$1" | sed -n 's/.*AnonHugePages: *\([0-9]*\) kB.*/\1/p'; }
 # vkt thp 16: fault in 16 MiB of anonymous memory, print AnonHugePages
 echo always >$g
 ia=$(vkt thp 16)
-nv=$(unshare -p -f --mount-proc sh -c "echo never >$t; echo \$(cat $t) \$(vkt thp 16)" 2>&1)
+nv=$(ns_run "$MP" "echo never >$t; echo \$(cat $t) \$(vkt thp 16)" 2>&1)
 ga_nv=$(global)
-md=$(unshare -p -f --mount-proc sh -c "echo madvise >$t; echo \$(cat $t) \$(vkt thp 16)" 2>&1)
+md=$(ns_run "$MP" "echo madvise >$t; echo \$(cat $t) \$(vkt thp 16)" 2>&1)
 ga_md=$(global)
 echo never >$g
 i0=$(vkt thp 16)
-al=$(unshare -p -f --mount-proc sh -c "echo always >$t; echo \$(cat $t) \$(vkt thp 16)" 2>&1)
+al=$(ns_run "$MP" "echo always >$t; echo \$(cat $t) \$(vkt thp 16)" 2>&1)
 gn_al=$(global)
 echo "$g0" >$g
-bad=$(unshare -p -f --mount-proc sh -c "echo sometimes >$t 2>/dev/null && echo accepted || echo rejected" 2>&1)
+bad=$(ns_run "$MP" "echo sometimes >$t 2>/dev/null && echo accepted || echo rejected" 2>&1)
 echo "init: $host0 sysfs: $sys0"; echo "never: $nv"; echo "always: $al"; echo "madvise: $md"
 echo "initial namespace: global always: $ia; global never: $i0"
 [ -e $t ] && [ "$(kb "$ia")" -ge 2048 ] && case "$nv" in never*) [ "$(kb "$nv")" = 0 ] ;; *) false ;; esac

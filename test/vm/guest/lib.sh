@@ -47,3 +47,50 @@ runtime_setup() {
 	export PATH=/usr/sbin:/usr/bin:/bin
 	RT="/opt/vkr/bin/vkernel-runtime --root /run/runc"
 }
+
+# The host's switch of per-namespace features (kernel/README.md "enable"): a namespace the host did
+# not enable behaves as on a kernel without vkernel.
+VK_ENABLE=/sys/kernel/vkernel/enable
+# vk_enable PID WORDS...: one enable line; prints ok or the errno name (ENOENT without the file)
+vk_enable() {
+	_p=$1
+	shift
+	vkt write $VK_ENABLE "$_p $*"
+}
+# wr FILE VALUE: vkt write FILE VALUE (ok or the errno name), or "absent" without FILE
+wr() {
+	if [ -e "$1" ]; then vkt write "$1" "$2"; else echo absent; fi
+}
+# ns_child PID: the host pid of PID's first child (the init of the namespace `unshare -p -f` made)
+ns_child() {
+	for _s in /proc/[0-9]*/stat; do
+		read -r _cp _cc _cs _cpp _rest <"$_s" 2>/dev/null || continue
+		[ "$_cpp" = "$1" ] && echo "$_cp" && return 0
+	done
+	return 1
+}
+# ns_start WORDS CMD: runs CMD (a shell command line, with this file's functions) in a new pid namespace (`unshare $NS_FLAGS`,
+# default -p -f --mount-proc) in the background, after the host wrote "PID WORDS" to the enable file
+# (nothing when WORDS is empty). Sets NS_BG (the unshare process, for `wait`), NS_PID (host pid of
+# the namespace's init) and NS_ENABLE (ok, the errno name of the write, or "-" for no write).
+ns_start() {
+	_go=$(mktemp -u /tmp/ns-go.XXXXXX)
+	# shellcheck disable=SC2086
+	unshare ${NS_FLAGS:--p -f --mount-proc} sh -c '. /tests/lib.sh; while [ ! -e "$1" ]; do sleep 0.02; done; eval "$2"' sh "$_go" "$2" &
+	NS_BG=$!
+	NS_PID=
+	while [ -z "$NS_PID" ]; do
+		NS_PID=$(ns_child $NS_BG) || sleep 0.02
+	done
+	NS_ENABLE=-
+	[ -z "$1" ] || NS_ENABLE=$(vk_enable "$NS_PID" "$1")
+	touch "$_go"
+}
+# ns_run WORDS CMD: ns_start, then wait for it (its output on stdout)
+ns_run() {
+	ns_start "$@"
+	wait $NS_BG
+	_rc=$?
+	rm -f "$_go"
+	return $_rc
+}

@@ -32,6 +32,7 @@
  *                                     prints "ok" or the errno name
  *   vkt kmsg                          dump /dev/kmsg (non-blocking)
  *   vkt syslog                        dump syslog(SYSLOG_ACTION_READ_ALL)
+ *   vkt write-as UID PATH VALUE       vkt write as uid/gid UID
  *   vkt prockmsg                      dump /proc/kmsg (non-blocking)
  *   vkt getppid [x64|x32|ia32]        print getppid() or the errno name,
  *                                     called through the x86-64 entry
@@ -111,6 +112,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <grp.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <stdio.h>
@@ -148,6 +150,7 @@ static const char *errname(int e)
 	case ENOMEM: return "ENOMEM";
 	case ENOENT: return "ENOENT";
 	case EAGAIN: return "EAGAIN";
+	case ESRCH: return "ESRCH";
 	default: return strerror(e);
 	}
 }
@@ -883,6 +886,14 @@ static int cmd_write(const char *path, const char *val)
 	close(fd);
 	printf("ok\n");
 	return 0;
+}
+
+/* cmd_write as another user (uid and gid UID, no supplementary groups) */
+static int cmd_write_as(int uid, const char *path, const char *val)
+{
+	if (setgroups(0, NULL) || setgid(uid) || setuid(uid))
+		return perror("setuid"), 2;
+	return cmd_write(path, val);
 }
 
 static int cmd_mmap(long mb)
@@ -1650,6 +1661,8 @@ int main(int argc, char **argv)
 		return cmd_rbind_ro(argv[2]);
 	if (argc == 4 && !strcmp(argv[1], "write"))
 		return cmd_write(argv[2], argv[3]);
+	if (argc == 5 && !strcmp(argv[1], "write-as"))
+		return cmd_write_as(atoi(argv[2]), argv[3], argv[4]);
 	if (argc == 3 && !strcmp(argv[1], "mmap"))
 		return cmd_mmap(atol(argv[2]));
 	if (argc == 2 && !strcmp(argv[1], "kmsg"))
