@@ -1,3 +1,4 @@
+import { writeFile } from 'node:fs/promises';
 import { failure, run, runDetached } from './spawn.js';
 import { existsSync, readdirSync } from 'node:fs';
 import { threadPolicySetter, type SetThreadPolicy } from './sched-ffi.js';
@@ -24,8 +25,8 @@ export interface HostOps {
    * the tids it could not set (e.g. exited meanwhile), for the caller to judge.
    */
   setThreadsScheduler(tids: readonly number[], policy: 'fifo' | 'other', priority?: number): Promise<number[]>;
-  /** writes sysctl `key` as a task of pid's pid namespace (nsenter --target pid --pid -- sysctl -w) */
-  writeNsSysctl(pid: number, key: string, value: string): Promise<void>;
+  /** writes one line to the patched kernel's /sys/kernel/vkernel/enable (src/kernel/ns-enable.ts) */
+  enableNamespace(line: string): Promise<void>;
   /** reads sysctl `key` as a task of pid's pid namespace */
   readNsSysctl(pid: number, key: string): Promise<string>;
   /** insmod FILE PARAMS... */
@@ -39,7 +40,7 @@ export interface HostOps {
 }
 
 /** which binaries the real operations run (tests put wrappers here) */
-export interface HostBinaries { chrt?: string; nsenter?: string; insmod?: string; rmmod?: string; make?: string }
+export interface HostBinaries { chrt?: string; nsenter?: string; insmod?: string; rmmod?: string; make?: string; enableFile?: string }
 
 async function must(file: string, args: readonly string[]): Promise<string> {
   const r = await timed(`exec ${file.split('/').pop()}`, () => run(file, args));
@@ -85,7 +86,7 @@ function setAllThreads(set: SetThreadPolicy, pid: number, policy: 'fifo' | 'othe
 export function linuxHostOps(bin: HostBinaries = {}): HostOps {
   const nsenter = bin.nsenter ?? 'nsenter';
   // only the pid namespace is entered: the file is the host's /proc/sys, never a path the
-  // container's mounts control; the kernel picks the namespace copy from the writer's pid namespace
+  // container's mounts control; the kernel answers from the reader's pid namespace
   const inNs = (pid: number, sysctl: string[]) => ['--target', String(pid), '--pid', '--', 'sysctl', ...sysctl];
   return {
     async setScheduler(pid, policy, priority = 1) {
@@ -108,11 +109,18 @@ export function linuxHostOps(bin: HostBinaries = {}): HostOps {
       }
       return failed;
     },
-    async writeNsSysctl(pid, key, value) {
-      await must(nsenter, inNs(pid, ['-q', '-w', `${key}=${value}`]));
-    },
     readNsSysctl(pid, key) {
       return must(nsenter, inNs(pid, ['-n', key]));
+    },
+    async enableNamespace(line) {
+      const file = bin.enableFile ?? '/sys/kernel/vkernel/enable';
+      // one write(2): the kernel takes the line as a whole or refuses it
+      try {
+        await writeFile(file, `${line}\n`, { flag: 'w' });
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        throw new Error(`${file}: "${line}" refused (${code ?? (e as Error).message})`);
+      }
     },
     insmod: (file, params) => outcome(bin.insmod ?? 'insmod', [file, ...params]),
     rmmod: (name) => outcome(bin.rmmod ?? 'rmmod', [name]),

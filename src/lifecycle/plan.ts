@@ -26,7 +26,8 @@ export function plan(policy: Policy, sources: Sources, probe: HostProbe, log: Lo
   }
   for (const k of KEYS) {
     const key = k.key as PolicyKey;
-    if (k.feature && policy[key] !== undefined && !served.has(key) && !(key === 'module' && policy.module === false) &&
+    // a yes/no feature key set to false asks for nothing (io.vkernel.module=false, sysctl.writable=false)
+    if (k.feature && policy[key] !== undefined && !served.has(key) && !(k.kind === 'bool' && policy[key] === false) &&
       !(key === 'syscall.namespaces' && policy[key] === 'allow')) {
       problems.push(`${show(key)}: not supported by this vkernel-runtime on this host (kernel ${probe.release}${probe.vkernelAbi === undefined ? ', no vkernel patches' : ''})`);
     }

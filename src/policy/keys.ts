@@ -49,6 +49,7 @@ export const KEYS: readonly KeySpec[] = [
   { key: 'mm.overcommit_memory', kind: 'enum', feature: true, values: ['0', '1', '2'], allowed: 'one of 0, 1, 2' },
   { key: 'mm.overcommit_ratio', kind: 'int', feature: true, min: 0, max: 2 ** 31 - 1, allowed: 'an integer ≥ 0' },
   { key: 'mm.thp', kind: 'enum', feature: true, values: ['always', 'madvise', 'never'], allowed: 'one of always, madvise, never' },
+  { key: 'sysctl.writable', kind: 'bool', feature: true, allowed: 'one of true, false' },
   { key: 'module', kind: 'bool', feature: true, allowed: 'one of true, false' },
   {
     key: 'syscall.deny', kind: 'list', feature: true, pattern: '^[a-z_][a-z0-9_]*(,[a-z_][a-z0-9_]*)*$',

@@ -10,6 +10,8 @@ export interface Policy {
   'mm.overcommit_memory'?: '0' | '1' | '2';
   'mm.overcommit_ratio'?: number;
   'mm.thp'?: 'always' | 'madvise' | 'never';
+  /** the container itself may change its per-namespace values later (default: only the runtime, at create) */
+  'sysctl.writable'?: boolean;
   module?: boolean;
   'syscall.deny'?: string;
   'syscall.namespaces'?: string;

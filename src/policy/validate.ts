@@ -78,4 +78,5 @@ export const defaults = {
   backend: 'auto',
   strict: true,
   module: false,
+  'sysctl.writable': false,
 } as const;

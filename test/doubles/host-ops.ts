@@ -32,9 +32,20 @@ export class FakeHost implements HostOps {
     return tids.filter((t) => this.goneTasks.has(t));
   }
 
-  async writeNsSysctl(pid: number, key: string, value: string): Promise<void> {
-    this.record('writeNsSysctl', pid, key, value);
-    this.sysctls.set(`${pid} ${key}`, value);
+  /** enable lines written (FakeHost.enableNamespace); `enableError` makes the next one fail */
+  readonly enabled: string[] = [];
+  enableError?: Error;
+
+  async enableNamespace(line: string): Promise<void> {
+    this.record('enableNamespace', line);
+    if (this.enableError) throw this.enableError;
+    this.enabled.push(line);
+    // what the kernel would then answer in that namespace
+    const [pid, ...words] = line.split(' ');
+    for (const w of words) {
+      const eq = w.indexOf('=');
+      if (eq > 0) this.sysctls.set(`${pid} ${w.slice(0, eq)}`, w.slice(eq + 1));
+    }
   }
 
   async readNsSysctl(pid: number, key: string): Promise<string> {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { linuxHostOps } from '../../src/host/ops.js';
 import { failure, run } from '../../src/host/spawn.js';
-import { setNsSysctl } from '../../src/kernel/ns-sysctl.js';
+import { enableNamespace } from '../../src/kernel/ns-enable.js';
 import { FakeHost } from '../doubles/host-ops.js';
 
 let dir: string;
@@ -50,28 +50,40 @@ describe('HostOps on the real host (programs standing in for chrt and nsenter)',
     await expect(host.setScheduler(42, 'fifo', 1)).rejects.toThrow(`${join(dir, 'chrt')} -a -f -p 1 42: chrt: failed to set pid 42`);
   });
 
-  test("per-namespace sysctls: only the pid namespace is entered, the host's sysctl writes and reads", async () => {
+  test("per-namespace sysctls are read back with only the pid namespace entered, by the host's sysctl", async () => {
     const host = linuxHostOps({ nsenter: recorder('nsenter', 'echo 1') });
-    await host.writeNsSysctl(42, 'vm.overcommit_memory', '1');
-    expect(argsOf('nsenter')).toEqual(['--target', '42', '--pid', '--', 'sysctl', '-q', '-w', 'vm.overcommit_memory=1']);
     expect(await host.readNsSysctl(42, 'vm.overcommit_memory')).toBe('1');
     expect(argsOf('nsenter')).toEqual(['--target', '42', '--pid', '--', 'sysctl', '-n', 'vm.overcommit_memory']);
   });
+
+  test('enableNamespace: the line in one write, newline-terminated; a refusal names the file, the line and the errno', async () => {
+    const file = join(dir, 'enable');
+    const host = linuxHostOps({ enableFile: file });
+    await host.enableNamespace('42 sched_params kernel.sched_wakeup_granularity_ns=3000000');
+    expect(readFileSync(file, 'utf8')).toBe('42 sched_params kernel.sched_wakeup_granularity_ns=3000000\n');
+    const missing = linuxHostOps({ enableFile: join(dir, 'no', 'enable') });
+    await expect(missing.enableNamespace('42 mm_policy')).rejects.toThrow(`${join(dir, 'no', 'enable')}: "42 mm_policy" refused (ENOENT)`);
+  });
 });
 
-describe('setNsSysctl through the HostOps double', () => {
-  test('writes, reads back, and fails when the namespace does not keep the value', async () => {
+describe('enableNamespace through the HostOps double', () => {
+  test('one enable line, then every value read back; fails when the namespace does not keep it', async () => {
     const host = new FakeHost();
-    await setNsSysctl(host, 42, 'vm.overcommit_ratio', '80');
-    expect(host.calls.map((c) => c.op)).toEqual(['writeNsSysctl', 'readNsSysctl']);
+    await enableNamespace(host, 42, { features: ['mm_policy'], settings: [['vm.overcommit_ratio', '80']] });
+    expect(host.calls.map((c) => c.op)).toEqual(['enableNamespace', 'readNsSysctl']);
+    expect(host.enabled).toEqual(['42 mm_policy vm.overcommit_ratio=80']);
     host.sysctlReadsBack = '50';
-    await expect(setNsSysctl(host, 42, 'vm.overcommit_ratio', '80')).rejects.toThrow("vm.overcommit_ratio: wrote 80 in the container's pid namespace, reads back 50");
+    await expect(enableNamespace(host, 42, { features: ['mm_policy'], settings: [['vm.overcommit_ratio', '80']] }))
+      .rejects.toThrow("vm.overcommit_ratio: enabled 80 for the container's pid namespace, reads back 50");
   });
 
-  test('a malformed key or value is refused before any host operation', async () => {
+  test('a malformed word, key, value or pid is refused before any host operation', async () => {
     const host = new FakeHost();
-    await expect(setNsSysctl(host, 42, 'vm.overcommit_ratio; reboot', '1')).rejects.toThrow('bad sysctl');
-    await expect(setNsSysctl(host, 42, 'vm.overcommit_ratio', '1 2')).rejects.toThrow('bad sysctl');
+    await expect(enableNamespace(host, 42, { features: ['mm_policy'], settings: [['vm.overcommit_ratio; reboot', '1']] })).rejects.toThrow('bad sysctl');
+    await expect(enableNamespace(host, 42, { features: ['mm_policy'], settings: [['vm.overcommit_ratio', '1 2']] })).rejects.toThrow('bad sysctl');
+    await expect(enableNamespace(host, 42, { features: ['mm_policy x' as 'mm_policy'], settings: [] })).rejects.toThrow('bad feature word');
+    await expect(enableNamespace(host, 0, { features: ['mm_policy'], settings: [] })).rejects.toThrow('bad pid');
+    await expect(enableNamespace(host, 42, { features: [], settings: [] })).rejects.toThrow('at least one feature');
     expect(host.calls).toEqual([]);
   });
 });

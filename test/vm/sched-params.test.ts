@@ -23,3 +23,17 @@ vmFeature('vkernel sysctls through a read-only /proc/sys', ['30-sysctl-write.sh'
   { name: 'sysctl_write.init_unchanged', title: 'the initial namespace values are untouched', failsUnpatched: false },
   { name: 'sysctl_write.init_ns_readonly', title: 'in the initial pid namespace a read-only /proc/sys protects the global value' },
 ]);
+
+vmFeature('per-namespace features only where the host enabled them (/sys/kernel/vkernel/enable)', ['32-sysctl-optin.sh'], [
+  { name: 'sysctl_write.plain_ns_erofs', title: 'a namespace the host did not enable cannot write any sysctl through its read-only /proc/sys', failsUnpatched: false },
+  { name: 'sysctl_write.plain_ns_reads_host', title: 'a namespace the host did not enable reads the host values, also after the host changed them', failsUnpatched: false },
+  { name: 'sched_params.plain_ns_global', title: 'kernel.sched_wakeup_granularity_ns written in a plain namespace (writable /proc/sys) is the global value' },
+  { name: 'overcommit.plain_ns_global', title: 'a plain namespace follows the global overcommit mode set after its creation, and writes the global ratio', failsUnpatched: false },
+  { name: 'thp.plain_ns_global', title: 'a plain namespace follows the global THP mode set after its creation (both ways)', failsUnpatched: false },
+  { name: 'sched_params.host_value_readonly', title: 'a namespace given a value by the host (no sysctl_write) reads it and cannot change it (EPERM, EROFS); the host value is unchanged' },
+  { name: 'sysctl_write.not_writable_erofs', title: 'sched_params + mm_policy without sysctl_write: every per-namespace file stays EROFS through a read-only /proc/sys' },
+  { name: 'enable.bad_line_changes_nothing', title: 'bad enable lines (unknown word or sysctl, bad value, missing feature, bad or unknown pid, the initial namespace) fail and leave the namespace plain' },
+  { name: 'enable.host_only', title: 'a non-root writer, root of a new user namespace and root of a new pid namespace are refused' },
+  { name: 'enable.inherited_by_nested', title: 'a namespace created inside an enabled one inherits its features and value' },
+  { name: 'enable.never_removed', title: 'a later line adds features and removes none' },
+]);

@@ -4,6 +4,7 @@ import { failure, run } from '../../host/spawn.js';
 import { hostCgroups } from '../../kernel/cgroups/index.js';
 import { probeHost } from '../../kernel/probe.js';
 import { ARGS_FEATURE, CAPS_FEATURE } from '../../module/rules.js';
+import { nsEnableUnsupported } from '../../kernel/ns-enable.js';
 
 export interface Check { name: string; ok: boolean; detail: string; consequence?: string }
 
@@ -29,8 +30,17 @@ export async function hostChecks(runc: string): Promise<{ checks: Check[]; requi
     detail: probe.vkernelAbi !== undefined
       ? `${probe.release}, vkernel ABI ${probe.vkernelAbi} (features: ${probe.vkernelFeatures.join(' ') || 'none'})`
       : `${probe.release}, stock (no /sys/kernel/vkernel)`,
-    consequence: probe.vkernelAbi !== undefined ? 'kernel backend available' : 'kernel-only keys (wakeup_granularity_ns, mm.*, syscall.deny, module) are refused (strict) or skipped',
+    consequence: probe.vkernelAbi !== undefined ? 'kernel backend available' : 'kernel-only keys (wakeup_granularity_ns, mm.*, sysctl.writable, syscall.deny, module) are refused (strict) or skipped',
   });
+  if (probe.vkernelAbi !== undefined) {
+    const why = nsEnableUnsupported(probe, ['sched_params', 'mm_policy', 'sysctl_write']);
+    checks.push({
+      name: 'per-container values', ok: why === undefined,
+      detail: why === undefined ? `enabled per container through /sys/kernel/vkernel/enable (ABI ${probe.vkernelAbi})` : why,
+      consequence: why === undefined ? 'io.vkernel.sched.wakeup_granularity_ns, io.vkernel.mm.*, io.vkernel.sysctl.writable available; other containers keep the host values'
+        : 'io.vkernel.sched.wakeup_granularity_ns, io.vkernel.mm.* and io.vkernel.sysctl.writable are refused (strict) or skipped',
+    });
+  }
   checks.push({
     name: 'modules', ok: probe.modules,
     detail: probe.modules ? 'loadable modules supported (/proc/modules)' : 'no loadable module support (CONFIG_MODULES off)',

@@ -2,6 +2,7 @@ import { KEYS, PREFIX } from '../../policy/keys.js';
 import { runcCapture } from '../../oci/runc.js';
 import type { Runtime } from '../../lifecycle/runtime.js';
 import { schedVariant } from '../../kernel/backends/index.js';
+import { nsEnableUnsupported } from '../../kernel/ns-enable.js';
 
 /** runc's `features` JSON with our annotation keys (and their allowed values) under `annotations`, and the host's fifo backend. */
 export async function features(rt: Runtime): Promise<number> {
@@ -9,11 +10,15 @@ export async function features(rt: Runtime): Promise<number> {
   process.stderr.write(r.stderr);
   if (r.status !== 0) return r.status;
   const doc = JSON.parse(r.stdout) as { annotations?: Record<string, string> };
-  const v = schedVariant(rt.probe());
+  const probe = rt.probe();
+  const v = schedVariant(probe);
+  const ns = nsEnableUnsupported(probe, ['sched_params', 'mm_policy', 'sysctl_write']);
   doc.annotations = {
     ...doc.annotations, ...Object.fromEntries(KEYS.map((k) => [PREFIX + k.key, k.allowed])),
     // which way sched.policy=fifo is applied here (kernel, rt v1, rt v2, none) and why
     'org.vkernel-runtime.sched.backend': v.variant, 'org.vkernel-runtime.sched.backend.why': v.why,
+    // whether per-container values (wakeup granularity, mm.*, sysctl.writable) can be applied here
+    'org.vkernel-runtime.ns.values': ns === undefined ? `kernel (ABI ${probe.vkernelAbi}, /sys/kernel/vkernel/enable)` : `none: ${ns}`,
   };
   process.stdout.write(`${JSON.stringify(doc, null, 4)}\n`);
   return 0;

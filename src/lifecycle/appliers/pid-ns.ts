@@ -11,7 +11,7 @@ import type { Spec } from '../../oci/spec.js';
 export function requireOwnPidNamespace(spec: Spec, policy: Policy, keys: readonly PolicyKey[], what: string): void {
   const pid = spec.linux?.namespaces?.find((n) => n.type === 'pid');
   if (pid && !pid.path) return;
-  const asked = keys.filter((k) => policy[k] !== undefined && !(k === 'module' && policy.module === false));
+  const asked = keys.filter((k) => policy[k] !== undefined && policy[k] !== false);
   const shared = pid
     ? `it joins the pid namespace ${JSON.stringify(pid.path)} (linux.namespaces), shared with what already runs there`
     : 'it has no pid namespace of its own (no "pid" entry in linux.namespaces: it would run in the host\'s, e.g. docker --pid=host, hostPID: true)';

@@ -18,6 +18,9 @@ const out = process.argv[2];
 mkdirSync(out, { recursive: true });
 
 const READ = ['sh', '-c', 'cat /proc/sys/kernel/sched_wakeup_granularity_ns 2>/dev/null; cat /proc/sys/vm/overcommit_memory'];
+// read both per-namespace values, try to change both through the container's read-only /proc/sys, read again
+const RW = ['sh', '-c', 'g=/proc/sys/kernel/sched_wakeup_granularity_ns; r=/proc/sys/vm/overcommit_ratio; '
+  + 'echo "read=$(cat $g 2>/dev/null),$(cat $r) write=$(vkt write $g 4000000),$(vkt write $r 41) after=$(cat $g 2>/dev/null),$(cat $r)"'];
 // mkdir directly, from a child in a new pid namespace (unshare -p -f, clone(CLONE_NEWPID)) and as an
 // io_uring IORING_OP_MKDIRAT: a deny list of mkdir must hold for all four (issue 14)
 const MODULE_WORK = [
@@ -38,6 +41,11 @@ export const BUNDLES = {
   // (commit limit ~512 MiB, shared with what the guest already committed); 64 GiB under "always"
   oc2: [{ 'io.vkernel.mm.overcommit_memory': '2', 'io.vkernel.mm.overcommit_ratio': '50' }, ['vkt', 'mmap', '600']],
   oc1: [{ 'io.vkernel.mm.overcommit_memory': '1' }, ['vkt', 'mmap', '65536']],
+  // per-container values set by the runtime; the container may change them only with sysctl.writable (issue 12 §1)
+  sysro: [{ 'io.vkernel.sched.wakeup_granularity_ns': '3000000', 'io.vkernel.mm.overcommit_ratio': '40' }, RW],
+  sysrw: [{ 'io.vkernel.sched.wakeup_granularity_ns': '3000000', 'io.vkernel.mm.overcommit_ratio': '40', 'io.vkernel.sysctl.writable': 'true' }, RW],
+  syswonly: [{ 'io.vkernel.sysctl.writable': 'true' }, RW],
+  plainrw: [{}, RW],
   // fault in 16 MiB and report the process's own AnonHugePages
   thpalways: [{ 'io.vkernel.mm.thp': 'always' }, ['vkt', 'thp-self', '16']],
   thpnever: [{ 'io.vkernel.mm.thp': 'never' }, ['vkt', 'thp-self', '16']],
