@@ -57,6 +57,8 @@
  *                                     process-private futexes; "ok"
  *   vkt thp MB                        touch a MB MiB anonymous mapping and
  *                                     print AnonHugePages of /proc/meminfo
+ *   vkt thp-collapse MB SECS [WORDS]  khugepaged vs a namespace's THP mode
+ *                                     (see cmd_thp_collapse)
  *   vkt thp-self MB                   the same, but print this process's own
  *                                     AnonHugePages (/proc/self/smaps_rollup)
  *   vkt newpid [user] getppid|mkdir P a child made by clone(CLONE_NEWPID, with
@@ -954,6 +956,89 @@ static int cmd_syslog(void)
 	return 0;
 }
 
+static int write_str(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, val, strlen(val));
+	close(fd);
+	return n < 0 ? -errno : 0;
+}
+
+/*
+ * khugepaged and a namespace's THP mode: this process (in the initial
+ * namespace, global THP "always") maps memory, so khugepaged registers its
+ * mm; a child forked into a new pid namespace inherits the registration.
+ * With WORDS, the child's namespace is enabled ("PID WORDS"). The child
+ * faults MB MiB in while the global mode is "never" (small pages), then the
+ * global mode goes back to "always" and khugepaged has SECS seconds to
+ * collapse; the child prints its own AnonHugePages.
+ */
+static int cmd_thp_collapse(long mb, int secs, const char *words)
+{
+	const char *en = "/sys/kernel/mm/transparent_hugepage/enabled";
+	size_t sz = (size_t)mb << 20, i;
+	int go[2], done[2];
+	char line[256], c;
+	pid_t pid;
+	FILE *f;
+	char *reg;
+
+	if (write_str(en, "always"))
+		return perror(en), 2;
+	reg = mmap(NULL, 4 << 20, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (reg == MAP_FAILED)
+		return perror("mmap"), 2;
+	reg[0] = 1;
+	if (pipe(go) || pipe(done) || unshare(CLONE_NEWPID))
+		return perror("pipe/unshare"), 2;
+	pid = fork();
+	if (pid < 0)
+		return perror("fork"), 2;
+	if (pid == 0) {
+		char *p;
+
+		if (read(go[0], &c, 1) != 1)
+			_exit(2);
+		p = mmap(NULL, sz, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED)
+			_exit(2);
+		for (i = 0; i < sz; i += 4096)
+			p[i] = 1;
+		if (write(done[1], "x", 1) != 1 || read(go[0], &c, 1) != 1)
+			_exit(2);
+		sleep(secs);
+		f = fopen("/proc/self/smaps_rollup", "r");
+		while (f && fgets(line, sizeof(line), f))
+			if (!strncmp(line, "AnonHugePages:", 14))
+				fputs(line, stdout);
+		fflush(stdout);
+		_exit(0);
+	}
+	if (words && *words) {
+		char buf[256];
+		int r;
+
+		snprintf(buf, sizeof(buf), "%d %s", pid, words);
+		r = write_str("/sys/kernel/vkernel/enable", buf);
+		printf("enable=%s ", r ? errname(-r) : "ok");
+		fflush(stdout);
+	}
+	write_str(en, "never");
+	if (write(go[1], "x", 1) != 1 || read(done[0], &c, 1) != 1)
+		return 2;
+	write_str(en, "always");
+	if (write(go[1], "x", 1) != 1)
+		return 2;
+	waitpid(pid, NULL, 0);
+	return 0;
+}
+
 static int cmd_thp(long mb, const char *counters)
 {
 	size_t sz = (size_t)mb << 20;
@@ -1689,6 +1774,9 @@ int main(int argc, char **argv)
 		return cmd_thp(atol(argv[2]), "/proc/meminfo");
 	if (argc == 3 && !strcmp(argv[1], "thp-self"))
 		return cmd_thp(atol(argv[2]), "/proc/self/smaps_rollup");
+	if ((argc == 4 || argc == 5) && !strcmp(argv[1], "thp-collapse"))
+		return cmd_thp_collapse(atol(argv[2]), atoi(argv[3]),
+					argc == 5 ? argv[4] : NULL);
 	/* the "user" forms first: "newpid user CMD" has 4 arguments too */
 	if (argc == 5 && !strcmp(argv[1], "newpid") && !strcmp(argv[2], "user"))
 		return cmd_newpid(1, argv[3], argv[4]);
