@@ -20,7 +20,7 @@ rm -f /tmp/o.*
 # a container's read-only /proc/sys: nothing is writable
 out=$(ns_run "" "vkt rbind-ro /proc/sys || exit 3
 	echo gran=\$(wr $f 5000000) om=\$(wr $om 1) ratio=\$(wr $orr 77) thp=\$(wr $t never)" 2>&1)
-case "$out" in "gran="[ae]*" om=EROFS ratio=EROFS thp="[ae]*) r=0 ;; *) r=1 ;; esac
+case "$out" in "gran="[aE]*" om=EROFS ratio=EROFS thp="[aE]*) r=0 ;; *) r=1 ;; esac
 case "$out" in *=ok*) r=1 ;; esac
 [ "$(cat $om) $(cat $orr) $(cat $f 2>/dev/null || echo absent)" = "$host_m $host_r $host_f" ] || r=1
 result sysctl_write.plain_ns_erofs $r "plain namespace, read-only /proc/sys: $out; host after: mode=$(cat $om) ratio=$(cat $orr) gran=$(cat $f 2>/dev/null || echo absent)"
