@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { writeFileSync } from 'node:fs';
 import { failure, run, runDetached } from './spawn.js';
 import { existsSync, readdirSync } from 'node:fs';
 import { threadPolicySetter, type SetThreadPolicy } from './sched-ffi.js';
@@ -116,7 +116,7 @@ export function linuxHostOps(bin: HostBinaries = {}): HostOps {
       const file = bin.enableFile ?? '/sys/kernel/vkernel/enable';
       // one write(2): the kernel takes the line as a whole or refuses it
       try {
-        await writeFile(file, `${line}\n`, { flag: 'w' });
+        writeFileSync(file, `${line}\n`, { flag: 'w' });
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
         throw new Error(`${file}: "${line}" refused (${code ?? (e as Error).message})`);
