@@ -18,9 +18,11 @@ result printk.plain_ns_sees_all $? "plain namespace sees the host's record $p_h 
 # A's inode number: that one sees nothing of A. Plain `unshare -p -f` (no mount namespace) so that
 # the pid namespaces are the only namespaces taking inode numbers.
 NS_FLAGS="-p -f"
-ns_start printk_ns "echo '<6>VKDEAD-A record of a namespace that dies' >/dev/kmsg; dmesg >/tmp/k.a 2>&1"
+ns_start printk_ns "echo '<6>VKDEAD-A record of a namespace that dies' >/dev/kmsg; dmesg >/tmp/k.a 2>&1
+	while [ ! -e /tmp/k.adie ]; do sleep 0.02; done"
 a_en=$NS_ENABLE
 a_ino=$(readlink /proc/$NS_PID/ns/pid 2>&1)
+touch /tmp/k.adie
 wait $NS_BG
 a_own=$(c VKDEAD-A /tmp/k.a)
 reuse=0
