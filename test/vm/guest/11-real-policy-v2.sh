@@ -3,14 +3,8 @@
 . /tests/lib.sh
 N=4
 MS=150
-mkdir -p /sys/fs/cgroup
-mount -t tmpfs cg /sys/fs/cgroup
-
 # --- cgroup v2 ---
-u=/sys/fs/cgroup/unified
-mkdir -p $u
-mount -t cgroup2 none $u
-echo +cpu >$u/cgroup.subtree_control
+cgroup2_setup
 mkdir -p $u/g
 # writing on the root group is refused (the file exists there, reads 0)
 if [ ! -e $u/cpu.real_policy ] || echo 1 >$u/cpu.real_policy 2>/dev/null; then r=1; else r=0; fi

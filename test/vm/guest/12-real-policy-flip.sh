@@ -8,12 +8,7 @@
 #  - sched_yield() in a FIFO group moves the caller to the tail.
 # vkvm-smp: 4
 . /tests/lib.sh
-mkdir -p /sys/fs/cgroup
-mount -t tmpfs cg /sys/fs/cgroup
-u=/sys/fs/cgroup/unified
-mkdir -p $u
-mount -t cgroup2 none $u
-echo +cpu >$u/cgroup.subtree_control
+cgroup2_setup
 mkdir -p $u/flip $u/order
 
 if [ ! -e $u/flip/cpu.real_policy ]; then

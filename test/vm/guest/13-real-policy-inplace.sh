@@ -7,12 +7,7 @@
 #    outside the group (before the fix each sent task 1 to the tail: 0, 2, 1).
 # vkvm-smp: 4
 . /tests/lib.sh
-mkdir -p /sys/fs/cgroup
-mount -t tmpfs cg /sys/fs/cgroup
-u=/sys/fs/cgroup/unified
-mkdir -p $u
-mount -t cgroup2 none $u
-echo +cpu >$u/cgroup.subtree_control
+cgroup2_setup
 names="real_policy.move_running_to_tail real_policy.inplace_nice real_policy.inplace_affinity real_policy.inplace_pi"
 mkdir -p $u/mv $u/nice $u/aff $u/pi
 

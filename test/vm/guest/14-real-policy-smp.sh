@@ -9,12 +9,7 @@
 #  - a FIFO group never starves its CFS siblings: weights 100 vs 300, the sibling gets ~75 %.
 # vkvm-smp: 4
 . /tests/lib.sh
-mkdir -p /sys/fs/cgroup
-mount -t tmpfs cg /sys/fs/cgroup
-u=/sys/fs/cgroup/unified
-mkdir -p $u
-mount -t cgroup2 none $u
-echo +cpu >$u/cgroup.subtree_control
+cgroup2_setup
 names="real_policy.smp_per_cpu_order real_policy.smp_cfs_control real_policy.nest_cfs_child real_policy.nest_fifo_child real_policy.bandwidth_order real_policy.bandwidth_flip real_policy.sibling_share"
 mkdir -p $u/smp $u/smpcfs
 

@@ -10,12 +10,7 @@
 # vkvm-smp: 4
 . /tests/lib.sh
 S=60
-mkdir -p /sys/fs/cgroup
-mount -t tmpfs cg /sys/fs/cgroup
-u=/sys/fs/cgroup/unified
-mkdir -p $u
-mount -t cgroup2 none $u
-echo +cpu >$u/cgroup.subtree_control
+cgroup2_setup
 mkdir -p $u/f $u/s
 if [ ! -e $u/f/cpu.real_policy ]; then
 	fail_all "no cpu.real_policy on this kernel" real_policy.stress_progress real_policy.stress_no_report

@@ -34,6 +34,16 @@ check() {
 	fi
 }
 
+# cgroup2_setup: a tmpfs at /sys/fs/cgroup with cgroup v2 at $u=/sys/fs/cgroup/unified and the cpu
+# controller enabled for its children (the real_policy scripts' groups live there)
+cgroup2_setup() {
+	mkdir -p /sys/fs/cgroup
+	mount -t tmpfs cg /sys/fs/cgroup
+	u=/sys/fs/cgroup/unified
+	mkdir -p $u
+	mount -t cgroup2 none $u
+	echo +cpu >$u/cgroup.subtree_control
+}
 # runtime_setup: what a container host has (cgroup v1 hierarchies as on Debian 12, /run) for the
 # runtime payload of test/vm/lib/runtime-payload.mjs; sets RT to the runtime with its --root.
 runtime_setup() {
