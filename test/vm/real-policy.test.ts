@@ -43,4 +43,5 @@ vmFeature('cpu.real_policy: several CPUs, nesting, bandwidth, siblings (cgroup v
   { name: 'real_policy.bandwidth_order', title: 'a FIFO group throttled by cpu.max (30 %) completes its tasks in arrival order (nr_throttled > 0)' },
   { name: 'real_policy.bandwidth_flip', title: '40 policy flips of a throttled FIFO group with 3 spinners: every spinner runs, nothing hangs' },
   { name: 'real_policy.sibling_share', title: 'a FIFO group (weight 100, 3 spinners) never starves its CFS sibling (weight 300): the sibling gets 75 % +- 10 %' },
+  { name: 'real_policy.hotplug', title: 'CPU hotplug: queued FIFO tasks of an offlined CPU complete elsewhere, the group flips while it is offline, and its queue there is FIFO again once it is back' },
 ]);

@@ -6,11 +6,13 @@
 #    its CFS sibling task progresses beside it;
 #  - bandwidth: a FIFO group throttled by cpu.max (30 %) completes its tasks in arrival order, and
 #    flipping it back and forth while it is throttled leaves every task running;
-#  - a FIFO group never starves its CFS siblings: weights 100 vs 300, the sibling gets ~75 %.
+#  - a FIFO group never starves its CFS siblings: weights 100 vs 300, the sibling gets ~75 %;
+#  - CPU hotplug: a CPU with queued FIFO tasks goes offline (they move and complete), the group
+#    flips while it is offline, and its queue on the CPU is FIFO again when it is back.
 # vkvm-smp: 4
 . /tests/lib.sh
 cgroup2_setup
-names="real_policy.smp_per_cpu_order real_policy.smp_cfs_control real_policy.nest_cfs_child real_policy.nest_fifo_child real_policy.bandwidth_order real_policy.bandwidth_flip real_policy.sibling_share"
+names="real_policy.smp_per_cpu_order real_policy.smp_cfs_control real_policy.nest_cfs_child real_policy.nest_fifo_child real_policy.bandwidth_order real_policy.bandwidth_flip real_policy.sibling_share real_policy.hotplug"
 mkdir -p $u/smp $u/smpcfs
 
 if [ ! -e $u/smp/cpu.real_policy ]; then
@@ -107,4 +109,28 @@ echo "$out"
 sib=$(echo "$out" | awk '$1 == "share" && $2 == 3 { print $4 }')
 [ "${sib:-0}" -ge 65 ] && [ "${sib:-100}" -le 85 ]
 result real_policy.sibling_share $? "sibling ${sib}% (expected 75 +- 10): $(oneline "$out")"
+
+# --- CPU hotplug: CPU 1 goes offline 300 ms after 3 tasks of 400 ms were queued there in a FIFO
+# group (their affinity is broken, they move to other CPUs and complete); the group flips to CFS
+# and back while CPU 1 is offline (its run queue there switches too); CPU 1 comes back and 3 new
+# tasks queued there run in arrival order.
+mkdir -p $u/hp
+echo 1 >$u/hp/cpu.real_policy
+cpu1=/sys/devices/system/cpu/cpu1/online
+vkt order 400 $u/hp/cgroup.procs $u/hp/cgroup.procs $u/hp/cgroup.procs >/tmp/hp.1 2>&1 &
+hpbg=$!
+sleep 0.3
+offw=$(vkt write $cpu1 0)
+fl="$(vkt write $u/hp/cpu.real_policy 0),$(vkt write $u/hp/cpu.real_policy 1)"
+wait $hpbg
+hp1=$(cat /tmp/hp.1)
+onw=$(vkt write $cpu1 1)
+out=$(vkt order 150 $u/hp/cgroup.procs $u/hp/cgroup.procs $u/hp/cgroup.procs)
+echo "$hp1"
+echo "$out"
+done1=$(echo "$hp1" | awk '$1 == "ran" && $4 >= 0 { n++ } END { print n + 0 }')
+e0=$(end "$out" 0); f1=$(first "$out" 1); e1=$(end "$out" 1); f2=$(first "$out" 2); e2=$(end "$out" 2)
+[ "$offw" = ok ] && [ "$onw" = ok ] && [ "$fl" = ok,ok ] && [ "$done1" = 3 ] &&
+	[ "${e2:--1}" -ge 0 ] && [ "$f1" -ge "$e0" ] && [ "$f2" -ge "$e1" ]
+result real_policy.hotplug $? "offline $offw, flips $fl, done $done1/3: $(oneline "$hp1")| online $onw, then: $(oneline "$out")"
 vkend
