@@ -1,4 +1,4 @@
-// `npm run bench:kernel [-- --rounds R --getppid N --futex N --ctxsw N --hackbench N] [--patched-out DIR --unpatched-out DIR]`
+// `npm run bench:kernel [-- --rounds R --getppid N --futex N --ctxsw N --hackbench N] [--icount] [--patched-out DIR --unpatched-out DIR]`
 // (the out dirs: what kernel/build.sh printed, instead of running it): the cost of the vkernel syscall
 // path in the VM (qemu, TCG), in the four places of issue 18's table:
 //   unpatched  the unpatched kernel (same config), initial namespace
@@ -20,6 +20,10 @@
 // host the minimum is the steadier estimate of the path's own cost). Both threads of the futex
 // ping-pong run on CPU 0. TCG is noisy (another job on the host moves everything): read the ratios
 // with the spreads.
+// --icount: both boots under qemu -icount (test/vm/run-vm.sh VKVM_ICOUNT=0, 1 vCPU): the guest's
+// clock counts executed instructions (1 ns each), so every figure is a path length, the same in
+// every round and every run whatever the host's load; what it does not show is what an instruction
+// costs on real hardware (cache misses, mitigations, the syscall instruction itself).
 // VKERNEL_CACHE applies as for kernel/build.sh.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -38,6 +42,7 @@ const N_GETPPID = arg('getppid', 200000);
 const N_FUTEX = arg('futex', 5000);
 const N_CTXSW = arg('ctxsw', 2000);
 const N_HACKBENCH = arg('hackbench', 20);
+const ICOUNT = process.argv.includes('--icount');
 
 const build = (flags) => {
   process.stderr.write(`bench:kernel: kernel/build.sh ${flags.join(' ')} ...\n`);
@@ -55,7 +60,7 @@ const boot = (kdir, label) => {
     const t0 = Date.now();
     const r = spawnSync(join(repo, 'test/vm/run-vm.sh'), [kdir, '900', join(repo, 'bench/kernel/guest.sh')], {
       encoding: 'utf8',
-      env: { ...process.env, VKVM_MODULES: 'modules/testattach', VKVM_EXTRA_LIST: list },
+      env: { ...process.env, VKVM_MODULES: 'modules/testattach', VKVM_EXTRA_LIST: list, ...(ICOUNT ? { VKVM_ICOUNT: '0' } : {}) },
       maxBuffer: 64 * 1024 * 1024,
     });
     const lines = r.stdout.split(/\r?\n/);
@@ -67,8 +72,9 @@ const boot = (kdir, label) => {
     }
     const res = [];
     for (const l of lines) {
-      const m = /VKBENCH place=(\w+) op=(\w+) round=(\d+) ns_per_op=(\d+)/.exec(l);
-      if (m) res.push({ place: m[1], op: m[2], round: Number(m[3]), ns: Number(m[4]) });
+      // total_ns/n (vkt prints both) gives sub-ns figures; ns_per_op alone is truncated
+      const m = /VKBENCH place=(\w+) op=(\w+) round=(\d+) ns_per_op=(\d+)(?: total_ns=(\d+) n=(\d+))?/.exec(l);
+      if (m) res.push({ place: m[1], op: m[2], round: Number(m[3]), ns: m[5] ? Number(m[5]) / Number(m[6]) : Number(m[4]) });
     }
     return res;
   } finally {
@@ -97,7 +103,7 @@ const results = [...boot(unpatched, 'unpatched'), ...boot(patched, 'patched')];
 const PLACES = ['unpatched', 'before', 'after', 'inside'];
 const SCHED_PLACES = ['unpatched', 'before'];
 const table = {};
-console.log(`bench:kernel  rounds=${ROUNDS} getppid=${N_GETPPID} calls futex=${N_FUTEX} round trips ctxsw=${N_CTXSW} round trips hackbench=${N_HACKBENCH} loops  (qemu TCG, 2 vCPUs; ns per op)`);
+console.log(`bench:kernel  rounds=${ROUNDS} getppid=${N_GETPPID} calls futex=${N_FUTEX} round trips ctxsw=${N_CTXSW} round trips hackbench=${N_HACKBENCH} loops  (${ICOUNT ? 'qemu TCG -icount, 1 vCPU; instructions (ns at 1 per instruction) per op' : 'qemu TCG, 2 vCPUs; ns per op'})`);
 console.log('op        place        median      min-max          p25-p75   p75/p25');
 for (const op of ['getppid', 'futex', 'ctxsw', 'hackbench']) {
   for (const place of op === 'ctxsw' || op === 'hackbench' ? SCHED_PLACES : PLACES) {
@@ -105,7 +111,8 @@ for (const op of ['getppid', 'futex', 'ctxsw', 'hackbench']) {
     if (!xs.length) throw new Error(`no ${op} figures for ${place}`);
     const s = stats(xs);
     table[`${op}.${place}`] = s;
-    console.log(`${op.padEnd(9)} ${place.padEnd(10)} ${s.median.toFixed(0).padStart(8)}  ${`${s.min}-${s.max}`.padStart(15)}  ${`${s.p25.toFixed(0)}-${s.p75.toFixed(0)}`.padStart(15)}  ${(s.p75 / s.p25).toFixed(3).padStart(7)}`);
+    const f = (x) => x.toFixed(op === 'getppid' ? 2 : 0);
+    console.log(`${op.padEnd(9)} ${place.padEnd(10)} ${f(s.median).padStart(8)}  ${`${f(s.min)}-${f(s.max)}`.padStart(17)}  ${`${f(s.p25)}-${f(s.p75)}`.padStart(17)}  ${(s.p75 / s.p25).toFixed(4).padStart(7)}`);
   }
 }
 // each ratio of medians, with the ratio of the quartiles' extremes as its spread
@@ -117,7 +124,7 @@ const ratio = (op, a, b, goal) => {
   const hi = x.p75 / y.p25;
   const m = x.min / y.min;
   const g = goal === undefined ? '' : `  goal <= ${goal.toFixed(2)}: median ${r <= goal ? 'met' : 'NOT met'}, min ${m <= goal ? 'met' : 'NOT met'}`;
-  console.log(`${op.padEnd(9)} ${`${a}/${b}`.padEnd(18)} median ${r.toFixed(3)} (p25/p75..p75/p25 ${lo.toFixed(3)}..${hi.toFixed(3)})  min ${m.toFixed(3)}${g}`);
+  console.log(`${op.padEnd(9)} ${`${a}/${b}`.padEnd(18)} median ${r.toFixed(4)} (p25/p75..p75/p25 ${lo.toFixed(4)}..${hi.toFixed(4)})  min ${m.toFixed(4)}${g}`);
 };
 console.log('ratios');
 ratio('getppid', 'before', 'unpatched');

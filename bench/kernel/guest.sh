@@ -33,27 +33,23 @@ bench() { # PLACE ROUND [RUNNER]: both operations in PLACE
 		echo "VKBENCH place=$1 op=$op round=$2 $v"
 	done
 }
-# in_a CMD: run CMD in namespace A (a new process of A for each command)
+# in_a CMD: run CMD in namespace A (a new process of A for each command). A and the host hand
+# commands and results over FIFOs: whichever side waits is blocked, not polling, so nothing runs
+# beside a measurement.
 in_a() {
-	_n=$(cat /tmp/b.n)
-	echo $((_n + 1)) >/tmp/b.n
-	echo "$1" >/tmp/b.cmd.$_n
-	while [ ! -e /tmp/b.out.$_n ]; do sleep 0.02; done
-	cat /tmp/b.out.$_n
+	echo "$1" >/tmp/b.cmd
+	read -r _ </tmp/b.done
+	cat /tmp/b.res
 }
 start_a() {
 	rm -f /tmp/b.*
-	echo 0 >/tmp/b.n
+	mkfifo /tmp/b.cmd /tmp/b.done
 	unshare -p -f --mount-proc sh -c '
 		readlink /proc/self/ns/pid >/tmp/b.ans
-		i=0
-		while :; do
-			while [ ! -e /tmp/b.cmd.$i ]; do sleep 0.02; done
-			c=$(cat /tmp/b.cmd.$i)
+		while read -r c </tmp/b.cmd; do
 			[ "$c" = end ] && break
-			sh -c "$c" >/tmp/b.out.$i.tmp 2>&1
-			mv /tmp/b.out.$i.tmp /tmp/b.out.$i
-			i=$((i + 1))
+			sh -c "$c" >/tmp/b.res 2>&1
+			echo done >/tmp/b.done
 		done' &
 	while [ ! -s /tmp/b.ans ]; do sleep 0.05; done
 	ans=$(cat /tmp/b.ans)
@@ -80,8 +76,8 @@ if [ ! -e $ko ]; then
 fi
 r=1
 while [ $r -le "$ROUNDS" ]; do
-	# A's command loop polls (a sleep every 20 ms): started before `before` so that every place
-	# is measured beside the same background load
+	# A waits for commands, blocked on a FIFO; started before `before` so that every place is
+	# measured with the same tasks in the system
 	start_a
 	bench before $r
 	sched_bench before $r
@@ -98,7 +94,7 @@ while [ $r -le "$ROUNDS" ]; do
 		bench inside $r in_a
 		bench after $r
 	fi
-	echo end >/tmp/b.cmd.$(cat /tmp/b.n)
+	echo end >/tmp/b.cmd
 	wait
 	i=0
 	until rmmod testattach 2>/dev/null; do

@@ -78,21 +78,40 @@ done
 } >"$work/list"
 "$kdir/build/usr/gen_init_cpio" "$work/list" | gzip -1 >"$work/initrd.gz"
 
+# icount: VKVM_ICOUNT=<shift>, or a script header line `# vkvm-icount: <shift>`: qemu's -icount
+# (deterministic TCG: the guest's clocks count executed instructions, 2^shift ns each, so a time
+# measured in the guest is a path length, free of the host's load: the kernel benches' cost checks).
+# qemu 7.2 here does not bring up a second vCPU with -icount, so such a boot has 1 vCPU.
+icount=${VKVM_ICOUNT:-}
+if [ -z "$icount" ]; then
+	for t in "$@"; do
+		n=$(sed -n 's/^# vkvm-icount: *\([0-9]\)[[:space:]]*$/\1/p' "$t" | tail -n 1)
+		if [ -n "$n" ]; then icount=$n; fi
+	done
+fi
+[ -z "$icount" ] || [[ "$icount" =~ ^[0-9]$ ]] || { echo "run-vm: bad icount shift '$icount' (0-9)" >&2; exit 2; }
+
 smp=${VKVM_SMP:-}
 if [ -z "$smp" ]; then
 	smp=2
+	[ -n "$icount" ] && smp=1
 	for t in "$@"; do
 		n=$(sed -n 's/^# vkvm-smp: *\([0-9][0-9]*\)[[:space:]]*$/\1/p' "$t" | tail -n 1)
 		if [ -n "$n" ] && [ "$n" -gt "$smp" ]; then smp=$n; fi
 	done
 fi
 [[ "$smp" =~ ^[1-9][0-9]*$ ]] || { echo "run-vm: bad vCPU count '$smp'" >&2; exit 2; }
-echo "VKVM smp=$smp cpu=${VKVM_CPU:-qemu64} kernel=$kdir/bzImage scripts=$(for t in "$@"; do printf '%s,' "$(basename "$t")"; done)"
+qemu_icount=()
+if [ -n "$icount" ]; then
+	[ "$smp" = 1 ] || { echo "run-vm: -icount needs 1 vCPU here, got $smp" >&2; exit 2; }
+	qemu_icount=(-icount "shift=$icount,sleep=off")
+fi
+echo "VKVM smp=$smp cpu=${VKVM_CPU:-qemu64} icount=${icount:-off} kernel=$kdir/bzImage scripts=$(for t in "$@"; do printf '%s,' "$(basename "$t")"; done)"
 
 rc=0
 # VKVM_CPU: qemu CPU model (TCG's default qemu64 lacks SSE4.2/POPCNT, which the bun-compiled
 # runtime engine needs: the runtime tier sets "max")
 timeout -k 5 "$timeout_s" qemu-system-x86_64 -nographic -no-reboot \
-	-cpu "${VKVM_CPU:-qemu64}" -m 1024 -smp "$smp" -kernel "$kdir/bzImage" -initrd "$work/initrd.gz" \
+	-cpu "${VKVM_CPU:-qemu64}" "${qemu_icount[@]}" -m 1024 -smp "$smp" -kernel "$kdir/bzImage" -initrd "$work/initrd.gz" \
 	-append 'console=ttyS0 panic=-1 quiet' </dev/null || rc=$?
 exit "$rc"

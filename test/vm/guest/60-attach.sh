@@ -18,7 +18,8 @@ if [ ! -e $ko ]; then
 		attach.detach_keeps_pin_and_futex_table attach.reattach_same_module attach.rmmod_after_ns_gone \
 		attach.existing_tasks_at_attach attach.unshare_newpid_denied attach.clone_newpid_denied \
 		attach.setns_child_denied attach.nested_attach_refused attach.table_read_only \
-		attach.io_uring_denied attach.denied_counted attach.detach_clears_tasks attach.attach_detach_race
+		attach.io_uring_denied attach.denied_counted attach.detach_clears_tasks attach.attach_detach_race \
+		attach.thread_denied attach.seccomp_task_denied attach.traced_rewrite_denied
 	vkend
 	exit 0
 fi
@@ -106,6 +107,21 @@ a=$(in_a 'echo "x32=$(vkt getppid x32) ia32=$(vkt getppid ia32)"')
 b=$(unshare -p -f --mount-proc sh -c 'echo "x32=$(vkt getppid x32) ia32=$(vkt getppid ia32)"' 2>&1)
 [ "$a" = "x32=EPERM ia32=EPERM" ] && echo "$b" | grep -Eq '^x32=[0-9]+ ia32=[0-9]+$'
 result attach.denied_compat $? "in A: $a; in B: $b"
+# The table on the paths of the system call entry: a new thread, a task with a seccomp filter
+# (the entry's slow path), and a traced task whose tracer turns getpid() into getppid() at the
+# entry stop (the call that runs is judged, not the one asked for).
+a=$(in_a 'vkt thread-getppid')
+h=$(vkt thread-getppid)
+[ "$a" = EPERM ] && [ "$h" -gt 0 ] 2>/dev/null
+result attach.thread_denied $? "getppid in a new thread: in A $a, in the initial namespace $h"
+a=$(in_a 'vkt seccomp-getppid')
+h=$(vkt seccomp-getppid)
+[ "$a" = EPERM ] && [ "$h" -gt 0 ] 2>/dev/null
+result attach.seccomp_task_denied $? "getppid under an allow-all seccomp filter: in A $a, in the initial namespace $h"
+a=$(in_a 'vkt traced-getppid')
+h=$(vkt traced-getppid)
+[ "$a" = EPERM ] && [ "$h" -gt 0 ] 2>/dev/null
+result attach.traced_rewrite_denied $? "getpid rewritten to getppid by the tracer: in A $a, in the initial namespace $h"
 
 # No escape through a new pid namespace (issue 14): unshare -p -f, clone(CLONE_NEWPID)
 # with and without a new user namespace, from inside A.
