@@ -58,9 +58,12 @@ export async function prepareAll(appliers: readonly Applier[], req: Request): Pr
 export async function applyAll(rt: Runtime, appliers: readonly Applier[], state: ContainerState, spec: Spec, pid: number): Promise<void> {
   state.pid = pid;
   state.pidStart = startTime(pid);
+  // until the write that records the last applier: `start` refuses to run a container whose create
+  // was killed before its whole request was in force (lifecycle/start.ts)
+  state.creating = true;
   rt.store.write(state);
   const probe = rt.probe();
-  for (const a of appliers) {
+  for (const [i, a] of appliers.entries()) {
     faultPoint(`applying:${a.name}`);
     let entry: ContainerState['applied'][number] | undefined;
     const journal = (undo: unknown) => {
@@ -75,8 +78,13 @@ export async function applyAll(rt: Runtime, appliers: readonly Applier[], state:
     faultPoint(`applied:${a.name}`);
     if (entry) entry.undo = undo;
     else state.applied.push({ name: a.name, undo });
+    if (i === appliers.length - 1) delete state.creating;
     rt.store.write(state);
     rt.log.debug(`${state.id}: applied ${a.name}`);
+  }
+  if (state.creating) { // (no applier: nothing was left to apply)
+    delete state.creating;
+    rt.store.write(state);
   }
   faultPoint('applied-all');
 }

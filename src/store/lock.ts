@@ -12,6 +12,11 @@ export type LockStep = 'open' | 'opened' | 'locked' | 'held' | 'unlinked';
 export interface LockOptions {
   /** give up after this long (default 60 s); 0: one attempt */
   timeoutMs?: number;
+  /**
+   * leave the file at its path on release (only the flock is dropped): a reader that found the
+   * file left by a killed holder leaves it for the one whose job it is to clear it (delete)
+   */
+  keepFile?: boolean;
   /** test hook: called at each step of the acquisition and release */
   at?: (step: LockStep) => void | Promise<void>;
 }
@@ -77,7 +82,7 @@ export async function withLock<T>(root: string, name: string, fn: () => Promise<
     await o.at?.('held');
     return await fn();
   } finally {
-    try { unlinkSync(file); } catch { /* cannot happen while we hold it; nothing to clean then */ }
+    if (!o.keepFile) try { unlinkSync(file); } catch { /* cannot happen while we hold it; nothing to clean then */ }
     await o.at?.('unlinked');
     closeSync(fd);
   }

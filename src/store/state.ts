@@ -43,6 +43,12 @@ export interface ContainerState {
   runBundle?: string;
   /** helper processes (e.g. the adaptive controller): pid and start time; a bare pid in older state */
   helpers: Record<string, ProcRef | number>;
+  /**
+   * set by create's first state write, cleared by the write that records its last applier: a state
+   * that still says so belongs to a create that was killed before its whole request was in force,
+   * and `start` refuses to run that container (lifecycle/start.ts). Absent in older states: done.
+   */
+  creating?: true;
   /** names of the appliers that applied, in order, with what each needs to undo */
   applied: { name: string; undo?: unknown }[];
 }

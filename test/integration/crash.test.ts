@@ -99,6 +99,73 @@ needs(RT_GROUPS).describe('SIGKILL during create (sched.policy=fifo: RT budgets)
   test.each(FIFO)('fifo, %s', (fault) => killedCreate('fifo', fault), 60000);
 });
 
+/** the scheduling policy of `pid` (/proc/<pid>/stat field 41: 0 SCHED_OTHER, 1 SCHED_FIFO) */
+const schedPolicy = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ')[38]);
+
+/**
+ * A create SIGKILLed at `point`, then `start` (a caller that ignores create's failure; ARCHITECTURE.md:
+ * the container's process never runs with a half-applied policy): before the create recorded its
+ * last applier, start is refused (exit 1, the reason on stderr) and the container stays `created`;
+ * from then on (every applier applied and recorded) start runs it with the policy in force. Then
+ * `delete --force` and `gc`: nothing left.
+ */
+async function killedCreateThenStart(policy: string, point: string, runs: boolean): Promise<void> {
+  const parent = `vks-${process.pid}-${Date.now().toString(36)}`;
+  const parentDirs = cgroupHierarchies().map((h) => join(h.mount, parent));
+  if (hasRtGroups) mkdirSync(join(CPU, parent));
+  const root = tempRoot();
+  const id = uid('kcs');
+  let passed = false;
+  try {
+    const bundle = await makeBundle({ args: ['sleep', '60'], annotations: { 'io.vkernel.sched.policy': policy }, cgroupsPath: `/${parent}/ctr` });
+    const trace = join(tmpdir(), `${id}.trace`);
+    const out = openSync(join(tmpdir(), `${id}.out`), 'w');
+    const r = await vk(['--root', root, 'create', '--bundle', bundle, id], { stdin: 'ignore', stdout: out, stderr: out, env: { VKERNEL_RUNTIME_TEST_FAULT: `kill-at=${point},trace=${trace}` } });
+    expect([r.signal, readFileSync(trace, 'utf8').replace(/ \d+\n$/, '')]).toEqual(['SIGKILL', `create kill ${point.includes('@') ? point : `${point}@1`}`]);
+    const st = JSON.parse((await runc(['--root', root, 'state', id])).stdout) as { pid: number; status: string };
+    const dirs = cgroupDirsOf(st.pid);
+    const s = await vk(['--root', root, 'start', id]);
+    const after = JSON.parse((await runc(['--root', root, 'state', id])).stdout) as { pid: number; status: string };
+    if (runs) {
+      expect([s.exitCode, s.stderr, after.status]).toEqual([0, '', 'running']);
+      expect(schedPolicy(after.pid)).toBe(policy === 'fifo' ? 1 : 0);
+    } else {
+      expect([s.exitCode, after.status]).toEqual([1, 'created']);
+      expect(s.stderr).toMatch(/did not finish/);
+    }
+    const del = await vk(['--root', root, 'delete', '--force', id]);
+    expect([del.exitCode, del.stderr]).toEqual([0, '']);
+    const gc = await vk(['gc', '--root', root]);
+    expect([gc.exitCode, gc.stdout.split('\n').filter((l) => l.startsWith('failed'))]).toEqual([0, []]);
+    expect(leftovers(root, id, { cgroupsPath: `/${parent}/ctr`, cgroupDirs: dirs })).toEqual([]);
+    expect(readdirSync(root)).toEqual([]);
+    expect(ledgerHolders(parent)).toEqual([]);
+    passed = true;
+  } finally {
+    // a failed assertion must not leave a container holding the node's RT budget (other tests' creates would be refused)
+    if (!passed) {
+      await vk(['--root', root, 'delete', '--force', id]);
+      await vk(['gc', '--root', root]);
+    }
+    for (const d of parentDirs) if (existsSync(d)) try { rmdirSync(d); } catch { /* reported by the assertions */ }
+  }
+}
+
+// after runc create, before the last applier is recorded: start refused; applied-all, created: start runs it
+const UNFINISHED_CFS = ['runc-created', 'before-state-write', 'mid-state-write', 'applying:sched-policy', 'applied:sched-policy', 'mid-state-write@2'];
+const UNFINISHED_FIFO = ['runc-created', 'mid-state-write', 'applying:sched-policy', 'rt-budget-raised', 'applied:sched-policy', 'mid-state-write@3'];
+const FINISHED = ['applied-all', 'created'];
+
+describe('SIGKILL during create (sched.policy=cfs), then start: refused unless every applier was recorded', () => {
+  test.each(UNFINISHED_CFS)('cfs, kill-at=%s: start refused', (p) => killedCreateThenStart('cfs', p, false), 60000);
+  test.each(FINISHED)('cfs, kill-at=%s: start runs it', (p) => killedCreateThenStart('cfs', p, true), 60000);
+});
+
+needs(RT_GROUPS).describe('SIGKILL during create (sched.policy=fifo), then start: refused unless every applier was recorded (never runs without its FIFO policy)', () => {
+  test.each(UNFINISHED_FIFO)('fifo, kill-at=%s: start refused', (p) => killedCreateThenStart('fifo', p, false), 60000);
+  test.each(FINISHED)('fifo, kill-at=%s: start runs it SCHED_FIFO', (p) => killedCreateThenStart('fifo', p, true), 60000);
+});
+
 /** SIGKILL during start of an adaptive container: the controller it may have started must not outlive delete + gc */
 async function killedStart(fault: string): Promise<void> {
   const bundle = await makeBundle({ args: ['sleep', '60'], annotations: { 'io.vkernel.sched.policy': 'adaptive', 'io.vkernel.sched.adaptive.interval_ms': '200' } });
