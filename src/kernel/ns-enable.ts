@@ -1,3 +1,4 @@
+import { faultPoint } from '../store/fault.js';
 import type { HostOps } from '../host/ops.js';
 import type { HostProbe } from './probe.js';
 
@@ -49,6 +50,7 @@ export function enableLine(pid: number, e: NsEnable): string {
  */
 export async function enableNamespace(host: HostOps, pid: number, e: NsEnable): Promise<void> {
   await host.enableNamespace(enableLine(pid, e));
+  faultPoint('ns-enabled');
   for (const [key, value] of e.settings) {
     const back = await host.readNsSysctl(pid, key);
     if (back !== value) throw new Error(`${key}: enabled ${value} for the container's pid namespace, reads back ${back}`);

@@ -6,7 +6,7 @@
  * asks for it. Points are named where they sit: `prepared`, `locked`, `runc-created`,
  * `before-state-write`, `mid-state-write`, `applying:<applier>`, `applied:<applier>`,
  * `applied-all`, `rt-budget-raised`, `created`, `rollback-runc-deleted`, `started`, `bundle-made`,
- * `bundle-written`, `watching`, `module-loaded`, `releasing:<applier>`, `undoing:<applier>`, ... (grep faultPoint).
+ * `bundle-written`, `watching`, `module-loaded`, `ns-enabled`, `releasing:<applier>`, `undoing:<applier>`, ... (grep faultPoint).
  */
 export type FaultHook = (point: string) => void;
 
