@@ -2,6 +2,7 @@ import { openSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { spawn } from 'node:child_process';
+import { KEYS, PREFIX } from '../../src/policy/keys.js';
 import { makeBundle, requireRoot, run, runc, tempRoot, uid, vk, leftovers, RUNTIME, hasState } from '../helpers/fixtures.js';
 
 beforeAll(requireRoot);
@@ -87,7 +88,11 @@ describe('same observable results as runc', () => {
     const theirs = JSON.parse((await runc(['features'])).stdout);
     expect(ours.hooks).toEqual(theirs.hooks);
     expect(ours.annotations['io.vkernel.sched.policy']).toBe('one of cfs, fifo, adaptive');
-    expect(Object.keys(ours.annotations).filter((k) => k.startsWith('io.vkernel.'))).toHaveLength(14);
+    // every key of the registry, with its allowed values, and nothing else under io.vkernel.
+    const listed = Object.keys(ours.annotations).filter((k) => k.startsWith(PREFIX)).sort();
+    expect(listed).toEqual(KEYS.map((k) => PREFIX + k.key).sort());
+    for (const k of KEYS) expect(ours.annotations[PREFIX + k.key]).toBe(k.allowed);
+    expect(listed.length).toBeGreaterThanOrEqual(14);
     for (const k of Object.keys(theirs.annotations ?? {})) expect(ours.annotations[k]).toBe(theirs.annotations[k]);
   });
 });
