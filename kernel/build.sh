@@ -26,12 +26,29 @@
 # The extracted tree of each variant is kept in the cache (tree-<variant>) and
 # moved between hashes by reverse-applying the patches it carries and applying
 # the new series, so a changed patch costs an incremental make, not a full one.
+#
+# Path-stable: make runs in a private mount namespace that shows the tree at
+# one fixed path ($VKERNEL_KBUILD_PATH, /run/vkernel-kbuild/tree), because the
+# tools build (objtool) records absolute paths and a tree seen at another path
+# rebuilds objtool and then every object.  So a tree copied to another variant
+# or to another cache ($VKERNEL_CACHE; the first build there seeds from
+# $VKERNEL_SEED_CACHE, default /var/cache/vkernel-runtime) rebuilds only what
+# its patches and config change.  Without the privilege for a mount namespace
+# (e.g. inside `docker build`) make runs at the tree's own path.
+#
+# One kernel build at a time on the machine: make runs under the lock
+# $VKERNEL_KBUILD_LOCK (/var/lock/vkernel-kbuild.lock; empty: no lock), unless
+# the caller already holds it (an inherited descriptor on that file, as
+# `flock /var/lock/vkernel-kbuild.lock kernel/build.sh` leaves).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 self="$here/$(basename "${BASH_SOURCE[0]}")"
 tarball=${VKERNEL_TARBALL:-/usr/src/linux-source-6.1.tar.xz}
 cache=${VKERNEL_CACHE:-/var/cache/vkernel-runtime}/kernel
+seed_cache=${VKERNEL_SEED_CACHE:-/var/cache/vkernel-runtime}/kernel
+kbuild_path=${VKERNEL_KBUILD_PATH:-/run/vkernel-kbuild/tree}
+kbuild_lock=${VKERNEL_KBUILD_LOCK-/var/lock/vkernel-kbuild.lock}
 jobs=${VKERNEL_JOBS:-2}
 variant=patched
 limit=
@@ -137,6 +154,13 @@ if is_current; then
 	echo "$out"
 	exit 0
 fi
+# The same hash is the same kernel: a private cache uses the seed cache's
+# build of it (e.g. the unpatched kernel) instead of building it again.
+if [ "$seed_cache" != "$cache" ] && [ -e "$seed_cache/$hash/done" ]; then
+	log "cached in $seed_cache: $seed_cache/$hash"
+	echo "$seed_cache/$hash"
+	exit 0
+fi
 
 mkdir -p "$cache"
 exec 9>"$cache/.lock-${tree##*/tree-}"
@@ -240,16 +264,18 @@ restore_mtimes() {
 # make then only rebuilds what the patches and the config change, instead
 # of everything.
 seed_tree() {
-	local src
-	for src in patched unpatched; do
-		[ "$cache/tree-$src" != "$tree" ] && [ -e "$cache/tree-$src/.vk/stamp" ] &&
-			[ "$(cat "$cache/tree-$src/.vk/version" 2>/dev/null)" = "$version" ] || continue
-		log "seeding from tree-$src"
+	local src dir
+	for src in "$cache/tree-patched" "$cache/tree-unpatched" \
+		"$seed_cache/tree-${tree##*/tree-}" "$seed_cache/tree-patched" "$seed_cache/tree-unpatched"; do
+		[ "$src" != "$tree" ] && [ -e "$src/.vk/stamp" ] &&
+			[ "$(cat "$src/.vk/version" 2>/dev/null)" = "$version" ] || continue
+		dir=${src%/*}
+		log "seeding from $src"
 		(
-			exec 8>"$cache/.lock-$src"
+			exec 8>"$dir/.lock-${src##*/tree-}"
 			flock 8
 			rm -rf "$tree.tmp"
-			cp -a "$cache/tree-$src" "$tree.tmp"
+			cp -a "$src" "$tree.tmp"
 		) || return 1
 		rm -f "$tree.tmp/.vk/stamp"
 		rm -rf "$tree"
@@ -274,10 +300,34 @@ else
 	fi
 fi
 
+# make in the tree, seen at $kbuild_path (see the top of this file)
+kmake() {
+	if [ -n "$kbuild_path" ] && unshare -m --propagation private true 2>/dev/null; then
+		mkdir -p "$kbuild_path"
+		unshare -m --propagation private sh -c 'mount --bind "$1" "$2" && shift && exec make -C "$@"' \
+			kmake "$tree" "$kbuild_path" "$@"
+	else
+		make -C "$tree" "$@"
+	fi
+}
+
+holds_lock() {
+	local fd
+	for fd in /proc/$$/fd/*; do
+		[ "$(readlink "$fd" 2>/dev/null)" = "$kbuild_lock" ] && return 0
+	done
+	return 1
+}
+if [ -n "$kbuild_lock" ] && ! holds_lock; then
+	exec 6>"$kbuild_lock"
+	log "waiting for $kbuild_lock (one kernel build at a time)"
+	flock 6
+fi
+
 log "configuring"
-run make -C "$tree" tinyconfig
+run kmake tinyconfig
 run "$tree/scripts/kconfig/merge_config.sh" -m -O "$tree" "$tree/.config" "${fragments[@]}"
-run make -C "$tree" olddefconfig
+run kmake olddefconfig
 # Every requested option must have survived olddefconfig (typos, missing
 # dependencies).  CONFIG_VKERNEL only exists once the series is applied.  A
 # variant's options override the base fragments' ("# CONFIG_X is not set"
@@ -306,8 +356,8 @@ fi
 [ ${#missing[@]} -eq 0 ] || die "options lost by olddefconfig: ${missing[*]}"
 
 log "building bzImage + modules (-j$jobs; log: $buildlog)"
-run make -C "$tree" -j"$jobs" bzImage modules
-run make -C "$tree" -j"$jobs" modules_prepare
+run kmake -j"$jobs" bzImage modules
+run kmake -j"$jobs" modules_prepare
 
 mkdir -p "$out"
 cp "$tree/arch/x86/boot/bzImage" "$out/bzImage"
@@ -315,7 +365,8 @@ cp "$tree/.config" "$out/config"
 cp "$tree/System.map" "$out/System.map"
 cp "$tree/Module.symvers" "$out/Module.symvers"
 ln -sfn "$tree" "$out/build"
-make -s -C "$tree" kernelrelease >"$out/kernelrelease" 2>/dev/null
+kmake -s kernelrelease >"$out/kernelrelease" 2>/dev/null
+exec 6>&-
 echo "$hash" >"$tree/.vk/stamp"
 echo "$(($(date +%s) - t0))" >"$out/build-seconds"
 touch "$out/done"
