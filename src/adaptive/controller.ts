@@ -1,8 +1,8 @@
-import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
+import { appendFileSync, existsSync } from 'node:fs';
 import { adaptiveLog, controllerGroupPath } from './paths.js';
 import { BACKENDS } from '../kernel/backends/index.js';
 import { RT_DEFAULTS, type Mode } from '../kernel/backends/backend.js';
-import { leaveOwnGroup } from '../kernel/cgroups/leave.js';
+import { joinOwnGroup, leaveOwnGroup } from '../kernel/cgroups/own-group.js';
 import type { Cgroups, CpuGroup } from '../kernel/cgroups/types.js';
 import { formatLine } from '../log/logger.js';
 import { defaults } from '../policy/validate.js';
@@ -24,10 +24,8 @@ const SHARES = { v1: ['cpu.shares', '64'], v2: ['cpu.weight', '6'] } as const;
 function enterOwnGroup(cgroups: Cgroups, containerPath: string, id: string): { group?: CpuGroup; why?: string } {
   try {
     const g = cgroups.group(controllerGroupPath(containerPath, id));
-    mkdirSync(g.dir, { recursive: true });
     const [file, value] = SHARES[cgroups.version];
-    if (g.has(file)) g.write(file, value);
-    g.write('cgroup.procs', String(process.pid));
+    joinOwnGroup(g, () => { if (g.has(file)) g.write(file, value); });
     return { group: g };
   } catch (e) {
     return { why: (e as Error).message };

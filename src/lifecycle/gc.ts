@@ -33,11 +33,6 @@ export interface GcOptions {
 
 /** an unused private bundle may be this young: `run` writes its config.json right after mkdir */
 const BUNDLE_GRACE_MS = 60_000;
-/**
- * an empty controller group may be this young: the controller makes it, then moves itself in (a
- * gc between the two, e.g. another container's `gc` on a busy node, must not take it away)
- */
-export const CONTROLLER_GRACE_MS = 10_000;
 
 const namesLike = (dir: string, re: RegExp) => {
   try {
@@ -145,20 +140,23 @@ export async function gc(o: GcOptions): Promise<string[]> {
 
   // the adaptive controller's own group beside its container's (adaptive/paths.ts), and the rt v2
   // supervisor's (supervisor/args.ts): each removes it when it exits, delete when it stops it; one
-  // SIGKILLed with its container's state gone after it leaves it. Removed when no process is in it,
-  // no container of that id is in use, and it is older than CONTROLLER_GRACE_MS (the helper moves
-  // in right after making it).
+  // SIGKILLed with its container's state gone after it leaves it. Removed when no process is in it
+  // and no container of that id is in use. No age check (cgroupfs inode times are those of the
+  // inode's last instantiation, not of the mkdir): a helper whose group vanished between its mkdir
+  // and its move makes it again (kernel/cgroups/own-group.ts); one that moved in meanwhile makes
+  // the rmdir fail with EBUSY, and the group stays.
   try {
     for (const g of controllerGroups(cgroups().root)) {
       const name = g.dir.slice(g.dir.lastIndexOf('/') + 1);
       const prefix = HELPER_GROUP_PREFIXES.find((p) => name.startsWith(p))!;
       const id = name.slice(prefix.length);
       try {
-        if (liveIds.has(id) || g.procs().length || Date.now() - statSync(g.dir).ctimeMs < CONTROLLER_GRACE_MS) continue;
-        o.say(`${act} ${prefix === CONTROLLER_GROUP_PREFIX ? 'adaptive controller' : 'rt v2 supervisor'} cgroup ${g.dir} (its container is gone)`);
+        if (liveIds.has(id) || g.procs().length) continue;
         if (!o.dryRun) rmdirSync(g.dir);
+        o.say(`${act} ${prefix === CONTROLLER_GROUP_PREFIX ? 'adaptive controller' : 'rt v2 supervisor'} cgroup ${g.dir} (its container is gone)`);
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') failed.push(`${g.dir}: ${(e as Error).message}`);
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code !== 'ENOENT' && code !== 'EBUSY') failed.push(`${g.dir}: ${(e as Error).message}`);
       }
     }
   } catch (e) {

@@ -1,7 +1,7 @@
-import { appendFileSync, mkdirSync, readdirSync } from 'node:fs';
+import { appendFileSync, readdirSync } from 'node:fs';
 import type { HostOps } from '../host/ops.js';
 import { fifoResetOnFork, threadPolicySetter } from '../host/sched-ffi.js';
-import { leaveOwnGroup } from '../kernel/cgroups/leave.js';
+import { joinOwnGroup, leaveOwnGroup } from '../kernel/cgroups/own-group.js';
 import type { Cgroups, CpuGroup } from '../kernel/cgroups/types.js';
 import { faultPoint } from '../store/fault.js';
 import { startTime } from '../store/proc.js';
@@ -55,8 +55,7 @@ async function fifoSelf(host: HostOps): Promise<void> {
 /** into its own group (created here unless a sentinel restarting it is there already), then SCHED_FIFO above the container's */
 async function enterOwnGroup(cgroups: Cgroups, a: SupervisorArgs, host: HostOps): Promise<CpuGroup> {
   const own = cgroups.groupAt(a.own);
-  mkdirSync(own.dir, { recursive: true });
-  own.write('cgroup.procs', String(process.pid));
+  joinOwnGroup(own);
   await fifoSelf(host);
   return own;
 }

@@ -3,7 +3,7 @@
 // from /proc while the supervisor runs. The whole backend through runc on Debian's stock kernel is
 // the VM tier's (test/vm/rt-v2.test.ts); this shows the supervisor's figures on real CPUs.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { needs, type Prerequisite } from '../helpers/prereq.js';
@@ -304,7 +304,7 @@ needs(HOST).describe('rt v2 supervisor on this host\'s cgroup v2 hierarchy', () 
     expect(per['busy, samples +10 ms']).toBeLessThan(22);
   }, 60_000);
 
-  test('gc removes the group and log a SIGKILLed supervisor (and sentinel) left when no state names them any more, once older than its grace', async () => {
+  test('gc removes the group and log a SIGKILLed supervisor (and sentinel) left when no state names them any more', async () => {
     const locks = mkdtempSync(join(tmpdir(), 'vk-rtv2-locks-'));
     const root = mkdtempSync(join(tmpdir(), 'vk-rtv2-root-'));
     try {
@@ -322,17 +322,11 @@ needs(HOST).describe('rt v2 supervisor on this host\'s cgroup v2 hierarchy', () 
       expect(procsOf(s.own)).toEqual([]);
       const env = { ...process.env, VKERNEL_CGROUP_ROOT: V2!, VKERNEL_LOCK_DIR: locks, VKERNEL_RUN_BUNDLES: join(locks, 'bundles') };
       const gc = () => execFileSync(RUNTIME, ['gc', '--root', root], { env, encoding: 'utf8' });
-      const made = statSync(s.own).ctimeMs;
-      const young = gc();
-      // within the grace (unless this gc itself took that long on a loaded host): left alone
-      if (Date.now() - made < 9_000) {
-        expect(young).not.toContain(s.own);
-        expect(existsSync(s.own)).toBe(true);
-      }
-      await sleep(10_500); // CONTROLLER_GRACE_MS: a helper makes its group, then moves in
+      // no grace period (cgroupfs has no reliable age): a supervisor whose group a gc removed
+      // before it moved in makes it again (own-group unit test)
       const old = gc();
       // eslint-disable-next-line no-console
-      console.log(`gc within the grace: ${young.trim()}\ngc after it: ${old.trim()}`);
+      console.log(`gc: ${old.trim()}`);
       expect(old).toContain(`removing rt v2 supervisor cgroup ${s.own} (its container is gone)`);
       expect(existsSync(s.own)).toBe(false);
       expect(existsSync(s.log)).toBe(false);

@@ -1,10 +1,11 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { hostCgroups } from '../../src/kernel/cgroups/index.js';
 import { SystemdCgroups } from '../../src/kernel/cgroups/systemd.js';
 import { V1Cgroups } from '../../src/kernel/cgroups/v1.js';
 import { V2Cgroups } from '../../src/kernel/cgroups/v2.js';
+import { joinOwnGroup } from '../../src/kernel/cgroups/own-group.js';
 
 // The implementations read and write the files of a mounted cgroup filesystem; here the files are
 // a directory tree with what the kernel shows (their parsing is what is tested; what the kernel
@@ -108,5 +109,28 @@ describe('systemd driver: its naming on the host hierarchy', () => {
     expect(sd).toBeInstanceOf(SystemdCgroups);
     expect(sd.version).toBe('v2');
     expect(sd.root.dir).toBe(root);
+  });
+});
+
+describe('a helper entering its own group (own-group.ts)', () => {
+  test('a group removed between the mkdir and the move (a concurrent gc) is made again', () => {
+    const cg = new V1Cgroups(join(dir, 'cg'));
+    const g = cg.group('/vkernel-adaptive-x');
+    let setups = 0;
+    // the first time, the group goes away right after it was made (what a gc in between does)
+    joinOwnGroup(g, () => { if (++setups === 1) rmSync(g.dir, { recursive: true }); });
+    expect(setups).toBe(2);
+    expect(readFileSync(join(g.dir, 'cgroup.procs'), 'utf8')).toBe(String(process.pid));
+  });
+
+  test('gives up after a few tries, and at once on other errors', () => {
+    const cg = new V1Cgroups(join(dir, 'cg'));
+    const g = cg.group('/vkernel-rt-y');
+    let setups = 0;
+    expect(() => joinOwnGroup(g, () => { setups++; rmSync(g.dir, { recursive: true }); })).toThrow(/ENOENT/);
+    expect(setups).toBe(5);
+    setups = 0;
+    expect(() => joinOwnGroup(g, () => { setups++; throw Object.assign(new Error('EACCES: no'), { code: 'EACCES' }); })).toThrow(/EACCES/);
+    expect(setups).toBe(1);
   });
 });
