@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parse } from 'smol-toml';
-import { CriClient, CriContainerd, buildImage, engineCgroupDirs, removeCgroupPath } from '../helpers/cri.js';
+import { CriClient, CriContainerd, buildImage, engineCgroupDirs, removeCgroupPath, removeStaleCgroupTree } from '../helpers/cri.js';
 import { vkernelFiles } from '../helpers/engines.js';
 import { busyboxRootfs, requireRoot, RUNTIME, uid, vk } from '../helpers/fixtures.js';
 import { needs, RT_GROUPS } from '../helpers/prereq.js';
@@ -160,6 +160,9 @@ const REFUSED = `io.vkernel.sched.policy=adaptive (from annotation): not allowed
 
 beforeAll(async () => {
   requireRoot();
+  // a run of this file killed halfway leaves its pod parent (/kubepods-vk-e2e/besteffort/pod<pid>):
+  // the pod-parent test below removes the whole path, so what an earlier run left goes first
+  removeStaleCgroupTree('kubepods-vk-e2e');
   runtimeRootExisted = existsSync(c.runtimeRoot);
   c.writeConfig(criSettings());
   mkdirSync(dirname(operatorConfig), { recursive: true });

@@ -168,6 +168,28 @@ export function removeCgroupPath(path: string): string[] {
   return left;
 }
 
+/**
+ * Removes every empty cgroup under `top` (e.g. /kubepods-x) in every hierarchy, deepest first: what a
+ * killed earlier run of a test that owns `top` left (a pod parent with a stale pod<pid> below makes
+ * that test's own removeCgroupPath leave the parents). Groups with tasks stay. Returns what stayed.
+ */
+export function removeStaleCgroupTree(top: string): string[] {
+  const left: string[] = [];
+  const below = (d: string): string[] => {
+    let kids: string[] = [];
+    try { kids = readdirSync(d, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => join(d, e.name)); } catch { /* gone */ }
+    return [...kids.flatMap(below), d];
+  };
+  for (const h of readdirSync('/sys/fs/cgroup')) {
+    const d = join('/sys/fs/cgroup', h, top);
+    if (!existsSync(d)) continue;
+    for (const g of below(d)) {
+      try { rmdirSync(g); } catch { left.push(g); }
+    }
+  }
+  return left;
+}
+
 const PROTO = join(REPO, 'test/e2e/cri/runtime-v1.proto');
 
 type Call = (req: unknown, meta: grpc.Metadata, opts: grpc.CallOptions, cb: (e: grpc.ServiceError | null, res: unknown) => void) => void;
