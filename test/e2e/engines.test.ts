@@ -161,7 +161,7 @@ describe('podman with runc and our OCI hooks (hooks.d written by `install podman
   beforeAll(async () => {
     const r = await vk(['install', 'podman', '--config-path', hooks, '--runtime-path', RUNTIME]);
     if (r.exitCode !== 0) throw new Error(`install podman: ${r.stderr}`);
-  });
+  }, 60000); // an admin command under node: seconds on a loaded host (jest's 5 s default failed CI)
   afterAll(() => p.cleanup());
 
   needs(RT_GROUPS).test('--annotation io.vkernel.sched.policy=fifo is applied by the createRuntime hook; poststop cleans up', async () => {
