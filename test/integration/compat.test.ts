@@ -185,18 +185,21 @@ describe('run with a request: runc state/list show the caller\'s bundle; nothing
   }, 30000);
 
   test.each([RUN_PATHS[0], RUN_PATHS[3]])('adaptive: the controller runs while the container does, as after create+start (%s)', async (_name, flags, env, bin) => {
-    const bundle = await makeBundle({ args: ['sh', '-c', 'echo ready; sleep 2; echo out'], annotations: { 'io.vkernel.sched.policy': 'adaptive', 'io.vkernel.sched.adaptive.interval_ms': '200' } });
+    // the container runs until the test has looked (a line on its stdin), as above: no fixed sleep
+    const bundle = await makeBundle({ args: ['sh', '-c', 'echo ready; read x; echo out'], annotations: { 'io.vkernel.sched.policy': 'adaptive', 'io.vkernel.sched.adaptive.interval_ms': '200' } });
     const root = tempRoot();
     const id = uid('ada');
-    const r = start(bin, ['--root', root, ...flags, 'run', '--bundle', bundle, id], env);
-    expect(await until(() => r.out().includes('ready'))).toBe(true);
+    const r = start(bin, ['--root', root, ...flags, 'run', '--bundle', bundle, id], env, 'pipe');
+    expect(await until(() => r.out().includes('ready'), 20000)).toBe(true);
     const helper = (readState(root, id).helpers.adaptive as { pid: number }).pid;
     expect(helper).toBeGreaterThan(0);
     expect(readFileSync(`/proc/${helper}/cmdline`, 'utf8')).toContain('vkernel-adaptive');
+    expect(existsSync(`/proc/${helper}`)).toBe(true);
+    r.child.stdin?.end('go\n');
     expect(await r.exit).toEqual([0, null]);
-    expect(await until(() => !existsSync(`/proc/${helper}`), 3000)).toBe(true);
+    expect(await until(() => !existsSync(`/proc/${helper}`), 10000)).toBe(true);
     expect(leftovers(root, id)).toEqual([]);
-  }, 30000);
+  }, 60000);
 
   test.each(RUN_PATHS.slice(0, 1))('run -d then delete (%s)', async (_name, flags, env, bin) => {
     const bundle = await makeBundle({ args: ['sleep', '5'], annotations: ANNOTATED });
