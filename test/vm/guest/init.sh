@@ -17,4 +17,15 @@ for t in /tests/*.sh; do
 	echo "VKEXIT $t rc=$?"
 done
 echo "VKDONE uptime=$(cut -d' ' -f1 /proc/uptime)"
+# The serial console may still be sending what the scripts printed (slow under TCG on a loaded
+# host): poweroff now cut 60-attach.sh's last 16 lines in CI ("reboot: Power down" in the middle of
+# them). Wait until the port's transmit count stops moving (two equal reads 0.3 s apart, 15 s at most).
+last=
+for i in $(seq 50); do
+	tx=$(sed -n 's/^0:.* tx:\([0-9]*\).*/\1/p' /proc/tty/driver/serial 2>/dev/null)
+	[ -z "$tx" ] && { sleep 1; break; }
+	[ "$tx" = "$last" ] && break
+	last=$tx
+	sleep 0.3
+done
 poweroff -f
