@@ -6,6 +6,7 @@ import { Runtime } from '../lifecycle/runtime.js';
 import { parseArgv, type Invocation } from '../oci/argv.js';
 import { wantsRuncHelp } from './commands/help.js';
 import { flushProfile, profileCommand, profileTo, timed } from '../profile.js';
+import { writeErr } from '../log/out.js';
 
 /**
  * The runc-compatible engine: create/run/start/delete/features/--version, one thin file each under
@@ -24,7 +25,7 @@ export async function main(args: readonly string[]): Promise<number> {
   try {
     inv = parseArgv(argv);
   } catch (e) {
-    process.stderr.write(`vkernel-runtime: ${(e as Error).message}\n`);
+    writeErr(`vkernel-runtime: ${(e as Error).message}\n`);
     return 1;
   }
   profileCommand(inv.command);
@@ -34,7 +35,7 @@ export async function main(args: readonly string[]): Promise<number> {
     try {
       (await import('../store/fault-inject.js')).armFaults(env.testFault, role);
     } catch (e) {
-      process.stderr.write(`vkernel-runtime: ${(e as Error).message}\n`);
+      writeErr(`vkernel-runtime: ${(e as Error).message}\n`);
       return 1;
     }
   }
@@ -77,5 +78,5 @@ main(process.argv.slice(2)).then(
     if (sig) dieBy(sig, code);
     else process.exitCode = code;
   },
-  (e: unknown) => { process.stderr.write(`vkernel-runtime: ${String(e)}\n`); process.exitCode = 1; },
+  (e: unknown) => { writeErr(`vkernel-runtime: ${String(e)}\n`); process.exitCode = 1; },
 );

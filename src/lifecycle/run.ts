@@ -10,6 +10,7 @@ import type { Runtime } from './runtime.js';
 import { clearStale, undoAll } from './undo.js';
 import { isSameProcess, procRef, startTime } from '../store/proc.js';
 import { faultPoint } from '../store/fault.js';
+import { writeOut } from '../log/out.js';
 
 /**
  * How `run` with a request starts runc: in a mount namespace of its own (a slave of the host's, so
@@ -106,7 +107,7 @@ export async function run(rt: Runtime, mode: 'prepare' | 'spawn' = 'spawn'): Pro
       const runc = procRef(process.ppid);
       rt.host.startHelper([...rt.env.self, '--root', rt.root, 'vkernel-run-watch', String(runc.pid), id, runc.start ?? '']);
       faultPoint('watching');
-      process.stdout.write(`${prepared.overlay}\n${prepared.target}\n${rt.runc}\n`);
+      writeOut(`${prepared.overlay}\n${prepared.target}\n${rt.runc}\n`);
     }
     return 0;
   }

@@ -1,4 +1,5 @@
 import { appendFileSync } from 'node:fs';
+import { writeErr } from './out.js';
 
 export type Level = 'debug' | 'info' | 'warning' | 'error';
 
@@ -26,7 +27,8 @@ export function formatLine(level: Level, msg: string, format: 'text' | 'json', n
 }
 
 export class Logger {
-  constructor(readonly target: LogTarget) {}
+  /** `stderr`: where lines for stderr go (tests collect them) */
+  constructor(readonly target: LogTarget, private readonly stderr: (text: string) => void = writeErr) {}
 
   log(level: Level, msg: string): void {
     if (level === 'debug' && !this.target.debug) return;
@@ -39,7 +41,7 @@ export class Logger {
         // unwritable log file: fall back to stderr so the message is not lost
       }
     }
-    process.stderr.write(line);
+    this.stderr(line);
   }
 
   debug(msg: string): void { this.log('debug', msg); }
@@ -49,6 +51,6 @@ export class Logger {
   /** like runc's fatal(): the log line, plus the bare message on stderr when logging to a file */
   error(msg: string): void {
     this.log('error', msg);
-    if (this.target.file) process.stderr.write(`${msg}\n`);
+    if (this.target.file) this.stderr(`${msg}\n`);
   }
 }

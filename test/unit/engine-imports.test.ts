@@ -22,3 +22,16 @@ test('the engine bundle loads only fs, path, child_process and os at start-up', 
   expect(builtins.has('fs')).toBe(true); // the pattern still matches bun's output
   expect([...builtins].filter((b) => !HOT.has(b)).sort()).toEqual([]);
 }, 60_000);
+
+/**
+ * The engine writes through src/log/out.ts, never process.stdout/process.stderr: under bun the first
+ * touch of either costs ~27 ms CPU (the stream layer). Admin commands and installers run under node;
+ * the rt v2 sentinel reads its stdin as a stream anyway.
+ */
+test('no process.stdout/process.stderr on the engine\'s paths', () => {
+  const src = join(REPO, 'src');
+  const found = execFileSync('grep', ['-rln', '--include=*.ts', '-e', 'process\\.stdout', '-e', 'process\\.stderr', src], { encoding: 'utf8' })
+    .split('\n').filter(Boolean).map((f) => f.slice(src.length + 1))
+    .filter((f) => !f.startsWith('cli/admin/') && !f.startsWith('install/') && f !== 'supervisor/sentinel.ts' && f !== 'log/out.ts');
+  expect(found).toEqual([]);
+});

@@ -1,7 +1,6 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { jest } from '@jest/globals';
 import { formatLine, Logger, rfc3339 } from '../../src/log/logger.js';
 
 const t = new Date('2026-11-28T20:45:28.123Z');
@@ -21,16 +20,11 @@ test('text lines are logrus style, quoting only when needed', () => {
 test('Logger appends to --log and echoes errors on stderr like runc; debug only with --debug', () => {
   const file = join(mkdtempSync(join(tmpdir(), 'vk-log-')), 'log.json');
   const writes: string[] = [];
-  const spy = jest.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => { writes.push(String(s)); return true; });
-  try {
-    const log = new Logger({ file, format: 'json', debug: false });
-    log.debug('hidden');
-    log.warn('w1');
-    log.error('e1');
-    const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-    expect(lines.map((l) => [l.level, l.msg])).toEqual([['warning', 'w1'], ['error', 'e1']]);
-    expect(writes).toEqual(['e1\n']);
-  } finally {
-    spy.mockRestore();
-  }
+  const log = new Logger({ file, format: 'json', debug: false }, (s) => writes.push(s));
+  log.debug('hidden');
+  log.warn('w1');
+  log.error('e1');
+  const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  expect(lines.map((l) => [l.level, l.msg])).toEqual([['warning', 'w1'], ['error', 'e1']]);
+  expect(writes).toEqual(['e1\n']);
 });

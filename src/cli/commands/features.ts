@@ -3,11 +3,12 @@ import { runcCapture } from '../../oci/runc.js';
 import type { Runtime } from '../../lifecycle/runtime.js';
 import { schedVariant } from '../../kernel/backends/index.js';
 import { nsEnableUnsupported } from '../../kernel/ns-enable.js';
+import { writeErr, writeOut } from '../../log/out.js';
 
 /** runc's `features` JSON with our annotation keys (and their allowed values) under `annotations`, and the host's fifo backend. */
 export async function features(rt: Runtime): Promise<number> {
   const r = await runcCapture(rt.runc, rt.callerArgv());
-  process.stderr.write(r.stderr);
+  writeErr(r.stderr);
   if (r.status !== 0) return r.status;
   const doc = JSON.parse(r.stdout) as { annotations?: Record<string, string> };
   const probe = rt.probe();
@@ -20,6 +21,6 @@ export async function features(rt: Runtime): Promise<number> {
     // whether per-container values (wakeup granularity, mm.*, sysctl.writable) can be applied here
     'org.vkernel-runtime.ns.values': ns === undefined ? `kernel (ABI ${probe.vkernelAbi}, /sys/kernel/vkernel/enable)` : `none: ${ns}`,
   };
-  process.stdout.write(`${JSON.stringify(doc, null, 4)}\n`);
+  writeOut(`${JSON.stringify(doc, null, 4)}\n`);
   return 0;
 }

@@ -1,5 +1,6 @@
 import { runcCapture } from '../../oci/runc.js';
 import type { Runtime } from '../../lifecycle/runtime.js';
+import { writeErr, writeOut } from '../../log/out.js';
 
 export const VERSION = '0.1.0';
 
@@ -9,8 +10,8 @@ export const VERSION = '0.1.0';
  */
 export async function version(rt: Runtime): Promise<number> {
   const r = await runcCapture(rt.runc, [...rt.inv.runcGlobals]);
-  process.stdout.write(r.stdout);
-  process.stderr.write(r.stderr);
-  process.stdout.write(`vkernel-runtime version ${VERSION}\nvkernel-runtime runc: ${rt.runc}\n`);
+  writeOut(r.stdout);
+  writeErr(r.stderr);
+  writeOut(`vkernel-runtime version ${VERSION}\nvkernel-runtime runc: ${rt.runc}\n`);
   return r.status;
 }
