@@ -1,4 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+
+/** node:child_process, loaded on first use: under bun runc is started with Bun.spawn (oci/runc.ts),
+ * and a builtin imported statically costs every engine start CPU (test/unit/engine-imports.test.ts) */
+const cp = (): typeof import('node:child_process') => process.getBuiltinModule('node:child_process');
 
 /**
  * The one way vkernel-runtime starts programs (runc, chrt, nsenter, insmod, rmmod, make, diff,
@@ -26,7 +30,7 @@ export interface RunOptions {
 /** Runs `file args`, stdin closed, output captured. Never rejects: the result says what happened. */
 export function run(file: string, args: readonly string[], o: RunOptions = {}): Promise<RunResult> {
   return new Promise((resolve) => {
-    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe', ...(o.fds ?? [])] });
+    const child = cp().spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe', ...(o.fds ?? [])] });
     let stdout = '';
     let stderr = '';
     let partial = '';
@@ -57,7 +61,7 @@ export function failure(r: RunResult): string {
 
 /** Starts `argv` detached (its own session, no stdio), not waited for; returns its pid. */
 export function runDetached(argv: readonly string[]): number {
-  const child = spawn(argv[0], argv.slice(1), { detached: true, stdio: 'ignore' });
+  const child = cp().spawn(argv[0], argv.slice(1), { detached: true, stdio: 'ignore' });
   child.on('error', () => { /* reported by the missing pid below */ });
   child.unref();
   if (!child.pid) throw new Error(`cannot start ${argv[0]}`);
@@ -69,5 +73,5 @@ export function runDetached(argv: readonly string[]): number {
  * listed): for runc, whose delegation (signal forwarding, exit status) is oci/runc.ts's.
  */
 export function spawnInherited(file: string, args: readonly string[], fds: readonly (number | 'ignore')[] = []): ChildProcess {
-  return spawn(file, args, { stdio: ['inherit', 'inherit', 'inherit', ...fds] });
+  return cp().spawn(file, args, { stdio: ['inherit', 'inherit', 'inherit', ...fds] });
 }

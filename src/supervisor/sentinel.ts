@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import type { HostOps } from '../host/ops.js';
 import { threadPolicySetter } from '../host/sched-ffi.js';
 import type { Cgroups } from '../kernel/cgroups/types.js';
@@ -47,7 +47,8 @@ export class SentinelHandle {
     this.lastStart = Date.now();
     const argv = [...this.self, SUPERVISE, JSON.stringify(sentinelArgs(this.a))];
     // its own session: a signal to the supervisor's process group does not reach it
-    const child = spawn(argv[0], argv.slice(1), { stdio: ['pipe', 'pipe', 'ignore'], detached: true });
+    // (node:child_process on first use: a static import would load it at every engine start)
+    const child = process.getBuiltinModule('node:child_process').spawn(argv[0], argv.slice(1), { stdio: ['pipe', 'pipe', 'ignore'], detached: true });
     this.readyNow = false;
     child.stdout?.setEncoding('utf8').on('data', (d: string) => {
       if (this.child !== child || !d.includes('ready')) return;
