@@ -41,7 +41,7 @@ export async function main(args: readonly string[]): Promise<number> {
   }
   const log = new Logger({ file: inv.globals.log, format: inv.globals.logFormat, debug: inv.globals.debug });
   try {
-    const config = await timed('config', () => loadConfig(inv.vkernelConfig, env.configPath));
+    const config = await timed('config', () => loadConfig(inv.vkernelConfig, env.configPath, env.lockDir));
     const rt = new Runtime(inv, log, runcBinary(inv, config?.runc, env.runc), config, env);
     if (prepareRun) {
       if (inv.command !== 'run') throw new Error('vkernel-run-prepare: usage: vkernel-run-prepare <runc run argv>');

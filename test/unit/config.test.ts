@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/policy/config.js';
@@ -87,5 +87,36 @@ describe('runtime config file', () => {
     ['rt:\n  budget_percent: 40\nlimits:\n  rt_budget_percent: 30\n', 'rt.budget_percent (40) must not exceed limits.rt_budget_percent (30)'],
   ])('%j → %s', async (text, message) => {
     await expect(loadConfig(file(text))).rejects.toThrow(message);
+  });
+});
+
+describe('parsed-config cache (issue 15: no YAML parser per engine call)', () => {
+  const CACHE = 'config-cache.json';
+  test('the first load parses and caches; a load of the same text reads the cache; any edit parses again', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vk-cfgcache-'));
+    const f = file('limits:\n  rt_budget_percent: 40\n');
+    expect((await loadConfig(f, undefined, dir))?.operator.limits.rtBudgetPercent).toBe(40);
+    const cached = JSON.parse(readFileSync(join(dir, CACHE), 'utf8'));
+    expect(cached).toEqual({ version: 1, text: 'limits:\n  rt_budget_percent: 40\n', doc: { limits: { rt_budget_percent: 40 } } });
+    // the cache is what counts for the same text (a doctored doc shows it was used, not the YAML)
+    cached.doc.limits.rt_budget_percent = 30;
+    writeFileSync(join(dir, CACHE), JSON.stringify(cached));
+    expect((await loadConfig(f, undefined, dir))?.operator.limits.rtBudgetPercent).toBe(30);
+    // an edit (same length even) is parsed from the file
+    writeFileSync(f, 'limits:\n  rt_budget_percent: 45\n');
+    expect((await loadConfig(f, undefined, dir))?.operator.limits.rtBudgetPercent).toBe(45);
+    expect(JSON.parse(readFileSync(join(dir, CACHE), 'utf8')).doc).toEqual({ limits: { rt_budget_percent: 45 } });
+  });
+
+  test('a cached document is validated like a parsed one; garbage in the cache is ignored; .inf is not cached', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vk-cfgcache-'));
+    const text = 'limits:\n  rt_budget_percent: 40\n';
+    writeFileSync(join(dir, CACHE), JSON.stringify({ version: 1, text, doc: { limits: { rt_budget_percent: -1 } } }));
+    await expect(loadConfig(file(text), undefined, dir)).rejects.toThrow(/rt_budget_percent/);
+    writeFileSync(join(dir, CACHE), '{not json');
+    expect((await loadConfig(file(text), undefined, dir))?.operator.limits.rtBudgetPercent).toBe(40);
+    const dir2 = mkdtempSync(join(tmpdir(), 'vk-cfgcache-'));
+    await loadConfig(file('defaults:\n  io.vkernel.sched.adaptive.cpu_high: .inf\n'), undefined, dir2).catch(() => undefined);
+    expect(existsSync(join(dir2, CACHE))).toBe(false);
   });
 });
