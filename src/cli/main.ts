@@ -47,6 +47,8 @@ export async function main(args: readonly string[]): Promise<number> {
       if (inv.command !== 'run') throw new Error('vkernel-run-prepare: usage: vkernel-run-prepare <runc run argv>');
       return await (await timed('import', () => import('./commands/run.js'))).run(rt, 'prepare');
     }
+    // ours alone, help included (runc has no gc)
+    if (inv.command === 'gc') return await (await timed('import', () => import('./commands/gc.js'))).gcCommand(rt);
     if (wantsRuncHelp(rt)) return await (await timed('import', () => import('./commands/passthrough.js'))).passthrough(rt);
     // runc prints its version whatever follows --version; ours after
     if (inv.version) return await (await timed('import', () => import('./commands/version.js'))).version(rt);

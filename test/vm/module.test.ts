@@ -38,4 +38,5 @@ vmFeature('the per-container vkernel module through vkernel-runtime', ['70-modul
   { name: 'module_crash.create_killed_clean', title: 'create SIGKILLed at applying:module, module-loaded, applied:module, created: delete --force leaves no module, sysfs entry, state, runc container or cgroup' },
   { name: 'module_crash.loaded_window_real', title: 'the kill at module-loaded hit the window: module loaded and runc container there, state written before insmod only' },
   { name: 'module_crash.delete_killed_clean', title: 'delete SIGKILLed before it removes the module: a second delete --force removes module and state' },
+  { name: 'module_crash.gc_after_kill', title: 'create SIGKILLed at module-loaded, the container then deleted with runc alone (our delete never called): `vkernel-runtime gc` (the engine\'s, no Node.js in the guest) removes the module, sysfs entry, state and cgroup' },
 ], ['modules/vkernel']);

@@ -1,5 +1,4 @@
 import Doctor from './doctor.js';
-import Gc from './gc.js';
 import { Install, Uninstall } from './install.js';
 import { ModuleBuild, ModuleRename } from './module.js';
 import Ps from './ps.js';
@@ -8,7 +7,6 @@ import Ps from './ps.js';
 export const COMMANDS = {
   doctor: Doctor,
   ps: Ps,
-  gc: Gc,
   install: Install,
   uninstall: Uninstall,
   'module:build': ModuleBuild,

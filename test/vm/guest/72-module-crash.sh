@@ -5,7 +5,7 @@
 # before insmod, so delete finds it. Needs the payload of test/vm/lib/runtime-payload.mjs with
 # VKVM_PAYLOAD_MODULE_KDIR (as 70-module.sh).
 . /tests/lib.sh
-CHECKS="module_crash.create_killed_clean module_crash.loaded_window_real module_crash.delete_killed_clean"
+CHECKS="module_crash.create_killed_clean module_crash.loaded_window_real module_crash.delete_killed_clean module_crash.gc_after_kill"
 if [ ! -x /opt/vkr/bin/vkernel-runtime ]; then
 	fail_all "no runtime in the initramfs (VKVM_EXTRA_LIST of test/vm/lib/runtime-payload.mjs)" $CHECKS
 	vkend
@@ -77,4 +77,18 @@ sleep 0.3
 after=$(leftovers $id)
 [ $crc = 0 ] && [ $drc = 137 ] && echo "$mid" | grep -q module && [ -z "$after" ]
 result module_crash.delete_killed_clean $? "create rc=$crc ($(tail -n 1 /tmp/$id.out)); delete killed rc=$drc (trace '$(cat /tmp/trace 2>/dev/null)'), left '$mid'; second delete --force rc=$d2, after '$after'"
+
+# create SIGKILLed at module-loaded, then the caller removes the container with runc alone (a
+# containerd that lost track of us): only gc can find the module; the guest has no Node.js, so this
+# is the engine's gc
+id=mg1
+rc=$(create_killed $id module-loaded)
+runc delete --force $id >/dev/null 2>&1
+mid=$(leftovers $id)
+$RT gc >/tmp/$id.gc 2>&1
+grc=$?
+sleep 0.3
+after=$(leftovers $id)
+[ "$rc" = 137 ] && echo "$mid" | grep -q module && [ $grc = 0 ] && [ -z "$after" ]
+result module_crash.gc_after_kill $? "create rc=$rc (trace '$(cat /tmp/trace 2>/dev/null)'); after runc delete: '$mid'; gc rc=$grc: $(tr '\n' ';' </tmp/$id.gc); after '$after'"
 vkend
