@@ -14,6 +14,14 @@ vmFeature('per-pid-namespace sched_wakeup_granularity_ns', ['20-sched-params.sh'
     name: 'sched_params.wakeup_gran_used',
     title: "wakeup preemption follows the woken task's namespace value (median wakeup latency beside a CPU hog: 0 ns vs 1 s)",
   },
+  {
+    name: 'sched_params.wakeup_gran_group',
+    title: "at group level too: a sleeper in a container's cgroup and namespace woken beside a host hog (0 ns vs 1 s)",
+  },
+  {
+    name: 'sched_params.hotplug_keeps_host_value',
+    title: 'a host write of kernel.sched_wakeup_granularity_ns survives CPU hotplug (offline and online again); namespace values too',
+  },
 ]);
 
 vmFeature('vkernel sysctls through a read-only /proc/sys', ['30-sysctl-write.sh'], [

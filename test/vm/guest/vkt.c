@@ -48,11 +48,15 @@
  *                                     of a MAP_SHARED file for up to S s
  *   vkt futex-file-wake PATH          FUTEX_WAKE (shared) it until a waiter
  *                                     is woken (3 s at most): "woke N"
- *   vkt wakelat N                     wakeup latency of a task pinned to
+ *   vkt wakelat N [NSPID PROCS]       wakeup latency of a task pinned to
  *                                     CPU 1 beside a nice -10 CPU hog,
  *                                     woken N times through a pipe from
  *                                     CPU 0, 2 ms after it blocked; prints
- *                                     median and quartiles in us
+ *                                     median and quartiles in us.  With
+ *                                     NSPID and PROCS only the sleeper
+ *                                     joins the cgroup (PROCS, "-": none)
+ *                                     and NSPID's pid namespace; the hog
+ *                                     and the waker stay where vkt runs
  *   vkt futex N                       N ping-pongs between two threads on
  *                                     process-private futexes; "ok"
  *   vkt thp MB                        touch a MB MiB anonymous mapping and
@@ -1244,7 +1248,37 @@ static int cmp_ll(const void *a, const void *b)
  * 0); otherwise it waits until the hog's slice is used up, at a tick
  * (HZ=250: 4 ms steps), ~9 ms later.
  */
-static int cmd_wakelat(int n)
+/*
+ * The sleeper of wakelat in another cgroup and pid namespace than the hog:
+ * join PROCS (unless "-"), enter NSPID's pid namespace and fork, so that the
+ * child, the one that sleeps, is in that namespace.  Returns in the child;
+ * the parent waits for it and exits with its status.
+ */
+static void wakelat_sleeper_elsewhere(const char *nspid, const char *procs)
+{
+	char path[64], me[24];
+	int fd, st;
+	pid_t c;
+
+	snprintf(me, sizeof(me), "%d", getpid());
+	if (strcmp(procs, "-") && write_file(procs, me))
+		perror("join cgroup"), _exit(1);
+	snprintf(path, sizeof(path), "/proc/%s/ns/pid", nspid);
+	fd = open(path, O_RDONLY);
+	if (fd < 0 || setns(fd, CLONE_NEWPID))
+		perror("setns"), _exit(1);
+	close(fd);
+	c = fork();
+	if (c < 0)
+		_exit(1);
+	if (c == 0)
+		return;
+	if (waitpid(c, &st, 0) != c || !WIFEXITED(st))
+		_exit(1);
+	_exit(WEXITSTATUS(st));
+}
+
+static int cmd_wakelat(int n, const char *nspid, const char *procs)
 {
 	volatile long long *sh;
 	long long *lat, ts, t;
@@ -1271,6 +1305,8 @@ static int cmd_wakelat(int n)
 	}
 	sleeper = fork();
 	if (sleeper == 0) {
+		if (nspid)
+			wakelat_sleeper_elsewhere(nspid, procs);
 		pin(1);
 		for (i = 0; i < n; i++) {
 			sh[0] = i + 1;	/* about to block */
@@ -1292,9 +1328,11 @@ static int cmd_wakelat(int n)
 		if (write(fds[1], &ts, sizeof(ts)) != sizeof(ts))
 			break;
 	}
-	waitpid(sleeper, NULL, 0);
+	waitpid(sleeper, &i, 0);
 	kill(hog, SIGKILL);
 	waitpid(hog, NULL, 0);
+	if (!WIFEXITED(i) || WEXITSTATUS(i))
+		return fprintf(stderr, "sleeper failed\n"), 1;
 	qsort(lat, n, sizeof(*lat), cmp_ll);
 	printf("median_us=%lld q1_us=%lld q3_us=%lld min_us=%lld max_us=%lld\n",
 	       lat[n / 2], lat[n / 4], lat[3 * n / 4], lat[0], lat[n - 1]);
@@ -1859,7 +1897,9 @@ int main(int argc, char **argv)
 	if (argc == 3 && !strcmp(argv[1], "futex-file-wake"))
 		return cmd_futex_file_wake(argv[2]);
 	if (argc == 3 && !strcmp(argv[1], "wakelat"))
-		return cmd_wakelat(atoi(argv[2]));
+		return cmd_wakelat(atoi(argv[2]), NULL, NULL);
+	if (argc == 5 && !strcmp(argv[1], "wakelat"))
+		return cmd_wakelat(atoi(argv[2]), argv[3], argv[4]);
 	if (argc == 3 && !strcmp(argv[1], "futex"))
 		return cmd_futex(atoi(argv[2]));
 	if (argc == 3 && !strcmp(argv[1], "thp"))
