@@ -779,13 +779,15 @@ static void smp_work(struct smp_task *s, int ms)
 	long long start = now_us(CLOCK_THREAD_CPUTIME_ID);
 
 	while (now_us(CLOCK_THREAD_CPUTIME_ID) - start < ms * 1000LL) {
+		int c0 = sched_getcpu();
 		long long a = now_us(CLOCK_MONOTONIC);
 		int c = sched_getcpu();
 		long long b = now_us(CLOCK_MONOTONIC);
 		int k = s->nseg - 1;
 
-		if (c != sched_getcpu())
-			continue;	/* moved in between: sample again */
+		/* moved before, between or after the two times: sample again */
+		if (c != c0 || c != sched_getcpu())
+			continue;
 		if (k < 0 || s->cpu[k] != c) {
 			if (k + 1 >= SMP_SEGS)
 				continue;
