@@ -34,6 +34,9 @@ const NS_TYPES = ['cgroup', 'ipc', 'mnt', 'net', 'pid', 'time', 'user', 'uts'];
 const NS_TYPE = `(${NS_TYPES.join('|')})`;
 const PERSONALITY = '(linux|linux32|uname26|0x[0-9a-fA-F]{1,8}|[0-9]{1,10})';
 const CAPABILITY = `(${CAPABILITIES.join('|')})`;
+/** io.vkernel.fs.rules: ACCESS:PATH, PATH absolute (src/module/rules.ts refuses . and .. components) */
+const FS_PATH = '/([A-Za-z0-9._@+=~-]+(/[A-Za-z0-9._@+=~-]+)*)?';
+const FS_RULE = `(deny-read|deny-write|deny-rw):${FS_PATH}`;
 
 export const KEYS: readonly KeySpec[] = [
   { key: 'sched.policy', kind: 'enum', feature: true, values: ['cfs', 'fifo', 'adaptive'], allowed: 'one of cfs, fifo, adaptive' },
@@ -66,6 +69,10 @@ export const KEYS: readonly KeySpec[] = [
   {
     key: 'caps.max', kind: 'list', feature: true, pattern: `^(none|${CAPABILITY}(,${CAPABILITY})*)$`,
     allowed: `none or comma-separated capability names of Linux 6.1 (${CAPABILITIES[0]} … ${CAPABILITIES[CAPABILITIES.length - 1]}, as in the OCI spec): the container's capability ceiling`,
+  },
+  {
+    key: 'fs.rules', kind: 'list', feature: true, pattern: `^${FS_RULE}(,${FS_RULE})*$`,
+    allowed: 'comma-separated rules deny-read:PATH, deny-write:PATH or deny-rw:PATH (PATH absolute in the container, of letters, digits and ._@+=~-; the rule holds for the file or directory and everything below it), at most 32',
   },
   { key: 'backend', kind: 'enum', feature: false, values: ['auto', 'kernel', 'rt'], allowed: 'one of auto, kernel, rt' },
   { key: 'strict', kind: 'bool', feature: false, allowed: 'one of true, false' },

@@ -90,7 +90,7 @@ export function operatorProblems(p: Policy, sources: Sources, op: OperatorPolicy
   }
   const { limits } = op;
   if (!limits.modules) {
-    for (const key of ['module', 'syscall.deny', 'syscall.namespaces', 'syscall.personality', 'caps.max'] as const) {
+    for (const key of ['module', 'syscall.deny', 'syscall.namespaces', 'syscall.personality', 'caps.max', 'fs.rules'] as const) {
       if (key === 'module' ? p.module === true : p[key] !== undefined && !(key === 'syscall.namespaces' && p[key] === 'allow')) {
         problems.push(`${show(key, p, sources)}: per-container kernel modules are not allowed on this node (limits.modules: false ${where})`);
       }

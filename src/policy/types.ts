@@ -17,6 +17,7 @@ export interface Policy {
   'syscall.namespaces'?: string;
   'syscall.personality'?: string;
   'caps.max'?: string;
+  'fs.rules'?: string;
   backend?: 'auto' | 'kernel' | 'rt';
   strict?: boolean;
 }

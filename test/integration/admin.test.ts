@@ -9,13 +9,14 @@ test('doctor: one screen of what this host supports, exit 0 when containers can 
   const r = await vk(['doctor']);
   expect(r.exitCode).toBe(0);
   expect(r.stdout).toContain((await runc(['--version'])).stdout.split('\n')[0]);
-  for (const name of ['runc', 'cgroup', 'kernel', 'modules', 'headers', 'argument rules', 'caps ceiling', 'rt group sched', 'fifo backend']) {
+  for (const name of ['runc', 'cgroup', 'kernel', 'modules', 'headers', 'argument rules', 'caps ceiling', 'file rules', 'rt group sched', 'fifo backend']) {
     expect(r.stdout).toMatch(new RegExp(`^  \\S+\\s+${name} `, 'm'));
   }
   // whether the kernel enforces io.vkernel.syscall.namespaces/personality and caps.max (this host: a stock kernel)
   const features = existsSync('/sys/kernel/vkernel/features') ? readFileSync('/sys/kernel/vkernel/features', 'utf8') : '';
   expect(r.stdout).toMatch(features.includes('caps_max') ? /caps ceiling +the kernel enforces io\.vkernel\.caps\.max/ : /caps ceiling +no caps_max in \/sys\/kernel\/vkernel\/features/);
   expect(r.stdout).toMatch(features.includes('syscall_args') ? /argument rules +the kernel enforces/ : /argument rules +no syscall_args in \/sys\/kernel\/vkernel\/features/);
+  expect(r.stdout).toMatch(features.includes('fs_rules') ? /file rules +the kernel enforces io\.vkernel\.fs\.rules/ : /file rules +no fs_rules in \/sys\/kernel\/vkernel\/features/);
   expect(r.stdout.split('\n').length).toBeLessThan(50);
   // the operator policy: which sources count, the node's limits, per key what tenants may set
   expect(r.stdout).toMatch(/^operator policy \(/m);

@@ -13,6 +13,9 @@ test.each([
   [{ 'io.vkernel.syscall.namespaces': 'deny' }, /io\.vkernel\.syscall\.namespaces=deny \(from annotation\): this kernel/],
   [{ 'io.vkernel.syscall.personality': 'linux' }, /io\.vkernel\.syscall\.personality=linux \(from annotation\): this kernel/],
   [{ 'io.vkernel.caps.max': 'CAP_CHOWN,CAP_FLY' }, /io\.vkernel\.caps\.max: \\"CAP_CHOWN,CAP_FLY\\" is not none or comma-separated capability names of Linux 6\.1/],
+  // issue 14 §4: file rules need the module (and a kernel with fs_rules); the grammar is checked first
+  [{ 'io.vkernel.fs.rules': 'deny-read:/etc/shadow' }, /io\.vkernel\.fs\.rules=deny-read:\/etc\/shadow \(from annotation\): this kernel .* (has no loadable module support|is not the vkernel kernel)/],
+  [{ 'io.vkernel.fs.rules': 'read:/etc/shadow' }, /io\.vkernel\.fs\.rules: \\"read:\/etc\/shadow\\" is not comma-separated rules deny-read:PATH, deny-write:PATH or deny-rw:PATH/],
 ])('%j is refused before anything exists', async (annotations, message) => {
   const bundle = await makeBundle({ args: ['true'], annotations });
   const root = tempRoot();

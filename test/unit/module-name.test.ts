@@ -113,7 +113,7 @@ describe('module applier', () => {
     expect(moduleApplier.requested({ 'syscall.deny': 'mkdir' })).toBe(true);
     expect(moduleApplier.requested({ module: false })).toBe(false);
     expect(moduleApplier.requested({ 'sched.policy': 'fifo' })).toBe(false);
-    expect(moduleApplier.keys).toEqual(['module', 'syscall.deny', 'syscall.namespaces', 'syscall.personality', 'caps.max']);
+    expect(moduleApplier.keys).toEqual(['module', 'syscall.deny', 'syscall.namespaces', 'syscall.personality', 'caps.max', 'fs.rules']);
   });
 
   test('unsupported without module support, without the vkernel kernel, or without its syscall_table feature', () => {

@@ -3,7 +3,7 @@ import { readEnv } from '../../env.js';
 import { failure, run } from '../../host/spawn.js';
 import { hostCgroups } from '../../kernel/cgroups/index.js';
 import { probeHost } from '../../kernel/probe.js';
-import { ARGS_FEATURE, CAPS_FEATURE } from '../../module/rules.js';
+import { ARGS_FEATURE, CAPS_FEATURE, FS_FEATURE } from '../../module/rules.js';
 import { nsEnableUnsupported } from '../../kernel/ns-enable.js';
 
 export interface Check { name: string; ok: boolean; detail: string; consequence?: string }
@@ -50,6 +50,7 @@ export async function hostChecks(runc: string): Promise<{ checks: Check[]; requi
   for (const [name, word, keys] of [
     ['argument rules', ARGS_FEATURE, 'io.vkernel.syscall.namespaces, io.vkernel.syscall.personality'],
     ['caps ceiling', CAPS_FEATURE, 'io.vkernel.caps.max'],
+    ['file rules', FS_FEATURE, 'io.vkernel.fs.rules'],
   ] as const) {
     const has = probe.vkernelFeatures.includes(word);
     checks.push({

@@ -17,7 +17,12 @@ function parseRulesLenient(p: Parameters<typeof parseRules>[0]) {
   try {
     return parseRules(p);
   } catch {
-    return { nsDeny: p['syscall.namespaces'] && p['syscall.namespaces'] !== 'allow' ? 1 : 0, personality: p['syscall.personality'] ? [] : undefined, capsMax: p['caps.max'] ? [] : undefined };
+    return {
+      nsDeny: p['syscall.namespaces'] && p['syscall.namespaces'] !== 'allow' ? 1 : 0,
+      personality: p['syscall.personality'] ? [] : undefined,
+      capsMax: p['caps.max'] ? [] : undefined,
+      fs: p['fs.rules'] ? [] : undefined,
+    };
   }
 }
 
@@ -32,13 +37,13 @@ export const MODULE_FEATURE = 'syscall_table';
  */
 export const moduleApplier: Applier = {
   name: 'module',
-  keys: ['module', 'syscall.deny', 'syscall.namespaces', 'syscall.personality', 'caps.max'],
+  keys: ['module', 'syscall.deny', 'syscall.namespaces', 'syscall.personality', 'caps.max', 'fs.rules'],
   requested: (p) => p.module === true || !!p['syscall.deny'] || rulesRequested(parseRulesLenient(p)),
   check({ spec, policy }) {
     parseDenyList(policy['syscall.deny']);
     const rules = rulesRequested(parseRules(policy));
-    requireOwnPidNamespace(spec, policy, ['module', 'syscall.deny', 'syscall.namespaces', 'syscall.personality', 'caps.max'],
-      `the per-container module's syscall and futex tables${rules ? ', argument rules and capability ceiling' : ''}`);
+    requireOwnPidNamespace(spec, policy, ['module', 'syscall.deny', 'syscall.namespaces', 'syscall.personality', 'caps.max', 'fs.rules'],
+      `the per-container module's syscall and futex tables${rules ? ', argument rules, capability ceiling and file rules' : ''}`);
   },
   unsupported(p, probe) {
     if (!probe.modules) return `this kernel (${probe.release}) has no loadable module support (no /proc/modules): the per-container vkernel module needs the vkernel kernel with CONFIG_MODULES`;
@@ -49,7 +54,9 @@ export const moduleApplier: Applier = {
     const rules = parseRulesLenient(p);
     for (const word of rulesFeatures(rules)) {
       if (!probe.vkernelFeatures.includes(word)) {
-        const what = word === 'caps_max' ? 'io.vkernel.caps.max (a kernel-enforced capability ceiling)' : 'io.vkernel.syscall.namespaces/personality (kernel-enforced argument rules)';
+        const what = word === 'caps_max' ? 'io.vkernel.caps.max (a kernel-enforced capability ceiling)'
+          : word === 'fs_rules' ? 'io.vkernel.fs.rules (kernel-enforced file and directory rules)'
+            : 'io.vkernel.syscall.namespaces/personality (kernel-enforced argument rules)';
         return `this vkernel kernel lacks the ${word} feature (has: ${probe.vkernelFeatures.join(' ') || 'none'}), which ${what} needs`;
       }
     }
