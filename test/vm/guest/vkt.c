@@ -57,6 +57,9 @@
  *                                     joins the cgroup (PROCS, "-": none)
  *                                     and NSPID's pid namespace; the hog
  *                                     and the waker stay where vkt runs
+ *   vkt wakelat N raw                 the same (no NSPID), each sample
+ *                                     first as a line "lat_us=<us>"
+ *                                     (eval/guest.sh)
  *   vkt futex N                       N ping-pongs between two threads on
  *                                     process-private futexes; "ok"
  *   vkt thp MB                        touch a MB MiB anonymous mapping and
@@ -1280,7 +1283,7 @@ static void wakelat_sleeper_elsewhere(const char *nspid, const char *procs)
 	_exit(WEXITSTATUS(st));
 }
 
-static int cmd_wakelat(int n, const char *nspid, const char *procs)
+static int cmd_wakelat(int n, const char *nspid, const char *procs, int raw)
 {
 	volatile long long *sh;
 	long long *lat, ts, t;
@@ -1335,6 +1338,8 @@ static int cmd_wakelat(int n, const char *nspid, const char *procs)
 	waitpid(hog, NULL, 0);
 	if (!WIFEXITED(i) || WEXITSTATUS(i))
 		return fprintf(stderr, "sleeper failed\n"), 1;
+	for (i = 0; raw && i < n; i++)
+		printf("lat_us=%lld\n", lat[i]);
 	qsort(lat, n, sizeof(*lat), cmp_ll);
 	printf("median_us=%lld q1_us=%lld q3_us=%lld min_us=%lld max_us=%lld\n",
 	       lat[n / 2], lat[n / 4], lat[3 * n / 4], lat[0], lat[n - 1]);
@@ -1899,9 +1904,11 @@ int main(int argc, char **argv)
 	if (argc == 3 && !strcmp(argv[1], "futex-file-wake"))
 		return cmd_futex_file_wake(argv[2]);
 	if (argc == 3 && !strcmp(argv[1], "wakelat"))
-		return cmd_wakelat(atoi(argv[2]), NULL, NULL);
+		return cmd_wakelat(atoi(argv[2]), NULL, NULL, 0);
+	if (argc == 4 && !strcmp(argv[1], "wakelat") && !strcmp(argv[3], "raw"))
+		return cmd_wakelat(atoi(argv[2]), NULL, NULL, 1);
 	if (argc == 5 && !strcmp(argv[1], "wakelat"))
-		return cmd_wakelat(atoi(argv[2]), argv[3], argv[4]);
+		return cmd_wakelat(atoi(argv[2]), argv[3], argv[4], 0);
 	if (argc == 3 && !strcmp(argv[1], "futex"))
 		return cmd_futex(atoi(argv[2]));
 	if (argc == 3 && !strcmp(argv[1], "thp"))

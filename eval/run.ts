@@ -1,0 +1,111 @@
+// `npm run eval [-- --smoke] [--smp N] [--out DIR] [--image DIR] [--no-unpatched]`
+// Reproduces the seed deck's evaluation (系统评估) and the predecessor's numbers (issue 17): builds
+// (or reuses, cached) the Dockerfile.vm image, boots it under qemu (TCG) with the patched kernel and
+// then with the unpatched one (same initramfs), runs eval/guest.sh in each boot (real dockerd
+// inside), and writes eval/results/<date>[-smoke]/: samples.csv + samples.json (raw data),
+// console-<kernel>.log, report.md and SVG charts (vega-lite).
+//   --smoke         one repetition, smallest sizes (what npm test runs: test/e2e/eval-smoke.test.ts)
+//   --smp N         vCPUs of the VM (default 2: see report.md "Measured under TCG")
+//   --image DIR     boot DIR/bzImage + DIR/rootfs.cpio (scripts/vm-image.sh's output) instead of
+//                   building the image
+//   --no-unpatched  skip the unpatched boot (its comparisons are then left out of the report)
+// Run as root, alone on the VM lock if the machine has one (the figures are timing-sensitive):
+//   flock /var/lock/vkernel-vm.lock npm run eval
+// VKERNEL_CACHE applies as for kernel/build.sh and the e2e tier.
+import { execa } from 'execa';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { prepareImage } from './lib/image.js';
+import { configs, envFile, FULL, SMOKE } from './lib/params.js';
+import { parseConsole, type Boot, type Info, type Sample } from './lib/parse.js';
+import { writeReport, type Meta } from './lib/report.js';
+
+const repo = resolve(new URL('..', import.meta.url).pathname);
+process.chdir(repo);
+const argv = process.argv.slice(2);
+const flag = (n: string) => argv.includes(`--${n}`);
+const opt = (n: string) => {
+  const i = argv.indexOf(`--${n}`);
+  if (i < 0) return undefined;
+  const v = argv[i + 1];
+  if (v === undefined || v.startsWith('--')) throw new Error(`--${n} needs a value`);
+  return v;
+};
+const known = new Set(['--smoke', '--smp', '--out', '--image', '--no-unpatched']);
+for (const a of argv) if (a.startsWith('--') && !known.has(a)) throw new Error(`unknown option ${a} (see the top of eval/run.ts)`);
+const smoke = flag('smoke');
+const smp = Number(opt('smp') ?? 2);
+if (!Number.isInteger(smp) || smp < 1 || smp > 8) throw new Error('--smp: an integer from 1 to 8');
+const params = smoke ? SMOKE : FULL;
+const date = new Date().toISOString().slice(0, 10);
+const out = resolve(opt('out') ?? join('eval/results', `${date}${smoke ? '-smoke' : ''}${smp !== 2 ? `-smp${smp}` : ''}`));
+const log = (s: string) => process.stderr.write(`${s}\n`);
+
+const t0 = Date.now();
+const seconds: Record<string, number> = {};
+const phase = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
+  const t = Date.now();
+  try {
+    return await fn();
+  } finally {
+    seconds[name] = (Date.now() - t) / 1000;
+    log(`eval: ${name} ${seconds[name].toFixed(0)} s`);
+  }
+};
+
+const kernelOut = async (flags: string[]): Promise<string> => {
+  const r = await execa('kernel/build.sh', flags, { reject: false, stderr: 'inherit', timeout: 90 * 60_000 });
+  if (r.exitCode !== 0) throw new Error(`kernel/build.sh ${flags.join(' ')} failed`);
+  return r.stdout.trim().split('\n').pop() ?? '';
+};
+
+const image = await phase('image', async () => {
+  const dir = opt('image');
+  if (dir) return { dir: resolve(dir), kernelKey: '(given image)', imageId: '(given)' };
+  return prepareImage(log);
+});
+const unpatchedOut = flag('no-unpatched') ? undefined : await phase('unpatched kernel', () => kernelOut(['--unpatched']));
+
+// the guest's helpers: vkt (static, as the VM tier builds it), nginx's configuration, the sizes
+const helpers = mkdtempSync(join(tmpdir(), 'vk-eval-'));
+mkdirSync(out, { recursive: true });
+const samples: Sample[] = [];
+const infos: Info[] = [];
+try {
+  execFileSync('gcc', ['-static', '-O2', '-Wall', '-pthread', '-o', join(helpers, 'vkt'), 'test/vm/guest/vkt.c'], { stdio: 'inherit' });
+  copyFileSync('eval/nginx.conf', join(helpers, 'nginx.conf'));
+  const boot = async (b: Boot, kernel?: string) => {
+    writeFileSync(join(helpers, 'eval.env'), envFile(params, b === 'patched' ? params.exps : params.unpatchedExps, configs(smoke, b)));
+    const timeout = smoke ? 900 : 5400;
+    const r = await execa('scripts/vm-boot.sh', [image.dir, 'eval/guest.sh', String(timeout)], {
+      env: { VKVM_EXTRA: helpers, VKVM_SMP: String(smp), ...(kernel ? { VKVM_KERNEL: kernel } : {}) },
+      all: true, reject: false, timeout: (timeout + 60) * 1000, maxBuffer: 256 * 1024 * 1024,
+    });
+    const text = String(r.all);
+    writeFileSync(join(out, `console-${b}.log`), text);
+    const c = parseConsole(b, text);
+    if (!c.done) throw new Error(`${b} boot: no VKEVALDONE (exit ${r.exitCode}); console tail:\n${text.slice(-3000)}`);
+    samples.push(...c.samples);
+    infos.push(...c.infos);
+    log(`eval: ${b} boot: ${c.samples.length} samples, guest uptime ${c.uptime ?? '?'} s`);
+  };
+  await phase('patched boot', () => boot('patched'));
+  if (unpatchedOut) await phase('unpatched boot', () => boot('unpatched', join(unpatchedOut, 'bzImage')));
+} finally {
+  rmSync(helpers, { recursive: true, force: true });
+}
+
+seconds.total = (Date.now() - t0) / 1000;
+const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim()
+  + (execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8' }).trim() ? '+changes' : '');
+const meta: Meta = {
+  date, commit, smoke, smp, params: { ...params },
+  kernels: { patched: image.kernelKey, unpatched: unpatchedOut ? unpatchedOut.split('/').pop() ?? '' : '(not booted)' },
+  seconds, command: `npm run eval${argv.length ? ` -- ${argv.join(' ')}` : ''}`,
+};
+writeFileSync(join(out, 'samples.csv'), ['boot,experiment,config,param,rep,value', ...samples.map((s) => [s.boot, s.exp, s.cfg, s.param, s.rep, s.value].join(','))].join('\n') + '\n');
+writeFileSync(join(out, 'samples.json'), JSON.stringify({ meta, samples, infos }, null, 1) + '\n');
+await writeReport(out, samples, infos, meta);
+log(`eval: ${out}/report.md (${samples.length} samples, ${Math.round(seconds.total)} s in all)`);
