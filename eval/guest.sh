@@ -73,8 +73,9 @@ rotate() { # ROUND WORDS...: WORDS rotated by ROUND (interleaving: no configurat
 HB_SWEEP='for m in threads processes; do f=-T; [ $m = processes ] && f=-P;
   for l in $LOOPS; do t=$($CHRT hackbench -p $f -g $HB_GROUPS -l $l 2>&1 | sed -n "s/^Time: //p");
   echo "HB $m $l ${t:-nan}"; done; done'
-bench_in() { # CONFIG OP N: vkt bench in a container of CONFIG (host: the VM itself)
-	if [ "$1" = host ]; then /vkvm/vkt bench "$2" "$3"; else dr "$1" -v /vkvm:/vkvm:ro $IMG /vkvm/vkt bench "$2" "$3"; fi 2>&1 |
+bench_in() { # CONFIG ARGS: `vkt bench ARGS` (shell words) in a container of CONFIG (host: the VM
+	# itself); ns per operation, one line per bench
+	if [ "$1" = host ]; then sh -c "/vkvm/vkt bench $2"; else dr "$1" -v /vkvm:/vkvm:ro $IMG sh -c "/vkvm/vkt bench $2"; fi 2>&1 |
 		sed -n 's/.*total_ns=\([0-9]*\) n=\([0-9]*\).*/\1 \2/p' | awk '{ printf "%.3f\n", $1 / $2 }'
 }
 
@@ -84,7 +85,7 @@ if has cost; then
 	for ((r = 1; r <= REPS_COST; r++)); do
 		out=$(LOOPS=$LOOPS HB_GROUPS=$HB_GROUPS CHRT= sh -c "$HB_SWEEP")
 		printf '%s\n' "$out" | awk -v r="$r" '$1 == "HB" { print "VKEVAL cost_hackbench_" $2 " host " $3 " " r " " $4 }'
-		echo "VKEVAL cost_getppid host - $r $(bench_in host getppid "$N_GETPPID")"
+		echo "VKEVAL cost_getppid host - $r $(bench_in host "getppid $N_GETPPID")"
 	done
 fi
 
@@ -202,13 +203,15 @@ if has paths; then
 	read -ra fcfgs <<<"$FUTEX_CFGS"
 	for ((r = 1; r <= REPS_PATHS; r++)); do
 		for c in $(rotate $r "${cfgs[@]}"); do
-			echo "VKEVAL getppid $c - $r $(bench_in "$c" getppid "$N_GETPPID")"
-			echo "VKEVAL futex $c - $r $(bench_in "$c" futex "$N_FUTEX")"
+			# both operations in one container (each docker run costs ~10 s under TCG)
+			set -- $(bench_in "$c" "getppid $N_GETPPID; /vkvm/vkt bench futex $N_FUTEX")
+			echo "VKEVAL getppid $c - $r ${1:-nan}"
+			echo "VKEVAL futex $c - $r ${2:-nan}"
 		done
 		# contention: K containers at once, each a futex ping-pong; global table (runc) vs private
 		# tables (the module)
 		for c in $(rotate $r "${fcfgs[@]}"); do
-			for ((k = 1; k <= FUTEX_K; k++)); do bench_in "$c" futex "$N_FUTEX" >"/tmp/fk$k" & done
+			for ((k = 1; k <= FUTEX_K; k++)); do bench_in "$c" "futex $N_FUTEX" >"/tmp/fk$k" & done
 			wait
 			for ((k = 1; k <= FUTEX_K; k++)); do echo "VKEVAL futex_concurrent $c $k $r $(cat "/tmp/fk$k")"; done
 		done
@@ -231,6 +234,7 @@ if has apps; then
 				i=0; until wrk -t1 -c1 -d1s http://127.0.0.1:8080/ >/dev/null 2>&1 || [ $i -gt 30 ]; do i=$((i + 1)); sleep 0.3; done
 				wrk -t1 -c"$C" -d"${D}s" http://127.0.0.1:8080/' 2>&1 | sed -n 's/^Requests\/sec: *//p')
 			echo "VKEVAL nginx_rps $c - $r ${rps:-nan}"
+			[ -n "$rps" ] || info nginx_error "$c round $r: no wrk figure; nginx: $(docker logs ngx 2>&1 | tail -c 400 | tr '\n' ' ') state: $(docker inspect -f '{{.State.Status}} {{.State.ExitCode}}' ngx 2>&1)"
 			docker rm -f ngx >/dev/null 2>&1
 			t0=$(now_ns)
 			t=$(dr "$c" "${MNT[@]}" $IMG sh -c "t0=\$(date +%s%N); pwgen -s 16 $PWGEN_N >/dev/null; echo \$(((\$(date +%s%N) - t0) / 1000))")

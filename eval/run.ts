@@ -9,12 +9,15 @@
 //   --image DIR     boot DIR/bzImage + DIR/rootfs.cpio (scripts/vm-image.sh's output) instead of
 //                   building the image
 //   --no-unpatched  skip the unpatched boot (its comparisons are then left out of the report)
+//   --only EXP,...  run only these experiments (cost startup scene dmesg sched wakeup paths apps)
+//   --rerender DIR  write DIR's report.md and charts again from its samples.json (no VM)
+//   --build-only    build (or find) the image and the unpatched kernel, print the image's directory
 // Run as root, alone on the VM lock if the machine has one (the figures are timing-sensitive):
 //   flock /var/lock/vkernel-vm.lock npm run eval
 // VKERNEL_CACHE applies as for kernel/build.sh and the e2e tier.
 import { execa } from 'execa';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { prepareImage } from './lib/image.js';
@@ -33,15 +36,31 @@ const opt = (n: string) => {
   if (v === undefined || v.startsWith('--')) throw new Error(`--${n} needs a value`);
   return v;
 };
-const known = new Set(['--smoke', '--smp', '--out', '--image', '--no-unpatched']);
+const known = new Set(['--smoke', '--smp', '--out', '--image', '--no-unpatched', '--build-only', '--only', '--rerender']);
 for (const a of argv) if (a.startsWith('--') && !known.has(a)) throw new Error(`unknown option ${a} (see the top of eval/run.ts)`);
 const smoke = flag('smoke');
 const smp = Number(opt('smp') ?? 2);
 if (!Number.isInteger(smp) || smp < 1 || smp > 8) throw new Error('--smp: an integer from 1 to 8');
-const params = smoke ? SMOKE : FULL;
+const only = opt('only')?.split(',');
+const params = { ...(smoke ? SMOKE : FULL) };
+if (only) {
+  const bad = only.filter((e) => !params.exps.includes(e));
+  if (bad.length) throw new Error(`--only: unknown experiment(s) ${bad.join(', ')}`);
+  params.exps = params.exps.filter((e) => only.includes(e));
+  params.unpatchedExps = params.unpatchedExps.filter((e) => only.includes(e));
+}
 const date = new Date().toISOString().slice(0, 10);
 const out = resolve(opt('out') ?? join('eval/results', `${date}${smoke ? '-smoke' : ''}${smp !== 2 ? `-smp${smp}` : ''}`));
 const log = (s: string) => process.stderr.write(`${s}\n`);
+
+const rerender = opt('rerender');
+if (rerender) {
+  const j = JSON.parse(readFileSync(join(rerender, 'samples.json'), 'utf8')) as { meta: Meta; samples: Sample[]; infos: Info[] };
+  // NaN went into the JSON as null
+  await writeReport(rerender, j.samples.map((s) => ({ ...s, value: s.value ?? Number.NaN })), j.infos, j.meta);
+  log(`eval: ${rerender}/report.md written again`);
+  process.exit(0);
+}
 
 const t0 = Date.now();
 const seconds: Record<string, number> = {};
@@ -66,7 +85,11 @@ const image = await phase('image', async () => {
   if (dir) return { dir: resolve(dir), kernelKey: '(given image)', imageId: '(given)' };
   return prepareImage(log);
 });
-const unpatchedOut = flag('no-unpatched') ? undefined : await phase('unpatched kernel', () => kernelOut(['--unpatched']));
+const unpatchedOut = flag('no-unpatched') || params.unpatchedExps.length === 0 ? undefined : await phase('unpatched kernel', () => kernelOut(['--unpatched']));
+if (flag('build-only')) {
+  console.log(image.dir);
+  process.exit(0);
+}
 
 // the guest's helpers: vkt (static, as the VM tier builds it), nginx's configuration, the sizes
 const helpers = mkdtempSync(join(tmpdir(), 'vk-eval-'));
@@ -79,12 +102,14 @@ try {
   const boot = async (b: Boot, kernel?: string) => {
     writeFileSync(join(helpers, 'eval.env'), envFile(params, b === 'patched' ? params.exps : params.unpatchedExps, configs(smoke, b)));
     const timeout = smoke ? 900 : 5400;
-    const r = await execa('scripts/vm-boot.sh', [image.dir, 'eval/guest.sh', String(timeout)], {
+    const sub = execa('scripts/vm-boot.sh', [image.dir, 'eval/guest.sh', String(timeout)], {
       env: { VKVM_EXTRA: helpers, VKVM_SMP: String(smp), ...(kernel ? { VKVM_KERNEL: kernel } : {}) },
       all: true, reject: false, timeout: (timeout + 60) * 1000, maxBuffer: 256 * 1024 * 1024,
     });
+    // the console as it comes (tail -f it to follow a run), and whole at the end
+    sub.all?.pipe(createWriteStream(join(out, `console-${b}.log`)));
+    const r = await sub;
     const text = String(r.all);
-    writeFileSync(join(out, `console-${b}.log`), text);
     const c = parseConsole(b, text);
     if (!c.done) throw new Error(`${b} boot: no VKEVALDONE (exit ${r.exitCode}); console tail:\n${text.slice(-3000)}`);
     samples.push(...c.samples);

@@ -14,17 +14,24 @@ const base = { $schema: 'https://vega.github.io/schema/vega-lite/v6.json', backg
 
 export interface Point { [k: string]: string | number }
 
-/** box plot (min–max whiskers) of one value per configuration */
-export function boxPlot(title: string, values: Point[], field: string, axis: string, order: string[], cfgTitle = 'configuration'): TopLevelSpec {
-  return {
-    ...base, title, width: 460, height: 28 * order.length, data: { values },
+/** box plot (min–max whiskers) of one value per configuration; one panel (own x scale) per value
+ * of `facet` when facetTitle is given */
+export function boxPlot(title: string, values: Point[], field: string, axis: string, order: string[], cfgTitle = 'configuration', facetTitle?: string): TopLevelSpec {
+  const layer = {
     mark: { type: 'boxplot', extent: 'min-max', size: 16 },
     encoding: {
-      y: { field: 'cfg', type: 'nominal', sort: order, title: cfgTitle },
+      y: { field: 'cfg', type: 'nominal', sort: order, title: cfgTitle, axis: { labelLimit: 320 } },
       x: { field, type: 'quantitative', title: axis, scale: { zero: false } },
       color: { field: 'cfg', type: 'nominal', sort: order, legend: null },
     },
-  } as TopLevelSpec;
+  };
+  if (facetTitle) {
+    return {
+      ...base, title, data: { values }, facet: { column: { field: 'facet', type: 'nominal', title: facetTitle } },
+      resolve: { scale: { x: 'independent' } }, spec: { width: 300, height: 28 * order.length, ...layer },
+    } as TopLevelSpec;
+  }
+  return { ...base, title, width: 460, height: 28 * order.length, data: { values }, ...layer } as TopLevelSpec;
 }
 
 /** median vs a log-scaled parameter, one line per configuration, the p25–p75 band as error bars;
@@ -66,7 +73,7 @@ export function ratioChart(title: string, values: Point[], axis: string, order: 
       {
         mark: { type: 'bar', height: 14 },
         encoding: {
-          y: { field: 'cfg', type: 'nominal', sort: order, title: 'configuration' },
+          y: { field: 'cfg', type: 'nominal', sort: order, title: 'configuration', axis: { labelLimit: 320 } },
           x: { field: 'median', type: 'quantitative', title: axis },
           color: { field: 'cfg', type: 'nominal', sort: order, legend: null },
         },
@@ -79,7 +86,7 @@ export function ratioChart(title: string, values: Point[], axis: string, order: 
     ],
   };
   if (facetTitle) {
-    return { ...base, title, data: { values }, facet: { row: { field: 'facet', type: 'nominal', title: facetTitle } }, spec: { width: 420, height: 24 * order.length, ...layer } } as TopLevelSpec;
+    return { ...base, title, data: { values }, facet: { column: { field: 'facet', type: 'nominal', title: facetTitle } }, spec: { width: 300, height: 24 * order.length, ...layer } } as TopLevelSpec;
   }
   return { ...base, title, data: { values }, width: 420, height: 24 * order.length, ...layer } as TopLevelSpec;
 }
