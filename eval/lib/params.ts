@@ -28,13 +28,13 @@ const ALL = ['cost', 'startup', 'scene', 'dmesg', 'sched', 'wakeup', 'paths', 'a
 /** the unpatched kernel: what runs without vkernel (runc, crun, the runtime with no request) */
 const UNPATCHED = ['cost', 'startup', 'paths'];
 
-/** sized for ~45 min under TCG on 2 shared cores (each docker run costs ~10 s there): fewer
- * start-up rounds than issue 17 asks (6, not 30), see report.md */
+/** sized for ~40 min under TCG on 2 shared cores, where each docker run costs 10-35 s: fewer
+ * rounds than issue 17 asks (start-up 4, not 30; hackbench 3, not 5), see report.md */
 export const FULL: Params = {
   exps: ALL, unpatchedExps: UNPATCHED,
-  REPS_COST: 3, REPS_START: 6, REPS_SCENE: 1, SCENE_N: 20, REPS_SCHED: 5, LOOPS: [10, 40, 160], HB_GROUPS: 2,
-  REPS_WAKE: 1, WAKE_GRANS: [0, 1_000_000_000], WAKE_N: 100, REPS_PATHS: 3, N_GETPPID: 200_000, N_FUTEX: 5000, FUTEX_K: 2,
-  REPS_APPS: 3, WRK_CONN: 8, WRK_SECS: 5, PWGEN_N: 20_000,
+  REPS_COST: 3, REPS_START: 4, REPS_SCENE: 1, SCENE_N: 20, REPS_SCHED: 3, LOOPS: [10, 40, 160], HB_GROUPS: 2,
+  REPS_WAKE: 1, WAKE_GRANS: [0, 1_000_000_000], WAKE_N: 100, REPS_PATHS: 2, N_GETPPID: 200_000, N_FUTEX: 5000, FUTEX_K: 2,
+  REPS_APPS: 2, WRK_CONN: 8, WRK_SECS: 5, PWGEN_N: 20_000,
 };
 
 /** one repetition, smallest sizes: proves the tooling end to end (npm test), measures nothing */

@@ -15,6 +15,8 @@ export interface Meta {
   kernels: Record<Boot, string>;
   /** seconds per phase and in total */
   seconds: Record<string, number>;
+  /** boots that ended (timeout) before the guest script did */
+  incomplete?: Boot[];
   command: string;
 }
 
@@ -74,6 +76,7 @@ export async function writeReport(dir: string, samples: Sample[], infos: Info[],
   md.push('');
   md.push(`Command: \`${meta.command}\` at commit \`${meta.commit}\`. qemu **TCG** (no KVM), ${meta.smp} vCPUs, on a 2-core host shared with other jobs.`);
   md.push(`Kernels: patched \`${meta.kernels.patched}\`, unpatched \`${meta.kernels.unpatched}\` (same config, kernel/build.sh). Total time ${Math.round(meta.seconds.total)} s (${Object.entries(meta.seconds).filter(([k]) => k !== 'total').map(([k, v]) => `${k} ${Math.round(v)} s`).join(', ')}).`);
+  if (meta.incomplete?.length) md.push(`\n**Incomplete**: the ${meta.incomplete.join(' and ')} boot ended (--timeout) before the guest script did; experiments after that point are missing below.`);
   md.push('');
   md.push('Every figure is a median over repetitions with its spread (p25–p75, and min–max where shown), or a ratio of medians of configurations measured interleaved in the same boot; a ratio\'s spread is the quartile-crossed interval [a.p25 / b.p75, a.p75 / b.p25]. Raw data: `samples.csv` (one line per measurement), `samples.json` (with the run\'s parameters and the guest\'s facts), the two consoles `console-*.log`.');
   md.push('');
@@ -234,6 +237,8 @@ export async function writeReport(dir: string, samples: Sample[], infos: Info[],
     md.push(table(['granularity', 'n', 'median µs', 'p25–p75', 'min–max'], wk.map((c) => { const s = d.stats('patched', 'wakeup', c); return [c.replace('gran_', '') + ' ns', String(s?.n ?? 0), f(s?.median, 0), spread(s, 0), range(s, 0)]; })));
     md.push('');
     md.push(`Ratio of medians ${wk[1] ?? '?'} / ${wk[0] ?? '?'}: ${fmtRatio(ratio(d.stats('patched', 'wakeup', wk[1] ?? ''), d.stats('patched', 'wakeup', wk[0] ?? '')))}.`);
+    md.push('');
+    md.push('How to read it: the kernel applies a namespace\'s granularity where the woken *task* is compared with the running one; group entities keep the global value (kernel/patches/0003). Each docker container has its own cpu cgroup, so between the two containers (both hogs and both sleepers share CPU 1) the global value decides, and the per-container value only acts between a container\'s own sleeper and its own hog. The test\'s hog runs at nice 0 (setpriority(-10) needs CAP_SYS_NICE, which docker does not give).');
     md.push('');
   }
 
