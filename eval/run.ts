@@ -19,7 +19,7 @@
 // VKERNEL_CACHE applies as for kernel/build.sh and the e2e tier.
 import { execa } from 'execa';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { prepareImage } from './lib/image.js';
@@ -84,7 +84,10 @@ const kernelOut = async (flags: string[]): Promise<string> => {
 
 const image = await phase('image', async () => {
   const dir = opt('image');
-  if (dir) return { dir: resolve(dir), kernelKey: '(given image)', imageId: '(given)' };
+  if (dir) {
+    const key = join(dir, 'kernel-key');
+    return { dir: resolve(dir), kernelKey: existsSync(key) ? readFileSync(key, 'utf8').trim() : '(given image)', imageId: '(given)' };
+  }
   return prepareImage(log);
 });
 const unpatchedOut = flag('no-unpatched') || params.unpatchedExps.length === 0 ? undefined : await phase('unpatched kernel', () => kernelOut(['--unpatched']));

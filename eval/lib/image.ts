@@ -4,7 +4,7 @@
  * handed in through .vm-kernel/), then exported by scripts/vm-image.sh into a directory named
  * after the image's id, so an unchanged image is not exported again. */
 import { execa } from 'execa';
-import { existsSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildVmTarget, DOCKER_DATA_ROOT, ensureBaseImage, stagePrebuiltKernel, VM_CACHE } from '../../test/helpers/debian-base.js';
 import { Dockerd } from '../../test/helpers/engines.js';
@@ -39,6 +39,7 @@ export async function prepareImage(log: (s: string) => void): Promise<VmImage> {
       rmSync(tmp, { recursive: true, force: true });
       const r = await execa('scripts/vm-image.sh', [IMAGE, tmp], { env: { DOCKER: '/usr/bin/docker', DOCKER_HOST: `unix://${d.sock}` }, all: true, reject: false });
       if (r.exitCode !== 0) throw new Error(`scripts/vm-image.sh: ${r.all}`);
+      writeFileSync(join(tmp, 'kernel-key'), `${kernelKey}\n`);
       renameSync(tmp, dir);
     }
     log(`eval: image ${imageId} (kernel ${kernelKey}) at ${dir}`);
