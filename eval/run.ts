@@ -56,8 +56,28 @@ const out = resolve(opt('out') ?? join('eval/results', `${date}${smoke ? '-smoke
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
 const rerender = opt('rerender');
+/** a run stopped before it wrote samples.json: what its streamed consoles hold (meta from
+ * DIR/meta.json, which the one who stopped it writes) */
+function fromConsoles(dir: string): { meta: Meta; samples: Sample[]; infos: Info[] } {
+  const meta = JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8')) as Meta;
+  const samples: Sample[] = [];
+  const infos: Info[] = [];
+  for (const b of ['patched', 'unpatched'] as Boot[]) {
+    const f = join(dir, `console-${b}.log`);
+    if (!existsSync(f)) continue;
+    const c = parseConsole(b, readFileSync(f, 'utf8'));
+    samples.push(...c.samples);
+    infos.push(...c.infos);
+    if (!c.done) (meta.incomplete ??= []).push(b);
+  }
+  writeFileSync(join(dir, 'samples.csv'), ['boot,experiment,config,param,rep,value', ...samples.map((s) => [s.boot, s.exp, s.cfg, s.param, s.rep, s.value].join(','))].join('\n') + '\n');
+  writeFileSync(join(dir, 'samples.json'), JSON.stringify({ meta, samples, infos }, null, 1) + '\n');
+  return { meta, samples, infos };
+}
 if (rerender) {
-  const j = JSON.parse(readFileSync(join(rerender, 'samples.json'), 'utf8')) as { meta: Meta; samples: Sample[]; infos: Info[] };
+  const j = existsSync(join(rerender, 'samples.json'))
+    ? JSON.parse(readFileSync(join(rerender, 'samples.json'), 'utf8')) as { meta: Meta; samples: Sample[]; infos: Info[] }
+    : fromConsoles(rerender);
   // NaN went into the JSON as null
   await writeReport(rerender, j.samples.map((s) => ({ ...s, value: s.value ?? Number.NaN })), j.infos, j.meta);
   log(`eval: ${rerender}/report.md written again`);
