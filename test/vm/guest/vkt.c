@@ -30,6 +30,12 @@
  *                                     "ok" or the errno name, exit 0/1
  *   vkt mmap MB                       anonymous private mmap of MB MiB;
  *                                     prints "ok" or the errno name
+ *   vkt commit CHUNK MAX FILE         commit memory (private writable
+ *                                     mmaps of CHUNK MiB, never touched)
+ *                                     until ENOMEM or MAX MiB; print
+ *                                     "committed=<MiB> stop=<errno|max>",
+ *                                     then hold it until FILE exists
+ *                                     (60 s at most)
  *   vkt kmsg                          dump /dev/kmsg (non-blocking)
  *   vkt syslog                        dump syslog(SYSLOG_ACTION_READ_ALL)
  *   vkt write-as UID PATH VALUE       vkt write as uid/gid UID
@@ -930,6 +936,27 @@ static int cmd_mmap(long mb)
 		return 1;
 	}
 	printf("ok\n");
+	return 0;
+}
+
+static int cmd_commit(long chunk, long max, const char *release)
+{
+	const char *stop = "max";
+	long got = 0;
+	int i;
+
+	while (chunk > 0 && got + chunk <= max) {
+		if (mmap(NULL, (size_t)chunk << 20, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) == MAP_FAILED) {
+			stop = errname(errno);
+			break;
+		}
+		got += chunk;
+	}
+	printf("committed=%ld stop=%s\n", got, stop);
+	fflush(stdout);
+	for (i = 0; i < 600 && access(release, F_OK); i++)
+		usleep(100000);
 	return 0;
 }
 
@@ -1887,6 +1914,8 @@ int main(int argc, char **argv)
 		return cmd_write_as(atoi(argv[2]), argv[3], argv[4]);
 	if (argc == 3 && !strcmp(argv[1], "mmap"))
 		return cmd_mmap(atol(argv[2]));
+	if (argc == 5 && !strcmp(argv[1], "commit"))
+		return cmd_commit(atol(argv[2]), atol(argv[3]), argv[4]);
 	if (argc == 2 && !strcmp(argv[1], "kmsg"))
 		return dump_fd("/dev/kmsg");
 	if (argc == 2 && !strcmp(argv[1], "prockmsg"))
