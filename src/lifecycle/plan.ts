@@ -26,9 +26,10 @@ export function plan(policy: Policy, sources: Sources, probe: HostProbe, log: Lo
   }
   for (const k of KEYS) {
     const key = k.key as PolicyKey;
-    // a yes/no feature key set to false asks for nothing (io.vkernel.module=false, sysctl.writable=false)
+    // a yes/no feature key set to false asks for nothing (io.vkernel.module=false, sysctl.writable=false),
+    // nor does a key at its `off` value (syscall.namespaces=allow, log=shared)
     if (k.feature && policy[key] !== undefined && !served.has(key) && !(k.kind === 'bool' && policy[key] === false) &&
-      !(key === 'syscall.namespaces' && policy[key] === 'allow')) {
+      policy[key] !== k.off) {
       problems.push(`${show(key)}: not supported by this vkernel-runtime on this host (kernel ${probe.release}${probe.vkernelAbi === undefined ? ', no vkernel patches' : ''})`);
     }
   }

@@ -19,6 +19,8 @@ export interface KeySpec {
   kind: 'enum' | 'int' | 'number' | 'bool' | 'list';
   /** true when the key asks for a vkernel feature (anything but tuning knobs) */
   feature: boolean;
+  /** the value of a feature key that asks for nothing (runc's behaviour); bool keys: false */
+  off?: string;
 }
 
 export const PREFIX = 'io.vkernel.';
@@ -52,6 +54,9 @@ export const KEYS: readonly KeySpec[] = [
   { key: 'mm.overcommit_memory', kind: 'enum', feature: true, values: ['0', '1', '2'], allowed: 'one of 0, 1, 2' },
   { key: 'mm.overcommit_ratio', kind: 'int', feature: true, min: 0, max: 2 ** 31 - 1, allowed: 'an integer ≥ 0' },
   { key: 'mm.thp', kind: 'enum', feature: true, values: ['always', 'madvise', 'never'], allowed: 'one of always, madvise, never' },
+  {
+    key: 'log', kind: 'enum', feature: true, values: ['shared', 'private'], off: 'shared', allowed: 'one of shared, private',
+  },
   { key: 'sysctl.writable', kind: 'bool', feature: true, allowed: 'one of true, false' },
   { key: 'module', kind: 'bool', feature: true, allowed: 'one of true, false' },
   {
@@ -59,7 +64,7 @@ export const KEYS: readonly KeySpec[] = [
     allowed: 'comma-separated syscall names (e.g. mkdir,unshare)',
   },
   {
-    key: 'syscall.namespaces', kind: 'list', feature: true, pattern: `^(allow|deny|${NS_TYPE}(,${NS_TYPE})*)$`,
+    key: 'syscall.namespaces', kind: 'list', feature: true, off: 'allow', pattern: `^(allow|deny|${NS_TYPE}(,${NS_TYPE})*)$`,
     allowed: `allow, deny (every namespace type) or the comma-separated types that clone, clone3, unshare and setns refuse (${NS_TYPES.join(', ')})`,
   },
   {

@@ -10,6 +10,8 @@ export interface Policy {
   'mm.overcommit_memory'?: '0' | '1' | '2';
   'mm.overcommit_ratio'?: number;
   'mm.thp'?: 'always' | 'madvise' | 'never';
+  /** private: the container's readers of the kernel log see only what its own tasks wrote to /dev/kmsg (default shared: the whole log) */
+  log?: 'shared' | 'private';
   /** the container itself may change its per-namespace values later (default: only the runtime, at create) */
   'sysctl.writable'?: boolean;
   module?: boolean;

@@ -17,6 +17,8 @@ test('doctor: one screen of what this host supports, exit 0 when containers can 
   expect(r.stdout).toMatch(features.includes('caps_max') ? /caps ceiling +the kernel enforces io\.vkernel\.caps\.max/ : /caps ceiling +no caps_max in \/sys\/kernel\/vkernel\/features/);
   expect(r.stdout).toMatch(features.includes('syscall_args') ? /argument rules +the kernel enforces/ : /argument rules +no syscall_args in \/sys\/kernel\/vkernel\/features/);
   expect(r.stdout).toMatch(features.includes('fs_rules') ? /file rules +the kernel enforces io\.vkernel\.fs\.rules/ : /file rules +no fs_rules in \/sys\/kernel\/vkernel\/features/);
+  // io.vkernel.log=private needs printk_ns (this host: a stock kernel, where the kernel line names it)
+  expect(r.stdout).toMatch(features.includes('printk_ns') ? /kernel log +own kernel log per container/ : /kernel +\S+, stock .*\n.*kernel-only keys \(.*\blog\b/);
   expect(r.stdout.split('\n').length).toBeLessThan(50);
   // the operator policy: which sources count, the node's limits, per key what tenants may set
   expect(r.stdout).toMatch(/^operator policy \(/m);

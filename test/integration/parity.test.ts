@@ -93,6 +93,9 @@ describe('same observable results as runc', () => {
     expect(listed).toEqual(KEYS.map((k) => PREFIX + k.key).sort());
     for (const k of KEYS) expect(ours.annotations[PREFIX + k.key]).toBe(k.allowed);
     expect(listed.length).toBeGreaterThanOrEqual(14);
+    // io.vkernel.log=private (issue 12, deck claim 1) and whether this host can apply it (this host: a stock kernel)
+    expect(ours.annotations['io.vkernel.log']).toBe('one of shared, private');
+    expect(ours.annotations['org.vkernel-runtime.log.private']).toMatch(existsSync('/sys/kernel/vkernel/abi_version') ? /^(kernel \(printk_ns|none: this vkernel kernel)/ : /^none: needs the vkernel kernel/);
     for (const k of Object.keys(theirs.annotations ?? {})) expect(ours.annotations[k]).toBe(theirs.annotations[k]);
   });
 });

@@ -57,6 +57,31 @@ test('with its own pid namespace the request goes on to the host check (here: a 
   expect(c.errors[0]).toMatch(/io\.vkernel\.mm\.thp=never \(from annotation\): needs the vkernel kernel/);
 }, 30000);
 
+// io.vkernel.log=private (printk_ns): refused before anything exists on a kernel without the feature,
+// and in a shared pid namespace whatever strict says; log=shared asks for nothing
+test('log=private on this stock kernel: refused at create, nothing created', async () => {
+  const c = await create({ 'io.vkernel.log': 'private' }, (ns) => ns);
+  expect(c.r.exitCode).toBe(1);
+  expect(c.errors).toEqual([expect.stringMatching(/^io\.vkernel\.log=private \(from annotation\): needs the vkernel kernel/)]);
+  expect((await runc(['--root', c.root, 'list', '-q'])).stdout).toBe('');
+  expect(leftovers(c.root, c.id)).toEqual([]);
+}, 30000);
+
+test('log=private in the host\'s pid namespace: refused even with strict=false', async () => {
+  const c = await create({ 'io.vkernel.log': 'private', 'io.vkernel.strict': 'false' }, hostPid);
+  expect(c.r.exitCode).toBe(1);
+  expect(c.errors[0]).toMatch(/^io\.vkernel\.log=private: the private kernel log \(printk_ns\) and its readers apply to the container's own pid namespace, and it joins/);
+  expect((await runc(['--root', c.root, 'list', '-q'])).stdout).toBe('');
+}, 30000);
+
+test('log=shared asks for nothing: it runs on a stock kernel, in any pid namespace', async () => {
+  const c = await create({ 'io.vkernel.log': 'shared' }, withoutPid);
+  expect(c.errors).toEqual([]);
+  expect(c.r.exitCode).toBe(0);
+  expect((await vk(['--root', c.root, 'delete', '--force', c.id])).exitCode).toBe(0);
+  expect(leftovers(c.root, c.id)).toEqual([]);
+}, 30000);
+
 test('scheduling policy needs no private pid namespace: fifo/cfs in the host\'s still works', async () => {
   const c = await create({ 'io.vkernel.sched.policy': 'cfs' }, withoutPid);
   expect(c.errors).toEqual([]);

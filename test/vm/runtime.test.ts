@@ -31,6 +31,15 @@ vmFeature('per-container values through the runtime (/sys/kernel/vkernel/enable,
   { name: 'runtime_sysctl.no_request_host_values', title: 'a container that asked for nothing reads the host values and cannot write them', failsUnpatched: false },
 ]);
 
+// the container's own kernel log through the runtime (io.vkernel.log=private → printk_ns at create;
+// deck claim 1, issue 12 opt-in per namespace)
+vmFeature('own kernel log through the runtime (io.vkernel.log=private)', ['64-runtime-log.sh'], [
+  { name: 'runtime_log.private_sees_only_own', title: 'a container with io.vkernel.log=private sees in dmesg only the record it wrote to /dev/kmsg (no host record, no boot lines)' },
+  { name: 'runtime_log.private_not_other_private', title: 'a second private container sees only its own record, not the first one\'s' },
+  { name: 'runtime_log.host_sees_container_records', title: 'the host reads both private containers\' records' },
+  { name: 'runtime_log.shared_reads_host_log', title: 'a container that asked for nothing reads exactly the host\'s log (as on the unpatched kernel), its own record included', failsUnpatched: false },
+]);
+
 // the ns-sysctl rows of the crash matrix (issue 10 §1): the runtime SIGKILLed during create
 vmFeature('per-container values: create SIGKILLed, then start and delete --force (issue 10 §1)', ['73-runtime-sysctl-crash.sh'], [
   { name: 'sysctl_crash.unfinished_start_refused', title: 'create killed at runc-created, applying:ns-sysctls, ns-enabled, applied:ns-sysctls, mid-state-write@2: start refused (the process never runs with the host\'s values), delete --force leaves no state, lock, runc container or cgroup; host values unchanged' },

@@ -30,7 +30,7 @@ export async function hostChecks(runc: string): Promise<{ checks: Check[]; requi
     detail: probe.vkernelAbi !== undefined
       ? `${probe.release}, vkernel ABI ${probe.vkernelAbi} (features: ${probe.vkernelFeatures.join(' ') || 'none'})`
       : `${probe.release}, stock (no /sys/kernel/vkernel)`,
-    consequence: probe.vkernelAbi !== undefined ? 'kernel backend available' : 'kernel-only keys (wakeup_granularity_ns, mm.*, sysctl.writable, syscall.deny, module) are refused (strict) or skipped',
+    consequence: probe.vkernelAbi !== undefined ? 'kernel backend available' : 'kernel-only keys (wakeup_granularity_ns, mm.*, sysctl.writable, log, syscall.deny, module) are refused (strict) or skipped',
   });
   if (probe.vkernelAbi !== undefined) {
     const why = nsEnableUnsupported(probe, ['sched_params', 'mm_policy', 'sysctl_write']);
@@ -41,6 +41,15 @@ export async function hostChecks(runc: string): Promise<{ checks: Check[]; requi
         : 'io.vkernel.sched.wakeup_granularity_ns, io.vkernel.mm.* and io.vkernel.sysctl.writable are refused (strict) or skipped',
     });
   }
+  // io.vkernel.log=private: the container's own kernel log (printk_ns through /sys/kernel/vkernel/enable);
+  // on a stock kernel the kernel line above says it
+  const logWhy = nsEnableUnsupported(probe, ['printk_ns']);
+  if (probe.vkernelAbi !== undefined) checks.push({
+    name: 'kernel log', ok: logWhy === undefined,
+    detail: logWhy === undefined ? 'own kernel log per container (feature printk_ns, enabled per container through /sys/kernel/vkernel/enable)' : logWhy,
+    consequence: logWhy === undefined ? 'io.vkernel.log=private available; other containers read the whole log, as under runc'
+      : 'io.vkernel.log=private is refused (strict) or skipped: containers read the whole kernel log, as under runc',
+  });
   checks.push({
     name: 'modules', ok: probe.modules,
     detail: probe.modules ? 'loadable modules supported (/proc/modules)' : 'no loadable module support (CONFIG_MODULES off)',

@@ -30,7 +30,11 @@ const MODULE_WORK = [
   'echo "io_uring mkdirat: $(vkt uring-mkdirat /dev/shm/r)"',
   'vkt futex 20000; exec futex-sleep',
 ].join('; ');
-/** name → annotations, process and extra capabilities of a container bundle the guest scripts use */
+// the kernel log (issue 12, deck claim 1): write a record of the container's own to /dev/kmsg, then
+// dmesg (the container has /dev/kmsg and CAP_SYSLOG, as with docker --device /dev/kmsg --cap-add SYSLOG)
+const KMSG = (mark) => ['sh', '-c', `echo "<6>${mark} a record of the container" >/dev/kmsg || echo "VKLOG-WRITE-FAILED"; dmesg`];
+const LOG = { kmsg: true };
+/** name → annotations, process, extra capabilities and extras of a container bundle the guest scripts use */
 export const BUNDLES = {
   plain: [{}, READ],
   fifo: [{ 'io.vkernel.sched.policy': 'fifo' }, READ],
@@ -54,6 +58,10 @@ export const BUNDLES = {
   // (CAP_SYS_ADMIN: the container can create pid namespaces, the escape the module must close)
   moddeny: [{ 'io.vkernel.module': 'true', 'io.vkernel.syscall.deny': 'mkdir' }, ['sh', '-c', MODULE_WORK], ['CAP_SYS_ADMIN']],
   modon: [{ 'io.vkernel.module': 'true' }, ['sh', '-c', MODULE_WORK], ['CAP_SYS_ADMIN']],
+  // io.vkernel.log=private (printk_ns) and, for contrast, a container that asked for nothing
+  logpriv: [{ 'io.vkernel.log': 'private' }, KMSG('VKLOG-PRIV1'), ['CAP_SYSLOG'], LOG],
+  logpriv2: [{ 'io.vkernel.log': 'private' }, KMSG('VKLOG-PRIV2'), ['CAP_SYSLOG'], LOG],
+  logshared: [{}, KMSG('VKLOG-SHARED'), ['CAP_SYSLOG'], LOG],
 };
 
 const lines = [];
@@ -86,7 +94,7 @@ execFileSync('gcc', ['-static', '-O2', '-o', vkt, join(repo, 'test/vm/guest/vkt.
 for (const d of ['bin', 'proc', 'sys', 'dev', 'tmp']) dir(`/opt/rootfs/${d}`);
 file('/opt/rootfs/bin/busybox', '/bin/busybox');
 file('/opt/rootfs/bin/vkt', vkt);
-for (const a of ['sh', 'cat', 'echo', 'sleep', 'grep', 'true', 'mkdir', 'unshare']) lines.push(`slink /opt/rootfs/bin/${a} busybox 0777 0 0`);
+for (const a of ['sh', 'cat', 'echo', 'sleep', 'grep', 'true', 'mkdir', 'unshare', 'dmesg']) lines.push(`slink /opt/rootfs/bin/${a} busybox 0777 0 0`);
 const futexSleep = join(out, 'futex-sleep');
 execFileSync('gcc', ['-static', '-O2', '-pthread', '-o', futexSleep, join(repo, 'test/vm/guest/futex-sleep.c')]);
 file('/opt/rootfs/bin/futex-sleep', futexSleep);
@@ -123,8 +131,12 @@ const specDir = join(out, 'spec');
 mkdirSync(specDir, { recursive: true });
 if (!existsSync(join(specDir, 'config.json'))) execFileSync('runc', ['spec'], { cwd: specDir });
 const base = JSON.parse(readFileSync(join(specDir, 'config.json'), 'utf8'));
-for (const [name, [annotations, args, caps = []]] of Object.entries(BUNDLES)) {
+for (const [name, [annotations, args, caps = [], extras = {}]] of Object.entries(BUNDLES)) {
   const spec = structuredClone(base);
+  if (extras.kmsg) { // /dev/kmsg (char 1:11), which runc leaves out by default
+    spec.linux.devices = [...(spec.linux.devices ?? []), { path: '/dev/kmsg', type: 'c', major: 1, minor: 11, fileMode: 0o644, uid: 0, gid: 0 }];
+    spec.linux.resources.devices = [...(spec.linux.resources?.devices ?? []), { allow: true, type: 'c', major: 1, minor: 11, access: 'rw' }];
+  }
   for (const set of ['bounding', 'effective', 'permitted']) {
     if (spec.process.capabilities?.[set]) spec.process.capabilities[set].push(...caps);
   }
