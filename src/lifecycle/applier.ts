@@ -95,7 +95,9 @@ export interface Applier {
   /**
    * whether, for this applied record, release and undo have nothing to do once runc has deleted
    * the container: what apply changed lives and dies with the container's own cgroup or
-   * namespaces. When every applied applier says so (no helper, no module), create hands the state
+   * namespaces, or is given back without us by the next operation that needs it (the rt backend's
+   * RT ledger holders: kernel/backends/rt-ledger.ts). When every applied applier says so (no
+   * helper, no module), create hands the state
    * file to runc's container directory (StateStore.handToRunc) and `delete` goes straight to runc
    * at the launcher: runc removes our state with its own. Absent: the engine runs delete.
    */

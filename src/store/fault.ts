@@ -5,7 +5,7 @@
  * start-up only when the runtime's environment (RuntimeEnv.testFault, read once in src/env.ts)
  * asks for it. Points are named where they sit: `prepared`, `locked`, `runc-created`,
  * `before-state-write`, `mid-state-write`, `applying:<applier>`, `applied:<applier>`,
- * `applied-all`, `rt-budget-raised`, `created`, `rollback-runc-deleted`, `started`, `bundle-made`,
+ * `applied-all`, `rt-ledger-settled`, `rt-budget-raised`, `created`, `rollback-runc-deleted`, `started`, `bundle-made`,
  * `bundle-written`, `watching`, `module-loaded`, `ns-enabled`, `releasing:<applier>`, `undoing:<applier>`, ... (grep faultPoint).
  */
 export type FaultHook = (point: string) => void;

@@ -7,12 +7,14 @@ import type { Cgroups, CpuGroup } from '../../src/kernel/cgroups/types.js';
  * a test asks it to refuse (with an errno code, as the kernel does). It never models the kernel's
  * own rules: what the kernel accepts is proven by the integration tier on real cgroups.
  */
-interface Node { files: Map<string, string>; procs: number[]; threads: number[]; usage: bigint }
+interface Node { files: Map<string, string>; procs: number[]; threads: number[]; usage: bigint; id: number }
 
 export class MemoryCgroups implements Cgroups {
   readonly nodes = new Map<string, Node>();
   readonly writes: { path: string; file: string; value: string }[] = [];
   private readonly refusals = new Map<string, string>();
+  /** each group made gets the next id (like cgroupfs inode numbers: never given twice) */
+  private nextId = 1;
 
   constructor(readonly version: 'v1' | 'v2' = 'v1', readonly driver: 'cgroupfs' | 'systemd' = 'cgroupfs', readonly base = '/cg') {
     this.add('/', {});
@@ -22,7 +24,7 @@ export class MemoryCgroups implements Cgroups {
   add(path: string, files: Record<string, string | number>, tasks: number[] = []): this {
     const parent = posix.dirname(path);
     if (path !== '/' && !this.nodes.has(parent)) this.add(parent, {});
-    const node: Node = this.nodes.get(path) ?? { files: new Map(), procs: [], threads: [], usage: 0n };
+    const node: Node = this.nodes.get(path) ?? { files: new Map(), procs: [], threads: [], usage: 0n, id: this.nextId++ };
     for (const [k, v] of Object.entries(files)) node.files.set(k, String(v));
     node.procs.push(...tasks);
     node.threads.push(...tasks);
@@ -73,6 +75,7 @@ export class MemoryCgroups implements Cgroups {
     return {
       path, dir,
       exists: () => this.nodes.has(path),
+      id: () => this.nodes.get(path)?.id,
       has: (file) => this.nodes.get(path)?.files.has(file) ?? false,
       read(file) {
         const v = node().files.get(file);

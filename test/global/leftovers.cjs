@@ -4,7 +4,7 @@
 // period for background cleanup): running containers or files of ours under the test runc roots
 // (<tmpdir>/vk-root-<pid>-*) and our OCI hook root, cgroups (every mounted hierarchy, v1 and v2) and
 // private bundles named after a test process (ids and parents carry its pid: `<prefix>-<pid>-...`,
-// vkernel-adaptive-<id>), RT ledger holders of such groups, and helper processes of ours
+// vkernel-adaptive-<id>), RT ledger holders of such groups that still exist, and helper processes of ours
 // (vkernel-adaptive, -run-watch, -rt-release, -rt-supervise, -hook) for such a container or root.
 // Only what is new since the baseline and names a test process of this run counts, so another
 // run on the same host (its own pids) is never reported.
@@ -96,7 +96,10 @@ function find(base, pids) {
   for (const f of now.hookFiles) if (!before('hookFiles').has(f) && ours(f)) found.push(`file ${path.join(HOOK_ROOT, f)}`);
   for (const d of now.cgroups) if (!before('cgroups').has(d) && ours(path.basename(d))) found.push(`cgroup ${d}`);
   for (const b of now.bundles) if (!before('bundles').has(b) && ours(b)) found.push(`private bundle ${path.join(BUNDLES, b)}`);
-  for (const h of now.ledger) if (!before('ledger').has(h) && ours(path.basename(h))) found.push(`RT ledger holder ${h}`);
+  // a holder whose group is gone is no leftover: the ledger's next operation (a fifo create, gc)
+  // drops it and puts its parents back (a fifo container's delete goes straight to runc); one whose
+  // group still exists holds a budget
+  for (const h of now.ledger) if (!before('ledger').has(h) && ours(path.basename(h)) && fs.existsSync(h)) found.push(`RT ledger holder ${h}`);
   const roots = now.roots.filter((r) => !before('roots').has(r) && ours(path.basename(r).slice('vk-root-'.length)));
   for (const h of now.helpers) {
     if (before('helpers').has(h)) continue;

@@ -8,9 +8,9 @@ import { needs, RT_GROUPS } from '../helpers/prereq.js';
  * The cuts of issue 15, seen from outside with the engine's own profile (VKERNEL_PROFILE: one line
  * per engine process): `start` of a container with nothing to do after start never reaches the
  * engine; `delete` of a container with nothing to undo after runc's delete never reaches it either
- * (its state lives in runc's container directory); create and delete read the init from runc's
- * state file instead of running `runc state`; a container with work after start (adaptive) or
- * after delete (fifo's RT budget) still gets it.
+ * (its state lives in runc's container directory; fifo's RT budget is given back by the RT
+ * ledger's next operation); create and delete read the init from runc's state file instead of
+ * running `runc state`; a container with work after start (adaptive) still gets it.
  */
 beforeAll(requireRoot);
 
@@ -78,21 +78,25 @@ test('cfs create SIGKILLed after handing its state to runc (kill-at=created): de
   expect(leftovers(root, id)).toEqual([]);
 }, 120_000);
 
-needs(RT_GROUPS).test('fifo (rt backend: an RT budget outside the container to give back): delete runs the engine, init read from runc\'s state file, no runc state process', async () => {
+needs(RT_GROUPS).test('fifo (rt backend: an RT budget in the RT ledger): create hands its state to runc\'s directory; start and delete pass straight to runc; the ledger\'s next operation (gc) drops the holder', async () => {
   const r = await lifecycle('fifo');
   expect(r.marker).toBe(false);
-  expect(r.handedOver).toBe(false);
-  expect(r.lines.map((l) => l.cmd)).toEqual(['create', 'delete', 'delete']);
-  // (the refused delete, lines[1], asks runc state after runc's refusal: that path is not a cut)
-  for (const l of [r.lines[0], r.lines[2]]) expect(l.phases['runc state']).toBeUndefined();
+  expect(r.handedOver).toBe(true);
+  expect(r.state.applied).toEqual([{ name: 'sched-policy', undo: { backend: 'rt', backendUndo: expect.objectContaining({ ledger: true, raised: [] }) } }]);
+  expect(r.lines.map((l) => l.cmd)).toEqual(['create']);
+  expect(r.lines[0].phases['runc state']).toBeUndefined();
   expect(r.lines[0].phases['runc state.json']).toBeDefined();
-  expect(r.lines[0].phases['state-handover']).toBeUndefined();
+  expect(r.lines[0].phases['state-handover']).toBeDefined();
   expect(r.refused.exitCode).not.toBe(0);
   expect(r.keptAfterRefusal).toBe(true);
-  expect(r.lines[1].phases['runc state.json']).toBeDefined(); // running, read from runc's state file
-  expect(r.lines[1].phases['release sched-policy']).toBeUndefined(); // running: nothing released
-  expect(r.lines[2].phases['release sched-policy']).toBeDefined();
   expect(leftovers(r.root, r.id)).toEqual([]);
+  // the holder of the removed group until a ledger operation: gc drops it
+  const group = (r.state.applied[0].undo as { backendUndo: { dir: string } }).backendUndo.dir;
+  expect(existsSync(group)).toBe(false);
+  const gc = await vk(['gc', '--root', r.root]);
+  expect([gc.exitCode, gc.stdout.split('\n').filter((l) => l.startsWith('failed'))]).toEqual([0, []]);
+  const ledger = JSON.parse(readFileSync('/run/vkernel-runtime/locks/rt-ledger.json', 'utf8')) as { holders: Record<string, unknown> };
+  expect(Object.keys(ledger.holders)).not.toContain(group);
 }, 120_000);
 
 needs(RT_GROUPS).test('adaptive: create leaves the start marker, start runs the engine and starts the controller; delete removes both', async () => {

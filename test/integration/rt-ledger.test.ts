@@ -8,9 +8,11 @@ import { needs, RT_GROUPS } from '../helpers/prereq.js';
 /**
  * The RT ledger and the node RT cap on this host's real cgroups (v1, CONFIG_RT_GROUP_SCHED): any
  * create/delete order, and a runtime SIGKILLed between the parent's raise and the state record,
- * leave the parent exactly as it was once all containers are deleted; the node-wide cap refuses at
- * create, before anything exists. Each test has its own lock dir (so its own ledger and count);
- * the kernel's root budget is the host's, shared with whatever else runs here.
+ * leave the parent exactly as it was once all containers are deleted and `gc` has run; the
+ * node-wide cap refuses at create, before anything exists. A fifo container's `delete` goes
+ * straight to runc (no engine): its ledger holder is dropped, and the parents it raised put back,
+ * by the next ledger operation (a fifo create, gc). Each test has its own lock dir (so its own
+ * ledger and count); the kernel's root budget is the host's, shared with whatever else runs here.
  */
 const CPU = '/sys/fs/cgroup/cpu';
 const rt = (rel: string) => Number(readFileSync(join(CPU, rel, 'cpu.rt_runtime_us'), 'utf8'));
@@ -35,9 +37,18 @@ function node() {
     expect((await vk(['--root', root, 'delete', '--force', name], { env })).exitCode).toBe(0);
     expect(leftovers(root, name)).toEqual([]);
   };
-  /** the parent's budget once the kernel has freed removed groups (an RCU grace period) */
+  /** gc (the ledger operation that needs no create), this test's runc root and ledger */
+  const gc = async () => {
+    const r = await vk(['gc', '--root', root], { env });
+    expect([r.exitCode, r.stdout.split('\n').filter((l) => l.startsWith('failed'))]).toEqual([0, []]);
+  };
+  /** the parent's budget after gc, once the kernel has freed removed groups (an RCU grace period) */
   const settled = async (want: number) => {
-    for (let i = 0; i < 150 && rt(parent) !== want; i++) await sleep(100);
+    await gc();
+    for (let i = 0; i < 30 && rt(parent) !== want; i++) {
+      await sleep(500);
+      await gc();
+    }
     return rt(parent);
   };
   const ledger = () => JSON.parse(readFileSync(join(locks, 'rt-ledger.json'), 'utf8'));
@@ -48,7 +59,7 @@ function node() {
     // runc made the parent in every hierarchy
     for (const h of cgroupHierarchies()) if (existsSync(join(h.mount, parent))) rmdirSync(join(h.mount, parent));
   };
-  return { parent, root, env, locks, create, del, settled, ledger, cleanup };
+  return { parent, root, env, locks, create, del, gc, settled, ledger, cleanup };
 }
 
 needs(RT_GROUPS).describe('RT ledger on real cgroups', () => {
@@ -62,7 +73,10 @@ needs(RT_GROUPS).describe('RT ledger on real cgroups', () => {
       for (const c of creates) expect((await n.create(c)).r.exitCode).toBe(0);
       expect(rt(n.parent)).toBe(500000);
       await n.del(deletes[0]);
+      // delete went straight to runc: the holder is given back lazily (here by gc)
+      expect(Object.keys(n.ledger().holders)).toContain(join(CPU, n.parent, deletes[0]));
       expect(await n.settled(250000)).toBe(250000);
+      expect(Object.keys(n.ledger().holders)).toEqual([join(CPU, n.parent, deletes[1])]);
       await n.del(deletes[1]);
       expect(await n.settled(0)).toBe(0);
       expect(n.ledger()).toEqual({ version: 1, parents: {}, holders: {} });
@@ -80,6 +94,8 @@ needs(RT_GROUPS).describe('RT ledger on real cgroups', () => {
       expect(rt(n.parent)).toBe(500000);
       await n.del('a');
       expect((await n.create('c')).r.exitCode).toBe(0);
+      // c's create dropped a's holder (its group is gone)
+      expect(Object.keys(n.ledger().holders).sort()).toEqual([join(CPU, n.parent, 'b'), join(CPU, n.parent, 'c')]);
       await n.del('b');
       expect(await n.settled(250000)).toBe(250000);
       await n.del('c');
@@ -117,6 +133,56 @@ needs(RT_GROUPS).describe('RT ledger on real cgroups', () => {
       await n.cleanup();
     }
   }, 60000);
+
+  test.each([
+    ['rt-ledger-settled', 'after it dropped the holder of the deleted container and settled the parent, before writing the ledger'],
+    ['rt-budget-raised', 'after it dropped the holder and raised the parent (room for the removed group too)'],
+  ])('a fifo create that gives back a container deleted by runc alone, SIGKILLed at %s (%s): delete --force + gc leave the parent as it was', async (point) => {
+    const n = node();
+    const trace = join(mkdtempSync(join(tmpdir(), 'vk-reclaim-kill-')), 'trace');
+    try {
+      expect((await n.create('a')).r.exitCode).toBe(0);
+      expect((await n.create('b')).r.exitCode).toBe(0);
+      await n.del('a'); // straight to runc: a's holder stays until the next ledger operation
+      expect(Object.keys(n.ledger().holders)).toContain(join(CPU, n.parent, 'a'));
+      const k = await n.create('k', { VKERNEL_RUNTIME_TEST_FAULT: `kill-at=create/${point},trace=${trace}` });
+      expect(k.r.signal).toBe('SIGKILL');
+      expect(readFileSync(trace, 'utf8')).toMatch(new RegExp(`^create kill ${point}@1 `));
+      await n.del('k');
+      await n.del('b');
+      expect(await n.settled(0)).toBe(0);
+      expect(n.ledger()).toEqual({ version: 1, parents: {}, holders: {} });
+    } finally {
+      await n.cleanup();
+    }
+  }, 90000);
+
+  test('a container id used again by a container without a request (same cgroup path, another group): the old holder neither counts against the cap nor keeps the parent raised', async () => {
+    const n = node();
+    const cfg = join(mkdtempSync(join(tmpdir(), 'vk-cap-')), 'config.yaml');
+    writeFileSync(cfg, 'limits:\n  rt_budget_percent: 50\nrt:\n  budget_percent: 25\n');
+    const withCfg = { VKERNEL_RUNTIME_CONFIG: cfg };
+    try {
+      expect((await n.create('a', withCfg)).r.exitCode).toBe(0);
+      expect((await n.create('b', withCfg)).r.exitCode).toBe(0);
+      await n.del('a');
+      // runc alone makes a again (no request: the launcher never starts the engine)
+      const plain = await makeBundle({ args: ['sleep', '60'], cgroupsPath: `/${n.parent}/a` });
+      expect((await vk(['--root', n.root, 'create', '--bundle', plain, 'a'], { env: n.env, stdin: 'ignore', stdout: 'ignore', stderr: 'ignore' })).exitCode).toBe(0);
+      expect(existsSync(join(CPU, n.parent, 'a'))).toBe(true);
+      // a's old holder (same path) would fill the 50 % with b's: c fits, a's holder is dropped
+      const c = await n.create('c', withCfg);
+      expect([c.r.exitCode, c.errors]).toEqual([0, []]);
+      expect(Object.keys(n.ledger().holders).sort()).toEqual([join(CPU, n.parent, 'b'), join(CPU, n.parent, 'c')]);
+      await n.del('a');
+      await n.del('b');
+      await n.del('c');
+      expect(await n.settled(0)).toBe(0);
+      expect(n.ledger()).toEqual({ version: 1, parents: {}, holders: {} });
+    } finally {
+      await n.cleanup();
+    }
+  }, 90000);
 
   test('node cap: the third fifo container is refused at create with the use and the limit, nothing created; after a delete it fits', async () => {
     const n = node();

@@ -36,7 +36,7 @@ async function created(annotations: Record<string, string>, args: string[], extr
 const schedPolicyOf = (pid: number) => Number(/^policy\s*:\s*(\d+)/m.exec(readFileSync(`/proc/${pid}/sched`, 'utf8'))?.[1]);
 
 needs(RT_GROUPS).describe('rt backend', () => {
-  test('fifo: the container\'s processes are SCHED_FIFO and its cgroup has the budget; delete returns it', async () => {
+  test('fifo: the container\'s processes are SCHED_FIFO and its cgroup has the budget; delete (straight to runc) then gc returns it', async () => {
     const parent = `vkt-${process.pid}-${Date.now().toString(36)}`;
     mkdirSync(join(CPU, parent));
     try {
@@ -61,8 +61,12 @@ needs(RT_GROUPS).describe('rt backend', () => {
       expect((await vk(['--root', c.root, 'delete', '--force', c.id])).exitCode).toBe(0);
       expect(Date.now() - t0).toBeLessThan(2000);
       expect(leftovers(c.root, c.id, { cgroupsPath: `/${parent}/ctr`, cgroupDirs: cgroups })).toEqual([]);
-      // the kernel frees the removed group after an RCU grace period; the budget comes back then
-      for (let i = 0; i < 150 && rtRuntime(parent) !== 0; i++) await new Promise((r) => setTimeout(r, 100));
+      // the RT ledger's next operation gives the parent's raise back (gc here); the kernel frees the
+      // removed group after an RCU grace period, gc waits for it
+      for (let i = 0; i < 30 && rtRuntime(parent) !== 0; i++) {
+        expect((await vk(['gc', '--root', c.root])).exitCode).toBe(0);
+        if (rtRuntime(parent) !== 0) await new Promise((r) => setTimeout(r, 500));
+      }
       expect(rtRuntime(parent)).toBe(0);
     } finally {
       removeParent(parent);

@@ -1,4 +1,4 @@
-import { budgetUs, planGrant, restoreTo } from '../../src/kernel/backends/rt-budget.js';
+import { budgetUs, planGrant, restoreTo, withLingering } from '../../src/kernel/backends/rt-budget.js';
 
 const root = (budget: number, others = 0) => ({ dir: '/cg', budget, others });
 
@@ -51,5 +51,18 @@ describe('RT budget arithmetic (pure)', () => {
     expect(restoreTo(0, 0)).toBe(0);
     expect(restoreTo(500_000, 100_000)).toBe(500_000);
     expect(restoreTo(0, 100_000)).toBe(100_000);
+  });
+
+  test('a group removed a moment ago (still counted by the kernel) is room the plan leaves where its parent is the root or on the path', () => {
+    const chain = [{ dir: '/cg/k', budget: 0, others: 0 }, { dir: '/cg/k/b', budget: 0, others: 0 }];
+    const l = withLingering(chain, root(950_000), [
+      { parent: '/cg/k/b', us: 250_000 }, // a sibling of the new group
+      { parent: '/cg', us: 100_000 }, // directly under the root
+      { parent: '/cg/docker', us: 250_000 }, // elsewhere: its own parent's budget covers it
+    ]);
+    expect(l.chain).toEqual([{ dir: '/cg/k', budget: 0, others: 0 }, { dir: '/cg/k/b', budget: 0, others: 250_000 }]);
+    expect(l.root).toEqual(root(950_000, 100_000));
+    expect(chain[1].others).toBe(0); // the input is not changed
+    expect(planGrant(250_000, l.chain, l.root)).toEqual([{ dir: '/cg/k', original: 0, to: 500_000 }, { dir: '/cg/k/b', original: 0, to: 500_000 }]);
   });
 });

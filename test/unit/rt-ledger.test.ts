@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { BackendDeps } from '../../src/kernel/backends/backend.js';
 import { rtBackend } from '../../src/kernel/backends/rt.js';
 import { ledgerFile, readLedger } from '../../src/kernel/backends/rt-ledger.js';
+import { tidyLedger } from '../../src/kernel/backends/rt.js';
 import { MemoryCgroups } from '../doubles/cgroups.js';
 import { FakeHost } from '../doubles/host-ops.js';
 
@@ -96,6 +97,50 @@ test('killed between the raise and the state record: the holder is in the ledger
   await k.start('/docker/k2');
   k.cg.remove('/docker/k2');
   await expect(k.start('/docker/k3')).resolves.toBeDefined();
+});
+
+test('a fifo container deleted by runc alone (no release, no teardown: its group keeps its budget to the end): the next create drops its holder and leaves room for the group the kernel may still count; the next ledger operation (gc) puts the parents back', async () => {
+  const h = host();
+  await h.start('/docker/a');
+  expect(h.budgets().docker).toBe('250000');
+  h.cg.remove('/docker/a'); // runc's delete, the launcher passing it straight to runc
+  const b = await h.start('/docker/b');
+  // b's 25 % and room for a's group until the kernel frees it
+  expect(h.budgets().docker).toBe('500000');
+  expect(Object.keys(readLedger(ledgerFile(h.d.lockDir)).holders)).toEqual(['/cg/docker/b']);
+  expect(readLedger(ledgerFile(h.d.lockDir)).parents).toEqual({ '/cg/docker': { original: 0 } });
+  expect(b).toMatchObject({ ledger: true });
+  h.cg.remove('/docker/b'); // runc's delete again
+  expect(tidyLedger(h.cg, ledgerFile(h.d.lockDir))).toEqual(['/cg/docker/b']); // gc
+  expect(h.budgets()).toEqual(ORIGINAL);
+  expect(readLedger(ledgerFile(h.d.lockDir))).toEqual({ version: 1, parents: {}, holders: {} });
+});
+
+test('no room under the root for a removed group too: the plan without it (the write waits for the kernel instead)', async () => {
+  const h = host();
+  h.cg.add('/', { [RT]: 500_000 });
+  await h.start('/docker/a');
+  h.cg.remove('/docker/a');
+  await h.start('/docker/b');
+  await h.start('/docker/c');
+  expect(h.budgets().docker).toBe('500000');
+});
+
+test('a group made again under the same path (the id used again by a container without a request) is another group: the old holder neither counts nor keeps a parent raised', async () => {
+  const h = host();
+  await h.start('/docker/a');
+  await h.start('/docker/b');
+  h.cg.remove('/docker/a');
+  h.cg.add('/docker/a', { [RT]: 0, [P]: 1_000_000 }); // runc created it again, without us
+  // a's holder would fill the 50 % cap with b's
+  await expect(h.start('/docker/c')).resolves.toBeDefined();
+  expect(Object.keys(readLedger(ledgerFile(h.d.lockDir)).holders).sort()).toEqual(['/cg/docker/b', '/cg/docker/c']);
+  // the same path granted again (a fifo container of that id): one holder, of the new group
+  h.cg.remove('/docker/b');
+  await h.start('/docker/a');
+  const holders = readLedger(ledgerFile(h.d.lockDir)).holders;
+  expect(Object.keys(holders).sort()).toEqual(['/cg/docker/a', '/cg/docker/c']);
+  expect(holders['/cg/docker/a'].ino).toBe(h.cg.group('/docker/a').id());
 });
 
 test('node cap: all holders count, whatever parent they are under; a refusal names the use and the limit and writes no budget', async () => {

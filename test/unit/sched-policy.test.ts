@@ -41,6 +41,19 @@ describe('sched-policy applier over the cgroups and HostOps doubles', () => {
     expect(undo).toMatchObject({ backend: 'rt', backendUndo: { dir: '/cg/runc-parent/c1' } });
   });
 
+  test('what dies with the container (its delete needs no engine): cfs, and fifo whose budget is in the RT ledger; not adaptive, not a budget from before the ledger', async () => {
+    const fifo = context({ 'sched.policy': 'fifo' });
+    const fifoUndo = await schedPolicy.apply(fifo.ctx);
+    expect(schedPolicy.diesWithContainer!(fifoUndo, { 'sched.policy': 'fifo' })).toBe(true);
+    const cfs = context({ 'sched.policy': 'cfs' });
+    expect(schedPolicy.diesWithContainer!(await schedPolicy.apply(cfs.ctx), { 'sched.policy': 'cfs' })).toBe(true);
+    const adaptive = context({ 'sched.policy': 'adaptive' });
+    expect(schedPolicy.diesWithContainer!(await schedPolicy.apply(adaptive.ctx), { 'sched.policy': 'adaptive' })).toBe(false);
+    // an older state: the parents it raised itself, not in the ledger
+    expect(schedPolicy.diesWithContainer!({ backend: 'rt', backendUndo: { dir: '/cg/c1', base: '/cg', raised: [{ dir: '/cg/p', original: 0 }] } }, { 'sched.policy': 'fifo' })).toBe(false);
+    expect(schedPolicy.diesWithContainer!({ backend: 'rt-v2', backendUndo: { dir: '/cg/c1', ledger: true, raised: [] } }, { 'sched.policy': 'fifo' })).toBe(false);
+  });
+
   test('adaptive: the controller is started after start, with our globals, and recorded as a helper', async () => {
     const { ctx, host, state } = context({ 'sched.policy': 'adaptive' });
     await schedPolicy.apply(ctx);

@@ -4,12 +4,13 @@ import type { RuntimeConfig } from '../../policy/config.js';
 import type { PolicyKey } from '../../policy/types.js';
 import { RT_DEFAULTS } from '../../kernel/backends/backend.js';
 import type { LedgerDoc } from '../../kernel/backends/rt-ledger.js';
-import { existsSync } from 'node:fs';
+import { statSync } from 'node:fs';
 
 /** what the RT ledger says is held now: live holders (their group exists) and stale ones */
 export function rtUse(doc: LedgerDoc | undefined): { percent: number; containers: number; stale: number; raisedParents: number } {
   const hs = Object.entries(doc?.holders ?? {});
-  const live = hs.filter(([dir]) => existsSync(dir));
+  // the group exists and is the one the budget was granted to (rt-ledger.ts holderLive)
+  const live = hs.filter(([dir, h]) => { const st = statSync(dir, { throwIfNoEntry: false }); return st !== undefined && (h.ino === undefined || h.ino === st.ino); });
   return {
     percent: Math.round(live.reduce((s, [, h]) => s + h.percent, 0) * 100) / 100,
     containers: live.length, stale: hs.length - live.length, raisedParents: Object.keys(doc?.parents ?? {}).length,
@@ -32,7 +33,7 @@ export function policyView(config: RuntimeConfig | undefined, ledger?: { file: s
     `                  adaptive interval ≥ ${l.adaptiveIntervalMinMs} ms; per-container modules ${l.modules ? 'allowed' : 'not allowed'}; futex buckets ${l.futexBucketsMax === undefined ? 'module default (256 per CPU)' : `≤ ${l.futexBucketsMax}`}; rt v2 supervisor CPU ≤ ${rt.supervisorCpuPercent ?? 20} % of one CPU each`,
     ledger?.error
       ? `  RT in use       cannot read the RT ledger: ${ledger.error}`
-      : `  RT in use       ${use.percent} % of each CPU (${use.containers} container${use.containers === 1 ? '' : 's'}) of the ${l.rtBudgetPercent} % limit${use.stale ? `; ${use.stale} holder(s) whose group is gone, returned at the next RT create/delete` : ''} (${ledger?.file ?? 'no ledger'})`,
+      : `  RT in use       ${use.percent} % of each CPU (${use.containers} container${use.containers === 1 ? '' : 's'}) of the ${l.rtBudgetPercent} % limit${use.stale ? `; ${use.stale} holder(s) whose group is gone, returned at the next fifo create or gc` : ''} (${ledger?.file ?? 'no ledger'})`,
     `  keys            what tenants (annotations, env) may set${op.tenantKeys === 'listed' ? ' — only keys listed with tenant: true' : ''}`,
     ...KEYS.map((k) => `    io.vkernel.${k.key.padEnd(30)} ${keys[k.key]}`),
   ];

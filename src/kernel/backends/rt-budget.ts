@@ -47,3 +47,25 @@ export function planGrant(us: number, chain: readonly Ancestor[], root: { dir: s
 export function restoreTo(original: number, childrenSum: number): number {
   return Math.max(original, childrenSum);
 }
+
+/**
+ * A group removed a moment ago still counts against its parent in the kernel until an RCU grace
+ * period has passed (its task group is freed then), with whatever budget it had: a fifo container
+ * deleted by runc alone keeps its budget to the end. `lingering`: such groups (their parent's
+ * directory and budget). Each is added to the other children of its parent where that parent is
+ * the root or on the new group's path, so the plan leaves room for it and the new group's write is
+ * not refused meanwhile (the room is given back at the next ledger operation once it is freed).
+ * A lingering group under another parent is covered by that parent's own budget.
+ */
+export function withLingering(chain: readonly Ancestor[], root: { dir: string; budget: number; others: number }, lingering: readonly { parent: string; us: number }[]): { chain: Ancestor[]; root: { dir: string; budget: number; others: number } } {
+  const c = chain.map((a) => ({ ...a }));
+  const r = { ...root };
+  for (const l of lingering) {
+    if (l.parent === r.dir) r.others += l.us;
+    else {
+      const a = c.find((x) => x.dir === l.parent);
+      if (a) a.others += l.us;
+    }
+  }
+  return { chain: c, root: r };
+}

@@ -10,9 +10,13 @@ import { restoreTo } from './rt-budget.js';
  * It is written (atomically) before any budget is raised and changed only under the RT lock, and
  * every release recomputes each parent's budget from it: a parent goes back to its original value
  * once no holder is left below it, whatever order containers come and go in. A holder whose group
- * has disappeared (its container was removed without us, or we were killed mid-create) is dropped
- * at the next ledger operation, so a crash never leaves a parent raised for good. It is also what
- * the node-wide RT cap counts: every rt-backend container on the host, whatever its --root.
+ * has disappeared is dropped at the next ledger operation (a fifo create, an engine delete, gc):
+ * that is how a fifo container's budget comes back after its `delete` went straight to runc (the
+ * launcher does not start the engine for it: lifecycle/undo.ts diesWithContainer), and why a crash
+ * never leaves a parent raised for good. "Gone" is exact: the holder records its group's identity
+ * (CpuGroup.id, the cgroupfs inode number), so a group made again under the same path (a container
+ * id used again) does not keep an old holder alive. The ledger is also what the node-wide RT cap
+ * counts: every live rt-backend container on the host, whatever its --root.
  */
 
 const RUNTIME = 'cpu.rt_runtime_us';
@@ -26,6 +30,8 @@ export interface Holder {
   /** container id, for messages */
   id?: string;
   since: string;
+  /** the group's identity when the budget was granted (CpuGroup.id); absent in older ledgers */
+  ino?: number;
 }
 
 export interface LedgerDoc {
@@ -116,16 +122,31 @@ function childrenSum(g: CpuGroup): number {
   return sum;
 }
 
-/** drops holders whose group is gone (removed without a release: a crash, a runc delete without us) */
+/**
+ * whether a holder's group is still the one it was granted to: the directory exists and, where the
+ * holder recorded it, has the same identity (a group made again under the path is another group)
+ */
+export function holderLive(cgroups: Cgroups, dir: string, h: Holder): boolean {
+  let id: number | undefined;
+  try { id = cgroups.groupAt(dir).id(); } catch { return false; /* outside the hierarchy */ }
+  return id !== undefined && (h.ino === undefined || h.ino === id);
+}
+
+/**
+ * drops holders whose group is gone (a fifo container deleted by runc alone, a crash); returns
+ * them, with their records (the kernel may still count a group removed a moment ago: grant leaves
+ * room for them)
+ */
 export function prune(doc: LedgerDoc, cgroups: Cgroups): string[] {
-  const gone: string[] = [];
-  for (const dir of Object.keys(doc.holders)) {
-    let exists = false;
-    try { exists = cgroups.groupAt(dir).exists(); } catch { /* outside the hierarchy: drop it */ }
-    if (!exists) {
-      delete doc.holders[dir];
-      gone.push(dir);
-    }
+  return pruneHolders(doc, cgroups).map(([dir]) => dir);
+}
+
+export function pruneHolders(doc: LedgerDoc, cgroups: Cgroups): [string, Holder][] {
+  const gone: [string, Holder][] = [];
+  for (const [dir, h] of Object.entries(doc.holders)) {
+    if (holderLive(cgroups, dir, h)) continue;
+    delete doc.holders[dir];
+    gone.push([dir, h]);
   }
   return gone;
 }

@@ -54,7 +54,7 @@ function hold(cgroups: Cgroups, group: CpuGroup, us: number, percent: number, fi
     writeLedger(file, doc);
     throw new Error(over);
   }
-  doc.holders[group.dir] = { us, percent, chain: [], id, since: new Date().toISOString() };
+  doc.holders[group.dir] = { us, percent, chain: [], id, since: new Date().toISOString(), ino: group.id() };
   writeLedger(file, doc);
 }
 

@@ -6,8 +6,8 @@ import type { Cgroups, CpuGroup } from '../cgroups/index.js';
 import type { HostProbe } from '../probe.js';
 import type { HostOps } from '../../host/ops.js';
 import { NODE_LIMIT_DEFAULT, type SchedBackend } from './backend.js';
-import { budgetUs, planGrant, restoreTo } from './rt-budget.js';
-import { capProblem, ledgerFile, prune, readLedger, settle, writeLedger } from './rt-ledger.js';
+import { budgetUs, planGrant, restoreTo, withLingering, type Raise } from './rt-budget.js';
+import { capProblem, ledgerFile, prune, pruneHolders, readLedger, settle, writeLedger } from './rt-ledger.js';
 
 const RUNTIME = 'cpu.rt_runtime_us';
 /** the host-wide lock (under BackendDeps.lockDir) every RT budget change holds */
@@ -48,7 +48,9 @@ export interface RtCap { limitPercent: number; id?: string }
  * root, which keeps the kernel's global limit and so the host's share) where they lack room.
  * Order: the ledger first (holders whose group is gone are dropped, the node cap is checked, then
  * this holder and the originals of the parents it will raise are recorded), then the raises. Run
- * under the RT lock. A failure takes the holder out again and settles the parents.
+ * under the RT lock. A failure takes the holder out again and settles the parents. Holders dropped
+ * here may still count in the kernel (removed a moment ago, e.g. by runc's delete alone): the plan
+ * leaves room for them where the root has it (rt-budget.ts withLingering).
  */
 async function grant(cgroups: Cgroups, group: CpuGroup, us: number, percent: number, file: string, cap: RtCap, journal?: (u: RtUndo) => void): Promise<RtUndo> {
   const chain: CpuGroup[] = [];
@@ -56,20 +58,27 @@ async function grant(cgroups: Cgroups, group: CpuGroup, us: number, percent: num
   const below = (i: number) => chain[i + 1] ?? group;
   const root = cgroups.root;
   const doc = readLedger(file);
-  if (prune(doc, cgroups).length) settle(doc, cgroups);
+  const gone = pruneHolders(doc, cgroups);
+  if (gone.length) {
+    settle(doc, cgroups);
+    faultPoint('rt-ledger-settled');
+  }
   delete doc.holders[group.dir]; // a stale record of this very group (an earlier container of the same id)
   const over = capProblem(doc, percent, cap.limitPercent);
   if (over) {
     writeLedger(file, doc);
     throw new Error(over);
   }
-  const plan = planGrant(
-    us,
-    chain.map((a, i) => ({ dir: a.dir, budget: budgetOf(a), others: childrenSum(a, below(i)) })),
-    { dir: root.dir, budget: budgetOf(root), others: childrenSum(root, chain[0] ?? group) },
-  );
+  const ancestors = chain.map((a, i) => ({ dir: a.dir, budget: budgetOf(a), others: childrenSum(a, below(i)) }));
+  const top = { dir: root.dir, budget: budgetOf(root), others: childrenSum(root, chain[0] ?? group) };
+  let plan: Raise[] | undefined;
+  if (gone.length) {
+    const l = withLingering(ancestors, top, gone.map(([, h]) => ({ parent: h.chain.at(-1) ?? root.dir, us: h.us })));
+    try { plan = planGrant(us, l.chain, l.root); } catch { /* no room for them too: the write below waits for the kernel */ }
+  }
+  plan ??= planGrant(us, ancestors, top);
   for (const r of plan) doc.parents[r.dir] ??= { original: r.original };
-  doc.holders[group.dir] = { us, percent, chain: chain.map((a) => a.dir), id: cap.id, since: new Date().toISOString() };
+  doc.holders[group.dir] = { us, percent, chain: chain.map((a) => a.dir), id: cap.id, since: new Date().toISOString(), ino: group.id() };
   writeLedger(file, doc);
   const undo: RtUndo = { dir: group.dir, base: root.dir, raised: [], ledger: true };
   // the container's state records the holder before any budget moves: a kill from here on leaves

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { cgroupfsPath } from './path.js';
 import type { Cgroups, CpuGroup } from './types.js';
@@ -21,6 +21,7 @@ export class FsGroup implements CpuGroup {
   constructor(private readonly cgroups: FsCgroups, readonly path: string, readonly dir: string, private readonly accountingPath = path) {}
 
   exists(): boolean { return existsSync(this.dir); }
+  id(): number | undefined { return statSync(this.dir, { throwIfNoEntry: false })?.ino; }
   has(file: string): boolean { return existsSync(join(this.dir, file)); }
   read(file: string): string { return readFileSync(join(this.dir, file), 'utf8').trim(); }
   write(file: string, value: string): void { timed('cgroup-write', () => writeFileSync(join(this.dir, file), value)); }

@@ -12,6 +12,12 @@ export interface CpuGroup {
   /** the group's directory */
   readonly dir: string;
   exists(): boolean;
+  /**
+   * the group's identity in this boot, undefined when it is gone: the directory's inode number,
+   * which cgroupfs (kernfs) never gives twice in a boot, so a group removed and made again under
+   * the same path (a container id used again) is another group
+   */
+  id(): number | undefined;
   /** whether the controller file exists (e.g. cpu.rt_runtime_us only with RT group scheduling) */
   has(file: string): boolean;
   /** a controller file's content, trimmed */

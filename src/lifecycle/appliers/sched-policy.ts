@@ -2,7 +2,8 @@ import { rmdirSync, rmSync } from 'node:fs';
 import { adaptiveLog, controllerGroupPath } from '../../adaptive/paths.js';
 import { BACKENDS, chooseBackend } from '../../kernel/backends/index.js';
 import { NODE_LIMIT_DEFAULT, RT_DEFAULTS, type BackendDeps, type Mode, type RtSettings, type SchedBackend } from '../../kernel/backends/backend.js';
-import { capProblem, ledgerFile, readLedger } from '../../kernel/backends/rt-ledger.js';
+import { capProblem, holderLive, ledgerFile, readLedger } from '../../kernel/backends/rt-ledger.js';
+import type { RtUndo } from '../../kernel/backends/rt.js';
 import type { RuntimeConfig } from '../../policy/config.js';
 import { resolveCgroupPath } from '../../kernel/cgroups/path.js';
 import type { Applier, CheckContext, HostContext } from '../applier.js';
@@ -32,11 +33,7 @@ function nodeCapCheck(ctx: CheckContext): void {
   const rt = rtSettings(ctx.config, ctx.id);
   const doc = readLedger(ledgerFile(ctx.host.env.lockDir));
   const cgroups = ctx.host.cgroups();
-  for (const dir of Object.keys(doc.holders)) {
-    let live = false;
-    try { live = cgroups.groupAt(dir).exists(); } catch { /* not ours to count */ }
-    if (!live) delete doc.holders[dir];
-  }
+  for (const [dir, h] of Object.entries(doc.holders)) if (!holderLive(cgroups, dir, h)) delete doc.holders[dir];
   const over = capProblem(doc, rt.budgetPercent, rt.nodeLimitPercent ?? NODE_LIMIT_DEFAULT);
   if (over) throw new Error(`io.vkernel.sched.policy=${p}: ${over}${ctx.config ? ` (limits.rt_budget_percent in ${ctx.config.path})` : ''}`);
 }
@@ -124,8 +121,17 @@ export const schedPolicy: Applier = {
   },
   startsAfter: (p) => p['sched.policy'] === 'adaptive',
   // cfs on the rt backends, cfs and fifo on the kernel backend (cpu.real_policy of the container's
-  // own group): nothing outside the container's cgroup, no helper; not adaptive (its controller)
-  diesWithContainer: (undo, p) => p['sched.policy'] !== 'adaptive' && (undo as Undo | undefined)?.backendUndo === undefined,
+  // own group): nothing outside the container's cgroup, no helper. fifo on the rt backend (v1): its
+  // budget is in the RT ledger, whose next operation (a fifo create, gc) drops a holder whose group
+  // runc removed and puts the parents back (rt-ledger.ts), so its delete needs no engine either.
+  // Not adaptive (its controller), not rt v2 (its supervisor).
+  diesWithContainer(undo, p) {
+    if (p['sched.policy'] === 'adaptive') return false;
+    const u = undo as Undo | undefined;
+    if (u?.backendUndo === undefined) return true;
+    const b = u.backendUndo as Partial<RtUndo>;
+    return u.backend === 'rt' && b.ledger === true && Array.isArray(b.raised) && b.raised.length === 0;
+  },
   async started(ctx) {
     if (ctx.state.policy['sched.policy'] !== 'adaptive') return;
     try {
