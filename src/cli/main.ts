@@ -3,7 +3,7 @@ import { Logger } from '../log/logger.js';
 import { loadConfig } from '../policy/config.js';
 import { dieBy, runcBinary, runcDeathSignal } from '../oci/runc.js';
 import { Runtime } from '../lifecycle/runtime.js';
-import { parseArgv, type Invocation } from '../oci/argv.js';
+import { parseArgv, parseCommandArgs, type Invocation } from '../oci/argv.js';
 import { wantsRuncHelp } from './commands/help.js';
 import { flushProfile, profileCommand, profileTo, timed } from '../profile.js';
 import { writeErr } from '../log/out.js';
@@ -40,6 +40,20 @@ export async function main(args: readonly string[]): Promise<number> {
     }
   }
   const log = new Logger({ file: inv.globals.log, format: inv.globals.logFormat, debug: inv.globals.debug });
+  // doctor, and ps without a container id (ours; `ps <id>` is runc's): in the engine, so that a node
+  // without Node.js has them; with an invalid config too (doctor reports it)
+  if (inv.command === 'doctor' || (inv.command === 'ps' && !parseCommandArgs('ps', inv.args).positionals.length)) {
+    let config;
+    try { config = await loadConfig(inv.vkernelConfig, env.configPath, env.lockDir); } catch { /* doctor says why */ }
+    const rt = new Runtime(inv, log, runcBinary(inv, config?.runc, env.runc), config, env);
+    try {
+      if (inv.command === 'doctor') return await (await timed('import', () => import('./commands/doctor.js'))).doctorCommand(rt);
+      return await (await timed('import', () => import('./commands/ps.js'))).psCommand(rt);
+    } catch (e) {
+      log.error((e as Error).message);
+      return 1;
+    }
+  }
   try {
     const config = await timed('config', () => loadConfig(inv.vkernelConfig, env.configPath, env.lockDir));
     const rt = new Runtime(inv, log, runcBinary(inv, config?.runc, env.runc), config, env);

@@ -57,6 +57,36 @@ test('doctor: exit 1 and says why when runc is missing', async () => {
   expect(r.stdout).toContain('not ready: runc');
 }, 30000);
 
+test('doctor, ps and gc run without Node.js (a node with only the launcher and the compiled engine, the VM guests): a `node` first in PATH is never run', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vk-no-node-'));
+  const marker = join(dir, 'node-was-run');
+  writeFileSync(join(dir, 'node'), `#!/bin/sh\necho "$@" >> '${marker}'\necho 'node was run' >&2\nexit 99\n`, { mode: 0o755 });
+  const env = { PATH: `${dir}:${process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin'}` };
+  const root = tempRoot();
+  const id = uid('nn');
+  const bundle = await makeBundle({ args: ['sleep', '30'], annotations: { 'io.vkernel.sched.policy': 'cfs' } });
+  expect((await vk(['--root', root, 'create', '--bundle', bundle, id], { env, stdin: 'ignore', stdout: 'ignore', stderr: 'ignore' })).exitCode).toBe(0);
+  try {
+    const doctor = await vk(['doctor'], { env });
+    expect([doctor.exitCode, doctor.stderr]).toEqual([0, '']);
+    expect(doctor.stdout).toMatch(/^ready: containers run through vkernel-runtime on this host$/m);
+    expect(JSON.parse((await vk(['doctor', '--json'], { env })).stdout).ok).toBe(true);
+    expect((await vk(['doctor', '--help'], { env })).stdout).toMatch(/^Usage: vkernel-runtime doctor /);
+    const ps = await vk(['--root', root, 'ps'], { env });
+    expect([ps.exitCode, ps.stderr]).toEqual([0, '']);
+    expect(ps.stdout).toMatch(new RegExp(`^${id}\tcreated\t(rt|kernel)\t-\t/${id}\tio\.vkernel\.sched\.policy=cfs$`, 'm'));
+    expect(JSON.parse((await vk(['--root', root, 'ps', '-f', 'json'], { env })).stdout).map((r: { id: string }) => r.id)).toEqual([id]);
+    const gc = await vk(['--root', root, 'gc', '--dry-run'], { env });
+    expect([gc.exitCode, gc.stderr]).toEqual([0, '']);
+    // runc's ps of one container, and runc's help of ps, are still runc's
+    expect((await vk(['--root', root, 'ps', id], { env })).stdout).toMatch(/^UID\s+PID/);
+    expect((await vk(['ps', '--help'], { env })).stdout).toMatch(/runc ps/);
+    expect(existsSync(marker) ? readFileSync(marker, 'utf8') : '').toBe('');
+  } finally {
+    await vk(['--root', root, 'delete', '--force', id]);
+  }
+}, 60000);
+
 test('ps lists our containers with policy and backend; delete --force clears a leftover runc forgot', async () => {
   const root = tempRoot();
   const id = uid('ps');

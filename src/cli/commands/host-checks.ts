@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { readEnv } from '../../env.js';
+import type { RuntimeEnv } from '../../env.js';
 import { failure, run } from '../../host/spawn.js';
 import { hostCgroups } from '../../kernel/cgroups/index.js';
 import { probeHost } from '../../kernel/probe.js';
@@ -10,8 +10,7 @@ export interface Check { name: string; ok: boolean; detail: string; consequence?
 
 
 /** What this host supports, as `doctor` shows it. `required` checks decide the exit status. */
-export async function hostChecks(runc: string): Promise<{ checks: Check[]; required: string[] }> {
-  const env = readEnv();
+export async function hostChecks(runc: string, env: RuntimeEnv): Promise<{ checks: Check[]; required: string[] }> {
   const probe = probeHost('/sys', '/proc', env.cgroupRoot);
   const checks: Check[] = [];
   const v = await run(runc, ['--version']);
