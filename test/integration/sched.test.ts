@@ -100,6 +100,20 @@ needs(RT_GROUPS).describe('rt backend', () => {
     expect(leftovers(c.root, c.id, { cgroupDirs: cgroups })).toEqual([]);
   }, 30000);
 
+  test('fifo, busy past its budget (throttled): delete --force, straight to runc, kills it and removes its cgroups (no engine demotes it first)', async () => {
+    const c = await created({ 'io.vkernel.sched.policy': 'fifo' }, ['sh', '-c', 'while :; do :; done & while :; do :; done']);
+    expect(c.r.exitCode).toBe(0);
+    expect((await vk(['--root', c.root, 'start', c.id])).exitCode).toBe(0);
+    const pid = JSON.parse((await runc(['--root', c.root, 'state', c.id])).stdout).pid as number;
+    const cgroups = cgroupDirsOf(pid);
+    // two spinning FIFO tasks: the group's 25 % is used up each period, then its tasks wait (RT throttling)
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(readFileSync(join(CPU, c.id, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map((p) => schedPolicyOf(Number(p)))).toEqual([1, 1]);
+    const del = await vk(['--root', c.root, 'delete', '--force', c.id]);
+    expect([del.exitCode, del.stderr]).toEqual([0, '']);
+    expect(leftovers(c.root, c.id, { cgroupDirs: cgroups })).toEqual([]);
+  }, 30000);
+
   test('run (foreground) applies fifo through the createRuntime hook', async () => {
     const bundle = await makeBundle({ args: ['sh', '-c', 'grep policy /proc/self/sched'], annotations: { 'io.vkernel.sched.policy': 'fifo' } });
     const root = tempRoot();
