@@ -13,28 +13,16 @@ if (process.argv.includes('--docker')) {
   process.exit(0);
 }
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, copyFileSync, rmSync, symlinkSync, writeFileSync, readFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { makeBundle, makeRootfs } from './lib/bundle.mjs';
 
 const N = Number(process.env.VKERNEL_BENCH_RUNS ?? 30);
 const RUNTIME = new URL('../bin/vkernel-runtime', import.meta.url).pathname;
 const w = mkdtempSync(join(tmpdir(), 'vk-bench-'));
-const rootfs = join(w, 'rootfs');
-for (const d of ['bin', 'proc', 'sys', 'dev', 'tmp']) mkdirSync(join(rootfs, d), { recursive: true });
-copyFileSync('/bin/busybox', join(rootfs, 'bin/busybox'));
-symlinkSync('busybox', join(rootfs, 'bin/true'));
-
-function bundle(annotations) {
-  const dir = mkdtempSync(join(w, 'b-'));
-  spawnSync('runc', ['spec'], { cwd: dir });
-  const spec = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
-  Object.assign(spec, { root: { path: rootfs, readonly: true }, annotations });
-  spec.process.terminal = false;
-  spec.process.args = ['true'];
-  writeFileSync(join(dir, 'config.json'), JSON.stringify(spec));
-  return dir;
-}
+const rootfs = makeRootfs(w);
+const bundle = (annotations) => makeBundle(w, rootfs, annotations);
 
 const root = join(w, 'root');
 const ms = (t0) => Number(process.hrtime.bigint() - t0) / 1e6;

@@ -7,9 +7,10 @@
 // sees it, plain runc's for the same call, and the engine's phases; "outside main" is wall minus
 // the engine's own total (launcher sh, exec, process exit).
 import { spawnSync } from 'node:child_process';
-import { closeSync, copyFileSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { HAS_PERF as PERF, makeBundle, makeRootfs, measuredCall, quantile as q } from './lib/bundle.mjs';
 
 const N = Number(process.env.VKERNEL_BENCH_RUNS ?? 20);
 const POLICIES = (process.env.VKERNEL_BENCH_POLICIES ?? 'cfs fifo').split(/\s+/).filter(Boolean);
@@ -17,45 +18,12 @@ const RUNTIME = process.env.VKERNEL_BENCH_RUNTIME ?? new URL('../bin/vkernel-run
 const w = mkdtempSync(join(tmpdir(), 'vk-profile-'));
 const root = join(w, 'root');
 const prof = join(w, 'profile.jsonl');
-const cpuFile = join(w, 'cpu');
-const errFile = join(w, 'stderr');
-
-const rootfs = join(w, 'rootfs');
-for (const d of ['bin', 'proc', 'sys', 'dev', 'tmp']) mkdirSync(join(rootfs, d), { recursive: true });
-copyFileSync('/bin/busybox', join(rootfs, 'bin/busybox'));
-symlinkSync('busybox', join(rootfs, 'bin/true'));
-function bundle(policy) {
-  const dir = join(w, `b-${policy}`);
-  mkdirSync(dir);
-  spawnSync('runc', ['spec'], { cwd: dir });
-  const spec = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
-  Object.assign(spec, { root: { path: rootfs, readonly: true }, annotations: { 'io.vkernel.sched.policy': policy } });
-  spec.process.terminal = false;
-  spec.process.args = ['true'];
-  writeFileSync(join(dir, 'config.json'), JSON.stringify(spec));
-  return dir;
-}
-
-// CPU of a call and every process it starts: `perf stat` (task-clock, 0.01 ms) where perf is
-// installed, else GNU time (10 ms steps, too coarse for one call; say so)
-const PERF = spawnSync('perf', ['stat', '-x,', '-e', 'task-clock', 'true'], { stdio: 'ignore' }).status === 0;
+const rootfs = makeRootfs(w);
+const bundle = (policy) => makeBundle(w, rootfs, { 'io.vkernel.sched.policy': policy });
 
 /** one call: wall ms and CPU ms (user+sys of it and its children) */
-function call(bin, args, env) {
-  const err = openSync(errFile, 'w');
-  const t0 = process.hrtime.bigint();
-  const meter = PERF ? ['perf', ['stat', '-x,', '-o', cpuFile, '-e', 'task-clock']] : ['/usr/bin/time', ['-o', cpuFile, '-f', '%U %S']];
-  const r = spawnSync(meter[0], [...meter[1], bin, '--root', root, ...args], { stdio: ['ignore', 'ignore', err], env: { ...process.env, ...env } });
-  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  closeSync(err);
-  if (r.status !== 0) throw new Error(`${bin} ${args.join(' ')}: exit ${r.status}: ${readFileSync(errFile, 'utf8')}`);
-  const out = readFileSync(cpuFile, 'utf8');
-  if (PERF) return { ms, cpu: Number(out.split('\n').find((l) => l.includes('task-clock')).split(',')[0]) };
-  const [u, s] = out.trim().split('\n').pop().split(/\s+/).map(Number);
-  return { ms, cpu: (u + s) * 1000 };
-}
+const call = (bin, args, env) => measuredCall(w, bin, root, args, env);
 
-const q = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s.length ? s[Math.min(s.length - 1, Math.floor(s.length * p))] : 0; };
 const fmt = (xs) => `${q(xs, 0.5).toFixed(1).padStart(7)} (${q(xs, 0.25).toFixed(1)}-${q(xs, 0.75).toFixed(1)})`.padEnd(26);
 const CMDS = ['create', 'start', 'delete'];
 let n = 0;

@@ -7,48 +7,25 @@
 //   VKERNEL_BENCH_RUNS (default 15), VKERNEL_BENCH_POLICIES (default "cfs fifo")
 // A LAUNCHER is bin/vkernel-runtime of a worktree, or a script that sets something and execs one.
 import { spawnSync } from 'node:child_process';
-import { closeSync, copyFileSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { HAS_PERF, makeBundle, makeRootfs, measuredCall, quantile as q } from './lib/bundle.mjs';
 
 const N = Number(process.env.VKERNEL_BENCH_RUNS ?? 15);
 const POLICIES = (process.env.VKERNEL_BENCH_POLICIES ?? 'cfs fifo').split(/\s+/).filter(Boolean);
 const variants = [['runc', 'runc'], ...process.argv.slice(2).map((a) => { const i = a.indexOf('='); return [a.slice(0, i), a.slice(i + 1)]; })];
 if (variants.length < 2) throw new Error('usage: node bench/variants.mjs NAME=LAUNCHER [NAME=LAUNCHER ...]');
-if (spawnSync('perf', ['stat', '-x,', '-e', 'task-clock', 'true'], { stdio: 'ignore' }).status !== 0) throw new Error('needs perf (linux-perf)');
+if (!HAS_PERF) throw new Error('needs perf (linux-perf)');
 
 const w = mkdtempSync(join(tmpdir(), 'vk-variants-'));
 const root = join(w, 'root');
-const cpuFile = join(w, 'cpu');
-const errFile = join(w, 'stderr');
-const rootfs = join(w, 'rootfs');
-for (const d of ['bin', 'proc', 'sys', 'dev', 'tmp']) mkdirSync(join(rootfs, d), { recursive: true });
-copyFileSync('/bin/busybox', join(rootfs, 'bin/busybox'));
-symlinkSync('busybox', join(rootfs, 'bin/true'));
-function bundle(policy) {
-  const dir = join(w, `b-${policy}`);
-  mkdirSync(dir);
-  spawnSync('runc', ['spec'], { cwd: dir });
-  const spec = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
-  Object.assign(spec, { root: { path: rootfs, readonly: true }, annotations: { 'io.vkernel.sched.policy': policy } });
-  spec.process.terminal = false;
-  spec.process.args = ['true'];
-  writeFileSync(join(dir, 'config.json'), JSON.stringify(spec));
-  return dir;
-}
+const rootfs = makeRootfs(w);
+const bundle = (policy) => makeBundle(w, rootfs, { 'io.vkernel.sched.policy': policy });
 
 /** one call: wall ms, CPU ms */
-function call(bin, args) {
-  const err = openSync(errFile, 'w');
-  const t0 = process.hrtime.bigint();
-  const r = spawnSync('perf', ['stat', '-x,', '-o', cpuFile, '-e', 'task-clock', bin, '--root', root, ...args], { stdio: ['ignore', 'ignore', err] });
-  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  closeSync(err);
-  if (r.status !== 0) throw new Error(`${bin} ${args.join(' ')}: exit ${r.status}: ${readFileSync(errFile, 'utf8')}`);
-  return { ms, cpu: Number(readFileSync(cpuFile, 'utf8').split('\n').find((l) => l.includes('task-clock')).split(',')[0]) };
-}
+const call = (bin, args) => measuredCall(w, bin, root, args);
 
-const q = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(s.length * p))]; };
 const fmt = (xs) => `${q(xs, 0.5).toFixed(1)} (${q(xs, 0.25).toFixed(1)}-${q(xs, 0.75).toFixed(1)})`.padEnd(22);
 const CALLS = ['create', 'start', 'delete', 'total'];
 let n = 0;
