@@ -17,6 +17,13 @@ module.exports = {
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
     { ...common, ...leftoverCheck, displayName: 'integration', testMatch: ['<rootDir>/test/integration/**/*.test.ts'] },
     { ...common, ...leftoverCheck, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.test.ts'] },
-    { ...common, displayName: 'vm', testMatch: ['<rootDir>/test/vm/**/*.test.ts'] },
+    // test/vm/debug/: the debug-kernel tier's own suites, only with VKVM_KERNEL_CONFIG=debug
+    // (`npm run test:kernel-debug`, kernel/debug-tier.sh)
+    {
+      ...common,
+      displayName: 'vm',
+      testMatch: ['<rootDir>/test/vm/**/*.test.ts'],
+      testPathIgnorePatterns: ['/node_modules/', ...(process.env.VKVM_KERNEL_CONFIG === 'debug' ? [] : ['<rootDir>/test/vm/debug/'])],
+    },
   ],
 };

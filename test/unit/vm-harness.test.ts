@@ -1,5 +1,5 @@
 import { checkProblems, undeclared, type Check } from '../vm/lib/feature.js';
-import { expectedAbi, parseConsole, runProblems, type VmRun } from '../vm/lib/vm.js';
+import { expectedAbi, parseConsole, REPORT_RE, runProblems, type VmRun } from '../vm/lib/vm.js';
 
 /**
  * The VM tier's judge of a run (test/vm/lib): given console text, it must fail a run that skipped,
@@ -85,5 +85,57 @@ describe('checks', () => {
   test('a check the suite does not list is reported', () => {
     expect(undeclared(run(console_()), [feature])).toEqual(['VKTEST a.two FAIL x=2']);
     expect(undeclared(run(console_()), [feature, { name: 'a.two', title: 'two' }])).toEqual([]);
+  });
+});
+
+describe('kernel reports (the debug-kernel tier, VKVM_KERNEL_CONFIG=debug)', () => {
+  const saved = process.env.VKVM_KERNEL_CONFIG;
+  afterEach(() => {
+    if (saved === undefined) delete process.env.VKVM_KERNEL_CONFIG;
+    else process.env.VKVM_KERNEL_CONFIG = saved;
+  });
+  const lockdep = [
+    'VKREPORT [   12.5] WARNING: possible circular locking dependency detected',
+    'VKREPORT [   12.5] 6.1.192 #1 Not tainted',
+    'VKREPORT [   12.5] vkt/123 is trying to acquire lock:',
+  ];
+  const withKlog = (extra: string[]) => console_().replace('VKDONE', [...extra, 'VKKLOG lines=812', 'VKDONE'].join('\n'));
+
+  test('/init\'s VKREPORT and VKKLOG lines are parsed', () => {
+    const r = run(withKlog(lockdep));
+    expect(r.reports).toEqual(lockdep.map((l) => l.slice('VKREPORT '.length)));
+    expect(r.klogLines).toBe(812);
+    expect(run(console_()).klogLines).toBeNull();
+  });
+
+  test('with the debug kernel a report fails a patched run, with the report as the reason', () => {
+    process.env.VKVM_KERNEL_CONFIG = 'debug';
+    expect(runProblems(run(withKlog([])), 'patched', ['a.sh'])).toEqual([]);
+    const p = runProblems(run(withKlog(lockdep)), 'patched', ['a.sh']).join('\n');
+    expect(p).toMatch(/kernel report\(s\) in the guest's kernel log: \[ +12\.5\] WARNING: possible circular locking dependency detected/);
+    expect(p).toMatch(/vkt\/123 is trying to acquire lock/);
+    // the unpatched kernel is the ordinary one: its reports are not judged
+    expect(runProblems(run(withKlog(lockdep).replace(`abi=${abi}`, 'abi=none'), 'unpatched'), 'unpatched', ['a.sh'])).toEqual([]);
+  });
+
+  test('with the debug kernel a boot whose /init never read the log, or a report on the console, fails', () => {
+    process.env.VKVM_KERNEL_CONFIG = 'debug';
+    expect(runProblems(run(console_()), 'patched', ['a.sh']).join('\n')).toMatch(/no VKKLOG line/);
+    const oops = withKlog([]).replace('VKRUN', '[   40.1] BUG: kernel NULL pointer dereference, address: 0000000000000008\nVKRUN');
+    expect(runProblems(run(oops), 'patched', ['a.sh']).join('\n')).toMatch(/kernel report\(s\) on the console: .*BUG: kernel NULL pointer dereference/);
+    // a check's own detail that quotes a report is the check's business, not a console report
+    expect(runProblems(run(withKlog(['VKTEST a.three FAIL dmesg: WARNING: x'])), 'patched', ['a.sh'])).toEqual([]);
+  });
+
+  test('without the debug kernel reports are printed but do not fail the run', () => {
+    delete process.env.VKVM_KERNEL_CONFIG;
+    expect(runProblems(run(withKlog(lockdep)), 'patched', ['a.sh'])).toEqual([]);
+  });
+
+  test('DEBUG in a boot line is not a BUG report', () => {
+    expect(REPORT_RE.test('[    0.0] Lock dependency validator: Copyright (c) 2006 Red Hat, Inc., Ingo Molnar')).toBe(false);
+    expect(REPORT_RE.test('[    0.0] This is a DEBUG kernel build')).toBe(false);
+    expect(REPORT_RE.test('[    0.0] BUG: KFENCE: out-of-bounds read in x+0x1/0x2')).toBe(true);
+    expect(REPORT_RE.test('[    0.0] kfence: initialized - using 2097152 bytes for 255 objects')).toBe(false);
   });
 });

@@ -1,5 +1,6 @@
-# cpu.real_policy stress (cgroup v2, 4 vCPUs), for the debug-kernel tier (kernel/debug-stress.sh runs
-# it on the kernel built with kernel/config/variants/debug.config; it runs on any patched kernel):
+# cpu.real_policy stress (cgroup v2, 4 vCPUs), for the debug-kernel tier (test/vm/debug/stress.test.ts,
+# run by kernel/debug-tier.sh on the kernel built with kernel/config/variants/debug.config; it runs on
+# any patched kernel):
 # for 60 s a message-passing load (vkt hackload: hackbench rounds) runs in a FIFO group's two child
 # groups and in a CFS sibling, with two CPU-bound spinners in the FIFO group, the group limited by
 # cpu.max (50 %), while the group's and a child's policies flip every 10 ms, tasks move between the
@@ -21,7 +22,7 @@ echo +cpu >$u/f/cgroup.subtree_control
 mkdir -p $u/f/a $u/f/b
 echo 1 >$u/f/cpu.real_policy
 echo "50000 100000" >$u/f/cpu.max
-# the kernel log is left as it is (99-kernel-report.sh reads the whole boot's): this check reads
+# the kernel log is left as it is (/init reads the whole boot's for the harness): this check reads
 # what came after this line count
 log0=$(dmesg | wc -l)
 

@@ -16,6 +16,13 @@ for t in /tests/*.sh; do
 	sh "$t" 2>&1
 	echo "VKEXIT $t rc=$?"
 done
+# The kernel's own reports of the whole boot, for the harness (test/vm/lib/vm.ts kernelReports:
+# with the debug kernel, VKVM_KERNEL_CONFIG=debug, any of them fails the run): each report line and
+# the 30 after it, as VKREPORT lines. The console runs `quiet`, which hides KERN_WARNING lines
+# (WARN(), lockdep), so it is read from the log, not the console.
+dmesg | grep -E -A30 '(^|[^A-Za-z])BUG[: ]|WARNING:|lockdep|circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|KFENCE:|KASAN:|UBSAN:|Oops|general protection fault|list_add corruption|list_del corruption|sleeping function called from invalid context|refcount_t:|Kernel panic' |
+	head -n 400 | sed 's/^/VKREPORT /'
+echo "VKKLOG lines=$(dmesg | wc -l)"
 echo "VKDONE uptime=$(cut -d' ' -f1 /proc/uptime)"
 # The serial console may still be sending what the scripts printed (slow under TCG on a loaded
 # host): poweroff now cut 60-attach.sh's last 16 lines in CI ("reboot: Power down" in the middle of

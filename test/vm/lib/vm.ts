@@ -6,7 +6,16 @@
 //   VKTEST <name> PASS|FAIL <detail>      a check of a guest script
 //   VKEND <script>                        the last line of each guest script
 //   VKEXIT <script> rc=<n>                guest /init after each script
+//   VKREPORT <kernel log line>            guest /init: the kernel's own reports (BUG, WARNING,
+//                                         lockdep, KFENCE, ...) of the whole boot, with context
+//   VKKLOG lines=<n>                      guest /init: it read the kernel log (n lines)
 //   VKDONE uptime=<s>                     guest /init before poweroff
+//
+// The debug-kernel tier (issue 11): VKVM_KERNEL_CONFIG=debug builds and boots the patched kernel
+// with kernel/config/variants/debug.config (lockdep, PROVE_RCU, DEBUG_ATOMIC_SLEEP, DEBUG_LIST,
+// KFENCE) instead, and any kernel report of a patched boot is then a failure of the run, with the
+// report as the reason (`npm run test:kernel-debug`, kernel/debug-tier.sh). The unpatched kernel
+// stays the ordinary one (it is the comparison, not what is debugged).
 import { execFile, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
@@ -19,6 +28,30 @@ export const guestDir = path.join(repoRoot, 'test/vm/guest');
 export const BUILD_TIMEOUT_MS = 20 * 60 * 1000;
 
 export type Variant = 'patched' | 'unpatched';
+
+/** The config variant the patched kernel is built with (VKVM_KERNEL_CONFIG; '' = the ordinary one). */
+export function kernelConfig(): string {
+  const v = process.env.VKVM_KERNEL_CONFIG ?? '';
+  if (v !== '' && !/^[a-z0-9-]+$/.test(v)) throw new Error(`VKVM_KERNEL_CONFIG: "${v}" is not a config variant name (kernel/config/variants/<name>.config)`);
+  return v;
+}
+
+/** Whether kernel reports in a boot of this kernel fail the run: the debug kernel's boots. */
+export function reportsFail(variant: Variant): boolean {
+  return variant === 'patched' && kernelConfig() === 'debug';
+}
+
+/**
+ * qemu timeouts are multiplied by this (VKVM_TIMEOUT_SCALE; default 3 for the debug kernel, whose
+ * lockdep and KFENCE make every lock and allocation slower under TCG, else 1).
+ */
+export function timeoutScale(): number {
+  const raw = process.env.VKVM_TIMEOUT_SCALE;
+  if (raw === undefined || raw === '') return kernelConfig() === 'debug' ? 3 : 1;
+  const n = Number(raw);
+  if (!(n > 0 && n <= 20)) throw new Error(`VKVM_TIMEOUT_SCALE: "${raw}" is not a number in (0, 20]`);
+  return n;
+}
 
 export interface TestLine {
   status: 'PASS' | 'FAIL';
@@ -51,6 +84,10 @@ export interface VmRun {
   bootSeconds: number | null;
   /** guest uptime (s) when the tests were done */
   doneSeconds: number | null;
+  /** the VKREPORT lines of /init: kernel reports of the whole boot with their context */
+  reports: string[];
+  /** lines of the kernel log /init read for them (its VKKLOG line), null without that line */
+  klogLines: number | null;
   /** host wall time of the whole qemu run */
   wallMs: number;
   exitCode: number | null;
@@ -64,7 +101,8 @@ const built = new Map<Variant, Promise<string>>();
 export function buildKernel(variant: Variant): Promise<string> {
   let p = built.get(variant);
   if (!p) {
-    const args = ['kernel/build.sh', ...(variant === 'unpatched' ? ['--unpatched'] : [])];
+    const config = variant === 'patched' ? kernelConfig() : '';
+    const args = ['kernel/build.sh', ...(variant === 'unpatched' ? ['--unpatched'] : []), ...(config ? ['--config', config] : [])];
     p = execFileP('bash', args, {
       cwd: repoRoot,
       timeout: BUILD_TIMEOUT_MS,
@@ -78,7 +116,7 @@ export function buildKernel(variant: Variant): Promise<string> {
   return p;
 }
 
-export type ParsedConsole = Pick<VmRun, 'results' | 'duplicates' | 'boot' | 'smp' | 'ends' | 'exits' | 'bootSeconds' | 'doneSeconds'>;
+export type ParsedConsole = Pick<VmRun, 'results' | 'duplicates' | 'boot' | 'smp' | 'ends' | 'exits' | 'bootSeconds' | 'doneSeconds' | 'reports' | 'klogLines'>;
 
 /** Parse a serial console log. */
 export function parseConsole(log: string): ParsedConsole {
@@ -90,9 +128,15 @@ export function parseConsole(log: string): ParsedConsole {
   let smp: number | null = null;
   let bootSeconds: number | null = null;
   let doneSeconds: number | null = null;
+  const reports: string[] = [];
+  let klogLines: number | null = null;
   for (const raw of log.split(/\r?\n/)) {
     // [\s\S]: the BIOS's escape codes may end in a lone \r before our marker on the same line
-    const line = raw.replace(/^[\s\S]*?(VK(?:TEST|BOOT|DONE|END|EXIT|VM) )/, '$1');
+    const line = raw.replace(/^[\s\S]*?(VK(?:TEST|BOOT|DONE|END|EXIT|VM|REPORT|KLOG) )/, '$1');
+    if (line.startsWith('VKREPORT ')) {
+      reports.push(line.slice('VKREPORT '.length));
+      continue;
+    }
     let m = /^VKTEST (\S+) (PASS|FAIL) ?(.*)$/.exec(line);
     if (m) {
       if (results.has(m[1])) duplicates.push(m[1]);
@@ -112,8 +156,10 @@ export function parseConsole(log: string): ParsedConsole {
     if (m) exits.set(m[1], Number(m[2]));
     m = /^VKVM smp=(\d+)/.exec(line);
     if (m) smp = Number(m[1]);
+    m = /^VKKLOG lines=(\d+)/.exec(line);
+    if (m) klogLines = Number(m[1]);
   }
-  return { results, duplicates, boot, smp, ends, exits, bootSeconds, doneSeconds };
+  return { results, duplicates, boot, smp, ends, exits, bootSeconds, doneSeconds, reports, klogLines };
 }
 
 /**
@@ -161,6 +207,33 @@ export function runProblems(run: VmRun, variant: Variant, scripts: string[]): st
   }
   if (run.doneSeconds === null) problems.push('no VKDONE line: /init did not finish');
   for (const d of run.duplicates) problems.push(`VKTEST ${d} printed more than once`);
+  if (reportsFail(variant)) problems.push(...kernelReports(run));
+  return problems;
+}
+
+/** A kernel report line (the same patterns as guest/init.sh's, which reads the whole kernel log). */
+export const REPORT_RE =
+  /(^|[^A-Za-z])BUG[: ]|WARNING:|lockdep|circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|KFENCE:|KASAN:|UBSAN:|Oops|general protection fault|list_add corruption|list_del corruption|sleeping function called from invalid context|refcount_t:|Kernel panic/;
+
+/**
+ * The kernel's own reports in a run, each problem with the report as its reason: /init's VKREPORT
+ * lines (the whole boot's kernel log), report lines the console showed outside our markers (a
+ * report that killed the guest before /init could read the log), and a boot whose /init never
+ * read the log (nothing proves there was no report).
+ */
+export function kernelReports(run: Pick<VmRun, 'reports' | 'klogLines' | 'log'>): string[] {
+  const problems: string[] = [];
+  if (run.reports.length) {
+    const first = run.reports.filter((l) => REPORT_RE.test(l));
+    problems.push(
+      `kernel report(s) in the guest's kernel log: ${first.slice(0, 5).join(' | ')}\n--- report with context (VKREPORT lines) ---\n${run.reports.slice(0, 120).join('\n')}`,
+    );
+  }
+  const console_ = run.log
+    .split(/\r?\n/)
+    .filter((l) => !/VK(?:TEST|BOOT|DONE|END|EXIT|VM|REPORT|KLOG|RUN) /.test(l) && REPORT_RE.test(l));
+  if (console_.length && !run.reports.length) problems.push(`kernel report(s) on the console: ${console_.slice(0, 20).join('\n')}`);
+  if (run.klogLines === null) problems.push('no VKKLOG line: /init never read the kernel log, so nothing shows the boot had no kernel report');
   return problems;
 }
 
@@ -173,6 +246,7 @@ export function runProblems(run: VmRun, variant: Variant, scripts: string[]): st
 export function runVm(kdir: string, scripts: string[], timeoutS = 240, modules: string[] = []): Promise<VmRun> {
   for (const s of scripts) if (/\s/.test(s)) throw new Error(`guest script name with a space: ${s}`);
   const start = Date.now();
+  timeoutS = Math.round(timeoutS * timeoutScale());
   const args = [kdir, String(timeoutS), ...scripts.map((s) => path.join(guestDir, s))];
   return new Promise((resolve) => {
     const child = spawn('bash', [path.join(repoRoot, 'test/vm/run-vm.sh'), ...args], {
@@ -222,7 +296,9 @@ export async function runBoth(scripts: string[], modules: string[] = []): Promis
     // eslint-disable-next-line no-console
     console.log(
       `[vm ${variant}] ${scripts.join(',')}: ${run.boot ? `release ${run.boot.release} abi=${run.boot.abi} cpus=${run.boot.cpus}, ` : ''}` +
-        `boot ${run.bootSeconds}s (guest), done ${run.doneSeconds}s, wall ${run.wallMs} ms, exit ${run.exitCode}; ${summary}`,
+        `boot ${run.bootSeconds}s (guest), done ${run.doneSeconds}s, wall ${run.wallMs} ms, exit ${run.exitCode}, ` +
+        `kernel log ${run.klogLines ?? '?'} lines, ${run.reports.length} report line(s)${reportsFail(variant) ? ' (debug kernel: a report fails the run)' : ''}; ${summary}` +
+        (run.reports.length ? `\n  --- kernel reports ---\n  ${run.reports.slice(0, 60).join('\n  ')}` : ''),
     );
   }
   return { patched, unpatched };
