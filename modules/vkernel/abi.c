@@ -16,6 +16,21 @@
  *   };
  *   int vkernel_attach(struct pid_namespace *ns, struct vkernel *vk);
  *   void vkernel_detach(struct pid_namespace *ns);
+ *
+ * and, from <linux/vkernel_rules.h> (patches 0012, 0013; the features
+ * "syscall_args" and "caps_max"):
+ *
+ *   struct vkernel_rules {
+ *           u64 ns_deny;                       CLONE_NEW* flags refused
+ *           const unsigned int *personality;   values personality() may set
+ *           unsigned int personality_count;
+ *           const kernel_cap_t *cap_max;       capability ceiling, or NULL
+ *   };
+ *   int vkernel_attach_rules(struct pid_namespace *ns, struct vkernel *vk,
+ *                            const struct vkernel_rules *rules);
+ *
+ * Kbuild defines VKERNEL_HAVE_RULES and VKERNEL_HAVE_CAPS_MAX when the
+ * kernel has them; without them a module asked for a rule refuses to load.
  *   struct kobject *vkernel_containers_kobject(void);
  *
  * The module gives deny lists, not code: the kernel builds a read-only table
@@ -44,6 +59,9 @@
 #include <linux/pid.h>
 #include <linux/rcupdate.h>
 #include <linux/vkernel.h>
+#ifdef VKERNEL_HAVE_RULES
+#include <linux/vkernel_rules.h>
+#endif
 
 static struct vkernel vkm_vk = {
 	.owner = THIS_MODULE,
@@ -51,6 +69,24 @@ static struct vkernel vkm_vk = {
 
 int vkm_abi_check(void)
 {
+	return 0;
+}
+
+/* Refuse rules this kernel cannot enforce (patches 0012, 0013). */
+int vkm_abi_rules_check(const struct vkm_container *c)
+{
+#ifndef VKERNEL_HAVE_RULES
+	if (c->ns_deny || c->personality_count) {
+		vkm_err("ns_deny/personality: this kernel has no argument rules (feature syscall_args): boot a vkernel kernel with them\n");
+		return -EOPNOTSUPP;
+	}
+#endif
+#ifndef VKERNEL_HAVE_CAPS_MAX
+	if (c->caps_max_set) {
+		vkm_err("caps_max: this kernel has no capability ceiling (feature caps_max): boot a vkernel kernel with it\n");
+		return -EOPNOTSUPP;
+	}
+#endif
 	return 0;
 }
 
@@ -85,7 +121,27 @@ int vkm_abi_attach(struct vkm_container *c)
 	vkm_vk.name = module_name(THIS_MODULE);
 	vkm_vk.futex_hashsize = c->futex_buckets;
 
+#ifdef VKERNEL_HAVE_RULES
+	{
+		/* copied into the kernel's table by the attach */
+		struct vkernel_rules rules = {
+			.ns_deny = c->ns_deny,
+			.personality = c->personality,
+			.personality_count = c->personality_count,
+		};
+#ifdef VKERNEL_HAVE_CAPS_MAX
+		kernel_cap_t cap = CAP_EMPTY_SET;
+
+		cap.cap[0] = lower_32_bits(c->caps_max);
+		cap.cap[1] = upper_32_bits(c->caps_max);
+		if (c->caps_max_set)
+			rules.cap_max = &cap;
+#endif
+		ret = vkernel_attach_rules(c->pidns, &vkm_vk, &rules);
+	}
+#else
 	ret = vkernel_attach(c->pidns, &vkm_vk);
+#endif
 	if (ret) {
 		if (ret == -EBUSY)
 			vkm_err("pid namespace %u already has a vkernel attached\n",
@@ -140,6 +196,11 @@ bool vkm_abi_attached(void)
 }
 
 #else /* no vkernel_attach() in this kernel */
+
+int vkm_abi_rules_check(const struct vkm_container *c)
+{
+	return -EOPNOTSUPP;
+}
 
 int vkm_abi_check(void)
 {

@@ -13,6 +13,7 @@
  * name and renamed per container, so only THIS_MODULE->name is true.
  */
 
+#include <linux/capability.h>
 #include <linux/init.h>
 #include <linux/kernel.h>
 #include <linux/log2.h>
@@ -23,6 +24,7 @@
 #include <linux/sched/task.h>
 #include <linux/string.h>
 #include <linux/sysfs.h>
+#include <uapi/linux/sched.h>
 #include <asm/unistd.h>
 
 #include "vkernel.h"
@@ -53,6 +55,24 @@ MODULE_PARM_DESC(deny_ia32, "ia32 syscall numbers to deny");
 static unsigned int futex_buckets;
 module_param(futex_buckets, uint, 0444);
 MODULE_PARM_DESC(futex_buckets, "futex hash buckets, a power of two (0: 256 per CPU)");
+
+static unsigned long ns_deny;
+module_param(ns_deny, ulong, 0444);
+MODULE_PARM_DESC(ns_deny, "CLONE_NEW* flags that clone, clone3 and unshare may not create and setns may not join");
+
+static unsigned int personality[VKM_MAX_PERSONALITY];
+static unsigned int personality_count;
+module_param_array(personality, uint, &personality_count, 0444);
+MODULE_PARM_DESC(personality, "the values personality(2) may set (absent: any)");
+
+static char *caps_max;
+module_param(caps_max, charp, 0444);
+MODULE_PARM_DESC(caps_max, "capability ceiling: a mask of capability numbers, bit n for capability n (absent: none)");
+
+/* every namespace type clone(), clone3(), unshare() and setns() know */
+#define VKM_NS_FLAGS	(CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | \
+			 CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | \
+			 CLONE_NEWNET | CLONE_NEWTIME)
 
 struct vkm_container vkm;
 
@@ -125,6 +145,33 @@ static int vkm_set_deny(enum vkm_abi abi, const int *nrs, unsigned int count)
 	return 0;
 }
 
+/* ns_deny, personality and caps_max into vkm */
+static int vkm_check_rules(void)
+{
+	u64 caps;
+
+	if (ns_deny & ~(unsigned long)VKM_NS_FLAGS) {
+		vkm_err("ns_deny=%#lx: only CLONE_NEW* flags (%#lx) may be given\n",
+			ns_deny, (unsigned long)VKM_NS_FLAGS);
+		return -EINVAL;
+	}
+	vkm.ns_deny = ns_deny;
+	vkm.personality_count = personality_count;
+	memcpy(vkm.personality, personality,
+	       personality_count * sizeof(*personality));
+	if (caps_max) {
+		if (kstrtou64(caps_max, 0, &caps) ||
+		    (caps & ~GENMASK_ULL(CAP_LAST_CAP, 0))) {
+			vkm_err("caps_max=%s: want a mask of capabilities 0-%d\n",
+				caps_max, CAP_LAST_CAP);
+			return -EINVAL;
+		}
+		vkm.caps_max_set = true;
+		vkm.caps_max = caps;
+	}
+	return 0;
+}
+
 static int vkm_check_params(void)
 {
 	int ret;
@@ -150,9 +197,13 @@ static int vkm_check_params(void)
 		ret = vkm_set_deny(VKM_X32, deny_x32, deny_x32_count);
 	if (!ret)
 		ret = vkm_set_deny(VKM_IA32, deny_ia32, deny_ia32_count);
+	if (!ret)
+		ret = vkm_check_rules();
 	vkm.id = container_id;
 	vkm.init_pid = init_pid;
 	vkm.futex_buckets = futex_buckets;
+	if (!ret)
+		ret = vkm_abi_rules_check(&vkm);
 	return ret;
 }
 
@@ -256,6 +307,38 @@ static ssize_t denied_show(struct kobject *kobj, struct kobj_attribute *attr,
 	return len;
 }
 
+/* namespace types refused (CLONE_NEW* flags) */
+static ssize_t ns_deny_show(struct kobject *kobj, struct kobj_attribute *attr,
+			    char *buf)
+{
+	return sysfs_emit(buf, "%#llx\n", vkm.ns_deny);
+}
+
+/* personality values allowed: "any", or the list */
+static ssize_t personality_show(struct kobject *kobj,
+				struct kobj_attribute *attr, char *buf)
+{
+	ssize_t len = 0;
+	unsigned int i;
+
+	if (!vkm.personality_count)
+		return sysfs_emit(buf, "any\n");
+	for (i = 0; i < vkm.personality_count; i++)
+		len += sysfs_emit_at(buf, len, "%s%#x", i ? " " : "",
+				     vkm.personality[i]);
+	len += sysfs_emit_at(buf, len, "\n");
+	return len;
+}
+
+/* the capability ceiling: a mask (bit n = capability n), or "none" */
+static ssize_t caps_max_show(struct kobject *kobj, struct kobj_attribute *attr,
+			     char *buf)
+{
+	if (!vkm.caps_max_set)
+		return sysfs_emit(buf, "none\n");
+	return sysfs_emit(buf, "%#llx\n", vkm.caps_max);
+}
+
 /* denied calls so far, one line per denied syscall: "<abi> <nr> <count>" */
 static ssize_t denied_count_show(struct kobject *kobj,
 				 struct kobj_attribute *attr, char *buf)
@@ -281,6 +364,9 @@ static struct kobj_attribute futex_waiters_attr = __ATTR_RO(futex_waiters);
 static struct kobj_attribute attached_attr = __ATTR_RO(attached);
 static struct kobj_attribute denied_attr = __ATTR_RO(denied);
 static struct kobj_attribute denied_count_attr = __ATTR_RO(denied_count);
+static struct kobj_attribute ns_deny_attr = __ATTR_RO(ns_deny);
+static struct kobj_attribute personality_attr = __ATTR_RO(personality);
+static struct kobj_attribute caps_max_attr = __ATTR_RO(caps_max);
 
 static struct attribute *vkm_attrs[] = {
 	&container_id_attr.attr,
@@ -292,6 +378,9 @@ static struct attribute *vkm_attrs[] = {
 	&attached_attr.attr,
 	&denied_attr.attr,
 	&denied_count_attr.attr,
+	&ns_deny_attr.attr,
+	&personality_attr.attr,
+	&caps_max_attr.attr,
 	NULL
 };
 
@@ -354,9 +443,10 @@ static int __init vkm_init(void)
 		goto del_sysfs;
 	put_pid_ns(vkm.pidns);
 	vkm.pidns = NULL;
-	vkm_info("container %s, pid namespace %u, %u futex buckets, %u denied syscalls\n",
+	vkm_info("container %s, pid namespace %u, %u futex buckets, %u denied syscalls, ns_deny %#llx, %u personalities, caps_max %s\n",
 		 vkm.id, vkm.pidns_inum, vkm.futex_buckets,
-		 vkm.deny[VKM_X64].count);
+		 vkm.deny[VKM_X64].count, vkm.ns_deny, vkm.personality_count,
+		 vkm.caps_max_set ? caps_max : "none");
 	vkm_info("success to init.\n");
 	return 0;
 

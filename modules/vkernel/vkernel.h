@@ -14,6 +14,9 @@
 /* Entries of one deny list; the runtime checks the same bound. */
 #define VKM_MAX_DENY		64
 
+/* Entries of the allowed-personality list (the kernel's bound too). */
+#define VKM_MAX_PERSONALITY	16
+
 /* futex_buckets bounds (0 selects 256 per possible CPU, as futex_init()) */
 #define VKM_FUTEX_MIN		16
 #define VKM_FUTEX_MAX		(1024U * 1024U)
@@ -48,6 +51,13 @@ struct vkm_container {
 	/* the kernel's private futex table, an identity only (abi.c) */
 	const void *futex_table;
 	struct vkm_deny deny[VKM_NR_ABI];
+	/* argument rules: CLONE_NEW* flags refused, personality values allowed */
+	u64 ns_deny;
+	unsigned int personality_count;
+	unsigned int personality[VKM_MAX_PERSONALITY];
+	/* the capability ceiling (capability numbers as bits), if caps_max_set */
+	bool caps_max_set;
+	u64 caps_max;
 	struct kobject *kobj;
 };
 
@@ -56,6 +66,7 @@ extern const char * const vkm_abi_names[VKM_NR_ABI];
 
 /* abi.c: everything that depends on the patched kernel's interface */
 int vkm_abi_check(void);
+int vkm_abi_rules_check(const struct vkm_container *c);
 bool vkm_abi_hooks(enum vkm_abi abi);
 struct kobject *vkm_abi_sysfs_parent(void);
 int vkm_abi_attach(struct vkm_container *c);
