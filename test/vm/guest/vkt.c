@@ -89,6 +89,18 @@
  *                                     getppid() (and a thread that calls it
  *                                     in a loop): "forks=<n> denied=<n>
  *                                     allowed=<n>"
+ *   vkt raw                           socket(AF_INET, SOCK_RAW, IPPROTO_ICMP)
+ *                                     (needs CAP_NET_RAW): "0" or the errno
+ *   vkt clone-ns|clone3-ns|unshare-ns|setns-ns TYPE
+ *                                     a namespace of TYPE (net, uts, ipc,
+ *                                     user, pid, mnt, cgroup, time) made by
+ *                                     clone(), clone3() or unshare() (in a
+ *                                     child), or joined by setns() of
+ *                                     /proc/self/ns/TYPE with type 0 (the
+ *                                     kernel learns it from the fd): "0" or
+ *                                     the errno
+ *   vkt personality VALUE             personality(VALUE): "0" (then "now=" the
+ *                                     value read back) or the errno
  *   vkt bench getppid|futex N         N getppid() calls or N futex ping-pong
  *                                     round trips between two threads, all
  *                                     on CPU 0 (no cross-CPU wakeups, which
@@ -146,6 +158,10 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/klog.h>
+#include <sys/personality.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <linux/sched.h>
 #include <sys/syscall.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
@@ -1879,6 +1895,114 @@ static int cmd_bench(const char *what, long n)
 	return 0;
 }
 
+/* issue 14 §2/§3: raw sockets, namespace flags, personality */
+static int cmd_raw(void)
+{
+	int fd = socket(AF_INET, SOCK_RAW, IPPROTO_ICMP);
+
+	if (fd < 0) {
+		printf("%s\n", errname(errno));
+		return 1;
+	}
+	close(fd);
+	printf("0\n");
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	unsigned long flag;
+} ns_types[] = {
+	{ "net", CLONE_NEWNET }, { "uts", CLONE_NEWUTS }, { "ipc", CLONE_NEWIPC },
+	{ "user", CLONE_NEWUSER }, { "pid", CLONE_NEWPID }, { "mnt", CLONE_NEWNS },
+	{ "cgroup", CLONE_NEWCGROUP }, { "time", 0x80 /* CLONE_NEWTIME */ },
+};
+
+/* the child of clone()/clone3(), or the forked child that unshare()s */
+static int ns_child_result(pid_t pid)
+{
+	int st;
+
+	if (pid < 0) {
+		printf("%s\n", errname(errno));
+		return 1;
+	}
+	if (pid == 0)
+		_exit(0);
+	if (waitpid(pid, &st, 0) < 0 || !WIFEXITED(st)) {
+		printf("child failed\n");
+		return 1;
+	}
+	if (WEXITSTATUS(st)) {
+		printf("%s\n", errname(WEXITSTATUS(st)));
+		return 1;
+	}
+	printf("0\n");
+	return 0;
+}
+
+static int cmd_ns(const char *type, char how)
+{
+	unsigned long flag = 0;
+	char path[64];
+	unsigned int i;
+	int fd;
+
+	for (i = 0; i < sizeof(ns_types) / sizeof(ns_types[0]); i++)
+		if (!strcmp(type, ns_types[i].name))
+			flag = ns_types[i].flag;
+	if (!flag) {
+		fprintf(stderr, "unknown namespace type %s\n", type);
+		return 2;
+	}
+	switch (how) {
+	case 'c':
+		/* the raw syscall: no new stack, like fork() */
+		return ns_child_result(syscall(SYS_clone, flag | SIGCHLD, 0, 0, 0, 0));
+	case '3': {
+		struct clone_args args;
+
+		memset(&args, 0, sizeof(args));
+		args.flags = flag;
+		args.exit_signal = SIGCHLD;
+		return ns_child_result(syscall(SYS_clone3, &args, sizeof(args)));
+	}
+	case 'u': {
+		pid_t pid = fork();
+
+		if (pid == 0)
+			_exit(unshare(flag) ? errno : 0);
+		if (pid < 0) {
+			printf("%s\n", errname(errno));
+			return 1;
+		}
+		return ns_child_result(pid);
+	}
+	default:
+		snprintf(path, sizeof(path), "/proc/self/ns/%s", type);
+		fd = open(path, O_RDONLY);
+		if (fd < 0 || setns(fd, 0)) {
+			printf("%s\n", errname(errno));
+			return 1;
+		}
+		printf("0\n");
+		return 0;
+	}
+}
+
+static int cmd_personality(const char *value)
+{
+	unsigned long v = strtoul(value, NULL, 0);
+	int r = personality(v);
+
+	if (r < 0) {
+		printf("%s\n", errname(errno));
+		return 1;
+	}
+	printf("0 now=%#x\n", personality(0xffffffff));
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IONBF, 0);
@@ -1970,6 +2094,18 @@ int main(int argc, char **argv)
 		return cmd_uring_mkdirat(argv[2]);
 	if (argc == 3 && !strcmp(argv[1], "forkloop"))
 		return cmd_forkloop(atoi(argv[2]));
+	if (argc == 2 && !strcmp(argv[1], "raw"))
+		return cmd_raw();
+	if (argc == 3 && !strcmp(argv[1], "clone-ns"))
+		return cmd_ns(argv[2], 'c');
+	if (argc == 3 && !strcmp(argv[1], "clone3-ns"))
+		return cmd_ns(argv[2], '3');
+	if (argc == 3 && !strcmp(argv[1], "unshare-ns"))
+		return cmd_ns(argv[2], 'u');
+	if (argc == 3 && !strcmp(argv[1], "setns-ns"))
+		return cmd_ns(argv[2], 's');
+	if (argc == 3 && !strcmp(argv[1], "personality"))
+		return cmd_personality(argv[2]);
 	if (argc == 4 && !strcmp(argv[1], "bench"))
 		return cmd_bench(argv[2], atol(argv[3]));
 	fprintf(stderr, "usage: see the comment at the top of vkt.c\n");

@@ -30,6 +30,24 @@ const MODULE_WORK = [
   'echo "io_uring mkdirat: $(vkt uring-mkdirat /dev/shm/r)"',
   'vkt futex 20000; exec futex-sleep',
 ].join('; ');
+// argument rules and capability ceiling (issue 14 §2, §3; guest/75-module-rules.sh): the capability
+// sets the process got at exec, a raw socket (CAP_NET_RAW), namespaces made by unshare (busybox),
+// clone, clone3, unshare and joined by setns, personality values; then it sleeps until deleted
+const RULES_WORK = [
+  'grep -E "^Cap(Eff|Bnd)" /proc/self/status',
+  'echo "raw: $(vkt raw)"',
+  'unshare -n true; echo "unshare -n rc=$?"',
+  'echo "clone newnet: $(vkt clone-ns net)"',
+  'echo "clone3 newnet: $(vkt clone3-ns net)"',
+  'echo "unshare newuts: $(vkt unshare-ns uts)"',
+  'echo "setns net: $(vkt setns-ns net)"',
+  'echo "personality linux32: $(vkt personality 0x8)"',
+  'echo "personality linux: $(vkt personality 0x0)"',
+  'echo rules-done; exec sleep 1000',
+].join('; ');
+// the capability ceiling of the first: runc's default set and CAP_SYS_ADMIN (so that a refused
+// namespace is the rule's doing, not a missing capability), not CAP_NET_RAW, which its spec has
+const RULES_CAPS = ['CAP_SYS_ADMIN', 'CAP_NET_RAW'];
 // the kernel log (issue 12, deck claim 1): write a record of the container's own to /dev/kmsg, then
 // dmesg (the container has /dev/kmsg and CAP_SYSLOG, as with docker --device /dev/kmsg --cap-add SYSLOG)
 const KMSG = (mark) => ['sh', '-c', `echo "<6>${mark} a record of the container" >/dev/kmsg || echo "VKLOG-WRITE-FAILED"; dmesg`];
@@ -58,6 +76,15 @@ export const BUNDLES = {
   // (CAP_SYS_ADMIN: the container can create pid namespaces, the escape the module must close)
   moddeny: [{ 'io.vkernel.module': 'true', 'io.vkernel.syscall.deny': 'mkdir' }, ['sh', '-c', MODULE_WORK], ['CAP_SYS_ADMIN']],
   modon: [{ 'io.vkernel.module': 'true' }, ['sh', '-c', MODULE_WORK], ['CAP_SYS_ADMIN']],
+  rules: [{
+    'io.vkernel.syscall.namespaces': 'deny', 'io.vkernel.syscall.personality': 'linux',
+    'io.vkernel.caps.max': 'CAP_AUDIT_WRITE,CAP_KILL,CAP_NET_BIND_SERVICE,CAP_SYS_ADMIN',
+  }, ['sh', '-c', RULES_WORK], RULES_CAPS],
+  // the same work with the module and no rule, and with a ceiling that has CAP_NET_RAW
+  rulesoff: [{ 'io.vkernel.module': 'true' }, ['sh', '-c', RULES_WORK], RULES_CAPS],
+  rulesraw: [{ 'io.vkernel.caps.max': 'CAP_NET_RAW,CAP_SYS_ADMIN' }, ['sh', '-c', RULES_WORK], RULES_CAPS],
+  // a bad value: refused at create, before anything is made
+  rulesbad: [{ 'io.vkernel.caps.max': 'CAP_NET_RAW,CAP_FLY' }, ['true']],
   // io.vkernel.log=private (printk_ns) and, for contrast, a container that asked for nothing
   logpriv: [{ 'io.vkernel.log': 'private' }, KMSG('VKLOG-PRIV1'), ['CAP_SYSLOG'], LOG],
   logpriv2: [{ 'io.vkernel.log': 'private' }, KMSG('VKLOG-PRIV2'), ['CAP_SYSLOG'], LOG],

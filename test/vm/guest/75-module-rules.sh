@@ -1,0 +1,121 @@
+# Argument rules and the capability ceiling of the per-container module (issue 14 §2, §3; kernel
+# patches 0012, 0013) through the real runtime in the guest: container A has
+# io.vkernel.syscall.namespaces=deny, io.vkernel.syscall.personality=linux and a capability ceiling
+# without CAP_NET_RAW (which its spec's sets have); B has the module without rules; C a ceiling
+# with CAP_NET_RAW. The same work runs in each (RULES_WORK of test/vm/lib/runtime-payload.mjs).
+# Needs the payload of runtime-payload.mjs with VKVM_PAYLOAD_MODULE_KDIR.
+. /tests/lib.sh
+ALL="rules.kernel_features rules.features_listed rules.bad_value_refused rules.create rules.sysfs
+	rules.caps_sets_clamped rules.raw_socket_ceiling rules.ns_unshare rules.ns_clone_clone3
+	rules.ns_unshare_setns_syscalls rules.personality rules.unloaded_after_delete rules.no_oops"
+if [ ! -x /opt/vkr/bin/vkernel-runtime ]; then
+	# shellcheck disable=SC2086
+	fail_all "no runtime in the initramfs (VKVM_EXTRA_LIST of test/vm/lib/runtime-payload.mjs)" $ALL
+	vkend
+	exit 0
+fi
+runtime_setup
+sys=/sys/kernel/vkernel/containers
+wait_for() {
+	_i=0
+	while ! grep -q "$2" "$1" 2>/dev/null && [ $_i -lt 600 ]; do
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	grep -q "$2" "$1" 2>/dev/null
+}
+# line FILE PREFIX: the value after "PREFIX: " in the container's output
+line() { sed -n "s/^$2: //p" "$1" | head -1; }
+cap() { sed -n "s/^$2:[[:space:]]*//p" "$1" | head -1; }
+
+feat=$(cat /sys/kernel/vkernel/features 2>&1)
+echo " $feat " | grep -q ' syscall_args ' && echo " $feat " | grep -q ' caps_max '
+result rules.kernel_features $? "/sys/kernel/vkernel/features: $feat"
+
+# the runtime lists the keys (features is intercepted by the engine; runc's JSON + our annotations)
+$RT features >/tmp/features.json 2>&1
+grep -q '"io.vkernel.syscall.namespaces"' /tmp/features.json && grep -q '"io.vkernel.syscall.personality"' /tmp/features.json &&
+	grep -q '"io.vkernel.caps.max": "none or comma-separated capability names of Linux 6.1 (CAP_CHOWN' /tmp/features.json
+result rules.features_listed $? "$(grep -E 'io.vkernel.(syscall.namespaces|syscall.personality|caps.max)' /tmp/features.json | cut -c1-110 | tr '\n' ';')"
+
+# a bad value is refused at create, naming the key, and nothing is left
+$RT create --no-pivot --bundle /opt/bundles/rulesbad vkrbad </dev/null >/tmp/vkrbad.out 2>&1
+rbad=$?
+[ $rbad != 0 ] && grep -q 'io.vkernel.caps.max: "CAP_NET_RAW,CAP_FLY" is not none or comma-separated capability names' /tmp/vkrbad.out &&
+	[ ! -e /run/runc/vkrbad ] && ! grep -q '^vkernel_vkrbad ' /proc/modules
+result rules.bad_value_refused $? "create rc=$rbad: $(grep -v '^time=' /tmp/vkrbad.out | cut -c1-300 | tr '\n' ';')"
+
+A=vkrules
+B=vkrulesoff
+C=vkrulesraw
+rc=
+for c in "$A:rules" "$B:rulesoff" "$C:rulesraw"; do
+	id=${c%%:*}
+	$RT create --no-pivot --bundle "/opt/bundles/${c#*:}" "$id" </dev/null >"/tmp/$id.out" 2>&1
+	rc="$rc $?"
+done
+[ "$rc" = " 0 0 0" ]
+result rules.create $? "create $A $B $C: rc=$rc; $A: $(grep -v '^time=' /tmp/$A.out | tail -2 | cut -c1-400 | tr '\n' ';')"
+
+MA=vkernel_$(echo "$A" | cut -c1-12)
+MB=vkernel_$(echo "$B" | cut -c1-12)
+MC=vkernel_$(echo "$C" | cut -c1-12)
+sa="$(cat $sys/$MA/ns_deny 2>&1)/$(cat $sys/$MA/personality 2>&1)/$(cat $sys/$MA/caps_max 2>&1)"
+sb="$(cat $sys/$MB/ns_deny 2>&1)/$(cat $sys/$MB/personality 2>&1)/$(cat $sys/$MB/caps_max 2>&1)"
+sc="$(cat $sys/$MC/ns_deny 2>&1)/$(cat $sys/$MC/personality 2>&1)/$(cat $sys/$MC/caps_max 2>&1)"
+# caps_max of A: CAP_KILL 5, CAP_NET_BIND_SERVICE 10, CAP_SYS_ADMIN 21, CAP_AUDIT_WRITE 29
+[ "$sa" = "0x7e020080/0/0x20200420" ] && [ "$sb" = "0/any/none" ] && [ "$sc" = "0/any/0x202000" ]
+result rules.sysfs $? "ns_deny/personality/caps_max: $MA $sa, $MB $sb, $MC $sc"
+
+if [ "$rc" = " 0 0 0" ]; then
+	for id in $A $B $C; do $RT start "$id"; done
+	for id in $A $B $C; do wait_for "/tmp/$id.out" '^rules-done'; done
+fi
+out() { grep -v '^time=' "/tmp/$1.out" | tr '\n' ';'; }
+
+# the capability sets the container's process got at exec: A's have no CAP_NET_RAW (bit 13)
+ea=$(cap "/tmp/$A.out" CapEff)
+ba=$(cap "/tmp/$A.out" CapBnd)
+eb=$(cap "/tmp/$B.out" CapEff)
+bb=$(cap "/tmp/$B.out" CapBnd)
+[ -n "$ea" ] && [ -n "$eb" ] && [ $((0x$ea & 0x2000)) = 0 ] && [ $((0x$ba & 0x2000)) = 0 ] &&
+	[ $((0x$eb & 0x2000)) != 0 ] && [ $((0x$bb & 0x2000)) != 0 ] && [ "$ba" = 0000000020200420 ]
+result rules.caps_sets_clamped $? "CapEff/CapBnd: $A $ea/$ba, $B $eb/$bb (the spec gives both 0000000020202420 + ...; A's ceiling 0x20200420)"
+
+# a raw socket as root with CAP_NET_RAW in the spec: refused by A's ceiling only
+[ "$(line /tmp/$A.out raw)" = EPERM ] && [ "$(line /tmp/$B.out raw)" = 0 ] && [ "$(line /tmp/$C.out raw)" = 0 ]
+result rules.raw_socket_ceiling $? "socket(AF_INET, SOCK_RAW): $A $(line /tmp/$A.out raw), $B $(line /tmp/$B.out raw), $C (ceiling with CAP_NET_RAW) $(line /tmp/$C.out raw)"
+
+grep -q '^unshare -n rc=1' "/tmp/$A.out" && grep -q '^unshare -n rc=0' "/tmp/$B.out"
+result rules.ns_unshare $? "unshare -n true: $A $(grep '^unshare -n' /tmp/$A.out), $B $(grep '^unshare -n' /tmp/$B.out)"
+
+[ "$(line /tmp/$A.out 'clone newnet')" = EPERM ] && [ "$(line /tmp/$A.out 'clone3 newnet')" = EPERM ] &&
+	[ "$(line /tmp/$B.out 'clone newnet')" = 0 ] && [ "$(line /tmp/$B.out 'clone3 newnet')" = 0 ]
+result rules.ns_clone_clone3 $? "clone/clone3(CLONE_NEWNET): $A $(line /tmp/$A.out 'clone newnet')/$(line /tmp/$A.out 'clone3 newnet'), $B $(line /tmp/$B.out 'clone newnet')/$(line /tmp/$B.out 'clone3 newnet')"
+
+[ "$(line /tmp/$A.out 'unshare newuts')" = EPERM ] && [ "$(line /tmp/$A.out 'setns net')" = EPERM ] &&
+	[ "$(line /tmp/$B.out 'unshare newuts')" = 0 ] && [ "$(line /tmp/$B.out 'setns net')" = 0 ]
+result rules.ns_unshare_setns_syscalls $? "unshare(CLONE_NEWUTS) / setns(/proc/self/ns/net, 0): $A $(line /tmp/$A.out 'unshare newuts')/$(line /tmp/$A.out 'setns net'), $B $(line /tmp/$B.out 'unshare newuts')/$(line /tmp/$B.out 'setns net')"
+
+[ "$(line /tmp/$A.out 'personality linux32')" = EPERM ] && [ "$(line /tmp/$A.out 'personality linux')" = "0 now=0" ] &&
+	[ "$(line /tmp/$B.out 'personality linux32')" = "0 now=0x8" ]
+result rules.personality $? "personality(0x8)/personality(0): $A $(line /tmp/$A.out 'personality linux32')/$(line /tmp/$A.out 'personality linux'), $B $(line /tmp/$B.out 'personality linux32')"
+
+echo "A: $(out $A)"
+echo "B: $(out $B)"
+echo "C: $(out $C)"
+
+rd=
+for id in $A $B $C; do
+	$RT delete --force "$id" >>/tmp/del.out 2>&1
+	rd="$rd $?"
+done
+left=$(grep -E "^($MA|$MB|$MC) " /proc/modules)
+[ "$rc" = " 0 0 0" ] && [ "$rd" = " 0 0 0" ] && [ -z "$left" ] && [ ! -e "$sys/$MA" ] && [ ! -e "$sys/$MC" ]
+result rules.unloaded_after_delete $? "create rc=$rc, delete --force: rc=$rd; modules left: '$left'; $(tr '\n' ';' </tmp/del.out | cut -c1-300)"
+
+dmesg >/tmp/dmesg.txt
+grep -q "$MA: success to init" /tmp/dmesg.txt && grep -q "$MA: exit" /tmp/dmesg.txt &&
+	! grep -qE 'Oops|BUG:|WARNING:|general protection|Call Trace|refcount_t' /tmp/dmesg.txt
+result rules.no_oops $? "$(grep -E "vkernel|Oops|BUG:|WARNING:|Call Trace" /tmp/dmesg.txt | tail -8 | tr '\n' ';')"
+vkend
