@@ -41,9 +41,11 @@ result rules.features_listed $? "$(grep -E 'io.vkernel.(syscall.namespaces|sysca
 # a bad value is refused at create, naming the key, and nothing is left
 $RT create --no-pivot --bundle /opt/bundles/rulesbad vkrbad </dev/null >/tmp/vkrbad.out 2>&1
 rbad=$?
-[ $rbad != 0 ] && grep -q 'io.vkernel.caps.max: "CAP_NET_RAW,CAP_FLY" is not none or comma-separated capability names' /tmp/vkrbad.out &&
+# (the runtime logs in logrus text form: msg="... \"CAP_NET_RAW,CAP_FLY\" is not ...")
+[ $rbad != 0 ] && grep -F 'io.vkernel.caps.max: ' /tmp/vkrbad.out | grep -F 'CAP_NET_RAW,CAP_FLY' |
+	grep -qF 'is not none or comma-separated capability names of Linux 6.1' &&
 	[ ! -e /run/runc/vkrbad ] && ! grep -q '^vkernel_vkrbad ' /proc/modules
-result rules.bad_value_refused $? "create rc=$rbad: $(grep -v '^time=' /tmp/vkrbad.out | cut -c1-300 | tr '\n' ';')"
+result rules.bad_value_refused $? "create rc=$rbad: $(cut -c1-300 /tmp/vkrbad.out | tr '\n' ';')"
 
 A=vkrules
 B=vkrulesoff
@@ -54,8 +56,10 @@ for c in "$A:rules" "$B:rulesoff" "$C:rulesraw"; do
 	$RT create --no-pivot --bundle "/opt/bundles/${c#*:}" "$id" </dev/null >"/tmp/$id.out" 2>&1
 	rc="$rc $?"
 done
+why=
+[ "$rc" = " 0 0 0" ] || why=" (create failed: $(tail -1 /tmp/$A.out | cut -c1-400))"
 [ "$rc" = " 0 0 0" ]
-result rules.create $? "create $A $B $C: rc=$rc; $A: $(grep -v '^time=' /tmp/$A.out | tail -2 | cut -c1-400 | tr '\n' ';')"
+result rules.create $? "create $A $B $C: rc=$rc; $A: $(tail -2 /tmp/$A.out | cut -c1-400 | tr '\n' ';')"
 
 MA=vkernel_$(echo "$A" | cut -c1-12)
 MB=vkernel_$(echo "$B" | cut -c1-12)
@@ -65,7 +69,7 @@ sb="$(cat $sys/$MB/ns_deny 2>&1)/$(cat $sys/$MB/personality 2>&1)/$(cat $sys/$MB
 sc="$(cat $sys/$MC/ns_deny 2>&1)/$(cat $sys/$MC/personality 2>&1)/$(cat $sys/$MC/caps_max 2>&1)"
 # caps_max of A: CAP_KILL 5, CAP_NET_BIND_SERVICE 10, CAP_SYS_ADMIN 21, CAP_AUDIT_WRITE 29
 [ "$sa" = "0x7e020080/0/0x20200420" ] && [ "$sb" = "0/any/none" ] && [ "$sc" = "0/any/0x202000" ]
-result rules.sysfs $? "ns_deny/personality/caps_max: $MA $sa, $MB $sb, $MC $sc"
+result rules.sysfs $? "ns_deny/personality/caps_max: $MA $sa, $MB $sb, $MC $sc$why"
 
 if [ "$rc" = " 0 0 0" ]; then
 	for id in $A $B $C; do $RT start "$id"; done
@@ -80,26 +84,26 @@ eb=$(cap "/tmp/$B.out" CapEff)
 bb=$(cap "/tmp/$B.out" CapBnd)
 [ -n "$ea" ] && [ -n "$eb" ] && [ $((0x$ea & 0x2000)) = 0 ] && [ $((0x$ba & 0x2000)) = 0 ] &&
 	[ $((0x$eb & 0x2000)) != 0 ] && [ $((0x$bb & 0x2000)) != 0 ] && [ "$ba" = 0000000020200420 ]
-result rules.caps_sets_clamped $? "CapEff/CapBnd: $A $ea/$ba, $B $eb/$bb (the spec gives both 0000000020202420 + ...; A's ceiling 0x20200420)"
+result rules.caps_sets_clamped $? "CapEff/CapBnd: $A $ea/$ba, $B $eb/$bb (the spec gives both 0000000020202420 + ...; A's ceiling 0x20200420)$why"
 
 # a raw socket as root with CAP_NET_RAW in the spec: refused by A's ceiling only
 [ "$(line /tmp/$A.out raw)" = EPERM ] && [ "$(line /tmp/$B.out raw)" = 0 ] && [ "$(line /tmp/$C.out raw)" = 0 ]
-result rules.raw_socket_ceiling $? "socket(AF_INET, SOCK_RAW): $A $(line /tmp/$A.out raw), $B $(line /tmp/$B.out raw), $C (ceiling with CAP_NET_RAW) $(line /tmp/$C.out raw)"
+result rules.raw_socket_ceiling $? "socket(AF_INET, SOCK_RAW): $A $(line /tmp/$A.out raw), $B $(line /tmp/$B.out raw), $C (ceiling with CAP_NET_RAW) $(line /tmp/$C.out raw)$why"
 
 grep -q '^unshare -n rc=1' "/tmp/$A.out" && grep -q '^unshare -n rc=0' "/tmp/$B.out"
-result rules.ns_unshare $? "unshare -n true: $A $(grep '^unshare -n' /tmp/$A.out), $B $(grep '^unshare -n' /tmp/$B.out)"
+result rules.ns_unshare $? "unshare -n true: $A $(grep '^unshare -n' /tmp/$A.out), $B $(grep '^unshare -n' /tmp/$B.out)$why"
 
 [ "$(line /tmp/$A.out 'clone newnet')" = EPERM ] && [ "$(line /tmp/$A.out 'clone3 newnet')" = EPERM ] &&
 	[ "$(line /tmp/$B.out 'clone newnet')" = 0 ] && [ "$(line /tmp/$B.out 'clone3 newnet')" = 0 ]
-result rules.ns_clone_clone3 $? "clone/clone3(CLONE_NEWNET): $A $(line /tmp/$A.out 'clone newnet')/$(line /tmp/$A.out 'clone3 newnet'), $B $(line /tmp/$B.out 'clone newnet')/$(line /tmp/$B.out 'clone3 newnet')"
+result rules.ns_clone_clone3 $? "clone/clone3(CLONE_NEWNET): $A $(line /tmp/$A.out 'clone newnet')/$(line /tmp/$A.out 'clone3 newnet'), $B $(line /tmp/$B.out 'clone newnet')/$(line /tmp/$B.out 'clone3 newnet')$why"
 
 [ "$(line /tmp/$A.out 'unshare newuts')" = EPERM ] && [ "$(line /tmp/$A.out 'setns net')" = EPERM ] &&
 	[ "$(line /tmp/$B.out 'unshare newuts')" = 0 ] && [ "$(line /tmp/$B.out 'setns net')" = 0 ]
-result rules.ns_unshare_setns_syscalls $? "unshare(CLONE_NEWUTS) / setns(/proc/self/ns/net, 0): $A $(line /tmp/$A.out 'unshare newuts')/$(line /tmp/$A.out 'setns net'), $B $(line /tmp/$B.out 'unshare newuts')/$(line /tmp/$B.out 'setns net')"
+result rules.ns_unshare_setns_syscalls $? "unshare(CLONE_NEWUTS) / setns(/proc/self/ns/net, 0): $A $(line /tmp/$A.out 'unshare newuts')/$(line /tmp/$A.out 'setns net'), $B $(line /tmp/$B.out 'unshare newuts')/$(line /tmp/$B.out 'setns net')$why"
 
 [ "$(line /tmp/$A.out 'personality linux32')" = EPERM ] && [ "$(line /tmp/$A.out 'personality linux')" = "0 now=0" ] &&
 	[ "$(line /tmp/$B.out 'personality linux32')" = "0 now=0x8" ]
-result rules.personality $? "personality(0x8)/personality(0): $A $(line /tmp/$A.out 'personality linux32')/$(line /tmp/$A.out 'personality linux'), $B $(line /tmp/$B.out 'personality linux32')"
+result rules.personality $? "personality(0x8)/personality(0): $A $(line /tmp/$A.out 'personality linux32')/$(line /tmp/$A.out 'personality linux'), $B $(line /tmp/$B.out 'personality linux32')$why"
 
 echo "A: $(out $A)"
 echo "B: $(out $B)"
@@ -112,10 +116,10 @@ for id in $A $B $C; do
 done
 left=$(grep -E "^($MA|$MB|$MC) " /proc/modules)
 [ "$rc" = " 0 0 0" ] && [ "$rd" = " 0 0 0" ] && [ -z "$left" ] && [ ! -e "$sys/$MA" ] && [ ! -e "$sys/$MC" ]
-result rules.unloaded_after_delete $? "create rc=$rc, delete --force: rc=$rd; modules left: '$left'; $(tr '\n' ';' </tmp/del.out | cut -c1-300)"
+result rules.unloaded_after_delete $? "create rc=$rc, delete --force: rc=$rd; modules left: '$left'; $(tr '\n' ';' </tmp/del.out | cut -c1-300)$why"
 
 dmesg >/tmp/dmesg.txt
 grep -q "$MA: success to init" /tmp/dmesg.txt && grep -q "$MA: exit" /tmp/dmesg.txt &&
 	! grep -qE 'Oops|BUG:|WARNING:|general protection|Call Trace|refcount_t' /tmp/dmesg.txt
-result rules.no_oops $? "$(grep -E "vkernel|Oops|BUG:|WARNING:|Call Trace" /tmp/dmesg.txt | tail -8 | tr '\n' ';')"
+result rules.no_oops $? "load lines of $MA: $(grep -c "$MA: success to init" /tmp/dmesg.txt), exit lines: $(grep -c "$MA: exit" /tmp/dmesg.txt), oops lines: $(grep -cE 'Oops|BUG:|WARNING:|general protection|Call Trace|refcount_t' /tmp/dmesg.txt); $(grep -E "vkernel|Oops|BUG:|WARNING:|Call Trace" /tmp/dmesg.txt | tail -8 | tr '\n' ';')$why"
 vkend
