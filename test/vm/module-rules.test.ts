@@ -33,4 +33,4 @@ vmFeature('argument rules and capability ceiling through vkernel-runtime', ['75-
   { name: 'rules.personality', title: 'personality(PER_LINUX32) fails outside the allowed values, personality(PER_LINUX) works; both work without the rule' },
   { name: 'rules.unloaded_after_delete', title: 'delete --force removes the three modules' },
   { name: 'rules.no_oops', title: 'the kernel log has the load and unload lines and no oops' },
-], ['modules/vkernel']);
+]);
