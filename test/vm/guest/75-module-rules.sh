@@ -2,12 +2,16 @@
 # patches 0012, 0013) through the real runtime in the guest: container A has
 # io.vkernel.syscall.namespaces=deny, io.vkernel.syscall.personality=linux and a capability ceiling
 # without CAP_NET_RAW (which its spec's sets have); B has the module without rules; C a ceiling
-# with CAP_NET_RAW. The same work runs in each (RULES_WORK of test/vm/lib/runtime-payload.mjs).
+# with CAP_NET_RAW; D a ceiling without CAP_NET_RAW but with CAP_SETUID/CAP_SETGID (it can drop to
+# uid 1000 and run a set-uid root binary) and no namespace rule (it can make a user namespace).
+# The same work runs in each (RULES_WORK of test/vm/lib/runtime-payload.mjs); then `runc exec` into
+# A and B runs part of it again.
 # Needs the payload of runtime-payload.mjs with VKVM_PAYLOAD_MODULE_KDIR.
 . /tests/lib.sh
 ALL="rules.kernel_features rules.features_listed rules.bad_value_refused rules.create rules.sysfs
 	rules.caps_sets_clamped rules.raw_socket_ceiling rules.ns_unshare rules.ns_clone_clone3
-	rules.ns_unshare_setns_syscalls rules.personality rules.unloaded_after_delete rules.no_oops"
+	rules.ns_unshare_setns_syscalls rules.personality rules.setuid_ceiling rules.userns_ceiling
+	rules.exec_ceiling rules.unloaded_after_delete rules.no_oops"
 if [ ! -x /opt/vkr/bin/vkernel-runtime ]; then
 	# shellcheck disable=SC2086
 	fail_all "no runtime in the initramfs (VKVM_EXTRA_LIST of test/vm/lib/runtime-payload.mjs)" $ALL
@@ -50,20 +54,22 @@ result rules.bad_value_refused $? "create rc=$rbad: $(cut -c1-300 /tmp/vkrbad.ou
 A=vkrules
 B=vkrulesoff
 C=vkrulesraw
+D=vkrulesuser
 rc=
-for c in "$A:rules" "$B:rulesoff" "$C:rulesraw"; do
+for c in "$A:rules" "$B:rulesoff" "$C:rulesraw" "$D:rulesuser"; do
 	id=${c%%:*}
 	$RT create --no-pivot --bundle "/opt/bundles/${c#*:}" "$id" </dev/null >"/tmp/$id.out" 2>&1
 	rc="$rc $?"
 done
 why=
-[ "$rc" = " 0 0 0" ] || why=" (create failed: $(tail -1 /tmp/$A.out | cut -c1-400))"
-[ "$rc" = " 0 0 0" ]
-result rules.create $? "create $A $B $C: rc=$rc; $A: $(tail -2 /tmp/$A.out | cut -c1-400 | tr '\n' ';')"
+[ "$rc" = " 0 0 0 0" ] || why=" (create failed: $(tail -1 /tmp/$A.out | cut -c1-400))"
+[ "$rc" = " 0 0 0 0" ]
+result rules.create $? "create $A $B $C $D: rc=$rc; $A: $(tail -2 /tmp/$A.out | cut -c1-400 | tr '\n' ';')"
 
 MA=vkernel_$(echo "$A" | cut -c1-12)
 MB=vkernel_$(echo "$B" | cut -c1-12)
 MC=vkernel_$(echo "$C" | cut -c1-12)
+MD=vkernel_$(echo "$D" | cut -c1-12)
 sa="$(cat $sys/$MA/ns_deny 2>&1)/$(cat $sys/$MA/personality 2>&1)/$(cat $sys/$MA/caps_max 2>&1)"
 sb="$(cat $sys/$MB/ns_deny 2>&1)/$(cat $sys/$MB/personality 2>&1)/$(cat $sys/$MB/caps_max 2>&1)"
 sc="$(cat $sys/$MC/ns_deny 2>&1)/$(cat $sys/$MC/personality 2>&1)/$(cat $sys/$MC/caps_max 2>&1)"
@@ -71,9 +77,9 @@ sc="$(cat $sys/$MC/ns_deny 2>&1)/$(cat $sys/$MC/personality 2>&1)/$(cat $sys/$MC
 [ "$sa" = "0x7e020080/0/0x20200420" ] && [ "$sb" = "0/any/none" ] && [ "$sc" = "0/any/0x202000" ]
 result rules.sysfs $? "ns_deny/personality/caps_max: $MA $sa, $MB $sb, $MC $sc$why"
 
-if [ "$rc" = " 0 0 0" ]; then
-	for id in $A $B $C; do $RT start "$id"; done
-	for id in $A $B $C; do wait_for "/tmp/$id.out" '^rules-done'; done
+if [ "$rc" = " 0 0 0 0" ]; then
+	for id in $A $B $C $D; do $RT start "$id"; done
+	for id in $A $B $C $D; do wait_for "/tmp/$id.out" '^rules-done'; done
 fi
 out() { grep -v '^time=' "/tmp/$1.out" | tr '\n' ';'; }
 
@@ -105,17 +111,49 @@ result rules.ns_unshare_setns_syscalls $? "unshare(CLONE_NEWUTS) / setns(/proc/s
 	[ "$(line /tmp/$B.out 'personality linux32')" = "0 now=0x8" ]
 result rules.personality $? "personality(0x8)/personality(0): $A $(line /tmp/$A.out 'personality linux32')/$(line /tmp/$A.out 'personality linux'), $B $(line /tmp/$B.out 'personality linux32')$why"
 
+# a set-uid root binary run by uid 1000 (bounding set of the spec: CAP_NET_RAW) gets no capability
+# outside D's ceiling; without a ceiling it gets CAP_NET_RAW back at exec
+[ "$(line /tmp/$D.out 'suid raw')" = EPERM ] && [ "$(line /tmp/$B.out 'suid raw')" = 0 ]
+result rules.setuid_ceiling $? "uid 1000 runs set-uid root vkt raw: $D (ceiling without CAP_NET_RAW) $(line /tmp/$D.out 'suid raw'), $B (no ceiling) $(line /tmp/$B.out 'suid raw')$why"
+
+# a new user namespace gives its creator every capability in it, and its new net namespace belongs
+# to it: D gets its ceiling (CAP_SETGID 6, CAP_SETUID 7, CAP_SYS_ADMIN 21) and no raw socket, C
+# its ceiling with CAP_NET_RAW (13) and the socket, B the full set; A may not make the namespace
+[ "$(line /tmp/$D.out userns)" = "caps=00000000002000c0 raw=EPERM" ] &&
+	[ "$(line /tmp/$C.out userns)" = "caps=0000000000202000 raw=0" ] &&
+	[ "$(line /tmp/$B.out userns)" = "caps=000001ffffffffff raw=0" ] &&
+	[ "$(line /tmp/$A.out userns)" = "unshare=EPERM" ]
+result rules.userns_ceiling $? "unshare(CLONE_NEWUSER|CLONE_NEWNET), raw socket: $D $(line /tmp/$D.out userns), $C $(line /tmp/$C.out userns), $B $(line /tmp/$B.out userns), $A $(line /tmp/$A.out userns)$why"
+
+# runc exec into A and B (through the runtime, which passes exec to runc): the exec'd process is
+# in A's pid namespace, so A's rules and ceiling hold for it; the exec works under namespaces=deny
+EXEC_WORK='grep -E "^Cap(Eff|Bnd)" /proc/self/status; echo "raw: $(vkt raw)"; unshare -n true; echo "unshare -n rc=$?"'
+re=
+for id in $A $B; do
+	$RT exec "$id" sh -c "$EXEC_WORK" >"/tmp/$id.exec" 2>&1
+	re="$re $?"
+done
+xa=$(cap "/tmp/$A.exec" CapEff)
+xba=$(cap "/tmp/$A.exec" CapBnd)
+xb=$(cap "/tmp/$B.exec" CapEff)
+[ "$re" = " 0 0" ] && [ -n "$xa" ] && [ -n "$xb" ] && [ $((0x$xa & 0x2000)) = 0 ] && [ "$xba" = 0000000020200420 ] &&
+	[ $((0x$xb & 0x2000)) != 0 ] &&
+	[ "$(line /tmp/$A.exec raw)" = EPERM ] && [ "$(line /tmp/$B.exec raw)" = 0 ] &&
+	grep -q '^unshare -n rc=1' "/tmp/$A.exec" && grep -q '^unshare -n rc=0' "/tmp/$B.exec"
+result rules.exec_ceiling $? "runc exec rc=$re; $A: $(grep -v '^time=' /tmp/$A.exec | tr '\n' ';' | cut -c1-300) $B: $(grep -v '^time=' /tmp/$B.exec | tr '\n' ';' | cut -c1-300)$why"
+
 echo "A: $(out $A)"
 echo "B: $(out $B)"
 echo "C: $(out $C)"
+echo "D: $(out $D)"
 
 rd=
-for id in $A $B $C; do
+for id in $A $B $C $D; do
 	$RT delete --force "$id" >>/tmp/del.out 2>&1
 	rd="$rd $?"
 done
-left=$(grep -E "^($MA|$MB|$MC) " /proc/modules)
-[ "$rc" = " 0 0 0" ] && [ "$rd" = " 0 0 0" ] && [ -z "$left" ] && [ ! -e "$sys/$MA" ] && [ ! -e "$sys/$MC" ]
+left=$(grep -E "^($MA|$MB|$MC|$MD) " /proc/modules)
+[ "$rc" = " 0 0 0 0" ] && [ "$rd" = " 0 0 0 0" ] && [ -z "$left" ] && [ ! -e "$sys/$MA" ] && [ ! -e "$sys/$MC" ] && [ ! -e "$sys/$MD" ]
 result rules.unloaded_after_delete $? "create rc=$rc, delete --force: rc=$rd; modules left: '$left'; $(tr '\n' ';' </tmp/del.out | cut -c1-300)$why"
 
 dmesg >/tmp/dmesg.txt

@@ -101,6 +101,18 @@
  *                                     the errno
  *   vkt personality VALUE             personality(VALUE): "0" (then "now=" the
  *                                     value read back) or the errno
+ *   vkt as-user UID PROG ARGS...      drop to UID (groups, gid and uid; the
+ *                                     capability sets empty, the bounding
+ *                                     set kept), then exec PROG: a set-uid
+ *                                     root PROG gets its capabilities back
+ *                                     at exec; "setuid=<errno>" if the drop
+ *                                     fails
+ *   vkt userns-raw                    unshare(CLONE_NEWUSER|CLONE_NEWNET) in
+ *                                     a child (its creator's full set in the
+ *                                     new user namespace, which owns the new
+ *                                     net namespace), then a raw socket:
+ *                                     "caps=<CapEff> raw=<0|errno>", or
+ *                                     "unshare=<errno>"
  *   vkt bench getppid|futex N         N getppid() calls or N futex ping-pong
  *                                     round trips between two threads, all
  *                                     on CPU 0 (no cross-CPU wakeups, which
@@ -2003,6 +2015,75 @@ static int cmd_personality(const char *value)
 	return 0;
 }
 
+/* issue 14 §3: set-uid root binaries and user namespaces against the ceiling */
+static int cmd_as_user(uid_t uid, char **argv)
+{
+	if (setgroups(0, NULL) || setresgid(uid, uid, uid) ||
+	    setresuid(uid, uid, uid)) {
+		printf("setuid=%s\n", errname(errno));
+		return 1;
+	}
+	execv(argv[0], argv);
+	printf("exec=%s\n", errname(errno));
+	return 1;
+}
+
+/* CapEff of /proc/self/status into @buf */
+static void cap_eff(char *buf, size_t len)
+{
+	char line[256];
+	FILE *f = fopen("/proc/self/status", "r");
+
+	snprintf(buf, len, "?");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, "CapEff:", 7)) {
+			snprintf(buf, len, "%s", line + 7 + strspn(line + 7, " \t"));
+			buf[strcspn(buf, "\n")] = 0;
+		}
+	}
+	fclose(f);
+}
+
+static int cmd_userns_raw(void)
+{
+	int p[2], st, fd;
+	char out[128], caps[32];
+	ssize_t n;
+	pid_t pid;
+
+	if (pipe(p))
+		return 1;
+	pid = fork();
+	if (pid < 0)
+		return 1;
+	if (pid == 0) {
+		close(p[0]);
+		if (unshare(CLONE_NEWUSER | CLONE_NEWNET)) {
+			n = snprintf(out, sizeof(out), "unshare=%s", errname(errno));
+		} else {
+			cap_eff(caps, sizeof(caps));
+			fd = socket(AF_INET, SOCK_RAW, IPPROTO_ICMP);
+			n = snprintf(out, sizeof(out), "caps=%s raw=%s", caps,
+				     fd < 0 ? errname(errno) : "0");
+		}
+		if (write(p[1], out, n) != n)
+			_exit(1);
+		_exit(0);
+	}
+	close(p[1]);
+	n = read(p[0], out, sizeof(out) - 1);
+	waitpid(pid, &st, 0);
+	if (n <= 0) {
+		printf("child failed\n");
+		return 1;
+	}
+	out[n] = 0;
+	printf("%s\n", out);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IONBF, 0);
@@ -2106,6 +2187,10 @@ int main(int argc, char **argv)
 		return cmd_ns(argv[2], 's');
 	if (argc == 3 && !strcmp(argv[1], "personality"))
 		return cmd_personality(argv[2]);
+	if (argc >= 4 && !strcmp(argv[1], "as-user"))
+		return cmd_as_user(atoi(argv[2]), argv + 3);
+	if (argc == 2 && !strcmp(argv[1], "userns-raw"))
+		return cmd_userns_raw();
 	if (argc == 4 && !strcmp(argv[1], "bench"))
 		return cmd_bench(argv[2], atol(argv[3]));
 	fprintf(stderr, "usage: see the comment at the top of vkt.c\n");

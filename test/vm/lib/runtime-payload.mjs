@@ -32,7 +32,9 @@ const MODULE_WORK = [
 ].join('; ');
 // argument rules and capability ceiling (issue 14 §2, §3; guest/75-module-rules.sh): the capability
 // sets the process got at exec, a raw socket (CAP_NET_RAW), namespaces made by unshare (busybox),
-// clone, clone3, unshare and joined by setns, personality values; then it sleeps until deleted
+// clone, clone3, unshare and joined by setns, personality values, a raw socket from a set-uid root
+// binary run by uid 1000 and from a new user namespace that owns a new net namespace; then it
+// sleeps until deleted
 const RULES_WORK = [
   'grep -E "^Cap(Eff|Bnd)" /proc/self/status',
   'echo "raw: $(vkt raw)"',
@@ -43,16 +45,23 @@ const RULES_WORK = [
   'echo "setns net: $(vkt setns-ns net)"',
   'echo "personality linux32: $(vkt personality 0x8)"',
   'echo "personality linux: $(vkt personality 0x0)"',
+  'echo "suid raw: $(vkt as-user 1000 /bin/vkt-suid raw)"',
+  'echo "userns: $(vkt userns-raw)"',
   'echo rules-done; exec sleep 1000',
 ].join('; ');
 // the capability ceiling of the first: runc's default set and CAP_SYS_ADMIN (so that a refused
-// namespace is the rule's doing, not a missing capability), not CAP_NET_RAW, which its spec has
-const RULES_CAPS = ['CAP_SYS_ADMIN', 'CAP_NET_RAW'];
+// namespace is the rule's doing, not a missing capability), not CAP_NET_RAW, which its spec has;
+// CAP_SETUID/CAP_SETGID let the process drop to uid 1000 for the set-uid binary (no_new_privs off)
+const RULES_CAPS = ['CAP_SYS_ADMIN', 'CAP_NET_RAW', 'CAP_SETUID', 'CAP_SETGID'];
+const RULES_PROCESS = { process: { noNewPrivileges: false } };
 // the kernel log (issue 12, deck claim 1): write a record of the container's own to /dev/kmsg, then
 // dmesg (the container has /dev/kmsg and CAP_SYSLOG, as with docker --device /dev/kmsg --cap-add SYSLOG)
 const KMSG = (mark) => ['sh', '-c', `echo "<6>${mark} a record of the container" >/dev/kmsg || echo "VKLOG-WRITE-FAILED"; dmesg`];
 const LOG = { kmsg: true };
-/** name → annotations, process, extra capabilities and extras of a container bundle the guest scripts use */
+/**
+ * name → annotations, process args, extra capabilities and extras of a container bundle the guest
+ * scripts use (extras: `kmsg` gives the container /dev/kmsg, `process` sets fields of its process)
+ */
 export const BUNDLES = {
   plain: [{}, READ],
   fifo: [{ 'io.vkernel.sched.policy': 'fifo' }, READ],
@@ -79,10 +88,12 @@ export const BUNDLES = {
   rules: [{
     'io.vkernel.syscall.namespaces': 'deny', 'io.vkernel.syscall.personality': 'linux',
     'io.vkernel.caps.max': 'CAP_AUDIT_WRITE,CAP_KILL,CAP_NET_BIND_SERVICE,CAP_SYS_ADMIN',
-  }, ['sh', '-c', RULES_WORK], RULES_CAPS],
-  // the same work with the module and no rule, and with a ceiling that has CAP_NET_RAW
-  rulesoff: [{ 'io.vkernel.module': 'true' }, ['sh', '-c', RULES_WORK], RULES_CAPS],
-  rulesraw: [{ 'io.vkernel.caps.max': 'CAP_NET_RAW,CAP_SYS_ADMIN' }, ['sh', '-c', RULES_WORK], RULES_CAPS],
+  }, ['sh', '-c', RULES_WORK], RULES_CAPS, RULES_PROCESS],
+  // the same work with the module and no rule, with a ceiling that has CAP_NET_RAW, and with a
+  // ceiling without it that lets the process change its uid and make namespaces
+  rulesoff: [{ 'io.vkernel.module': 'true' }, ['sh', '-c', RULES_WORK], RULES_CAPS, RULES_PROCESS],
+  rulesraw: [{ 'io.vkernel.caps.max': 'CAP_NET_RAW,CAP_SYS_ADMIN' }, ['sh', '-c', RULES_WORK], RULES_CAPS, RULES_PROCESS],
+  rulesuser: [{ 'io.vkernel.caps.max': 'CAP_SETGID,CAP_SETUID,CAP_SYS_ADMIN' }, ['sh', '-c', RULES_WORK], RULES_CAPS, RULES_PROCESS],
   // a bad value: refused at create, before anything is made
   rulesbad: [{ 'io.vkernel.caps.max': 'CAP_NET_RAW,CAP_FLY' }, ['true']],
   // io.vkernel.log=private (printk_ns) and, for contrast, a container that asked for nothing
@@ -121,6 +132,8 @@ execFileSync('gcc', ['-static', '-O2', '-o', vkt, join(repo, 'test/vm/guest/vkt.
 for (const d of ['bin', 'proc', 'sys', 'dev', 'tmp']) dir(`/opt/rootfs/${d}`);
 file('/opt/rootfs/bin/busybox', '/bin/busybox');
 file('/opt/rootfs/bin/vkt', vkt);
+// a set-uid root copy (guest/75-module-rules.sh: a capability ceiling against set-uid binaries)
+file('/opt/rootfs/bin/vkt-suid', vkt, '4755');
 for (const a of ['sh', 'cat', 'echo', 'sleep', 'grep', 'true', 'mkdir', 'unshare', 'dmesg']) lines.push(`slink /opt/rootfs/bin/${a} busybox 0777 0 0`);
 const futexSleep = join(out, 'futex-sleep');
 execFileSync('gcc', ['-static', '-O2', '-pthread', '-o', futexSleep, join(repo, 'test/vm/guest/futex-sleep.c')]);
@@ -170,6 +183,7 @@ for (const [name, [annotations, args, caps = [], extras = {}]] of Object.entries
   spec.root = { path: '/opt/rootfs', readonly: true };
   spec.process.terminal = false;
   spec.process.args = args;
+  Object.assign(spec.process, extras.process ?? {});
   spec.annotations = annotations;
   const f = join(out, `bundle-${name}.json`);
   writeFileSync(f, JSON.stringify(spec));
