@@ -74,7 +74,7 @@ sa="$(cat $sys/$MA/ns_deny 2>&1)/$(cat $sys/$MA/personality 2>&1)/$(cat $sys/$MA
 sb="$(cat $sys/$MB/ns_deny 2>&1)/$(cat $sys/$MB/personality 2>&1)/$(cat $sys/$MB/caps_max 2>&1)"
 sc="$(cat $sys/$MC/ns_deny 2>&1)/$(cat $sys/$MC/personality 2>&1)/$(cat $sys/$MC/caps_max 2>&1)"
 # caps_max of A: CAP_KILL 5, CAP_NET_BIND_SERVICE 10, CAP_SYS_ADMIN 21, CAP_AUDIT_WRITE 29
-[ "$sa" = "0x7e020080/0x0/0x20200420" ] && [ "$sb" = "0/any/none" ] && [ "$sc" = "0/any/0x202000" ]
+[ "$sa" = "0x7e020080/0x0/0x20200420" ] && [ "$sb" = "0x0/any/none" ] && [ "$sc" = "0x0/any/0x202000" ]
 result rules.sysfs $? "ns_deny/personality/caps_max: $MA $sa, $MB $sb, $MC $sc$why"
 
 if [ "$rc" = " 0 0 0 0" ]; then
