@@ -1,5 +1,5 @@
 import { checkProblems, undeclared, type Check } from '../vm/lib/feature.js';
-import { expectedAbi, parseConsole, REPORT_RE, runProblems, type VmRun } from '../vm/lib/vm.js';
+import { expectedAbi, guestTimeoutS, MAX_TIMEOUT_SCALE, parseConsole, REPORT_RE, runProblems, type VmRun } from '../vm/lib/vm.js';
 
 /**
  * The VM tier's judge of a run (test/vm/lib): given console text, it must fail a run that skipped,
@@ -137,5 +137,21 @@ describe('kernel reports (the debug-kernel tier, VKVM_KERNEL_CONFIG=debug)', () 
     expect(REPORT_RE.test('[    0.0] This is a DEBUG kernel build')).toBe(false);
     expect(REPORT_RE.test('[    0.0] BUG: KFENCE: out-of-bounds read in x+0x1/0x2')).toBe(true);
     expect(REPORT_RE.test('[    0.0] kfence: initialized - using 2097152 bytes for 255 objects')).toBe(false);
+  });
+});
+
+describe('guest time limit', () => {
+  const saved = process.env.VKVM_TIMEOUT_SCALE;
+  afterEach(() => {
+    if (saved === undefined) delete process.env.VKVM_TIMEOUT_SCALE;
+    else process.env.VKVM_TIMEOUT_SCALE = saved;
+  });
+  test('grows with the factor, never below the idle limit nor above the cap', () => {
+    process.env.VKVM_TIMEOUT_SCALE = '2';
+    expect(guestTimeoutS(240)).toBe(480);
+    process.env.VKVM_TIMEOUT_SCALE = '0.5';
+    expect(guestTimeoutS(240)).toBe(240);
+    process.env.VKVM_TIMEOUT_SCALE = '100';
+    expect(guestTimeoutS(240)).toBe(240 * MAX_TIMEOUT_SCALE);
   });
 });

@@ -18,6 +18,7 @@
 // stays the ordinary one (it is the comparison, not what is debugged).
 import { execFile, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { promisify } from 'node:util';
 import * as path from 'node:path';
 
@@ -26,6 +27,21 @@ const execFileP = promisify(execFile);
 export const repoRoot = process.cwd();
 export const guestDir = path.join(repoRoot, 'test/vm/guest');
 export const BUILD_TIMEOUT_MS = 20 * 60 * 1000;
+
+/** the largest factor guestTimeoutS() applies */
+export const MAX_TIMEOUT_SCALE = 3;
+
+/**
+ * The guest's time limit for a boot that takes `base` seconds at most on an idle machine. TCG runs
+ * at the speed the host's CPUs leave it: on a machine busy with other work (1-minute load above its
+ * CPU count when the boot starts) the limit grows with the load, up to MAX_TIMEOUT_SCALE times;
+ * VKVM_TIMEOUT_SCALE sets the factor. A hung guest still fails, only later.
+ */
+export function guestTimeoutS(base: number): number {
+  const forced = Number(process.env.VKVM_TIMEOUT_SCALE);
+  const scale = forced > 0 ? forced : loadavg()[0] / Math.max(1, cpus().length);
+  return Math.round(base * Math.min(MAX_TIMEOUT_SCALE, Math.max(1, scale)));
+}
 
 export type Variant = 'patched' | 'unpatched';
 
@@ -284,8 +300,8 @@ export function runVm(kdir: string, scripts: string[], timeoutS = 240, modules: 
 /** Build both kernels and boot each with the scripts. */
 export async function runBoth(scripts: string[], modules: string[] = []): Promise<Record<Variant, VmRun>> {
   const [p, u] = await Promise.all([buildKernel('patched'), buildKernel('unpatched')]);
-  const patched = await runVm(p, scripts, 240, modules);
-  const unpatched = await runVm(u, scripts, 240, modules);
+  const patched = await runVm(p, scripts, guestTimeoutS(240), modules);
+  const unpatched = await runVm(u, scripts, guestTimeoutS(240), modules);
   for (const [variant, run] of [
     ['patched', patched],
     ['unpatched', unpatched],
