@@ -8,7 +8,7 @@
 # corruption, sleeping in atomic context), with the report as the reason; every check must still
 # PASS there and FAIL with a reason on the (ordinary) unpatched kernel, as in the VM tier.
 # Not part of `npm test`: the debug kernel's first build is a full build of its own tree
-# (tree-debug), and lockdep/KFENCE make the guests slower (qemu timeouts x3).
+# (tree-debug), and lockdep/KFENCE make the guests slower (guests get twice the time limit).
 #
 #   kernel/debug-tier.sh [SUITE...]     SUITE: a test file (test/vm/printk.test.ts) or a part of its
 #                                       name (printk); default: test/vm/debug/*.test.ts and every

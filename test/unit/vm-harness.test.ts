@@ -1,5 +1,5 @@
 import { checkProblems, undeclared, type Check } from '../vm/lib/feature.js';
-import { expectedAbi, guestTimeoutS, MAX_TIMEOUT_SCALE, parseConsole, REPORT_RE, runProblems, type VmRun } from '../vm/lib/vm.js';
+import { DEBUG_TIMEOUT_SCALE, expectedAbi, guestTimeoutS, MAX_TIMEOUT_SCALE, parseConsole, REPORT_RE, runProblems, type VmRun } from '../vm/lib/vm.js';
 
 /**
  * The VM tier's judge of a run (test/vm/lib): given console text, it must fail a run that skipped,
@@ -153,5 +153,22 @@ describe('guest time limit', () => {
     expect(guestTimeoutS(240)).toBe(240);
     process.env.VKVM_TIMEOUT_SCALE = '100';
     expect(guestTimeoutS(240)).toBe(240 * MAX_TIMEOUT_SCALE);
+  });
+  test('the debug kernel gets DEBUG_TIMEOUT_SCALE times the limit the load gives', () => {
+    const cfg = process.env.VKVM_KERNEL_CONFIG;
+    try {
+      delete process.env.VKVM_TIMEOUT_SCALE;
+      delete process.env.VKVM_KERNEL_CONFIG;
+      const plain = guestTimeoutS(240);
+      process.env.VKVM_KERNEL_CONFIG = 'debug';
+      const debug = guestTimeoutS(240);
+      // the load may change between the two reads: compare the factors' bounds
+      expect(debug).toBeGreaterThanOrEqual(240 * DEBUG_TIMEOUT_SCALE);
+      expect(debug).toBeLessThanOrEqual(240 * MAX_TIMEOUT_SCALE * DEBUG_TIMEOUT_SCALE);
+      expect(plain).toBeLessThanOrEqual(240 * MAX_TIMEOUT_SCALE);
+    } finally {
+      if (cfg === undefined) delete process.env.VKVM_KERNEL_CONFIG;
+      else process.env.VKVM_KERNEL_CONFIG = cfg;
+    }
   });
 });

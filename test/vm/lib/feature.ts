@@ -4,7 +4,7 @@
 // `failsUnpatched: false`, must PASS there too). A check that is absent, a
 // check the suite does not list, a script without its completion line, or a
 // boot of another kernel than expected is a failure of the run, on either kernel.
-import { BUILD_TIMEOUT_MS, MAX_TIMEOUT_SCALE, explain, runBoth, runProblems, type Variant, type VmRun } from './vm.js';
+import { BUILD_TIMEOUT_MS, DEBUG_TIMEOUT_SCALE, MAX_TIMEOUT_SCALE, explain, runBoth, runProblems, type Variant, type VmRun } from './vm.js';
 
 export interface Check {
   /** VKTEST name */
@@ -45,7 +45,7 @@ export function vmFeature(title: string, scripts: string[], checks: Check[], mod
 
     beforeAll(async () => {
       runs = await runBoth(scripts, modules);
-    }, BUILD_TIMEOUT_MS * 2 + 2 * (MAX_TIMEOUT_SCALE * 240 + 60) * 1000);
+    }, BUILD_TIMEOUT_MS * 2 + 2 * (MAX_TIMEOUT_SCALE * DEBUG_TIMEOUT_SCALE * 240 + 60) * 1000);
 
     for (const v of ['patched', 'unpatched'] as const) {
       it(`${v} kernel: boots the expected kernel, every script completes, every check is listed`, () => {

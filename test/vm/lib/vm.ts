@@ -13,9 +13,10 @@
 //
 // The debug-kernel tier (issue 11): VKVM_KERNEL_CONFIG=debug builds and boots the patched kernel
 // with kernel/config/variants/debug.config (lockdep, PROVE_RCU, DEBUG_ATOMIC_SLEEP, DEBUG_LIST,
-// KFENCE) instead, and any kernel report of a patched boot is then a failure of the run, with the
-// report as the reason (`npm run test:kernel-debug`, kernel/debug-tier.sh). The unpatched kernel
-// stays the ordinary one (it is the comparison, not what is debugged).
+// KFENCE) instead, gives guests twice the time (guestTimeoutS), and any kernel report of a patched
+// boot is then a failure of the run, with the report as the reason (`npm run test:kernel-debug`,
+// kernel/debug-tier.sh). The unpatched kernel stays the ordinary one (it is the comparison, not
+// what is debugged).
 import { execFile, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -35,13 +36,21 @@ export const MAX_TIMEOUT_SCALE = 3;
  * The guest's time limit for a boot that takes `base` seconds at most on an idle machine. TCG runs
  * at the speed the host's CPUs leave it: on a machine busy with other work (1-minute load above its
  * CPU count when the boot starts) the limit grows with the load, up to MAX_TIMEOUT_SCALE times;
- * VKVM_TIMEOUT_SCALE sets the factor. A hung guest still fails, only later.
+ * VKVM_TIMEOUT_SCALE sets the factor. A hung guest still fails, only later. The debug kernel
+ * gets DEBUG_TIMEOUT_SCALE times the load's limit (not when VKVM_TIMEOUT_SCALE sets it).
  */
 export function guestTimeoutS(base: number): number {
   const forced = Number(process.env.VKVM_TIMEOUT_SCALE);
-  const scale = forced > 0 ? forced : loadavg()[0] / Math.max(1, cpus().length);
-  return Math.round(base * Math.min(MAX_TIMEOUT_SCALE, Math.max(1, scale)));
+  if (forced > 0) return Math.round(base * Math.min(MAX_TIMEOUT_SCALE, Math.max(1, forced)));
+  const scale = loadavg()[0] / Math.max(1, cpus().length);
+  return Math.round(base * Math.min(MAX_TIMEOUT_SCALE, Math.max(1, scale)) * (kernelConfig() === 'debug' ? DEBUG_TIMEOUT_SCALE : 1));
 }
+
+/**
+ * With the debug kernel (VKVM_KERNEL_CONFIG=debug) the limit is this many times longer again:
+ * lockdep and KFENCE slow every lock and allocation under TCG.
+ */
+export const DEBUG_TIMEOUT_SCALE = 2;
 
 export type Variant = 'patched' | 'unpatched';
 
@@ -55,18 +64,6 @@ export function kernelConfig(): string {
 /** Whether kernel reports in a boot of this kernel fail the run: the debug kernel's boots. */
 export function reportsFail(variant: Variant): boolean {
   return variant === 'patched' && kernelConfig() === 'debug';
-}
-
-/**
- * qemu timeouts are multiplied by this (VKVM_TIMEOUT_SCALE; default 3 for the debug kernel, whose
- * lockdep and KFENCE make every lock and allocation slower under TCG, else 1).
- */
-export function timeoutScale(): number {
-  const raw = process.env.VKVM_TIMEOUT_SCALE;
-  if (raw === undefined || raw === '') return kernelConfig() === 'debug' ? 3 : 1;
-  const n = Number(raw);
-  if (!(n > 0 && n <= 20)) throw new Error(`VKVM_TIMEOUT_SCALE: "${raw}" is not a number in (0, 20]`);
-  return n;
 }
 
 export interface TestLine {
@@ -262,7 +259,6 @@ export function kernelReports(run: Pick<VmRun, 'reports' | 'klogLines' | 'log'>)
 export function runVm(kdir: string, scripts: string[], timeoutS = 240, modules: string[] = []): Promise<VmRun> {
   for (const s of scripts) if (/\s/.test(s)) throw new Error(`guest script name with a space: ${s}`);
   const start = Date.now();
-  timeoutS = Math.round(timeoutS * timeoutScale());
   const args = [kdir, String(timeoutS), ...scripts.map((s) => path.join(guestDir, s))];
   return new Promise((resolve) => {
     const child = spawn('bash', [path.join(repoRoot, 'test/vm/run-vm.sh'), ...args], {
