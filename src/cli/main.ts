@@ -40,14 +40,16 @@ export async function main(args: readonly string[]): Promise<number> {
     }
   }
   const log = new Logger({ file: inv.globals.log, format: inv.globals.logFormat, debug: inv.globals.debug });
-  // doctor, and ps without a container id (ours; `ps <id>` is runc's): in the engine, so that a node
-  // without Node.js has them; with an invalid config too (doctor reports it)
-  if (inv.command === 'doctor' || (inv.command === 'ps' && !parseCommandArgs('ps', inv.args).positionals.length)) {
+  // doctor, install, uninstall, and ps without a container id (ours; `ps <id>` is runc's): in the
+  // engine, so that a node without Node.js has them; with an invalid config too (doctor reports it)
+  const ours = inv.command === 'doctor' || inv.command === 'install' || inv.command === 'uninstall';
+  if (ours || (inv.command === 'ps' && !parseCommandArgs('ps', inv.args).positionals.length)) {
     let config;
     try { config = await loadConfig(inv.vkernelConfig, env.configPath, env.lockDir); } catch { /* doctor says why */ }
     const rt = new Runtime(inv, log, runcBinary(inv, config?.runc, env.runc), config, env);
     try {
       if (inv.command === 'doctor') return await (await timed('import', () => import('./commands/doctor.js'))).doctorCommand(rt);
+      if (inv.command === 'install' || inv.command === 'uninstall') return await (await timed('import', () => import('./commands/install.js'))).installCommand(rt, inv.command);
       return await (await timed('import', () => import('./commands/ps.js'))).psCommand(rt);
     } catch (e) {
       log.error((e as Error).message);

@@ -57,7 +57,7 @@ test('doctor: exit 1 and says why when runc is missing', async () => {
   expect(r.stdout).toContain('not ready: runc');
 }, 30000);
 
-test('doctor, ps and gc run without Node.js (a node with only the launcher and the compiled engine, the VM guests): a `node` first in PATH is never run', async () => {
+test('doctor, ps, gc, install and uninstall run without Node.js (a node with only the launcher and the compiled engine, the VM guests): a `node` first in PATH is never run', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'vk-no-node-'));
   const marker = join(dir, 'node-was-run');
   writeFileSync(join(dir, 'node'), `#!/bin/sh\necho "$@" >> '${marker}'\necho 'node was run' >&2\nexit 99\n`, { mode: 0o755 });
@@ -78,6 +78,13 @@ test('doctor, ps and gc run without Node.js (a node with only the launcher and t
     expect(JSON.parse((await vk(['--root', root, 'ps', '-f', 'json'], { env })).stdout).map((r: { id: string }) => r.id)).toEqual([id]);
     const gc = await vk(['--root', root, 'gc', '--dry-run'], { env });
     expect([gc.exitCode, gc.stderr]).toEqual([0, '']);
+    const daemon = join(dir, 'daemon.json');
+    const inst = await vk(['install', 'docker', '--config-path', daemon, '--runtime-path', '/usr/local/bin/vkernel-runtime'], { env });
+    expect([inst.exitCode, inst.stderr]).toEqual([0, '']);
+    expect(JSON.parse(readFileSync(daemon, 'utf8')).runtimes['vkernel-runtime']).toEqual({ path: '/usr/local/bin/vkernel-runtime' });
+    expect((await vk(['uninstall', 'docker', '--config-path', daemon], { env })).exitCode).toBe(0);
+    expect((await vk(['install', 'kubernetes'], { env })).stdout).toContain('kind: RuntimeClass');
+    expect((await vk(['install', '--help'], { env })).stdout).toMatch(/^Usage: vkernel-runtime install /);
     // runc's ps of one container, and runc's help of ps, are still runc's
     expect((await vk(['--root', root, 'ps', id], { env })).stdout).toMatch(/^UID\s+PID/);
     expect((await vk(['ps', '--help'], { env })).stdout).toMatch(/runc ps/);

@@ -1,5 +1,5 @@
-// Admin commands (oclif), started by bin/vkernel-runtime for module, install, uninstall (gc, doctor
-// and ps run in the engine: no Node.js needed)
+// Admin commands (oclif), started by bin/vkernel-runtime for module build|rename (gc, doctor, ps,
+// install and uninstall run in the engine: no Node.js needed)
 // Never loaded on the runc path.
 import { execute } from '@oclif/core';
 import { parseArgv } from '../../oci/argv.js';
