@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { chmodSync, closeSync, copyFileSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, renameSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 
@@ -88,7 +87,9 @@ export interface NodeInstall { release: string; home: string; bin: string; files
  */
 export function installNode(from: string, nodeRoot: string): NodeInstall {
   const files = payload(from);
-  const h = createHash('sha256');
+  // node:crypto on first use: bun hoists a static import of a builtin to every engine start-up
+  // (test/unit/engine-imports.test.ts), and only `install node` hashes
+  const h = process.getBuiltinModule('node:crypto').createHash('sha256');
   for (const f of files) h.update(`${f}\0`).update(readFileSync(join(from, f))).update('\0');
   const release = h.digest('hex').slice(0, 16);
   const home = join(nodeRoot, NODE_HOME);
