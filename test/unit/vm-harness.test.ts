@@ -137,6 +137,11 @@ describe('kernel reports (the debug-kernel tier, VKVM_KERNEL_CONFIG=debug)', () 
     expect(REPORT_RE.test('[    0.0] This is a DEBUG kernel build')).toBe(false);
     expect(REPORT_RE.test('[    0.0] BUG: KFENCE: out-of-bounds read in x+0x1/0x2')).toBe(true);
     expect(REPORT_RE.test('[    0.0] kfence: initialized - using 2097152 bytes for 255 objects')).toBe(false);
+    // the boot banners of the debug kernel
+    expect(REPORT_RE.test('[    0.0] \tRCU lockdep checking is enabled.')).toBe(false);
+    expect(REPORT_RE.test('[    0.0] ... MAX_LOCKDEP_SUBCLASSES:  8')).toBe(false);
+    expect(REPORT_RE.test('[    9.0] INFO: lockdep is turned off.')).toBe(true);
+    expect(REPORT_RE.test('[    9.0] WARNING: possible recursive locking detected')).toBe(true);
   });
 });
 

@@ -20,7 +20,7 @@ done
 # with the debug kernel, VKVM_KERNEL_CONFIG=debug, any of them fails the run): each report line and
 # the 30 after it, as VKREPORT lines. The console runs `quiet`, which hides KERN_WARNING lines
 # (WARN(), lockdep), so it is read from the log, not the console.
-dmesg | grep -E -A30 '(^|[^A-Za-z])BUG[: ]|WARNING:|lockdep|circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|KFENCE:|KASAN:|UBSAN:|Oops|general protection fault|list_add corruption|list_del corruption|sleeping function called from invalid context|refcount_t:|Kernel panic' |
+dmesg | grep -E -A30 '(^|[^A-Za-z])BUG[: ]|WARNING:|lockdep is turned off|lockdep:|circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|KFENCE:|KASAN:|UBSAN:|Oops|general protection fault|list_add corruption|list_del corruption|sleeping function called from invalid context|refcount_t:|Kernel panic' |
 	head -n 400 | sed 's/^/VKREPORT /'
 echo "VKKLOG lines=$(dmesg | wc -l)"
 echo "VKDONE uptime=$(cut -d' ' -f1 /proc/uptime)"

@@ -226,7 +226,7 @@ export function runProblems(run: VmRun, variant: Variant, scripts: string[]): st
 
 /** A kernel report line (the same patterns as guest/init.sh's, which reads the whole kernel log). */
 export const REPORT_RE =
-  /(^|[^A-Za-z])BUG[: ]|WARNING:|lockdep|circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|KFENCE:|KASAN:|UBSAN:|Oops|general protection fault|list_add corruption|list_del corruption|sleeping function called from invalid context|refcount_t:|Kernel panic/;
+  /(^|[^A-Za-z])BUG[: ]|WARNING:|lockdep is turned off|lockdep:|circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|KFENCE:|KASAN:|UBSAN:|Oops|general protection fault|list_add corruption|list_del corruption|sleeping function called from invalid context|refcount_t:|Kernel panic/;
 
 /**
  * The kernel's own reports in a run, each problem with the report as its reason: /init's VKREPORT
