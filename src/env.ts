@@ -45,6 +45,8 @@ export interface RuntimeEnv {
   listenFds: number;
   /** LISTEN_PID: the process LISTEN_FDS is addressed to */
   listenPid?: string;
+  /** VKERNEL_SCX_LOADER: the scx backend's scheduler loader (modules/scx_vkernel; default scx_vkernel from PATH) */
+  scxLoader: string;
   /** PATH (hooks may start us without one: a default then) */
   path: string;
 }
@@ -85,6 +87,7 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env, execPath = process
     profile: e('VKERNEL_PROFILE'),
     listenFds: positiveInt(e('LISTEN_FDS')) ?? 0,
     listenPid: e('LISTEN_PID'),
+    scxLoader: e('VKERNEL_SCX_LOADER') ?? 'scx_vkernel',
     path: e('PATH') ?? DEFAULT_PATH,
   });
 }

@@ -5,12 +5,13 @@
  * Statically linked (libbpf built from the 6.12 tree), so it runs on any
  * host and in the test guests' initramfs.
  *
- *   scx_vkernel run               load + attach the scheduler, pin its policy
+ *   scx_vkernel run [LOG]         load + attach the scheduler, pin its policy
  *                                 map, stay in the foreground until SIGTERM/
  *                                 SIGINT (detach, exit 0) or until the kernel
  *                                 ends the scheduler (reason on stderr, exit 1).
  *                                 Entries of an earlier run's pinned map are
- *                                 kept (the map is reused).
+ *                                 kept (the map is reused).  With LOG, stdout
+ *                                 and stderr are appended to that file.
  *   scx_vkernel set CGID fifo|vtime   a cpu cgroup's policy (CGID: the inode
  *                                 number of the group's directory)
  *   scx_vkernel del CGID          remove it (no entry: not an error)
@@ -69,7 +70,7 @@ static int fail(const char *what)
 
 static int usage(void)
 {
-	fputs("usage: scx_vkernel run | set CGID fifo|vtime | del CGID | list | switch PID [ext|other]\n", stderr);
+	fputs("usage: scx_vkernel run [LOG] | set CGID fifo|vtime | del CGID | list | switch PID [ext|other]\n", stderr);
 	return 2;
 }
 
@@ -280,13 +281,21 @@ static int print_fn(enum libbpf_print_level level, const char *fmt, va_list args
 	return vfprintf(stderr, fmt, args);
 }
 
-static int cmd_run(void)
+static int cmd_run(const char *logfile)
 {
 	struct scx_vkernel *skel;
 	struct bpf_link *link;
 	char dir[4096];
 	__u64 ecode;
 
+	if (logfile) {
+		int fd = open(logfile, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+
+		if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+			return fail(logfile);
+		close(fd);
+		setvbuf(stdout, NULL, _IOLBF, 0);
+	}
 	libbpf_set_print(print_fn);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
@@ -314,8 +323,8 @@ static int cmd_run(void)
 
 int main(int argc, char **argv)
 {
-	if (argc == 2 && !strcmp(argv[1], "run"))
-		return cmd_run();
+	if ((argc == 2 || argc == 3) && !strcmp(argv[1], "run"))
+		return cmd_run(argc == 3 ? argv[2] : NULL);
 	if (argc == 4 && !strcmp(argv[1], "set"))
 		return cmd_set(argv[2], argv[3]);
 	if (argc == 3 && !strcmp(argv[1], "del"))

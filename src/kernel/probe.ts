@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { scxStatus, type ScxStatus } from './backends/scx-control.js';
 
 /** What this host can do, read from /sys and /proc (cheap: a few stat and read calls). */
 export interface HostProbe {
@@ -17,6 +18,8 @@ export interface HostProbe {
   /** CONFIG_MODULES: /proc/modules exists */
   modules: boolean;
   release: string;
+  /** sched_ext (Linux >= 6.12, CONFIG_SCHED_CLASS_EXT): /sys/kernel/sched_ext's state and loaded scheduler; undefined without it */
+  schedExt?: ScxStatus;
 }
 
 function read(path: string): string | undefined {
@@ -59,5 +62,6 @@ export function probeHost(sys = '/sys', proc = '/proc', cgroupRoot = '/sys/fs/cg
     rtGroupSchedKernel: cgroup === 'v2' && !rtGroupSched ? kernelConfigHas('CONFIG_RT_GROUP_SCHED', release, proc, boot) : undefined,
     modules: existsSync(`${proc}/modules`),
     release,
+    schedExt: scxStatus(sys),
   };
 }

@@ -2,6 +2,7 @@ import type { RuntimeEnv } from '../env.js';
 import type { HostOps } from '../host/ops.js';
 import type { Cgroups } from '../kernel/cgroups/index.js';
 import type { HostProbe } from '../kernel/probe.js';
+import type { ScxControl } from '../kernel/backends/scx-control.js';
 import type { Logger } from '../log/logger.js';
 import type { Spec } from '../oci/spec.js';
 import type { Policy, PolicyKey } from '../policy/types.js';
@@ -16,6 +17,8 @@ export interface HostContext {
   host: HostOps;
   /** the host's cgroups: v1 or v2 from the probe, the systemd driver's naming with --systemd-cgroup */
   cgroups(): Cgroups;
+  /** the scx backend's scheduler control (default: the scx_vkernel loader of env.scxLoader; tests give a double) */
+  scx?(): ScxControl;
 }
 
 /** What an applier is given after `runc create`, when the container's init exists but has not started. */

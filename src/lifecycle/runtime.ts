@@ -3,6 +3,7 @@ import { linuxHostOps, type HostOps } from '../host/ops.js';
 import { hostCgroups, type Cgroups } from '../kernel/cgroups/index.js';
 import type { BackendDeps } from '../kernel/backends/backend.js';
 import { probeHost, type HostProbe } from '../kernel/probe.js';
+import { linuxScx } from '../kernel/backends/scx-control.js';
 import type { Invocation } from '../oci/argv.js';
 import type { Logger } from '../log/logger.js';
 import { extraFds, listenFdsForUs, runcCapture, runcInherit } from '../oci/runc.js';
@@ -43,7 +44,7 @@ export class Runtime implements HostContext {
 
   /** what a scheduling backend works with */
   backendDeps(): BackendDeps {
-    return { cgroups: this.cgroups(), host: this.host, lockDir: this.env.lockDir, self: this.env.self };
+    return { cgroups: this.cgroups(), host: this.host, lockDir: this.env.lockDir, self: this.env.self, scx: linuxScx(this.env.scxLoader) };
   }
 
   /** runc with the caller's global flags (ours removed) and the given subcommand argv */

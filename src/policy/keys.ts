@@ -79,7 +79,7 @@ export const KEYS: readonly KeySpec[] = [
     key: 'fs.rules', kind: 'list', feature: true, pattern: `^${FS_RULE}(,${FS_RULE})*$`,
     allowed: 'comma-separated rules deny-read:PATH, deny-write:PATH or deny-rw:PATH (PATH absolute in the container, of letters, digits and ._@+=~-; the rule holds for the file or directory and everything below it), at most 32',
   },
-  { key: 'backend', kind: 'enum', feature: false, values: ['auto', 'kernel', 'rt'], allowed: 'one of auto, kernel, rt' },
+  { key: 'backend', kind: 'enum', feature: false, values: ['auto', 'kernel', 'rt', 'scx'], allowed: 'one of auto, kernel, rt, scx' },
   { key: 'strict', kind: 'bool', feature: false, allowed: 'one of true, false' },
 ];
 

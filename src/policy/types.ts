@@ -20,7 +20,7 @@ export interface Policy {
   'syscall.personality'?: string;
   'caps.max'?: string;
   'fs.rules'?: string;
-  backend?: 'auto' | 'kernel' | 'rt';
+  backend?: 'auto' | 'kernel' | 'rt' | 'scx';
   strict?: boolean;
 }
 

@@ -157,7 +157,7 @@ describe('podman --runtime', () => {
     const r = await p.podman(['run', '--rm', ...Podman.RUN, '--annotation', 'io.vkernel.backend=ebpf', '--rootfs', busyboxRootfs(), 'true']);
     expect(r.exitCode).not.toBe(0);
     // podman passes --log only to a binary named runc: our text-format line reaches its stderr
-    expect(r.stderr).toContain(`level=error msg=${JSON.stringify('io.vkernel.backend: "ebpf" is not one of auto, kernel, rt (from annotation)')}`);
+    expect(r.stderr).toContain(`level=error msg=${JSON.stringify('io.vkernel.backend: "ebpf" is not one of auto, kernel, rt, scx (from annotation)')}`);
   }, 60000);
 });
 

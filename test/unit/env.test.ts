@@ -19,12 +19,12 @@ describe('RuntimeEnv: the environment read once', () => {
       VKERNEL_KERNEL_BUILD: '/k', VKERNEL_MODULE_SOURCE: '/src', VKERNEL_RUNTIME_HOME: '/h', VKERNEL_RUNTIME_SELF: '/bin/vk',
       VKERNEL_MAKE: '/m', VKERNEL_FUTEX_BUCKETS: '4096', VKERNEL_RMMOD_TIMEOUT_MS: '300', VKERNEL_RUNC: '/r',
       VKERNEL_RUNTIME_CONFIG: '/cfg.yaml', VKERNEL_RUNTIME_TEST_FAULT: 'after-create', PATH: '/bin', VKERNEL_MAKE_X: 'ignored',
-      VKERNEL_ROOTS_DIR: '/roots', LISTEN_FDS: '2', LISTEN_PID: '77',
+      VKERNEL_ROOTS_DIR: '/roots', LISTEN_FDS: '2', LISTEN_PID: '77', VKERNEL_SCX_LOADER: '/scx',
     }, '/usr/bin/node', '/x/main.js');
     expect(e).toEqual({
       cgroupRoot: '/cg', lockDir: '/l', runBundles: '/rb', rootsDir: '/roots', listenFds: 2, listenPid: '77', moduleCache: '/c/modules', kernelBuild: '/k', moduleSource: '/src',
       home: '/h', selfPath: '/bin/vk', self: ['/bin/vk'], make: '/m', futexBuckets: 4096, rmmodTimeoutMs: 300, runc: '/r',
-      configPath: '/cfg.yaml', testFault: 'after-create', path: '/bin',
+      configPath: '/cfg.yaml', testFault: 'after-create', path: '/bin', scxLoader: '/scx',
     });
     expect(readEnv({ VKERNEL_CGROUP_ROOT: '', VKERNEL_RUNC: '' }, '/e', undefined)).toMatchObject({ cgroupRoot: '/sys/fs/cgroup', runc: undefined });
   });

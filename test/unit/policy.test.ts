@@ -50,7 +50,7 @@ describe('bad input → exact messages', () => {
     ['enum via --vkernel-set', { sets: ['mm.thp=sometimes'] },
       'io.vkernel.mm.thp: "sometimes" is not one of always, madvise, never (from --vkernel-set)'],
     ['enum via config', { config: { path: '/c.yaml', defaults: { 'io.vkernel.backend': 'ebpf' } } },
-      'io.vkernel.backend: "ebpf" is not one of auto, kernel, rt (from config /c.yaml)'],
+      'io.vkernel.backend: "ebpf" is not one of auto, kernel, rt, scx (from config /c.yaml)'],
     ['integer above max', { annotations: { 'io.vkernel.sched.wakeup_granularity_ns': '2000000000' } },
       'io.vkernel.sched.wakeup_granularity_ns: "2000000000" is not an integer from 0 to 1000000000 (from annotation)'],
     ['negative integer', { annotations: { 'io.vkernel.mm.overcommit_ratio': '-1' } },

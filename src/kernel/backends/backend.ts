@@ -1,6 +1,7 @@
 import type { HostOps } from '../../host/ops.js';
 import type { Cgroups, CpuGroup } from '../cgroups/index.js';
 import type { HostProbe } from '../probe.js';
+import type { ScxControl } from './scx-control.js';
 
 export type Mode = 'cfs' | 'fifo';
 
@@ -28,16 +29,19 @@ export interface BackendDeps {
   host: HostOps;
   lockDir: string;
   self: string[];
+  /** the scx backend's scheduler control (scx-control.ts) */
+  scx?: ScxControl;
 }
 
 /**
  * How a scheduling mode is applied to a container's cgroup (ARCHITECTURE.md "Backends"). The
  * siblings: `kernel` (patched kernel, cpu.real_policy), `rt` (stock kernel with RT group
  * scheduling: SCHED_FIFO + RT group budget) and `rt-v2` (stock kernel on cgroup v2 without it:
- * SCHED_FIFO + a supervisor enforcing the budget).
+ * SCHED_FIFO + a supervisor enforcing the budget), and `scx` (Linux >= 6.12 with sched_ext: a BPF
+ * scheduler with a map from cgroup to policy).
  */
 export interface SchedBackend {
-  name: 'kernel' | 'rt' | 'rt-v2';
+  name: 'kernel' | 'rt' | 'rt-v2' | 'scx';
   /** undefined when usable on this host for this mode, else why not */
   unsupported(mode: Mode | 'adaptive', probe: HostProbe): string | undefined;
   /** at create, before start: make the group run `mode`; returns what teardown needs (JSON) */

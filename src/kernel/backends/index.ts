@@ -4,8 +4,9 @@ import type { SchedBackend } from './backend.js';
 import { kernelBackend } from './kernel.js';
 import { rtBackend } from './rt.js';
 import { rtV2Backend } from './rt-v2.js';
+import { scxBackend } from './scx.js';
 
-export const BACKENDS: Record<SchedBackend['name'], SchedBackend> = { kernel: kernelBackend, rt: rtBackend, 'rt-v2': rtV2Backend };
+export const BACKENDS: Record<SchedBackend['name'], SchedBackend> = { kernel: kernelBackend, rt: rtBackend, 'rt-v2': rtV2Backend, scx: scxBackend };
 
 /**
  * The rt variant of this host: v1 (RT group scheduling, cpu.rt_runtime_us in the cpu hierarchy)
@@ -16,7 +17,11 @@ export function rtFor(probe: HostProbe): SchedBackend {
   return !probe.rtGroupSched && probe.cgroup === 'v2' ? rtV2Backend : rtBackend;
 }
 
-/** `auto`: the kernel backend when the patched kernel offers it, else the host's rt variant (ARCHITECTURE.md "Backends"); `rt`: the host's rt variant */
+/**
+ * `auto`: the kernel backend when the patched kernel offers it, else the host's rt variant
+ * (ARCHITECTURE.md "Backends"); `rt`: the host's rt variant; `scx`: the sched_ext backend (chosen
+ * only when asked for until its VM proof passes: issue 16 §2).
+ */
 export function chooseBackend(policy: Policy, probe: HostProbe): SchedBackend {
   const wanted = policy.backend ?? 'auto';
   if (wanted === 'rt') return rtFor(probe);

@@ -4,6 +4,7 @@ import { BACKENDS, chooseBackend } from '../../kernel/backends/index.js';
 import { NODE_LIMIT_DEFAULT, RT_DEFAULTS, type BackendDeps, type Mode, type RtSettings, type SchedBackend } from '../../kernel/backends/backend.js';
 import { capProblem, holderLive, ledgerFile, readLedger } from '../../kernel/backends/rt-ledger.js';
 import type { RtUndo } from '../../kernel/backends/rt.js';
+import { linuxScx } from '../../kernel/backends/scx-control.js';
 import type { RuntimeConfig } from '../../policy/config.js';
 import { resolveCgroupPath } from '../../kernel/cgroups/path.js';
 import type { Applier, CheckContext, HostContext } from '../applier.js';
@@ -13,7 +14,9 @@ import { SUPERVISOR_PRIORITY } from '../../supervisor/args.js';
 
 interface Undo { backend: SchedBackend['name']; backendUndo: unknown }
 
-const deps = (ctx: HostContext): BackendDeps => ({ cgroups: ctx.cgroups(), host: ctx.host, lockDir: ctx.env.lockDir, self: ctx.env.self });
+const deps = (ctx: HostContext): BackendDeps => ({
+  cgroups: ctx.cgroups(), host: ctx.host, lockDir: ctx.env.lockDir, self: ctx.env.self, scx: ctx.scx?.() ?? linuxScx(ctx.env.scxLoader),
+});
 
 /** the rt backend's settings for this container: the config's, with the node's limit */
 const rtSettings = (config: RuntimeConfig | undefined, id: string): RtSettings => ({
@@ -29,7 +32,7 @@ function nodeCapCheck(ctx: CheckContext): void {
   const p = ctx.policy['sched.policy'];
   if ((p !== 'fifo' && p !== 'adaptive') || !ctx.probe || !ctx.host) return;
   const backend = chooseBackend(ctx.policy, ctx.probe);
-  if (backend.name === 'kernel' || backend.unsupported(p, ctx.probe) !== undefined) return;
+  if ((backend.name !== 'rt' && backend.name !== 'rt-v2') || backend.unsupported(p, ctx.probe) !== undefined) return;
   const rt = rtSettings(ctx.config, ctx.id);
   const doc = readLedger(ledgerFile(ctx.host.env.lockDir));
   const cgroups = ctx.host.cgroups();
@@ -91,7 +94,8 @@ async function stopController(ctx: UndoContext): Promise<void> {
 
 /**
  * io.vkernel.sched.policy: cfs, fifo or adaptive inside the container's cgroup, through the
- * kernel backend (cpu.real_policy) or the rt backend (SCHED_FIFO + RT budget). For adaptive the
+ * kernel backend (cpu.real_policy), the rt backend (SCHED_FIFO + RT budget) or the scx backend
+ * (SCHED_EXT + the sched_ext scheduler's map). For adaptive the
  * group starts as CFS and a controller process, started after `runc start`, switches it.
  */
 export const schedPolicy: Applier = {
