@@ -78,6 +78,17 @@ export async function hostChecks(runc: string, env: RuntimeEnv): Promise<{ check
         : `no (${probe.cgroup === 'v2' ? `cgroup v2, kernel config ${probe.rtGroupSchedKernel === false ? 'without CONFIG_RT_GROUP_SCHED' : 'not found'}` : 'CONFIG_RT_GROUP_SCHED off'})`,
     consequence: probe.rtGroupSched ? 'rt v1 backend available: sched.policy=fifo|adaptive on this kernel' : undefined,
   });
+  if (probe.schedExt) {
+    const { scxText } = await import('../../kernel/backends/scx.js');
+    const { linuxScx } = await import('../../kernel/backends/scx-control.js');
+    let groups = '';
+    try { groups = `, ${(await linuxScx(env.scxLoader).list()).length} group(s) in its map`; } catch { /* no pinned map: never started */ }
+    checks.push({
+      name: 'sched_ext', ok: true,
+      detail: `${scxText(probe.schedExt)}${groups}`,
+      consequence: 'scx backend available with io.vkernel.backend=scx (sched.policy=fifo|adaptive through the BPF scheduler scx_vkernel)',
+    });
+  }
   const { schedVariant } = await import('../../kernel/backends/index.js');
   const sv = schedVariant(probe);
   checks.push({

@@ -14,11 +14,16 @@ policy, backend and module. (\`ps <id>\` is runc's ps.)
   -f, --format F      table (default) or json
 `;
 
-/** an rt v2 container's supervision (its supervisor and sentinel, its tasks' policies), else '' */
+/** an rt v2 container's supervision (its supervisor and sentinel, its tasks' policies), an scx container's scheduler, else '' */
 async function supervision(state: ContainerState, cgroups: () => Cgroups): Promise<string> {
-  if (state.backend !== 'rt-v2') return '';
+  if (state.backend !== 'rt-v2' && state.backend !== 'scx') return '';
   const undo = (state.applied.find((a) => a.name === 'sched-policy')?.undo as { backendUndo?: unknown } | undefined)?.backendUndo;
   if (!undo) return '';
+  if (state.backend === 'scx') {
+    const { scxText } = await import('../../kernel/backends/scx.js');
+    const { scxStatus } = await import('../../kernel/backends/scx-control.js');
+    return scxText(scxStatus());
+  }
   try {
     const { supervisionStatus } = await import('../../kernel/backends/rt-v2.js');
     return supervisionStatus(cgroups(), undo).text;
