@@ -16,6 +16,8 @@ if [ "$what" = test ]; then
   pkgs="$pkgs linux-headers-amd64"
   # Dockerfile.vm test (test/e2e/vm-image.test.ts): a local Debian 12 base image
   pkgs="$pkgs debootstrap"
+  # scx backend (test/vm/scx.test.ts): a 6.12 kernel with BTF (pahole), the BPF scheduler (clang >= 16)
+  pkgs="$pkgs dwarves clang-16"
 fi
 missing=""
 for p in $pkgs; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"; done

@@ -6,7 +6,8 @@
  *   vkt fifo N MS CGROUP_PROCS_FILE   fork N CPU-bound children (MS ms of
  *                                     CPU each) pinned to CPU 1 inside the
  *                                     cgroup; print completion order and
- *                                     how many ran interleaved
+ *                                     how many ran interleaved ("-" for
+ *                                     the file: stay in our own cgroup)
  *   vkt flip-share N PROCS POLICY FIFO_MS WIN_MS
  *                                     N CPU-bound spinners join the cgroup
  *                                     (PROCS) one after the other and then
@@ -230,9 +231,12 @@ static int cmd_fifo(int n, int ms, const char *procs)
 	CPU_SET(1, &set);
 	if (sched_setaffinity(0, sizeof(set), &set))
 		return perror("sched_setaffinity"), 2;
-	f = fopen(procs, "w");
-	if (!f || fprintf(f, "%d\n", getpid()) < 0 || fclose(f))
-		return perror(procs), 2;
+	/* "-": stay in our own cgroup (a container's process: its group is the container's) */
+	if (strcmp(procs, "-")) {
+		f = fopen(procs, "w");
+		if (!f || fprintf(f, "%d\n", getpid()) < 0 || fclose(f))
+			return perror(procs), 2;
+	}
 	for (i = 0; i < n; i++) {
 		pid_t pid = fork();
 
