@@ -1,3 +1,4 @@
+// `npm run test:scx` (not a tier of `npm test`: the cold 6.12 build does not fit CI's budget).
 // The scx backend (issue 16 §2) in the VM: a Linux 6.12 kernel with sched_ext and no patch
 // (kernel/build-scx.sh: Debian trixie's linux-source-6.12, kernel/config/10-guest.config +
 // kernel/scx/scx.config), the runtime inside with the BPF scheduler's loader (modules/scx_vkernel,
@@ -8,8 +9,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { undeclared, type Check } from './lib/feature.js';
-import { buildKernel, repoRoot, runProblems, runVm, type VmRun } from './lib/vm.js';
+import { undeclared, type Check } from '../vm/lib/feature.js';
+import { buildKernel, repoRoot, runProblems, runVm, type VmRun } from '../vm/lib/vm.js';
 
 const SCRIPTS = ['85-scx.sh'];
 const CHECKS: Check[] = [
