@@ -2,7 +2,11 @@
 # Build scx_vkernel (the sched_ext scheduler of the scx backend + its loader)
 # against a sched_ext kernel built by kernel/build-scx.sh.
 #
-#   modules/scx_vkernel/build.sh KERNEL_OUT   -> prints the output dir (last line)
+#   modules/scx_vkernel/build.sh KERNEL_OUT [SOURCE_TREE]   -> prints the output dir (last line)
+#
+# KERNEL_OUT: a kernel output dir with vmlinux.btf (kernel/build-scx.sh's, or a Debian stock
+# kernel's from test/vm/stock-kernel.sh); SOURCE_TREE: where tools/lib/bpf, tools/bpf/bpftool and
+# tools/sched_ext come from (default KERNEL_OUT/build: the 6.12 tree kernel/build-scx.sh built).
 #
 # Toolchain: libbpf and bpftool are built from the kernel's own tree
 # (tools/lib/bpf, tools/bpf/bpftool of Linux 6.12), not Debian 12's libbpf 1.1:
@@ -26,14 +30,14 @@ jobs=${VKERNEL_JOBS:-2}
 log() { printf '[scx_vkernel build] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
-[ -e "$kout/done" ] && [ -r "$kout/vmlinux.btf" ] || die "$kout is not a built sched_ext kernel (kernel/build-scx.sh)"
-tree=$(readlink -f "$kout/build")
+[ -e "$kout/done" ] && [ -r "$kout/vmlinux.btf" ] || die "$kout has no vmlinux.btf (kernel/build-scx.sh, test/vm/stock-kernel.sh)"
+tree=$(readlink -f "${2:-$kout/build}")
 [ -d "$tree/tools/sched_ext/include/scx" ] || die "$tree has no tools/sched_ext"
 command -v "$clang" >/dev/null || die "$clang not found (apt-get install clang-16)"
 
 hash=$(
 	{
-		echo "kernel ${kout##*/}"
+		echo "kernel ${kout##*/} $(sha256sum <"$kout/vmlinux.btf" | cut -c1-16) tree $(cat "$tree/.vk/version" 2>/dev/null)"
 		for f in "$here"/scx_vkernel.bpf.c "$here"/scx_vkernel.c "$here"/build.sh; do
 			echo "file ${f##*/}"
 			cat "$f"
@@ -84,10 +88,14 @@ fi
 bpftool="$tools/sbin/bpftool"
 
 log "vmlinux.h, BPF object, skeleton, loader"
-run "$bpftool" btf dump file "$kout/vmlinux.btf" format c >"$w/include/vmlinux.h"
+"$bpftool" btf dump file "$kout/vmlinux.btf" format c >"$w/include/vmlinux.h" 2>>"$blog" || die "bpftool btf dump failed (log: $blog)"
+# the DSQ kfuncs' names of this kernel (renamed in 6.13; see scx_vkernel.bpf.c)
+api=()
+if grep -q '^extern void scx_bpf_dsq_insert(' "$w/include/vmlinux.h"; then api=(-DVK_DSQ_INSERT); fi
+log "DSQ kfuncs: ${api[*]:-scx_bpf_dispatch (6.12)}"
 sys_includes=$("$clang" -v -E - </dev/null 2>&1 | sed -n '/<...> search starts here:/,/End of search list./{ s| \(/.*\)|-idirafter \1|p }')
 # shellcheck disable=SC2086
-run "$clang" -g -O2 -target bpf -mcpu=v3 -mlittle-endian -D__TARGET_ARCH_x86 \
+run "$clang" -g -O2 -target bpf -mcpu=v3 -mlittle-endian -D__TARGET_ARCH_x86 "${api[@]}" \
 	-I"$w/include" -I"$tools/include" -I"$tree/tools/sched_ext/include" \
 	-I"$tree/tools/sched_ext/include/bpf-compat" -I"$tree/tools/include/uapi" $sys_includes \
 	-Wall -Wno-compare-distinct-pointer-types \

@@ -28,6 +28,22 @@
 
 char _license[] SEC("license") = "GPL";
 
+/*
+ * 6.13 renamed the DSQ kfuncs (scx_bpf_dispatch -> scx_bpf_dsq_insert,
+ * scx_bpf_consume -> scx_bpf_dsq_move_to_local) and later kernels dropped the
+ * old names; build.sh defines VK_DSQ_INSERT when the kernel's BTF has the new
+ * ones (their prototypes come with vmlinux.h).
+ */
+#ifdef VK_DSQ_INSERT
+#define vk_insert(p, dsq, slice, flags) scx_bpf_dsq_insert(p, dsq, slice, flags)
+#define vk_insert_vtime(p, dsq, slice, vtime, flags) scx_bpf_dsq_insert_vtime(p, dsq, slice, vtime, flags)
+#define vk_move_to_local(dsq) scx_bpf_dsq_move_to_local(dsq)
+#else
+#define vk_insert(p, dsq, slice, flags) scx_bpf_dispatch(p, dsq, slice, flags)
+#define vk_insert_vtime(p, dsq, slice, vtime, flags) scx_bpf_dispatch_vtime(p, dsq, slice, vtime, flags)
+#define vk_move_to_local(dsq) scx_bpf_consume(dsq)
+#endif
+
 #define VK_VTIME 0
 #define VK_FIFO 1
 #define VK_FIFO_SLOTS 64
@@ -116,7 +132,7 @@ s32 BPF_STRUCT_OPS(vk_select_cpu, struct task_struct *p, s32 prev_cpu, u64 wake_
 
 	/* a fifo task always goes through its group's queue: arrival order */
 	if (idle && !policy_of(p))
-		scx_bpf_dispatch(p, SCX_DSQ_LOCAL, SCX_SLICE_DFL, 0);
+		vk_insert(p, SCX_DSQ_LOCAL, SCX_SLICE_DFL, 0);
 	return cpu;
 }
 
@@ -137,7 +153,7 @@ void BPF_STRUCT_OPS(vk_enqueue, struct task_struct *p, u64 enq_flags)
 		}
 		count(0);
 		if (slot < VK_FIFO_SLOTS)
-			scx_bpf_dispatch(p, FIFO_DSQ(slot), SCX_SLICE_DFL, enq_flags);
+			vk_insert(p, FIFO_DSQ(slot), SCX_SLICE_DFL, enq_flags);
 		return;
 	}
 	count(2);
@@ -145,7 +161,7 @@ void BPF_STRUCT_OPS(vk_enqueue, struct task_struct *p, u64 enq_flags)
 	/* a task that slept keeps at most one slice of credit */
 	if (before(vtime, vtime_now - SCX_SLICE_DFL))
 		vtime = vtime_now - SCX_SLICE_DFL;
-	scx_bpf_dispatch_vtime(p, VTIME_DSQ, SCX_SLICE_DFL, vtime, enq_flags);
+	vk_insert_vtime(p, VTIME_DSQ, SCX_SLICE_DFL, vtime, enq_flags);
 }
 
 void BPF_STRUCT_OPS(vk_dispatch, s32 cpu, struct task_struct *prev)
@@ -158,7 +174,7 @@ void BPF_STRUCT_OPS(vk_dispatch, s32 cpu, struct task_struct *prev)
 	start = *cur;
 	bpf_for(i, 0, NR_QUEUES) {
 		q = (start + i) % NR_QUEUES;
-		if (scx_bpf_consume(q == VK_FIFO_SLOTS ? VTIME_DSQ : FIFO_DSQ(q))) {
+		if (vk_move_to_local(q == VK_FIFO_SLOTS ? VTIME_DSQ : FIFO_DSQ(q))) {
 			*cur = q + 1;
 			return;
 		}
