@@ -8,6 +8,9 @@
 #   kernel/build-scx.sh              fetch (once) and build (once per hash)
 #   kernel/build-scx.sh --print-out  print the output dir and exit
 #   kernel/build-scx.sh --fetch      only fetch the source tarball, print it
+#   kernel/build-scx.sh --tree       the extracted source tree (extracted when missing,
+#                                    not built): its tools/ (libbpf, bpftool, sched_ext
+#                                    headers) serve modules/scx_vkernel for any kernel
 #
 # Source: the .deb is fetched with `apt-get download` through a private apt
 # configuration (lists and archives under the cache) whose only source is
@@ -48,7 +51,8 @@ case "${1:-}" in
 '') ;;
 --print-out) mode=print ;;
 --fetch) mode=fetch ;;
-*) echo "usage: $0 [--print-out | --fetch]" >&2; exit 2 ;;
+--tree) mode=tree ;;
+*) echo "usage: $0 [--print-out | --fetch | --tree]" >&2; exit 2 ;;
 esac
 
 log() { printf '[vkernel-build scx] %s\n' "$*" >&2; }
@@ -134,6 +138,29 @@ if [ "$mode" = print ]; then
 	exit 0
 fi
 
+extract() {
+	log "extracting $tarball"
+	rm -rf "$tree" "$tree.tmp"
+	mkdir -p "$tree.tmp"
+	tar -C "$tree.tmp" -xf "$tarball"
+	mv "$tree.tmp/$pkg" "$tree"
+	rmdir "$tree.tmp"
+	mkdir -p "$tree/.vk"
+	echo "$version" >"$tree/.vk/version"
+}
+# the tree as a source (a build running in it changes nothing under tools/ that this serves)
+if [ "$mode" = tree ]; then
+	if [ "$(cat "$tree/.vk/version" 2>/dev/null)" != "$version" ]; then
+		fetch
+		mkdir -p "$cache"
+		exec 9>"$cache/.lock-tree"
+		flock 9
+		[ "$(cat "$tree/.vk/version" 2>/dev/null)" = "$version" ] || extract
+	fi
+	echo "$tree"
+	exit 0
+fi
+
 is_current() { [ -e "$out/done" ] && [ "$(cat "$tree/.vk/stamp" 2>/dev/null)" = "$hash" ]; }
 if is_current; then
 	log "cached: $out"
@@ -168,16 +195,7 @@ run() {
 
 # Unpatched: one tree, extracted once per source version (a config change is
 # an incremental make in it).
-if [ "$(cat "$tree/.vk/version" 2>/dev/null)" != "$version" ]; then
-	log "extracting $tarball"
-	rm -rf "$tree" "$tree.tmp"
-	mkdir -p "$tree.tmp"
-	tar -C "$tree.tmp" -xf "$tarball"
-	mv "$tree.tmp/$pkg" "$tree"
-	rmdir "$tree.tmp"
-	mkdir -p "$tree/.vk"
-	echo "$version" >"$tree/.vk/version"
-fi
+[ "$(cat "$tree/.vk/version" 2>/dev/null)" = "$version" ] || extract
 rm -f "$tree/.vk/stamp"
 
 kmake() {

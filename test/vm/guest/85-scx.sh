@@ -1,5 +1,6 @@
 # The scx backend (issue 16 §2) through the real runtime: io.vkernel.backend=scx on a kernel with
-# sched_ext (kernel/build-scx.sh: Linux 6.12, unpatched). The runtime starts the BPF scheduler
+# sched_ext that we did not patch (kernel/build-scx.sh: Linux 6.12; Debian's own stock kernel of a
+# suite that enables it). The runtime starts the BPF scheduler
 # (scx_vkernel, from PATH), puts a fifo container's cpu cgroup in its map and switches the
 # container's init to SCHED_EXT (7). Needs the payload of test/vm/scx.test.ts. On a kernel without
 # sched_ext every check FAILs with the reason (the runtime refuses backend=scx there).
@@ -11,7 +12,13 @@ if [ ! -x /opt/vkr/bin/vkernel-runtime ] || [ ! -x /usr/bin/scx_vkernel ] || [ !
 	vkend
 	exit 0
 fi
-runtime_setup
+# a container host on cgroup v2 (newer kernels have no cgroup v1 memory controller: Debian's
+# CONFIG_MEMCG_V1 is not set); the cpu controller on, so each container's group is a task group
+mkdir -p /sys/fs/cgroup /run /var/run /etc
+grep -q ' /sys/fs/cgroup ' /proc/mounts || mount -t cgroup2 cgroup2 /sys/fs/cgroup
+echo "+cpu +cpuset +memory +pids" >/sys/fs/cgroup/cgroup.subtree_control 2>/dev/null
+export PATH=/usr/sbin:/usr/bin:/bin
+RT="/opt/vkr/bin/vkernel-runtime --root /run/runc"
 SX=/sys/kernel/sched_ext
 sx_state() { echo "state=$(cat $SX/state 2>/dev/null || echo none) ops=$(cat $SX/root/ops 2>/dev/null || echo none)"; }
 # the pid of the running scheduler loader (scx_vkernel run), empty when none
