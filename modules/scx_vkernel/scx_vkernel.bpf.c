@@ -83,6 +83,8 @@ struct {
 struct task_ctx {
 	/* stopped while still runnable (slice used up, preempted): back at the head */
 	bool requeue_head;
+	/* the fifo queue (slot + 1) it was last queued on; 0: vtime */
+	u32 fifo_queue;
 };
 
 struct {
@@ -146,10 +148,13 @@ void BPF_STRUCT_OPS(vk_enqueue, struct task_struct *p, u64 enq_flags)
 		u32 slot = pol->slot;
 
 		tc = bpf_task_storage_get(&task_ctxs, p, 0, 0);
-		if (tc && tc->requeue_head) {
-			tc->requeue_head = false;
-			enq_flags |= SCX_ENQ_HEAD;
-			count(1);
+		if (tc) {
+			tc->fifo_queue = slot + 1;
+			if (tc->requeue_head) {
+				tc->requeue_head = false;
+				enq_flags |= SCX_ENQ_HEAD;
+				count(1);
+			}
 		}
 		count(0);
 		if (slot < VK_FIFO_SLOTS)
@@ -157,6 +162,9 @@ void BPF_STRUCT_OPS(vk_enqueue, struct task_struct *p, u64 enq_flags)
 		return;
 	}
 	count(2);
+	tc = bpf_task_storage_get(&task_ctxs, p, 0, 0);
+	if (tc)
+		tc->fifo_queue = 0;
 	vtime = p->scx.dsq_vtime;
 	/* a task that slept keeps at most one slice of credit */
 	if (before(vtime, vtime_now - SCX_SLICE_DFL))
@@ -164,16 +172,32 @@ void BPF_STRUCT_OPS(vk_enqueue, struct task_struct *p, u64 enq_flags)
 	vk_insert_vtime(p, VTIME_DSQ, SCX_SLICE_DFL, vtime, enq_flags);
 }
 
+/*
+ * The CPU needs a task.  @prev, when not NULL, ran until now and may still be
+ * runnable (its slice ran out): it is not back on its queue yet (that happens
+ * after this).  A runnable fifo @prev must not be overtaken by a later task of
+ * its own group, so its group's queue is skipped: another queue's task runs
+ * (and @prev goes back to the head of its queue), or nothing is taken and the
+ * kernel keeps running @prev with a new slice.
+ */
 void BPF_STRUCT_OPS(vk_dispatch, s32 cpu, struct task_struct *prev)
 {
-	u32 zero = 0, start, q, i;
+	u32 zero = 0, start, q, i, skip = NR_QUEUES;
 	u32 *cur = bpf_map_lookup_elem(&cursor, &zero);
+	struct task_ctx *tc;
 
 	if (!cur)
 		return;
+	if (prev && (prev->scx.flags & SCX_TASK_QUEUED)) {
+		tc = bpf_task_storage_get(&task_ctxs, prev, 0, 0);
+		if (tc && tc->fifo_queue)
+			skip = tc->fifo_queue - 1;
+	}
 	start = *cur;
 	bpf_for(i, 0, NR_QUEUES) {
 		q = (start + i) % NR_QUEUES;
+		if (q == skip)
+			continue;
 		if (vk_move_to_local(q == VK_FIFO_SLOTS ? VTIME_DSQ : FIFO_DSQ(q))) {
 			*cur = q + 1;
 			return;

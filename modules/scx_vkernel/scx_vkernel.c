@@ -25,6 +25,7 @@
  */
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <sched.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -66,6 +67,28 @@ static int fail(const char *what)
 {
 	fprintf(stderr, "scx_vkernel: %s: %s\n", what, strerror(errno));
 	return 1;
+}
+
+/*
+ * Work in the mount namespace of pid 1 (the host's), whatever namespace we
+ * were started in: the runtime may call us from a private one (`run` execs
+ * runc in a slave mount namespace of its own), where a bpffs mounted or a map
+ * pinned would be seen by nobody else.
+ */
+static int host_mount_ns(void)
+{
+	struct stat self, init;
+	int fd;
+
+	if (stat("/proc/self/ns/mnt", &self) || stat("/proc/1/ns/mnt", &init))
+		return fail("/proc/*/ns/mnt");
+	if (self.st_ino == init.st_ino && self.st_dev == init.st_dev)
+		return 0;
+	fd = open("/proc/1/ns/mnt", O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || setns(fd, CLONE_NEWNS))
+		return fail("enter the mount namespace of pid 1");
+	close(fd);
+	return 0;
 }
 
 static int usage(void)
@@ -323,6 +346,8 @@ static int cmd_run(const char *logfile)
 
 int main(int argc, char **argv)
 {
+	if (host_mount_ns())
+		return 1;
 	if ((argc == 2 || argc == 3) && !strcmp(argv[1], "run"))
 		return cmd_run(argc == 3 ? argv[2] : NULL);
 	if (argc == 4 && !strcmp(argv[1], "set"))

@@ -30,7 +30,7 @@ loader_pid() {
 # runit BUNDLE ID: run to completion (create, start, wait, delete), output in /tmp/ID.out, rc in /tmp/ID.rc
 runit() { $RT run --no-pivot --bundle "/opt/bundles/$1" "$2" </dev/null >"/tmp/$2.out" 2>&1; echo $? >"/tmp/$2.rc"; }
 # the detail of a run: rc, the task policy the container saw, the fifo result line or the error
-said() { echo "rc=$(cat /tmp/$1.rc 2>/dev/null) $(grep -o 'policy=[0-9]*' /tmp/$1.out | head -1) $(grep 'result\|error\|level=' /tmp/$1.out | tail -1)"; }
+said() { echo "rc=$(cat /tmp/$1.rc 2>/dev/null) $(grep -o 'policy=[0-9]*' /tmp/$1.out | head -1) $(grep 'fifo:' /tmp/$1.out | tail -1) $(grep 'result\|error\|level=' /tmp/$1.out | tail -1)"; }
 inorder() { grep -q 'result inorder=1 overlaps=0' "/tmp/$1.out" && grep -q 'policy=7' "/tmp/$1.out" && [ "$(cat /tmp/$1.rc)" = 0 ]; }
 overlaps() { sed -n 's/.*overlaps=\([0-9]*\).*/\1/p' "/tmp/$1.out" | tail -1; }
 
@@ -66,7 +66,7 @@ result scx.two_policies_at_once $? "fifo: $(said s2); cfs: $(said c2)"
 runit scxlong l1 &
 a=$!
 lp=""
-for i in $(seq 100); do
+for i in $(seq 10); do
 	lp=$(loader_pid)
 	[ -n "$lp" ] && break
 	sleep 0.1
