@@ -65,22 +65,26 @@ result scx.two_policies_at_once $? "fifo: $(said s2); cfs: $(said c2)"
 # in the fair class (policy still SCHED_EXT) and the container completes
 runit scxlong l1 &
 a=$!
-lp=""
-for i in $(seq 10); do
-	lp=$(loader_pid)
-	[ -n "$lp" ] && break
+# its init and 4 children in its group (cgroup v2: /sys/fs/cgroup/l1), i.e. running under us
+n=0
+for i in $(seq 600); do
+	n=$(wc -l </sys/fs/cgroup/l1/cgroup.procs 2>/dev/null)
+	[ "${n:-0}" -ge 5 ] && break
+	kill -0 $a 2>/dev/null || break
 	sleep 0.1
 done
-# the container's tasks are running by then (TCG: a create takes ~1-3 s)
-sleep 3
+lp=$(loader_pid)
 before=$(sx_state)
 [ -n "$lp" ] && kill -9 "$lp"
 for i in $(seq 50); do [ "$(cat $SX/state 2>/dev/null)" = disabled ] && break; sleep 0.1; done
 after=$(sx_state)
+again=$(loader_pid)
 wait $a
-[ -n "$lp" ] && [ "$before" = "state=enabled ops=vkernel" ] && [ "$after" != "$before" ] &&
-	[ "$(cat /tmp/l1.rc)" = 0 ] && grep -q 'result inorder=' /tmp/l1.out && grep -q 'policy=7' /tmp/l1.out
-result scx.killed_tasks_keep_running $? "loader pid '${lp}' SIGKILLed: before $before, after $after; $(said l1); kernel: $(dmesg | grep -i 'sched_ext' | tail -1)"
+klog=$(dmesg | grep 'sched_ext: BPF scheduler "vkernel"' | tail -n 2 | sed 's/^\[[^]]*\] //' | tr '\n' ';')
+[ "${n:-0}" -ge 5 ] && [ -n "$lp" ] && [ "$before" = "state=enabled ops=vkernel" ] && [ "$after" = "state=disabled ops=none" ] &&
+	[ -z "$again" ] && [ "$(cat /tmp/l1.rc)" = 0 ] && grep -q 'result inorder=' /tmp/l1.out && grep -q 'policy=7' /tmp/l1.out &&
+	echo "$klog" | grep -q 'disabled'
+result scx.killed_tasks_keep_running $? "with $n tasks in the container's group: loader '$lp' SIGKILLed: before $before, after $after, no new loader meanwhile: '${again}'; the container: $(said l1); kernel: $klog"
 
 # the next scx create starts the scheduler again
 runit scxfifo s3
