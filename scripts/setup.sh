@@ -1,13 +1,13 @@
 #!/bin/sh
 # Installs what the demo and the tests need on Debian 12 (as root), then builds.
-#   scripts/setup.sh [demo|test]
+#   scripts/setup.sh [demo|test|scx]   (scx: test's + what `npm run test:scx` builds with)
 set -eu
 cd "$(dirname "$0")/.."
 what=${1:-test}
 [ "$(id -u)" = 0 ] || { echo "vkernel-runtime: run as root (containers are started with runc)" >&2; exit 1; }
 
 pkgs="runc busybox-static util-linux jq"
-if [ "$what" = test ]; then
+if [ "$what" = test ] || [ "$what" = scx ]; then
   # VM tier: the patched kernel is built from Debian's linux-source-6.1 and booted under qemu
   # e2e tier: the real engines
   pkgs="$pkgs containerd docker.io podman diffutils"
@@ -16,7 +16,10 @@ if [ "$what" = test ]; then
   pkgs="$pkgs linux-headers-amd64"
   # Dockerfile.vm test (test/e2e/vm-image.test.ts): a local Debian 12 base image
   pkgs="$pkgs debootstrap"
-  # scx backend (test/vm/scx.test.ts): a 6.12 kernel with BTF (pahole), the BPF scheduler (clang >= 16)
+fi
+if [ "$what" = scx ]; then
+  # the scx backend's suite (test/scx/scx.test.ts): a 6.12 kernel with BTF (pahole), the BPF
+  # scheduler (clang >= 16: tools/sched_ext/README.md)
   pkgs="$pkgs dwarves clang-16"
 fi
 missing=""
@@ -27,7 +30,11 @@ if [ -n "$missing" ]; then
   apt-get update -o DPkg::Lock::Timeout=600 >/dev/null
   apt-get install -y -o DPkg::Lock::Timeout=600 $missing >/dev/null
 fi
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+# never through a symlink: a worktree whose node_modules links to another checkout's would have
+# `npm ci` empty that checkout's modules (it did once: a rebase made package-lock.json newer)
+if [ -L node_modules ]; then
+  echo "==> node_modules is a link ($(readlink node_modules)): not installing through it"
+elif [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "==> npm ci"
   npm ci --no-audit --no-fund >/dev/null
 fi
