@@ -40,6 +40,15 @@ vmFeature('own kernel log through the runtime (io.vkernel.log=private)', ['64-ru
   { name: 'runtime_log.shared_reads_host_log', title: 'a container that asked for nothing reads exactly the host\'s log (as on the unpatched kernel), its own record included', failsUnpatched: false },
 ]);
 
+// the commands an operator runs on a node, in a guest without Node.js (issue 13): the engine alone
+vmFeature('doctor, ps, gc, install without Node.js (the compiled engine in the guest)', ['65-runtime-admin.sh'], [
+  { name: 'runtime_admin.no_node', title: 'the guest has no node', failsUnpatched: false },
+  { name: 'runtime_admin.doctor', title: 'doctor reports runc and this kernel and says ready', failsUnpatched: false },
+  { name: 'runtime_admin.ps', title: 'ps lists a created cfs container with its policy', failsUnpatched: false },
+  { name: 'runtime_admin.gc', title: 'gc after delete --force: no leftovers', failsUnpatched: false },
+  { name: 'runtime_admin.install', title: 'install docker writes the runtime into daemon.json, uninstall takes it out', failsUnpatched: false },
+]);
+
 // the ns-sysctl rows of the crash matrix (issue 10 §1): the runtime SIGKILLed during create
 vmFeature('per-container values: create SIGKILLed, then start and delete --force (issue 10 §1)', ['73-runtime-sysctl-crash.sh'], [
   { name: 'sysctl_crash.unfinished_start_refused', title: 'create killed at runc-created, applying:ns-sysctls, ns-enabled, applied:ns-sysctls, mid-state-write@2: start refused (the process never runs with the host\'s values), delete --force leaves no state, lock, runc container or cgroup; host values unchanged' },

@@ -7,29 +7,14 @@
 # Needs the payload of test/vm/lib/runtime-payload.mjs (bundle sysro: wakeup 3000000, ratio 40).
 . /tests/lib.sh
 CHECKS="sysctl_crash.unfinished_start_refused sysctl_crash.enabled_window_real sysctl_crash.finished_start_runs"
-if [ ! -x /opt/vkr/bin/vkernel-runtime ]; then
-	fail_all "no runtime in the initramfs (VKVM_EXTRA_LIST of test/vm/lib/runtime-payload.mjs)" $CHECKS
-	vkend
-	exit 0
-fi
-runtime_setup
+runtime_required $CHECKS
 g=/proc/sys/kernel/sched_wakeup_granularity_ns
 r=/proc/sys/vm/overcommit_ratio
 host() { echo "$(cat $g 2>/dev/null),$(cat $r)"; }
 h0=$(host)
 
 # what is left of container $1
-leftovers() {
-	_l=""
-	for _f in /run/runc/vkernel@"$1".* /run/runc/"$1"/vkernel.json; do
-		[ -e "$_f" ] && _l="$_l file:${_f#/run/runc/}"
-	done
-	[ -e "/run/runc/$1" ] && _l="$_l runc-container"
-	for _c in /sys/fs/cgroup/*/"$1"; do
-		[ -d "$_c" ] && _l="$_l cgroup:${_c#/sys/fs/cgroup/}"
-	done
-	echo "${_l# }"
-}
+leftovers() { runtime_leftovers "$1"; }
 status() { runc --root /run/runc state "$1" 2>/dev/null | grep '"status"' | sed 's/.*: *"\([a-z]*\)".*/\1/'; }
 initpid() { runc --root /run/runc state "$1" 2>/dev/null | grep '"pid"' | sed 's/[^0-9]//g'; }
 

@@ -44,6 +44,30 @@ cgroup2_setup() {
 	mount -t cgroup2 none $u
 	echo +cpu >$u/cgroup.subtree_control
 }
+# runtime_required CHECKS...: the runtime payload of test/vm/lib/runtime-payload.mjs must be in the
+# initramfs; without it every check FAILs with the reason and the script ends (VKEND). Then
+# runtime_setup.
+runtime_required() {
+	if [ ! -x /opt/vkr/bin/vkernel-runtime ]; then
+		fail_all "no runtime in the initramfs (VKVM_EXTRA_LIST of test/vm/lib/runtime-payload.mjs)" "$@"
+		vkend
+		exit 0
+	fi
+	runtime_setup
+}
+# runtime_leftovers ID: what is left of container ID under /run/runc (our files beside runc's and
+# in its directory, runc's container, its cgroups in every hierarchy), space-separated
+runtime_leftovers() {
+	_l=""
+	for _f in /run/runc/vkernel@"$1".* /run/runc/"$1"/vkernel.json /run/vkernel-runtime/locks/*"$1"*; do
+		[ -e "$_f" ] && _l="$_l file:${_f##*/}"
+	done
+	[ -e "/run/runc/$1" ] && _l="$_l runc-container"
+	for _c in /sys/fs/cgroup/*/"$1"; do
+		[ -d "$_c" ] && _l="$_l cgroup:${_c#/sys/fs/cgroup/}"
+	done
+	echo "${_l# }"
+}
 # runtime_setup: what a container host has (cgroup v1 hierarchies as on Debian 12, /run) for the
 # runtime payload of test/vm/lib/runtime-payload.mjs; sets RT to the runtime with its --root.
 runtime_setup() {
