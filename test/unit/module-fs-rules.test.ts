@@ -1,22 +1,11 @@
 // io.vkernel.fs.rules (issue 14 §4): the grammar, validation before any side effect, the module
-// parameter it becomes, and the kernel feature it needs (fs_rules, kernel patch 0014).
+// parameter it becomes, and the kernel feature it needs (fs_rules, kernel patch 0015).
 import { resolvePolicy } from '../../src/policy/resolve.js';
-import { PolicyError } from '../../src/policy/validate.js';
 import { parseConfig } from '../../src/policy/config.js';
 import { KEY_BY_NAME } from '../../src/policy/keys.js';
 import { FS_FEATURE, MAX_FS_RULES, parseFsRules, parseRules, rulesFeatures, rulesParams } from '../../src/module/rules.js';
 import { moduleApplier } from '../../src/lifecycle/appliers/module.js';
-import type { HostProbe } from '../../src/kernel/probe.js';
-
-const problems = (annotations: Record<string, string>) => {
-  try {
-    resolvePolicy({ annotations });
-  } catch (e) {
-    expect(e).toBeInstanceOf(PolicyError);
-    return (e as PolicyError).problems;
-  }
-  return [];
-};
+import { checkContext as check, problems, vkernelProbe as probe } from './lib/module-rules.js';
 
 describe('io.vkernel.fs.rules: grammar and validation', () => {
   test.each([
@@ -68,13 +57,7 @@ describe('io.vkernel.fs.rules: grammar and validation', () => {
 
   test('the operator: limits.modules: false refuses it, keys.fs.rules.tenant: false keeps it the operator\'s', () => {
     const op = parseConfig('/etc/vkernel-runtime/config.yaml', { keys: { 'fs.rules': { tenant: false } }, limits: { modules: false } }).operator;
-    let refused: string[] = [];
-    try {
-      resolvePolicy({ operator: op, annotations: { 'io.vkernel.fs.rules': 'deny-read:/etc/shadow' } });
-    } catch (e) {
-      refused = (e as PolicyError).problems;
-    }
-    expect(refused).toEqual([
+    expect(problems({ 'io.vkernel.fs.rules': 'deny-read:/etc/shadow' }, op)).toEqual([
       'io.vkernel.fs.rules=deny-read:/etc/shadow (from annotation): tenants may not set io.vkernel.fs.rules on this node (keys.fs.rules.tenant: false in /etc/vkernel-runtime/config.yaml)',
       'io.vkernel.fs.rules=deny-read:/etc/shadow (from annotation): per-container kernel modules are not allowed on this node (limits.modules: false in /etc/vkernel-runtime/config.yaml)',
     ]);
@@ -82,11 +65,6 @@ describe('io.vkernel.fs.rules: grammar and validation', () => {
 });
 
 describe('io.vkernel.fs.rules: the module applier', () => {
-  const probe = (features: string[]): HostProbe => ({
-    vkernelFeatures: features, vkernelAbi: 2, cgroup: 'v1', rtGroupSched: true, modules: true, release: '6.1.192-vkernel',
-  } as HostProbe);
-  const check = { id: 'c', spec: { linux: { namespaces: [{ type: 'pid' }] } }, systemdCgroup: false };
-
   test('requests the module; a kernel without fs_rules refuses it before any side effect, naming the key', () => {
     expect(moduleApplier.keys).toContain('fs.rules');
     expect(moduleApplier.requested({ 'fs.rules': 'deny-read:/etc/shadow' })).toBe(true);
