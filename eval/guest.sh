@@ -13,6 +13,14 @@ ms() { echo $(($(date +%s%N) / 1000000)); }
 now_ns() { date +%s%N; }
 info() { echo "VKEVALINFO $*"; }
 has() { case " $EXPS " in *" $1 "*) return 0 ;; esac; return 1; }
+# mark EXP: the seconds the previous experiment took (VKEVALINFO phase), then EXP starts
+mark() {
+	local now
+	now=$(date +%s)
+	[ -n "${LAST_EXP:-}" ] && has "$LAST_EXP" && info phase "$LAST_EXP $((now - LAST_T)) s"
+	LAST_EXP=$1
+	LAST_T=$now
+}
 # an experiment that cannot run says why, and the others still run
 MNT=(-v /usr:/usr:ro -v /usr/lib:/lib:ro -v /usr/lib64:/lib64:ro -v /vkvm:/vkvm:ro
 	-v /etc/passwd:/etc/passwd:ro -v /etc/group:/etc/group:ro)
@@ -22,13 +30,20 @@ PATCHED=0
 info kernel "$(uname -r) patched=$PATCHED abi=$(cat /sys/kernel/vkernel/abi_version 2>/dev/null || echo none) cpus=$(nproc)"
 info versions "docker $(docker version --format '{{.Server.Version}}' 2>/dev/null) runc $(runc --version 2>/dev/null | head -n1 | cut -d' ' -f3) crun $(crun --version 2>/dev/null | head -n1 | cut -d' ' -f3) hackbench rt-tests $(dpkg-query -W -f '${Version}' rt-tests 2>/dev/null) nginx $(dpkg-query -W -f '${Version}' nginx-light 2>/dev/null) wrk $(dpkg-query -W -f '${Version}' wrk 2>/dev/null) pwgen $(dpkg-query -W -f '${Version}' pwgen 2>/dev/null)"
 
-# crun wants every v1 controller the kernel has mounted (it failed on blkio, which deploy/vm/init.sh
-# does not mount: nothing else needs it)
+# crun wants every v1 controller the kernel has mounted
 awk 'NR > 1 && $4 == 1 { print $1 }' /proc/cgroups | while read -r c; do
 	[ -d "/sys/fs/cgroup/$c" ] && continue
 	mkdir -p "/sys/fs/cgroup/$c" && mount -t cgroup -o "$c" cgroup "/sys/fs/cgroup/$c" ||
 		info cgroup_mount "$c failed"
 done
+# ... and opens <root>/blkio/<cgroup path> for docker's (empty) linux.resources.blockIO even though
+# this kernel has no block layer (CONFIG_BLOCK off, so no blkio controller): a named hierarchy of
+# that name, without controllers, gives it the directory (crun makes it as for name=systemd; with
+# an empty blockIO it writes nothing there). runc ignores named hierarchies it does not know.
+if ! awk '$1 == "blkio"' /proc/cgroups | grep -q . && [ ! -d /sys/fs/cgroup/blkio ]; then
+	mkdir -p /sys/fs/cgroup/blkio && mount -t cgroup -o none,name=blkio cgroup /sys/fs/cgroup/blkio ||
+		info cgroup_mount "name=blkio failed"
+fi
 # crun registered beside runc and vkernel-runtime (dockerd reloads runtimes on SIGHUP)
 python3 - <<'EOF'
 import json
@@ -55,7 +70,8 @@ RUN[crun]="--runtime=crun"
 RUN[vk-none]="--runtime=vkernel-runtime"
 RUN[vk-fifo]="--runtime=vkernel-runtime -e VKERNEL_SCHED_POLICY=fifo"
 RUN[vk-module]="--runtime=vkernel-runtime -e VKERNEL_MODULE=true"
-RUN[vk-all]="--runtime=vkernel-runtime -e VKERNEL_SCHED_POLICY=fifo -e VKERNEL_MODULE=true -e VKERNEL_SCHED_WAKEUP_GRANULARITY_NS=3000000 -e VKERNEL_MM_OVERCOMMIT_MEMORY=1 -e VKERNEL_MM_THP=never"
+RUN[vk-log]="--runtime=vkernel-runtime -e VKERNEL_LOG=private"
+RUN[vk-all]="--runtime=vkernel-runtime -e VKERNEL_SCHED_POLICY=fifo -e VKERNEL_MODULE=true -e VKERNEL_SCHED_WAKEUP_GRANULARITY_NS=3000000 -e VKERNEL_MM_OVERCOMMIT_MEMORY=1 -e VKERNEL_MM_THP=never -e VKERNEL_LOG=private"
 RUN[vk-adaptive]="--runtime=vkernel-runtime -e VKERNEL_SCHED_POLICY=adaptive"
 dr() { # CONFIG ARGS...: docker run --rm --network none with CONFIG's arguments
 	local c=$1
@@ -81,6 +97,7 @@ bench_in() { # CONFIG ARGS: `vkt bench ARGS` (shell words) in a container of CON
 
 # --- 0. cost for everyone else: the VM itself, before any vkernel container ran in this boot (the
 # patched kernel's static keys are still off), compared across boots with the unpatched kernel
+mark cost
 if has cost; then
 	for ((r = 1; r <= REPS_COST; r++)); do
 		out=$(LOOPS=$LOOPS HB_GROUPS=$HB_GROUPS CHRT= sh -c "$HB_SWEEP")
@@ -90,6 +107,7 @@ if has cost; then
 fi
 
 # --- 1. start-up: wall time of docker run --rm of busybox `true`, interleaved ---------------------
+mark startup
 if has startup; then
 	read -ra cfgs <<<"$START_CFGS"
 	for c in "${cfgs[@]}"; do # one warm-up each (module cache, image layers)
@@ -109,16 +127,19 @@ if has startup; then
 fi
 
 # --- 1b. the kernel log: what dmesg shows inside a container -----------------------------------
+mark dmesg
 if has dmesg; then
 	echo "eval: a line of the VM's own" >/dev/kmsg
 	# each container may read the log (CAP_SYSLOG) and write to it (/dev/kmsg, which docker leaves out)
 	host=$(dmesg | wc -l)
 	for c in $DMESG_CFGS; do
-		out=$(dr "$c" --cap-add SYSLOG --device /dev/kmsg $IMG sh -c 'echo "eval: a line of the container" >/dev/kmsg 2>/dev/null; dmesg' 2>&1)
+		# shellcheck disable=SC2016
+		out=$(dr "$c" --cap-add SYSLOG --device /dev/kmsg $IMG sh -c 'echo "eval: a line of container $0" >/dev/kmsg 2>/dev/null; dmesg' "$c" 2>&1)
 		n=$(printf '%s\n' "$out" | grep -c .)
-		own=$(printf '%s\n' "$out" | grep -c 'eval: a line of the container')
+		own=$(printf '%s\n' "$out" | grep -c "eval: a line of container $c\$")
+		others=$(printf '%s\n' "$out" | grep -c 'eval: a line of container')
 		vm=$(printf '%s\n' "$out" | grep -c "eval: a line of the VM's own")
-		info dmesg "$c lines=$n vm_lines=$host container_line=$own vm_line_seen=$vm"
+		info dmesg "$c lines=$n vm_lines=$host container_line=$own other_containers_lines=$((others - own)) vm_line_seen=$vm"
 	done
 fi
 
@@ -138,6 +159,7 @@ hb() { # CONFIG ROUND
 	esac
 	printf '%s\n' "$out" | awk -v c="$c" -v r="$r" '$1 == "HB" { print "VKEVAL hackbench_" $2 " " c " " $3 " " r " " $4 } $1 != "HB" { print "VKEVALINFO hackbench_output " c " " $0 }'
 }
+mark sched
 if has sched; then
 	# can each configuration get SCHED_FIFO? (the deck's normal container cannot; recorded, not assumed)
 	[ "$CHRT_CHECKS" = 1 ] && info chrt "host: $(chrt -f 1 true 2>&1 && echo ok)"
@@ -152,6 +174,7 @@ if has sched; then
 fi
 
 # --- 3. per-container wakeup granularity: two containers at once, a sleeper beside a CPU hog ------
+mark wakeup
 if has wakeup; then
 	for ((r = 1; r <= REPS_WAKE; r++)); do
 		for g in $WAKE_GRANS; do
@@ -168,6 +191,7 @@ if has wakeup; then
 fi
 
 # --- 4. syscall entry and futex paths ------------------------------------------------------------
+mark paths
 if has paths; then
 	read -ra cfgs <<<"$PATHS_CFGS"
 	read -ra fcfgs <<<"$FUTEX_CFGS"
@@ -189,6 +213,7 @@ if has paths; then
 fi
 
 # --- 5. applications: nginx + wrk, pwgen ------------------------------------------------------------
+mark apps
 if has apps; then
 	read -ra cfgs <<<"$APPS_CFGS"
 	mkdir -p /tmp/www && head -c 4096 /dev/urandom | base64 >/tmp/www/index.html
@@ -215,6 +240,7 @@ if has apps; then
 fi
 
 # --- 6. the deck's scene: N containers with modules started at once (last: the longest) --------------------------
+mark scene
 if has scene; then
 	read -ra cfgs <<<"$SCENE_CFGS"
 	for ((r = 1; r <= REPS_SCENE; r++)); do
@@ -245,5 +271,6 @@ if has scene; then
 fi
 
 left=$(docker ps -aq | wc -l)
+mark end
 info leftovers "containers=$left modules=$(lsmod | awk 'NR > 1 && /^vkernel_/' | wc -l)"
 echo "VKEVALDONE uptime=$(cut -d' ' -f1 /proc/uptime)"

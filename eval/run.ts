@@ -12,6 +12,10 @@
 //   --only EXP,...  run only these experiments (cost startup scene dmesg sched wakeup paths apps)
 //   --timeout S     seconds per boot (default 900 smoke, 5400 full); a boot cut by it still gives
 //                   what it measured, and the report says it is incomplete
+//   --lock FILE     take FILE (flock) for each boot only, not for the whole run, so that other VM
+//                   users interleave between the boots (e.g. /var/lock/vkernel-vm.lock)
+//   --unpatched     with --smoke: boot the unpatched kernel too (the smoke run skips it: the same
+//                   guest script, it proves nothing more about the tooling)
 //   --rerender DIR  write DIR's report.md and charts again from its samples.json (no VM)
 //   --build-only    build (or find) the image and the unpatched kernel, print the image's directory
 // Run as root, alone on the VM lock if the machine has one (the figures are timing-sensitive):
@@ -38,13 +42,15 @@ const opt = (n: string) => {
   if (v === undefined || v.startsWith('--')) throw new Error(`--${n} needs a value`);
   return v;
 };
-const known = new Set(['--smoke', '--smp', '--out', '--image', '--no-unpatched', '--build-only', '--only', '--rerender', '--timeout']);
+const known = new Set(['--smoke', '--smp', '--out', '--image', '--no-unpatched', '--unpatched', '--build-only', '--only', '--rerender', '--timeout', '--lock']);
 for (const a of argv) if (a.startsWith('--') && !known.has(a)) throw new Error(`unknown option ${a} (see the top of eval/run.ts)`);
 const smoke = flag('smoke');
 const smp = Number(opt('smp') ?? 2);
 if (!Number.isInteger(smp) || smp < 1 || smp > 8) throw new Error('--smp: an integer from 1 to 8');
 const only = opt('only')?.split(',');
 const params = { ...(smoke ? SMOKE : FULL) };
+if (smoke && flag('unpatched')) params.unpatchedExps = [...FULL.unpatchedExps];
+const lock = opt('lock');
 if (only) {
   const bad = only.filter((e) => !params.exps.includes(e));
   if (bad.length) throw new Error(`--only: unknown experiment(s) ${bad.join(', ')}`);
@@ -128,10 +134,14 @@ try {
   const boot = async (b: Boot, kernel?: string) => {
     writeFileSync(join(helpers, 'eval.env'), envFile(params, b === 'patched' ? params.exps : params.unpatchedExps, configs(smoke, b)));
     const timeout = Number(opt('timeout') ?? (smoke ? 900 : 5400));
-    const sub = execa('scripts/vm-boot.sh', [image.dir, 'eval/guest.sh', String(timeout)], {
+    const cmd = ['scripts/vm-boot.sh', image.dir, 'eval/guest.sh', String(timeout)];
+    // with --lock the wait for the lock is not part of the boot's time limit (vm-boot.sh's own
+    // timeout bounds qemu)
+    const sub = execa(lock ? 'flock' : cmd[0], lock ? [lock, ...cmd] : cmd.slice(1), {
       env: { VKVM_EXTRA: helpers, VKVM_SMP: String(smp), ...(kernel ? { VKVM_KERNEL: kernel } : {}) },
-      all: true, reject: false, timeout: (timeout + 60) * 1000, maxBuffer: 256 * 1024 * 1024,
+      all: true, reject: false, timeout: lock ? undefined : (timeout + 60) * 1000, maxBuffer: 256 * 1024 * 1024,
     });
+    if (lock) log(`eval: ${b} boot waits for ${lock}`);
     // the console as it comes (tail -f it to follow a run), and whole at the end
     sub.all?.pipe(createWriteStream(join(out, `console-${b}.log`)));
     const r = await sub;

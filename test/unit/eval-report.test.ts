@@ -63,6 +63,22 @@ describe('eval report', () => {
       for (const h of ['## 1. Start-up', '## 2. Scheduling', '## 3. Per-container wakeup', '## 4. Syscall', '## 5. Applications', '## 6. Cost', '## Measured under TCG']) expect(md).toContain(h);
       expect(md).toMatch(/each container gets its own module.*\*\*holds\*\*/);
       expect(md).toMatch(/dmesg inside shows only.*\*\*holds\*\*/);
+      // the isolation verdict needs the key's container: one line, its own; one without the key sees the whole log
+      const verdict = async (dmesg: string[]) => {
+        const d2 = mkdtempSync(join(tmpdir(), 'vk-eval-report-'));
+        try {
+          await writeReport(d2, s, dmesg.map((text) => ({ boot: 'patched' as const, key: 'dmesg', text })),
+            { date: '2026-12-02', commit: 'abc', smoke: false, smp: 2, params: { HB_GROUPS: 2 }, kernels: { patched: 'p', unpatched: 'u' }, seconds: { total: 10 }, command: 'npm run eval' });
+          return /dmesg inside shows only[^\n]*\*\*([a-z ]+)\*\*/.exec(readFileSync(join(d2, 'report.md'), 'utf8'))?.[1];
+        } finally {
+          rmSync(d2, { recursive: true, force: true });
+        }
+      };
+      const none = 'vk-none lines=303 vm_lines=300 container_line=1 other_containers_lines=1 vm_line_seen=1';
+      expect(await verdict(['vk-log lines=1 vm_lines=300 container_line=1 other_containers_lines=0 vm_line_seen=0', none])).toBe('holds');
+      expect(await verdict(['vk-log lines=302 vm_lines=300 container_line=1 other_containers_lines=1 vm_line_seen=1', none])).toBe('does not hold');
+      expect(await verdict(['vk-log lines=2 vm_lines=300 container_line=1 other_containers_lines=1 vm_line_seen=0', none])).toBe('does not hold');
+      expect(await verdict([none])).toBe('not measured in this run');
       const svgs = readdirSync(dir).filter((n) => n.endsWith('.svg')).sort();
       expect(svgs).toEqual(['apps.svg', 'cost.svg', 'hackbench.svg', 'paths.svg', 'startup.svg', 'wakeup.svg']);
       const hb = readFileSync(join(dir, 'hackbench.svg'), 'utf8');
