@@ -14,6 +14,9 @@
 //                   what it measured, and the report says it is incomplete
 //   --lock FILE     take FILE (flock) for each boot only, not for the whole run, so that other VM
 //                   users interleave between the boots (e.g. /var/lock/vkernel-vm.lock)
+//   --deadline HH:MM  (UTC, today) each boot's time limit is what is left until then when it starts
+//                   (after the lock, if any); a boot that would start with less than 3 min left is
+//                   skipped, and the report says it is incomplete
 //   --unpatched     with --smoke: boot the unpatched kernel too (the smoke run skips it: the same
 //                   guest script, it proves nothing more about the tooling)
 //   --rerender DIR  write DIR's report.md and charts again from its samples.json (no VM)
@@ -42,7 +45,7 @@ const opt = (n: string) => {
   if (v === undefined || v.startsWith('--')) throw new Error(`--${n} needs a value`);
   return v;
 };
-const known = new Set(['--smoke', '--smp', '--out', '--image', '--no-unpatched', '--unpatched', '--build-only', '--only', '--rerender', '--timeout', '--lock']);
+const known = new Set(['--smoke', '--smp', '--out', '--image', '--no-unpatched', '--unpatched', '--build-only', '--only', '--rerender', '--timeout', '--lock', '--deadline']);
 for (const a of argv) if (a.startsWith('--') && !known.has(a)) throw new Error(`unknown option ${a} (see the top of eval/run.ts)`);
 const smoke = flag('smoke');
 const smp = Number(opt('smp') ?? 2);
@@ -51,6 +54,15 @@ const only = opt('only')?.split(',');
 const params = { ...(smoke ? SMOKE : FULL) };
 if (smoke && flag('unpatched')) params.unpatchedExps = [...FULL.unpatchedExps];
 const lock = opt('lock');
+const deadlineText = opt('deadline');
+let deadline: number | undefined;
+if (deadlineText !== undefined) {
+  const m = /^([01][0-9]|2[0-3]):([0-5][0-9])$/.exec(deadlineText);
+  if (!m) throw new Error('--deadline: HH:MM (UTC)');
+  const d = new Date();
+  d.setUTCHours(Number(m[1]), Number(m[2]), 0, 0);
+  deadline = Math.floor(d.getTime() / 1000);
+}
 if (only) {
   const bad = only.filter((e) => !params.exps.includes(e));
   if (bad.length) throw new Error(`--only: unknown experiment(s) ${bad.join(', ')}`);
@@ -134,7 +146,11 @@ try {
   const boot = async (b: Boot, kernel?: string) => {
     writeFileSync(join(helpers, 'eval.env'), envFile(params, b === 'patched' ? params.exps : params.unpatchedExps, configs(smoke, b)));
     const timeout = Number(opt('timeout') ?? (smoke ? 900 : 5400));
-    const cmd = ['scripts/vm-boot.sh', image.dir, 'eval/guest.sh', String(timeout)];
+    // with --deadline the limit is taken when the boot starts (after the lock): a small sh computes
+    // it from numbers only and execs vm-boot.sh with the image directory as an argument
+    const cmd = deadline === undefined ? ['scripts/vm-boot.sh', image.dir, 'eval/guest.sh', String(timeout)]
+      : ['sh', '-c', 't=$(($3 - $(date +%s))); [ "$t" -ge 180 ] || { echo "VKEVALSKIP $t s left before the deadline"; exit 0; }; exec scripts/vm-boot.sh "$1" "$2" "$t"',
+        'sh', image.dir, 'eval/guest.sh', String(deadline)];
     // with --lock the wait for the lock is not part of the boot's time limit (vm-boot.sh's own
     // timeout bounds qemu)
     const sub = execa(lock ? 'flock' : cmd[0], lock ? [lock, ...cmd] : cmd.slice(1), {
@@ -147,6 +163,11 @@ try {
     const r = await sub;
     const text = String(r.all);
     const c = parseConsole(b, text);
+    if (!c.done && !c.samples.length && text.includes('VKEVALSKIP')) {
+      incomplete.push(b);
+      log(`eval: ${b} boot skipped: ${text.trim().split('\n').pop()}`);
+      return;
+    }
     if (!c.done) {
       if (!c.samples.length) throw new Error(`${b} boot: no VKEVALDONE (exit ${r.exitCode}); console tail:\n${text.slice(-3000)}`);
       incomplete.push(b);
