@@ -38,10 +38,9 @@ export const FULL: Params = {
   REPS_APPS: 2, WRK_CONN: 8, WRK_SECS: 5, PWGEN_N: 20_000,
 };
 
-/** one repetition, smallest sizes, the patched boot only (the unpatched one runs the same guest
- * script): proves the tooling end to end (npm test), measures nothing */
+/** one repetition, smallest sizes: proves the tooling end to end (npm test), measures nothing */
 export const SMOKE: Params = {
-  exps: ALL, unpatchedExps: [],
+  exps: ALL, unpatchedExps: UNPATCHED,
   REPS_COST: 1, REPS_START: 1, REPS_SCENE: 1, SCENE_N: 2, REPS_SCHED: 1, LOOPS: [5], HB_GROUPS: 1,
   REPS_WAKE: 1, WAKE_GRANS: [0, 1_000_000_000], WAKE_N: 10, REPS_PATHS: 1, N_GETPPID: 20_000, N_FUTEX: 500, FUTEX_K: 2,
   REPS_APPS: 1, WRK_CONN: 2, WRK_SECS: 1, PWGEN_N: 500,
@@ -55,7 +54,7 @@ export function configs(smoke: boolean, boot: 'patched' | 'unpatched'): Record<s
     return { START_CFGS: 'runc vk-none', SCENE_CFGS: '', DMESG_CFGS: '', SCHED_CFGS: 'host-cfs', PATHS_CFGS: 'host runc', FUTEX_CFGS: '', APPS_CFGS: 'runc', CHRT_CHECKS: '0', WARM: smoke ? '0' : '1' };
   }
   if (smoke) {
-    return { START_CFGS: 'runc vk-all', SCENE_CFGS: 'vk-module', DMESG_CFGS: 'vk-all', SCHED_CFGS: 'host-cfs vk-fifo', PATHS_CFGS: 'host vk-module', FUTEX_CFGS: 'vk-module', APPS_CFGS: 'vk-all', CHRT_CHECKS: '0', WARM: '0' };
+    return { START_CFGS: 'runc crun vk-all', SCENE_CFGS: 'vk-module', DMESG_CFGS: 'vk-all', SCHED_CFGS: 'host-cfs vk-fifo', PATHS_CFGS: 'host vk-module', FUTEX_CFGS: 'vk-module', APPS_CFGS: 'vk-all', CHRT_CHECKS: '0', WARM: '0' };
   }
   return {
     START_CFGS: 'runc crun vk-none vk-fifo vk-module vk-all', SCENE_CFGS: 'runc vk-module', DMESG_CFGS: 'runc vk-none vk-log',
