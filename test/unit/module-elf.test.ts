@@ -161,7 +161,7 @@ describe('modules/vkernel', () => {
     expect(modinfoField(file, 'name')).toBe('vkernel_3f4e5d6c7b8a');
     expect(modinfoField(file, 'license')).toBe('GPL');
     const params = modinfoField(file, 'parm').split('\n').map((l) => l.split(':')[0]);
-    expect(params.sort()).toEqual(['caps_max', 'container_id', 'deny', 'deny_ia32', 'deny_x32', 'futex_buckets', 'init_pid', 'ns_deny', 'personality']);
+    expect(params.sort()).toEqual(['caps_max', 'container_id', 'deny', 'deny_ia32', 'deny_x32', 'fs_rules', 'futex_buckets', 'init_pid', 'ns_deny', 'personality']);
     // the code never prints or registers KBUILD_MODNAME: after the rename, the placeholder is
     // left only in debug info and the FILE symbol of the .mod.c, never in code or data
     const out = readFileSync(file);
