@@ -62,6 +62,13 @@
 #ifdef VKERNEL_HAVE_RULES
 #include <linux/vkernel_rules.h>
 #endif
+#ifdef VKERNEL_HAVE_FS_RULES
+#include <linux/fs_struct.h>
+#include <linux/namei.h>
+#include <linux/path.h>
+#include <linux/sched/task.h>
+#include <linux/slab.h>
+#endif
 
 static struct vkernel vkm_vk = {
 	.owner = THIS_MODULE,
@@ -87,6 +94,12 @@ int vkm_abi_rules_check(const struct vkm_container *c)
 		return -EOPNOTSUPP;
 	}
 #endif
+#ifndef VKERNEL_HAVE_FS_RULES
+	if (c->fs_count) {
+		vkm_err("fs_rules: this kernel has no file rules (feature fs_rules): boot a vkernel kernel with them\n");
+		return -EOPNOTSUPP;
+	}
+#endif
 	return 0;
 }
 
@@ -101,6 +114,84 @@ struct kobject *vkm_abi_sysfs_parent(void)
 {
 	return vkernel_containers_kobject();
 }
+
+#ifdef VKERNEL_HAVE_FS_RULES
+/*
+ * The file rules' paths, looked up in the root of the container's init
+ * (symbolic links and ".." stay inside it) and referenced; NULL if none
+ * (*@err says why when it is not 0).
+ */
+static struct vkernel_fs_rule *vkm_fs_resolve(struct vkm_container *c,
+					      int *err)
+{
+	struct vkernel_fs_rule *fs;
+	struct task_struct *task;
+	struct path root;
+	unsigned int i;
+	int ret = 0;
+
+	*err = 0;
+	if (!c->fs_count)
+		return NULL;
+	rcu_read_lock();
+	task = pid_task(find_pid_ns(c->init_pid, &init_pid_ns), PIDTYPE_PID);
+	if (task)
+		get_task_struct(task);
+	rcu_read_unlock();
+	if (!task) {
+		*err = -ESRCH;
+		return NULL;
+	}
+	task_lock(task);
+	if (task->fs)
+		get_fs_root(task->fs, &root);
+	else
+		ret = -ESRCH;
+	task_unlock(task);
+	put_task_struct(task);
+	if (ret) {
+		*err = ret;
+		return NULL;
+	}
+	fs = kcalloc(c->fs_count, sizeof(*fs), GFP_KERNEL);
+	if (!fs) {
+		path_put(&root);
+		*err = -ENOMEM;
+		return NULL;
+	}
+	for (i = 0; i < c->fs_count; i++) {
+		ret = vfs_path_lookup(root.dentry, root.mnt, c->fs[i].path,
+				      LOOKUP_FOLLOW, &fs[i].path);
+		if (ret) {
+			vkm_err("fs_rules: %s in the container: %d\n",
+				c->fs[i].path, ret);
+			break;
+		}
+		fs[i].deny = (c->fs[i].deny & VKM_FS_READ ? VKERNEL_FS_READ : 0) |
+			     (c->fs[i].deny & VKM_FS_WRITE ? VKERNEL_FS_WRITE : 0);
+	}
+	path_put(&root);
+	if (ret) {
+		while (i--)
+			path_put(&fs[i].path);
+		kfree(fs);
+		*err = ret;
+		return NULL;
+	}
+	return fs;
+}
+
+static void vkm_fs_put(struct vkernel_fs_rule *fs, unsigned int count)
+{
+	unsigned int i;
+
+	if (!fs)
+		return;
+	for (i = 0; i < count; i++)
+		path_put(&fs[i].path);
+	kfree(fs);
+}
+#endif
 
 int vkm_abi_attach(struct vkm_container *c)
 {
@@ -131,13 +222,29 @@ int vkm_abi_attach(struct vkm_container *c)
 		};
 #ifdef VKERNEL_HAVE_CAPS_MAX
 		kernel_cap_t cap = CAP_EMPTY_SET;
+#endif
+#ifdef VKERNEL_HAVE_FS_RULES
+		struct vkernel_fs_rule *fs;
+#endif
 
+#ifdef VKERNEL_HAVE_CAPS_MAX
 		cap.cap[0] = lower_32_bits(c->caps_max);
 		cap.cap[1] = upper_32_bits(c->caps_max);
 		if (c->caps_max_set)
 			rules.cap_max = &cap;
 #endif
+#ifdef VKERNEL_HAVE_FS_RULES
+		/* the kernel takes its own references on the paths */
+		fs = vkm_fs_resolve(c, &ret);
+		if (ret)
+			return ret;
+		rules.fs = fs;
+		rules.fs_count = fs ? c->fs_count : 0;
+#endif
 		ret = vkernel_attach_rules(c->pidns, &vkm_vk, &rules);
+#ifdef VKERNEL_HAVE_FS_RULES
+		vkm_fs_put(fs, rules.fs_count);
+#endif
 	}
 #else
 	ret = vkernel_attach(c->pidns, &vkm_vk);

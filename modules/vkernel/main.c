@@ -69,6 +69,10 @@ static char *caps_max;
 module_param(caps_max, charp, 0444);
 MODULE_PARM_DESC(caps_max, "capability ceiling: a mask of capability numbers, bit n for capability n (absent: none)");
 
+static char *fs_rules;
+module_param(fs_rules, charp, 0444);
+MODULE_PARM_DESC(fs_rules, "file rules: comma-separated r:PATH, w:PATH, rw:PATH (reading, writing or both denied on PATH, in the container's root, and below it)");
+
 /* every namespace type clone(), clone3(), unshare() and setns() know */
 #define VKM_NS_FLAGS	(CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | \
 			 CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | \
@@ -145,7 +149,46 @@ static int vkm_set_deny(enum vkm_abi abi, const int *nrs, unsigned int count)
 	return 0;
 }
 
-/* ns_deny, personality and caps_max into vkm */
+/* fs_rules into vkm.fs: "r:/a,w:/b,rw:/c" */
+static int vkm_parse_fs_rules(void)
+{
+	static const struct {
+		const char *prefix;
+		unsigned int deny;
+	} kinds[] = {
+		{ "rw:", VKM_FS_READ | VKM_FS_WRITE },
+		{ "r:", VKM_FS_READ },
+		{ "w:", VKM_FS_WRITE },
+	};
+	char *s, *rule;
+	unsigned int k;
+
+	if (!fs_rules || !*fs_rules)
+		return 0;
+	vkm.fs_buf = kstrdup(fs_rules, GFP_KERNEL);
+	if (!vkm.fs_buf)
+		return -ENOMEM;
+	s = vkm.fs_buf;
+	while ((rule = strsep(&s, ","))) {
+		for (k = 0; k < ARRAY_SIZE(kinds); k++) {
+			if (str_has_prefix(rule, kinds[k].prefix))
+				break;
+		}
+		if (k == ARRAY_SIZE(kinds) ||
+		    rule[strlen(kinds[k].prefix)] != '/' ||
+		    vkm.fs_count == VKM_MAX_FS_RULES) {
+			vkm_err("fs_rules: bad rule '%s' (want r:, w: or rw: and an absolute path; at most %d rules)\n",
+				rule, VKM_MAX_FS_RULES);
+			return -EINVAL;
+		}
+		vkm.fs[vkm.fs_count].path = rule + strlen(kinds[k].prefix);
+		vkm.fs[vkm.fs_count].deny = kinds[k].deny;
+		vkm.fs_count++;
+	}
+	return 0;
+}
+
+/* ns_deny, personality, caps_max and fs_rules into vkm */
 static int vkm_check_rules(void)
 {
 	u64 caps;
@@ -169,7 +212,7 @@ static int vkm_check_rules(void)
 		vkm.caps_max_set = true;
 		vkm.caps_max = caps;
 	}
-	return 0;
+	return vkm_parse_fs_rules();
 }
 
 static int vkm_check_params(void)
@@ -339,6 +382,20 @@ static ssize_t caps_max_show(struct kobject *kobj, struct kobj_attribute *attr,
 	return sysfs_emit(buf, "%#llx\n", vkm.caps_max);
 }
 
+/* file rules: "r PATH", "w PATH" or "rw PATH", one a line */
+static ssize_t fs_rules_show(struct kobject *kobj, struct kobj_attribute *attr,
+			     char *buf)
+{
+	static const char * const kind[] = { "", "r", "w", "rw" };
+	ssize_t len = 0;
+	unsigned int i;
+
+	for (i = 0; i < vkm.fs_count; i++)
+		len += sysfs_emit_at(buf, len, "%s %s\n", kind[vkm.fs[i].deny],
+				     vkm.fs[i].path);
+	return len;
+}
+
 /* denied calls so far, one line per denied syscall: "<abi> <nr> <count>" */
 static ssize_t denied_count_show(struct kobject *kobj,
 				 struct kobj_attribute *attr, char *buf)
@@ -367,6 +424,7 @@ static struct kobj_attribute denied_count_attr = __ATTR_RO(denied_count);
 static struct kobj_attribute ns_deny_attr = __ATTR_RO(ns_deny);
 static struct kobj_attribute personality_attr = __ATTR_RO(personality);
 static struct kobj_attribute caps_max_attr = __ATTR_RO(caps_max);
+static struct kobj_attribute fs_rules_attr = __ATTR_RO(fs_rules);
 
 static struct attribute *vkm_attrs[] = {
 	&container_id_attr.attr,
@@ -381,6 +439,7 @@ static struct attribute *vkm_attrs[] = {
 	&ns_deny_attr.attr,
 	&personality_attr.attr,
 	&caps_max_attr.attr,
+	&fs_rules_attr.attr,
 	NULL
 };
 
@@ -424,10 +483,10 @@ static int __init vkm_init(void)
 		return ret;
 	ret = vkm_check_params();
 	if (ret)
-		return ret;
+		goto free_rules;
 	ret = vkm_find_pidns();
 	if (ret)
-		return ret;
+		goto free_rules;
 	ret = vkm_sysfs_add();
 	if (ret) {
 		vkm_err("cannot create /sys/kernel/vkernel/containers/%s: %d\n",
@@ -443,10 +502,10 @@ static int __init vkm_init(void)
 		goto del_sysfs;
 	put_pid_ns(vkm.pidns);
 	vkm.pidns = NULL;
-	vkm_info("container %s, pid namespace %u, %u futex buckets, %u denied syscalls, ns_deny %#llx, %u personalities, caps_max %s\n",
+	vkm_info("container %s, pid namespace %u, %u futex buckets, %u denied syscalls, ns_deny %#llx, %u personalities, caps_max %s, %u file rules\n",
 		 vkm.id, vkm.pidns_inum, vkm.futex_buckets,
 		 vkm.deny[VKM_X64].count, vkm.ns_deny, vkm.personality_count,
-		 vkm.caps_max_set ? caps_max : "none");
+		 vkm.caps_max_set ? caps_max : "none", vkm.fs_count);
 	vkm_info("success to init.\n");
 	return 0;
 
@@ -454,6 +513,8 @@ del_sysfs:
 	vkm_sysfs_del();
 put_ns:
 	put_pid_ns(vkm.pidns);
+free_rules:
+	kfree(vkm.fs_buf);
 	return ret;
 }
 
@@ -465,6 +526,7 @@ put_ns:
 static void __exit vkm_exit(void)
 {
 	vkm_sysfs_del();
+	kfree(vkm.fs_buf);
 	vkm_info("exit.\n");
 }
 

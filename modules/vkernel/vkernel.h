@@ -17,6 +17,17 @@
 /* Entries of the allowed-personality list (the kernel's bound too). */
 #define VKM_MAX_PERSONALITY	16
 
+/* File rules (the kernel's bound too); what one denies */
+#define VKM_MAX_FS_RULES	32
+#define VKM_FS_READ		0x1
+#define VKM_FS_WRITE		0x2
+
+/* A file rule: @path (in the container's root, into fs_buf) and @deny */
+struct vkm_fs_rule {
+	const char *path;
+	unsigned int deny;
+};
+
 /* futex_buckets bounds (0 selects 256 per possible CPU, as futex_init()) */
 #define VKM_FUTEX_MIN		16
 #define VKM_FUTEX_MAX		(1024U * 1024U)
@@ -58,6 +69,10 @@ struct vkm_container {
 	/* the capability ceiling (capability numbers as bits), if caps_max_set */
 	bool caps_max_set;
 	u64 caps_max;
+	/* file rules: paths resolved in the container's root at attach */
+	unsigned int fs_count;
+	struct vkm_fs_rule fs[VKM_MAX_FS_RULES];
+	char *fs_buf;
 	struct kobject *kobj;
 };
 
