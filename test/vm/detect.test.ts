@@ -3,7 +3,7 @@ import { vmFeature } from './lib/feature.js';
 
 vmFeature('vkernel detection', ['00-detect.sh'], [
   { name: 'detect.abi_version', title: '/sys/kernel/vkernel/abi_version is 2 (the enable file exists)' },
-  { name: 'detect.features', title: '/sys/kernel/vkernel/features lists the feature words (all 9)' },
+  { name: 'detect.features', title: '/sys/kernel/vkernel/features lists the feature words (all 10)' },
   { name: 'detect.enable_file', title: '/sys/kernel/vkernel/enable exists, mode 0200, not readable' },
   { name: 'detect.containers_dir', title: '/sys/kernel/vkernel/containers exists, empty, before any module' },
 ]);

@@ -108,6 +108,12 @@
  *                                     root PROG gets its capabilities back
  *                                     at exec; "setuid=<errno>" if the drop
  *                                     fails
+ *   vkt fsop OP PATH [PATH2]          one file operation: read, write,
+ *                                     append, create, trunc (open modes),
+ *                                     list (open a directory), mkdir, rmdir,
+ *                                     unlink, rename, link, symlink (PATH2 the
+ *                                     new name), truncate (by name): "0" or
+ *                                     the errno name
  *   vkt userns-raw                    unshare(CLONE_NEWUSER|CLONE_NEWNET) in
  *                                     a child (its creator's full set in the
  *                                     new user namespace, which owns the new
@@ -184,6 +190,7 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -2019,6 +2026,48 @@ static int cmd_personality(const char *value)
 	return 0;
 }
 
+/* issue 14 §4: one file operation, its errno */
+static int cmd_fsop(const char *op, const char *path, const char *path2)
+{
+	static const struct {
+		const char *name;
+		int flags;
+	} opens[] = {
+		{ "read", O_RDONLY }, { "write", O_WRONLY },
+		{ "append", O_WRONLY | O_APPEND }, { "create", O_WRONLY | O_CREAT },
+		{ "trunc", O_WRONLY | O_TRUNC }, { "list", O_RDONLY | O_DIRECTORY },
+	};
+	unsigned int i;
+	int r = -2, fd;
+
+	for (i = 0; i < sizeof(opens) / sizeof(opens[0]); i++) {
+		if (strcmp(op, opens[i].name))
+			continue;
+		fd = open(path, opens[i].flags | O_CLOEXEC, 0644);
+		r = fd < 0 ? -1 : close(fd);
+	}
+	if (!strcmp(op, "mkdir"))
+		r = mkdir(path, 0755);
+	else if (!strcmp(op, "rmdir"))
+		r = rmdir(path);
+	else if (!strcmp(op, "unlink"))
+		r = unlink(path);
+	else if (!strcmp(op, "truncate"))
+		r = truncate(path, 0);
+	else if (path2 && !strcmp(op, "rename"))
+		r = rename(path, path2);
+	else if (path2 && !strcmp(op, "link"))
+		r = link(path, path2);
+	else if (path2 && !strcmp(op, "symlink"))
+		r = symlink(path, path2);
+	if (r == -2) {
+		fprintf(stderr, "vkt fsop: unknown operation %s\n", op);
+		return 2;
+	}
+	printf("%s\n", r ? errname(errno) : "0");
+	return r != 0;
+}
+
 /* issue 14 §3: set-uid root binaries and user namespaces against the ceiling */
 static int cmd_as_user(uid_t uid, char **argv)
 {
@@ -2195,6 +2244,8 @@ int main(int argc, char **argv)
 		return cmd_as_user(atoi(argv[2]), argv + 3);
 	if (argc == 2 && !strcmp(argv[1], "userns-raw"))
 		return cmd_userns_raw();
+	if ((argc == 4 || argc == 5) && !strcmp(argv[1], "fsop"))
+		return cmd_fsop(argv[2], argv[3], argc == 5 ? argv[4] : NULL);
 	if (argc == 4 && !strcmp(argv[1], "bench"))
 		return cmd_bench(argv[2], atol(argv[3]));
 	fprintf(stderr, "usage: see the comment at the top of vkt.c\n");

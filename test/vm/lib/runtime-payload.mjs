@@ -58,9 +58,24 @@ const RULES_PROCESS = { process: { noNewPrivileges: false } };
 // dmesg (the container has /dev/kmsg and CAP_SYSLOG, as with docker --device /dev/kmsg --cap-add SYSLOG)
 const KMSG = (mark) => ['sh', '-c', `echo "<6>${mark} a record of the container" >/dev/kmsg || echo "VKLOG-WRITE-FAILED"; dmesg`];
 const LOG = { kmsg: true };
+// file rules (issue 14 §4; guest/77-fs-rules.sh): reads, writes and directory changes under the
+// rules and beside them, on the overlayfs root, a tmpfs mount, procfs, sysfs and through io_uring
+const FS_WORK = [
+  ['read secret', 'fsop read /etc/secret'], ['read ok', 'fsop read /etc/ok'], ['list etc', 'fsop list /etc'],
+  ['write conf', 'fsop write /etc/conf/a'], ['truncate conf', 'fsop truncate /etc/conf/a'], ['write ok', 'fsop write /etc/ok'],
+  ['mkdir conf', 'fsop mkdir /etc/conf/new'], ['unlink conf', 'fsop unlink /etc/conf/a'],
+  ['rename conf', 'fsop rename /etc/conf/a /etc/a2'], ['rename secret', 'fsop rename /etc/secret /etc/s2'],
+  ['link secret', 'fsop link /etc/secret /etc/s3'], ['mkdir etc', 'fsop mkdir /etc/newdir'],
+  ['create shm', 'fsop create /dev/shm/f'], ['create dev', 'fsop create /dev/f'],
+  ['read procsys', 'fsop read /proc/sys/kernel/hostname'], ['read procvm', 'fsop read /proc/sys/vm/overcommit_memory'],
+  ['read syskernel', 'fsop read /sys/kernel/vkernel/abi_version'], ['read sysdev', 'fsop read /sys/devices/system/cpu/online'],
+  ['uring mkdirat conf', 'uring-mkdirat /etc/conf/u'],
+].map(([label, cmd]) => `echo "${label}: $(vkt ${cmd})"`).concat(['echo fs-done; exec sleep 1000']).join('; ');
+const FS_RULES = 'deny-read:/etc/secret,deny-write:/etc/conf,deny-write:/dev/shm,deny-read:/proc/sys/kernel,deny-read:/sys/kernel';
 /**
  * name → annotations, process args, extra capabilities and extras of a container bundle the guest
- * scripts use (extras: `kmsg` gives the container /dev/kmsg, `process` sets fields of its process)
+ * scripts use (extras: `kmsg` gives the container /dev/kmsg, `process` sets fields of its process,
+ * `root` replaces the read-only /opt/rootfs)
  */
 export const BUNDLES = {
   plain: [{}, READ],
@@ -94,6 +109,10 @@ export const BUNDLES = {
   rulesoff: [{ 'io.vkernel.module': 'true' }, ['sh', '-c', RULES_WORK], RULES_CAPS, RULES_PROCESS],
   rulesraw: [{ 'io.vkernel.caps.max': 'CAP_NET_RAW,CAP_SYS_ADMIN' }, ['sh', '-c', RULES_WORK], RULES_CAPS, RULES_PROCESS],
   rulesuser: [{ 'io.vkernel.caps.max': 'CAP_SETGID,CAP_SETUID,CAP_SYS_ADMIN' }, ['sh', '-c', RULES_WORK], RULES_CAPS, RULES_PROCESS],
+  // file rules on an overlayfs root the guest script mounts at /run/fsroot (lower: /opt/rootfs), and
+  // the same work in a container with the module and no rule
+  fsrules: [{ 'io.vkernel.fs.rules': FS_RULES }, ['sh', '-c', FS_WORK], [], { root: { path: '/run/fsroot', readonly: false } }],
+  fsplain: [{ 'io.vkernel.module': 'true' }, ['sh', '-c', FS_WORK]],
   // a bad value: refused at create, before anything is made
   rulesbad: [{ 'io.vkernel.caps.max': 'CAP_NET_RAW,CAP_FLY' }, ['true']],
   // io.vkernel.log=private (printk_ns) and, for contrast, a container that asked for nothing
@@ -130,6 +149,13 @@ file('/opt/vkr/dist/vkernel-engine', join(repo, 'dist/vkernel-engine'));
 const vkt = join(out, 'vkt');
 execFileSync('gcc', ['-static', '-O2', '-o', vkt, join(repo, 'test/vm/guest/vkt.c')]);
 for (const d of ['bin', 'proc', 'sys', 'dev', 'tmp']) dir(`/opt/rootfs/${d}`);
+// files of guest/77-fs-rules.sh
+const etc = join(out, 'etc');
+mkdirSync(etc, { recursive: true });
+writeFileSync(join(etc, 'secret'), 'secret\n');
+writeFileSync(join(etc, 'ok'), 'ok\n');
+for (const f of ['secret', 'ok']) file(`/opt/rootfs/etc/${f}`, join(etc, f), '0644');
+file('/opt/rootfs/etc/conf/a', join(etc, 'ok'), '0644');
 file('/opt/rootfs/bin/busybox', '/bin/busybox');
 file('/opt/rootfs/bin/vkt', vkt);
 // a set-uid root copy (guest/75-module-rules.sh: a capability ceiling against set-uid binaries)
@@ -180,7 +206,7 @@ for (const [name, [annotations, args, caps = [], extras = {}]] of Object.entries
   for (const set of ['bounding', 'effective', 'permitted']) {
     if (spec.process.capabilities?.[set]) spec.process.capabilities[set].push(...caps);
   }
-  spec.root = { path: '/opt/rootfs', readonly: true };
+  spec.root = extras.root ?? { path: '/opt/rootfs', readonly: true };
   spec.process.terminal = false;
   spec.process.args = args;
   Object.assign(spec.process, extras.process ?? {});

@@ -1,0 +1,128 @@
+# File and directory rules of the per-container module (issue 14 §4; kernel patch 0014) through the
+# real runtime in the guest: container A has io.vkernel.fs.rules (FS_RULES of
+# test/vm/lib/runtime-payload.mjs: deny-read /etc/secret, deny-write /etc/conf, deny-write /dev/shm,
+# deny-read /proc/sys/kernel, deny-read /sys/kernel) on an overlayfs root mounted here; B runs the
+# same work with the module and no rule, on the plain read-only root. Then `runc exec` into A.
+# Needs the payload of runtime-payload.mjs with VKVM_PAYLOAD_MODULE_KDIR.
+. /tests/lib.sh
+ALL="fs.kernel_feature fs.create fs.sysfs fs.read_denied fs.overlay_write_denied fs.dir_entries
+	fs.tmpfs_mount fs.procfs_sysfs fs.io_uring fs.other_container fs.exec fs.unloaded_after_delete fs.no_oops"
+if [ ! -x /opt/vkr/bin/vkernel-runtime ]; then
+	# shellcheck disable=SC2086
+	fail_all "no runtime in the initramfs (VKVM_EXTRA_LIST of test/vm/lib/runtime-payload.mjs)" $ALL
+	vkend
+	exit 0
+fi
+runtime_setup
+sys=/sys/kernel/vkernel/containers
+wait_for() {
+	_i=0
+	while ! grep -q "$2" "$1" 2>/dev/null && [ $_i -lt 600 ]; do
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	grep -q "$2" "$1" 2>/dev/null
+}
+# line FILE LABEL: the value after "LABEL: " in the container's output
+line() { sed -n "s/^$2: //p" "$1" | head -1; }
+# is FILE LABEL=VALUE...: every LABEL has VALUE in FILE
+is() {
+	_f=$1
+	shift
+	for _lv in "$@"; do
+		[ "$(line "$_f" "${_lv%%=*}")" = "${_lv#*=}" ] || return 1
+	done
+}
+# show FILE LABEL...: "LABEL=value" for each
+show() {
+	_f=$1
+	shift
+	for _l in "$@"; do printf '%s=%s ' "$_l" "$(line "$_f" "$_l")"; done
+}
+
+feat=$(cat /sys/kernel/vkernel/features 2>&1)
+echo " $feat " | grep -q ' fs_rules '
+result fs.kernel_feature $? "/sys/kernel/vkernel/features: $feat"
+
+# A's root: an overlayfs (lower /opt/rootfs, upper and work on a tmpfs)
+mkdir -p /run/fsov /run/fsroot
+mount -t tmpfs fsov /run/fsov && mkdir -p /run/fsov/upper /run/fsov/work &&
+	mount -t overlay overlay -o lowerdir=/opt/rootfs,upperdir=/run/fsov/upper,workdir=/run/fsov/work /run/fsroot
+ov=$?
+
+A=vkfsrules
+B=vkfsplain
+rc=
+for c in "$A:fsrules" "$B:fsplain"; do
+	id=${c%%:*}
+	$RT create --no-pivot --bundle "/opt/bundles/${c#*:}" "$id" </dev/null >"/tmp/$id.out" 2>&1
+	rc="$rc $?"
+done
+why=
+[ "$rc" = " 0 0" ] || why=" (create failed: $(tail -1 /tmp/$A.out | cut -c1-400))"
+[ "$ov" = 0 ] && [ "$rc" = " 0 0" ]
+result fs.create $? "overlay mount rc=$ov; create $A $B: rc=$rc; $A: $(tail -2 /tmp/$A.out | cut -c1-400 | tr '\n' ';')"
+
+MA=vkernel_$(echo "$A" | cut -c1-12)
+MB=vkernel_$(echo "$B" | cut -c1-12)
+sa=$(tr '\n' ';' <$sys/$MA/fs_rules 2>&1)
+sb=$(tr '\n' ';' <$sys/$MB/fs_rules 2>&1)
+[ "$sa" = "r /etc/secret;w /etc/conf;w /dev/shm;r /proc/sys/kernel;r /sys/kernel;" ] && [ -z "$sb" ] && [ -e "$sys/$MB/fs_rules" ]
+result fs.sysfs $? "fs_rules: $MA '$sa', $MB '$sb'$why"
+
+if [ "$rc" = " 0 0" ]; then
+	for id in $A $B; do $RT start "$id"; done
+	for id in $A $B; do wait_for "/tmp/$id.out" '^fs-done'; done
+fi
+
+is /tmp/$A.out "read secret=EACCES" "read ok=0" "list etc=0"
+result fs.read_denied $? "$A: $(show /tmp/$A.out 'read secret' 'read ok' 'list etc')$why"
+
+# on A's overlayfs root: no write under /etc/conf (denied before any copy-up); an allowed file is
+# copied up and written
+is /tmp/$A.out "write conf=EACCES" "truncate conf=EACCES" "write ok=0" &&
+	[ ! -e /run/fsov/upper/etc/conf/a ] && [ -e /run/fsov/upper/etc/ok ]
+result fs.overlay_write_denied $? "$A: $(show /tmp/$A.out 'write conf' 'truncate conf' 'write ok'); upper: $(cd /run/fsov/upper 2>/dev/null && find . | tr '\n' ' ')$why"
+
+# names: none made, removed or moved under /etc/conf; /etc/secret cannot get a name outside its rule
+is /tmp/$A.out "mkdir conf=EACCES" "unlink conf=EACCES" "rename conf=EACCES" "rename secret=EACCES" "link secret=EACCES" "mkdir etc=0"
+result fs.dir_entries $? "$A: $(show /tmp/$A.out 'mkdir conf' 'unlink conf' 'rename conf' 'rename secret' 'link secret' 'mkdir etc')$why"
+
+is /tmp/$A.out "create shm=EACCES" "create dev=0"
+result fs.tmpfs_mount $? "$A: $(show /tmp/$A.out 'create shm' 'create dev')$why"
+
+is /tmp/$A.out "read procsys=EACCES" "read procvm=0" "read syskernel=EACCES" "read sysdev=0"
+result fs.procfs_sysfs $? "$A: $(show /tmp/$A.out 'read procsys' 'read procvm' 'read syskernel' 'read sysdev')$why"
+
+is /tmp/$A.out "uring mkdirat conf=res=EACCES"
+result fs.io_uring $? "$A: $(show /tmp/$A.out 'uring mkdirat conf')$why"
+
+# B (the same work, no rule; its root is read-only): reads and its own /dev/shm are allowed
+is /tmp/$B.out "read secret=0" "read procsys=0" "read syskernel=0" "create shm=0"
+result fs.other_container $? "$B: $(show /tmp/$B.out 'read secret' 'read procsys' 'read syskernel' 'create shm')$why"
+
+# runc exec into A: the exec'd process is held to A's rules
+$RT exec "$A" vkt fsop read /etc/secret >/tmp/$A.exec1 2>&1
+r1=$?
+$RT exec "$A" vkt fsop read /etc/ok >/tmp/$A.exec2 2>&1
+r2=$?
+[ "$(grep -v '^time=' /tmp/$A.exec1)" = EACCES ] && [ "$(grep -v '^time=' /tmp/$A.exec2)" = 0 ] && [ $r2 = 0 ]
+result fs.exec $? "runc exec $A vkt fsop read /etc/secret: rc=$r1 $(grep -v '^time=' /tmp/$A.exec1 | tr '\n' ';' | cut -c1-200); /etc/ok: rc=$r2 $(grep -v '^time=' /tmp/$A.exec2 | tr '\n' ';' | cut -c1-200)$why"
+
+echo "A: $(grep -v '^time=' /tmp/$A.out | tr '\n' ';')"
+echo "B: $(grep -v '^time=' /tmp/$B.out | tr '\n' ';')"
+
+rd=
+for id in $A $B; do
+	$RT delete --force "$id" >>/tmp/fsdel.out 2>&1
+	rd="$rd $?"
+done
+left=$(grep -E "^($MA|$MB) " /proc/modules)
+[ "$rc" = " 0 0" ] && [ "$rd" = " 0 0" ] && [ -z "$left" ] && [ ! -e "$sys/$MA" ]
+result fs.unloaded_after_delete $? "create rc=$rc, delete --force: rc=$rd; modules left: '$left'; $(tr '\n' ';' </tmp/fsdel.out | cut -c1-300)$why"
+
+dmesg >/tmp/dmesg.txt
+grep -q "$MA: success to init" /tmp/dmesg.txt && grep -q "$MA: exit" /tmp/dmesg.txt &&
+	! grep -qE 'Oops|BUG:|WARNING:|general protection|Call Trace|refcount_t' /tmp/dmesg.txt
+result fs.no_oops $? "load lines of $MA: $(grep -c "$MA: success to init" /tmp/dmesg.txt), exit lines: $(grep -c "$MA: exit" /tmp/dmesg.txt), oops lines: $(grep -cE 'Oops|BUG:|WARNING:|general protection|Call Trace|refcount_t' /tmp/dmesg.txt); $(grep -E "vkernel|Oops|BUG:|WARNING:|Call Trace" /tmp/dmesg.txt | tail -8 | tr '\n' ';')$why"
+vkend
