@@ -63,8 +63,10 @@
 #include <linux/vkernel_rules.h>
 #endif
 #ifdef VKERNEL_HAVE_FS_RULES
+#include <linux/fcntl.h>
+#include <linux/file.h>
+#include <linux/fs.h>
 #include <linux/fs_struct.h>
-#include <linux/namei.h>
 #include <linux/path.h>
 #include <linux/sched/task.h>
 #include <linux/slab.h>
@@ -118,7 +120,8 @@ struct kobject *vkm_abi_sysfs_parent(void)
 #ifdef VKERNEL_HAVE_FS_RULES
 /*
  * The file rules' paths, looked up in the root of the container's init
- * (symbolic links and ".." stay inside it) and referenced; NULL if none
+ * (file_open_root(): symbolic links and ".." stay inside it) and
+ * referenced; NULL if none
  * (*@err says why when it is not 0).
  */
 static struct vkernel_fs_rule *vkm_fs_resolve(struct vkm_container *c,
@@ -160,13 +163,18 @@ static struct vkernel_fs_rule *vkm_fs_resolve(struct vkm_container *c,
 		return NULL;
 	}
 	for (i = 0; i < c->fs_count; i++) {
-		ret = vfs_path_lookup(root.dentry, root.mnt, c->fs[i].path,
-				      LOOKUP_FOLLOW, &fs[i].path);
-		if (ret) {
+		/* O_PATH: a lookup, no open of the object itself */
+		struct file *f = file_open_root(&root, c->fs[i].path, O_PATH, 0);
+
+		if (IS_ERR(f)) {
+			ret = PTR_ERR(f);
 			vkm_err("fs_rules: %s in the container: %d\n",
 				c->fs[i].path, ret);
 			break;
 		}
+		fs[i].path = f->f_path;
+		path_get(&fs[i].path);
+		fput(f);
 		fs[i].deny = (c->fs[i].deny & VKM_FS_READ ? VKERNEL_FS_READ : 0) |
 			     (c->fs[i].deny & VKM_FS_WRITE ? VKERNEL_FS_WRITE : 0);
 	}
