@@ -1,5 +1,5 @@
 // The argument rules, the capability ceiling and the file rules of the per-container module (kernel
-// patches 0012, 0013 and 0014, kernel/README.md "syscall_args", "caps_max" and "fs_rules"): the values
+// patches 0012, 0013 and 0015, kernel/README.md "syscall_args", "caps_max" and "fs_rules"): the values
 // of io.vkernel.syscall.namespaces, io.vkernel.syscall.personality, io.vkernel.caps.max and
 // io.vkernel.fs.rules checked and turned into module parameters.
 // Kept apart from load.ts so that the pre-flight check loads no build or kmod code.

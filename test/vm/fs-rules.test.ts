@@ -1,4 +1,4 @@
-// File and directory rules of the per-container module (issue 14 §4; kernel patch 0014) through the
+// File and directory rules of the per-container module (issue 14 §4; kernel patch 0015) through the
 // real runtime in the guest; on the unpatched kernel the runtime refuses the request ("not the
 // vkernel kernel"), so every check FAILs with that reason.
 import { execFileSync } from 'node:child_process';

@@ -1,4 +1,4 @@
-# File and directory rules of the per-container module (issue 14 §4; kernel patch 0014) through the
+# File and directory rules of the per-container module (issue 14 §4; kernel patch 0015) through the
 # real runtime in the guest: container A has io.vkernel.fs.rules (FS_RULES of
 # test/vm/lib/runtime-payload.mjs: deny-read /etc/secret, deny-write /etc/conf, deny-write /dev/shm,
 # deny-read /proc/sys/kernel, deny-read /sys/kernel) on an overlayfs root mounted here; B runs the
