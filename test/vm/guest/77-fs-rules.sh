@@ -2,11 +2,16 @@
 # real runtime in the guest: container A has io.vkernel.fs.rules (FS_RULES of
 # test/vm/lib/runtime-payload.mjs: deny-read /etc/secret, deny-write /etc/conf, deny-write /dev/shm,
 # deny-read /proc/sys/kernel, deny-read /sys/kernel) on an overlayfs root mounted here; B runs the
-# same work with the module and no rule, on the plain read-only root. Then `runc exec` into A.
+# same work with the module and no rule, on its own overlayfs root. Both have CAP_SYS_ADMIN and
+# CAP_SYS_CHROOT, so the ways around a rule (fs.via_*) are open to them: each must fail in A with
+# EACCES and succeed in B. Then `runc exec` into A.
 # Needs the payload of runtime-payload.mjs with VKVM_PAYLOAD_MODULE_KDIR.
 . /tests/lib.sh
 ALL="fs.kernel_feature fs.create fs.sysfs fs.read_denied fs.overlay_write_denied fs.dir_entries
-	fs.tmpfs_mount fs.procfs_sysfs fs.io_uring fs.other_container fs.exec fs.unloaded_after_delete fs.no_oops"
+	fs.tmpfs_mount fs.procfs_sysfs fs.io_uring fs.other_container
+	fs.via_symlink fs.via_hardlink fs.via_dotdot fs.via_openat2 fs.via_opath_reopen fs.via_uring_openat
+	fs.via_bind_mount fs.via_chroot fs.via_rename_dir
+	fs.exec fs.unloaded_after_delete fs.no_oops"
 if [ ! -x /opt/vkr/bin/vkernel-runtime ]; then
 	# shellcheck disable=SC2086
 	fail_all "no runtime in the initramfs (VKVM_EXTRA_LIST of test/vm/lib/runtime-payload.mjs)" $ALL
@@ -44,10 +49,11 @@ feat=$(cat /sys/kernel/vkernel/features 2>&1)
 echo " $feat " | grep -q ' fs_rules '
 result fs.kernel_feature $? "/sys/kernel/vkernel/features: $feat"
 
-# A's root: an overlayfs (lower /opt/rootfs, upper and work on a tmpfs)
-mkdir -p /run/fsov /run/fsroot
-mount -t tmpfs fsov /run/fsov && mkdir -p /run/fsov/upper /run/fsov/work &&
-	mount -t overlay overlay -o lowerdir=/opt/rootfs,upperdir=/run/fsov/upper,workdir=/run/fsov/work /run/fsroot
+# A's and B's roots: overlayfs (lower /opt/rootfs, upper and work on a tmpfs)
+mkdir -p /run/fsov /run/fsroot /run/fsroot2
+mount -t tmpfs fsov /run/fsov && mkdir -p /run/fsov/upper /run/fsov/work /run/fsov/upper2 /run/fsov/work2 &&
+	mount -t overlay overlay -o lowerdir=/opt/rootfs,upperdir=/run/fsov/upper,workdir=/run/fsov/work /run/fsroot &&
+	mount -t overlay overlay -o lowerdir=/opt/rootfs,upperdir=/run/fsov/upper2,workdir=/run/fsov/work2 /run/fsroot2
 ov=$?
 
 A=vkfsrules
@@ -97,9 +103,39 @@ result fs.procfs_sysfs $? "$A: $(show /tmp/$A.out 'read procsys' 'read procvm' '
 is /tmp/$A.out "uring mkdirat conf=res=EACCES"
 result fs.io_uring $? "$A: $(show /tmp/$A.out 'uring mkdirat conf')$why"
 
-# B (the same work, no rule; its root is read-only): reads and its own /dev/shm are allowed
+# B (the same work, no rule): reads and its own /dev/shm are allowed
 is /tmp/$B.out "read secret=0" "read procsys=0" "read syskernel=0" "create shm=0"
 result fs.other_container $? "$B: $(show /tmp/$B.out 'read secret' 'read procsys' 'read syskernel' 'create shm')$why"
+
+# via CHECK A_EXPECT B_EXPECT LABEL...: every LABEL is A_EXPECT in A and B_EXPECT in B (B, without
+# rules, shows that the way itself works)
+via() {
+	_c=$1 _ea=$2 _eb=$3
+	shift 3
+	_ok=0
+	for _l in "$@"; do
+		[ "$(line /tmp/$A.out "$_l")" = "$_ea" ] && [ "$(line /tmp/$B.out "$_l")" = "$_eb" ] || _ok=1
+	done
+	result "$_c" $_ok "A: $(show /tmp/$A.out "$@"); B: $(show /tmp/$B.out "$@")$why"
+}
+# a symlink in the image and one the container makes, both to /etc/secret (deny-read)
+via fs.via_symlink EACCES 0 "read symlink" "read made symlink"
+# /etc/hl: a second name of /etc/secret in the image (a hard link in the lower layer)
+via fs.via_hardlink EACCES 0 "read hardlink"
+# chdir into /etc/conf/sub (below deny-write /etc/conf), then ../../secret and ../a
+via fs.via_dotdot EACCES 0 "read dotdot" "write dotdot"
+# openat2() from a descriptor of /etc/conf (RESOLVE_BENEATH) or /etc/conf/sub (RESOLVE_IN_ROOT)
+via fs.via_openat2 EACCES 0 "write beneath" "write inroot"
+# open with O_PATH (no access asked), then reopen /proc/self/fd/N for reading or writing
+via fs.via_opath_reopen EACCES 0 "read opath" "write opath"
+via fs.via_uring_openat res=EACCES res=0 "uring openat"
+# bind mounts made in the container: /etc, /etc/conf/sub (a directory below a rule), /etc/secret
+is /tmp/$A.out "bind dir=0" "bind sub=0" "bind file=0"
+via fs.via_bind_mount EACCES 0 "read bind dir" "write bind sub" "read bind file"
+# chroot into /etc/conf/sub, then write /f (the rule is above the new root)
+via fs.via_chroot EACCES 0 "write chroot"
+# /etc/conf/sub moved out of /etc/conf (an overlayfs lower directory: B gets EXDEV, not EACCES)
+via fs.via_rename_dir EACCES "Invalid cross-device link" "rename dir"
 
 # runc exec into A: the exec'd process is held to A's rules
 $RT exec "$A" vkt fsop read /etc/secret >/tmp/$A.exec1 2>&1

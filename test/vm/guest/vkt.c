@@ -86,6 +86,9 @@
  *   vkt uring-mkdirat PATH            mkdirat(AT_FDCWD, PATH) submitted as an
  *                                     io_uring IORING_OP_MKDIRAT: "res=<r>"
  *                                     (0 or the errno name), or "setup=<errno>"
+ *   vkt uring-openat PATH             openat(AT_FDCWD, PATH, O_RDONLY) as an
+ *                                     IORING_OP_OPENAT: "res=<r>" (0 when it
+ *                                     gave a descriptor)
  *   vkt forkloop MS                   for MS ms: fork children that call
  *                                     getppid() (and a thread that calls it
  *                                     in a loop): "forks=<n> denied=<n>
@@ -112,8 +115,18 @@
  *                                     append, create, trunc (open modes),
  *                                     list (open a directory), mkdir, rmdir,
  *                                     unlink, rename, link, symlink (PATH2 the
- *                                     new name), truncate (by name): "0" or
- *                                     the errno name
+ *                                     new name), truncate (by name), bind
+ *                                     (mount --bind PATH PATH2), chroot (into
+ *                                     PATH, then open PATH2 for writing),
+ *                                     chdir (into PATH, then open PATH2 for
+ *                                     reading), chdir-w (for writing),
+ *                                     opath-r / opath-w (open PATH with
+ *                                     O_PATH, then reopen /proc/self/fd/N for
+ *                                     reading / writing), beneath-w /
+ *                                     inroot-w (openat2() of PATH2 below the
+ *                                     directory PATH for writing with
+ *                                     RESOLVE_BENEATH / RESOLVE_IN_ROOT):
+ *                                     "0" or the errno name
  *   vkt userns-raw                    unshare(CLONE_NEWUSER|CLONE_NEWNET) in
  *                                     a child (its creator's full set in the
  *                                     new user namespace, which owns the new
@@ -174,6 +187,7 @@
 #include <string.h>
 #include <linux/futex.h>
 #include <linux/io_uring.h>
+#include <linux/openat2.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/klog.h>
@@ -1642,7 +1656,7 @@ static int cmd_getppid_every(int ms, const char *file)
 	}
 }
 
-static int cmd_uring_mkdirat(const char *path)
+static int cmd_uring_path(int opcode, const char *path)
 {
 	struct io_uring_params p = { 0 };
 	struct io_uring_sqe *sqes;
@@ -1673,10 +1687,13 @@ static int cmd_uring_mkdirat(const char *path)
 	cq_head = (unsigned int *)((char *)cq + p.cq_off.head);
 	cq_tail = (unsigned int *)((char *)cq + p.cq_off.tail);
 	memset(&sqes[0], 0, sizeof(sqes[0]));
-	sqes[0].opcode = IORING_OP_MKDIRAT;
+	sqes[0].opcode = opcode;
 	sqes[0].fd = AT_FDCWD;
 	sqes[0].addr = (unsigned long)path;
-	sqes[0].len = 0755;
+	if (opcode == IORING_OP_MKDIRAT)
+		sqes[0].len = 0755;
+	else
+		sqes[0].open_flags = O_RDONLY;
 	sq_array[*sq_tail & (p.sq_entries - 1)] = 0;
 	__atomic_store_n(sq_tail, *sq_tail + 1, __ATOMIC_RELEASE);
 	r = syscall(SYS_io_uring_enter, fd, 1, 1, IORING_ENTER_GETEVENTS,
@@ -1692,7 +1709,7 @@ static int cmd_uring_mkdirat(const char *path)
 	cqe = (struct io_uring_cqe *)((char *)cq + p.cq_off.cqes) +
 	      (*cq_head & (p.cq_entries - 1));
 	printf("res=%s\n", cqe->res < 0 ? errname(-cqe->res) : "0");
-	return cqe->res != 0;
+	return cqe->res < 0;
 }
 
 static volatile int forkloop_stop;
@@ -2027,6 +2044,42 @@ static int cmd_personality(const char *value)
 }
 
 /* issue 14 §4: one file operation, its errno */
+/* open @path with @flags and close it: 0, or -1 with errno */
+static int fsop_open(const char *path, int flags)
+{
+	int fd = open(path, flags | O_CLOEXEC);
+
+	return fd < 0 ? -1 : close(fd);
+}
+
+/* open @path with O_PATH, then reopen it through /proc/self/fd with @flags */
+static int fsop_reopen(const char *path, int flags)
+{
+	char proc[64];
+	int fd = open(path, O_PATH | O_CLOEXEC), r;
+
+	if (fd < 0)
+		return -1;
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	r = fsop_open(proc, flags);
+	close(fd);
+	return r;
+}
+
+/* openat2() of @name below the directory @dir for writing, with @resolve */
+static int fsop_openat2(const char *dir, const char *name,
+			unsigned long long resolve)
+{
+	struct open_how how = { .flags = O_WRONLY | O_CLOEXEC, .resolve = resolve };
+	int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC), fd;
+
+	if (dfd < 0)
+		return -1;
+	fd = syscall(SYS_openat2, dfd, name, &how, sizeof(how));
+	close(dfd);
+	return fd < 0 ? -1 : close(fd);
+}
+
 static int cmd_fsop(const char *op, const char *path, const char *path2)
 {
 	static const struct {
@@ -2060,6 +2113,19 @@ static int cmd_fsop(const char *op, const char *path, const char *path2)
 		r = link(path, path2);
 	else if (path2 && !strcmp(op, "symlink"))
 		r = symlink(path, path2);
+	else if (path2 && !strcmp(op, "bind"))
+		r = mount(path, path2, NULL, MS_BIND, NULL);
+	else if (path2 && !strcmp(op, "chroot"))
+		r = chroot(path) || chdir("/") ? -1 : fsop_open(path2, O_WRONLY);
+	else if (path2 && !strcmp(op, "chdir"))
+		r = chdir(path) ? -1 : fsop_open(path2, O_RDONLY);
+	else if (path2 && !strcmp(op, "chdir-w"))
+		r = chdir(path) ? -1 : fsop_open(path2, O_WRONLY);
+	else if (!strcmp(op, "opath-r") || !strcmp(op, "opath-w"))
+		r = fsop_reopen(path, op[6] == 'r' ? O_RDONLY : O_WRONLY);
+	else if (path2 && (!strcmp(op, "beneath-w") || !strcmp(op, "inroot-w")))
+		r = fsop_openat2(path, path2, op[0] == 'b' ? RESOLVE_BENEATH :
+				 RESOLVE_IN_ROOT);
 	if (r == -2) {
 		fprintf(stderr, "vkt fsop: unknown operation %s\n", op);
 		return 2;
@@ -2225,7 +2291,9 @@ int main(int argc, char **argv)
 	if (argc == 4 && !strcmp(argv[1], "getppid-every"))
 		return cmd_getppid_every(atoi(argv[2]), argv[3]);
 	if (argc == 3 && !strcmp(argv[1], "uring-mkdirat"))
-		return cmd_uring_mkdirat(argv[2]);
+		return cmd_uring_path(IORING_OP_MKDIRAT, argv[2]);
+	if (argc == 3 && !strcmp(argv[1], "uring-openat"))
+		return cmd_uring_path(IORING_OP_OPENAT, argv[2]);
 	if (argc == 3 && !strcmp(argv[1], "forkloop"))
 		return cmd_forkloop(atoi(argv[2]));
 	if (argc == 2 && !strcmp(argv[1], "raw"))

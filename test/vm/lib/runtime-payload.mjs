@@ -60,8 +60,25 @@ const KMSG = (mark) => ['sh', '-c', `echo "<6>${mark} a record of the container"
 const LOG = { kmsg: true };
 // file rules (issue 14 §4; guest/77-fs-rules.sh): reads, writes and directory changes under the
 // rules and beside them, on the overlayfs root, a tmpfs mount, procfs, sysfs and through io_uring
+// Then the ways around a rule a container may try (each one also run in the container without rules,
+// where it must succeed): a symlink in the image and one made in the container, a hard link in the
+// image, '..' after a chdir, openat2() confined below a directory under a rule, O_PATH then a reopen
+// through /proc/self/fd, io_uring OPENAT, bind mounts (of /etc, of a subdirectory of a rule, of the
+// file itself), a chroot below a rule, a rename of a directory under a rule. A line without a label
+// is shell run as it is (setup whose output does not matter).
 const FS_WORK = [
   ['read secret', 'fsop read /etc/secret'], ['read ok', 'fsop read /etc/ok'], ['list etc', 'fsop list /etc'],
+  ['read symlink', 'fsop read /etc/sl'], ['made symlink', 'fsop symlink /etc/secret /tmp/sl2'],
+  ['read made symlink', 'fsop read /tmp/sl2'], ['read hardlink', 'fsop read /etc/hl'],
+  ['read dotdot', 'fsop chdir /etc/conf/sub ../../secret'], ['write dotdot', 'fsop chdir-w /etc/conf/sub ../a'],
+  ['write beneath', 'fsop beneath-w /etc/conf sub/f'], ['write inroot', 'fsop inroot-w /etc/conf/sub /f'],
+  ['read opath', 'fsop opath-r /etc/secret'], ['write opath', 'fsop opath-w /etc/conf/a'],
+  ['uring openat', 'uring-openat /etc/secret'],
+  'vkt fsop mkdir /tmp/b1 >/dev/null; vkt fsop mkdir /tmp/b2 >/dev/null; vkt fsop create /tmp/b3 >/dev/null',
+  ['bind dir', 'fsop bind /etc /tmp/b1'], ['read bind dir', 'fsop read /tmp/b1/secret'],
+  ['bind sub', 'fsop bind /etc/conf/sub /tmp/b2'], ['write bind sub', 'fsop write /tmp/b2/f'],
+  ['bind file', 'fsop bind /etc/secret /tmp/b3'], ['read bind file', 'fsop read /tmp/b3'],
+  ['write chroot', 'fsop chroot /etc/conf/sub /f'], ['rename dir', 'fsop rename /etc/conf/sub /etc/sub2'],
   ['write conf', 'fsop write /etc/conf/a'], ['truncate conf', 'fsop truncate /etc/conf/a'], ['write ok', 'fsop write /etc/ok'],
   ['mkdir conf', 'fsop mkdir /etc/conf/new'], ['unlink conf', 'fsop unlink /etc/conf/a'],
   ['rename conf', 'fsop rename /etc/conf/a /etc/a2'], ['rename secret', 'fsop rename /etc/secret /etc/s2'],
@@ -70,7 +87,9 @@ const FS_WORK = [
   ['read procsys', 'fsop read /proc/sys/kernel/hostname'], ['read procvm', 'fsop read /proc/sys/vm/overcommit_memory'],
   ['read syskernel', 'fsop read /sys/kernel/vkernel/abi_version'], ['read sysdev', 'fsop read /sys/devices/system/cpu/online'],
   ['uring mkdirat conf', 'uring-mkdirat /etc/conf/u'],
-].map(([label, cmd]) => `echo "${label}: $(vkt ${cmd})"`).concat(['echo fs-done; exec sleep 1000']).join('; ');
+].map((w) => (typeof w === 'string' ? w : `echo "${w[0]}: $(vkt ${w[1]})"`)).concat(['echo fs-done; exec sleep 1000']).join('; ');
+// both file-rule containers may bind-mount and chroot (the ways around a rule above)
+const FS_CAPS = ['CAP_SYS_ADMIN', 'CAP_SYS_CHROOT'];
 const FS_RULES = 'deny-read:/etc/secret,deny-write:/etc/conf,deny-write:/dev/shm,deny-read:/proc/sys/kernel,deny-read:/sys/kernel';
 /**
  * name → annotations, process args, extra capabilities and extras of a container bundle the guest
@@ -111,8 +130,8 @@ export const BUNDLES = {
   rulesuser: [{ 'io.vkernel.caps.max': 'CAP_SETGID,CAP_SETUID,CAP_SYS_ADMIN' }, ['sh', '-c', RULES_WORK], RULES_CAPS, RULES_PROCESS],
   // file rules on an overlayfs root the guest script mounts at /run/fsroot (lower: /opt/rootfs), and
   // the same work in a container with the module and no rule
-  fsrules: [{ 'io.vkernel.fs.rules': FS_RULES }, ['sh', '-c', FS_WORK], [], { root: { path: '/run/fsroot', readonly: false } }],
-  fsplain: [{ 'io.vkernel.module': 'true' }, ['sh', '-c', FS_WORK]],
+  fsrules: [{ 'io.vkernel.fs.rules': FS_RULES }, ['sh', '-c', FS_WORK], FS_CAPS, { root: { path: '/run/fsroot', readonly: false } }],
+  fsplain: [{ 'io.vkernel.module': 'true' }, ['sh', '-c', FS_WORK], FS_CAPS, { root: { path: '/run/fsroot2', readonly: false } }],
   // a bad value: refused at create, before anything is made
   rulesbad: [{ 'io.vkernel.caps.max': 'CAP_NET_RAW,CAP_FLY' }, ['true']],
   // io.vkernel.log=private (printk_ns) and, for contrast, a container that asked for nothing
@@ -129,9 +148,10 @@ const dir = (d) => {
   dirs.add(d);
   lines.push(`dir ${d} 0755 0 0`);
 };
-const file = (dst, src, mode = '0755') => {
+// (hardLinks: more names of the same file, each a hard link)
+const file = (dst, src, mode = '0755', ...hardLinks) => {
   dir(dirname(dst));
-  lines.push(`file ${dst} ${src} ${mode} 0 0`);
+  lines.push(`file ${dst} ${src} ${mode} 0 0${hardLinks.map((l) => ` ${l}`).join('')}`);
 };
 
 // binaries and their libraries, at the same paths as on the host
@@ -154,8 +174,11 @@ const etc = join(out, 'etc');
 mkdirSync(etc, { recursive: true });
 writeFileSync(join(etc, 'secret'), 'secret\n');
 writeFileSync(join(etc, 'ok'), 'ok\n');
-for (const f of ['secret', 'ok']) file(`/opt/rootfs/etc/${f}`, join(etc, f), '0644');
+file('/opt/rootfs/etc/secret', join(etc, 'secret'), '0644', '/opt/rootfs/etc/hl');
+file('/opt/rootfs/etc/ok', join(etc, 'ok'), '0644');
+lines.push('slink /opt/rootfs/etc/sl /etc/secret 0777 0 0');
 file('/opt/rootfs/etc/conf/a', join(etc, 'ok'), '0644');
+file('/opt/rootfs/etc/conf/sub/f', join(etc, 'ok'), '0644');
 file('/opt/rootfs/bin/busybox', '/bin/busybox');
 file('/opt/rootfs/bin/vkt', vkt);
 // a set-uid root copy (guest/75-module-rules.sh: a capability ceiling against set-uid binaries)
