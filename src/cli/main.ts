@@ -3,7 +3,7 @@ import { Logger } from '../log/logger.js';
 import { loadConfig } from '../policy/config.js';
 import { dieBy, runcBinary, runcDeathSignal } from '../oci/runc.js';
 import { Runtime } from '../lifecycle/runtime.js';
-import { parseArgv, parseCommandArgs, type Invocation } from '../oci/argv.js';
+import { helpRequested, parseArgv, parseCommandArgs, type Invocation } from '../oci/argv.js';
 import { wantsRuncHelp } from './commands/help.js';
 import { flushProfile, profileCommand, profileTo, timed } from '../profile.js';
 import { writeErr } from '../log/out.js';
@@ -43,7 +43,9 @@ export async function main(args: readonly string[]): Promise<number> {
   // doctor, install, uninstall, and ps without a container id (ours; `ps <id>` is runc's): in the
   // engine, so that a node without Node.js has them; with an invalid config too (doctor reports it)
   const ours = inv.command === 'doctor' || inv.command === 'install' || inv.command === 'uninstall';
-  if (ours || (inv.command === 'ps' && !parseCommandArgs('ps', inv.args).positionals.length)) {
+  // (`ps -h|--help` is runc's help, as for every runc subcommand)
+  const ourPs = inv.command === 'ps' && !inv.help && !helpRequested('ps', inv.args) && !parseCommandArgs('ps', inv.args).positionals.length;
+  if (ours || ourPs) {
     let config;
     try { config = await loadConfig(inv.vkernelConfig, env.configPath, env.lockDir); } catch { /* doctor says why */ }
     const rt = new Runtime(inv, log, runcBinary(inv, config?.runc, env.runc), config, env);
