@@ -1,23 +1,10 @@
 // Argument rules and the capability ceiling of the per-container module (issue 14 §2, §3; kernel
 // patches 0012, 0013) through the real runtime in the guest; on the unpatched kernel the runtime
 // refuses the request ("not the vkernel kernel"), so every kernel check FAILs with that reason.
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { vmFeature } from './lib/feature.js';
-import { BUILD_TIMEOUT_MS, buildKernel } from './lib/vm.js';
+import { withModulePayload } from './lib/payload.js';
 
-// the bun-built engine needs SSE4.2/POPCNT, which TCG's default CPU model lacks
-process.env.VKVM_CPU = 'max';
-
-beforeAll(async () => {
-  const kdir = await buildKernel('patched');
-  process.env.VKVM_EXTRA_LIST = execFileSync('node', ['test/vm/lib/runtime-payload.mjs', mkdtempSync(join(tmpdir(), 'vk-payload-'))], {
-    encoding: 'utf8',
-    env: { ...process.env, VKVM_PAYLOAD_MODULE_KDIR: kdir },
-  }).trim();
-}, BUILD_TIMEOUT_MS + 5 * 60 * 1000);
+withModulePayload();
 
 vmFeature('argument rules and capability ceiling through vkernel-runtime', ['75-module-rules.sh'], [
   { name: 'rules.kernel_features', title: '/sys/kernel/vkernel/features has syscall_args and caps_max' },

@@ -1,24 +1,9 @@
 // The per-container module (modules/vkernel) loaded by the real runtime in the guest: on the patched
 // kernel through vkernel_attach() (patches 0008, 0009); on the unpatched one the runtime refuses the request.
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { vmFeature } from './lib/feature.js';
-import { BUILD_TIMEOUT_MS, buildKernel } from './lib/vm.js';
+import { withModulePayload } from './lib/payload.js';
 
-// the bun-built engine needs SSE4.2/POPCNT, which TCG's default CPU model lacks
-process.env.VKVM_CPU = 'max';
-
-// the payload carries the module built on the host against the patched tree, in the guest's cache
-// (lib/runtime-payload.mjs): the patched kernel's out dir is needed first
-beforeAll(async () => {
-  const kdir = await buildKernel('patched');
-  process.env.VKVM_EXTRA_LIST = execFileSync('node', ['test/vm/lib/runtime-payload.mjs', mkdtempSync(join(tmpdir(), 'vk-payload-'))], {
-    encoding: 'utf8',
-    env: { ...process.env, VKVM_PAYLOAD_MODULE_KDIR: kdir },
-  }).trim();
-}, BUILD_TIMEOUT_MS + 5 * 60 * 1000);
+withModulePayload();
 
 vmFeature('the per-container vkernel module through vkernel-runtime', ['70-module.sh', '72-module-crash.sh'], [
   { name: 'module.refuses_cleanly', title: 'the module built for each kernel refuses a bad load with a dmesg line saying why', failsUnpatched: false },
