@@ -12,24 +12,9 @@ ALL="rules.kernel_features rules.features_listed rules.bad_value_refused rules.c
 	rules.caps_sets_clamped rules.raw_socket_ceiling rules.ns_unshare rules.ns_clone_clone3
 	rules.ns_unshare_setns_syscalls rules.personality rules.setuid_ceiling rules.userns_ceiling
 	rules.exec_ceiling rules.unloaded_after_delete rules.no_oops"
-if [ ! -x /opt/vkr/bin/vkernel-runtime ]; then
-	# shellcheck disable=SC2086
-	fail_all "no runtime in the initramfs (VKVM_EXTRA_LIST of test/vm/lib/runtime-payload.mjs)" $ALL
-	vkend
-	exit 0
-fi
-runtime_setup
+# shellcheck disable=SC2086
+runtime_required $ALL
 sys=/sys/kernel/vkernel/containers
-wait_for() {
-	_i=0
-	while ! grep -q "$2" "$1" 2>/dev/null && [ $_i -lt 600 ]; do
-		sleep 0.1
-		_i=$((_i + 1))
-	done
-	grep -q "$2" "$1" 2>/dev/null
-}
-# line FILE PREFIX: the value after "PREFIX: " in the container's output
-line() { sed -n "s/^$2: //p" "$1" | head -1; }
 cap() { sed -n "s/^$2:[[:space:]]*//p" "$1" | head -1; }
 
 feat=$(cat /sys/kernel/vkernel/features 2>&1)

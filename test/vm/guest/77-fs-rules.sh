@@ -12,24 +12,9 @@ ALL="fs.kernel_feature fs.create fs.sysfs fs.read_denied fs.overlay_write_denied
 	fs.via_symlink fs.via_hardlink fs.via_dotdot fs.via_openat2 fs.via_opath_reopen fs.via_uring_openat
 	fs.via_bind_mount fs.via_chroot fs.via_rename_dir
 	fs.exec fs.unloaded_after_delete fs.no_oops"
-if [ ! -x /opt/vkr/bin/vkernel-runtime ]; then
-	# shellcheck disable=SC2086
-	fail_all "no runtime in the initramfs (VKVM_EXTRA_LIST of test/vm/lib/runtime-payload.mjs)" $ALL
-	vkend
-	exit 0
-fi
-runtime_setup
+# shellcheck disable=SC2086
+runtime_required $ALL
 sys=/sys/kernel/vkernel/containers
-wait_for() {
-	_i=0
-	while ! grep -q "$2" "$1" 2>/dev/null && [ $_i -lt 600 ]; do
-		sleep 0.1
-		_i=$((_i + 1))
-	done
-	grep -q "$2" "$1" 2>/dev/null
-}
-# line FILE LABEL: the value after "LABEL: " in the container's output
-line() { sed -n "s/^$2: //p" "$1" | head -1; }
 # is FILE LABEL=VALUE...: every LABEL has VALUE in FILE
 is() {
 	_f=$1

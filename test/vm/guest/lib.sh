@@ -128,3 +128,14 @@ ns_run() {
 	rm -f "$_go"
 	return $_rc
 }
+# wait_for FILE TEXT: until FILE holds TEXT (60 s at most); status: whether it does
+wait_for() {
+	_i=0
+	while ! grep -q "$2" "$1" 2>/dev/null && [ $_i -lt 600 ]; do
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	grep -q "$2" "$1" 2>/dev/null
+}
+# line FILE LABEL: the value after "LABEL: " in a container's output
+line() { sed -n "s/^$2: //p" "$1" | head -1; }
