@@ -1,0 +1,51 @@
+// scripts/check-tier.mjs judges each tier of `npm test`: a test file the tier's jest project selects
+// that did not run fails the tier; a file the project leaves out (test/vm/debug/ outside the
+// debug-kernel tier) is not expected. CI failed once because the second half was missing.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const repo = new URL('../../', import.meta.url).pathname;
+const dir = mkdtempSync(join(tmpdir(), 'check-tier-'));
+
+/** jest --json output in which exactly `files` ran, each with one passing test */
+function results(files: string[]): string {
+  const out = join(dir, `r-${Math.random().toString(36).slice(2)}.json`);
+  writeFileSync(out, JSON.stringify({
+    testResults: files.map((f) => ({ name: join(repo, f), assertionResults: [] })),
+    numTotalTests: files.length, numPassedTests: files.length, numFailedTests: 0,
+    numRuntimeErrorTestSuites: 0, numPendingTests: 0, numTodoTests: 0, success: true,
+  }));
+  return out;
+}
+
+function check(tier: string, file: string, env: Record<string, string> = {}) {
+  const r = spawnSync(process.execPath, [join(repo, 'scripts/check-tier.mjs'), tier, file], {
+    encoding: 'utf8', env: { ...process.env, VKVM_KERNEL_CONFIG: '', ...env },
+  });
+  return { status: r.status, out: r.stdout + r.stderr };
+}
+
+const vmTop = readdirSync(join(repo, 'test/vm')).filter((f) => f.endsWith('.test.ts')).map((f) => `test/vm/${f}`);
+const vmDebug = readdirSync(join(repo, 'test/vm/debug')).filter((f) => f.endsWith('.test.ts')).map((f) => `test/vm/debug/${f}`);
+
+test('vm tier: every top-level suite ran, debug/ not expected → pass', () => {
+  const r = check('vm', results(vmTop));
+  expect(r.out).toContain(`in ${vmTop.length}/${vmTop.length} files`);
+  expect(r.status).toBe(0);
+});
+
+test('vm tier: one top-level suite missing → fail, naming it', () => {
+  const r = check('vm', results(vmTop.slice(1)));
+  expect(r.status).toBe(1);
+  expect(r.out).toContain(`${vmTop[0]} did not run`);
+});
+
+test('debug-kernel tier (VKVM_KERNEL_CONFIG=debug): debug/ suites expected too', () => {
+  expect(vmDebug.length).toBeGreaterThan(0);
+  const without = check('vm', results(vmTop), { VKVM_KERNEL_CONFIG: 'debug' });
+  expect(without.status).toBe(1);
+  expect(without.out).toContain(`${vmDebug[0]} did not run`);
+  expect(check('vm', results([...vmTop, ...vmDebug]), { VKVM_KERNEL_CONFIG: 'debug' }).status).toBe(0);
+});
