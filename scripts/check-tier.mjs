@@ -30,6 +30,14 @@ function testFiles(dir) {
   });
 }
 
+/** the first lines of a failure (what failed, expected, received, where), one line, no colours */
+function gist(message = '') {
+  // eslint-disable-next-line no-control-regex
+  const lines = message.replace(/\x1b\[[0-9;]*m/g, '').split('\n').map((l) => l.trim()).filter(Boolean);
+  const at = lines.findIndex((l) => l.startsWith('at '));
+  return [...lines.slice(0, 4), ...(at >= 4 ? [lines[at]] : [])].join(' | ').slice(0, 500);
+}
+
 const problems = [];
 const expected = testFiles(join(repo, 'test', tier)).sort();
 if (expected.length === 0) problems.push(`no test files under test/${tier}`);
@@ -48,6 +56,14 @@ if (r) {
     problems.push(`CI=true: ${skipped} skipped (${names.join('; ')})`);
   }
   if (!r.success && problems.length === 0) problems.push('jest reports failure');
+  // the failed tests by name with the first line of each failure: the end of a long run's output is
+  // what a reader (and CI's summary) sees
+  for (const t of r.testResults) {
+    for (const a of t.assertionResults.filter((x) => x.status === 'failed')) {
+      console.error(`==> ${tier} failed: ${relative(repo, t.name)} › ${a.fullName}: ${gist(a.failureMessages?.[0])}`);
+    }
+    if (t.status === 'failed' && t.assertionResults.length === 0) console.error(`==> ${tier} failed: ${relative(repo, t.name)}: ${gist(t.message)}`);
+  }
   console.log(`==> ${tier}: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${skipped} skipped, ${r.numTotalTests} total in ${ran.length}/${expected.length} files`);
 }
 if (problems.length) {

@@ -2,7 +2,7 @@
 // that did not run fails the tier; a file the project leaves out (test/vm/debug/ outside the
 // debug-kernel tier) is not expected. CI failed once because the second half was missing.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -48,4 +48,16 @@ test('debug-kernel tier (VKVM_KERNEL_CONFIG=debug): debug/ suites expected too',
   expect(without.status).toBe(1);
   expect(without.out).toContain(`${vmDebug[0]} did not run`);
   expect(check('vm', results([...vmTop, ...vmDebug]), { VKVM_KERNEL_CONFIG: 'debug' }).status).toBe(0);
+});
+
+test('a failed test is named at the end, with the first line of its failure', () => {
+  const out = results(vmTop);
+  const r = JSON.parse(readFileSync(out, 'utf8'));
+  r.numFailedTests = 1;
+  r.success = false;
+  r.testResults[0].assertionResults = [{ status: 'failed', fullName: 'suite › the row', failureMessages: ['\nError: expect(received).toBeLessThan(expected)\n\nExpected: < 30\nReceived:   31\n    at Object.<anonymous> (test/x.test.ts:1:2)'] }];
+  writeFileSync(out, JSON.stringify(r));
+  const c = check('vm', out);
+  expect(c.status).toBe(1);
+  expect(c.out).toContain(`==> vm failed: ${vmTop[0]} › suite › the row: Error: expect(received).toBeLessThan(expected) | Expected: < 30 | Received:   31 | at Object.<anonymous> (test/x.test.ts:1:2)\n`);
 });
