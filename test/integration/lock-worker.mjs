@@ -17,7 +17,15 @@ const forever = () => new Promise(() => { setInterval(() => {}, 1 << 30); });
 const say = (s) => process.stdout.write(`${s}\n`);
 say(`MECH ${mech}`);
 
-const alive = (pid) => { try { process.kill(pid, 0); return true; } catch { return false; } };
+// a process that has exited is no holder, though its parent may not have reaped it yet: a zombie
+// answers kill(pid, 0) (the test's SIGKILLed victims are zombies until jest's loop reaps them, and
+// the kernel drops a dead holder's flock before that: seen once as a false "BOTH" under load)
+const alive = (pid) => {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !['Z', 'X'].includes(stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3));
+  } catch { return false; }
+};
 
 if (mode === 'hold') {
   await withLock(root, name, async () => { if (arg === 'in-fn') { say('AT in-fn'); await forever(); } }, {
