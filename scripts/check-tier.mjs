@@ -35,7 +35,8 @@ function gist(message = '') {
   // eslint-disable-next-line no-control-regex
   const lines = message.replace(/\x1b\[[0-9;]*m/g, '').split('\n').map((l) => l.trim()).filter(Boolean);
   const at = lines.findIndex((l) => l.startsWith('at '));
-  return [...lines.slice(0, 4), ...(at >= 4 ? [lines[at]] : [])].join(' | ').slice(0, 500);
+  const head = lines.slice(0, at >= 0 ? Math.min(at, 10) : 10);
+  return [...head, ...(at >= 0 ? [lines[at]] : [])].join(' | ').slice(0, 700);
 }
 
 const problems = [];
