@@ -1,4 +1,4 @@
-// `npm run bench:kernel [-- --rounds R --getppid N --futex N --ctxsw N --hackbench N] [--icount] [--patched-out DIR --unpatched-out DIR]`
+// `npm run bench:kernel [-- --rounds R --getppid N --futex N --ctxsw N --hackbench N] [--icount] [--config V] [--patched-out DIR --unpatched-out DIR]`
 // (the out dirs: what kernel/build.sh printed, instead of running it): the cost of the vkernel syscall
 // path in the VM (qemu, TCG), in the four places of issue 18's table:
 //   unpatched  the unpatched kernel (same config), initial namespace
@@ -96,8 +96,10 @@ const outArg = (name) => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? process.argv[i + 1] : undefined;
 };
-const unpatched = outArg('unpatched-out') ?? build(['--unpatched']);
-const patched = outArg('patched-out') ?? build([]);
+// --config V: both kernels with kernel/config/variants/V.config (e.g. jump-label, with --icount)
+const variant = outArg('config') ? ['--config', outArg('config')] : [];
+const unpatched = outArg('unpatched-out') ?? build(['--unpatched', ...variant]);
+const patched = outArg('patched-out') ?? build(variant);
 const results = [...boot(unpatched, 'unpatched'), ...boot(patched, 'patched')];
 
 const PLACES = ['unpatched', 'before', 'after', 'inside'];
