@@ -22,6 +22,13 @@
  *   table          of the task <pid>: "none" without a table, else "ro" if
  *                  writing a byte of its table (the same value) faults, or
  *                  "rw" if the write went through
+ *   detach_foreign write anything: vkernel_detach() of the namespace as a
+ *                  caller that is not the owning module (built-in code);
+ *                  the write fails with the error (EPERM)
+ *
+ * insmod testattach.ko pid=<pid> fail_init=1 attaches, then fails its init
+ * (ENOTRECOVERABLE): the module is freed while attached, as a module whose
+ * init fails after vkernel_attach() is.
  *
  * The namespace is looked up from <pid> on every use: holding a reference
  * on it would keep it, and with it this module, alive forever.
@@ -60,6 +67,10 @@ MODULE_PARM_DESC(deny_ia32, "ia32 syscall numbers that return -EPERM");
 static int futex = 64;
 module_param(futex, int, 0444);
 MODULE_PARM_DESC(futex, "private futex hash buckets (power of two, 0: none)");
+
+static bool fail_init;
+module_param(fail_init, bool, 0400);
+MODULE_PARM_DESC(fail_init, "attach, then fail the init");
 
 static atomic64_t hits[VKERNEL_NR_ABIS][TESTATTACH_MAX];
 
@@ -117,12 +128,10 @@ static int attached_set(const char *val, const struct kernel_param *kp)
 	ns = testattach_ns(pid);
 	if (!ns)
 		return -ESRCH;
-	if (on) {
+	if (on)
 		ret = vkernel_attach(ns, &testattach_vk);
-	} else {
-		vkernel_detach(ns);
-		ret = 0;
-	}
+	else
+		ret = vkernel_detach(ns);
 	put_pid_ns(ns);
 	if (!ret)
 		attached = on;
@@ -198,6 +207,24 @@ static const struct kernel_param_ops attach_other_ops = {
 module_param_cb(attach_other, &attach_other_ops, NULL, 0200);
 MODULE_PARM_DESC(attach_other, "attach a second vkernel to a pid's namespace");
 
+static int detach_foreign_set(const char *val, const struct kernel_param *kp)
+{
+	struct pid_namespace *ns = testattach_ns(pid);
+	int ret;
+
+	if (!ns)
+		return -ESRCH;
+	ret = __vkernel_detach(ns, NULL);
+	put_pid_ns(ns);
+	return ret;
+}
+
+static const struct kernel_param_ops detach_foreign_ops = {
+	.set = detach_foreign_set,
+};
+module_param_cb(detach_foreign, &detach_foreign_ops, NULL, 0200);
+MODULE_PARM_DESC(detach_foreign, "detach as a caller that is not the owner");
+
 static int table_get(char *buf, const struct kernel_param *kp)
 {
 	struct task_struct *task = testattach_task(pid);
@@ -247,6 +274,10 @@ static int __init testattach_init(void)
 	put_pid_ns(ns);
 	if (!ret)
 		attached = 1;
+	if (!ret && fail_init) {
+		pr_info("testattach: attached, failing the init as asked\n");
+		return -ENOTRECOVERABLE;
+	}
 	return ret;
 }
 

@@ -30,47 +30,47 @@
 #include "vkernel.h"
 
 static int init_pid;
-module_param(init_pid, int, 0444);
+module_param(init_pid, int, 0400);
 MODULE_PARM_DESC(init_pid, "pid of the container's init, as the host sees it (required)");
 
 static char *container_id;
-module_param(container_id, charp, 0444);
+module_param(container_id, charp, 0400);
 MODULE_PARM_DESC(container_id, "the container's OCI id (required)");
 
 static int deny[VKM_MAX_DENY];
 static unsigned int deny_count;
-module_param_array(deny, int, &deny_count, 0444);
+module_param_array(deny, int, &deny_count, 0400);
 MODULE_PARM_DESC(deny, "x86_64 syscall numbers that return -EPERM in the container");
 
 static int deny_x32[VKM_MAX_DENY];
 static unsigned int deny_x32_count;
-module_param_array(deny_x32, int, &deny_x32_count, 0444);
+module_param_array(deny_x32, int, &deny_x32_count, 0400);
 MODULE_PARM_DESC(deny_x32, "x32 syscall numbers (without __X32_SYSCALL_BIT) to deny");
 
 static int deny_ia32[VKM_MAX_DENY];
 static unsigned int deny_ia32_count;
-module_param_array(deny_ia32, int, &deny_ia32_count, 0444);
+module_param_array(deny_ia32, int, &deny_ia32_count, 0400);
 MODULE_PARM_DESC(deny_ia32, "ia32 syscall numbers to deny");
 
 static unsigned int futex_buckets;
-module_param(futex_buckets, uint, 0444);
+module_param(futex_buckets, uint, 0400);
 MODULE_PARM_DESC(futex_buckets, "futex hash buckets, a power of two (0: 256 per CPU)");
 
 static unsigned long ns_deny;
-module_param(ns_deny, ulong, 0444);
+module_param(ns_deny, ulong, 0400);
 MODULE_PARM_DESC(ns_deny, "CLONE_NEW* flags that clone, clone3 and unshare may not create and setns may not join");
 
 static unsigned int personality[VKM_MAX_PERSONALITY];
 static unsigned int personality_count;
-module_param_array(personality, uint, &personality_count, 0444);
+module_param_array(personality, uint, &personality_count, 0400);
 MODULE_PARM_DESC(personality, "the values personality(2) may set (absent: any)");
 
 static char *caps_max;
-module_param(caps_max, charp, 0444);
+module_param(caps_max, charp, 0400);
 MODULE_PARM_DESC(caps_max, "capability ceiling: a mask of capability numbers, bit n for capability n (absent: none)");
 
 static char *fs_rules;
-module_param(fs_rules, charp, 0444);
+module_param(fs_rules, charp, 0400);
 MODULE_PARM_DESC(fs_rules, "file rules: comma-separated r:PATH, w:PATH, rw:PATH (reading, writing or both denied on PATH, in the container's root, and below it)");
 
 /* every namespace type clone(), clone3(), unshare() and setns() know */
@@ -412,19 +412,19 @@ static ssize_t denied_count_show(struct kobject *kobj,
 	return len;
 }
 
-static struct kobj_attribute container_id_attr = __ATTR_RO(container_id);
-static struct kobj_attribute init_pid_attr = __ATTR_RO(init_pid);
-static struct kobj_attribute pidns_attr = __ATTR_RO(pidns);
-static struct kobj_attribute futex_buckets_attr = __ATTR_RO(futex_buckets);
-static struct kobj_attribute futex_table_attr = __ATTR_RO(futex_table);
-static struct kobj_attribute futex_waiters_attr = __ATTR_RO(futex_waiters);
-static struct kobj_attribute attached_attr = __ATTR_RO(attached);
-static struct kobj_attribute denied_attr = __ATTR_RO(denied);
-static struct kobj_attribute denied_count_attr = __ATTR_RO(denied_count);
-static struct kobj_attribute ns_deny_attr = __ATTR_RO(ns_deny);
-static struct kobj_attribute personality_attr = __ATTR_RO(personality);
-static struct kobj_attribute caps_max_attr = __ATTR_RO(caps_max);
-static struct kobj_attribute fs_rules_attr = __ATTR_RO(fs_rules);
+static struct kobj_attribute container_id_attr = __ATTR_RO_MODE(container_id, 0400);
+static struct kobj_attribute init_pid_attr = __ATTR_RO_MODE(init_pid, 0400);
+static struct kobj_attribute pidns_attr = __ATTR_RO_MODE(pidns, 0400);
+static struct kobj_attribute futex_buckets_attr = __ATTR_RO_MODE(futex_buckets, 0400);
+static struct kobj_attribute futex_table_attr = __ATTR_RO_MODE(futex_table, 0400);
+static struct kobj_attribute futex_waiters_attr = __ATTR_RO_MODE(futex_waiters, 0400);
+static struct kobj_attribute attached_attr = __ATTR_RO_MODE(attached, 0400);
+static struct kobj_attribute denied_attr = __ATTR_RO_MODE(denied, 0400);
+static struct kobj_attribute denied_count_attr = __ATTR_RO_MODE(denied_count, 0400);
+static struct kobj_attribute ns_deny_attr = __ATTR_RO_MODE(ns_deny, 0400);
+static struct kobj_attribute personality_attr = __ATTR_RO_MODE(personality, 0400);
+static struct kobj_attribute caps_max_attr = __ATTR_RO_MODE(caps_max, 0400);
+static struct kobj_attribute fs_rules_attr = __ATTR_RO_MODE(fs_rules, 0400);
 
 static struct attribute *vkm_attrs[] = {
 	&container_id_attr.attr,

@@ -10,6 +10,7 @@ vmFeature('the per-container vkernel module through vkernel-runtime', ['70-modul
   { name: 'module.create', title: 'create loads the module for two containers (ids of 5 and 64 characters)' },
   { name: 'module.lsmod', title: 'lsmod shows vkernel_<id12> for each' },
   { name: 'module.sysfs', title: '/sys/kernel/vkernel/containers/<name>/ shows the id, the pid namespace and the deny list' },
+  { name: 'module.sysfs_root_only', title: "the module's sysfs files and parameters are root's alone (0400) (issue 12 §5)" },
   { name: 'module.deny_eperm_first_only', title: 'mkdir fails with EPERM in the container that denies it and works in the other' },
   { name: 'module.no_escape_newpid', title: 'mkdir from a child in a new pid namespace (unshare -p -f, clone(CLONE_NEWPID)) fails with EPERM in the first only' },
   { name: 'module.io_uring_denied', title: 'IORING_OP_MKDIRAT fails with EPERM in the first only' },

@@ -27,4 +27,6 @@ vmFeature('per-pid-namespace THP mode', ['55-thp.sh'], [
   { name: 'thp.madvise_ns_no_huge_pages', title: 'madvise in a namespace: none without madvise' },
   { name: 'thp.invalid_rejected', title: 'other words are refused' },
   { name: 'thp.init_unchanged', title: 'the global mode is unchanged' },
+  { name: 'thp.khugepaged_collapses', title: 'control: khugepaged collapses a registered child\'s small pages in a plain namespace within 8 s', failsUnpatched: false },
+  { name: 'thp.khugepaged_never_ns', title: 'khugepaged does not collapse the memory of a namespace whose mode is never (global always) (issue 12 §3)' },
 ]);

@@ -24,6 +24,20 @@ echo never >$g
 i0=$(vkt thp 16)
 al=$(ns_run "$MP" "echo always >$t; echo \$(cat $t) \$(vkt thp 16)" 2>&1)
 gn_al=$(global)
+# khugepaged (issue 12 §3): a process forked into a new pid namespace inherits its parent's
+# khugepaged registration; it faults 8 MiB in with small pages (global never), then the global
+# mode goes back to always and khugepaged has 8 s, scanning every 100 ms, to collapse them. The
+# control, a namespace the host did not enable, gets huge pages that way (khugepaged works here);
+# a namespace whose mode is never must get none (before: khugepaged judged by the global mode).
+kh=/sys/kernel/mm/transparent_hugepage/khugepaged
+kh0="$(cat $kh/scan_sleep_millisecs) $(cat $kh/alloc_sleep_millisecs)"
+echo 100 >$kh/scan_sleep_millisecs
+echo 100 >$kh/alloc_sleep_millisecs
+kc=$(vkt thp-collapse 8 8 2>&1)
+kn=$(vkt thp-collapse 8 8 "mm_policy vm.transparent_hugepage=never" 2>&1)
+set -- $kh0
+echo "$1" >$kh/scan_sleep_millisecs
+echo "$2" >$kh/alloc_sleep_millisecs
 echo "$g0" >$g
 bad=$(ns_run "$MP" "echo sometimes >$t 2>/dev/null && echo accepted || echo rejected" 2>&1)
 echo "init: $host0 sysfs: $sys0"; echo "never: $nv"; echo "always: $al"; echo "madvise: $md"
@@ -40,4 +54,8 @@ result thp.invalid_rejected $? "$bad"
 [ -e $t ] && [ "$ga_nv $ga_md $gn_al" = "always always never" ] &&
 	[ "$(cat $t)" = "$host0" ] && [ "$(cat $g)" = "$sys0" ]
 result thp.init_unchanged $? "global after the never/madvise/always namespaces: $ga_nv/$ga_md/$gn_al (set: always/always/never); restored: init=$(cat $t 2>&1) sysfs=$(cat $g 2>&1)"
+[ "$(kb "$kc")" -ge 2048 ] 2>/dev/null
+result thp.khugepaged_collapses $? "khugepaged, 8 MiB faulted in small pages by a forked child in a plain namespace, 8 s: $kc"
+case "$kn" in "enable=ok "*) [ "$(kb "$kn")" = 0 ] && [ "$(kb "$kc")" -ge 2048 ] ;; *) false ;; esac
+result thp.khugepaged_never_ns $? "the same in a namespace the host enabled with vm.transparent_hugepage=never: $kn (control: $kc)"
 vkend

@@ -1,7 +1,7 @@
 # vkernel_attach()/vkernel_detach(): a module's private syscall tables (x86-64,
 # x32, ia32, io_uring) and futex hash table for one pid namespace and every
-# namespace below it, module pinned until the namespace is gone
-# (modules/testattach, patches 0008, 0009 and 0011).
+# namespace below it, module pinned until the namespace's last task has exited
+# (modules/testattach, patches 0008, 0009, 0011, 0016-0018).
 . /tests/lib.sh
 ko=/lib/modules/testattach.ko
 p=/sys/module/testattach/parameters
@@ -19,7 +19,9 @@ if [ ! -e $ko ]; then
 		attach.existing_tasks_at_attach attach.unshare_newpid_denied attach.clone_newpid_denied \
 		attach.setns_child_denied attach.nested_attach_refused attach.table_read_only \
 		attach.io_uring_denied attach.denied_counted attach.detach_clears_tasks attach.attach_detach_race \
-		attach.thread_denied attach.seccomp_task_denied attach.traced_rewrite_denied
+		attach.thread_denied attach.seccomp_task_denied attach.traced_rewrite_denied \
+		attach.detach_foreign_refused attach.rmmod_with_ns_pinned attach.failed_init_undone \
+		attach.futex_hashsize_capped attach.futex_table_charged
 	vkend
 	exit 0
 fi
@@ -235,6 +237,19 @@ echo "$fla" | grep -Eq 'denied=[1-9][0-9]* allowed=[1-9]' && echo "$fln" | grep 
 	[ "$dm" = 0 ] && [ "$(in_a 'vkt getppid')" = EPERM ]
 result attach.attach_detach_race $? "40 detach+attach pairs during 4 s of forks and getppid in A: $fla; below A: $fln; oops lines: $dm"
 
+# Only the module that owns the attachment detaches it: a caller that is not
+# the owner (here built-in code, __vkernel_detach(ns, NULL)) gets EPERM.
+fo=$(echo 1 2>&1 >$p/detach_foreign); fr=$?
+a=$(in_a 'vkt getppid')
+[ $fr != 0 ] && echo "$fo" | grep -qi 'not permitted' && [ "$a" = EPERM ]
+result attach.detach_foreign_refused $? "detach by a caller other than the owner: rc=$fr $fo; getppid in A after: $a"
+
+# A's pid namespace held past its last task by a bind mount of its nsfs file
+# (as any process that opens /proc/<pid>/ns/pid can): the module unloads
+# once A's init has exited all the same (before: pinned until the mount went).
+touch /tmp/t.nsf
+mount --bind /proc/$apid/ns/pid /tmp/t.nsf
+mb=$(readlink /proc/$apid/ns/pid)
 echo end >/tmp/t.cmd.$(cat /tmp/t.n)
 wait
 i=0
@@ -243,6 +258,78 @@ while [ $i -lt 50 ]; do
 	i=$((i + 1)); sleep 0.1
 done
 lsmod2=$(grep testattach /proc/modules)
-[ -z "$lsmod2" ]
-result attach.rmmod_after_ns_gone $? "rmmod after A exited: tries=$i ${rm3:-ok}"
+held=$(grep -c ' /tmp/t.nsf ' /proc/mounts)
+[ -z "$lsmod2" ] && [ "$held" = 1 ]
+r=$?
+result attach.rmmod_after_ns_gone $r "rmmod after A exited: tries=$i ${rm3:-ok}"
+result attach.rmmod_with_ns_pinned $r "A ($mb) held by a bind mount of its nsfs file (mounted: $held): rmmod after A's init exited: tries=$i ${rm3:-ok}; /proc/modules: ${lsmod2:-none}"
+umount /tmp/t.nsf
+
+# A module that attaches and then fails its init is freed at once: the tasks
+# of its namespace must not keep a table whose denials count into the freed
+# module (before: EPERM on and on, counting into freed memory).
+rm -f /tmp/t.ev.c
+unshare -p -f vkt getppid-every 50 /tmp/t.ev.c >/dev/null 2>&1 &
+upid=$!
+cpid=
+i=0
+while [ -z "$cpid" ] && [ $i -lt 100 ]; do
+	for q in /proc/[0-9]*; do
+		case "$(cat $q/cmdline 2>/dev/null | tr '\0' ' ')" in
+		"vkt getppid-every 50 /tmp/t.ev.c "*) cpid=${q#/proc/} ;;
+		esac
+	done
+	i=$((i + 1)); sleep 0.05
+done
+c0=$(wait_word /tmp/t.ev.c N)
+fi_out=$(insmod $ko pid=$cpid fail_init=1 2>&1); fi_rc=$?
+sleep 0.3
+c1=$(wait_word /tmp/t.ev.c N)
+gone=$(grep -c '^testattach ' /proc/modules)
+said=$(dmesg | grep -c 'testattach went away while attached')
+dm=$(dmesg | grep -cE 'Oops|BUG:|general protection|KFENCE|KASAN')
+kill $upid 2>/dev/null; kill "$cpid" 2>/dev/null; wait $upid 2>/dev/null
+case "$c0:$c1" in [0-9]*:[0-9]*) ok=1 ;; *) ok=0 ;; esac
+[ $fi_rc != 0 ] && [ $ok = 1 ] && [ "$gone" = 0 ] && [ "$said" -ge 1 ] && [ "$dm" = 0 ]
+result attach.failed_init_undone $? "insmod pid=$cpid fail_init=1: rc=$fi_rc $fi_out; getppid in its namespace before: $c0, after the failed init: $c1 (a number: the kernel's call); in /proc/modules: $gone; 'went away' messages: $said; oops lines: $dm"
+
+# The private futex table is the container's memory (issue 12 §5): charged to the memory cgroup
+# of the namespace's init, not to the host's (who loads the module), and bounded by the kernel.
+m=/sys/fs/cgroup/memory
+mkdir -p /sys/fs/cgroup
+grep -q ' /sys/fs/cgroup ' /proc/mounts || mount -t tmpfs cg /sys/fs/cgroup
+mkdir -p $m
+grep -q " $m " /proc/mounts || mount -t cgroup -o memory cgroup $m
+mkdir -p $m/vkfutex
+rm -f /tmp/t.ev.m
+sh -c "echo \$\$ >$m/vkfutex/cgroup.procs; exec unshare -p -f vkt getppid-every 50 /tmp/t.ev.m" >/dev/null 2>&1 &
+upid=$!
+mpid=
+i=0
+while [ -z "$mpid" ] && [ $i -lt 100 ]; do
+	for q in /proc/[0-9]*; do
+		case "$(cat $q/cmdline 2>/dev/null | tr '\0' ' ')" in
+		"vkt getppid-every 50 /tmp/t.ev.m "*) mpid=${q#/proc/} ;;
+		esac
+	done
+	i=$((i + 1)); sleep 0.05
+done
+wait_word /tmp/t.ev.m N >/dev/null
+big=$(insmod $ko pid=$mpid futex=2097152 2>&1); big_rc=$?
+u=memory.kmem.usage_in_bytes
+[ -e $m/vkfutex/$u ] || u=memory.usage_in_bytes
+k0=$(cat $m/vkfutex/$u)
+ld=$(insmod $ko pid=$mpid futex=65536 2>&1); ld_rc=$?
+k1=$(cat $m/vkfutex/$u)
+cg=$(cat /proc/$mpid/cgroup 2>&1 | grep memory)
+kill $upid 2>/dev/null; kill "$mpid" 2>/dev/null; wait $upid 2>/dev/null
+i=0
+while [ $i -lt 50 ] && grep -q '^testattach ' /proc/modules; do
+	rmmod testattach 2>/dev/null || { i=$((i + 1)); sleep 0.1; }
+done
+rmdir $m/vkfutex 2>/dev/null
+[ $big_rc != 0 ] && echo "$big" | grep -q 'Invalid argument'
+result attach.futex_hashsize_capped $? "insmod futex=2097152 (2^21 buckets, 128 MiB): rc=$big_rc $big"
+[ $ld_rc = 0 ] && [ $((k1 - k0)) -ge 4194304 ] 2>/dev/null
+result attach.futex_table_charged $? "insmod futex=65536 (4 MiB of buckets): rc=$ld_rc $ld; $u of the init's memory cgroup ($cg): $k0 -> $k1 (+$((k1 - k0)))"
 vkend

@@ -6,7 +6,7 @@
 . /tests/lib.sh
 if [ ! -x /opt/vkr/bin/vkernel-runtime ]; then
 	fail_all "no runtime in the initramfs (VKVM_EXTRA_LIST of test/vm/lib/runtime-payload.mjs)" \
-		module.refuses_cleanly module.create module.lsmod module.sysfs module.deny_eperm_first_only \
+		module.refuses_cleanly module.create module.lsmod module.sysfs module.sysfs_root_only module.deny_eperm_first_only \
 		module.no_escape_newpid module.io_uring_denied \
 		module.denied_counter module.futex_private_tables module.futex_buckets_capped module.pinned_while_running module.futex_waiters \
 		module.unloaded_after_delete module.no_oops
@@ -76,6 +76,10 @@ denb=$(cat "$sys/$MB/denied" 2>&1 | tr '\n' ';')
 [ "$ida" = "$A" ] && [ "$idb" = "$B" ] && [ "$nsa" = "pid:[$pnsa]" ] &&
 	[ "$den" = "x64: 83;x32: 83;ia32: 39;" ] && [ "$denb" = "x64:;x32:;ia32:;" ]
 result module.sysfs "$?" "$MA: container_id=$ida pidns=$pnsa (init $pa: $nsa) denied='$den'; $MB: container_id=$idb denied='$denb'"
+# a container's id, host pid, rules and counters are root's to read (issue 12 §5)
+modes=$(for f in "$sys/$MA"/* "/sys/module/$MA/parameters"/*; do stat -c '%a' "$f"; done | sort -u | tr '\n' ' ')
+[ "$modes" = "400 " ]
+result module.sysfs_root_only $? "modes of $sys/$MA/* and /sys/module/$MA/parameters/*: $modes"
 
 c0=$(cat "$sys/$MA/denied_count" 2>&1 | tr '\n' ';')
 t0=$(now)

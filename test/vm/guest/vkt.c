@@ -1072,12 +1072,12 @@ static int write_str(const char *path, const char *val)
 
 /*
  * khugepaged and a namespace's THP mode: this process (in the initial
- * namespace, global THP "always") maps memory, so khugepaged registers its
- * mm; a child forked into a new pid namespace inherits the registration.
+ * namespace, global THP "always") faults memory in, so khugepaged registers
+ * its mm; a child forked into a new pid namespace inherits the registration.
  * With WORDS, the child's namespace is enabled ("PID WORDS"). The child
  * faults MB MiB in while the global mode is "never" (small pages), then the
  * global mode goes back to "always" and khugepaged has SECS seconds to
- * collapse; the child prints its own AnonHugePages.
+ * collapse; the child prints the AnonHugePages of that new mapping.
  */
 static int cmd_thp_collapse(long mb, int secs, const char *words)
 {
@@ -1095,7 +1095,13 @@ static int cmd_thp_collapse(long mb, int secs, const char *words)
 		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (reg == MAP_FAILED)
 		return perror("mmap"), 2;
-	reg[0] = 1;
+	/*
+	 * Registration happens at a huge-page fault (an mmap() has no anon_vma
+	 * yet), i.e. in a 2 MiB-aligned block inside the mapping: touch it all
+	 * (a first byte alone may fall outside every such block).
+	 */
+	for (i = 0; i < (4 << 20); i += 4096)
+		reg[i] = 1;
 	if (pipe(go) || pipe(done) || unshare(CLONE_NEWPID))
 		return perror("pipe/unshare"), 2;
 	pid = fork();
@@ -1115,10 +1121,21 @@ static int cmd_thp_collapse(long mb, int secs, const char *words)
 		if (write(done[1], "x", 1) != 1 || read(go[0], &c, 1) != 1)
 			_exit(2);
 		sleep(secs);
-		f = fopen("/proc/self/smaps_rollup", "r");
-		while (f && fgets(line, sizeof(line), f))
-			if (!strncmp(line, "AnonHugePages:", 14))
-				fputs(line, stdout);
+		/* the new mapping's own line: the inherited one may be huge */
+		{
+			char want[32];
+			int in = 0;
+
+			snprintf(want, sizeof(want), "%lx-", (unsigned long)p);
+			f = fopen("/proc/self/smaps", "r");
+			while (f && fgets(line, sizeof(line), f)) {
+				if (strchr(line, '-') && strchr(line, ' ') &&
+				    strchr(line, '-') < strchr(line, ' '))
+					in = !strncmp(line, want, strlen(want));
+				else if (in && !strncmp(line, "AnonHugePages:", 14))
+					fputs(line, stdout);
+			}
+		}
 		fflush(stdout);
 		_exit(0);
 	}
