@@ -80,6 +80,20 @@ wait_word() {
 	done
 	echo "$_v"
 }
+# pid_of PREFIX: the pid of the process whose command line starts with PREFIX (5 s at most)
+pid_of() {
+	_i=0
+	_p=
+	while [ -z "$_p" ] && [ $_i -lt 100 ]; do
+		for q in /proc/[0-9]*; do
+			case "$(tr '\0' ' ' <$q/cmdline 2>/dev/null)" in
+			"$1"*) _p=${q#/proc/} ;;
+			esac
+		done
+		[ -n "$_p" ] || { _i=$((_i + 1)); sleep 0.05; }
+	done
+	echo "$_p"
+}
 while [ ! -s /tmp/t.ans ]; do sleep 0.1; done
 ans=$(cat /tmp/t.ans)
 apid=
@@ -140,12 +154,7 @@ a=$(vkt setns-getppid $apid 2>&1)
 echo "$a" | grep -Eq '^self=[0-9]+ child=EPERM$'
 result attach.setns_child_denied $? "setns() into A from the initial namespace: $a"
 # One attachment per namespace tree: not below A (nor above it)
-npid=
-for q in /proc/[0-9]*; do
-	case "$(cat $q/cmdline 2>/dev/null | tr '\0' ' ')" in
-	"vkt getppid-every 50 /tmp/t.ev.n "*) npid=${q#/proc/} ;;
-	esac
-done
+npid=$(pid_of "vkt getppid-every 50 /tmp/t.ev.n ")
 o=$(echo "$npid" 2>&1 >$p/attach_other); orc=$?
 [ -n "$npid" ] && [ $orc != 0 ] && echo "$o" | grep -qi 'busy'
 result attach.nested_attach_refused $? "a second vkernel for the namespace below A (pid $npid): rc=$orc $o"
@@ -271,16 +280,7 @@ umount /tmp/t.nsf
 rm -f /tmp/t.ev.c
 unshare -p -f vkt getppid-every 50 /tmp/t.ev.c >/dev/null 2>&1 &
 upid=$!
-cpid=
-i=0
-while [ -z "$cpid" ] && [ $i -lt 100 ]; do
-	for q in /proc/[0-9]*; do
-		case "$(cat $q/cmdline 2>/dev/null | tr '\0' ' ')" in
-		"vkt getppid-every 50 /tmp/t.ev.c "*) cpid=${q#/proc/} ;;
-		esac
-	done
-	i=$((i + 1)); sleep 0.05
-done
+cpid=$(pid_of "vkt getppid-every 50 /tmp/t.ev.c ")
 c0=$(wait_word /tmp/t.ev.c N)
 fi_out=$(insmod $ko pid=$cpid fail_init=1 2>&1); fi_rc=$?
 sleep 0.3
@@ -304,16 +304,7 @@ mkdir -p $m/vkfutex
 rm -f /tmp/t.ev.m
 sh -c "echo \$\$ >$m/vkfutex/cgroup.procs; exec unshare -p -f vkt getppid-every 50 /tmp/t.ev.m" >/dev/null 2>&1 &
 upid=$!
-mpid=
-i=0
-while [ -z "$mpid" ] && [ $i -lt 100 ]; do
-	for q in /proc/[0-9]*; do
-		case "$(cat $q/cmdline 2>/dev/null | tr '\0' ' ')" in
-		"vkt getppid-every 50 /tmp/t.ev.m "*) mpid=${q#/proc/} ;;
-		esac
-	done
-	i=$((i + 1)); sleep 0.05
-done
+mpid=$(pid_of "vkt getppid-every 50 /tmp/t.ev.m ")
 wait_word /tmp/t.ev.m N >/dev/null
 big=$(insmod $ko pid=$mpid futex=2097152 2>&1); big_rc=$?
 u=memory.kmem.usage_in_bytes
