@@ -75,9 +75,7 @@ pa_own=$(c VKPOS-A /tmp/k.pa); pa_host=$(c VKPOS-H /tmp/k.pa); ph=$(c VKPOS-H /t
 result printk.proc_kmsg_own_position $? "enable $p_en; the namespace's /proc/kmsg: own record $pa_own, host record $pa_host; then the host's /proc/kmsg still has its record: $ph"
 
 # a memcg OOM in an isolated namespace: the kernel's report is a host record
-grep -q ' /sys/fs/cgroup ' /proc/mounts || mount -t tmpfs cg /sys/fs/cgroup
-mkdir -p /sys/fs/cgroup/memory
-grep -q ' /sys/fs/cgroup/memory ' /proc/mounts || mount -t cgroup -o memory cgroup /sys/fs/cgroup/memory
+cgroup1 memory
 mkdir -p /sys/fs/cgroup/memory/vkoom
 echo 32M >/sys/fs/cgroup/memory/vkoom/memory.limit_in_bytes
 ns_run printk_ns "echo 0 >/sys/fs/cgroup/memory/vkoom/cgroup.procs; vkt thp 128 >/dev/null 2>&1; echo '<6>VKOOM-A after the oom' >/dev/kmsg; dmesg >/tmp/k.oa 2>&1"

@@ -94,6 +94,17 @@ pid_of() {
 	done
 	echo "$_p"
 }
+# unload: rmmod testattach, retrying for 5 s (the namespace's tasks may still be exiting); prints
+# the tries and the last error, or "ok"
+unload() {
+	_i=0
+	_e=
+	while [ $_i -lt 50 ]; do
+		_e=$(rmmod testattach 2>&1) && _e= && break
+		_i=$((_i + 1)); sleep 0.1
+	done
+	echo "tries=$_i ${_e:-ok}"
+}
 while [ ! -s /tmp/t.ans ]; do sleep 0.1; done
 ans=$(cat /tmp/t.ans)
 apid=
@@ -261,17 +272,13 @@ mount --bind /proc/$apid/ns/pid /tmp/t.nsf
 mb=$(readlink /proc/$apid/ns/pid)
 echo end >/tmp/t.cmd.$(cat /tmp/t.n)
 wait
-i=0
-while [ $i -lt 50 ]; do
-	rm3=$(rmmod testattach 2>&1) && break
-	i=$((i + 1)); sleep 0.1
-done
+un=$(unload)
 lsmod2=$(grep testattach /proc/modules)
 held=$(grep -c ' /tmp/t.nsf ' /proc/mounts)
 [ -z "$lsmod2" ] && [ "$held" = 1 ]
 r=$?
-result attach.rmmod_after_ns_gone $r "rmmod after A exited: tries=$i ${rm3:-ok}"
-result attach.rmmod_with_ns_pinned $r "A ($mb) held by a bind mount of its nsfs file (mounted: $held): rmmod after A's init exited: tries=$i ${rm3:-ok}; /proc/modules: ${lsmod2:-none}"
+result attach.rmmod_after_ns_gone $r "rmmod after A exited: $un"
+result attach.rmmod_with_ns_pinned $r "A ($mb) held by a bind mount of its nsfs file (mounted: $held): rmmod after A's init exited: $un; /proc/modules: ${lsmod2:-none}"
 umount /tmp/t.nsf
 
 # A module that attaches and then fails its init is freed at once: the tasks
@@ -295,11 +302,8 @@ result attach.failed_init_undone $? "insmod pid=$cpid fail_init=1: rc=$fi_rc $fi
 
 # The private futex table is the container's memory (issue 12 §5): charged to the memory cgroup
 # of the namespace's init, not to the host's (who loads the module), and bounded by the kernel.
+cgroup1 memory
 m=/sys/fs/cgroup/memory
-mkdir -p /sys/fs/cgroup
-grep -q ' /sys/fs/cgroup ' /proc/mounts || mount -t tmpfs cg /sys/fs/cgroup
-mkdir -p $m
-grep -q " $m " /proc/mounts || mount -t cgroup -o memory cgroup $m
 mkdir -p $m/vkfutex
 rm -f /tmp/t.ev.m
 sh -c "echo \$\$ >$m/vkfutex/cgroup.procs; exec unshare -p -f vkt getppid-every 50 /tmp/t.ev.m" >/dev/null 2>&1 &
@@ -314,10 +318,7 @@ ld=$(insmod $ko pid=$mpid futex=65536 2>&1); ld_rc=$?
 k1=$(cat $m/vkfutex/$u)
 cg=$(cat /proc/$mpid/cgroup 2>&1 | grep memory)
 kill $upid 2>/dev/null; kill "$mpid" 2>/dev/null; wait $upid 2>/dev/null
-i=0
-while [ $i -lt 50 ] && grep -q '^testattach ' /proc/modules; do
-	rmmod testattach 2>/dev/null || { i=$((i + 1)); sleep 0.1; }
-done
+grep -q '^testattach ' /proc/modules && unload >/dev/null
 rmdir $m/vkfutex 2>/dev/null
 [ $big_rc != 0 ] && echo "$big" | grep -q 'Invalid argument'
 result attach.futex_hashsize_capped $? "insmod futex=2097152 (2^21 buckets, 128 MiB): rc=$big_rc $big"

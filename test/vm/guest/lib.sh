@@ -68,15 +68,20 @@ runtime_leftovers() {
 	done
 	echo "${_l# }"
 }
-# runtime_setup: what a container host has (cgroup v1 hierarchies as on Debian 12, /run) for the
-# runtime payload of test/vm/lib/runtime-payload.mjs; sets RT to the runtime with its --root.
-runtime_setup() {
+# cgroup1 CONTROLLER...: each controller's cgroup v1 hierarchy at /sys/fs/cgroup/CONTROLLER (on a
+# tmpfs at /sys/fs/cgroup), mounted unless it already is
+cgroup1() {
 	mkdir -p /sys/fs/cgroup
 	grep -q ' /sys/fs/cgroup ' /proc/mounts || mount -t tmpfs cg /sys/fs/cgroup
-	for _c in cpu cpuacct cpuset memory pids devices freezer; do
+	for _c in "$@"; do
 		mkdir -p /sys/fs/cgroup/$_c
 		grep -q " /sys/fs/cgroup/$_c " /proc/mounts || mount -t cgroup -o $_c cgroup /sys/fs/cgroup/$_c
 	done
+}
+# runtime_setup: what a container host has (cgroup v1 hierarchies as on Debian 12, /run) for the
+# runtime payload of test/vm/lib/runtime-payload.mjs; sets RT to the runtime with its --root.
+runtime_setup() {
+	cgroup1 cpu cpuacct cpuset memory pids devices freezer
 	mkdir -p /run /var/run /etc
 	export PATH=/usr/sbin:/usr/bin:/bin
 	RT="/opt/vkr/bin/vkernel-runtime --root /run/runc"
