@@ -178,6 +178,7 @@
  *   vkt thread-getppid                getppid() in a new thread: result
  */
 #define _GNU_SOURCE
+#include <ctype.h>
 #include <errno.h>
 #include <grp.h>
 #include <fcntl.h>
@@ -1070,6 +1071,39 @@ static int write_str(const char *path, const char *val)
 	return n < 0 ? -errno : 0;
 }
 
+/* Write a byte to every page of [p, p + sz). */
+static void touch_pages(char *p, size_t sz)
+{
+	size_t i;
+
+	for (i = 0; i < sz; i += 4096)
+		p[i] = 1;
+}
+
+/*
+ * Print the AnonHugePages line of FILE (/proc/meminfo, smaps_rollup); with
+ * AT, of the entry of /proc/self/smaps that starts at AT only.  An entry's
+ * first line begins with its address (lower-case hex), its fields with a
+ * capital letter.
+ */
+static void print_anon_huge(const char *file, const void *at)
+{
+	char line[256], want[32] = "";
+	FILE *f = fopen(file, "r");
+	int in = !at;
+
+	if (at)
+		snprintf(want, sizeof(want), "%lx-", (unsigned long)at);
+	while (f && fgets(line, sizeof(line), f)) {
+		if (at && !isupper((unsigned char)line[0]))
+			in = !strncmp(line, want, strlen(want));
+		else if (in && !strncmp(line, "AnonHugePages:", 14))
+			fputs(line, stdout);
+	}
+	if (f)
+		fclose(f);
+}
+
 /*
  * khugepaged and a namespace's THP mode: this process (in the initial
  * namespace, global THP "always") faults memory in, so khugepaged registers
@@ -1082,12 +1116,11 @@ static int write_str(const char *path, const char *val)
 static int cmd_thp_collapse(long mb, int secs, const char *words)
 {
 	const char *en = "/sys/kernel/mm/transparent_hugepage/enabled";
-	size_t sz = (size_t)mb << 20, i;
+	size_t sz = (size_t)mb << 20;
 	int go[2], done[2];
-	char line[256], c;
 	pid_t pid;
-	FILE *f;
 	char *reg;
+	char c;
 
 	if (write_str(en, "always"))
 		return perror(en), 2;
@@ -1100,8 +1133,7 @@ static int cmd_thp_collapse(long mb, int secs, const char *words)
 	 * yet), i.e. in a 2 MiB-aligned block inside the mapping: touch it all
 	 * (a first byte alone may fall outside every such block).
 	 */
-	for (i = 0; i < (4 << 20); i += 4096)
-		reg[i] = 1;
+	touch_pages(reg, 4 << 20);
 	if (pipe(go) || pipe(done) || unshare(CLONE_NEWPID))
 		return perror("pipe/unshare"), 2;
 	pid = fork();
@@ -1116,26 +1148,12 @@ static int cmd_thp_collapse(long mb, int secs, const char *words)
 			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (p == MAP_FAILED)
 			_exit(2);
-		for (i = 0; i < sz; i += 4096)
-			p[i] = 1;
+		touch_pages(p, sz);
 		if (write(done[1], "x", 1) != 1 || read(go[0], &c, 1) != 1)
 			_exit(2);
 		sleep(secs);
 		/* the new mapping's own line: the inherited one may be huge */
-		{
-			char want[32];
-			int in = 0;
-
-			snprintf(want, sizeof(want), "%lx-", (unsigned long)p);
-			f = fopen("/proc/self/smaps", "r");
-			while (f && fgets(line, sizeof(line), f)) {
-				if (strchr(line, '-') && strchr(line, ' ') &&
-				    strchr(line, '-') < strchr(line, ' '))
-					in = !strncmp(line, want, strlen(want));
-				else if (in && !strncmp(line, "AnonHugePages:", 14))
-					fputs(line, stdout);
-			}
-		}
+		print_anon_huge("/proc/self/smaps", p);
 		fflush(stdout);
 		_exit(0);
 	}
@@ -1163,18 +1181,11 @@ static int cmd_thp(long mb, const char *counters)
 	size_t sz = (size_t)mb << 20;
 	char *p = mmap(NULL, sz, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	char line[256];
-	size_t i;
-	FILE *f;
 
 	if (p == MAP_FAILED)
 		return perror("mmap"), 1;
-	for (i = 0; i < sz; i += 4096)
-		p[i] = 1;
-	f = fopen(counters, "r");
-	while (f && fgets(line, sizeof(line), f))
-		if (!strncmp(line, "AnonHugePages:", 14))
-			fputs(line, stdout);
+	touch_pages(p, sz);
+	print_anon_huge(counters, NULL);
 	return 0;
 }
 
