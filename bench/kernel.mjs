@@ -1,4 +1,4 @@
-// `npm run bench:kernel [-- --rounds R --getppid N --futex N --ctxsw N --hackbench N] [--icount] [--config V] [--patched-out DIR --unpatched-out DIR]`
+// `npm run bench:kernel [-- --rounds R --getppid N --futex N --ctxsw N --hackbench N] [--icount] [--no-attach] [--config V] [--patched-out DIR --unpatched-out DIR]`
 // (the out dirs: what kernel/build.sh printed, instead of running it): the cost of the vkernel syscall
 // path in the VM (qemu, TCG), in the four places of issue 18's table:
 //   unpatched  the unpatched kernel (same config), initial namespace
@@ -43,6 +43,9 @@ const N_FUTEX = arg('futex', 5000);
 const N_CTXSW = arg('ctxsw', 2000);
 const N_HACKBENCH = arg('hackbench', 20);
 const ICOUNT = process.argv.includes('--icount');
+// --no-attach: no test module, the patched boot measures `before` only (any prefix of the series:
+// with --patched-out <a prefix's build> it tells which patch adds a cost outside vkernel groups)
+const NO_ATTACH = process.argv.includes('--no-attach');
 
 const build = (flags) => {
   process.stderr.write(`bench:kernel: kernel/build.sh ${flags.join(' ')} ...\n`);
@@ -60,13 +63,13 @@ const boot = (kdir, label) => {
     const t0 = Date.now();
     const r = spawnSync(join(repo, 'test/vm/run-vm.sh'), [kdir, '900', join(repo, 'bench/kernel/guest.sh')], {
       encoding: 'utf8',
-      env: { ...process.env, VKVM_MODULES: 'modules/testattach', VKVM_EXTRA_LIST: list, ...(ICOUNT ? { VKVM_ICOUNT: '0' } : {}) },
+      env: { ...process.env, VKVM_MODULES: NO_ATTACH ? '' : 'modules/testattach', VKVM_EXTRA_LIST: list, ...(ICOUNT ? { VKVM_ICOUNT: '0' } : {}) },
       maxBuffer: 64 * 1024 * 1024,
     });
     const lines = r.stdout.split(/\r?\n/);
     const boot = lines.find((l) => l.includes('VKBOOT'));
     process.stderr.write(`bench:kernel: ${label}: ${boot ? boot.slice(boot.indexOf('VKBOOT')) : 'no VKBOOT'}, ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
-    for (const l of lines.filter((x) => /VKBENCH (error|check)/.test(x))) process.stderr.write(`  ${l.slice(l.indexOf('VKBENCH'))}\n`);
+    for (const l of lines.filter((x) => /VKBENCH (error|check|note)/.test(x))) process.stderr.write(`  ${l.slice(l.indexOf('VKBENCH'))}\n`);
     if (r.status !== 0 || !lines.some((l) => l.includes('VKEND guest.sh'))) {
       throw new Error(`${label} boot failed (status ${r.status}):\n${r.stdout.slice(-3000)}\n${r.stderr.slice(-2000)}`);
     }
@@ -102,7 +105,7 @@ const unpatched = outArg('unpatched-out') ?? build(['--unpatched', ...variant]);
 const patched = outArg('patched-out') ?? build(variant);
 const results = [...boot(unpatched, 'unpatched'), ...boot(patched, 'patched')];
 
-const PLACES = ['unpatched', 'before', 'after', 'inside'];
+const PLACES = NO_ATTACH ? ['unpatched', 'before'] : ['unpatched', 'before', 'after', 'inside'];
 const SCHED_PLACES = ['unpatched', 'before'];
 const table = {};
 console.log(`bench:kernel  rounds=${ROUNDS} getppid=${N_GETPPID} calls futex=${N_FUTEX} round trips ctxsw=${N_CTXSW} round trips hackbench=${N_HACKBENCH} loops  (${ICOUNT ? 'qemu TCG -icount, 1 vCPU; instructions (ns at 1 per instruction) per op' : 'qemu TCG, 2 vCPUs; ns per op'})`);
@@ -130,11 +133,15 @@ const ratio = (op, a, b, goal) => {
 };
 console.log('ratios');
 ratio('getppid', 'before', 'unpatched');
-ratio('getppid', 'after', 'before', 1.01);
-ratio('getppid', 'inside', 'after', 1.05);
+if (!NO_ATTACH) {
+  ratio('getppid', 'after', 'before', 1.01);
+  ratio('getppid', 'inside', 'after', 1.05);
+}
 ratio('futex', 'before', 'unpatched');
-ratio('futex', 'after', 'before', 1.01);
-ratio('futex', 'inside', 'after', 1.0);
+if (!NO_ATTACH) {
+  ratio('futex', 'after', 'before', 1.01);
+  ratio('futex', 'inside', 'after', 1.0);
+}
 ratio('ctxsw', 'before', 'unpatched', 1.01);
 ratio('hackbench', 'before', 'unpatched', 1.01);
 // TCG noise: p75/p25 of each row above (the spread of one kernel's rounds within one boot); the
