@@ -12,6 +12,7 @@ vmFeature('file and directory rules through vkernel-runtime', ['77-fs-rules.sh']
   { name: 'fs.sysfs', title: 'the module shows the five rules as resolved at create; the other module none' },
   { name: 'fs.read_denied', title: 'a file under deny-read cannot be opened for reading; a file beside it can, and /etc can be listed' },
   { name: 'fs.overlay_write_denied', title: 'overlayfs root: no write or truncate under deny-write (nothing copied up); an allowed file is copied up and written' },
+  { name: 'fs.metadata_denied', title: 'chmod, chown, utimes, setxattr, removexattr and io_uring SETXATTR under deny-write: EACCES, nothing copied up; chmod beside the rule works; the container without rules reaches the filesystem' },
   { name: 'fs.dir_entries', title: 'no name made, removed or moved under deny-write; a denied file cannot be renamed or linked out of its rule; mkdir elsewhere works' },
   { name: 'fs.tmpfs_mount', title: 'deny-write on a mount point (/dev/shm) holds for files in it; /dev beside it is writable' },
   { name: 'fs.procfs_sysfs', title: 'deny-read of /proc/sys/kernel and /sys/kernel holds for their entries; /proc/sys/vm and /sys/devices are readable' },

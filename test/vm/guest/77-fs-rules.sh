@@ -7,7 +7,7 @@
 # EACCES and succeed in B. Then `runc exec` into A.
 # Needs the payload of runtime-payload.mjs with VKVM_PAYLOAD_MODULE_KDIR.
 . /tests/lib.sh
-ALL="fs.kernel_feature fs.create fs.sysfs fs.read_denied fs.overlay_write_denied fs.dir_entries
+ALL="fs.kernel_feature fs.create fs.sysfs fs.read_denied fs.overlay_write_denied fs.metadata_denied fs.dir_entries
 	fs.tmpfs_mount fs.procfs_sysfs fs.io_uring fs.other_container
 	fs.via_symlink fs.via_hardlink fs.via_dotdot fs.via_openat2 fs.via_opath_reopen fs.via_uring_openat
 	fs.via_bind_mount fs.via_chroot fs.via_rename_dir
@@ -74,6 +74,15 @@ result fs.read_denied $? "$A: $(show /tmp/$A.out 'read secret' 'read ok' 'list e
 is /tmp/$A.out "write conf=EACCES" "truncate conf=EACCES" "write ok=0" &&
 	[ ! -e /run/fsov/upper/etc/conf/a ] && [ -e /run/fsov/upper/etc/ok ]
 result fs.overlay_write_denied $? "$A: $(show /tmp/$A.out 'write conf' 'truncate conf' 'write ok'); upper: $(cd /run/fsov/upper 2>/dev/null && find . | tr '\n' ' ')$why"
+
+# metadata under /etc/conf: chmod, chown, utimes, xattrs (also through io_uring) refused before any
+# copy-up; allowed beside it. B (no rules): the calls reach the filesystem (0; for the xattrs the
+# guest's tmpfs upper layer has none: EOPNOTSUPP, anything but EACCES)
+is /tmp/$A.out "chmod conf=EACCES" "chown conf=EACCES" "utimes conf=EACCES" "setxattr conf=EACCES" \
+	"removexattr conf=EACCES" "uring setxattr conf=res=EACCES" "chmod ok=0" &&
+	is /tmp/$B.out "chmod conf=0" "chown conf=0" "utimes conf=0" &&
+	! grep -q 'xattr conf: .*EACCES' /tmp/$B.out && [ ! -e /run/fsov/upper/etc/conf/a ]
+result fs.metadata_denied $? "$A: $(show /tmp/$A.out 'chmod conf' 'chown conf' 'utimes conf' 'setxattr conf' 'removexattr conf' 'uring setxattr conf' 'chmod ok'); $B: $(show /tmp/$B.out 'chmod conf' 'chown conf' 'utimes conf' 'setxattr conf' 'removexattr conf' 'uring setxattr conf')$why"
 
 # names: none made, removed or moved under /etc/conf; /etc/secret cannot get a name outside its rule
 is /tmp/$A.out "mkdir conf=EACCES" "unlink conf=EACCES" "rename conf=EACCES" "rename secret=EACCES" "link secret=EACCES" "mkdir etc=0"

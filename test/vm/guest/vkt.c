@@ -89,6 +89,8 @@
  *   vkt uring-openat PATH             openat(AT_FDCWD, PATH, O_RDONLY) as an
  *                                     IORING_OP_OPENAT: "res=<r>" (0 when it
  *                                     gave a descriptor)
+ *   vkt uring-setxattr PATH           setxattr(PATH, "trusted.vkt", "1") as an
+ *                                     IORING_OP_SETXATTR: "res=<r>"
  *   vkt forkloop MS                   for MS ms: fork children that call
  *                                     getppid() (and a thread that calls it
  *                                     in a loop): "forks=<n> denied=<n>
@@ -125,8 +127,10 @@
  *                                     reading / writing), beneath-w /
  *                                     inroot-w (openat2() of PATH2 below the
  *                                     directory PATH for writing with
- *                                     RESOLVE_BENEATH / RESOLVE_IN_ROOT):
- *                                     "0" or the errno name
+ *                                     RESOLVE_BENEATH / RESOLVE_IN_ROOT),
+ *                                     chmod (0600), chown (0:0), utimes
+ *                                     (now), setxattr / removexattr
+ *                                     (trusted.vkt): "0" or the errno name
  *   vkt userns-raw                    unshare(CLONE_NEWUSER|CLONE_NEWNET) in
  *                                     a child (its creator's full set in the
  *                                     new user namespace, which owns the new
@@ -208,6 +212,7 @@
 #include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1718,10 +1723,16 @@ static int cmd_uring_path(int opcode, const char *path)
 	sqes[0].opcode = opcode;
 	sqes[0].fd = AT_FDCWD;
 	sqes[0].addr = (unsigned long)path;
-	if (opcode == IORING_OP_MKDIRAT)
+	if (opcode == IORING_OP_MKDIRAT) {
 		sqes[0].len = 0755;
-	else
+	} else if (opcode == IORING_OP_SETXATTR) {
+		sqes[0].addr = (unsigned long)"trusted.vkt";
+		sqes[0].addr2 = (unsigned long)"1";
+		sqes[0].len = 1;
+		sqes[0].addr3 = (unsigned long)path;
+	} else {
 		sqes[0].open_flags = O_RDONLY;
+	}
 	sq_array[*sq_tail & (p.sq_entries - 1)] = 0;
 	__atomic_store_n(sq_tail, *sq_tail + 1, __ATOMIC_RELEASE);
 	r = syscall(SYS_io_uring_enter, fd, 1, 1, IORING_ENTER_GETEVENTS,
@@ -2135,6 +2146,16 @@ static int cmd_fsop(const char *op, const char *path, const char *path2)
 		r = unlink(path);
 	else if (!strcmp(op, "truncate"))
 		r = truncate(path, 0);
+	else if (!strcmp(op, "chmod"))
+		r = chmod(path, 0600);
+	else if (!strcmp(op, "chown"))
+		r = chown(path, 0, 0);
+	else if (!strcmp(op, "utimes"))
+		r = utimensat(AT_FDCWD, path, NULL, 0);
+	else if (!strcmp(op, "setxattr"))
+		r = setxattr(path, "trusted.vkt", "1", 1, 0);
+	else if (!strcmp(op, "removexattr"))
+		r = removexattr(path, "trusted.vkt");
 	else if (path2 && !strcmp(op, "rename"))
 		r = rename(path, path2);
 	else if (path2 && !strcmp(op, "link"))
@@ -2322,6 +2343,8 @@ int main(int argc, char **argv)
 		return cmd_uring_path(IORING_OP_MKDIRAT, argv[2]);
 	if (argc == 3 && !strcmp(argv[1], "uring-openat"))
 		return cmd_uring_path(IORING_OP_OPENAT, argv[2]);
+	if (argc == 3 && !strcmp(argv[1], "uring-setxattr"))
+		return cmd_uring_path(IORING_OP_SETXATTR, argv[2]);
 	if (argc == 3 && !strcmp(argv[1], "forkloop"))
 		return cmd_forkloop(atoi(argv[2]));
 	if (argc == 2 && !strcmp(argv[1], "raw"))

@@ -58,8 +58,8 @@ const RULES_PROCESS = { process: { noNewPrivileges: false } };
 // dmesg (the container has /dev/kmsg and CAP_SYSLOG, as with docker --device /dev/kmsg --cap-add SYSLOG)
 const KMSG = (mark) => ['sh', '-c', `echo "<6>${mark} a record of the container" >/dev/kmsg || echo "VKLOG-WRITE-FAILED"; dmesg`];
 const LOG = { kmsg: true };
-// file rules (issue 14 §4; guest/77-fs-rules.sh): reads, writes and directory changes under the
-// rules and beside them, on the overlayfs root, a tmpfs mount, procfs, sysfs and through io_uring
+// file rules (issue 14 §4; guest/77-fs-rules.sh): reads, writes, metadata and directory changes under
+// the rules and beside them, on the overlayfs root, a tmpfs mount, procfs, sysfs and through io_uring
 // Then the ways around a rule a container may try (each one also run in the container without rules,
 // where it must succeed): a symlink in the image and one made in the container, a hard link in the
 // image, '..' after a chdir, openat2() confined below a directory under a rule, O_PATH then a reopen
@@ -79,6 +79,9 @@ const FS_WORK = [
   ['bind sub', 'fsop bind /etc/conf/sub /tmp/b2'], ['write bind sub', 'fsop write /tmp/b2/f'],
   ['bind file', 'fsop bind /etc/secret /tmp/b3'], ['read bind file', 'fsop read /tmp/b3'],
   ['write chroot', 'fsop chroot /etc/conf/sub /f'], ['rename dir', 'fsop rename /etc/conf/sub /etc/sub2'],
+  ['chmod conf', 'fsop chmod /etc/conf/a'], ['chown conf', 'fsop chown /etc/conf/a'], ['utimes conf', 'fsop utimes /etc/conf/a'],
+  ['setxattr conf', 'fsop setxattr /etc/conf/a'], ['removexattr conf', 'fsop removexattr /etc/conf/a'],
+  ['uring setxattr conf', 'uring-setxattr /etc/conf/a'], ['chmod ok', 'fsop chmod /etc/ok'],
   ['write conf', 'fsop write /etc/conf/a'], ['truncate conf', 'fsop truncate /etc/conf/a'], ['write ok', 'fsop write /etc/ok'],
   ['mkdir conf', 'fsop mkdir /etc/conf/new'], ['unlink conf', 'fsop unlink /etc/conf/a'],
   ['rename conf', 'fsop rename /etc/conf/a /etc/a2'], ['rename secret', 'fsop rename /etc/secret /etc/s2'],
