@@ -23,7 +23,8 @@
 # kernelrelease, build -> the tree (usr/gen_init_cpio for test/vm/run-vm.sh,
 # tools/ for libbpf/bpftool), done.  The output directory is the last line on
 # stdout; everything else goes to stderr.
-#   hash = sha256(source package version, config fragments, this script)
+#   hash = sha256(source package version, pahole version + its libraries' versions,
+#                 config fragments, this script)
 # A private cache reuses $VKERNEL_SEED_CACHE's (/var/cache/vkernel-runtime)
 # build of the same hash.
 #
@@ -32,7 +33,7 @@
 # in a private mount namespace with the tree at $VKERNEL_KBUILD_PATH
 # (/run/vkernel-kbuild/tree) like kernel/build.sh, so a copied tree does not
 # rebuild from scratch.  Needs: build-essential flex bison bc libelf-dev
-# libssl-dev dwarves (pahole, for BTF).
+# libssl-dev (pahole comes from trixie, see pahole_setup).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -119,9 +120,92 @@ if [ "$mode" = fetch ]; then
 	exit 0
 fi
 
+# --- pahole >= 1.25 -------------------------------------------------------
+# CONFIG_DEBUG_INFO_BTF on 6.12 needs pahole >= 1.25: older ones (bookworm
+# has 1.24) emit BTF without the struct_ops stub functions
+# (`__bpf_ops_sched_ext_ops_*`), and sched_ext then fails to register at boot
+# ("Cannot find the stub function name for the select_cpu in struct
+# sched_ext_ops").  Trixie's pahole binary needs trixie's libc (>= 2.38) and
+# libbpf (>= 1.5), so it is not installed on the host: the debs below are
+# fetched with the same private apt configuration, unpacked (dpkg-deb -x)
+# into $cache/pahole-<version>/root, and bin/pahole runs it with trixie's own
+# dynamic loader and --library-path — nothing on the host changes.  (Trixie's
+# dwarves source package would be the other way; this machine's mirror serves
+# binaries only.)  Unpacked once per pahole version; the versions of all the
+# debs are in the kernel's build hash.  VKERNEL_SCX_PAHOLE: use that pahole
+# instead (it must report >= v1.25).
+pahole_pkgs=(pahole libbpf1 libc6 libdw1t64 libelf1t64 zlib1g libzstd1 liblzma5 libbz2-1.0 libgcc-s1)
+pahole_dir=""
+pahole_setup() {
+	local v debs=() p d
+	if [ -n "${VKERNEL_SCX_PAHOLE:-}" ]; then
+		pahole_bin=$VKERNEL_SCX_PAHOLE
+		pahole_id="pahole $("$pahole_bin" --version 2>/dev/null) (VKERNEL_SCX_PAHOLE)"
+		return
+	fi
+	v=$(ls -d "$cache"/pahole-*/done 2>/dev/null | sort -V | tail -n 1 || true)
+	if [ -n "${VKERNEL_SCX_PAHOLE_VERSION:-}" ]; then
+		v=$VKERNEL_SCX_PAHOLE_VERSION
+	elif [ -n "$v" ]; then
+		v=${v%/done}
+		v=${v##*/pahole-}
+	else
+		apt_setup
+		v=$(apt-cache "${apt_opts[@]}" policy pahole | sed -n 's/^ *Candidate: *//p' | head -n 1)
+		[ -n "$v" ] && [ "$v" != "(none)" ] || die "trixie has no pahole"
+	fi
+	[[ "$v" =~ ^[0-9A-Za-z.+~:-]+$ ]] || die "odd pahole version $v"
+	pahole_dir=$cache/pahole-$v
+	pahole_bin=$pahole_dir/bin/pahole
+	if [ ! -e "$pahole_dir/done" ]; then
+		mkdir -p "$cache"
+		exec 8>"$cache/.lock-pahole"
+		flock 8
+		if [ ! -e "$pahole_dir/done" ]; then
+			log "fetching pahole $v and its libraries from trixie into $pahole_dir"
+			apt_setup
+			rm -rf "$pahole_dir"
+			mkdir -p "$pahole_dir/dl" "$pahole_dir/root" "$pahole_dir/bin"
+			for p in "${pahole_pkgs[@]}"; do
+				[ "$p" = pahole ] && debs+=("pahole=$v") || debs+=("$p")
+			done
+			(cd "$pahole_dir/dl" && apt-get -q "${apt_opts[@]}" download "${debs[@]}" >&2) ||
+				die "download of ${debs[*]} failed"
+			for d in "$pahole_dir"/dl/*.deb; do
+				dpkg-deb -x "$d" "$pahole_dir/root"
+				dpkg-deb -f "$d" Package Version | paste -sd' ' >>"$pahole_dir/versions"
+			done
+			cat >"$pahole_dir/bin/pahole" <<-'EOS'
+				#!/bin/sh
+				# trixie's pahole with trixie's loader and libraries (kernel/build-scx.sh)
+				r=$(cd "$(dirname "$0")/../root" && pwd)
+				l=$r/usr/lib/x86_64-linux-gnu
+				exec "$l/ld-linux-x86-64.so.2" --library-path "$l" "$r/usr/bin/pahole" "$@"
+			EOS
+			chmod +x "$pahole_dir/bin/pahole"
+			# every library must come from root/, none from the host
+			"$pahole_dir/root/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2" \
+				--library-path "$pahole_dir/root/usr/lib/x86_64-linux-gnu" \
+				--list "$pahole_dir/root/usr/bin/pahole" >"$pahole_dir/libs" ||
+				die "trixie's pahole does not load: $(cat "$pahole_dir/libs")"
+			if grep '=>' "$pahole_dir/libs" | grep -v "=> $pahole_dir/root/" >&2; then
+				die "trixie's pahole loads host libraries (above): add their packages to pahole_pkgs"
+			fi
+			rm -rf "$pahole_dir/dl"
+			touch "$pahole_dir/done"
+		fi
+		exec 8>&-
+	fi
+	pahole_id="pahole $("$pahole_bin" --version) $(sort "$pahole_dir/versions" | paste -sd' ')"
+}
+pahole_setup
+pv=$("$pahole_bin" --version 2>/dev/null | sed -n 's/^v\([0-9]*\)\.\([0-9]*\).*/\1 \2/p')
+[ -n "$pv" ] && [ $((${pv% *} * 100 + ${pv#* })) -ge 125 ] || die "$pahole_bin is not pahole >= v1.25 ($("$pahole_bin" --version 2>&1 || true))"
+
 hash=$(
 	{
 		echo "package $pkg $version"
+		echo "$pahole_id"
 		for f in "${fragments[@]}"; do
 			echo "config $(basename "$f")"
 			cat "$f"
@@ -202,9 +286,9 @@ kmake() {
 	if [ -n "$kbuild_path" ] && unshare -m --propagation private true 2>/dev/null; then
 		mkdir -p "$kbuild_path"
 		unshare -m --propagation private sh -c 'mount --bind "$1" "$2" && shift && exec make -C "$@"' \
-			kmake "$tree" "$kbuild_path" "$@"
+			kmake "$tree" "$kbuild_path" PAHOLE="$pahole_bin" "$@"
 	else
-		make -C "$tree" "$@"
+		make -C "$tree" PAHOLE="$pahole_bin" "$@"
 	fi
 }
 
@@ -214,7 +298,6 @@ if [ -n "$kbuild_lock" ]; then
 	flock 6
 fi
 
-command -v pahole >/dev/null || die "pahole not found (apt-get install dwarves): needed for CONFIG_DEBUG_INFO_BTF"
 log "configuring"
 run kmake tinyconfig
 run "$tree/scripts/kconfig/merge_config.sh" -m -O "$tree" "$tree/.config" "${fragments[@]}"
