@@ -121,11 +121,9 @@ if [ "$mode" = fetch ]; then
 fi
 
 # --- pahole >= 1.25 -------------------------------------------------------
-# CONFIG_DEBUG_INFO_BTF on 6.12 needs pahole >= 1.25: older ones (bookworm
-# has 1.24) emit BTF without the struct_ops stub functions
-# (`__bpf_ops_sched_ext_ops_*`), and sched_ext then fails to register at boot
-# ("Cannot find the stub function name for the select_cpu in struct
-# sched_ext_ops").  Trixie's pahole binary needs trixie's libc (>= 2.38) and
+# sched_ext asks for pahole >= 1.25 (tools/sched_ext/README.md: the BTF of
+# its kfuncs); bookworm's dwarves has 1.24.  Trixie's pahole binary needs
+# trixie's libc (>= 2.38) and
 # libbpf (>= 1.5), so it is not installed on the host: the debs below are
 # fetched with the same private apt configuration, unpacked (dpkg-deb -x)
 # into $cache/pahole-<version>/root, and bin/pahole runs it with trixie's own
