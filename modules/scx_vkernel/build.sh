@@ -93,6 +93,14 @@ log "vmlinux.h, BPF object, skeleton, loader"
 api=()
 if grep -q '^extern void scx_bpf_dsq_insert(' "$w/include/vmlinux.h"; then api=(-DVK_DSQ_INSERT); fi
 log "DSQ kfuncs: ${api[*]:-scx_bpf_dispatch (6.12)}"
+# the exit message (UEI_RECORD copies it with bpf_probe_read_kernel_str, a helper that exists only
+# with CONFIG_BPF_EVENTS, i.e. kprobe/uprobe events: every distribution kernel has it, our lean 6.12
+# build does not; without it the exit op records the kind and code only). A kernel dir without
+# config (not ours, not stock-kernel.sh's) is taken to be a distribution's.
+if [ ! -r "$kout/config" ] || grep -qx 'CONFIG_BPF_EVENTS=y' "$kout/config"; then
+	api+=(-DVK_EXIT_MSG)
+fi
+log "exit message: $([[ " ${api[*]} " == *" -DVK_EXIT_MSG "* ]] && echo "reason + message (BPF_EVENTS)" || echo "kind + code only (no CONFIG_BPF_EVENTS)")"
 sys_includes=$("$clang" -v -E - </dev/null 2>&1 | sed -n '/<...> search starts here:/,/End of search list./{ s| \(/.*\)|-idirafter \1|p }')
 # shellcheck disable=SC2086
 run "$clang" -g -O2 -target bpf -mcpu=v3 -mlittle-endian -D__TARGET_ARCH_x86 "${api[@]}" \

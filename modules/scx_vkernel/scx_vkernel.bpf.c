@@ -249,9 +249,23 @@ s32 BPF_STRUCT_OPS_SLEEPABLE(vk_init)
 	return 0;
 }
 
+/*
+ * UEI_RECORD copies the exit's reason and message with
+ * bpf_probe_read_kernel_str(), which a kernel without CONFIG_BPF_EVENTS does
+ * not offer (the verifier refuses the program: "program of this type cannot
+ * use helper"); build.sh defines VK_EXIT_MSG when the kernel has it.  Without
+ * it, the kind and the exit code (plain fields) are recorded, the kind last,
+ * as UEI_RECORD does (the loader polls it).
+ */
 void BPF_STRUCT_OPS(vk_exit, struct scx_exit_info *ei)
 {
+#ifdef VK_EXIT_MSG
 	UEI_RECORD(uei, ei);
+#else
+	if (bpf_core_field_exists(ei->exit_code))
+		uei.exit_code = ei->exit_code;
+	__sync_val_compare_and_swap(&uei.kind, uei.kind, ei->kind);
+#endif
 }
 
 SCX_OPS_DEFINE(vkernel_ops,

@@ -339,8 +339,11 @@ static int cmd_run(const char *logfile)
 		return 0;
 	}
 	ecode = UEI_REPORT(skel, uei);
+	/* a kernel without CONFIG_BPF_EVENTS: no reason copied (scx_vkernel.bpf.c, vk_exit) */
+	if (!skel->data->uei.reason[0])
+		fprintf(stderr, "EXIT: kind %d, exit code %lld (no reason: the kernel has no CONFIG_BPF_EVENTS; see dmesg)\n",
+			skel->data->uei.kind, (long long)ecode);
 	scx_vkernel__destroy(skel);
-	(void)ecode;
 	return 1;
 }
 
