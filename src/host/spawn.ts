@@ -69,6 +69,14 @@ export function runDetached(argv: readonly string[]): number {
 }
 
 /**
+ * Starts `argv` detached (its own session), with a pipe on its stdin and stdout and no stderr: a
+ * helper we talk to (the rt v2 supervisor's sentinel). The caller owns the handle.
+ */
+export function spawnPiped(argv: readonly string[]): ChildProcess {
+  return cp().spawn(argv[0], argv.slice(1), { stdio: ['pipe', 'pipe', 'ignore'], detached: true });
+}
+
+/**
  * Starts `file args` with our stdin/stdout/stderr and the extra fds listed (bun closes every fd not
  * listed): for runc, whose delegation (signal forwarding, exit status) is oci/runc.ts's.
  */

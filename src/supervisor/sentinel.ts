@@ -1,5 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import type { HostOps } from '../host/ops.js';
+import { spawnPiped } from '../host/spawn.js';
 import { threadPolicySetter } from '../host/sched-ffi.js';
 import type { Cgroups } from '../kernel/cgroups/types.js';
 import { startTime } from '../store/proc.js';
@@ -47,8 +48,7 @@ export class SentinelHandle {
     this.lastStart = Date.now();
     const argv = [...this.self, SUPERVISE, JSON.stringify(sentinelArgs(this.a))];
     // its own session: a signal to the supervisor's process group does not reach it
-    // (node:child_process on first use: a static import would load it at every engine start)
-    const child = process.getBuiltinModule('node:child_process').spawn(argv[0], argv.slice(1), { stdio: ['pipe', 'pipe', 'ignore'], detached: true });
+    const child = spawnPiped(argv);
     this.readyNow = false;
     child.stdout?.setEncoding('utf8').on('data', (d: string) => {
       if (this.child !== child || !d.includes('ready')) return;
