@@ -61,3 +61,39 @@ test('a failed test is named at the end, with the first line of its failure', ()
   expect(c.status).toBe(1);
   expect(c.out).toContain(`==> vm failed: ${vmTop[0]} › suite › the row: Error: expect(received).toBeLessThan(expected) | Expected: < 30 | Received:   31 | at Object.<anonymous> (test/x.test.ts:1:2)\n`);
 });
+
+// issue 10 §4: a tier cannot pass by running nothing or by skipping under CI
+describe('a tier that ran nothing or skipped fails', () => {
+  const withResults = (edit: (r: { numTotalTests: number; numPassedTests: number; numPendingTests: number; testResults: { assertionResults: unknown[] }[] }) => void) => {
+    const out = results(vmTop);
+    const r = JSON.parse(readFileSync(out, 'utf8'));
+    edit(r);
+    writeFileSync(out, JSON.stringify(r));
+    return out;
+  };
+
+  test('zero tests → fail', () => {
+    const c = check('vm', withResults((r) => { r.numTotalTests = 0; r.numPassedTests = 0; }));
+    expect([c.status, c.out]).toEqual([1, expect.stringContaining('ran zero tests')]);
+  });
+
+  test('a skipped test under CI=true → fail, naming it; outside CI → pass', () => {
+    const out = withResults((r) => {
+      r.numPendingTests = 1;
+      r.testResults[0].assertionResults = [{ status: 'pending', fullName: 'suite › needs RT groups' }];
+    });
+    const ci = check('vm', out, { CI: 'true' });
+    expect([ci.status, ci.out]).toEqual([1, expect.stringContaining(`CI=true: 1 skipped (${vmTop[0]}: suite › needs RT groups)`)]);
+    expect(check('vm', out, { CI: '' }).status).toBe(0);
+  });
+
+  test('no results file (jest did not run, or its teardown failed) → fail', () => {
+    const c = check('vm', join(dir, 'missing.json'));
+    expect([c.status, c.out]).toEqual([1, expect.stringContaining('no results')]);
+  });
+
+  test('a tier without test files → fail', () => {
+    const c = check('no-such-tier', results([]));
+    expect([c.status, c.out]).toEqual([1, expect.stringContaining('no test files under test/no-such-tier')]);
+  });
+});
