@@ -47,7 +47,10 @@ describe.each([['bun (pidfd)', {}], ['node (start time, then kill)', { VKERNEL_E
       expect([del.exitCode, del.stderr]).toEqual([0, '']);
       reusedState(root, y, p.pid as number);
       const gc = await vk(['gc', '--root', root], { env });
-      expect([gc.exitCode, gc.stdout]).toEqual([0, `removing ${root}: ${y}`]);
+      // (gc also settles the host-wide RT ledger: a holder a fifo container elsewhere left for lazy
+      // release, e.g. by another test or run on this host, is none of this test's business)
+      const said = gc.stdout.split('\n').filter((l) => !/^removing RT ledger holder \S+ \(its group is gone\)$/.test(l));
+      expect([gc.exitCode, said]).toEqual([0, [`removing ${root}: ${y}`]]);
       expect((await vk(['--root', root, 'kill', x, 'KILL'], { env })).exitCode).not.toBe(0);
       await sleep(300);
       expect(alive(p)).toBe(true);
