@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { spawn } from 'node:child_process';
 import { KEYS, PREFIX } from '../../src/policy/keys.js';
 import { makeBundle, requireRoot, run, runc, tempRoot, uid, vk, leftovers, RUNTIME, hasState } from '../helpers/fixtures.js';
+import { needs, RT_GROUPS } from '../helpers/prereq.js';
 
 beforeAll(requireRoot);
 
@@ -54,27 +55,42 @@ describe('same observable results as runc', () => {
     expect((await vk(['--root', root, 'delete', '--force', 'nope'])).exitCode).toBe(0);
   });
 
-  test.each([['launcher', {}], ['engine (policy)', { 'io.vkernel.sched.policy': 'cfs', 'io.vkernel.strict': 'false' }]])(
-    'delete repeated: each call answers as runc does for the same sequence, nothing left after any (%s)', async (_name, annotations) => {
-      const bundle = await makeBundle({ args: ['sleep', '30'], annotations });
-      const root = tempRoot();
-      const steps = [['delete'], ['delete'], ['delete', '--force'], ['delete', '--force']];
-      const seen: Record<string, { step: string; exit?: number; err: string }[]> = { ours: [], theirs: [] };
-      for (const [who, tool] of [['ours', vk], ['theirs', runc]] as const) {
-        const id = uid(who === 'ours' ? 'o' : 't');
-        const fd = openSync(join(tmpdir(), `${id}.out`), 'w');
-        expect((await tool(['--root', root, 'create', '--bundle', bundle, id], { stdin: 'ignore', stdout: fd, stderr: fd })).exitCode).toBe(0);
-        for (const step of steps) {
-          const r = await tool(['--root', root, ...step, id]);
-          // runc's error lines carry a time; the id is each side's own
-          const err = String(r.stderr).replace(/time="[^"]*" /g, '').replaceAll(id, '<id>');
-          seen[who].push({ step: step.join(' '), exit: r.exitCode, err });
-          expect(leftovers(root, id)).toEqual([]);
-        }
+  /**
+   * delete, delete, delete --force, delete --force of a created container: each call answers as
+   * runc's does (exit code, stderr), nothing of ours left after any. Three ways a delete goes: the
+   * launcher straight to runc (no request); a cfs container whose state create handed to runc's
+   * directory (delete straight to runc); an adaptive one, whose state stays beside runc's until
+   * delete, so the first delete runs in the engine (lifecycle/delete.ts) and the later ones find
+   * nothing of ours.
+   */
+  async function deleteRepeated(annotations: Record<string, string> | undefined, engineState: boolean): Promise<void> {
+    const bundle = await makeBundle({ args: ['sleep', '30'], annotations });
+    const root = tempRoot();
+    const steps = [['delete'], ['delete'], ['delete', '--force'], ['delete', '--force']];
+    const seen: Record<string, { step: string; exit?: number; err: string }[]> = { ours: [], theirs: [] };
+    for (const [who, tool] of [['ours', vk], ['theirs', runc]] as const) {
+      const id = uid(who === 'ours' ? 'o' : 't');
+      const fd = openSync(join(tmpdir(), `${id}.out`), 'w');
+      expect((await tool(['--root', root, 'create', '--bundle', bundle, id], { stdin: 'ignore', stdout: fd, stderr: fd })).exitCode).toBe(0);
+      // the path this row is about: our state beside runc's (the engine deletes) or not
+      if (who === 'ours') expect(existsSync(join(root, `vkernel@${id}.json`))).toBe(engineState);
+      for (const step of steps) {
+        const r = await tool(['--root', root, ...step, id]);
+        // runc's error lines carry a time; the id is each side's own
+        const err = String(r.stderr).replace(/time="[^"]*" /g, '').replaceAll(id, '<id>');
+        seen[who].push({ step: step.join(' '), exit: r.exitCode, err });
+        expect(leftovers(root, id)).toEqual([]);
       }
-      expect(seen.ours).toEqual(seen.theirs);
-      expect(seen.ours.map((s) => s.exit)).toEqual([0, 1, 0, 0]);
-    }, 30000);
+    }
+    expect(seen.ours).toEqual(seen.theirs);
+    expect(seen.ours.map((s) => s.exit)).toEqual([0, 1, 0, 0]);
+  }
+
+  test.each([['launcher', undefined], ['cfs: state handed to runc, delete straight to runc', { 'io.vkernel.sched.policy': 'cfs', 'io.vkernel.strict': 'false' }]] as const)(
+    'delete repeated: each call answers as runc does for the same sequence, nothing left after any (%s)', (_name, annotations) => deleteRepeated(annotations, false), 30000);
+
+  needs(RT_GROUPS).test('delete repeated: each call answers as runc does for the same sequence, nothing left after any (adaptive: the first delete runs in the engine)',
+    () => deleteRepeated({ 'io.vkernel.sched.policy': 'adaptive' }, true), 30000);
 
   test('--version prints runc\'s lines first, then ours (compat.test.ts checks every path)', async () => {
     const r = await vk(['--version']);
