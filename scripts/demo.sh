@@ -32,7 +32,8 @@ if [ "${1:-}" = --vm ]; then
   exit 0
 fi
 
-sh scripts/setup.sh demo
+# VKERNEL_DEMO_SETUP=0: on the build there is (test/integration/demo.test.ts runs the demo so)
+[ "${VKERNEL_DEMO_SETUP:-1}" = 0 ] || sh scripts/setup.sh demo
 RT=$PWD/bin/vkernel-runtime
 W=$(mktemp -d /tmp/vkernel-demo.XXXXXX)
 ROOT=$W/root
@@ -61,9 +62,13 @@ if ! "$RT" --root "$ROOT" create --bundle "$W/bundle" "$ID" </dev/null; then
   exit 0
 fi
 PID=$(runc --root "$ROOT" state "$ID" | jq .pid)
-CG=$(jq -r .cgroupPath "$ROOT/vkernel@$ID.json")
+# our state: beside runc's, or, when nothing of ours outlives runc's delete (fifo on the rt
+# backend), inside runc's own container directory, which runc's delete removes
+STATE=$ROOT/vkernel@$ID.json
+[ -e "$STATE" ] || STATE=$ROOT/$ID/vkernel.json
+CG=$(jq -r .cgroupPath "$STATE")
 echo "applied before start, seen from the host:"
-echo "  backend:            $(jq -r .backend "$ROOT/vkernel@$ID.json")"
+echo "  backend:            $(jq -r .backend "$STATE")"
 echo "  init task $PID:     $(chrt -p "$PID" | tr '\n' ' ')"
 [ -r "/sys/fs/cgroup/cpu$CG/cpu.rt_runtime_us" ] && echo "  cgroup cpu$CG: cpu.rt_runtime_us=$(cat /sys/fs/cgroup/cpu$CG/cpu.rt_runtime_us) of $(cat /sys/fs/cgroup/cpu$CG/cpu.rt_period_us)"
 [ -r "/sys/fs/cgroup/cpu$CG/cpu.real_policy" ] && echo "  cgroup cpu$CG: cpu.real_policy=$(cat /sys/fs/cgroup/cpu$CG/cpu.real_policy)"
@@ -79,7 +84,10 @@ sleep 0.5
 # hierarchy (v1 and v2, also nested under the caller's own cgroup), the parent's RT budget (the
 # kernel frees a removed group's budget after an RCU grace period: up to 3 s)
 LEFT=""
-[ -e "$ROOT/vkernel@$ID.json" ] && LEFT="$LEFT state:$ROOT/vkernel@$ID.json"
+for f in "$ROOT/vkernel@$ID.json" "$ROOT/$ID/vkernel.json" "$ROOT/vkernel@$ID.lock"; do
+  [ -e "$f" ] && LEFT="$LEFT state:$f"
+done
+runc --root "$ROOT" state "$ID" >/dev/null 2>&1 && LEFT="$LEFT runc-container:$ID"
 for m in $(grep -E ' - cgroup2? ' /proc/self/mountinfo | cut -d' ' -f5); do
   for d in $(find "$m" -maxdepth 4 -type d -name "$ID" 2>/dev/null); do LEFT="$LEFT cgroup:$d"; done
 done
