@@ -116,11 +116,14 @@ needs(RT_GROUPS).test('gc removes an adaptive controller\'s cgroup (vkernel-adap
   const root = tempRoot();
   const gone = uid('gcad');
   const live = uid('gcal');
-  const goneState = await adaptiveStarted(root, gone);
-  const liveState = await adaptiveStarted(root, live);
-  const goneDir = controllerDir(goneState);
-  const liveDir = controllerDir(liveState);
+  let liveDir = '';
   try {
+    // (inside the try: when the second create fails, e.g. the node RT budget is taken by others on
+    // this host, the first container is still deleted)
+    const goneState = await adaptiveStarted(root, gone);
+    const liveState = await adaptiveStarted(root, live);
+    const goneDir = controllerDir(goneState);
+    liveDir = controllerDir(liveState);
     // the controller in its group, then SIGKILLed (nothing of it removes the group), its state
     // removed by hand and its container by runc: the group is all that is left
     for (let i = 0; i < 50 && !(existsSync(goneDir) && procsIn(goneDir).length); i++) await sleep(100);
