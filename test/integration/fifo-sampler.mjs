@@ -5,7 +5,9 @@
 // exactly while the task holds a CPU as FIFO: it saw promotions late and missed whole FIFO parts of
 // windows. Measured at load 10-15 (four busy loops beside the test): it read 9.9 %, 8.0 % and 0.4 %
 // where the supervisor's cgroup accounting said 9.9 % of 2 CPUs (~20 % of the task's time).
-//   fifo-sampler.mjs <pid> <ms>   prints one JSON line: {share, fifoMs, totalMs, samples, maxGapMs, policy}
+//   fifo-sampler.mjs <pid> <ms>   prints one JSON line: {share, fifoMs, totalMs, samples, maxGapMs, lateMs, policy}
+// lateMs: the time in gaps between samples longer than 2 ms, counted whole: a bound on what the
+// sampler can have misread (it attributes each gap to the policy it saw at its start).
 import { readFileSync } from 'node:fs';
 
 const [pid, ms] = process.argv.slice(2).map(Number);
@@ -29,6 +31,7 @@ let fifo = 0;
 let total = 0;
 let samples = 0;
 let maxGap = 0;
+let late = 0;
 let at = performance.now();
 let was = policy();
 // each sample counts for the time until the next one
@@ -39,8 +42,9 @@ for (const end = at + ms; at < end;) {
   if (was === 1) fifo += gap;
   total += gap;
   maxGap = Math.max(maxGap, gap);
+  if (gap > 2) late += gap;
   samples++;
   at = now;
   was = policy();
 }
-process.stdout.write(`${JSON.stringify({ share: (fifo * 100) / total, fifoMs: fifo, totalMs: total, samples, maxGapMs: maxGap, policy: own })}\n`);
+process.stdout.write(`${JSON.stringify({ share: (fifo * 100) / total, fifoMs: fifo, totalMs: total, samples, maxGapMs: maxGap, lateMs: late, policy: own })}\n`);

@@ -48,16 +48,18 @@ async function supervisorCpu(pid: number, ms: number): Promise<number> {
 /**
  * The share of `ms` during which `pid` was SCHED_FIFO, by an observer that is not starved: a
  * sampler at SCHED_FIFO 50 (test/integration/fifo-sampler.mjs, which says why), reading the task's
- * policy every ms. Fails when the sampler was not FIFO or missed more than 20 ms at once.
+ * policy every ms. Fails when the sampler was not FIFO, or when its gaps longer than 2 ms (what it
+ * may have misread) add up to more than 5 % of the time: the reading could then be off by more than
+ * 5 points (a single pause of 24 ms was seen once: 0.8 % of 3 s, harmless).
  */
 const SAMPLER = join(new URL('.', import.meta.url).pathname, 'fifo-sampler.mjs');
 async function fifoShare(pid: number, ms: number): Promise<{ share: number; text: string }> {
   const out = await new Promise<string>((resolve, reject) => {
     execFile('chrt', ['-f', '50', process.execPath, SAMPLER, String(pid), String(ms)], { encoding: 'utf8' }, (e, stdout, stderr) => (e ? reject(new Error(`${e.message}: ${stderr}`)) : resolve(stdout)));
   });
-  const r = JSON.parse(out) as { share: number; fifoMs: number; totalMs: number; samples: number; maxGapMs: number; policy: number };
-  const text = `FIFO ${r.fifoMs.toFixed(0)} of ${r.totalMs.toFixed(0)} ms (${r.share.toFixed(1)} %; ${r.samples} samples by a FIFO 50 sampler, longest gap ${r.maxGapMs.toFixed(1)} ms)`;
-  if (r.policy !== 1 || r.maxGapMs > 20) throw new Error(`the sampler's reading is no measurement: policy ${r.policy}, ${text}`);
+  const r = JSON.parse(out) as { share: number; fifoMs: number; totalMs: number; samples: number; maxGapMs: number; lateMs: number; policy: number };
+  const text = `FIFO ${r.fifoMs.toFixed(0)} of ${r.totalMs.toFixed(0)} ms (${r.share.toFixed(1)} %; ${r.samples} samples by a FIFO 50 sampler, longest gap ${r.maxGapMs.toFixed(1)} ms, gaps over 2 ms ${r.lateMs.toFixed(0)} ms in all)`;
+  if (r.policy !== 1 || r.lateMs > r.totalMs * 0.05) throw new Error(`the sampler's reading is no measurement: policy ${r.policy}, ${text}`);
   return { share: r.share, text };
 }
 
