@@ -280,7 +280,7 @@ describe('the engine under node (VKERNEL_ENGINE=node) behaves like the bun binar
     const r = await vk(['--root', root, 'run', '--bundle', bundle, id], { env });
     expect([r.exitCode, r.stdout, r.stderr]).toEqual([5, 'out', '']);
     expect(leftovers(root, id)).toEqual([]);
-  });
+  }, 30000); // node starts for the prepare step and each of run's hooks: ~1 s each on a loaded 2-core host (jest's default 5 s was exceeded at load ~9)
 
   test('create/start/delete with a policy and a bad annotation', async () => {
     const root = tempRoot();
