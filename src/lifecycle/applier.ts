@@ -105,6 +105,16 @@ export interface Applier {
    * at the launcher: runc removes our state with its own. Absent: the engine runs delete.
    */
   diesWithContainer?(undo: unknown, policy: Policy): boolean;
+  /**
+   * for a record that dies with the container: the cpu cgroup directory whose RT budget
+   * (cpu.rt_runtime_us) must be zeroed before runc removes the group, which the launcher does when
+   * it passes `delete` straight to runc (StateStore.linkRtGroup). A removed group's budget keeps
+   * counting in the kernel until its task group is freed (up to seconds here), and the next RT
+   * grant on the node waits for it meanwhile; zeroed first, it is free at once. The kernel refuses
+   * the write while the group has RT tasks (a running container's delete --force): then the budget
+   * is freed the lazy way, as without it.
+   */
+  rtGroupAtDelete?(undo: unknown): string | undefined;
   /** after a successful `runc start` */
   started?(ctx: UndoContext): Promise<void>;
   /**

@@ -4,7 +4,7 @@ import { withLock } from '../store/lock.js';
 import { checkId } from '../store/state.js';
 import { applyAll, newState, prepareAll, readRequest } from './request.js';
 import type { Runtime } from './runtime.js';
-import { clearStale, diesWithContainer, releaseAll, undoAll } from './undo.js';
+import { clearStale, diesWithContainer, releaseAll, rtGroupAtDelete, undoAll } from './undo.js';
 import { faultPoint } from '../store/fault.js';
 
 /** create = validate → `runc create` (argv unchanged) → apply → state; rollback on any failure after runc. */
@@ -35,7 +35,10 @@ export async function create(rt: Runtime): Promise<number> {
       if (appliers.some((a) => a.startsAfter?.(state.policy))) rt.store.markStart(id);
       // nothing to undo after runc's delete: our state moves into runc's container directory, runc's
       // delete removes it with its own and the launcher passes delete straight to runc (no engine)
-      else if (diesWithContainer(state)) rt.store.handToRunc(id);
+      else if (diesWithContainer(state) && rt.store.handToRunc(id)) {
+        const group = rtGroupAtDelete(state);
+        if (group) rt.store.linkRtGroup(id, group);
+      }
       faultPoint('created');
       return 0;
     } catch (e) {

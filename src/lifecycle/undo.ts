@@ -47,6 +47,15 @@ export function diesWithContainer(state: ContainerState): boolean {
   return state.applied.every((step) => APPLIERS.find((a) => a.name === step.name)?.diesWithContainer?.(step.undo, state.policy) === true);
 }
 
+/** the cpu group whose RT budget the launcher zeroes before passing `delete` to runc (Applier.rtGroupAtDelete) */
+export function rtGroupAtDelete(state: ContainerState): string | undefined {
+  for (const step of state.applied) {
+    const dir = APPLIERS.find((a) => a.name === step.name)?.rtGroupAtDelete?.(step.undo);
+    if (dir) return dir;
+  }
+  return undefined;
+}
+
 /** Before a new create of `id`: our state left by a container runc no longer knows is undone. */
 export async function clearStale(rt: Runtime, id: string): Promise<void> {
   const stale = rt.store.read(id);

@@ -1,4 +1,4 @@
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Policy, Sources } from '../policy/types.js';
 import { faultPoint } from './fault.js';
@@ -11,6 +11,12 @@ export const DEFAULT_ROOT = '/run/runc';
 
 /** our state's name inside runc's container directory (StateStore.handToRunc) */
 const RUNC_OWNED = 'vkernel.json';
+
+/**
+ * beside our handed-over state: a symbolic link to the container's cpu cgroup directory, whose RT
+ * budget the launcher zeroes before it passes `delete` to runc (StateStore.linkRtGroup)
+ */
+export const RUNC_OWNED_RT_GROUP = 'vkernel.rt-group';
 
 /** runc's container id rule; also keeps ids from ever naming a path outside the root */
 const ID_RE = /^[\w+\-.]+$/;
@@ -99,6 +105,19 @@ export class StateStore {
     if (!existsSync(join(this.root, id, 'state.json'))) return false;
     timed('state-handover', () => renameSync(this.path(id), this.runcOwnedPath(id)));
     return true;
+  }
+
+  /**
+   * After handToRunc: a symbolic link `<root>/<id>/vkernel.rt-group` to the container's cpu cgroup
+   * directory (an absolute path under the cgroup mount, from the applier's own record), for the
+   * launcher's `delete`: it writes 0 to `cpu.rt_runtime_us` through the link (the kernel refuses
+   * while the group has RT tasks) and execs runc, whose delete removes the link with its
+   * directory. Best effort: without the link the budget is freed the lazy way (rt-ledger.ts).
+   */
+  linkRtGroup(id: string, dir: string): void {
+    try {
+      timed('rt-group-link', () => symlinkSync(dir, join(this.root, id, RUNC_OWNED_RT_GROUP)));
+    } catch { /* the lazy way */ }
   }
 
   /**

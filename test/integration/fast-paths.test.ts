@@ -1,4 +1,4 @@
-import { existsSync, openSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, openSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { leftovers, makeBundle, requireRoot, runc, tempRoot, uid, vk } from '../helpers/fixtures.js';
@@ -32,12 +32,13 @@ async function lifecycle(policy: string) {
   expect(JSON.parse((await runc(['--root', root, 'state', id])).stdout).status).toBe('running');
   // beside runc's directories (engine on delete), or inside runc's own (delete straight to runc)
   const handedOver = existsSync(join(root, id, 'vkernel.json'));
+  const rtLink = existsSync(join(root, id, 'vkernel.rt-group')) ? readlinkSync(join(root, id, 'vkernel.rt-group')) : undefined;
   const state = JSON.parse(readFileSync(handedOver ? join(root, id, 'vkernel.json') : join(root, `vkernel@${id}.json`), 'utf8'));
   const refused = await vk(['--root', root, 'delete', id], { env }); // running, no --force: runc refuses
   const keptAfterRefusal = existsSync(join(root, id, 'vkernel.json')) || existsSync(join(root, `vkernel@${id}.json`));
   const deleted = await vk(['--root', root, 'delete', '--force', id], { env });
   expect(deleted.exitCode).toBe(0);
-  const result = { marker, handedOver, state, refused, keptAfterRefusal, lines: lines(), root, id };
+  const result = { marker, handedOver, rtLink, state, refused, keptAfterRefusal, lines: lines(), root, id };
   rmSync(prof, { force: true });
   return result;
 }
@@ -92,11 +93,43 @@ needs(RT_GROUPS).test('fifo (rt backend: an RT budget in the RT ledger): create 
   expect(leftovers(r.root, r.id)).toEqual([]);
   // the holder of the removed group until a ledger operation: gc drops it
   const group = (r.state.applied[0].undo as { backendUndo: { dir: string } }).backendUndo.dir;
+  // (the launcher's link to the group was in runc's directory; the running container's RT tasks
+  // made the kernel refuse the zero write, and delete --force went on to runc all the same)
+  expect(r.rtLink).toBe(group);
   expect(existsSync(group)).toBe(false);
   const gc = await vk(['gc', '--root', r.root]);
   expect([gc.exitCode, gc.stdout.split('\n').filter((l) => l.startsWith('failed'))]).toEqual([0, []]);
   const ledger = JSON.parse(readFileSync('/run/vkernel-runtime/locks/rt-ledger.json', 'utf8')) as { holders: Record<string, unknown> };
   expect(Object.keys(ledger.holders)).not.toContain(group);
+}, 120_000);
+
+needs(RT_GROUPS).test('fifo, container stopped: the launcher zeroes the group\'s RT budget before it passes delete to runc (a removed group\'s budget would count in the kernel until the group is freed, and the next RT grant would wait for it)', async () => {
+  const bundle = await makeBundle({ args: ['true'], annotations: { 'io.vkernel.sched.policy': 'fifo' } });
+  const root = tempRoot();
+  const id = uid('fz');
+  // runc as the launcher calls it, but first noting the group's budget when asked to delete
+  const seen = join(tmpdir(), `${id}.budget`);
+  const wrapper = join(tmpdir(), `${id}.runc`);
+  writeFileSync(wrapper, '#!/bin/sh\nfor a do [ "$a" = delete ] && cat "$VK_GROUP/cpu.rt_runtime_us" >"$VK_SEEN"; done\nexec runc "$@"\n');
+  chmodSync(wrapper, 0o755);
+  try {
+    expect((await vk(['--root', root, 'create', '--bundle', bundle, id], { stdin: 'ignore', stdout: 'ignore', stderr: 'ignore' })).exitCode).toBe(0);
+    const state = JSON.parse(readFileSync(join(root, id, 'vkernel.json'), 'utf8'));
+    const group = state.applied[0].undo.backendUndo.dir as string;
+    expect(readlinkSync(join(root, id, 'vkernel.rt-group'))).toBe(group);
+    expect(Number(readFileSync(join(group, 'cpu.rt_runtime_us'), 'utf8'))).toBeGreaterThan(0);
+    expect((await vk(['--root', root, 'start', id])).exitCode).toBe(0);
+    for (let i = 0; i < 100 && JSON.parse((await runc(['--root', root, 'state', id])).stdout).status !== 'stopped'; i++) await new Promise((r) => setTimeout(r, 50));
+    const del = await vk(['--root', root, 'delete', id], { env: { VKERNEL_RUNC: wrapper, VK_GROUP: group, VK_SEEN: seen } });
+    expect([del.exitCode, del.stderr]).toEqual([0, '']);
+    expect(readFileSync(seen, 'utf8').trim()).toBe('0');
+    expect(existsSync(group)).toBe(false);
+  } finally {
+    await vk(['--root', root, 'delete', '--force', id]);
+    rmSync(seen, { force: true });
+    rmSync(wrapper, { force: true });
+  }
+  expect(leftovers(root, id)).toEqual([]);
 }, 120_000);
 
 needs(RT_GROUPS).test('adaptive: create leaves the start marker, start runs the engine and starts the controller; delete removes both', async () => {

@@ -136,6 +136,11 @@ export const schedPolicy: Applier = {
     const b = u.backendUndo as Partial<RtUndo>;
     return u.backend === 'rt' && b.ledger === true && Array.isArray(b.raised) && b.raised.length === 0;
   },
+  rtGroupAtDelete(undo) {
+    const u = undo as Undo | undefined;
+    const b = u?.backendUndo as Partial<RtUndo> | undefined;
+    return u?.backend === 'rt' && b?.ledger === true && typeof b.dir === 'string' ? b.dir : undefined;
+  },
   async started(ctx) {
     if (ctx.state.policy['sched.policy'] !== 'adaptive') return;
     try {
