@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { parseDocument } from 'yaml';
-import { parseConfig, DEFAULT_CONFIG } from '../policy/config.js';
+import { DEFAULT_CONFIG } from '../policy/config.js';
+import { parseConfig } from '../policy/config-parse.js';
 import { readText, type Change } from './files.js';
 
 /** what `install containerd|node` writes when the node has no runtime config yet */

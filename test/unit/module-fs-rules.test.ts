@@ -1,7 +1,7 @@
 // io.vkernel.fs.rules (issue 14 §4): the grammar, validation before any side effect, the module
 // parameter it becomes, and the kernel feature it needs (fs_rules, kernel patch 0015).
 import { resolvePolicy } from '../../src/policy/resolve.js';
-import { parseConfig } from '../../src/policy/config.js';
+import { parseConfig } from '../../src/policy/config-parse.js';
 import { KEY_BY_NAME } from '../../src/policy/keys.js';
 import { FS_FEATURE, MAX_FS_RULES, parseFsRules, parseRules, rulesFeatures, rulesParams } from '../../src/module/rules.js';
 import { moduleApplier } from '../../src/lifecycle/appliers/module.js';

@@ -1,7 +1,7 @@
 // io.vkernel.syscall.namespaces, io.vkernel.syscall.personality and io.vkernel.caps.max (issue 14 §2, §3):
 // validation before any side effect, the module parameters they become, the kernel features they need.
 import { resolvePolicy } from '../../src/policy/resolve.js';
-import { parseConfig } from '../../src/policy/config.js';
+import { parseConfig } from '../../src/policy/config-parse.js';
 import { KEY_BY_NAME } from '../../src/policy/keys.js';
 import { CAPABILITIES, parseCapsMax, parseNamespaces, parsePersonality, parseRules, rulesParams } from '../../src/module/rules.js';
 import { moduleParams } from '../../src/module/deny.js';

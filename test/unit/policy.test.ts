@@ -1,7 +1,7 @@
 import { resolvePolicy, requestsFeature } from '../../src/policy/resolve.js';
 import { PolicyError } from '../../src/policy/validate.js';
 import { envName } from '../../src/policy/keys.js';
-import { parseConfig } from '../../src/policy/config.js';
+import { parseConfig } from '../../src/policy/config-parse.js';
 
 describe('precedence: annotation > env > --vkernel-set > config > defaults', () => {
   const config = { path: '/etc/vkernel-runtime/config.yaml', defaults: { 'io.vkernel.sched.policy': 'cfs', 'sched.adaptive.interval_ms': 500, strict: false } };

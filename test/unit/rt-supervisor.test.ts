@@ -15,7 +15,7 @@ import { budgetFor, initial, step, type SupState } from '../../src/supervisor/wi
 import { MemoryCgroups } from '../doubles/cgroups.js';
 import { plan } from '../../src/lifecycle/plan.js';
 import { schedPolicy } from '../../src/lifecycle/appliers/sched-policy.js';
-import { parseConfig } from '../../src/policy/config.js';
+import { parseConfig } from '../../src/policy/config-parse.js';
 import { Logger } from '../../src/log/logger.js';
 import { FakeHost } from '../doubles/host-ops.js';
 
