@@ -6,13 +6,15 @@ const bun = 'node_modules/@oven/bun-linux-x64/bin/bun';
 // the engine is compiled by the baseline build of bun: it runs on any x86-64 CPU (the default one
 // needs AVX2, which older hosts, many VMs and qemu's TCG CPUs lack: "Illegal instruction")
 const bunBaseline = 'node_modules/@oven/bun-linux-x64-baseline/bin/bun';
+/** JavaScriptCore's tier-up thresholds scale at the engine's start (1: bun's normal policy) */
+const JIT_POLICY = 100;
 const run = (cmd, args) => execFileSync(cmd, args, { stdio: 'inherit' });
 
 run(bun, ['scripts/gen-validator.ts']);
 run(bun, ['scripts/gen-launcher.ts']);
 run('node_modules/.bin/tsc', ['-p', 'tsconfig.json']);
 mkdirSync('dist/src/policy', { recursive: true });
-copyFileSync('src/policy/validate.generated.js', 'dist/src/policy/validate.generated.js');
+for (const f of ['validate.generated.js', 'validate-config.generated.js']) copyFileSync(`src/policy/${f}`, `dist/src/policy/${f}`);
 if (process.env.VKERNEL_BUILD_NO_COMPILE !== '1' && existsSync(bunBaseline)) {
   // The engine handles create/run/start/delete/features; bun starts in ~6 ms where node takes ~70.
   // --bytecode: JavaScriptCore bytecode compiled ahead of time (measured: 58 → 16 ms per `state`).
@@ -22,5 +24,11 @@ if (process.env.VKERNEL_BUILD_NO_COMPILE !== '1' && existsSync(bunBaseline)) {
   // JavaScript in the engine as root; and it read every directory from / down to the working
   // directory (getdents64 of /tmp: 20 calls here). Measured at start-up, perf stat task-clock, 30
   // interleaved runs, cwd /tmp: 66.7 -> 54.7 ms CPU (test/integration/engine-cwd.test.ts).
-  run(bunBaseline, ['build', '--compile', '--minify', '--bytecode', '--no-compile-autoload-dotenv', '--no-compile-autoload-bunfig', 'dist/src/cli/main.js', '--outfile', 'dist/vkernel-engine']);
+  // --format=esm --splitting: each module a dynamic import() reaches (create's lifecycle, every
+  // other command, the installers) is a chunk of its own whose bytecode is loaded only when that
+  // import runs, not at every start. --compile-jit-policy: JavaScriptCore's tier-up thresholds
+  // scaled up, so a call's run-once code stays in the interpreter instead of keeping JIT threads
+  // busy compiling it; the helpers that live as long as a container set the normal policy back
+  // (src/cli/main.ts normalJit). Measured: see issue 15's note (bench/variants.mjs).
+  run(bunBaseline, ['build', '--compile', '--minify', '--bytecode', '--format=esm', '--splitting', `--compile-jit-policy=${JIT_POLICY}`, '--no-compile-autoload-dotenv', '--no-compile-autoload-bunfig', 'dist/src/cli/main.js', '--outfile', 'dist/vkernel-engine']);
 }

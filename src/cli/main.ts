@@ -12,6 +12,11 @@ import { writeErr } from '../log/out.js';
  * The runc-compatible engine: create/run/start/delete/features/--version, one thin file each under
  * commands/; help and every other subcommand pass through to runc.
  */
+/** whether the process ends as soon as main() returns (set by main: the short calls) */
+let endAtOnce = false;
+/** commands whose work may go on after main() returns (timers, streams, child watchers) */
+const MAY_LEAVE_WORK = new Set(['run', 'oci-hook', 'vkernel-hook', 'vkernel-run-watch', 'vkernel-rt-release', 'vkernel-rt-supervise', 'vkernel-adaptive']);
+
 export async function main(args: readonly string[]): Promise<number> {
   // hooks run with the env their definition gives, often none
   process.env.PATH ??= DEFAULT_PATH;
@@ -70,6 +75,10 @@ export async function main(args: readonly string[]): Promise<number> {
     if (wantsRuncHelp(rt)) return await (await timed('import', () => import('./commands/passthrough.js'))).passthrough(rt);
     // runc prints its version whatever follows --version; ours after
     if (inv.version) return await (await timed('import', () => import('./commands/version.js'))).version(rt);
+    // the helpers that live as long as their container: the JIT's normal policy (the executable
+    // starts with a reluctant one, for the short calls: scripts/build.mjs --compile-jit-policy)
+    if (inv.command === 'vkernel-run-watch' || inv.command === 'vkernel-rt-supervise' || inv.command === 'vkernel-adaptive') normalJit();
+    endAtOnce = !MAY_LEAVE_WORK.has(inv.command ?? '');
     switch (inv.command) {
       case 'create': return await (await timed('import', () => import('./commands/create.js'))).create(rt);
       case 'run': return await (await timed('import', () => import('./commands/run.js'))).run(rt);
@@ -90,12 +99,22 @@ export async function main(args: readonly string[]): Promise<number> {
   }
 }
 
+/** JavaScriptCore's normal tier-up thresholds for this process (bun only; node has its own JIT policy) */
+function normalJit(): void {
+  (globalThis as { Bun?: { unsafe?: { setJITPolicy?: (scale: number) => void } } }).Bun?.unsafe?.setJITPolicy?.(1);
+}
+
 main(process.argv.slice(2)).then(
   (code) => {
     flushProfile();
     // runc died by a signal: so do we (a shell sees 128+n either way; a parent's wait sees the signal)
     const sig = runcDeathSignal(code);
     if (sig) dieBy(sig, code);
+    // create/start/delete and pass-through calls: at once, everything they started is done (output
+    // is written synchronously, helpers are detached) and the runtime's own teardown is not worth
+    // waiting for (~1 ms CPU per call). Other commands may leave work on the event loop (the rt
+    // sentinel, run's watcher): their process ends when it is done.
+    else if (endAtOnce) process.exit(code);
     else process.exitCode = code;
   },
   (e: unknown) => { writeErr(`vkernel-runtime: ${String(e)}\n`); process.exitCode = 1; },
