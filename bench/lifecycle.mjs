@@ -15,7 +15,7 @@ if (process.argv.includes('--docker')) {
   process.exit(0);
 }
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeBundle, makeRootfs } from './lib/bundle.mjs';
@@ -27,11 +27,15 @@ const rootfs = makeRootfs(w);
 const bundle = (annotations) => makeBundle(w, rootfs, annotations);
 
 const root = join(w, 'root');
+const errFile = join(w, 'stderr');
 const ms = (t0) => Number(process.hrtime.bigint() - t0) / 1e6;
 function run(bin, args, env) {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(bin, ['--root', root, ...args], { stdio: 'ignore', env: { ...process.env, ...env } });
-  if (r.status !== 0) throw new Error(`${bin} ${args.join(' ')}: exit ${r.status}`);
+  // stderr to a file, not a pipe: a created container's init holds runc's stdio until it runs
+  const err = openSync(errFile, 'w');
+  const r = spawnSync(bin, ['--root', root, ...args], { stdio: ['ignore', 'ignore', err], env: { ...process.env, ...env } });
+  closeSync(err);
+  if (r.status !== 0) throw new Error(`${bin} ${args.join(' ')}: exit ${r.status}: ${readFileSync(errFile, 'utf8').trim()}`);
   return ms(t0);
 }
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
