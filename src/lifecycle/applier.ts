@@ -111,8 +111,8 @@ export interface Applier {
    * it passes `delete` straight to runc (StateStore.linkRtGroup). A removed group's budget keeps
    * counting in the kernel until its task group is freed (up to seconds here), and the next RT
    * grant on the node waits for it meanwhile; zeroed first, it is free at once. The kernel refuses
-   * the write while the group has RT tasks (a running container's delete --force): then the budget
-   * is freed the lazy way, as without it.
+   * the write while the group has RT tasks (a running or created container): then the launcher
+   * runs the engine's delete, whose release demotes them and zeroes the budget before runc.
    */
   rtGroupAtDelete?(undo: unknown): string | undefined;
   /** after a successful `runc start` */

@@ -110,9 +110,10 @@ export class StateStore {
   /**
    * After handToRunc: a symbolic link `<root>/<id>/vkernel.rt-group` to the container's cpu cgroup
    * directory (an absolute path under the cgroup mount, from the applier's own record), for the
-   * launcher's `delete`: it writes 0 to `cpu.rt_runtime_us` through the link (the kernel refuses
-   * while the group has RT tasks) and execs runc, whose delete removes the link with its
-   * directory. Best effort: without the link the budget is freed the lazy way (rt-ledger.ts).
+   * launcher's `delete`: it writes 0 to `cpu.rt_runtime_us` through the link and execs runc, whose
+   * delete removes the link with its directory; when the kernel refuses (the group still has RT
+   * tasks) it runs the engine's delete instead. Best effort: without the link the budget is freed
+   * the lazy way (rt-ledger.ts).
    */
   linkRtGroup(id: string, dir: string): void {
     try {

@@ -79,26 +79,22 @@ test('cfs create SIGKILLed after handing its state to runc (kill-at=created): de
   expect(leftovers(root, id)).toEqual([]);
 }, 120_000);
 
-needs(RT_GROUPS).test('fifo (rt backend: an RT budget in the RT ledger): create hands its state to runc\'s directory; start and delete pass straight to runc; the ledger\'s next operation (gc) drops the holder', async () => {
+needs(RT_GROUPS).test('fifo (rt backend: an RT budget in the RT ledger), running: create hands its state to runc\'s directory and start passes straight to runc; the kernel refuses to zero the budget of a group with RT tasks, so delete runs the engine (demote, zero, runc, ledger holder given back)', async () => {
   const r = await lifecycle('fifo');
   expect(r.marker).toBe(false);
   expect(r.handedOver).toBe(true);
   expect(r.state.applied).toEqual([{ name: 'sched-policy', undo: { backend: 'rt', backendUndo: expect.objectContaining({ ledger: true, raised: [] }) } }]);
-  expect(r.lines.map((l) => l.cmd)).toEqual(['create']);
+  const group = (r.state.applied[0].undo as { backendUndo: { dir: string } }).backendUndo.dir;
+  expect(r.rtLink).toBe(group);
+  // create, then both deletes (the refused one and --force) in the engine; start straight to runc
+  expect(r.lines.map((l) => l.cmd)).toEqual(['create', 'delete', 'delete']);
   expect(r.lines[0].phases['runc state']).toBeUndefined();
   expect(r.lines[0].phases['runc state.json']).toBeDefined();
   expect(r.lines[0].phases['state-handover']).toBeDefined();
   expect(r.refused.exitCode).not.toBe(0);
   expect(r.keptAfterRefusal).toBe(true);
   expect(leftovers(r.root, r.id)).toEqual([]);
-  // the holder of the removed group until a ledger operation: gc drops it
-  const group = (r.state.applied[0].undo as { backendUndo: { dir: string } }).backendUndo.dir;
-  // (the launcher's link to the group was in runc's directory; the running container's RT tasks
-  // made the kernel refuse the zero write, and delete --force went on to runc all the same)
-  expect(r.rtLink).toBe(group);
   expect(existsSync(group)).toBe(false);
-  const gc = await vk(['gc', '--root', r.root]);
-  expect([gc.exitCode, gc.stdout.split('\n').filter((l) => l.startsWith('failed'))]).toEqual([0, []]);
   const ledger = JSON.parse(readFileSync('/run/vkernel-runtime/locks/rt-ledger.json', 'utf8')) as { holders: Record<string, unknown> };
   expect(Object.keys(ledger.holders)).not.toContain(group);
 }, 120_000);
@@ -109,6 +105,7 @@ needs(RT_GROUPS).test('fifo, container stopped: the launcher zeroes the group\'s
   const id = uid('fz');
   // runc as the launcher calls it, but first noting the group's budget when asked to delete
   const seen = join(tmpdir(), `${id}.budget`);
+  const prof = join(tmpdir(), `${id}.profile`);
   const wrapper = join(tmpdir(), `${id}.runc`);
   writeFileSync(wrapper, '#!/bin/sh\nfor a do [ "$a" = delete ] && cat "$VK_GROUP/cpu.rt_runtime_us" >"$VK_SEEN"; done\nexec runc "$@"\n');
   chmodSync(wrapper, 0o755);
@@ -120,14 +117,22 @@ needs(RT_GROUPS).test('fifo, container stopped: the launcher zeroes the group\'s
     expect(Number(readFileSync(join(group, 'cpu.rt_runtime_us'), 'utf8'))).toBeGreaterThan(0);
     expect((await vk(['--root', root, 'start', id])).exitCode).toBe(0);
     for (let i = 0; i < 100 && JSON.parse((await runc(['--root', root, 'state', id])).stdout).status !== 'stopped'; i++) await new Promise((r) => setTimeout(r, 50));
-    const del = await vk(['--root', root, 'delete', id], { env: { VKERNEL_RUNC: wrapper, VK_GROUP: group, VK_SEEN: seen } });
+    const del = await vk(['--root', root, 'delete', id], { env: { VKERNEL_RUNC: wrapper, VK_GROUP: group, VK_SEEN: seen, VKERNEL_PROFILE: prof } });
     expect([del.exitCode, del.stderr]).toEqual([0, '']);
     expect(readFileSync(seen, 'utf8').trim()).toBe('0');
     expect(existsSync(group)).toBe(false);
+    // straight to runc: no engine process for the delete
+    expect(existsSync(prof)).toBe(false);
+    // the holder of the removed group until a ledger operation: gc drops it
+    const gc = await vk(['gc', '--root', root]);
+    expect([gc.exitCode, gc.stdout.split('\n').filter((l) => l.startsWith('failed'))]).toEqual([0, []]);
+    const ledger = JSON.parse(readFileSync('/run/vkernel-runtime/locks/rt-ledger.json', 'utf8')) as { holders: Record<string, unknown> };
+    expect(Object.keys(ledger.holders)).not.toContain(group);
   } finally {
     await vk(['--root', root, 'delete', '--force', id]);
     rmSync(seen, { force: true });
     rmSync(wrapper, { force: true });
+    rmSync(prof, { force: true });
   }
   expect(leftovers(root, id)).toEqual([]);
 }, 120_000);
