@@ -844,27 +844,43 @@ static int nr_migrations_self(void)
 
 static void smp_work(struct smp_task *s, int ms)
 {
-	long long start = now_us(CLOCK_THREAD_CPUTIME_ID);
+	long long start = now_us(CLOCK_THREAD_CPUTIME_ID), last = 0;
+	int mig = nr_migrations_self();
 
 	while (now_us(CLOCK_THREAD_CPUTIME_ID) - start < ms * 1000LL) {
 		int c0 = sched_getcpu();
 		long long a = now_us(CLOCK_MONOTONIC);
 		int c = sched_getcpu();
 		long long b = now_us(CLOCK_MONOTONIC);
-		int k = s->nseg - 1;
+		int k = s->nseg - 1, split = 0;
 
 		/* moved before, between or after the two times: sample again */
 		if (c != c0 || c != sched_getcpu())
 			continue;
-		if (k < 0 || s->cpu[k] != c) {
+		/*
+		 * Off the CPU for over 1 ms since the last sample: if it was
+		 * moved away and back without running elsewhere (a migration
+		 * count that changed), it left this CPU: a new segment, as for
+		 * a move to another CPU, so that what ran here meanwhile is
+		 * not taken for an interleave.
+		 */
+		if (k >= 0 && s->cpu[k] == c && a - last > 1000) {
+			int m = nr_migrations_self();
+
+			split = m != mig;
+			mig = m;
+		}
+		if (k < 0 || s->cpu[k] != c || split) {
 			if (k + 1 >= SMP_SEGS)
 				continue;
 			k++;
 			s->cpu[k] = c;
 			s->start[k] = a;
 			s->nseg = k + 1;
+			mig = nr_migrations_self();
 		}
 		s->end[k] = b;
+		last = b;
 	}
 	s->migrations = nr_migrations_self();
 	s->done = 1;
@@ -875,7 +891,9 @@ static void smp_work(struct smp_task *s, int ms)
  * tasks of MS ms (free to run on every CPU) and sleeps.  Each records on
  * which CPU it ran when.  FIFO per CPU: on each CPU, no two tasks of the
  * group interleave (a task that began there ran until it ended or left the
- * CPU), and the tasks that never migrated (se.nr_migrations 0: they stayed
+ * CPU; moved away and back without running elsewhere is leaving too: the
+ * task reads its se.nr_migrations after every gap of over 1 ms), and the
+ * tasks that never migrated (se.nr_migrations 0: they stayed
  * where fork placed them) began in fork order.  Prints per-CPU runs and
  * "result done=D/N interleaved=I order_violations=V migrated=M".
  */
