@@ -59,28 +59,24 @@ start_a() {
 	done
 }
 
-if [ ! -d /sys/kernel/vkernel ]; then
+# only_place PLACE: every round of every operation in PLACE, then the end of the boot
+only_place() {
 	r=1
 	while [ $r -le "$ROUNDS" ]; do
-		bench unpatched $r
-		sched_bench unpatched $r
+		bench "$1" $r
+		sched_bench "$1" $r
 		r=$((r + 1))
 	done
 	vkend
 	exit 0
-fi
+}
+
+[ -d /sys/kernel/vkernel ] || only_place unpatched
 if [ ! -e $ko ]; then
 	# a patched kernel without the module (a prefix of the series below the syscall table, or
 	# bench/kernel.mjs --no-attach): the place `before` only, to find which patch adds a cost
 	echo "VKBENCH note testattach.ko absent: place before only"
-	r=1
-	while [ $r -le "$ROUNDS" ]; do
-		bench before $r
-		sched_bench before $r
-		r=$((r + 1))
-	done
-	vkend
-	exit 0
+	only_place before
 fi
 r=1
 while [ $r -le "$ROUNDS" ]; do
