@@ -877,7 +877,8 @@ static void smp_work(struct smp_task *s, int ms)
 			s->cpu[k] = c;
 			s->start[k] = a;
 			s->nseg = k + 1;
-			mig = nr_migrations_self();
+			if (!split)	/* a split has just read it */
+				mig = nr_migrations_self();
 		}
 		s->end[k] = b;
 		last = b;
