@@ -11,6 +11,9 @@ if [ "$what" = test ] || [ "$what" = scx ]; then
   # VM tier: the patched kernel is built from Debian's linux-source-6.1 and booted under qemu
   # e2e tier: the real engines
   pkgs="$pkgs containerd docker.io podman diffutils"
+  # integration tier (test/integration/systemd-driver.test.ts): a real systemd, booted as PID 1 of
+  # a sandbox for runc's --systemd-cgroup (the host's init need not be systemd)
+  pkgs="$pkgs systemd"
   pkgs="$pkgs linux-source-6.1 build-essential flex bison bc libelf-dev libssl-dev cpio qemu-system-x86 kmod"
   # module tests (test/unit/module-elf.test.ts): build a real module against Debian's kernel headers
   pkgs="$pkgs linux-headers-amd64"
