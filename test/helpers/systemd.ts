@@ -54,15 +54,24 @@ export class SystemdSandbox {
     readonly groups: Map<string, string>,
   ) {}
 
-  /** boots systemd in its sandbox and waits until it answers on its private bus */
-  static async start(): Promise<SystemdSandbox> {
+  /**
+   * boots systemd in its sandbox and waits until it answers on its private bus. unified: the
+   * sandbox sees only the host's cgroup v2 hierarchy, mounted at /sys/fs/cgroup (a cgroup v2 host
+   * as systemd and runc and the runtime see it; the sandbox's tasks stay in its v1 groups too, e.g.
+   * for the RT budget SCHED_FIFO needs on a kernel with RT group scheduling)
+   */
+  static async start(o: { unified?: boolean } = {}): Promise<SystemdSandbox> {
     const name = `vk-sd-${process.pid}-${count++}`;
-    const mounts = cgroupMounts();
+    const all = cgroupMounts();
+    const v2 = all.find((m) => m.type === 'cgroup2');
+    if (o.unified && !v2) throw new Error('no cgroup v2 hierarchy on this host');
+    const mounts = o.unified && v2 ? [{ ...v2, dir: CGROUP }] : all;
     const groups = new Map<string, string>();
-    for (const m of mounts.filter((x) => x.type !== 'tmpfs')) {
+    for (const m of all.filter((x) => x.type !== 'tmpfs')) {
       const dir = join(m.dir, name);
       mkdirSync(dir);
-      groups.set(m.dir, dir);
+      // keyed by where the sandbox mounts the hierarchy
+      groups.set(o.unified && m === v2 ? CGROUP : m.dir, dir);
       // cpuset: a new group has no CPUs until given its parent's
       for (const f of ['cpuset.cpus', 'cpuset.mems']) {
         if (existsSync(join(dir, f))) writeFileSync(join(dir, f), readFileSync(join(m.dir, f)));
@@ -123,7 +132,11 @@ export class SystemdSandbox {
   }
 }
 
-/** removes each group and every group below it, deepest first; true when all are gone */
+/**
+ * removes each group and every group below it, deepest first; true when all are gone. A group's RT
+ * budget is zeroed before its rmdir: the kernel frees a removed group's budget only once the group
+ * is offline (asynchronously), and the next sandbox's budget would not fit until then.
+ */
 function removeGroups(groups: Map<string, string>): boolean {
   let ok = true;
   const walk = (d: string) => {
@@ -131,6 +144,7 @@ function removeGroups(groups: Map<string, string>): boolean {
       const p = join(d, e);
       if (statSync(p).isDirectory()) walk(p);
     }
+    try { writeFileSync(join(d, 'cpu.rt_runtime_us'), '0'); } catch { /* not the cpu hierarchy, or gone */ }
     try { rmdirSync(d); } catch { ok = false; }
   };
   for (const d of groups.values()) if (existsSync(d)) walk(d);
