@@ -13,6 +13,7 @@ const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
+const tmp = require('./tmp.cjs');
 
 const STATE_VAR = 'VKERNEL_TEST_LEFTOVERS_DIR';
 const LEDGER = '/run/vkernel-runtime/locks/rt-ledger.json';
@@ -67,6 +68,7 @@ function snapshot() {
 }
 
 function setup() {
+  tmp.setup();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vk-leftovers-'));
   process.env[STATE_VAR] = dir;
   fs.writeFileSync(path.join(dir, 'baseline.json'), JSON.stringify(snapshot()));
@@ -122,8 +124,10 @@ async function teardown(_globalConfig, projectConfig) {
   fs.rmSync(dir, { recursive: true, force: true });
   const name = (projectConfig && projectConfig.displayName && projectConfig.displayName.name) || 'tests';
   if (found.length) {
+    tmp.teardown('the tests left something behind');
     throw new Error(`${name}: the tests left ${found.length} thing(s) behind (test/global/leftovers.cjs):\n  ${found.join('\n  ')}`);
   }
+  tmp.teardown();
 }
 
 /** setupFiles: each test file's process records its pid (ids and cgroups it makes carry it) */
