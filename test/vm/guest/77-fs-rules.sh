@@ -10,7 +10,7 @@
 ALL="fs.kernel_feature fs.create fs.sysfs fs.read_denied fs.overlay_write_denied fs.metadata_denied fs.dir_entries
 	fs.tmpfs_mount fs.procfs_sysfs fs.io_uring fs.other_container
 	fs.via_symlink fs.via_hardlink fs.via_dotdot fs.via_openat2 fs.via_opath_reopen fs.via_uring_openat
-	fs.via_bind_mount fs.via_chroot fs.via_rename_dir
+	fs.via_bind_mount fs.via_chroot fs.via_rename_dir fs.mount_elsewhere fs.mount_over fs.via_handle
 	fs.exec fs.unloaded_after_delete fs.no_oops"
 # shellcheck disable=SC2086
 runtime_required $ALL
@@ -130,6 +130,15 @@ via fs.via_bind_mount EACCES 0 "read bind dir" "write bind sub" "read bind file"
 via fs.via_chroot EACCES 0 "write chroot"
 # /etc/conf/sub moved out of /etc/conf (an overlayfs lower directory: B gets EXDEV, not EACCES)
 via fs.via_rename_dir EACCES "Invalid cross-device link" "rename dir"
+# mounts that would put another object where a rule's object is: a clone of a tree moved onto the
+# ruled /etc/conf, a bind mount onto it, a tmpfs onto /etc (above /etc/secret and /etc/conf), the
+# ro bind mount runc makes of /proc/sys (above /proc/sys/kernel) unmounted, the tmpfs at /dev/shm
+# (ruled itself) moved away; a tmpfs elsewhere is allowed in A
+via fs.mount_elsewhere 0 0 "tmpfs elsewhere"
+via fs.mount_over EACCES 0 "move onto conf" "bind onto conf" "tmpfs onto etc" "umount procsys" "move shm away"
+# open_by_handle_at (CAP_DAC_READ_SEARCH): its dentry may be disconnected from the ruled
+# directories above it, so A may not open by handle at all; B can
+via fs.via_handle EACCES 0 "handle dev"
 
 # runc exec into A: the exec'd process is held to A's rules
 $RT exec "$A" vkt fsop read /etc/secret >/tmp/$A.exec1 2>&1

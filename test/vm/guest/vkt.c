@@ -46,8 +46,10 @@
  *                                     (default), with an x32 number
  *                                     (__X32_SYSCALL_BIT) or through
  *                                     int $0x80 (ia32 number 64)
- *   vkt futex-wait N S                N threads each FUTEX_WAIT on a
- *                                     process-private futex for S s
+ *   vkt futex-wait N S                N threads (1..16384, 64 KiB stacks)
+ *                                     each FUTEX_WAIT on a process-private
+ *                                     futex of its own for S s; prints
+ *                                     "waiting N" once all are started
  *   vkt futex-clone-vm                a CLONE_VM|CLONE_NEWPID child waits
  *                                     on a process-private futex, the
  *                                     parent wakes it: "woken=1 wait=0"
@@ -130,7 +132,13 @@
  *                                     RESOLVE_BENEATH / RESOLVE_IN_ROOT),
  *                                     chmod (0600), chown (0:0), utimes
  *                                     (now), setxattr / removexattr
- *                                     (trusted.vkt): "0" or the errno name
+ *                                     (trusted.vkt), tmpfs (mount one on
+ *                                     PATH), umount-l (lazy unmount), move
+ *                                     (a clone of the tree at PATH attached
+ *                                     at PATH2: open_tree + move_mount),
+ *                                     move-old (mount --move PATH PATH2),
+ *                                     handle (open_by_handle_at of PATH's
+ *                                     handle): "0" or the errno name
  *   vkt userns-raw                    unshare(CLONE_NEWUSER|CLONE_NEWNET) in
  *                                     a child (its creator's full set in the
  *                                     new user namespace, which owns the new
@@ -1265,17 +1273,24 @@ static void *futex_waiter(void *arg)
 
 static int cmd_futex_wait(int n, int secs)
 {
-	static int words[64];
-	pthread_t t[64];
+	pthread_attr_t a;
+	pthread_t t;
+	int *words;
 	int i;
 
-	if (n < 1 || n > 64)
+	if (n < 1 || n > 16384)
 		return 2;
+	words = calloc(n, sizeof(*words));
+	if (!words || pthread_attr_init(&a) ||
+	    pthread_attr_setstacksize(&a, 64 * 1024) ||
+	    pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED))
+		return perror("futex-wait"), 1;
 	wait_secs = secs;
 	for (i = 0; i < n; i++)
-		if (pthread_create(&t[i], NULL, futex_waiter, &words[i]))
+		if (pthread_create(&t, &a, futex_waiter, &words[i]))
 			return perror("pthread_create"), 1;
 	printf("waiting %d\n", n);
+	fflush(stdout);
 	sleep(secs + 1);
 	return 0;
 }
@@ -2138,6 +2153,51 @@ static int fsop_openat2(const char *dir, const char *name,
 	return fd < 0 ? -1 : close(fd);
 }
 
+#ifndef OPEN_TREE_CLONE
+#define OPEN_TREE_CLONE 1
+#endif
+#ifndef MOVE_MOUNT_F_EMPTY_PATH
+#define MOVE_MOUNT_F_EMPTY_PATH 0x00000004
+#endif
+
+/* a copy of the tree at @from (open_tree(OPEN_TREE_CLONE)) attached at @to (move_mount(2)) */
+static int fsop_move_clone(const char *from, const char *to)
+{
+	int fd = syscall(SYS_open_tree, AT_FDCWD, from, OPEN_TREE_CLONE);
+	int r;
+
+	if (fd < 0)
+		return -1;
+	r = syscall(SYS_move_mount, fd, "", AT_FDCWD, to,
+		    MOVE_MOUNT_F_EMPTY_PATH);
+	if (r) {
+		r = errno;
+		close(fd);
+		errno = r;
+		return -1;
+	}
+	return close(fd);
+}
+
+/* name_to_handle_at(@path), then open_by_handle_at() of it for reading */
+static int fsop_handle(const char *path)
+{
+	struct file_handle *h = calloc(1, sizeof(*h) + MAX_HANDLE_SZ);
+	int mount_id, mfd, fd;
+
+	if (!h)
+		return -1;
+	h->handle_bytes = MAX_HANDLE_SZ;
+	if (name_to_handle_at(AT_FDCWD, path, h, &mount_id, 0))
+		return -1;
+	mfd = open(path, O_RDONLY | O_CLOEXEC);
+	if (mfd < 0)
+		return -1;
+	fd = open_by_handle_at(mfd, h, O_RDONLY | O_CLOEXEC);
+	close(mfd);
+	return fd < 0 ? -1 : close(fd);
+}
+
 static int cmd_fsop(const char *op, const char *path, const char *path2)
 {
 	static const struct {
@@ -2183,6 +2243,16 @@ static int cmd_fsop(const char *op, const char *path, const char *path2)
 		r = symlink(path, path2);
 	else if (path2 && !strcmp(op, "bind"))
 		r = mount(path, path2, NULL, MS_BIND, NULL);
+	else if (path2 && !strcmp(op, "move"))
+		r = fsop_move_clone(path, path2);
+	else if (path2 && !strcmp(op, "move-old"))
+		r = mount(path, path2, NULL, MS_MOVE, NULL);
+	else if (!strcmp(op, "tmpfs"))
+		r = mount("vkt", path, "tmpfs", 0, "size=1m");
+	else if (!strcmp(op, "umount-l"))
+		r = umount2(path, MNT_DETACH);
+	else if (!strcmp(op, "handle"))
+		r = fsop_handle(path);
 	else if (path2 && !strcmp(op, "chroot"))
 		r = chroot(path) || chdir("/") ? -1 : fsop_open(path2, O_WRONLY);
 	else if (path2 && !strcmp(op, "chdir"))

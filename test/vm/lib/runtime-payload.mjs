@@ -90,9 +90,17 @@ const FS_WORK = [
   ['read procsys', 'fsop read /proc/sys/kernel/hostname'], ['read procvm', 'fsop read /proc/sys/vm/overcommit_memory'],
   ['read syskernel', 'fsop read /sys/kernel/vkernel/abi_version'], ['read sysdev', 'fsop read /sys/devices/system/cpu/online'],
   ['uring mkdirat conf', 'uring-mkdirat /etc/conf/u'],
+  // last (B's succeed and change its tree): mounts that would put another object where a rule's is
+  // (onto a ruled directory, onto /etc above two, the tree holding one unmounted or moved away), a
+  // mount elsewhere (allowed), and opening by file handle (refused under rules)
+  'vkt fsop mkdir /tmp/b4 >/dev/null; vkt fsop mkdir /tmp/b5 >/dev/null; vkt fsop mkdir /tmp/b6 >/dev/null',
+  ['tmpfs elsewhere', 'fsop tmpfs /tmp/b6'], ['handle dev', 'fsop handle /dev'],
+  ['move onto conf', 'fsop move /tmp/b4 /etc/conf'], ['bind onto conf', 'fsop bind /tmp/b4 /etc/conf'],
+  ['umount procsys', 'fsop umount-l /proc/sys'], ['move shm away', 'fsop move-old /dev/shm /tmp/b5'],
+  ['tmpfs onto etc', 'fsop tmpfs /etc'],
 ].map((w) => (typeof w === 'string' ? w : `echo "${w[0]}: $(vkt ${w[1]})"`)).concat(['echo fs-done; exec sleep 1000']).join('; ');
-// both file-rule containers may bind-mount and chroot (the ways around a rule above)
-const FS_CAPS = ['CAP_SYS_ADMIN', 'CAP_SYS_CHROOT'];
+// both file-rule containers may mount, chroot and open by handle (the ways around a rule above)
+const FS_CAPS = ['CAP_SYS_ADMIN', 'CAP_SYS_CHROOT', 'CAP_DAC_READ_SEARCH'];
 const FS_RULES = 'deny-read:/etc/secret,deny-write:/etc/conf,deny-write:/dev/shm,deny-read:/proc/sys/kernel,deny-read:/sys/kernel';
 /**
  * name → annotations, process args, extra capabilities and extras of a container bundle the guest
