@@ -103,6 +103,9 @@ if (rerender) {
 }
 
 const t0 = Date.now();
+// the checkout the image is built from: read now, not after the boots (the tree may move meanwhile)
+const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim()
+  + (execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8' }).trim() ? '+changes' : '');
 const seconds: Record<string, number> = {};
 const phase = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
   const t = Date.now();
@@ -184,8 +187,6 @@ try {
 }
 
 seconds.total = (Date.now() - t0) / 1000;
-const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim()
-  + (execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8' }).trim() ? '+changes' : '');
 const meta: Meta = {
   date, commit, smoke, smp, params: { ...params },
   kernels: { patched: image.kernelKey, unpatched: unpatchedOut ? unpatchedOut.split('/').pop() ?? '' : '(not booted)' },
