@@ -10,7 +10,7 @@
 . /tests/lib.sh
 ALL="rules.kernel_features rules.features_listed rules.bad_value_refused rules.create rules.sysfs
 	rules.caps_sets_clamped rules.raw_socket_ceiling rules.ns_unshare rules.ns_clone_clone3
-	rules.ns_unshare_setns_syscalls rules.personality rules.setuid_ceiling rules.userns_ceiling
+	rules.ns_unshare_setns_syscalls rules.personality rules.setuid_ceiling rules.filecap_ceiling rules.userns_ceiling
 	rules.exec_ceiling rules.unloaded_after_delete rules.no_oops"
 # shellcheck disable=SC2086
 runtime_required $ALL
@@ -35,6 +35,10 @@ rbad=$?
 	grep -qF 'is not none or comma-separated capability names of Linux 6.1' &&
 	[ ! -e /run/runc/vkrbad ] && ! grep -q '^vkernel_vkrbad ' /proc/modules
 result rules.bad_value_refused $? "create rc=$rbad: $(cut -c1-300 /tmp/vkrbad.out | tr '\n' ';')"
+
+# /bin/vkt-fcap of the containers' image: file capability cap_net_raw+ep (CAP_NET_RAW 13), as
+# `setcap cap_net_raw+ep` (the initramfs is a tmpfs with xattrs: CONFIG_TMPFS_XATTR)
+fcap=$(vkt setfcap /opt/rootfs/bin/vkt-fcap 13 2>&1)
 
 A=vkrules
 B=vkrulesoff
@@ -100,6 +104,11 @@ result rules.personality $? "personality(0x8)/personality(0): $A $(line /tmp/$A.
 # outside D's ceiling; without a ceiling it gets CAP_NET_RAW back at exec
 [ "$(line /tmp/$D.out 'suid raw')" = EPERM ] && [ "$(line /tmp/$B.out 'suid raw')" = 0 ]
 result rules.setuid_ceiling $? "uid 1000 runs set-uid root vkt raw: $D (ceiling without CAP_NET_RAW) $(line /tmp/$D.out 'suid raw'), $B (no ceiling) $(line /tmp/$B.out 'suid raw')$why"
+
+# the same through a file capability (cap_net_raw+ep on the binary, run by uid 1000): cut to D's
+# ceiling at exec; without a ceiling the binary gets CAP_NET_RAW
+[ "$fcap" = 0 ] && [ "$(line /tmp/$D.out 'fcap raw')" = EPERM ] && [ "$(line /tmp/$B.out 'fcap raw')" = 0 ]
+result rules.filecap_ceiling $? "setfcap cap_net_raw+ep: $fcap; uid 1000 runs it (vkt raw): $D (ceiling without CAP_NET_RAW) $(line /tmp/$D.out 'fcap raw'), $B (no ceiling) $(line /tmp/$B.out 'fcap raw')$why"
 
 # a new user namespace gives its creator every capability in it, and its new net namespace belongs
 # to it: D gets its ceiling (CAP_SETGID 6, CAP_SETUID 7, CAP_SYS_ADMIN 21) and no raw socket, C

@@ -115,6 +115,8 @@
  *                                     root PROG gets its capabilities back
  *                                     at exec; "setuid=<errno>" if the drop
  *                                     fails
+ *   vkt setfcap PATH CAP              file capability CAP (number) +ep on
+ *                                     PATH (security.capability)
  *   vkt fsop OP PATH [PATH2]          one file operation: read, write,
  *                                     append, create, trunc (open modes),
  *                                     list (open a directory), mkdir, rmdir,
@@ -198,6 +200,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
 #include <linux/futex.h>
 #include <linux/io_uring.h>
 #include <linux/openat2.h>
@@ -2198,6 +2201,25 @@ static int fsop_handle(const char *path)
 	return fd < 0 ? -1 : close(fd);
 }
 
+/*
+ * vkt setfcap PATH CAP: file capability CAP (a number) permitted and
+ * effective on PATH (security.capability, revision 2, as setcap cap_x+ep)
+ */
+static int cmd_setfcap(const char *path, int cap)
+{
+	struct vfs_cap_data d;
+
+	memset(&d, 0, sizeof(d));
+	d.magic_etc = VFS_CAP_REVISION_2 | VFS_CAP_FLAGS_EFFECTIVE;
+	d.data[cap / 32].permitted = 1U << (cap % 32);
+	if (setxattr(path, "security.capability", &d, XATTR_CAPS_SZ_2, 0)) {
+		printf("setfcap=%s\n", errname(errno));
+		return 1;
+	}
+	printf("0\n");
+	return 0;
+}
+
 static int cmd_fsop(const char *op, const char *path, const char *path2)
 {
 	static const struct {
@@ -2454,6 +2476,8 @@ int main(int argc, char **argv)
 		return cmd_userns_raw();
 	if ((argc == 4 || argc == 5) && !strcmp(argv[1], "fsop"))
 		return cmd_fsop(argv[2], argv[3], argc == 5 ? argv[4] : NULL);
+	if (argc == 4 && !strcmp(argv[1], "setfcap"))
+		return cmd_setfcap(argv[2], atoi(argv[3]));
 	if (argc == 4 && !strcmp(argv[1], "bench"))
 		return cmd_bench(argv[2], atol(argv[3]));
 	fprintf(stderr, "usage: see the comment at the top of vkt.c\n");

@@ -46,6 +46,7 @@ const RULES_WORK = [
   'echo "personality linux32: $(vkt personality 0x8)"',
   'echo "personality linux: $(vkt personality 0x0)"',
   'echo "suid raw: $(vkt as-user 1000 /bin/vkt-suid raw)"',
+  'echo "fcap raw: $(vkt as-user 1000 /bin/vkt-fcap raw)"',
   'echo "userns: $(vkt userns-raw)"',
   'echo rules-done; exec sleep 1000',
 ].join('; ');
@@ -194,6 +195,8 @@ file('/opt/rootfs/bin/busybox', '/bin/busybox');
 file('/opt/rootfs/bin/vkt', vkt);
 // a set-uid root copy (guest/75-module-rules.sh: a capability ceiling against set-uid binaries)
 file('/opt/rootfs/bin/vkt-suid', vkt, '4755');
+// file capability cap_net_raw+ep, set by the guest script (75-module-rules.sh: cpio has no xattrs)
+file('/opt/rootfs/bin/vkt-fcap', vkt, '0755');
 for (const a of ['sh', 'cat', 'echo', 'sleep', 'grep', 'true', 'mkdir', 'unshare', 'dmesg']) lines.push(`slink /opt/rootfs/bin/${a} busybox 0777 0 0`);
 const futexSleep = join(out, 'futex-sleep');
 execFileSync('gcc', ['-static', '-O2', '-pthread', '-o', futexSleep, join(repo, 'test/vm/guest/futex-sleep.c')]);
