@@ -1,7 +1,7 @@
 # Guest half of `npm run bench:kernel` (bench/kernel.mjs): the syscall path's cost in the places of
 # issue 18's table, inside one boot, and the scheduler's hot path (issue 11) where no task group
 # ever used cpu.real_policy. bench/kernel.mjs writes /tests/bench.env first (ROUNDS, N_GETPPID,
-# N_FUTEX, N_CTXSW, N_HACKBENCH). Every measurement prints
+# N_FUTEX, N_CTXSW, N_HACKBENCH, N_CROWD). Every measurement prints
 #   VKBENCH place=<place> op=getppid|futex|ctxsw|hackbench round=<r> ns_per_op=<ns>
 # ctxsw (pipe round trips between two processes on CPU 0) and hackbench (2 groups of 10 senders and
 # 10 receivers on every CPU, ns per message) run in places unpatched and before only: nothing in
@@ -59,12 +59,54 @@ start_a() {
 	done
 }
 
+# The crowd: N_CROWD threads of the initial namespace each waiting on a futex of its own; their
+# waiters fill the global hash table's buckets, which every wake there walks. crowd_bench ROUND:
+# the futex ping-pong again after (initial namespace) and inside A (whose futexes hash into its
+# private table) with the crowd waiting; crowd_only PLACE ROUND: in the initial namespace only.
+crowd_start() {
+	vkt futex-wait "$N_CROWD" 3600 >/tmp/crowd.out 2>&1 &
+	cpid=$!
+	until grep -q waiting /tmp/crowd.out 2>/dev/null; do
+		if ! kill -0 "$cpid" 2>/dev/null; then
+			echo "VKBENCH error crowd: $(tr '\n' ' ' </tmp/crowd.out)"
+			vkend
+			exit 1
+		fi
+		sleep 0.05
+	done
+	sleep 1
+}
+crowd_stop() {
+	kill "$cpid"
+	wait "$cpid" 2>/dev/null
+}
+crowd_bench() {
+	crowd_start
+	order="after_crowd inside_crowd"
+	[ $(($1 % 2)) = 0 ] && order="inside_crowd after_crowd"
+	for place in $order; do
+		if [ "$place" = inside_crowd ]; then
+			v=$(in_a "vkt bench futex $N_FUTEX")
+		else
+			v=$(vkt bench futex "$N_FUTEX")
+		fi
+		echo "VKBENCH place=$place op=futex round=$1 $v"
+	done
+	crowd_stop
+}
+crowd_only() {
+	crowd_start
+	echo "VKBENCH place=$1_crowd op=futex round=$2 $(vkt bench futex "$N_FUTEX")"
+	crowd_stop
+}
+
 # only_place PLACE: every round of every operation in PLACE, then the end of the boot
 only_place() {
 	r=1
 	while [ $r -le "$ROUNDS" ]; do
 		bench "$1" $r
 		sched_bench "$1" $r
+		[ "${N_CROWD:-0}" -gt 0 ] && crowd_only "$1" $r
 		r=$((r + 1))
 	done
 	vkend
@@ -98,6 +140,7 @@ while [ $r -le "$ROUNDS" ]; do
 		bench inside $r in_a
 		bench after $r
 	fi
+	[ "${N_CROWD:-0}" -gt 0 ] && crowd_bench $r
 	echo end >/tmp/b.cmd
 	wait
 	i=0
