@@ -1,4 +1,4 @@
-// `npm run bench:kernel [-- --rounds R --getppid N --futex N --ctxsw N --hackbench N] [--icount] [--no-attach] [--config V] [--patched-out DIR --unpatched-out DIR]`
+// `npm run bench:kernel [-- --rounds R --getppid N --futex N --ctxsw N --hackbench N] [--crowd N] [--icount] [--no-attach] [--config V] [--patched-out DIR --unpatched-out DIR]`
 // (the out dirs: what kernel/build.sh printed, instead of running it): the cost of the vkernel syscall
 // path in the VM (qemu, TCG), in the four places of issue 18's table:
 //   unpatched  the unpatched kernel (same config), initial namespace
@@ -42,6 +42,10 @@ const N_GETPPID = arg('getppid', 200000);
 const N_FUTEX = arg('futex', 5000);
 const N_CTXSW = arg('ctxsw', 2000);
 const N_HACKBENCH = arg('hackbench', 20);
+// --crowd N: the futex ping-pong also while N threads of the initial namespace wait on futexes of
+// their own (places unpatched_crowd, after_crowd, inside_crowd): what a private table spares the
+// container's futexes is the global table's crowded buckets, which a wake walks (0: not measured)
+const N_CROWD = process.argv.includes('--crowd') ? arg('crowd', 0) : 0;
 const ICOUNT = process.argv.includes('--icount');
 // --no-attach: no test module, the patched boot measures `before` only (any prefix of the series:
 // with --patched-out <a prefix's build> it tells which patch adds a cost outside vkernel groups)
@@ -57,7 +61,7 @@ const boot = (kdir, label) => {
   const w = mkdtempSync(join(tmpdir(), 'vk-bench-kernel-'));
   try {
     const env = join(w, 'bench.env');
-    writeFileSync(env, `ROUNDS=${ROUNDS}\nN_GETPPID=${N_GETPPID}\nN_FUTEX=${N_FUTEX}\nN_CTXSW=${N_CTXSW}\nN_HACKBENCH=${N_HACKBENCH}\n`);
+    writeFileSync(env, `ROUNDS=${ROUNDS}\nN_GETPPID=${N_GETPPID}\nN_FUTEX=${N_FUTEX}\nN_CTXSW=${N_CTXSW}\nN_HACKBENCH=${N_HACKBENCH}\nN_CROWD=${N_CROWD}\n`);
     const list = join(w, 'extra.list');
     writeFileSync(list, `file /tests/bench.env ${env} 0644 0 0\n`);
     const t0 = Date.now();
@@ -107,17 +111,18 @@ const results = [...boot(unpatched, 'unpatched'), ...boot(patched, 'patched')];
 
 const PLACES = NO_ATTACH ? ['unpatched', 'before'] : ['unpatched', 'before', 'after', 'inside'];
 const SCHED_PLACES = ['unpatched', 'before'];
+const CROWD_PLACES = N_CROWD ? (NO_ATTACH ? ['unpatched_crowd', 'before_crowd'] : ['unpatched_crowd', 'after_crowd', 'inside_crowd']) : [];
 const table = {};
-console.log(`bench:kernel  rounds=${ROUNDS} getppid=${N_GETPPID} calls futex=${N_FUTEX} round trips ctxsw=${N_CTXSW} round trips hackbench=${N_HACKBENCH} loops  (${ICOUNT ? 'qemu TCG -icount, 1 vCPU; instructions (ns at 1 per instruction) per op' : 'qemu TCG, 2 vCPUs; ns per op'})`);
-console.log('op        place        median      min-max          p25-p75   p75/p25');
+console.log(`bench:kernel  rounds=${ROUNDS} getppid=${N_GETPPID} calls futex=${N_FUTEX} round trips${N_CROWD ? ` (and with a crowd of ${N_CROWD} futex waiters)` : ''} ctxsw=${N_CTXSW} round trips hackbench=${N_HACKBENCH} loops  (${ICOUNT ? 'qemu TCG -icount, 1 vCPU; instructions (ns at 1 per instruction) per op' : 'qemu TCG, 2 vCPUs; ns per op'})`);
+console.log('op        place             median      min-max          p25-p75   p75/p25');
 for (const op of ['getppid', 'futex', 'ctxsw', 'hackbench']) {
-  for (const place of op === 'ctxsw' || op === 'hackbench' ? SCHED_PLACES : PLACES) {
+  for (const place of op === 'ctxsw' || op === 'hackbench' ? SCHED_PLACES : op === 'futex' ? [...PLACES, ...CROWD_PLACES] : PLACES) {
     const xs = results.filter((r) => r.op === op && r.place === place).map((r) => r.ns);
     if (!xs.length) throw new Error(`no ${op} figures for ${place}`);
     const s = stats(xs);
     table[`${op}.${place}`] = s;
     const f = (x) => x.toFixed(op === 'getppid' ? 2 : 0);
-    console.log(`${op.padEnd(9)} ${place.padEnd(10)} ${f(s.median).padStart(8)}  ${`${f(s.min)}-${f(s.max)}`.padStart(17)}  ${`${f(s.p25)}-${f(s.p75)}`.padStart(17)}  ${(s.p75 / s.p25).toFixed(4).padStart(7)}`);
+    console.log(`${op.padEnd(9)} ${place.padEnd(15)} ${f(s.median).padStart(8)}  ${`${f(s.min)}-${f(s.max)}`.padStart(17)}  ${`${f(s.p25)}-${f(s.p75)}`.padStart(17)}  ${(s.p75 / s.p25).toFixed(4).padStart(7)}`);
   }
 }
 // each ratio of medians, with the ratio of the quartiles' extremes as its spread
@@ -129,7 +134,7 @@ const ratio = (op, a, b, goal) => {
   const hi = x.p75 / y.p25;
   const m = x.min / y.min;
   const g = goal === undefined ? '' : `  goal <= ${goal.toFixed(2)}: median ${r <= goal ? 'met' : 'NOT met'}, min ${m <= goal ? 'met' : 'NOT met'}`;
-  console.log(`${op.padEnd(9)} ${`${a}/${b}`.padEnd(18)} median ${r.toFixed(4)} (p25/p75..p75/p25 ${lo.toFixed(4)}..${hi.toFixed(4)})  min ${m.toFixed(4)}${g}`);
+  console.log(`${op.padEnd(9)} ${`${a}/${b}`.padEnd(28)} median ${r.toFixed(4)} (p25/p75..p75/p25 ${lo.toFixed(4)}..${hi.toFixed(4)})  min ${m.toFixed(4)}${g}`);
 };
 console.log('ratios');
 ratio('getppid', 'before', 'unpatched');
@@ -141,6 +146,16 @@ ratio('futex', 'before', 'unpatched');
 if (!NO_ATTACH) {
   ratio('futex', 'after', 'before', 1.01);
   ratio('futex', 'inside', 'after', 1.0);
+}
+if (N_CROWD) {
+  // the crowd's cost to an unattached task, and the private table's answer to it (issue 18: the
+  // ping-pong with a private table <= unattached)
+  ratio('futex', NO_ATTACH ? 'before_crowd' : 'after_crowd', 'unpatched_crowd');
+  if (!NO_ATTACH) {
+    ratio('futex', 'after_crowd', 'after');
+    ratio('futex', 'inside_crowd', 'inside');
+    ratio('futex', 'inside_crowd', 'after_crowd', 1.0);
+  }
 }
 ratio('ctxsw', 'before', 'unpatched', 1.01);
 ratio('hackbench', 'before', 'unpatched', 1.01);
