@@ -19,7 +19,7 @@ vmFeature('argument rules and capability ceiling through vkernel-runtime', ['75-
   { name: 'rules.ns_unshare_setns_syscalls', title: 'unshare(CLONE_NEWUTS) and setns(fd, 0) of a net namespace fail with EPERM under namespaces=deny only' },
   { name: 'rules.personality', title: 'personality(PER_LINUX32) fails outside the allowed values, personality(PER_LINUX) works; both work without the rule' },
   { name: 'rules.setuid_ceiling', title: 'uid 1000 running a set-uid root binary gets no CAP_NET_RAW under a ceiling without it (it does without a ceiling)' },
-  { name: 'rules.filecap_ceiling', title: 'uid 1000 running a binary with the file capability cap_net_raw+ep gets no CAP_NET_RAW under a ceiling without it (it does without a ceiling)' },
+  { name: 'rules.filecap_ceiling', title: 'uid 1000 running a binary with the file capability cap_net_raw+ep gets no CAP_NET_RAW under a ceiling without it (the exec is refused: the ceiling cut it from the bounding set); without a ceiling it gets the raw socket' },
   { name: 'rules.userns_ceiling', title: 'a new user namespace gives its creator only the ceiling (no raw socket in the net namespace it owns); the full set without a ceiling; none under namespaces=deny' },
   { name: 'rules.exec_ceiling', title: '`runc exec` through the runtime: the exec\'d process is held to the ceiling and the namespace rule (exec itself works under namespaces=deny)' },
   { name: 'rules.unloaded_after_delete', title: 'delete --force removes the four modules' },
