@@ -161,6 +161,48 @@ needs(HOST).describe('rt v2 supervisor on this host\'s cgroup v2 hierarchy', () 
     late.kill('SIGKILL');
   }, 30_000);
 
+  test('within its budget the group keeps FIFO order: four CPU-bound tasks forked on one CPU run one after another, in fork order (under CFS they interleave)', async () => {
+    // the forking task joins the group (or not: the control), waits until it is SCHED_FIFO, then
+    // forks four bash loops of ~100 ms on CPU 1 and waits; each prints its start and end from
+    // EPOCHREALTIME (no fork, so a task never blocks before its loop ends). 95 % of 2 CPUs = 190 ms
+    // of each 100 ms window: one CPU's worth never reaches it, so the supervisor never demotes.
+    const order = async (dir: string | undefined): Promise<{ spans: number[][]; overlaps: number; inorder: boolean; text: string }> => {
+      const join_ = dir ? `echo $$ > ${dir}/cgroup.procs; until [ "$(cut -d' ' -f41 /proc/$$/stat)" = 1 ]; do :; done; ` : '';
+      const script = `${join_}for k in 0 1 2 3; do (s=$EPOCHREALTIME; i=0; while [ $i -lt 60000 ]; do i=$((i+1)); done; echo "$k $s $EPOCHREALTIME") & done; wait`;
+      const out = await new Promise<string>((resolve, reject) => {
+        execFile('taskset', ['-c', '1', 'bash', '-c', script], { encoding: 'utf8', timeout: 20_000 }, (e, stdout, stderr) => (e ? reject(new Error(`${e.message}: ${stderr}`)) : resolve(stdout)));
+      });
+      const spans = out.trim().split('\n').map((l) => l.split(' ').map(Number)).sort((a, b) => a[0] - b[0]);
+      let overlaps = 0;
+      let inorder = true;
+      for (let k = 0; k + 1 < spans.length; k++) {
+        if (spans[k + 1][1] < spans[k][2]) overlaps++;
+        if (spans[k + 1][2] < spans[k][2]) inorder = false;
+      }
+      const t0 = spans[0][1];
+      const text = spans.map(([k, a, b]) => `[${k} ${((a - t0) * 1000).toFixed(0)}..${((b - t0) * 1000).toFixed(0)} ms]`).join(' ');
+      return { spans, overlaps, inorder, text };
+    };
+    const s = await start(95, { idle: true });
+    const fifo = await order(s.dir);
+    const cfs = await order(undefined);
+    // eslint-disable-next-line no-console
+    console.log(`under the supervisor (95 %): ${fifo.text} overlaps=${fifo.overlaps}; without it (CFS): ${cfs.text} overlaps=${cfs.overlaps}`);
+    expect(fifo.spans.length).toBe(4);
+    expect(fifo.overlaps).toBe(0);
+    expect(fifo.inorder).toBe(true);
+    // the control: the same tasks under CFS overlap (the check can see interleaving)
+    expect(cfs.overlaps).toBeGreaterThan(0);
+    // the supervisor never had to demote (its counters, logged on SIGUSR1)
+    s.sup.kill('SIGUSR1');
+    let stats = '';
+    for (let i = 0; i < 100 && !stats; i++) {
+      await sleep(20);
+      stats = readFileSync(s.log, 'utf8').split('\n').filter((l) => l.includes('samples,')).pop() ?? '';
+    }
+    expect(stats).toMatch(/ 0 demotions /);
+  }, 60_000);
+
   test('the supervisor ends by itself when the container\'s init is gone, removing its group', async () => {
     const s = await start(10);
     s.busy.kill('SIGKILL');
