@@ -87,12 +87,16 @@ export class SystemdSandbox {
       let pid: number | undefined;
       for (let t = 0; t < 100 && !pid; t++) {
         await new Promise((r) => setTimeout(r, 100));
-        const kids = starter.pid ? readFileSync(`/proc/${starter.pid}/task/${starter.pid}/children`, 'utf8').trim() : '';
-        const k = Number(kids.split(' ')[0]);
-        if (k && readFileSync(`/proc/${k}/comm`, 'utf8').trim() === 'systemd') pid = k;
+        try {
+          const k = Number(readFileSync(`/proc/${starter.pid}/task/${starter.pid}/children`, 'utf8').trim().split(' ')[0]);
+          if (k && readFileSync(`/proc/${k}/comm`, 'utf8').trim() === 'systemd') pid = k;
+        } catch { /* not there yet, or gone: the exit is seen below */ }
         if (starter.exitCode !== null) break;
       }
-      if (!pid) throw new Error(`systemd did not start in its sandbox: ${(await starter).all}`);
+      if (!pid) {
+        starter.kill('SIGKILL'); // unshare --kill-child takes what it started with it
+        throw new Error(`systemd did not start in its sandbox: ${(await starter).all}`);
+      }
       const s = new SystemdSandbox(pid, starter, groups);
       for (let t = 0; t < 100; t++) {
         const r = await s.exec(['systemctl', 'is-system-running']);
