@@ -7,7 +7,8 @@
 # 10 receivers on every CPU, ns per message) run in places unpatched and before only: nothing in
 # this boot writes cpu.real_policy, so the patched kernel's FIFO static key stays off.
 # places: unpatched (no /sys/kernel/vkernel), before (patched, no attachment exists), after (patched,
-# initial namespace, while namespace A is attached), inside (a task of A). Each round on the patched
+# initial namespace, while namespace A is attached), inside (a task of A); with N_CROWD > 0 also
+# unpatched_crowd, after_crowd, inside_crowd (the futex ping-pong beside a crowd of waiters, below). Each round on the patched
 # kernel starts with no attachment (the last round's namespace is gone and its module unloaded, so
 # the static key is off again), starts a new namespace A (its command loop), measures `before`,
 # attaches modules/testattach to A with a deny list of mkdir only (not getppid, not futex), then
