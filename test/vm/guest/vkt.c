@@ -2209,6 +2209,8 @@ static int cmd_setfcap(const char *path, int cap)
 {
 	struct vfs_cap_data d;
 
+	if (cap < 0 || cap >= 64)
+		return 2;
 	memset(&d, 0, sizeof(d));
 	d.magic_etc = VFS_CAP_REVISION_2 | VFS_CAP_FLAGS_EFFECTIVE;
 	d.data[cap / 32].permitted = 1U << (cap % 32);
