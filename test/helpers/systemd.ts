@@ -23,7 +23,7 @@ export const SYSTEMD: Prerequisite = {
   how: 'Debian\'s systemd package (scripts/setup.sh installs it); it need not be the host\'s init',
 };
 
-interface Mount { type: string; opts: string; dir: string; root: string }
+interface Mount { type: string; opts: string; dir: string }
 
 /** the cgroup mounts under /sys/fs/cgroup (and the tmpfs holding them, on a v1/hybrid host) */
 function cgroupMounts(): Mount[] {
@@ -38,7 +38,7 @@ function cgroupMounts(): Mount[] {
     if (type !== 'cgroup' && type !== 'cgroup2' && !(type === 'tmpfs' && dir === CGROUP)) continue;
     // v1: the controllers and name= of the hierarchy (rw and the like are the mount's, not the hierarchy's)
     const opts = type === 'cgroup' ? superOpts.split(',').filter((o) => o !== 'rw' && o !== 'ro').join(',') : '';
-    out.push({ type, opts: type === 'tmpfs' ? 'mode=0755' : opts, dir, root: f[3] });
+    out.push({ type, opts: type === 'tmpfs' ? 'mode=0755' : opts, dir });
   }
   return out;
 }
