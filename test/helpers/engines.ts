@@ -36,7 +36,9 @@ export class Dockerd {
   /** dataRoot: keep images and the build cache there across runs (default: inside the temp dir) */
   constructor(private readonly dataRoot?: string) {}
   readonly sock = join(this.dir, 'docker.sock');
-  readonly execRoot = mkdtempSync('/run/vk-dx-');
+  private made?: string;
+  /** in /run (made on first use: a describe block whose tests are all filtered out never starts or stops its daemon) */
+  get execRoot(): string { return this.made ??= mkdtempSync('/run/vk-dx-'); }
   readonly config = join(this.dir, 'daemon.json');
   private proc?: ResultPromise;
 
@@ -75,8 +77,10 @@ export class Dockerd {
     await stop(this.proc);
     await removeEngineCgroups('docker');
     // dockerd leaves <exec-root>/netns/default mounted after a `docker build --network host`
-    await unmountUnder(this.execRoot);
-    rmSync(this.execRoot, { recursive: true, force: true });
+    if (this.made) {
+      await unmountUnder(this.made);
+      rmSync(this.made, { recursive: true, force: true });
+    }
     // the temp dir holds the daemon's data-root unless one was given: nothing left on the host
     await unmountUnder(this.dir);
     rmSync(this.dir, { recursive: true, force: true });
@@ -118,20 +122,26 @@ export class Containerd {
 /** podman, daemonless, with private storage */
 export class Podman {
   readonly dir = mkdtempSync(join(tmpdir(), 'vk-podman-'));
+  private made?: string;
+  /** podman refuses a runroot longer than 50 characters (the test tiers' TMPDIR is nested deeper): a short one in /run, made on first use */
+  get runroot(): string { return this.made ??= mkdtempSync('/run/vk-podman-'); }
   constructor(private readonly extraGlobal: string[] = []) {
     mkdirSync(join(this.dir, 'tmp'));
   }
 
   podman(args: string[], o: RunOptions = {}) {
-    return run('podman', ['--root', join(this.dir, 'root'), '--runroot', join(this.dir, 'run'), '--tmpdir', join(this.dir, 'tmp'),
+    return run('podman', ['--root', join(this.dir, 'root'), '--runroot', this.runroot, '--tmpdir', join(this.dir, 'tmp'),
       '--cgroup-manager', 'cgroupfs', '--events-backend', 'file', ...this.extraGlobal, ...args], o);
   }
 
   /** removes what podman leaves: its cgroups, and its storage (it keeps root/overlay mounted) */
   async cleanup(): Promise<void> {
     await removeEngineCgroups('libpod_parent');
-    await unmountUnder(this.dir);
-    rmSync(this.dir, { recursive: true, force: true });
+    for (const d of [this.made, this.dir]) {
+      if (!d) continue;
+      await unmountUnder(d);
+      rmSync(d, { recursive: true, force: true });
+    }
   }
 
   /** podman run flags this host needs (no CAP_SYS_RESOURCE: explicit ulimits) */
