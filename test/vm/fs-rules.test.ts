@@ -30,6 +30,8 @@ vmFeature('file and directory rules through vkernel-runtime', ['77-fs-rules.sh']
   { name: 'fs.mount_elsewhere', title: 'a tmpfs mounted where no rule is (and above none) is allowed under rules' },
   { name: 'fs.mount_over', title: 'nothing put where a rule\'s object is: move_mount of a cloned tree and a bind mount onto a ruled directory, a tmpfs onto /etc above two rules, runc\'s /proc/sys bind mount (above a rule) unmounted, the ruled /dev/shm moved away: EACCES; the container without rules does each' },
   { name: 'fs.via_handle', title: 'open_by_handle_at (CAP_DAC_READ_SEARCH) refused under file rules (its dentry may be disconnected from the ruled directories above it); allowed without rules' },
+  { name: 'fs.new_instance', title: 'a new procfs, sysfs (through fsopen), cgroup2 or overlayfs mount, each of which would show a ruled object again under other dentries: EACCES under file rules; the container without rules mounts each' },
+  { name: 'fs.new_instance_read', title: 'so nothing ruled is read through one (ENOENT: nothing mounted); the container without rules reads /proc/sys/kernel, /sys/kernel and /etc/secret (by its other name /etc/hl) through its own' },
   { name: 'fs.exec', title: '`runc exec` into the container: the exec\'d process is held to its rules' },
   { name: 'fs.unloaded_after_delete', title: 'delete --force removes both modules' },
   { name: 'fs.no_oops', title: 'the kernel log has the load and unload lines and no oops' },

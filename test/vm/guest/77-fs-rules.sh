@@ -11,6 +11,7 @@ ALL="fs.kernel_feature fs.create fs.sysfs fs.read_denied fs.overlay_write_denied
 	fs.tmpfs_mount fs.procfs_sysfs fs.io_uring fs.other_container
 	fs.via_symlink fs.via_hardlink fs.via_dotdot fs.via_openat2 fs.via_opath_reopen fs.via_uring_openat
 	fs.via_bind_mount fs.via_chroot fs.via_rename_dir fs.mount_elsewhere fs.mount_over fs.via_handle
+	fs.new_instance fs.new_instance_read
 	fs.exec fs.unloaded_after_delete fs.no_oops"
 # shellcheck disable=SC2086
 runtime_required $ALL
@@ -139,6 +140,11 @@ via fs.mount_over EACCES 0 "move onto conf" "bind onto conf" "tmpfs onto etc" "u
 # open_by_handle_at (CAP_DAC_READ_SEARCH): its dentry may be disconnected from the ruled
 # directories above it, so A may not open by handle at all; B can
 via fs.via_handle EACCES 0 "handle dev"
+# a new procfs (a superblock per mount), sysfs (through fsopen), cgroup2 and an overlay of /etc:
+# each would show a ruled object under other dentries, so A may not mount them (and reads nothing
+# through them); B mounts each and reads through it
+via fs.new_instance EACCES 0 "proc again" "sysfs again" "cgroup2 again" "overlay again"
+via fs.new_instance_read ENOENT 0 "read proc again" "read sysfs again" "read overlay again"
 
 # runc exec into A: the exec'd process is held to A's rules
 $RT exec "$A" vkt fsop read /etc/secret >/tmp/$A.exec1 2>&1

@@ -140,7 +140,12 @@
  *                                     at PATH2: open_tree + move_mount),
  *                                     move-old (mount --move PATH PATH2),
  *                                     handle (open_by_handle_at of PATH's
- *                                     handle): "0" or the errno name
+ *                                     handle), proc / sysfs / cgroup2 (a new
+ *                                     instance mounted on PATH), fsopen-sysfs
+ *                                     (the same through fsopen + fsmount +
+ *                                     move_mount), overlay (PATH2 and an
+ *                                     empty PATH2.low as the lower layers,
+ *                                     mounted on PATH): "0" or the errno name
  *   vkt userns-raw                    unshare(CLONE_NEWUSER|CLONE_NEWNET) in
  *                                     a child (its creator's full set in the
  *                                     new user namespace, which owns the new
@@ -2182,6 +2187,42 @@ static int fsop_move_clone(const char *from, const char *to)
 	return close(fd);
 }
 
+#ifndef FSCONFIG_CMD_CREATE
+#define FSCONFIG_CMD_CREATE 6
+#endif
+
+/* a new instance of @type through the mount API: fsopen, fsmount, move_mount */
+static int fsop_fsopen(const char *type, const char *to)
+{
+	int fs = syscall(SYS_fsopen, type, 0), mnt = -1, r = -1, e;
+
+	if (fs < 0)
+		return -1;
+	if (!syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0))
+		mnt = syscall(SYS_fsmount, fs, 0, 0);
+	if (mnt >= 0)
+		r = syscall(SYS_move_mount, mnt, "", AT_FDCWD, to,
+			    MOVE_MOUNT_F_EMPTY_PATH);
+	e = errno;
+	if (mnt >= 0)
+		close(mnt);
+	close(fs);
+	errno = e;
+	return r;
+}
+
+/* a read-only overlay of @lower over an empty @lower.low, on @to */
+static int fsop_overlay(const char *lower, const char *to)
+{
+	char low[4096], opts[8300];
+
+	snprintf(low, sizeof(low), "%s.low", to);
+	if (mkdir(low, 0755) && errno != EEXIST)
+		return -1;
+	snprintf(opts, sizeof(opts), "lowerdir=%s:%s", lower, low);
+	return mount("vkt", to, "overlay", 0, opts);
+}
+
 /* name_to_handle_at(@path), then open_by_handle_at() of it for reading */
 static int fsop_handle(const char *path)
 {
@@ -2277,6 +2318,13 @@ static int cmd_fsop(const char *op, const char *path, const char *path2)
 		r = umount2(path, MNT_DETACH);
 	else if (!strcmp(op, "handle"))
 		r = fsop_handle(path);
+	else if (!strcmp(op, "proc") || !strcmp(op, "sysfs") ||
+		 !strcmp(op, "cgroup2"))
+		r = mount("vkt", path, op, 0, NULL);
+	else if (!strcmp(op, "fsopen-sysfs"))
+		r = fsop_fsopen("sysfs", path);
+	else if (path2 && !strcmp(op, "overlay"))
+		r = fsop_overlay(path2, path);
 	else if (path2 && !strcmp(op, "chroot"))
 		r = chroot(path) || chdir("/") ? -1 : fsop_open(path2, O_WRONLY);
 	else if (path2 && !strcmp(op, "chdir"))

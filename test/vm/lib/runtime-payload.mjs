@@ -93,9 +93,18 @@ const FS_WORK = [
   ['uring mkdirat conf', 'uring-mkdirat /etc/conf/u'],
   // last (B's succeed and change its tree): mounts that would put another object where a rule's is
   // (onto a ruled directory, onto /etc above two, the tree holding one unmounted or moved away), a
-  // mount elsewhere (allowed), and opening by file handle (refused under rules)
+  // mount elsewhere (allowed), opening by file handle (refused under rules), new instances of procfs,
+  // sysfs, cgroupfs and overlayfs (refused under rules)
   'vkt fsop mkdir /tmp/b4 >/dev/null; vkt fsop mkdir /tmp/b5 >/dev/null; vkt fsop mkdir /tmp/b6 >/dev/null',
   ['tmpfs elsewhere', 'fsop tmpfs /tmp/b6'], ['handle dev', 'fsop handle /dev'],
+  // new instances of filesystems that show ruled objects again under other dentries (refused under
+  // rules), and a read of a ruled object through each (/etc/hl: /etc/secret's other name in the
+  // image; B renamed /etc/secret above)
+  'for d in b7 b8 b9 b10; do vkt fsop mkdir /tmp/$d >/dev/null; done',
+  ['proc again', 'fsop proc /tmp/b7'], ['read proc again', 'fsop read /tmp/b7/sys/kernel/hostname'],
+  ['sysfs again', 'fsop fsopen-sysfs /tmp/b8'], ['read sysfs again', 'fsop read /tmp/b8/kernel/vkernel/abi_version'],
+  ['cgroup2 again', 'fsop cgroup2 /tmp/b9'],
+  ['overlay again', 'fsop overlay /tmp/b10 /etc'], ['read overlay again', 'fsop read /tmp/b10/hl'],
   ['move onto conf', 'fsop move /tmp/b4 /etc/conf'], ['bind onto conf', 'fsop bind /tmp/b4 /etc/conf'],
   ['umount procsys', 'fsop umount-l /proc/sys'], ['move shm away', 'fsop move-old /dev/shm /tmp/b5'],
   ['tmpfs onto etc', 'fsop tmpfs /etc'],
