@@ -242,6 +242,25 @@ if has paths; then
 			for ((k = 1; k <= FUTEX_K; k++)); do echo "VKEVAL futex_concurrent $c $k $r $(cat "/tmp/fk$k")"; done
 		done
 	done
+	# collisions: a runc container of CROWD_N threads, each waiting on a futex of its own, fills the
+	# global hash table's buckets (512 for 2 CPUs), which every futex wake there walks; then the
+	# ping-pong in each configuration beside it: global table (runc) vs the module's private table
+	if [ "${CROWD_N:-0}" -gt 0 ] && [ -n "${fcfgs[*]}" ]; then
+		docker run -d --network none --name vkcrowd ${RUN[runc]} -v /vkvm:/vkvm:ro $IMG \
+			/vkvm/vkt futex-wait "$CROWD_N" 3600 >/tmp/crowd.id 2>&1 || info futex_crowd "start: $(tail -c 300 /tmp/crowd.id)"
+		for ((i = 0; i < 600; i++)); do
+			docker logs vkcrowd 2>&1 | grep -q '^waiting' && break
+			sleep 0.1
+		done
+		info futex_crowd "$(docker logs vkcrowd 2>&1 | tail -n1) $(awk '$1 == "Threads:" { print "threads=" $2 }' "/proc/$(docker inspect -f '{{.State.Pid}}' vkcrowd 2>/dev/null)/status" 2>/dev/null)"
+		for ((r = 1; r <= REPS_PATHS; r++)); do
+			for c in $(rotate $r "${fcfgs[@]}"); do # three ping-pongs per container
+				bench_in "$c" "futex $N_FUTEX; /vkvm/vkt bench futex $N_FUTEX; /vkvm/vkt bench futex $N_FUTEX" |
+					awk -v c="$c" -v r="$r" '{ print "VKEVAL futex_crowd " c " " NR " " r " " $1 }'
+			done
+		done
+		docker rm -f vkcrowd >/dev/null 2>&1
+	fi
 fi
 
 # --- 5. applications: nginx + wrk, pwgen ------------------------------------------------------------

@@ -18,6 +18,8 @@ export interface Params {
   N_GETPPID: number;
   N_FUTEX: number;
   FUTEX_K: number;
+  /** waiters of the crowd that fills the global futex hash (0: no collision experiment) */
+  CROWD_N: number;
   REPS_APPS: number;
   WRK_CONN: number;
   WRK_SECS: number;
@@ -34,7 +36,7 @@ const UNPATCHED = ['cost', 'startup', 'paths'];
 export const FULL: Params = {
   exps: ALL, unpatchedExps: UNPATCHED,
   REPS_COST: 2, REPS_START: 30, REPS_SCENE: 1, SCENE_N: 20, REPS_SCHED: 5, LOOPS: [10, 40, 160], HB_GROUPS: 2,
-  REPS_WAKE: 1, WAKE_GRANS: [0, 1_000_000_000], WAKE_N: 100, REPS_PATHS: 2, N_GETPPID: 200_000, N_FUTEX: 5000, FUTEX_K: 2,
+  REPS_WAKE: 1, WAKE_GRANS: [0, 1_000_000_000], WAKE_N: 100, REPS_PATHS: 2, N_GETPPID: 200_000, N_FUTEX: 5000, FUTEX_K: 2, CROWD_N: 4096,
   REPS_APPS: 2, WRK_CONN: 8, WRK_SECS: 5, PWGEN_N: 20_000,
 };
 
@@ -42,7 +44,7 @@ export const FULL: Params = {
 export const SMOKE: Params = {
   exps: ALL, unpatchedExps: UNPATCHED,
   REPS_COST: 1, REPS_START: 1, REPS_SCENE: 1, SCENE_N: 2, REPS_SCHED: 1, LOOPS: [5], HB_GROUPS: 1,
-  REPS_WAKE: 1, WAKE_GRANS: [0, 1_000_000_000], WAKE_N: 10, REPS_PATHS: 1, N_GETPPID: 20_000, N_FUTEX: 500, FUTEX_K: 2,
+  REPS_WAKE: 1, WAKE_GRANS: [0, 1_000_000_000], WAKE_N: 10, REPS_PATHS: 1, N_GETPPID: 20_000, N_FUTEX: 500, FUTEX_K: 2, CROWD_N: 64,
   REPS_APPS: 1, WRK_CONN: 2, WRK_SECS: 1, PWGEN_N: 500,
 };
 

@@ -34,7 +34,7 @@ describe('npm run eval -- --smoke', () => {
   test.each([
     ['patched', 'cost_hackbench_threads'], ['patched', 'cost_hackbench_processes'], ['patched', 'cost_getppid'],
     ['patched', 'startup'], ['patched', 'scene_start'], ['patched', 'scene_remove'], ['patched', 'hackbench_threads'], ['patched', 'hackbench_processes'],
-    ['patched', 'wakeup'], ['patched', 'getppid'], ['patched', 'futex'], ['patched', 'futex_concurrent'], ['patched', 'nginx_rps'], ['patched', 'pwgen_us'],
+    ['patched', 'wakeup'], ['patched', 'getppid'], ['patched', 'futex'], ['patched', 'futex_concurrent'], ['patched', 'futex_crowd'], ['patched', 'nginx_rps'], ['patched', 'pwgen_us'],
     ['unpatched', 'cost_hackbench_processes'], ['unpatched', 'cost_getppid'],
   ])('%s boot: %s measured', (boot, exp) => {
     const rows = csv.split('\n').filter((l) => l.startsWith(`${boot},${exp},`));

@@ -52,17 +52,20 @@ describe('eval report', () => {
         add(b, 'cost_getppid', 'host', '-', [300, 301]);
       }
       for (const c of ['runc', 'vk-module']) add('patched', 'futex_concurrent', c, '1', [9000, 9500]);
+      add('patched', 'futex_crowd', 'runc', '1', [12000, 12400]);
+      add('patched', 'futex_crowd', 'vk-module', '1', [9000, 9300]);
       for (const c of ['runc', 'vk-all']) { add('patched', 'nginx_rps', c, '-', [900, 950]); add('patched', 'pwgen_us', c, '-', [7e5, 7.1e5]); add('patched', 'pwgen_run_us', c, '-', [9e6, 9.5e6]); }
       await writeReport(dir, s, [
         { boot: 'patched', key: 'scene', text: 'vk-module round=1 running=20 modules=20 named_after_their_container=20 modules_after_rm=0' },
         { boot: 'patched', key: 'dmesg', text: 'vk-all lines=1 vm_lines=300 container_line=1 vm_line_seen=0' },
         { boot: 'patched', key: 'dmesg', text: 'runc lines=301 vm_lines=300 container_line=1 vm_line_seen=1' },
-      ], { date: '2026-12-02', commit: 'abc', smoke: false, smp: 2, params: { HB_GROUPS: 2 }, kernels: { patched: 'p', unpatched: 'u' }, seconds: { total: 10 }, command: 'npm run eval' });
+      ], { date: '2026-12-02', commit: 'abc', smoke: false, smp: 2, params: { HB_GROUPS: 2, CROWD_N: 4096 }, kernels: { patched: 'p', unpatched: 'u' }, seconds: { total: 10 }, command: 'npm run eval' });
       const md = readFileSync(join(dir, 'report.md'), 'utf8');
       expect(md).toMatch(/## The deck's and the predecessor's claims/);
       for (const h of ['## 1. Start-up', '## 2. Scheduling', '## 3. Per-container wakeup', '## 4. Syscall', '## 5. Applications', '## 6. Cost', '## Measured under TCG']) expect(md).toContain(h);
       expect(md).toMatch(/each container gets its own module.*\*\*holds\*\*/);
       expect(md).toMatch(/dmesg inside shows only.*\*\*holds\*\*/);
+      expect(md).toMatch(/futex contention.*vkernel \/ runc 0\.7\d.*\*\*holds\*\*/);
       // the isolation verdict needs the key's container: one line, its own; one without the key sees the whole log
       const verdict = async (dmesg: string[]) => {
         const d2 = mkdtempSync(join(tmpdir(), 'vk-eval-report-'));
