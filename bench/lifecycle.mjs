@@ -6,8 +6,13 @@
 // its own turns, so load that comes and goes on a shared host falls on both alike.
 // `npm run bench -- --profile`: the per-phase profile instead (bench/profile.mjs).
 // `npm run bench -- --docker`: `docker run --rm` through runc vs vkernel-runtime (bench/docker.mjs).
+// `npm run bench -- --vm`: in the VM, runc vs vkernel-runtime with the per-container module (bench/vm.mjs).
 if (process.argv.includes('--profile')) {
   await import('./profile.mjs');
+  process.exit(0);
+}
+if (process.argv.includes('--vm')) {
+  await import('./vm.mjs');
   process.exit(0);
 }
 if (process.argv.includes('--docker')) {

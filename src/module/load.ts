@@ -3,6 +3,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readEnv, type RuntimeEnv } from '../env.js';
 import { linuxHostOps, type HostOps } from '../host/ops.js';
+import { timed } from '../profile.js';
 import { faultPoint } from '../store/fault.js';
 import { withLock } from '../store/lock.js';
 import { buildModule, type BuildOptions } from './build.js';
@@ -61,7 +62,7 @@ export async function loadModule(o: LoadOptions): Promise<{ name: string; ko: st
   const t0 = performance.now();
   const env = o.env ?? o.build?.env ?? readEnv();
   const host = o.host ?? linuxHostOps({ insmod: o.insmod });
-  const built = await buildModule({ env, ...o.build });
+  const built = await timed('module: cache lookup', () => buildModule({ env, ...o.build }));
   const params = moduleParams({ pid: o.pid, id: o.id, deny: o.deny, rules: o.rules, futexBuckets: o.futexBuckets ?? defaultFutexBuckets(env) });
   const image = readFileSync(built.ko);
   return withLock(join(o.build?.cacheDir ?? env.moduleCache, '.locks'), 'load', async () => {
@@ -70,7 +71,7 @@ export async function loadModule(o: LoadOptions): Promise<{ name: string; ko: st
     const file = join(tmp, `${name}.ko`);
     try {
       o.onNamed?.(name);
-      writeFileSync(file, renameModule(image, name), { mode: 0o600 });
+      timed('module: rename + write', () => writeFileSync(file, renameModule(image, name), { mode: 0o600 }));
       o.log?.(`insmod ${file} ${params.join(' ')}`);
       const r = await host.insmod(file, params);
       if (!r.ok) throw new Error(`insmod ${name} failed: ${r.message} (the kernel log says why: dmesg | grep ${name})`);

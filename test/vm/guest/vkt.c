@@ -115,6 +115,9 @@
  *                                     root PROG gets its capabilities back
  *                                     at exec; "setuid=<errno>" if the drop
  *                                     fails
+ *   vkt time-us PROG ARGS...          run PROG (stdin /dev/null, its stdout
+ *                                     to vkt's stderr), print "us=<wall
+ *                                     us> rc=<exit status>"
  *   vkt setfcap PATH CAP              file capability CAP (number) +ep on
  *                                     PATH (security.capability)
  *   vkt fsop OP PATH [PATH2]          one file operation: read, write,
@@ -2246,6 +2249,36 @@ static int fsop_handle(const char *path)
  * vkt setfcap PATH CAP: file capability CAP (a number) permitted and
  * effective on PATH (security.capability, revision 2, as setcap cap_x+ep)
  */
+/*
+ * vkt time-us PROG ARGS...: run PROG (stdin from /dev/null, its stdout and
+ * stderr to vkt's stderr) and print "us=<wall microseconds> rc=<exit status>"
+ */
+static int cmd_time_us(char **argv)
+{
+	struct timespec a, b;
+	int status = 0, fd;
+	pid_t pid;
+
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	pid = fork();
+	if (pid < 0)
+		return perror("fork"), 2;
+	if (!pid) {
+		fd = open("/dev/null", O_RDONLY);
+		if (fd >= 0)
+			dup2(fd, 0);
+		dup2(2, 1);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	waitpid(pid, &status, 0);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	printf("us=%lld rc=%d\n", ((long long)(b.tv_sec - a.tv_sec) * 1000000000LL +
+				 (b.tv_nsec - a.tv_nsec)) / 1000,
+	       WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+	return 0;
+}
+
 static int cmd_setfcap(const char *path, int cap)
 {
 	struct vfs_cap_data d;
@@ -2526,6 +2559,8 @@ int main(int argc, char **argv)
 		return cmd_userns_raw();
 	if ((argc == 4 || argc == 5) && !strcmp(argv[1], "fsop"))
 		return cmd_fsop(argv[2], argv[3], argc == 5 ? argv[4] : NULL);
+	if (argc >= 3 && !strcmp(argv[1], "time-us"))
+		return cmd_time_us(argv + 2);
 	if (argc == 4 && !strcmp(argv[1], "setfcap"))
 		return cmd_setfcap(argv[2], atoi(argv[3]));
 	if (argc == 4 && !strcmp(argv[1], "bench"))

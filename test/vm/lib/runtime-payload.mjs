@@ -153,6 +153,9 @@ export const BUNDLES = {
   // the same work in a container with the module and no rule
   fsrules: [{ 'io.vkernel.fs.rules': FS_RULES }, ['sh', '-c', FS_WORK], FS_CAPS, { root: { path: '/run/fsroot', readonly: false } }],
   fsplain: [{ 'io.vkernel.module': 'true' }, ['sh', '-c', FS_WORK], FS_CAPS, { root: { path: '/run/fsroot2', readonly: false } }],
+  // bench/vm/guest.sh (`npm run bench -- --vm`): start-up through runc and with the module
+  truerunc: [{}, ['true']],
+  truemod: [{ 'io.vkernel.module': 'true' }, ['true']],
   // a bad value: refused at create, before anything is made
   rulesbad: [{ 'io.vkernel.caps.max': 'CAP_NET_RAW,CAP_FLY' }, ['true']],
   // io.vkernel.log=private (printk_ns) and, for contrast, a container that asked for nothing
