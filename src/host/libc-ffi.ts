@@ -18,3 +18,19 @@ export async function libcSymbols<K extends string>(syms: Record<K, { args: stri
     return undefined;
   }
 }
+
+/** this thread's errno (read through __errno_location()) under bun, for a libc call that just failed */
+export async function libcErrno(): Promise<(() => number) | undefined> {
+  if (!process.versions.bun) return undefined;
+  try {
+    const spec = 'bun:ffi';
+    const ffi = (await import(spec)) as {
+      dlopen: (lib: string, s: Record<string, { args: string[]; returns: string }>) => { symbols: Record<string, () => number> };
+      read: { i32: (ptr: number, offset?: number) => number };
+    };
+    const loc = ffi.dlopen('libc.so.6', { __errno_location: { args: [], returns: 'ptr' } }).symbols.__errno_location;
+    return () => ffi.read.i32(loc());
+  } catch {
+    return undefined;
+  }
+}

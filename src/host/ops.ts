@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { failure, run, runDetached } from './spawn.js';
 import { existsSync, readdirSync } from 'node:fs';
+import { moduleCalls } from './module-ffi.js';
 import { threadPolicySetter, type SetThreadPolicy } from './sched-ffi.js';
 import { timed } from '../profile.js';
 
@@ -122,8 +123,22 @@ export function linuxHostOps(bin: HostBinaries = {}): HostOps {
         throw new Error(`${file}: "${line}" refused (${code ?? (e as Error).message})`);
       }
     },
-    insmod: (file, params) => outcome(bin.insmod ?? 'insmod', [file, ...params]),
-    rmmod: (name) => outcome(bin.rmmod ?? 'rmmod', [name]),
+    // in-process under bun (the compiled engine): no kmod process on the module's create and delete path
+    async insmod(file, params) {
+      const calls = bin.insmod === undefined ? await moduleCalls() : undefined;
+      if (!calls) return outcome(bin.insmod ?? 'insmod', [file, ...params]);
+      const err = timed('init_module', () => calls.load(file, params));
+      return err === undefined ? { ok: true, message: '' } : { ok: false, message: `init_module(${file}): ${err}` };
+    },
+    async rmmod(name) {
+      const calls = bin.rmmod === undefined ? await moduleCalls() : undefined;
+      if (!calls) return outcome(bin.rmmod ?? 'rmmod', [name]);
+      const err = timed('delete_module', () => calls.unload(name));
+      if (err === undefined) return { ok: true, message: '' };
+      // rmmod's words for the two answers its callers tell apart (src/module/load.ts unloadModule)
+      const says = err === 'ENOENT' ? 'is not currently loaded' : err === 'EWOULDBLOCK' || err === 'EAGAIN' || err === 'EBUSY' ? 'is in use' : 'failed';
+      return { ok: false, message: `delete_module(${name}): ${err}: module ${name} ${says}` };
+    },
     async make(args, onLine) {
       // make's own lines went to onLine: the message is only how it ended (exit code, signal)
       const r = await run(bin.make ?? 'make', args, { onLine });

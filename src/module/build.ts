@@ -146,19 +146,29 @@ export function cacheKey(k: KernelId, srcHash: string): string {
 }
 
 /** Cached build of the module for the kernel tree `kdir`: builds once, concurrent callers reuse. */
+/** this process's cache hits by (kdir, source, cache): create looks the module up before `runc create` and again to load it */
+const hits = new Map<string, BuildResult>();
+
 export async function buildModule(o: BuildOptions = {}): Promise<BuildResult> {
   const t0 = performance.now();
   const progress = o.onProgress ?? (() => {});
   const env = o.env ?? readEnv();
   const kdir = o.kdir ?? defaultKdir(env);
-  const k = kernelId(kdir);
   const source = o.source ?? moduleSourceDir(env);
+  const cache = o.cacheDir ?? env.moduleCache;
+  const hitKey = `${kdir}\0${source}\0${cache}`;
+  const hit = hits.get(hitKey);
+  if (hit && existsSync(hit.ko)) return { ...hit, cached: true, ms: Math.round(performance.now() - t0) };
+  const k = kernelId(kdir);
   const srcHash = sourceHash(source);
   const key = cacheKey(k, srcHash);
-  const cache = o.cacheDir ?? env.moduleCache;
   const dir = join(cache, key);
   const ko = join(dir, 'vkernel.ko');
-  const done = (cached: boolean): BuildResult => ({ ko, key, cached, ms: Math.round(performance.now() - t0) });
+  const done = (cached: boolean): BuildResult => {
+    const r = { ko, key, cached, ms: Math.round(performance.now() - t0) };
+    hits.set(hitKey, r);
+    return r;
+  };
   if (existsSync(ko)) return done(true);
 
   mkdirSync(cache, { recursive: true, mode: 0o755 });

@@ -1,4 +1,4 @@
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { linuxHostOps } from '../../src/host/ops.js';
@@ -85,5 +85,30 @@ describe('enableNamespace through the HostOps double', () => {
     await expect(enableNamespace(host, 0, { features: ['mm_policy'], settings: [] })).rejects.toThrow('bad pid');
     await expect(enableNamespace(host, 42, { features: [], settings: [] })).rejects.toThrow('at least one feature');
     expect(host.calls).toEqual([]);
+  });
+});
+
+describe('module calls (init_module, delete_module) in-process', () => {
+  test('under node there are none: insmod and rmmod run as processes', async () => {
+    const { moduleCalls } = await import('../../src/host/module-ffi.js');
+    expect(await moduleCalls()).toBeUndefined();
+    const ops = linuxHostOps({ rmmod: recorder('rmmod') });
+    expect(await ops.rmmod('vkernel_x')).toEqual({ ok: true, message: '' });
+    expect(argsOf('rmmod')).toEqual(['vkernel_x']);
+  });
+
+  test('under bun (the compiled engine) the syscalls answer with their errno, by name', async () => {
+    // this host: no module support (ENOSYS); a kernel with it: no such module (ENOENT), not an ELF module (ENOEXEC)
+    const mods = existsSync('/proc/modules');
+    const repo = new URL('../../', import.meta.url).pathname;
+    const r = await run(join(repo, 'node_modules/@oven/bun-linux-x64/bin/bun'), ['-e',
+      `const c = await (await import('${join(repo, 'src/host/module-ffi.ts')}')).moduleCalls(); console.log(c.unload('vkernel_not_loaded_x'), c.load('/etc/hostname', ['a=1']))`]);
+    expect(r.stderr).toBe('');
+    expect(r.stdout.trim()).toBe(mods ? 'ENOENT ENOEXEC' : 'ENOSYS ENOSYS');
+  });
+
+  test('errno names', async () => {
+    const { errnoName } = await import('../../src/host/module-ffi.js');
+    expect([errnoName(2), errnoName(16), errnoName(4242)]).toEqual(['ENOENT', 'EBUSY', 'errno 4242']);
   });
 });
