@@ -3,6 +3,7 @@ import { release } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { readEnv, type RuntimeEnv } from '../env.js';
 import { linuxHostOps, type HostOps } from '../host/ops.js';
+import { timed } from '../profile.js';
 import { withLock } from '../store/lock.js';
 
 /**
@@ -145,10 +146,10 @@ export function cacheKey(k: KernelId, srcHash: string): string {
   return sha256(JSON.stringify({ v: 1, release: k.release, kernelRelease: k.kernelRelease, symvers: k.symvers, config: k.config, source: srcHash }));
 }
 
-/** Cached build of the module for the kernel tree `kdir`: builds once, concurrent callers reuse. */
 /** this process's cache hits by (kdir, source, cache): create looks the module up before `runc create` and again to load it */
 const hits = new Map<string, BuildResult>();
 
+/** Cached build of the module for the kernel tree `kdir`: builds once, concurrent callers reuse. */
 export async function buildModule(o: BuildOptions = {}): Promise<BuildResult> {
   const t0 = performance.now();
   const progress = o.onProgress ?? (() => {});
@@ -159,8 +160,8 @@ export async function buildModule(o: BuildOptions = {}): Promise<BuildResult> {
   const hitKey = `${kdir}\0${source}\0${cache}`;
   const hit = hits.get(hitKey);
   if (hit && existsSync(hit.ko)) return { ...hit, cached: true, ms: Math.round(performance.now() - t0) };
-  const k = kernelId(kdir);
-  const srcHash = sourceHash(source);
+  const k = timed('module: kernel id', () => kernelId(kdir));
+  const srcHash = timed('module: source hash', () => sourceHash(source));
   const key = cacheKey(k, srcHash);
   const dir = join(cache, key);
   const ko = join(dir, 'vkernel.ko');

@@ -22,6 +22,7 @@ const CHECKS: Check[] = [
   { name: 'scx.two_policies_at_once', title: 'a fifo and a cfs container at once on the same CPU: arrival order in one, interleaving in the other' },
   { name: 'scx.killed_tasks_keep_running', title: 'the scheduler SIGKILLed while a fifo container runs: sched_ext disabled, the tasks go on in the fair class and the container completes' },
   { name: 'scx.restarted_by_create', title: 'the next fifo create starts the scheduler again and arrival order holds' },
+  { name: 'scx.auto_chooses_scx', title: 'a fifo container without io.vkernel.backend (auto): the scx backend, arrival order, SCHED_EXT' },
   { name: 'scx.delete_leaves_map_empty', title: 'after delete (run) of every container: the pinned map is empty, no state is left' },
 ];
 
@@ -39,12 +40,13 @@ function payload(loader: string): string {
   const list = execFileSync('node', ['test/vm/lib/runtime-payload.mjs', out], { cwd: repoRoot, encoding: 'utf8' }).trim();
   const base = JSON.parse(readFileSync(join(out, 'spec/config.json'), 'utf8'));
   const lines = [`file /usr/bin/scx_vkernel ${loader} 0755 0 0`];
-  for (const [name, policy, ms] of [['scxfifo', 'fifo', 150], ['scxcfs', 'cfs', 150], ['scxlong', 'fifo', 1500]] as const) {
+  // scxauto: no io.vkernel.backend (auto must choose scx on a kernel with sched_ext)
+  for (const [name, policy, ms, backend] of [['scxfifo', 'fifo', 150, 'scx'], ['scxcfs', 'cfs', 150, 'scx'], ['scxlong', 'fifo', 1500, 'scx'], ['scxauto', 'fifo', 150, undefined]] as const) {
     const spec = structuredClone(base);
     spec.root = { path: '/opt/rootfs', readonly: true };
     spec.process.terminal = false;
     spec.process.args = FIFO_SH(ms);
-    spec.annotations = { 'io.vkernel.sched.policy': policy, 'io.vkernel.backend': 'scx' };
+    spec.annotations = { 'io.vkernel.sched.policy': policy, ...(backend ? { 'io.vkernel.backend': backend } : {}) };
     const f = join(out, `bundle-${name}.json`);
     writeFileSync(f, JSON.stringify(spec));
     lines.push(`dir /opt/bundles/${name} 0755 0 0`, `file /opt/bundles/${name}/config.json ${f} 0644 0 0`);

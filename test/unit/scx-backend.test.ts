@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readEnv } from '../../src/env.js';
-import { chooseBackend } from '../../src/kernel/backends/index.js';
+import { chooseBackend, schedVariant } from '../../src/kernel/backends/index.js';
 import { scxBackend, scxText } from '../../src/kernel/backends/scx.js';
 import type { HostProbe } from '../../src/kernel/probe.js';
 import { schedPolicy } from '../../src/lifecycle/appliers/sched-policy.js';
@@ -48,10 +48,18 @@ describe('scx backend: which hosts', () => {
     expect(scxBackend.unsupported('fifo', probe({ state: 'enabled', ops: 'rusty' }))).toMatch(/another sched_ext scheduler \(rusty\)/);
   });
 
-  test('backend=scx chooses it; auto does not (yet: issue 16 §2 until the VM proof)', () => {
+  test('backend=scx chooses it; auto chooses it where sched_ext is free or ours, after the patched kernel, before rt', () => {
     const p = probe({ state: 'disabled' });
     expect(chooseBackend({ 'sched.policy': 'fifo', backend: 'scx' }, p).name).toBe('scx');
-    expect(chooseBackend({ 'sched.policy': 'fifo' }, p).name).not.toBe('scx');
+    for (const m of ['fifo', 'adaptive', 'cfs'] as const) expect(chooseBackend({ 'sched.policy': m }, p).name).toBe('scx');
+    expect(chooseBackend({ 'sched.policy': 'fifo' }, probe({ state: 'enabled', ops: 'vkernel' })).name).toBe('scx');
+    // another BPF scheduler holds sched_ext, or none: the host's rt variant (v2 here), as before
+    expect(chooseBackend({ 'sched.policy': 'fifo' }, probe({ state: 'enabled', ops: 'rusty' })).name).toBe('rt-v2');
+    expect(chooseBackend({ 'sched.policy': 'fifo' }, probe(undefined)).name).toBe('rt-v2');
+    // the patched kernel first
+    expect(chooseBackend({ 'sched.policy': 'fifo' }, { ...p, vkernelAbi: 2, vkernelFeatures: ['real_policy'] }).name).toBe('kernel');
+    expect(schedVariant(p)).toEqual({ variant: 'scx', why: expect.stringMatching(/sched_ext.*scx_vkernel.*arrival order/) as unknown as string });
+    expect(schedVariant(probe({ state: 'enabled', ops: 'rusty' })).variant).toBe('rt v2');
   });
 
   test('what ps and doctor say', () => {

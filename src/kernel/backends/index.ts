@@ -1,6 +1,6 @@
 import type { Policy } from '../../policy/types.js';
 import type { HostProbe } from '../probe.js';
-import type { SchedBackend } from './backend.js';
+import type { Mode, SchedBackend } from './backend.js';
 import { kernelBackend } from './kernel.js';
 import { rtBackend } from './rt.js';
 import { rtV2Backend } from './rt-v2.js';
@@ -17,22 +17,29 @@ export function rtFor(probe: HostProbe): SchedBackend {
   return !probe.rtGroupSched && probe.cgroup === 'v2' ? rtV2Backend : rtBackend;
 }
 
+/** the sched_ext backend where the kernel has sched_ext and no other BPF scheduler holds it */
+const scxFits = (mode: Mode | 'adaptive', probe: HostProbe): boolean => probe.schedExt !== undefined && scxBackend.unsupported(mode, probe) === undefined;
+
 /**
- * `auto`: the kernel backend when the patched kernel offers it, else the host's rt variant
- * (ARCHITECTURE.md "Backends"); `rt`: the host's rt variant; `scx`: the sched_ext backend (chosen
- * only when asked for until its VM proof passes: issue 16 §2).
+ * `auto`: the kernel backend when the patched kernel offers it, else the sched_ext backend where
+ * the kernel has sched_ext (/sys/kernel/sched_ext, and no other BPF scheduler loaded), else the
+ * host's rt variant (ARCHITECTURE.md "Backends"); `rt`: the host's rt variant; `scx`, `kernel`:
+ * that backend.
  */
 export function chooseBackend(policy: Policy, probe: HostProbe): SchedBackend {
   const wanted = policy.backend ?? 'auto';
   if (wanted === 'rt') return rtFor(probe);
   if (wanted !== 'auto') return BACKENDS[wanted];
-  return kernelBackend.unsupported(policy['sched.policy'] ?? 'cfs', probe) === undefined ? kernelBackend : rtFor(probe);
+  const mode = policy['sched.policy'] ?? 'cfs';
+  if (kernelBackend.unsupported(mode, probe) === undefined) return kernelBackend;
+  return scxFits(mode, probe) ? scxBackend : rtFor(probe);
 }
 
 /** which way `sched.policy=fifo` is applied on this host, and why (doctor, features) */
-export function schedVariant(probe: HostProbe): { variant: 'kernel' | 'rt v1' | 'rt v2' | 'none'; why: string } {
+export function schedVariant(probe: HostProbe): { variant: 'kernel' | 'scx' | 'rt v1' | 'rt v2' | 'none'; why: string } {
   const k = kernelBackend.unsupported('fifo', probe);
   if (k === undefined) return { variant: 'kernel', why: `the vkernel kernel (ABI ${probe.vkernelAbi}): cpu.real_policy` };
+  if (scxFits('fifo', probe)) return { variant: 'scx', why: 'sched_ext (/sys/kernel/sched_ext): the runtime\'s BPF scheduler (scx_vkernel) runs the container\'s tasks in arrival order, no budget' };
   const rt = rtFor(probe);
   const no = rt.unsupported('fifo', probe);
   if (no === undefined) {
