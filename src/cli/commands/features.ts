@@ -17,7 +17,7 @@ export async function features(rt: Runtime): Promise<number> {
   const log = nsEnableUnsupported(probe, ['printk_ns']);
   doc.annotations = {
     ...doc.annotations, ...Object.fromEntries(KEYS.map((k) => [PREFIX + k.key, k.allowed])),
-    // which way sched.policy=fifo is applied here (kernel, rt v1, rt v2, none) and why
+    // which way sched.policy=fifo is applied here (kernel, scx, rt v1, rt v2, none) and why
     'org.vkernel-runtime.sched.backend': v.variant, 'org.vkernel-runtime.sched.backend.why': v.why,
     // whether per-container values (wakeup granularity, mm.*, sysctl.writable) can be applied here
     'org.vkernel-runtime.ns.values': ns === undefined ? `kernel (ABI ${probe.vkernelAbi}, /sys/kernel/vkernel/enable)` : `none: ${ns}`,
