@@ -18,6 +18,8 @@ mark() {
 	local now
 	now=$(date +%s)
 	[ -n "${LAST_EXP:-}" ] && has "$LAST_EXP" && info phase "$LAST_EXP $((now - LAST_T)) s"
+	# every experiment after this needs dockerd (the OOM killer took it once: eval/run.ts VKVM_MEM)
+	[ -n "${LAST_EXP:-}" ] && ! docker info >/dev/null 2>&1 && info dockerd_gone "after $LAST_EXP: dockerd does not answer; $(dmesg | grep -i 'out of memory' | tail -n 1)"
 	LAST_EXP=$1
 	LAST_T=$now
 }
@@ -246,11 +248,14 @@ if has paths; then
 	# global hash table's buckets (512 for 2 CPUs), which every futex wake there walks; then the
 	# ping-pong in each configuration beside it: global table (runc) vs the module's private table
 	if [ "${CROWD_N:-0}" -gt 0 ] && [ -n "${fcfgs[*]}" ]; then
+		crowd=1
 		docker run -d --network none --name vkcrowd ${RUN[runc]} -v /vkvm:/vkvm:ro $IMG \
-			/vkvm/vkt futex-wait "$CROWD_N" 3600 >/tmp/crowd.id 2>&1 || info futex_crowd "start: $(tail -c 300 /tmp/crowd.id)"
-		for ((i = 0; i < 600; i++)); do
+			/vkvm/vkt futex-wait "$CROWD_N" 3600 >/tmp/crowd.id 2>&1 || { crowd=0; info futex_crowd "start: $(tail -c 300 /tmp/crowd.id)"; }
+		# until every waiter waits (at most ~60 s), or the container is gone
+		for ((i = 0; crowd && i < 300; i++)); do
 			docker logs vkcrowd 2>&1 | grep -q '^waiting' && break
-			sleep 0.1
+			[ "$(docker inspect -f '{{.State.Running}}' vkcrowd 2>/dev/null)" = true ] || break
+			sleep 0.2
 		done
 		info futex_crowd "$(docker logs vkcrowd 2>&1 | tail -n1) $(awk '$1 == "Threads:" { print "threads=" $2 }' "/proc/$(docker inspect -f '{{.State.Pid}}' vkcrowd 2>/dev/null)/status" 2>/dev/null)"
 		for ((r = 1; r <= REPS_PATHS; r++)); do

@@ -157,7 +157,10 @@ try {
     // with --lock the wait for the lock is not part of the boot's time limit (vm-boot.sh's own
     // timeout bounds qemu)
     const sub = execa(lock ? 'flock' : cmd[0], lock ? [lock, ...cmd] : cmd.slice(1), {
-      env: { VKVM_EXTRA: helpers, VKVM_SMP: String(smp), ...(kernel ? { VKVM_KERNEL: kernel } : {}) },
+      // 4 GiB: the image's root (~660 MB) lives in the VM's RAM, and the deck's scene starts 20
+      // containers with modules at once; at 3 GiB, after the 30 start-up rounds, the OOM killer took
+      // dockerd during the scene (2026-12-03-full)
+      env: { VKVM_EXTRA: helpers, VKVM_SMP: String(smp), VKVM_MEM: '4096', ...(kernel ? { VKVM_KERNEL: kernel } : {}) },
       all: true, reject: false, timeout: lock ? undefined : (timeout + 60) * 1000, maxBuffer: 256 * 1024 * 1024,
     });
     if (lock) log(`eval: ${b} boot waits for ${lock}`);

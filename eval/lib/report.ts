@@ -78,6 +78,9 @@ export async function writeReport(dir: string, samples: Sample[], infos: Info[],
   md.push(`Command: \`${meta.command}\` at commit \`${meta.commit}\`. qemu **TCG** (no KVM), ${meta.smp} vCPUs, on a 2-core host shared with other jobs.`);
   md.push(`Kernels: patched \`${meta.kernels.patched}\`, unpatched \`${meta.kernels.unpatched}\` (same config, kernel/build.sh). Total time ${Math.round(meta.seconds.total)} s (${Object.entries(meta.seconds).filter(([k]) => k !== 'total').map(([k, v]) => `${k} ${Math.round(v)} s`).join(', ')}).`);
   if (meta.incomplete?.length) md.push(`\n**Incomplete**: the ${meta.incomplete.join(' and ')} boot ended (--timeout) before the guest script did; experiments after that point are missing below.`);
+  for (const b of ['patched', 'unpatched'] as Boot[]) {
+    for (const t of info('dockerd_gone', b)) md.push(`\n**Broken run**: in the ${b} boot dockerd stopped answering ${t}; every docker experiment after that point is missing below.`);
+  }
   md.push('');
   md.push('Every figure is a median over repetitions with its spread (p25–p75, and min–max where shown), or a ratio of medians of configurations measured interleaved in the same boot; a ratio\'s spread is the quartile-crossed interval [a.p25 / b.p75, a.p75 / b.p25]. Raw data: `samples.csv` (one line per measurement), `samples.json` (with the run\'s parameters and the guest\'s facts), the two consoles `console-*.log`.');
   md.push('');
