@@ -23,6 +23,7 @@ const CHECKS: Check[] = [
   { name: 'scx.killed_tasks_keep_running', title: 'the scheduler SIGKILLed while a fifo container runs: sched_ext disabled, the tasks go on in the fair class and the container completes' },
   { name: 'scx.restarted_by_create', title: 'the next fifo create starts the scheduler again and arrival order holds' },
   { name: 'scx.auto_chooses_scx', title: 'a fifo container without io.vkernel.backend (auto): the scx backend, arrival order, SCHED_EXT' },
+  { name: 'scx.hackbench', title: 'measured (issue 16: the three ways to a FIFO group): `vkt bench hackbench 10` in a fifo container (auto: scx, SCHED_EXT) and a cfs container, 3 rounds each; every run gives a figure' },
   { name: 'scx.delete_leaves_map_empty', title: 'after delete (run) of every container: the pinned map is empty, no state is left' },
 ];
 

@@ -23,6 +23,7 @@ const CHECKS: Check[] = [
   { name: 'rtv2.supervisor_killed_clean', title: 'after SIGKILL of the supervisor and its sentinel together, delete --force still leaves nothing' },
   { name: 'rtv2.refused_at_create', title: 'what rt v2 cannot do is refused at create with its reason, leaving nothing: rt.priority 99 in the config, sched.policy=adaptive' },
   { name: 'rtv2.killed_mid_create_clean', title: 'the runtime SIGKILLed mid-create (before and after the supervisor starts): delete --force leaves nothing' },
+  { name: 'rtv2.hackbench', title: 'measured (issue 16: the three ways to a FIFO group): `vkt bench hackbench 10` in a fifo container (SCHED_FIFO, held to its budget) and a cfs container, 3 rounds each; every run gives a figure' },
 ];
 
 // the bun-built engine needs SSE4.2/POPCNT, which TCG's default CPU model lacks

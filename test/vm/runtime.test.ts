@@ -31,6 +31,12 @@ vmFeature('per-container values through the runtime (/sys/kernel/vkernel/enable,
   { name: 'runtime_sysctl.no_request_host_values', title: 'a container that asked for nothing reads the host values and cannot write them', failsUnpatched: false },
 ]);
 
+// issue 16: the kernel backend's figure of the three-way hackbench comparison (rtv2.hackbench,
+// scx.hackbench measure the same load on their kernels)
+vmFeature('the same message-passing load in a fifo and a cfs container (kernel backend)', ['66-runtime-hackbench.sh'], [
+  { name: 'runtime.hackbench', title: 'measured: `vkt bench hackbench 10` in a fifo container (cpu.real_policy=1, init SCHED_OTHER) and a cfs container, 3 rounds each; every run gives a figure' },
+]);
+
 // the container's own kernel log through the runtime (io.vkernel.log=private → printk_ns at create;
 // deck claim 1, issue 12 opt-in per namespace)
 vmFeature('own kernel log through the runtime (io.vkernel.log=private)', ['64-runtime-log.sh'], [

@@ -7,7 +7,7 @@
 # Needs the payload of test/vm/lib/runtime-payload.mjs plus rt-v2.test.ts's (rtload, bundles
 # rtidle/rtburn, /boot/config-<release>).
 . /tests/lib.sh
-CHECKS="rtv2.backend_chosen rtv2.tasks_fifo rtv2.exec_follows rtv2.budget_held rtv2.host_responsive rtv2.delete_clean rtv2.supervisor_killed_recovers rtv2.supervisor_killed_clean rtv2.refused_at_create rtv2.killed_mid_create_clean"
+CHECKS="rtv2.backend_chosen rtv2.tasks_fifo rtv2.exec_follows rtv2.budget_held rtv2.host_responsive rtv2.delete_clean rtv2.supervisor_killed_recovers rtv2.supervisor_killed_clean rtv2.refused_at_create rtv2.killed_mid_create_clean rtv2.hackbench"
 if [ ! -x /opt/vkr/bin/vkernel-runtime ] || [ ! -e /opt/bundles/rtburn/config.json ]; then
 	fail_all "no runtime or rt v2 bundles in the initramfs (rt-v2.test.ts payload)" $CHECKS
 	vkend
@@ -238,4 +238,7 @@ for point in rt-v2-held rt-v2-supervisor-started; do
 done
 [ -z "${bad:-}" ]
 result rtv2.killed_mid_create_clean $? "$r"
+
+# the same message-passing load in a fifo and a cfs container (fifo held to its 25 % budget)
+hackbench_pair rtv2.hackbench 1
 vkend

@@ -6,7 +6,7 @@
 # sched_ext every check FAILs with the reason (the runtime refuses backend=scx there).
 . /tests/lib.sh
 CHECKS="scx.sched_ext_present scx.fifo_arrival_order scx.cfs_interleaves scx.two_policies_at_once \
-	scx.killed_tasks_keep_running scx.restarted_by_create scx.auto_chooses_scx scx.delete_leaves_map_empty"
+	scx.killed_tasks_keep_running scx.restarted_by_create scx.auto_chooses_scx scx.hackbench scx.delete_leaves_map_empty"
 if [ ! -x /opt/vkr/bin/vkernel-runtime ] || [ ! -x /usr/bin/scx_vkernel ] || [ ! -e /opt/bundles/scxfifo/config.json ]; then
 	fail_all "no runtime, scx_vkernel or scx bundles in the initramfs (scx.test.ts payload)" $CHECKS
 	vkend
@@ -97,6 +97,9 @@ runit scxauto a1
 st=$(sx_state)
 inorder a1 && [ "$st" = "state=enabled ops=vkernel" ]
 result scx.auto_chooses_scx $? "$(said a1); after: $st"
+
+# the same message-passing load in a fifo and a cfs container (auto: scx)
+hackbench_pair scx.hackbench 7
 
 # every container above was deleted by run: no entry left in the map, no state
 left=$(scx_vkernel list 2>&1)

@@ -144,3 +144,33 @@ wait_for() {
 }
 # line FILE LABEL: the value after "LABEL: " in a container's output
 line() { sed -n "s/^$2: //p" "$1" | head -1; }
+# hackbench_pair CHECK: issue 16's comparison of the ways to a FIFO group on one load: the
+# same message passing (`vkt bench hackbench 10`: 10 loops of 2 groups of 10 sender and 10 receiver
+# processes over socketpairs, on every CPU) in a fifo container and a cfs container (bundles hbfifo
+# and hbcfs of runtime-payload.mjs: sched.policy only, so `auto` picks this kernel's backend),
+# three rounds, the order alternating. CHECK PASSes when every run gave a figure and the fifo
+# container's init had scheduling policy POLICY (the backend's mark: 0 SCHED_OTHER in a
+# cpu.real_policy group, 1 SCHED_FIFO for rt, 7 SCHED_EXT for scx), with the medians (ms) and fifo/cfs
+hackbench_pair() {
+	_c=$1 _want=$2 _f="" _s="" _bad="" _pol="" _fp=""
+	for _r in 1 2 3; do
+		_order="hbfifo hbcfs"
+		[ $((_r % 2)) = 0 ] && _order="hbcfs hbfifo"
+		for _b in $_order; do
+			_o=$($RT run --no-pivot --bundle "/opt/bundles/$_b" "hb-$_b-$_r" </dev/null 2>&1)
+			_v=$(echo "$_o" | sed -n 's/.*total_ns=\([0-9]*\).*/\1/p' | head -1)
+			_p=$(echo "$_o" | sed -n 's/^policy=\([0-9]*\).*/\1/p' | head -1)
+			[ "$_r" = 1 ] && _pol="$_pol $_b:policy=$_p"
+			[ "$_b" = hbfifo ] && [ "$_p" != "$_want" ] && _fp=" fifo container's init policy $_p, not $_want (another backend?);"
+			if [ -z "$_v" ]; then
+				_bad="$_bad $_b round $_r: $(echo "$_o" | tail -n 2 | tr '\n' ' ' | cut -c1-300);"
+				continue
+			fi
+			if [ "$_b" = hbfifo ]; then _f="$_f $((_v / 1000000))"; else _s="$_s $((_v / 1000000))"; fi
+		done
+	done
+	_mf=$(echo $_f | tr ' ' '\n' | sort -n | sed -n 2p)
+	_ms=$(echo $_s | tr ' ' '\n' | sort -n | sed -n 2p)
+	[ -z "$_bad" ] && [ -z "$_fp" ] && [ -n "$_mf" ] && [ -n "$_ms" ]
+	result "$_c" $? "hackbench 10 loops, ms: fifo median ${_mf:-?} (runs$_f), cfs median ${_ms:-?} (runs$_s), fifo/cfs $(awk -v a="${_mf:-0}" -v b="${_ms:-0}" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "?" }');$_pol$_fp$_bad"
+}

@@ -110,6 +110,8 @@ const FS_WORK = [
   ['tmpfs onto etc', 'fsop tmpfs /etc'],
 ].map((w) => (typeof w === 'string' ? w : `echo "${w[0]}: $(vkt ${w[1]})"`)).concat(['echo fs-done; exec sleep 1000']).join('; ');
 // both file-rule containers may mount, chroot and open by handle (the ways around a rule above)
+// the init's scheduling policy (field 41 of its stat), then `vkt bench hackbench 10` (10 loops)
+const HB = ['sh', '-c', 'set -- $(cat /proc/self/stat); echo policy=${41}; exec vkt bench hackbench 10'];
 const FS_CAPS = ['CAP_SYS_ADMIN', 'CAP_SYS_CHROOT', 'CAP_DAC_READ_SEARCH'];
 const FS_RULES = 'deny-read:/etc/secret,deny-write:/etc/conf,deny-write:/dev/shm,deny-read:/proc/sys/kernel,deny-read:/sys/kernel';
 /**
@@ -153,6 +155,10 @@ export const BUNDLES = {
   // the same work in a container with the module and no rule
   fsrules: [{ 'io.vkernel.fs.rules': FS_RULES }, ['sh', '-c', FS_WORK], FS_CAPS, { root: { path: '/run/fsroot', readonly: false } }],
   fsplain: [{ 'io.vkernel.module': 'true' }, ['sh', '-c', FS_WORK], FS_CAPS, { root: { path: '/run/fsroot2', readonly: false } }],
+  // hackbench_pair (guest/lib.sh): the same message-passing load with each policy, the backend auto
+  // chooses (issue 16: the patched kernel, rt v2, scx compared)
+  hbfifo: [{ 'io.vkernel.sched.policy': 'fifo' }, HB],
+  hbcfs: [{ 'io.vkernel.sched.policy': 'cfs' }, HB],
   // bench/vm/guest.sh (`npm run bench -- --vm`): start-up through runc and with the module
   truerunc: [{}, ['true']],
   truemod: [{ 'io.vkernel.module': 'true' }, ['true']],
