@@ -136,24 +136,30 @@ export interface Hierarchy {
 
 const unescapeMount = (s: string) => s.replace(/\\(\d{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
 
-/** every mounted cgroup hierarchy, v1 and v2, from /proc/self/mountinfo */
-export function cgroupHierarchies(): Hierarchy[] {
-  const found: Hierarchy[] = [];
-  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+/** one line of /proc/self/mountinfo: what the mount shows (root), where (dir), its type and super options */
+export interface MountEntry { root: string; dir: string; fstype: string; superOpts: string }
+
+export function mountinfo(): MountEntry[] {
+  return readFileSync('/proc/self/mountinfo', 'utf8').split('\n').flatMap((line) => {
     const [pre, post] = line.split(' - ');
-    if (!post) continue;
+    if (!post) return [];
     const f = pre.split(' ');
     const [fstype, , superOpts = ''] = post.split(' ');
-    if (fstype === 'cgroup2') found.push({ key: '', mount: unescapeMount(f[4]), mountRoot: f[3] });
-    else if (fstype === 'cgroup') {
-      const opts = superOpts.split(',');
-      // the controllers (and name=) of this hierarchy, in /proc/<pid>/cgroup's order and spelling
-      const self = readFileSync('/proc/self/cgroup', 'utf8').split('\n').map((l) => l.split(':')[1]).filter((k): k is string => !!k);
-      const key = self.find((k) => k.split(',').every((c) => opts.includes(c)));
-      if (key !== undefined) found.push({ key, mount: unescapeMount(f[4]), mountRoot: f[3] });
-    }
-  }
-  return found;
+    return [{ root: f[3], dir: unescapeMount(f[4]), fstype, superOpts }];
+  });
+}
+
+/** every mounted cgroup hierarchy, v1 and v2, from /proc/self/mountinfo */
+export function cgroupHierarchies(): Hierarchy[] {
+  // the controllers (and name=) of each v1 hierarchy, in /proc/<pid>/cgroup's order and spelling
+  const self = readFileSync('/proc/self/cgroup', 'utf8').split('\n').map((l) => l.split(':')[1]).filter((k): k is string => !!k);
+  return mountinfo().flatMap((m) => {
+    if (m.fstype === 'cgroup2') return [{ key: '', mount: m.dir, mountRoot: m.root }];
+    if (m.fstype !== 'cgroup') return [];
+    const opts = m.superOpts.split(',');
+    const key = self.find((k) => k.split(',').every((c) => opts.includes(c)));
+    return key === undefined ? [] : [{ key, mount: m.dir, mountRoot: m.root }];
+  });
 }
 
 /** the directory of cgroup `path` of hierarchy h, or undefined when the mount does not show it */

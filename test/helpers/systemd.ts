@@ -1,7 +1,7 @@
 import { execa, type Options } from 'execa';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPO, type RunOptions } from './fixtures.js';
+import { mountinfo, REPO, type RunOptions } from './fixtures.js';
 import type { Prerequisite } from './prereq.js';
 
 /**
@@ -27,20 +27,13 @@ interface Mount { type: string; opts: string; dir: string }
 
 /** the cgroup mounts under /sys/fs/cgroup (and the tmpfs holding them, on a v1/hybrid host) */
 function cgroupMounts(): Mount[] {
-  const out: Mount[] = [];
-  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
-    const [pre, post] = line.split(' - ');
-    if (!post) continue;
-    const f = pre.split(' ');
-    const dir = f[4];
-    if (dir !== CGROUP && !dir.startsWith(`${CGROUP}/`)) continue;
-    const [type, , superOpts = ''] = post.split(' ');
-    if (type !== 'cgroup' && type !== 'cgroup2' && !(type === 'tmpfs' && dir === CGROUP)) continue;
+  return mountinfo().flatMap(({ dir, fstype: type, superOpts }) => {
+    if (dir !== CGROUP && !dir.startsWith(`${CGROUP}/`)) return [];
+    if (type === 'tmpfs' && dir === CGROUP) return [{ type, opts: 'mode=0755', dir }];
     // v1: the controllers and name= of the hierarchy (rw and the like are the mount's, not the hierarchy's)
-    const opts = type === 'cgroup' ? superOpts.split(',').filter((o) => o !== 'rw' && o !== 'ro').join(',') : '';
-    out.push({ type, opts: type === 'tmpfs' ? 'mode=0755' : opts, dir });
-  }
-  return out;
+    if (type === 'cgroup') return [{ type, opts: superOpts.split(',').filter((o) => o !== 'rw' && o !== 'ro').join(','), dir }];
+    return type === 'cgroup2' ? [{ type, opts: '', dir }] : [];
+  });
 }
 
 let count = 0;
