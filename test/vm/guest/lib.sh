@@ -144,7 +144,7 @@ wait_for() {
 }
 # line FILE LABEL: the value after "LABEL: " in a container's output
 line() { sed -n "s/^$2: //p" "$1" | head -1; }
-# hackbench_pair CHECK: issue 16's comparison of the ways to a FIFO group on one load: the
+# hackbench_pair CHECK POLICY: issue 16's comparison of the ways to a FIFO group on one load: the
 # same message passing (`vkt bench hackbench 10`: 10 loops of 2 groups of 10 sender and 10 receiver
 # processes over socketpairs, on every CPU) in a fifo container and a cfs container (bundles hbfifo
 # and hbcfs of runtime-payload.mjs: sched.policy only, so `auto` picks this kernel's backend),
