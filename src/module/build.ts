@@ -125,6 +125,44 @@ export function kernelId(kdir: string): KernelId {
   };
 }
 
+/** the files kernelId() reads */
+const KERNEL_ID_FILES = ['Makefile', 'include/generated/utsrelease.h', 'include/config/kernel.release', 'Module.symvers', 'include/generated/autoconf.h'];
+
+/** what those files are on disk now (device, inode, size, modification and change times): a rebuild or an edit of the tree changes it */
+function treeStamp(kdir: string): string {
+  return KERNEL_ID_FILES.map((f) => {
+    try {
+      const st = statSync(join(kdir, f), { bigint: true });
+      return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+    } catch {
+      return '-';
+    }
+  }).join('|');
+}
+
+/**
+ * kernelId() remembered in the module cache (`.kernel-ids/`) under the tree's stamp: hashing
+ * Module.symvers and autoconf.h on every create cost ~40 ms in the VM (`npm run bench -- --vm`,
+ * `module: kernel id`). A tree whose files changed in any way (a rebuild, an edit: their ctime
+ * moves) is hashed again; a cache that cannot be written only costs the hashing.
+ */
+export function cachedKernelId(kdir: string, cache: string): KernelId {
+  const file = join(cache, '.kernel-ids', `${sha256(resolve(kdir)).slice(0, 32)}.json`);
+  const stamp = treeStamp(kdir);
+  try {
+    const j = JSON.parse(readFileSync(file, 'utf8')) as { stamp?: string; id?: KernelId };
+    if (j.stamp === stamp && j.id?.kdir === kdir) return j.id;
+  } catch { /* none yet, or unreadable: hashed below */ }
+  const id = kernelId(kdir);
+  try {
+    mkdirSync(dirname(file), { recursive: true, mode: 0o755 });
+    const tmp = `${file}.${process.pid}.tmp`;
+    writeFileSync(tmp, JSON.stringify({ stamp, id }), { mode: 0o644 });
+    renameSync(tmp, file);
+  } catch { /* not writable: hashed again next time */ }
+  return id;
+}
+
 function sourceFiles(source: string): string[] {
   let names: string[];
   try {
@@ -160,7 +198,7 @@ export async function buildModule(o: BuildOptions = {}): Promise<BuildResult> {
   const hitKey = `${kdir}\0${source}\0${cache}`;
   const hit = hits.get(hitKey);
   if (hit && existsSync(hit.ko)) return { ...hit, cached: true, ms: Math.round(performance.now() - t0) };
-  const k = timed('module: kernel id', () => kernelId(kdir));
+  const k = timed('module: kernel id', () => cachedKernelId(kdir, cache));
   const srcHash = timed('module: source hash', () => sourceHash(source));
   const key = cacheKey(k, srcHash);
   const dir = join(cache, key);

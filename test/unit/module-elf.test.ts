@@ -2,13 +2,13 @@
 // so the module is built against Debian's headers (linux-headers-amd64, installed by
 // scripts/setup.sh) and checked with kmod's modinfo; loading it is the VM tier's job.
 import { execFileSync, execFile } from 'node:child_process';
-import { appendFileSync, chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { jest } from '@jest/globals';
 import { readEnv } from '../../src/env.js';
-import { buildModule, cacheKey, defaultKdir, kernelId, PLACEHOLDER, sourceHash } from '../../src/module/build.js';
+import { buildModule, cachedKernelId, cacheKey, defaultKdir, kernelId, PLACEHOLDER, sourceHash } from '../../src/module/build.js';
 import { loadModule, unloadModule } from '../../src/module/load.js';
 import { ModuleBuild, ModuleRename } from '../../src/cli/admin/module.js';
 import { currentName, modinfo, MODULE_NAME_LEN, parseElf, renameModule, THIS_MODULE_NAME_OFFSET } from '../../src/module/elf.js';
@@ -247,6 +247,30 @@ describe('build cache', () => {
     expect(err!.message.split('\n').length).toBeLessThanOrEqual(21);
     expect(readdirSync(c).filter((n) => /^[0-9a-f]{64}$/.test(n))).toEqual([]);
     expect(readdirSync(c).filter((n) => n.endsWith('.failed.log'))).toHaveLength(1);
+  });
+
+  test('the kernel id is remembered by the tree\'s stamp; any change to its files (even with the mtime put back) hashes again', () => {
+    const fake = tmp('vk-kdir-');
+    const memo = tmp('vk-modcache-');
+    mkdirSync(join(fake, 'include/generated'), { recursive: true });
+    mkdirSync(join(fake, 'include/config'), { recursive: true });
+    writeFileSync(join(fake, 'Makefile'), '');
+    writeFileSync(join(fake, 'include/generated/utsrelease.h'), '#define UTS_RELEASE "6.1.0-test"\n');
+    writeFileSync(join(fake, 'include/generated/autoconf.h'), '#define CONFIG_X 1\n');
+    writeFileSync(join(fake, 'Module.symvers'), 'aaaa\n');
+    const first = cachedKernelId(fake, memo);
+    expect(first).toEqual(kernelId(fake));
+    const [file] = readdirSync(join(memo, '.kernel-ids'));
+    expect(JSON.parse(readFileSync(join(memo, '.kernel-ids', file), 'utf8')).id).toEqual(first);
+    // a forged or stale memo with another stamp is not believed
+    writeFileSync(join(memo, '.kernel-ids', file), JSON.stringify({ stamp: 'x', id: { ...first, symvers: 'forged' } }));
+    expect(cachedKernelId(fake, memo).symvers).toBe(first.symvers);
+    // the same size and mtime, other content: the ctime moved
+    const st = statSync(join(fake, 'Module.symvers'));
+    writeFileSync(join(fake, 'Module.symvers'), 'bbbb\n');
+    utimesSync(join(fake, 'Module.symvers'), st.atime, st.mtime);
+    expect(cachedKernelId(fake, memo).symvers).toBe(kernelId(fake).symvers);
+    expect(cachedKernelId(fake, memo).symvers).not.toBe(first.symvers);
   });
 
   test('a missing kernel build directory: a clear error naming the path and the fix', async () => {
