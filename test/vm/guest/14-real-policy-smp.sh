@@ -32,7 +32,7 @@ echo 1 >$u/smp/cpu.real_policy
 out=$(vkt smp 8 300 $u/smp/cgroup.procs)
 echo "$out"
 echo "$out" | grep -q '^result done=8/8 interleaved=0 order_violations=0 '
-result real_policy.smp_per_cpu_order $? "$(echo "$out" | grep '^result')"
+result real_policy.smp_per_cpu_order $? "$(echo "$out" | grep '^result'); $(oneline "$(echo "$out" | grep -E '^(cpu [0-9]+:|migrations:)')")"
 # control: the same in a CFS group interleaves on some CPU
 out=$(vkt smp 8 300 $u/smpcfs/cgroup.procs)
 echo "$out"
