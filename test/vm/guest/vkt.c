@@ -861,10 +861,19 @@ static int nr_migrations_self(void)
 	return n;
 }
 
+/* voluntary context switches of the calling thread: it blocked */
+static long nvcsw_self(void)
+{
+	struct rusage ru;
+
+	return getrusage(RUSAGE_THREAD, &ru) ? -1 : ru.ru_nvcsw;
+}
+
 static void smp_work(struct smp_task *s, int ms)
 {
 	long long start = now_us(CLOCK_THREAD_CPUTIME_ID), last = 0;
 	int mig = nr_migrations_self();
+	long vcs = nvcsw_self();
 
 	while (now_us(CLOCK_THREAD_CPUTIME_ID) - start < ms * 1000LL) {
 		int c0 = sched_getcpu();
@@ -879,15 +888,21 @@ static void smp_work(struct smp_task *s, int ms)
 		/*
 		 * Off the CPU for over 1 ms since the last sample: if it was
 		 * moved away and back without running elsewhere (a migration
-		 * count that changed), it left this CPU: a new segment, as for
-		 * a move to another CPU, so that what ran here meanwhile is
-		 * not taken for an interleave.
+		 * count that changed), or it blocked (a voluntary switch: e.g.
+		 * on the lock of the shared page all tasks write, and a task
+		 * that blocks goes to the tail of its FIFO list when it wakes,
+		 * as a SCHED_FIFO task does), it left this CPU: a new segment,
+		 * as for a move to another CPU, so that what ran here
+		 * meanwhile is not taken for an interleave.  A preemption is
+		 * an involuntary switch: it still counts.
 		 */
 		if (k >= 0 && s->cpu[k] == c && a - last > 1000) {
 			int m = nr_migrations_self();
+			long v = nvcsw_self();
 
-			split = m != mig;
+			split = m != mig || v != vcs;
 			mig = m;
+			vcs = v;
 		}
 		if (k < 0 || s->cpu[k] != c || split) {
 			if (k + 1 >= SMP_SEGS)
@@ -896,8 +911,10 @@ static void smp_work(struct smp_task *s, int ms)
 			s->cpu[k] = c;
 			s->start[k] = a;
 			s->nseg = k + 1;
-			if (!split)	/* a split has just read it */
+			if (!split) {	/* a split has just read them */
 				mig = nr_migrations_self();
+				vcs = nvcsw_self();
+			}
 		}
 		s->end[k] = b;
 		last = b;
@@ -912,7 +929,8 @@ static void smp_work(struct smp_task *s, int ms)
  * which CPU it ran when.  FIFO per CPU: on each CPU, no two tasks of the
  * group interleave (a task that began there ran until it ended or left the
  * CPU; moved away and back without running elsewhere is leaving too: the
- * task reads its se.nr_migrations after every gap of over 1 ms), and the
+ * task reads its se.nr_migrations and its voluntary switches after every gap
+ * of over 1 ms: a task that blocked left the CPU too), and the
  * tasks that never migrated (se.nr_migrations 0: they stayed
  * where fork placed them) began in fork order.  Prints per-CPU runs and
  * "result done=D/N interleaved=I order_violations=V migrated=M".
