@@ -101,6 +101,15 @@ function readOr(path: string, fallback: string): string {
   }
 }
 
+/** the files of a kernel tree that kernelId() reads (and treeStamp() stats: one list for both) */
+const KERNEL_ID_FILES = {
+  makefile: 'Makefile',
+  utsRelease: 'include/generated/utsrelease.h',
+  kernelRelease: 'include/config/kernel.release',
+  symvers: 'Module.symvers',
+  autoconf: 'include/generated/autoconf.h',
+} as const;
+
 /** What identifies the kernel a tree builds for. Throws a clear error when the tree is missing. */
 export function kernelId(kdir: string): KernelId {
   if (!existsSync(kdir)) {
@@ -110,8 +119,9 @@ export function kernelId(kdir: string): KernelId {
         `(module build --kdir) at a prepared kernel tree (make modules_prepare)`,
     );
   }
-  if (!existsSync(join(kdir, 'Makefile'))) throw new Error(`${kdir} is not a kernel build directory (no Makefile)`);
-  const uts = readOr(join(kdir, 'include/generated/utsrelease.h'), '');
+  const f = (k: keyof typeof KERNEL_ID_FILES) => join(kdir, KERNEL_ID_FILES[k]);
+  if (!existsSync(f('makefile'))) throw new Error(`${kdir} is not a kernel build directory (no Makefile)`);
+  const uts = readOr(f('utsRelease'), '');
   const rel = /UTS_RELEASE\s+"([^"]+)"/.exec(uts)?.[1];
   if (!rel) {
     throw new Error(`${kdir} is not prepared for building modules (no include/generated/utsrelease.h): run make modules_prepare in it`);
@@ -119,18 +129,15 @@ export function kernelId(kdir: string): KernelId {
   return {
     kdir,
     release: rel,
-    kernelRelease: readOr(join(kdir, 'include/config/kernel.release'), '').trim(),
-    symvers: sha256(readOr(join(kdir, 'Module.symvers'), '')),
-    config: sha256(readOr(join(kdir, 'include/generated/autoconf.h'), '')),
+    kernelRelease: readOr(f('kernelRelease'), '').trim(),
+    symvers: sha256(readOr(f('symvers'), '')),
+    config: sha256(readOr(f('autoconf'), '')),
   };
 }
 
-/** the files kernelId() reads */
-const KERNEL_ID_FILES = ['Makefile', 'include/generated/utsrelease.h', 'include/config/kernel.release', 'Module.symvers', 'include/generated/autoconf.h'];
-
-/** what those files are on disk now (device, inode, size, modification and change times): a rebuild or an edit of the tree changes it */
+/** what the KERNEL_ID_FILES of a tree are on disk now (device, inode, size, modification and change times): a rebuild or an edit of the tree changes it */
 function treeStamp(kdir: string): string {
-  return KERNEL_ID_FILES.map((f) => {
+  return Object.values(KERNEL_ID_FILES).map((f) => {
     try {
       const st = statSync(join(kdir, f), { bigint: true });
       return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
