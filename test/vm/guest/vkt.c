@@ -840,7 +840,7 @@ static int cmd_share(int win_ms, int n, char **procs)
 }
 
 /* per task of cmd_smp: where it ran, as segments of [start, end] on a CPU */
-#define SMP_SEGS 64
+#define SMP_SEGS 256
 struct smp_task {
 	volatile int nseg, done, migrations;
 	volatile int cpu[SMP_SEGS];
@@ -871,11 +871,22 @@ static long nvcsw_self(void)
 
 static void smp_work(struct smp_task *s, int ms)
 {
-	long long start = now_us(CLOCK_THREAD_CPUTIME_ID), last = 0;
-	int mig = nr_migrations_self();
-	long vcs = nvcsw_self();
+	long long start, last = 0;
+	int mig;
+	long vcs;
 
+	/*
+	 * Fault the shared page in before anything is measured: the first
+	 * write to it may wait on its lock (the other tasks fault on it too),
+	 * and a task that blocks goes to the tail of its FIFO list.
+	 */
+	s->nseg = 0;
+	start = now_us(CLOCK_THREAD_CPUTIME_ID);
+	mig = nr_migrations_self();
+	vcs = nvcsw_self();
 	while (now_us(CLOCK_THREAD_CPUTIME_ID) - start < ms * 1000LL) {
+		/* read before the sample: a block after it shows next time */
+		long v = nvcsw_self();
 		int c0 = sched_getcpu();
 		long long a = now_us(CLOCK_MONOTONIC);
 		int c = sched_getcpu();
@@ -886,24 +897,25 @@ static void smp_work(struct smp_task *s, int ms)
 		if (c != c0 || c != sched_getcpu())
 			continue;
 		/*
-		 * Off the CPU for over 1 ms since the last sample: if it was
-		 * moved away and back without running elsewhere (a migration
-		 * count that changed), or it blocked (a voluntary switch: e.g.
-		 * on the lock of the shared page all tasks write, and a task
-		 * that blocks goes to the tail of its FIFO list when it wakes,
-		 * as a SCHED_FIFO task does), it left this CPU: a new segment,
-		 * as for a move to another CPU, so that what ran here
+		 * The task left this CPU since the last sample if it blocked (a
+		 * voluntary switch: a task that blocks goes to the tail of its
+		 * FIFO list when it wakes, as a SCHED_FIFO task does), or, off
+		 * the CPU for over 1 ms, if it was moved away and back without
+		 * running elsewhere (a migration count that changed): a new
+		 * segment, as for a move to another CPU, so that what ran here
 		 * meanwhile is not taken for an interleave.  A preemption is
 		 * an involuntary switch: it still counts.
 		 */
-		if (k >= 0 && s->cpu[k] == c && a - last > 1000) {
-			int m = nr_migrations_self();
-			long v = nvcsw_self();
+		if (k >= 0 && s->cpu[k] == c) {
+			split = v != vcs;
+			if (a - last > 1000) {
+				int m = nr_migrations_self();
 
-			split = m != mig || v != vcs;
-			mig = m;
-			vcs = v;
+				split |= m != mig;
+				mig = m;
+			}
 		}
+		vcs = v;
 		if (k < 0 || s->cpu[k] != c || split) {
 			if (k + 1 >= SMP_SEGS)
 				continue;
@@ -911,10 +923,8 @@ static void smp_work(struct smp_task *s, int ms)
 			s->cpu[k] = c;
 			s->start[k] = a;
 			s->nseg = k + 1;
-			if (!split) {	/* a split has just read them */
+			if (k == 0 || s->cpu[k - 1] != c)
 				mig = nr_migrations_self();
-				vcs = nvcsw_self();
-			}
 		}
 		s->end[k] = b;
 		last = b;
