@@ -1,6 +1,6 @@
 #!/bin/sh
 # Installs what the demo and the tests need on Debian 12 (as root), then builds.
-#   scripts/setup.sh [demo|test|scx]   (scx: test's + what `npm run test:scx` builds with)
+#   scripts/setup.sh [demo|test|scx]   (scx: what `npm run test:scx` needs, the same as test's)
 set -eu
 cd "$(dirname "$0")/.."
 what=${1:-test}
@@ -20,10 +20,11 @@ if [ "$what" = test ] || [ "$what" = scx ]; then
   # Dockerfile.vm test (test/e2e/vm-image.test.ts): a local Debian 12 base image
   pkgs="$pkgs debootstrap"
 fi
-if [ "$what" = scx ]; then
-  # the scx backend's suite (test/scx/scx.test.ts): the BPF scheduler (clang >= 16:
-  # tools/sched_ext/README.md). The 6.12 kernel's BTF needs pahole >= 1.25 (bookworm's dwarves has
-  # 1.24): kernel/build-scx.sh fetches trixie's into its cache, nothing is installed for it here.
+if [ "$what" = test ] || [ "$what" = scx ]; then
+  # the scx backend's suite (test/scx/suite.ts; its stock-kernel half is in the VM tier): the BPF
+  # scheduler (clang >= 16: tools/sched_ext/README.md). The 6.12 kernel's BTF (npm run test:scx)
+  # needs pahole >= 1.25 (bookworm's dwarves has 1.24): kernel/build-scx.sh fetches trixie's into its
+  # cache, nothing is installed for it here.
   pkgs="$pkgs clang-16"
 fi
 missing=""

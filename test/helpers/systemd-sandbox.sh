@@ -12,6 +12,9 @@
 # string. systemd runs a target of its own (vk-sandbox.target: nothing else starts); its units,
 # /run and the runtime's lock directory are private to the sandbox and go with it.
 set -eu
+# util-linux's, by path: a busybox sh (the VM tier's guest, 81-rt-v2-systemd.sh) runs its own applets
+# of these names first, which lack --cgroup, --kill-child, --make-rprivate and -R
+ul=/usr/bin
 mode=$1
 shift
 if [ "$mode" = outer ]; then
@@ -20,21 +23,21 @@ if [ "$mode" = outer ]; then
     shift
   done
   shift
-  exec unshare --pid --fork --kill-child --mount --cgroup --uts --ipc -- "$0" inner "$@"
+  exec $ul/unshare --pid --fork --kill-child --mount --cgroup --uts --ipc -- "$0" inner "$@"
 fi
 [ "$mode" = inner ] || { echo "systemd-sandbox.sh: outer or inner, not $mode" >&2; exit 2; }
-mount --make-rprivate /
-mount -t proc proc /proc
-mount -t tmpfs -o mode=0755 tmpfs /run
+$ul/mount --make-rprivate /
+$ul/mount -t proc proc /proc
+$ul/mount -t tmpfs -o mode=0755 tmpfs /run
 mkdir -p /run/lock /run/systemd/system
-umount -R /sys/fs/cgroup 2>/dev/null || umount -l /sys/fs/cgroup
+$ul/umount -R /sys/fs/cgroup 2>/dev/null || $ul/umount -l /sys/fs/cgroup
 for m in "$@"; do
   type=${m%%:*}
   rest=${m#*:}
   opts=${rest%%:*}
   dir=${rest#*:}
   mkdir -p "$dir"
-  if [ -n "$opts" ]; then mount -t "$type" -o "$opts" "$type" "$dir"; else mount -t "$type" "$type" "$dir"; fi
+  if [ -n "$opts" ]; then $ul/mount -t "$type" -o "$opts" "$type" "$dir"; else $ul/mount -t "$type" "$type" "$dir"; fi
 done
 printf '[Unit]\nDescription=vkernel-runtime test sandbox\n' > /run/systemd/system/vk-sandbox.target
 exec env -i container=vkernel-test PATH=/usr/sbin:/usr/bin:/sbin:/bin /usr/bin/systemd --system --unit=vk-sandbox.target --log-target=console --log-level=notice

@@ -4,13 +4,13 @@
 // kernel/build.sh --unpatched, which has CONFIG_RT_GROUP_SCHED=y): there the runtime must not choose
 // rt v2, and every check must FAIL with the runtime's reason.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { undeclared, type Check } from './lib/feature.js';
 import { buildKernel, BUILD_TIMEOUT_MS, guestTimeoutS, MAX_TIMEOUT_SCALE, repoRoot, runProblems, runVm, type VmRun } from './lib/vm.js';
 
-const SCRIPTS = ['79-rt-none.sh', '80-rt-v2.sh'];
+const SCRIPTS = ['79-rt-none.sh', '80-rt-v2.sh', '81-rt-v2-systemd.sh'];
 const CHECKS: Check[] = [
   { name: 'rtnone.refused_clean', title: 'cgroup v1 on a kernel without RT group scheduling (neither rt v1 nor rt v2): fifo refused at create with the reason, nothing left' },
   { name: 'rtv2.backend_chosen', title: 'features says rt v2 and a fifo container\'s state says backend rt-v2' },
@@ -24,6 +24,9 @@ const CHECKS: Check[] = [
   { name: 'rtv2.refused_at_create', title: 'what rt v2 cannot do is refused at create with its reason, leaving nothing: rt.priority 99 in the config, sched.policy=adaptive' },
   { name: 'rtv2.killed_mid_create_clean', title: 'the runtime SIGKILLed mid-create (before and after the supervisor starts): delete --force leaves nothing' },
   { name: 'rtv2.hackbench', title: 'measured (issue 16: the three ways to a FIFO group): `vkt bench hackbench 10` in a fifo container (SCHED_FIFO, held to its budget) and a cfs container, 3 rounds each; every run gives a figure' },
+  { name: 'rtv2sd.scope_fifo', title: 'systemd cgroup driver (a real systemd as PID 1 of a sandbox, runc --systemd-cgroup): a fifo container is the active transient scope system.slice/vk-<name>.scope, its init SCHED_FIFO 1, the supervisor SCHED_FIFO 99 beside the scope, state backend rt-v2' },
+  { name: 'rtv2sd.budget_held', title: 'systemd cgroup driver: a busy fifo container in its scope gets at most 35 % of 2 CPUs against a host load (budget 25 %), at least 20 % unless its supervisor demoted early' },
+  { name: 'rtv2sd.delete_clean', title: 'systemd cgroup driver: delete --force leaves no unit, scope group, supervisor group or process, state or ledger holder' },
 ];
 
 // the bun-built engine needs SSE4.2/POPCNT, which TCG's default CPU model lacks
@@ -46,8 +49,10 @@ function payload(kdir: string): string {
     `file /bin/rtload ${rtload} 0755 0 0`,
     `file /opt/rootfs/bin/rtload ${rtload} 0755 0 0`,
   ];
-  for (const [name, args, policy] of [['rtidle', ['rtload', 'idle'], 'fifo'], ['rtburn', ['rtload', 'burn', '2'], 'fifo'], ['rtadapt', ['rtload', 'idle'], 'adaptive']] as const) {
+  for (const [name, args, policy] of [['rtidle', ['rtload', 'idle'], 'fifo'], ['rtburn', ['rtload', 'burn', '2'], 'fifo'], ['rtadapt', ['rtload', 'idle'], 'adaptive'], ['sdidle', ['rtload', 'idle'], 'fifo'], ['sdburn', ['rtload', 'burn', '2'], 'fifo']] as const) {
     const spec = structuredClone(base);
+    // 81-rt-v2-systemd.sh: runc's --systemd-cgroup names the group slice:prefix:name
+    if (name.startsWith('sd')) spec.linux.cgroupsPath = `system.slice:vk:${name}`;
     spec.root = { path: '/opt/rootfs', readonly: true };
     spec.process.terminal = false;
     spec.process.args = args;
@@ -56,9 +61,33 @@ function payload(kdir: string): string {
     writeFileSync(f, JSON.stringify(spec));
     lines.push(`dir /opt/bundles/${name} 0755 0 0`, `file /opt/bundles/${name}/config.json ${f} 0644 0 0`);
   }
+  lines.push(...systemdPayload());
   const all = join(out, 'rtv2.list');
   writeFileSync(all, `${readFileSync(list, 'utf8')}${lines.join('\n')}\n`);
   return all;
+}
+
+/**
+ * 81-rt-v2-systemd.sh's: Debian 12's systemd and systemctl, util-linux's unshare, mount and umount
+ * (busybox's lack what the sandbox script uses), with their shared libraries at the host's paths (the
+ * runtime payload brings glibc's), and the host tier's sandbox script
+ */
+function systemdPayload(): string[] {
+  const bins = ['/usr/lib/systemd/systemd', '/usr/bin/systemctl', '/usr/bin/unshare', '/usr/bin/mount', '/usr/bin/umount'];
+  const files = new Map<string, string>([['/usr/bin/systemd', '/usr/lib/systemd/systemd']]);
+  for (const b of bins) {
+    files.set(b, b);
+    for (const m of execFileSync('ldd', [b], { encoding: 'utf8' }).matchAll(/(\/\S+\.so[.\d]*)/g)) files.set(m[1], realpathSync(m[1]));
+  }
+  files.set('/opt/vkr/systemd-sandbox.sh', join(repoRoot, 'test/helpers/systemd-sandbox.sh'));
+  const dirs = new Set<string>();
+  const lines: string[] = [];
+  for (const [dst, src] of files) {
+    for (let d = dirname(dst); d !== '/' && !dirs.has(d); d = dirname(d)) dirs.add(d);
+    lines.push(`file ${dst} ${src} 0755 0 0`);
+  }
+  // parents first; gen_init_cpio accepts a dir line for one the runtime payload also has
+  return [...[...dirs].sort((a, b) => a.split('/').length - b.split('/').length).map((d) => `dir ${d} 0755 0 0`), ...lines];
 }
 
 async function boot(label: string, kdir: string): Promise<VmRun> {

@@ -110,8 +110,10 @@ const FS_WORK = [
   ['tmpfs onto etc', 'fsop tmpfs /etc'],
 ].map((w) => (typeof w === 'string' ? w : `echo "${w[0]}: $(vkt ${w[1]})"`)).concat(['echo fs-done; exec sleep 1000']).join('; ');
 // both file-rule containers may mount, chroot and open by handle (the ways around a rule above)
-// the init's scheduling policy (field 41 of its stat), then `vkt bench hackbench 10` (10 loops)
-const HB = ['sh', '-c', 'set -- $(cat /proc/self/stat); echo policy=${41}; exec vkt bench hackbench 10'];
+// the init's scheduling policy (field 41 of its stat; the first other than SCHED_OTHER read within
+// 0.5 s: under rt v2 the supervisor may have demoted the group for the rest of a window when runc's
+// init used its budget at create, and promotes it at the next one), then `vkt bench hackbench 10`
+const HB = ['sh', '-c', 'for i in 1 2 3 4 5 6; do read -r l </proc/$$/stat; set -- $l; [ "${41}" != 0 ] && break; sleep 0.1; done; echo policy=${41}; exec vkt bench hackbench 10'];
 const FS_CAPS = ['CAP_SYS_ADMIN', 'CAP_SYS_CHROOT', 'CAP_DAC_READ_SEARCH'];
 const FS_RULES = 'deny-read:/etc/secret,deny-write:/etc/conf,deny-write:/dev/shm,deny-read:/proc/sys/kernel,deny-read:/sys/kernel';
 /**
