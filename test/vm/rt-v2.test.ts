@@ -23,6 +23,7 @@ const CHECKS: Check[] = [
   { name: 'rtv2.supervisor_killed_clean', title: 'after SIGKILL of the supervisor and its sentinel together, delete --force still leaves nothing' },
   { name: 'rtv2.refused_at_create', title: 'what rt v2 cannot do is refused at create with its reason, leaving nothing: rt.priority 99 in the config, sched.policy=adaptive' },
   { name: 'rtv2.killed_mid_create_clean', title: 'the runtime SIGKILLed mid-create (before and after the supervisor starts): delete --force leaves nothing' },
+  { name: 'rtv2.fifo_arrival_order', title: 'measured (issue 16: the three ways to a FIFO group, on the check of real_policy.fifo_arrival_order and scx.fifo_arrival_order): a fifo container\'s 4 CPU-bound tasks on one CPU under the default budget (25 %) and an operator budget of 60 %; every run gives its spans' },
   { name: 'rtv2.hackbench', title: 'measured (issue 16: the three ways to a FIFO group): `vkt bench hackbench 10` in a fifo container (SCHED_FIFO, held to its budget) and a cfs container, 3 rounds each; every run gives a figure' },
   { name: 'rtv2sd.scope_fifo', title: 'systemd cgroup driver (a real systemd as PID 1 of a sandbox, runc --systemd-cgroup): a fifo container is the active transient scope system.slice/vk-<name>.scope, its init SCHED_FIFO 1, the supervisor SCHED_FIFO 99 beside the scope, state backend rt-v2' },
   { name: 'rtv2sd.budget_held', title: 'systemd cgroup driver: a busy fifo container in its scope gets at most 35 % of 2 CPUs against a host load (budget 25 %), at least 20 % unless its supervisor demoted early' },
@@ -49,7 +50,10 @@ function payload(kdir: string): string {
     `file /bin/rtload ${rtload} 0755 0 0`,
     `file /opt/rootfs/bin/rtload ${rtload} 0755 0 0`,
   ];
-  for (const [name, args, policy] of [['rtidle', ['rtload', 'idle'], 'fifo'], ['rtburn', ['rtload', 'burn', '2'], 'fifo'], ['rtadapt', ['rtload', 'idle'], 'adaptive'], ['sdidle', ['rtload', 'idle'], 'fifo'], ['sdburn', ['rtload', 'burn', '2'], 'fifo']] as const) {
+  for (const [name, args, policy] of [['rtidle', ['rtload', 'idle'], 'fifo'], ['rtburn', ['rtload', 'burn', '2'], 'fifo'], ['rtadapt', ['rtload', 'idle'], 'adaptive'], ['sdidle', ['rtload', 'idle'], 'fifo'], ['sdburn', ['rtload', 'burn', '2'], 'fifo'],
+    // rtorder: 1 s idle first (what runc's init used at create, costly under TCG, is owed by the
+    // first windows), then the init's policy, then vkt fifo
+    ['rtorder', ['sh', '-c', 'sleep 1; read -r l </proc/$$/stat; set -- $l; echo policy=${41}; exec vkt fifo 4 150 -'], 'fifo']] as const) {
     const spec = structuredClone(base);
     // 81-rt-v2-systemd.sh: runc's --systemd-cgroup names the group slice:prefix:name
     if (name.startsWith('sd')) spec.linux.cgroupsPath = `system.slice:vk:${name}`;

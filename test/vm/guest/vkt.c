@@ -273,6 +273,8 @@ static int cmd_fifo(int n, int ms, const char *procs)
 		 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (s == MAP_FAILED)
 		return perror("mmap"), 2;
+	/* the shared page exists before the tasks: none allocates it at its first write */
+	memset(s, 0, sizeof(*s) * n);
 	CPU_ZERO(&set);
 	CPU_SET(1, &set);
 	if (sched_setaffinity(0, sizeof(set), &set))
