@@ -49,7 +49,22 @@ export interface RuntimeEnv {
   scxLoader: string;
   /** PATH (hooks may start us without one: a default then) */
   path: string;
+  /**
+   * the runtime's own variables of OWN_VARIABLES that are set, as NAME=value: what a process of ours
+   * that runc starts with an environment of the spec's (the hooks of `run`) must be given to work
+   * as this one does
+   */
+  own: readonly string[];
 }
+
+/** the variables readEnv() takes as the runtime's own (not LISTEN_*: those are the container's) */
+export const OWN_VARIABLES = [
+  'VKERNEL_CGROUP_ROOT', 'VKERNEL_LOCK_DIR', 'VKERNEL_RUN_BUNDLES', 'VKERNEL_ROOTS_DIR', 'VKERNEL_CACHE',
+  'VKERNEL_KERNEL_BUILD', 'VKERNEL_MODULE_SOURCE', 'VKERNEL_RUNTIME_HOME', 'VKERNEL_RUNTIME_SELF', 'VKERNEL_MAKE',
+  'VKERNEL_FUTEX_BUCKETS', 'VKERNEL_RMMOD_TIMEOUT_MS', 'VKERNEL_RUNC', 'VKERNEL_RUNTIME_CONFIG',
+  'VKERNEL_RUNTIME_TEST_FAULT', 'VKERNEL_PROFILE', 'VKERNEL_SCX_LOADER',
+] as const;
+type OwnVariable = (typeof OWN_VARIABLES)[number];
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -66,7 +81,7 @@ export function selfCommand(selfPath: string | undefined, execPath: string, scri
 
 /** Reads the environment (once, at start-up). */
 export function readEnv(env: NodeJS.ProcessEnv = process.env, execPath = process.execPath, script = process.argv[1]): RuntimeEnv {
-  const e = (k: string) => env[k] || undefined;
+  const e = (k: OwnVariable | 'LISTEN_FDS' | 'LISTEN_PID' | 'PATH') => env[k] || undefined;
   return Object.freeze({
     cgroupRoot: e('VKERNEL_CGROUP_ROOT') ?? '/sys/fs/cgroup',
     lockDir: e('VKERNEL_LOCK_DIR') ?? '/run/vkernel-runtime/locks',
@@ -89,5 +104,6 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env, execPath = process
     listenPid: e('LISTEN_PID'),
     scxLoader: e('VKERNEL_SCX_LOADER') ?? 'scx_vkernel',
     path: e('PATH') ?? DEFAULT_PATH,
+    own: OWN_VARIABLES.flatMap((k) => (e(k) ? [`${k}=${env[k]}`] : [])),
   });
 }

@@ -33,7 +33,7 @@ export const unshareArgv = (overlay: string, target: string, runc: string, argv:
  * `delete` it finds the lock held and leaves the work to it). Paths stay relative to the caller's
  * bundle: runc reads this file at the caller's bundle path.
  */
-export function runSpec(spec: Spec, self: string[], globals: string[], id: string, env: Pick<RuntimeEnv, 'path' | 'testFault'>): Spec {
+export function runSpec(spec: Spec, self: string[], globals: string[], id: string, env: Pick<RuntimeEnv, 'path' | 'own'>): Spec {
   const hook = (stage: string) => ({ path: self[0], args: [...self, ...globals, 'vkernel-hook', stage, id], env: hookEnv(env) });
   return {
     ...spec,
@@ -46,11 +46,13 @@ export function runSpec(spec: Spec, self: string[], globals: string[], id: strin
   };
 }
 
-/** runc gives a hook only the env of its spec entry: PATH, and the test aid when it is set */
-function hookEnv(e: Pick<RuntimeEnv, 'path' | 'testFault'>): string[] {
-  const env = [`PATH=${e.path}`];
-  if (e.testFault) env.push(`VKERNEL_RUNTIME_TEST_FAULT=${e.testFault}`);
-  return env;
+/**
+ * runc gives a hook only the env of its spec entry: PATH and the runtime's own variables as the
+ * caller set them (VKERNEL_RUNTIME_CONFIG, VKERNEL_LOCK_DIR, the test aid ...), so that the hook
+ * applies what the caller's `run` validated, under the same config, locks and ledger
+ */
+function hookEnv(e: Pick<RuntimeEnv, 'path' | 'own'>): string[] {
+  return [`PATH=${e.path}`, ...e.own];
 }
 
 interface Prepared { overlay: string; target: string }

@@ -126,6 +126,27 @@ needs(RT_GROUPS).describe('rt backend', () => {
     expect(leftovers(root, id)).toEqual([]);
   }, 30000);
 
+  test('run: the createRuntime hook works under the caller\'s environment (VKERNEL_RUNTIME_CONFIG: rt.budget_percent 30)', async () => {
+    // runc gives a hook only the env of its spec entry: the runtime's own variables must be passed
+    // on in it, or the hook applies the defaults (25 %) where the caller's config says 30 %
+    const dir = tempRoot();
+    const cfg = join(dir, 'config.yaml');
+    writeFileSync(cfg, 'rt:\n  budget_percent: 30\n');
+    const bundle = await makeBundle({ args: ['sh', '-c', 'sleep 2'], annotations: { 'io.vkernel.sched.policy': 'fifo' } });
+    const root = tempRoot();
+    const id = uid('runenv');
+    const running = vk(['--root', root, 'run', '--bundle', bundle, id], { env: { VKERNEL_RUNTIME_CONFIG: cfg } });
+    let seen: number | undefined;
+    for (let t = 0; t < 100 && !seen; t++) {
+      try { seen = rtRuntime(id); } catch { /* not created yet */ }
+      if (!seen) await new Promise((r) => setTimeout(r, 20));
+    }
+    const r = await running;
+    expect([r.exitCode, r.stderr]).toEqual([0, '']);
+    expect(seen).toBe(300000);
+    expect(leftovers(root, id)).toEqual([]);
+  }, 30000);
+
   test('adaptive: CPU-bound load switches the group to FIFO, idling switches it back; the controller leaves with the container', async () => {
     const annotations = {
       'io.vkernel.sched.policy': 'adaptive',

@@ -25,8 +25,15 @@ describe('RuntimeEnv: the environment read once', () => {
       cgroupRoot: '/cg', lockDir: '/l', runBundles: '/rb', rootsDir: '/roots', listenFds: 2, listenPid: '77', moduleCache: '/c/modules', kernelBuild: '/k', moduleSource: '/src',
       home: '/h', selfPath: '/bin/vk', self: ['/bin/vk'], make: '/m', futexBuckets: 4096, rmmodTimeoutMs: 300, runc: '/r',
       configPath: '/cfg.yaml', testFault: 'after-create', path: '/bin', scxLoader: '/scx',
+      // passed on to the hooks of `run` (runc gives a hook only its spec's env): ours, not LISTEN_*, PATH or unknown ones
+      own: [
+        'VKERNEL_CGROUP_ROOT=/cg', 'VKERNEL_LOCK_DIR=/l', 'VKERNEL_RUN_BUNDLES=/rb', 'VKERNEL_ROOTS_DIR=/roots', 'VKERNEL_CACHE=/c',
+        'VKERNEL_KERNEL_BUILD=/k', 'VKERNEL_MODULE_SOURCE=/src', 'VKERNEL_RUNTIME_HOME=/h', 'VKERNEL_RUNTIME_SELF=/bin/vk', 'VKERNEL_MAKE=/m',
+        'VKERNEL_FUTEX_BUCKETS=4096', 'VKERNEL_RMMOD_TIMEOUT_MS=300', 'VKERNEL_RUNC=/r', 'VKERNEL_RUNTIME_CONFIG=/cfg.yaml',
+        'VKERNEL_RUNTIME_TEST_FAULT=after-create', 'VKERNEL_SCX_LOADER=/scx',
+      ],
     });
-    expect(readEnv({ VKERNEL_CGROUP_ROOT: '', VKERNEL_RUNC: '' }, '/e', undefined)).toMatchObject({ cgroupRoot: '/sys/fs/cgroup', runc: undefined });
+    expect(readEnv({ VKERNEL_CGROUP_ROOT: '', VKERNEL_RUNC: '' }, '/e', undefined)).toMatchObject({ cgroupRoot: '/sys/fs/cgroup', runc: undefined, own: [] });
   });
 
   test('numbers that are not positive integers are ignored (the defaults apply)', () => {

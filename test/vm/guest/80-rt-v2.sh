@@ -258,13 +258,25 @@ result rtv2.killed_mid_create_clean $? "$r"
 # task 0, overlaps=3) and still ended in arrival order; why the later tasks ran while the first was
 # FIFO and runnable is not established (test/vm/README.md, issue 16).
 printf 'rt:\n  budget_percent: 60\n  supervisor_cpu_percent: 50\nlimits:\n  rt_budget_percent: 60\n' >/tmp/b60.yaml
-VKERNEL_RUNTIME_CONFIG=/tmp/b60.yaml $RT run --no-pivot --bundle /opt/bundles/rtorder o60 </dev/null >/tmp/o60.out 2>&1
+# order_run ID [CONFIG]: create + start, wait for the container to end, the supervisor's last log
+# line (its counters when the init was gone: demotions, early ones), delete
+order_run() {
+	VKERNEL_RUNTIME_CONFIG=${2:-/etc/vkernel-runtime/config.yaml} $RT create --no-pivot --bundle /opt/bundles/rtorder "$1" </dev/null >"/tmp/$1.out" 2>&1 || return 1
+	$RT start "$1" || return 1
+	for _i in $(seq 150); do
+		grep -q '^result' "/tmp/$1.out" && grep -q 'samples,' "/run/vkernel-runtime/locks/rt-supervisor@$1.log" 2>/dev/null && break
+		sleep 0.2
+	done
+	grep 'samples,' "/run/vkernel-runtime/locks/rt-supervisor@$1.log" 2>/dev/null | tail -n 1 | grep -o 'demotions ([0-9]* early), [0-9]* promotions' >"/tmp/$1.sup"
+	$RT delete --force "$1" >/dev/null 2>&1
+}
+order_run o60 /tmp/b60.yaml
 rc60=$?
-$RT run --no-pivot --bundle /opt/bundles/rtorder o25 </dev/null >/tmp/o25.out 2>&1
+order_run o25
 rc25=$?
-said_order() { echo "rc=$1 $(grep -o '^policy=[0-9]*' "$2") $(grep '^fifo:' "$2" | tail -n 1) $(grep '^result' "$2" | tail -n 1 || tail -n 1 "$2")"; }
+said_order() { echo "rc=$1 $(grep -o '^policy=[0-9]*' "$2.out") $(grep '^fifo:' "$2.out" | tail -n 1) $(grep '^result' "$2.out" | tail -n 1 || tail -n 1 "$2.out"); supervisor: $(cat "$2.sup" 2>/dev/null)"; }
 [ $rc60 = 0 ] && [ $rc25 = 0 ] && grep -q '^result inorder=' /tmp/o60.out && grep -q '^result inorder=' /tmp/o25.out
-result rtv2.fifo_arrival_order $? "budget 60 %: $(said_order $rc60 /tmp/o60.out); budget 25 %: $(said_order $rc25 /tmp/o25.out); left: '$(leftovers o60)$(leftovers o25)'"
+result rtv2.fifo_arrival_order $? "budget 60 %: $(said_order $rc60 /tmp/o60); budget 25 %: $(said_order $rc25 /tmp/o25); left: '$(leftovers o60)$(leftovers o25)'"
 
 # the same message-passing load in a fifo and a cfs container (fifo held to its 25 % budget)
 hackbench_pair rtv2.hackbench 1
