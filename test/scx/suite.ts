@@ -5,8 +5,7 @@
 // runs inside with the BPF scheduler's loader (modules/scx_vkernel, built against each kernel's
 // BTF): every check must PASS on each. The contrast is our own unpatched 6.1 kernel (no sched_ext):
 // the runtime refuses io.vkernel.backend=scx and every check must FAIL with the reason.
-// Run by test/vm/scx-stock.test.ts (npm test's VM tier: the stock kernel, nothing to build but the
-// loader) and test/scx/scx.test.ts (`npm run test:scx`: both, with the cold 6.12 build).
+// Run by test/scx/scx.test.ts (`npm run test:scx`: both kernels, with the cold 6.12 build).
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
