@@ -26,26 +26,10 @@ RT="/opt/vkr/bin/vkernel-runtime --root /run/runc"
 mkdir -p /etc/vkernel-runtime
 printf 'rt:\n  supervisor_cpu_percent: 50\n' >/etc/vkernel-runtime/config.yaml
 CG=/sys/fs/cgroup
-LEDGER=/run/vkernel-runtime/locks/rt-ledger.json
+RTV2_LOCKS=/run/vkernel-runtime/locks
+RTV2_GROUPS=$CG
 create() { $RT create --no-pivot --bundle "/opt/bundles/$1" "$2" </dev/null >"/tmp/$2.out" 2>&1; }
-policy() { awk '{print $41 "/" $40}' "/proc/$1/stat" 2>/dev/null; } # policy/rt_priority
-supervisors() { for p in /proc/[0-9]*; do tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -q "vkernel-rt-supervise {\"id\":\"$1\"" && echo "${p#/proc/}"; done; }
-# the supervisor alone, from its group (its sentinel there has "role":"sentinel" in its argument)
-supervisor() { for p in $(cat "$CG/vkernel-rt-$1/cgroup.procs" 2>/dev/null); do tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q '"role":"sentinel"' || echo "$p"; done; }
 uptime_ms() { read -r u _ </proc/uptime; echo $(( ${u%.*} * 1000 + 10#${u#*.} * 10 )); }
-# the supervisor's counters (SIGUSR1: it logs them), its last log line
-supstats() {
-	_f="/run/vkernel-runtime/locks/rt-supervisor@$1.log"
-	_n=$(grep -c 'samples,' "$_f" 2>/dev/null)
-	kill -USR1 "$(supervisor "$1")" 2>/dev/null
-	# it logs them at its next turn of the event loop (once a window: up to 1 s under its self-limit)
-	for _i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
-		[ "$(grep -c 'samples,' "$_f" 2>/dev/null)" != "$_n" ] && break
-		sleep 0.2
-	done
-	grep 'samples,' "$_f" 2>/dev/null | tail -n 1 | cut -d' ' -f2-
-}
-holders() { tr -d ' \n' <"$LEDGER" 2>/dev/null | grep -o '"holders":{[^}]*' | sed 's/"holders":{//'; }
 # what is left of container $1: state, cgroup, supervisor group, process, log, ledger holder
 leftovers() {
 	_l=""

@@ -64,25 +64,12 @@ IN="/usr/bin/nsenter -t $sd -a --"
 RT="/opt/vkr/bin/vkernel-runtime --systemd-cgroup --root /run/runc"
 # sdcreate NAME: create + start of bundle NAME as container NAME inside the sandbox
 sdcreate() { $IN $RT create --no-pivot --bundle "/opt/bundles/$1" "$1" </dev/null >"/tmp/sd-$1.out" 2>&1 && $IN $RT start "$1" >>"/tmp/sd-$1.out" 2>&1; }
-policy() { awk '{print $41 "/" $40}' "/proc/$1/stat" 2>/dev/null; }
 scope() { echo "$SB/system.slice/vk-$1.scope"; }
 unit_state() { $IN systemctl show -p ActiveState --value "vk-$1.scope" 2>&1; }
-# the supervisor (not its sentinel) in its group beside the scope
-supervisor() { for p in $(cat "$SB/system.slice/vkernel-rt-$1/cgroup.procs" 2>/dev/null); do tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q '"role":"sentinel"' || echo "$p"; done; }
-supervisors() { for p in /proc/[0-9]*; do tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -q "vkernel-rt-supervise {\"id\":\"$1\"" && echo "${p#/proc/}"; done; }
 ROOT=/proc/$sd/root
-holders() { tr -d ' \n' <"$ROOT/run/vkernel-runtime/locks/rt-ledger.json" 2>/dev/null | grep -o '"holders":{[^}]*' | sed 's/"holders":{//'; }
-# the supervisor's counters (SIGUSR1: it logs them at its next turn, up to a window later), as in 80-rt-v2.sh
-supstats() {
-	_f="$ROOT/run/vkernel-runtime/locks/rt-supervisor@$1.log"
-	_n=$(grep -c 'samples,' "$_f" 2>/dev/null)
-	kill -USR1 "$(supervisor "$1")" 2>/dev/null
-	for _i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
-		[ "$(grep -c 'samples,' "$_f" 2>/dev/null)" != "$_n" ] && break
-		sleep 0.2
-	done
-	grep 'samples,' "$_f" 2>/dev/null | tail -n 1 | cut -d' ' -f2-
-}
+# the rt v2 helpers of lib.sh: the sandbox's lock directory, the supervisors' groups beside the scopes
+RTV2_LOCKS=$ROOT/run/vkernel-runtime/locks
+RTV2_GROUPS=$SB/system.slice
 leftovers() {
 	_l=""
 	for f in "$ROOT"/run/runc/vkernel@"$1".* "$ROOT/run/runc/$1"; do [ -e "$f" ] && _l="$_l state:${f##*/}"; done

@@ -174,3 +174,27 @@ hackbench_pair() {
 	[ -z "$_bad" ] && [ -z "$_fp" ] && [ -n "$_mf" ] && [ -n "$_ms" ]
 	result "$_c" $? "hackbench 10 loops, ms: fifo median ${_mf:-?} (runs$_f), cfs median ${_ms:-?} (runs$_s), fifo/cfs $(awk -v a="${_mf:-0}" -v b="${_ms:-0}" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "?" }');$_pol$_fp$_bad"
 }
+
+# The rt v2 supervisor as the rt v2 scripts see it (80-rt-v2.sh, 81-rt-v2-systemd.sh): RTV2_LOCKS is
+# the runtime's lock directory and RTV2_GROUPS the directory of the supervisors' groups
+# (vkernel-rt-<id>, beside the containers'), as paths of this shell.
+# policy PID: "policy/rt_priority" of a task
+policy() { awk '{print $41 "/" $40}' "/proc/$1/stat" 2>/dev/null; }
+# supervisors ID: the supervisor and its sentinel of container ID (their pids)
+supervisors() { for p in /proc/[0-9]*; do tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -q "vkernel-rt-supervise {\"id\":\"$1\"" && echo "${p#/proc/}"; done; }
+# supervisor ID: the supervisor alone, from its group (its sentinel there has "role":"sentinel" in its argument)
+supervisor() { for p in $(cat "$RTV2_GROUPS/vkernel-rt-$1/cgroup.procs" 2>/dev/null); do tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q '"role":"sentinel"' || echo "$p"; done; }
+# supstats ID: the supervisor's counters (SIGUSR1: it logs them), its last log line
+supstats() {
+	_f="$RTV2_LOCKS/rt-supervisor@$1.log"
+	_n=$(grep -c 'samples,' "$_f" 2>/dev/null)
+	kill -USR1 "$(supervisor "$1")" 2>/dev/null
+	# it logs them at its next turn of the event loop (once a window: up to 1 s under its self-limit)
+	for _i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+		[ "$(grep -c 'samples,' "$_f" 2>/dev/null)" != "$_n" ] && break
+		sleep 0.2
+	done
+	grep 'samples,' "$_f" 2>/dev/null | tail -n 1 | cut -d' ' -f2-
+}
+# holders: the RT ledger's holders
+holders() { tr -d ' \n' <"$RTV2_LOCKS/rt-ledger.json" 2>/dev/null | grep -o '"holders":{[^}]*' | sed 's/"holders":{//'; }
