@@ -32,8 +32,8 @@ module.exports = {
       testPathIgnorePatterns: ['/node_modules/', ...(process.env.VKVM_KERNEL_CONFIG === 'debug' ? [] : ['<rootDir>/test/vm/debug/'])],
     },
     // the scx backend on both kernels with sched_ext (issue 16 §2): its own script, `npm run test:scx`,
-    // not a tier of `npm test` (the cold 6.12 build with BTF does not fit CI's budget; Debian forky's
-    // stock kernel moves and panicked at boot under TCG once: test/vm/README.md)
+    // not a tier of `npm test` (the cold 6.12 build with BTF does not fit CI's budget); the VM tier
+    // runs its stock-kernel half (test/vm/scx-stock.test.ts)
     { ...common, ...ownTmp, displayName: 'scx', testMatch: ['<rootDir>/test/scx/**/*.test.ts'] },
   ],
 };

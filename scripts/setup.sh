@@ -20,8 +20,8 @@ if [ "$what" = test ] || [ "$what" = scx ]; then
   # Dockerfile.vm test (test/e2e/vm-image.test.ts): a local Debian 12 base image
   pkgs="$pkgs debootstrap"
 fi
-if [ "$what" = scx ]; then
-  # the scx backend's suite (test/scx/suite.ts, npm run test:scx): the BPF
+if [ "$what" = test ] || [ "$what" = scx ]; then
+  # the scx backend's suite (test/scx/suite.ts; its stock-kernel half is in the VM tier): the BPF
   # scheduler (clang >= 16: tools/sched_ext/README.md). The 6.12 kernel's BTF (npm run test:scx)
   # needs pahole >= 1.25 (bookworm's dwarves has 1.24): kernel/build-scx.sh fetches trixie's into its
   # cache, nothing is installed for it here.
