@@ -253,8 +253,8 @@ export function kernelReports(run: Pick<VmRun, 'reports' | 'klogLines' | 'log'>)
 /**
  * The kernel's death before /init ran (no VKBOOT line, a kernel report on the console): nothing of
  * ours had run, not even the initramfs's first command. Seen once in 2026-12 with Debian forky's
- * 7.2.12 under TCG: `Oops: int3` in sched_clock_cpu, the kernel patching its own text (a static
- * key) while another vCPU executed it, which QEMU's multi-threaded TCG can get wrong. Such a boot
+ * 7.2.12 under TCG: `Oops: int3` in sched_clock_cpu, the kernel patching its own text (most likely
+ * a static key) while another vCPU executed it, which QEMU's multi-threaded TCG can get wrong. Such a boot
  * is tried once more, and the first attempt's report is printed; a second death fails the suite.
  */
 export function diedBeforeInit(run: Pick<VmRun, 'boot' | 'log'>): string | undefined {
