@@ -34,11 +34,21 @@ for tier in unit integration e2e vm; do
   band=--runInBand
   [ "$tier" = unit ] && band=
   jest --selectProjects "$tier" $band --json --outputFile="$out" || true
-  node scripts/check-tier.mjs "$tier" "$out" || failed="$failed $tier"
+  # its verdict goes to the log as it comes and, for a failed tier, again at the end (a long run's
+  # output is read from its end: CI's summary keeps the first and last lines only)
+  if ! node scripts/check-tier.mjs "$tier" "$out" 2>"$TMPDIR/verdict-$tier"; then
+    failed="$failed $tier"
+  fi
+  cat "$TMPDIR/verdict-$tier" >&2
   times="$times $tier $(($(date +%s) - t0)) s,"
 done
 echo "==> times:${times%,}; all tiers $(($(date +%s) - t_all)) s"
 if [ -n "$failed" ]; then
+  # the failures once more, shortened (the first three of each tier and its verdict): every failed
+  # tier's in the last lines
+  for tier in $failed; do
+    { grep "^==> $tier failed: " "$TMPDIR/verdict-$tier" | head -n 3; grep -v "^==> $tier failed: " "$TMPDIR/verdict-$tier"; } | cut -c1-300 >&2
+  done
   echo "==> npm test FAILED:$failed" >&2
   exit 1
 fi
