@@ -12,7 +12,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { undeclared, type Check } from '../vm/lib/feature.js';
-import { buildKernel, diedBeforeInit, repoRoot, runProblems, runVm, type VmRun } from '../vm/lib/vm.js';
+import { buildKernel, repoRoot, runProblems, runVm, type VmRun } from '../vm/lib/vm.js';
 
 const SCRIPTS = ['85-scx.sh'];
 const CHECKS: Check[] = [
@@ -63,13 +63,7 @@ const tail = (run: Pick<VmRun, 'log'>) => run.log.split('\n').slice(-40).join('\
 
 async function boot(label: string, kdir: string, loader: string): Promise<VmRun> {
   process.env.VKVM_EXTRA_LIST = payload(loader);
-  let run = await runVm(kdir, SCRIPTS, 600);
-  const died = diedBeforeInit(run);
-  if (died !== undefined) {
-    // eslint-disable-next-line no-console
-    console.log(`[vm ${label}] the kernel died before /init ran (nothing of ours had run): ${died}\n--- console tail ---\n${tail(run)}\n[vm ${label}] booting it once more`);
-    run = await runVm(kdir, SCRIPTS, 600);
-  }
+  const run = await runVm(kdir, SCRIPTS, 600);
   const summary = [...run.results].map(([n, r]) => `\n  ${n} ${r.status} ${r.detail}`).join('');
   // eslint-disable-next-line no-console
   console.log(`[vm ${label}] ${SCRIPTS.join(',')}: ${run.boot ? `release ${run.boot.release} cpus=${run.boot.cpus}, ` : ''}boot ${run.bootSeconds}s (guest), done ${run.doneSeconds}s, wall ${run.wallMs} ms, exit ${run.exitCode}; ${summary}`);

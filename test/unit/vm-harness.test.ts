@@ -1,5 +1,5 @@
 import { checkProblems, undeclared, type Check } from '../vm/lib/feature.js';
-import { DEBUG_TIMEOUT_SCALE, diedBeforeInit, expectedAbi, guestTimeoutS, MAX_TIMEOUT_SCALE, parseConsole, REPORT_RE, runProblems, type VmRun } from '../vm/lib/vm.js';
+import { DEBUG_TIMEOUT_SCALE, expectedAbi, guestTimeoutS, MAX_TIMEOUT_SCALE, parseConsole, REPORT_RE, runProblems, type VmRun } from '../vm/lib/vm.js';
 
 /**
  * The VM tier's judge of a run (test/vm/lib): given console text, it must fail a run that skipped,
@@ -142,26 +142,6 @@ describe('kernel reports (the debug-kernel tier, VKVM_KERNEL_CONFIG=debug)', () 
     expect(REPORT_RE.test('[    0.0] ... MAX_LOCKDEP_SUBCLASSES:  8')).toBe(false);
     expect(REPORT_RE.test('[    9.0] INFO: lockdep is turned off.')).toBe(true);
     expect(REPORT_RE.test('[    9.0] WARNING: possible recursive locking detected')).toBe(true);
-  });
-});
-
-describe('a kernel that died before /init ran (booted once more by the scx suite)', () => {
-  const panic = [
-    'VKVM smp=2 cpu=max kernel=/k/bzImage scripts=85-scx.sh,',
-    '[    0.9] Oops: int3: 0000 [#1] PREEMPT SMP NOPTI',
-    '[    0.9] RIP: 0010:sched_clock_cpu+0x9/0x180',
-    '[    0.9] Kernel panic - not syncing: Attempted to kill the idle task!',
-  ].join('\n');
-
-  test('a kernel report on the console and no VKBOOT line: died before /init, with the report', () => {
-    const d = diedBeforeInit(run(panic));
-    expect(d).toMatch(/Oops: int3.*sched_clock_cpu.*Kernel panic/);
-  });
-
-  test('not when /init ran (a report after VKBOOT is the run\'s own business), nor when nothing was reported', () => {
-    expect(diedBeforeInit(run(`${console_()}\n[   40.1] Oops: general protection fault`))).toBeUndefined();
-    // no boot line and no report (a hang, a qemu failure): not this case, nothing is retried
-    expect(diedBeforeInit(run('VKVM smp=2 cpu=max kernel=/k/bzImage scripts=a.sh,\nqemu: could not load kernel'))).toBeUndefined();
   });
 });
 

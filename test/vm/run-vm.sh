@@ -106,14 +106,28 @@ if [ -n "$icount" ]; then
 	[ "$smp" = 1 ] || { echo "run-vm: -icount needs 1 vCPU here, got $smp" >&2; exit 2; }
 	qemu_icount=(-icount "shift=$icount,sleep=off")
 fi
-echo "VKVM smp=$smp cpu=${VKVM_CPU:-qemu64} icount=${icount:-off} kernel=$kdir/bzImage scripts=$(for t in "$@"; do printf '%s,' "$(basename "$t")"; done)"
+# TCG threads: VKVM_TCG_THREAD=single|multi; by default "single" (qemu's -accel tcg,thread=single:
+# every vCPU in one host thread) for a kernel built with jump labels, qemu's own default otherwise
+# (a host thread per vCPU; one with -icount). A kernel with CONFIG_JUMP_LABEL (Debian's) rewrites
+# its code when a static key flips (int3 first, then the rest, IPIs between), and under QEMU 7.2's
+# multi-threaded TCG another vCPU can still execute the breakpoint after the kernel removed it:
+# `Oops: int3`, or both vCPUs stuck. test/vm/guest/tcg-static-keys.sh and test/vm/README.md have
+# the measurements. Our own builds have no jump labels.
+tcg_thread=${VKVM_TCG_THREAD:-}
+if [ -z "$tcg_thread" ] && [ -z "$icount" ] && grep -q '^CONFIG_JUMP_LABEL=y' "$kdir/config" 2>/dev/null; then
+	tcg_thread=single
+fi
+[[ "$tcg_thread" =~ ^(single|multi|)$ ]] || { echo "run-vm: bad VKVM_TCG_THREAD '$tcg_thread' (single|multi)" >&2; exit 2; }
+qemu_accel=()
+[ -z "$tcg_thread" ] || qemu_accel=(-accel "tcg,thread=$tcg_thread")
+echo "VKVM smp=$smp cpu=${VKVM_CPU:-qemu64} icount=${icount:-off} tcg=${tcg_thread:-default} kernel=$kdir/bzImage scripts=$(for t in "$@"; do printf '%s,' "$(basename "$t")"; done)"
 
 rc=0
 # VKVM_CPU: qemu CPU model (TCG's default qemu64 lacks SSE4.2/POPCNT, which the bun-compiled
 # runtime engine needs: the runtime tier sets "max")
 # no_timer_check: under TCG on a loaded host the kernel's IO-APIC timer check can fail and panic
 # ("IO-APIC + timer doesn't work!", seen in CI's vm-image boot)
-timeout -k 5 "$timeout_s" qemu-system-x86_64 -nographic -no-reboot \
+timeout -k 5 "$timeout_s" qemu-system-x86_64 -nographic -no-reboot "${qemu_accel[@]}" \
 	-cpu "${VKVM_CPU:-qemu64}" "${qemu_icount[@]}" -m 1024 -smp "$smp" -kernel "$kdir/bzImage" -initrd "$work/initrd.gz" \
 	-append 'console=ttyS0 panic=-1 quiet no_timer_check' </dev/null || rc=$?
 exit "$rc"

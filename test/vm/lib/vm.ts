@@ -251,21 +251,6 @@ export function kernelReports(run: Pick<VmRun, 'reports' | 'klogLines' | 'log'>)
 }
 
 /**
- * The kernel's death before /init ran (no VKBOOT line, a kernel report on the console): nothing of
- * ours had run, not even the initramfs's first command. Seen once in 2026-12 with Debian forky's
- * 7.2.12 under TCG: `Oops: int3` in sched_clock_cpu, the kernel patching its own text (most likely
- * a static key) while another vCPU executed it, which QEMU's multi-threaded TCG can get wrong. Such a boot
- * is tried once more, and the first attempt's report is printed; a second death fails the suite.
- */
-export function diedBeforeInit(run: Pick<VmRun, 'boot' | 'log'>): string | undefined {
-  if (run.boot) return undefined;
-  const lines = run.log.split(/\r?\n/);
-  if (!lines.some((l) => REPORT_RE.test(l))) return undefined;
-  // the report lines and where it happened (RIP)
-  return lines.filter((l) => REPORT_RE.test(l) || /\bRIP: /.test(l)).slice(0, 8).join(' | ');
-}
-
-/**
  * Boot `kdir`/bzImage with an initramfs holding the given guest scripts
  * (file names in test/vm/guest) and the test modules (source dirs relative to
  * the repo, built against the kernel's tree by run-vm.sh).  Always terminates: run-vm.sh kills qemu
