@@ -8,9 +8,9 @@ import { DEBUG_TIMEOUT_SCALE, expectedAbi, guestTimeoutS, MAX_TIMEOUT_SCALE, par
  */
 const abi = expectedAbi();
 
-function console_(o: { abi?: string; cpus?: number; smp?: number; lines?: string[]; ends?: string[]; done?: boolean } = {}): string {
+function console_(o: { abi?: string; cpus?: number; smp?: number; tcg?: string; lines?: string[]; ends?: string[]; done?: boolean } = {}): string {
   return [
-    `VKVM smp=${o.smp ?? 2} cpu=qemu64 kernel=/k/bzImage scripts=a.sh,`,
+    `VKVM smp=${o.smp ?? 2} cpu=qemu64 icount=off tcg=${o.tcg ?? 'default'} kernel=/k/bzImage scripts=a.sh,`,
     '[    0.5] some kernel line',
     `VKBOOT uptime=1.52 release=6.1.192 cpus=${o.cpus ?? 2} abi=${o.abi ?? abi}\r`,
     'VKRUN /tests/a.sh',
@@ -49,6 +49,18 @@ test.each([
   ['no boot line', 'VKDONE uptime=1', 'patched', /no VKBOOT/],
 ] as const)('a run is a failure: %s', (_what, text, variant, problem) => {
   expect(runProblems(run(text, variant), variant, ['a.sh']).join('\n')).toMatch(problem);
+});
+
+test('a kernel with jump labels (Debian\'s) on 2 vCPUs must have booted under single-threaded TCG (run-vm.sh)', () => {
+  const single = run(console_({ tcg: 'single' }));
+  expect(single.tcg).toBe('single');
+  expect(runProblems({ ...single, jumpLabels: true }, 'patched', ['a.sh'])).toEqual([]);
+  for (const tcg of ['default', 'multi']) {
+    expect(runProblems({ ...run(console_({ tcg })), jumpLabels: true }, 'patched', ['a.sh']).join('\n')).toMatch(new RegExp(`jump labels booted with 2 vCPUs under TCG threading "${tcg}"`));
+  }
+  // our own kernels (no jump labels) keep qemu's default; one vCPU has no other to race with
+  expect(runProblems(run(console_()), 'patched', ['a.sh'])).toEqual([]);
+  expect(runProblems({ ...run(console_({ smp: 1, cpus: 1 })), jumpLabels: true }, 'patched', ['a.sh'])).toEqual([]);
 });
 
 test('a script that exited non-zero, a timeout and a qemu failure are problems', () => {

@@ -89,6 +89,10 @@ export interface VmRun {
   boot: BootLine | null;
   /** vCPUs run-vm.sh gave qemu (its `VKVM smp=` line) */
   smp: number | null;
+  /** qemu's TCG threading run-vm.sh chose (`tcg=` of that line: single, multi or default) */
+  tcg: string | null;
+  /** the booted kernel's config has CONFIG_JUMP_LABEL=y (it patches its code at run time) */
+  jumpLabels?: boolean;
   /** scripts that printed their completion line `VKEND <script>` */
   ends: Set<string>;
   /** exit status of each script, from /init's `VKEXIT <path> rc=<n>` */
@@ -129,7 +133,7 @@ export function buildKernel(variant: Variant): Promise<string> {
   return p;
 }
 
-export type ParsedConsole = Pick<VmRun, 'results' | 'duplicates' | 'boot' | 'smp' | 'ends' | 'exits' | 'bootSeconds' | 'doneSeconds' | 'reports' | 'klogLines'>;
+export type ParsedConsole = Pick<VmRun, 'results' | 'duplicates' | 'boot' | 'smp' | 'tcg' | 'ends' | 'exits' | 'bootSeconds' | 'doneSeconds' | 'reports' | 'klogLines'>;
 
 /** Parse a serial console log. */
 export function parseConsole(log: string): ParsedConsole {
@@ -139,6 +143,7 @@ export function parseConsole(log: string): ParsedConsole {
   const exits = new Map<string, number>();
   let boot: BootLine | null = null;
   let smp: number | null = null;
+  let tcg: string | null = null;
   let bootSeconds: number | null = null;
   let doneSeconds: number | null = null;
   const reports: string[] = [];
@@ -167,12 +172,15 @@ export function parseConsole(log: string): ParsedConsole {
     if (m) ends.add(m[1]);
     m = /^VKEXIT \S*?([^/\s]+) rc=(\d+)/.exec(line);
     if (m) exits.set(m[1], Number(m[2]));
-    m = /^VKVM smp=(\d+)/.exec(line);
-    if (m) smp = Number(m[1]);
+    m = /^VKVM smp=(\d+)(?:.* tcg=(\S+))?/.exec(line);
+    if (m) {
+      smp = Number(m[1]);
+      tcg = m[2] ?? null;
+    }
     m = /^VKKLOG lines=(\d+)/.exec(line);
     if (m) klogLines = Number(m[1]);
   }
-  return { results, duplicates, boot, smp, ends, exits, bootSeconds, doneSeconds, reports, klogLines };
+  return { results, duplicates, boot, smp, tcg, ends, exits, bootSeconds, doneSeconds, reports, klogLines };
 }
 
 /**
@@ -211,6 +219,8 @@ export function runProblems(run: VmRun, variant: Variant, scripts: string[]): st
     if (run.boot.abi !== want) problems.push(`booted a kernel with abi=${run.boot.abi}, expected abi=${want} for the ${variant} kernel`);
     if (run.smp === null) problems.push('no "VKVM smp=" line from run-vm.sh');
     else if (run.boot.cpus !== run.smp) problems.push(`the guest sees ${run.boot.cpus} CPUs, qemu was given -smp ${run.smp}`);
+    // such a kernel can die of QEMU 7.2's multi-threaded TCG, not of anything tested (run-vm.sh)
+    if (run.jumpLabels && run.smp !== null && run.smp > 1 && run.tcg !== 'single') problems.push(`a kernel with jump labels booted with ${run.smp} vCPUs under TCG threading "${run.tcg}", not "single" (test/vm/run-vm.sh)`);
   }
   for (const s of scripts) {
     const name = path.basename(s);
@@ -250,6 +260,15 @@ export function kernelReports(run: Pick<VmRun, 'reports' | 'klogLines' | 'log'>)
   return problems;
 }
 
+/** a file's text, '' when it cannot be read */
+function readOr(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
 /**
  * Boot `kdir`/bzImage with an initramfs holding the given guest scripts
  * (file names in test/vm/guest) and the test modules (source dirs relative to
@@ -284,6 +303,7 @@ export function runVm(kdir: string, scripts: string[], timeoutS = 240, modules: 
       resolve({
         scripts,
         ...parseConsole(log),
+        jumpLabels: /^CONFIG_JUMP_LABEL=y$/m.test(readOr(path.join(kdir, 'config'))),
         wallMs: Date.now() - start,
         exitCode: code,
         timedOut: timedOut || code === 124,
