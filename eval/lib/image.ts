@@ -25,7 +25,7 @@ export async function prepareImage(log: (s: string) => void): Promise<VmImage> {
   await d.start();
   try {
     await ensureBaseImage(d);
-    const kernelKey = await stagePrebuiltKernel();
+    const { key: kernelKey } = await stagePrebuiltKernel();
     for (const [target, tag] of [['runtime', `${IMAGE}-runtime-stage`], ['kernel', `${IMAGE}-kernel-stage`], [undefined, IMAGE]] as const) {
       await buildVmTarget(d, target, tag);
     }

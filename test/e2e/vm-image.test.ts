@@ -2,7 +2,7 @@ import { execa } from 'execa';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildVmTarget, CACHE_ROOT, DOCKER_DATA_ROOT, ensureBaseImage, stagePrebuiltKernel } from '../helpers/debian-base.js';
+import { buildVmTarget, DOCKER_DATA_ROOT, ensureBaseImage, stagePrebuiltKernel } from '../helpers/debian-base.js';
 import { Dockerd } from '../helpers/engines.js';
 import { requireRoot } from '../helpers/fixtures.js';
 import { expectedAbi, parseConsole, type TestLine } from '../vm/lib/vm.js';
@@ -39,7 +39,7 @@ describe('Dockerfile.vm: built with docker build, booted under qemu, docker run 
     d.writeConfig({});
     await d.start();
     await ensureBaseImage(d);
-    const key = await stagePrebuiltKernel();
+    const { key, dir: kernelDir } = await stagePrebuiltKernel();
     const t0 = Date.now();
     for (const [target, tag] of [['runtime', `${IMAGE}-runtime-stage`], ['kernel', `${IMAGE}-kernel-stage`], [undefined, IMAGE]] as const) {
       await buildVmTarget(d, target, tag);
@@ -51,7 +51,7 @@ describe('Dockerfile.vm: built with docker build, booted under qemu, docker run 
     if (img.exitCode !== 0) throw new Error(`scripts/vm-image.sh: ${img.all}`);
     // the kernel the host built (and the VM tier boots) went into the image, not a second build of it
     // (a kernel built in the image differs in its build timestamp)
-    const hostKernel = join(CACHE_ROOT, 'kernel', key, 'bzImage');
+    const hostKernel = join(kernelDir, 'bzImage');
     if (!readFileSync(join(out, 'bzImage')).equals(readFileSync(hostKernel))) throw new Error(`Dockerfile.vm built its own kernel instead of taking ${key} from .vm-kernel/`);
     const t1 = Date.now();
     const boot = await execa('scripts/vm-boot.sh', [out, 'test/e2e/vm-image/guest.sh', '900'], { all: true, reject: false, timeout: 16 * MIN });

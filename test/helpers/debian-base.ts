@@ -74,9 +74,10 @@ export async function buildVmTarget(d: Dockerd, target: string | undefined, tag:
 
 /** scripts/vm-kernel-prebuilt.sh: the patched kernel of kernel/ (built here if not cached, as the
  * VM tier builds it) handed to Dockerfile.vm through .vm-kernel/, so the image does not build it
- * again; returns its cache key */
-export async function stagePrebuiltKernel(): Promise<string> {
+ * again; returns its cache key and its directory (under $VKERNEL_CACHE, or the seed cache's that
+ * kernel/build.sh took it from) */
+export async function stagePrebuiltKernel(): Promise<{ key: string; dir: string }> {
   const r = await execa('scripts/vm-kernel-prebuilt.sh', [], { all: true, reject: false, timeout: 60 * MIN });
   if (r.exitCode !== 0) throw new Error(`scripts/vm-kernel-prebuilt.sh: ${String(r.all).slice(-3000)}`);
-  return readFileSync('.vm-kernel/key', 'utf8').trim();
+  return { key: readFileSync('.vm-kernel/key', 'utf8').trim(), dir: readFileSync('.vm-kernel/from', 'utf8').trim() };
 }

@@ -21,7 +21,7 @@ vmFeature('vkernel attach/detach (modules/testattach)', ['60-attach.sh'], [
   { name: 'attach.rmmod_with_ns_pinned', title: "rmmod succeeds once A's init has exited though a bind mount of its nsfs file keeps the namespace (issue 12 §5)" },
   { name: 'attach.failed_init_undone', title: 'a module that attaches and then fails its init: its namespace gets the kernel\'s calls again, no oops (issue 12 §5)' },
   { name: 'attach.futex_hashsize_capped', title: 'a private futex table of more than 2^20 buckets is refused (EINVAL) whatever the module asks (issue 12 §5)' },
-  { name: 'attach.futex_table_charged', title: "a private futex table of 65536 buckets adds at least 4 MiB to the memory cgroup of the namespace's init (issue 12 §5)" },
+  { name: 'attach.futex_table_charged', title: "a private futex table of 65536 buckets (4 MiB) adds at least 4 MiB less 64 KiB to the memory cgroup of the namespace's init (issue 12 §5)" },
   { name: 'attach.detach_foreign_refused', title: 'a detach by a caller that does not own the attachment fails with EPERM; A stays denied (issue 12 §5)' },
   { name: 'attach.existing_tasks_at_attach', title: 'tasks started before the attach, in A and in a namespace below A, are denied once attached' },
   { name: 'attach.thread_denied', title: 'a new thread of a task in A is denied' },

@@ -322,6 +322,9 @@ grep -q '^testattach ' /proc/modules && unload >/dev/null
 rmdir $m/vkfutex 2>/dev/null
 [ $big_rc != 0 ] && echo "$big" | grep -q 'Invalid argument'
 result attach.futex_hashsize_capped $? "insmod futex=2097152 (2^21 buckets, 128 MiB): rc=$big_rc $big"
-[ $ld_rc = 0 ] && [ $((k1 - k0)) -ge 4194304 ] 2>/dev/null
-result attach.futex_table_charged $? "insmod futex=65536 (4 MiB of buckets): rc=$ld_rc $ld; $u of the init's memory cgroup ($cg): $k0 -> $k1 (+$((k1 - k0)))"
+# the table is 4 MiB exactly; the cgroup's other kernel memory moves meanwhile (the init keeps
+# running: a CI run saw +4190208, a page freed while the table was charged), so 64 KiB of slack: a
+# table charged elsewhere shows as a change of ~0
+[ $ld_rc = 0 ] && [ $((k1 - k0)) -ge $((4194304 - 65536)) ] 2>/dev/null
+result attach.futex_table_charged $? "insmod futex=65536 (4 MiB of buckets): rc=$ld_rc $ld; $u of the init's memory cgroup ($cg): $k0 -> $k1 (+$((k1 - k0)); accepted: at least 4 MiB less 64 KiB)"
 vkend

@@ -174,18 +174,30 @@ new=$(supervisor r1)
 sh -c "echo \$\$ >$CG/hostload/cgroup.procs; exec rtload burn 2" &
 hl=$!
 sleep 1
-m=$(rtload share 4000 $CG/r1 $CG/hostload)
+# the share over a span in which its window stayed at most 200 ms (the state the bound is for): a
+# span in which its samples got costly again (the host load slows the whole guest; a sample then
+# costs up to 120 ms here, seen 2026-12-04) and its self-limit widened the window beyond that is
+# measured again, up to 3 spans; each is printed
+rlogf=/run/vkernel-runtime/locks/rt-supervisor@r1.log
+spans=""
+for n in 1 2 3; do
+	before=$(wc -l <"$rlogf")
+	m=$(rtload share 4000 $CG/r1 $CG/hostload)
+	wall=$(echo "$m" | sed -n 's/.*wall_us=\([0-9]*\).*/\1/p')
+	cu=$(echo "$m" | sed -n "s|.*$CG/r1=\([0-9]*\).*|\1|p")
+	rshare=$(( cu * 100 / (wall * 2) ))
+	wide=$(tail -n +"$((before + 1))" "$rlogf" | sed -n 's/.*its samples cost .* -> \([0-9]*\) ms, sweep.*/\1/p' | awk '$1 > 200' | tr '\n' ' ')
+	spans="$spans [span $n: ${rshare} %${wide:+, window widened to $wide ms}]"
+	[ -z "$wide" ] && break
+done
 kill $hl; for p in $(cat $CG/hostload/cgroup.procs); do kill "$p"; done
-wall=$(echo "$m" | sed -n 's/.*wall_us=\([0-9]*\).*/\1/p')
-cu=$(echo "$m" | sed -n "s|.*$CG/r1=\([0-9]*\).*|\1|p")
-rshare=$(( cu * 100 / (wall * 2) ))
 rlog=$(grep -o -e 'sentinel: .*' -e 'its samples cost .*' /run/vkernel-runtime/locks/rt-supervisor@r1.log 2>/dev/null | tr '\n' ';')
 rs=$(supstats r1)
 re=$(echo "$rs" | sed -n 's/.*demotions (\([0-9]*\) early).*/\1/p')
 $RT delete --force r1 >/dev/null 2>&1
 l4=$(leftovers r1)
-[ -n "$dt" ] && [ "$dt" -lt 1000000 ] && [ -n "$new" ] && [ "$new" != "$old" ] && [ "$rshare" -le 35 ] && { [ "$rshare" -ge 15 ] || [ "${re:-0}" -gt 0 ]; } && [ -z "$l4" ]
-result rtv2.supervisor_killed_recovers $? "supervisor $old SIGKILLed while the init was FIFO: $kw (accepted: below 1 s); then supervisor ${new:-none}, container ${rshare} % of 2 CPUs over ${wall} us against the host load (budget 25 %, accepted at most 35, at least 15 unless it demoted early: ${re:-?}), measured once its window was ${w:-?} ms; log: $rlog; new supervisor: $rs; after delete --force: '$l4'"
+[ -n "$dt" ] && [ "$dt" -lt 1000000 ] && [ -n "$new" ] && [ "$new" != "$old" ] && [ -z "$wide" ] && [ "$rshare" -le 35 ] && { [ "$rshare" -ge 15 ] || [ "${re:-0}" -gt 0 ]; } && [ -z "$l4" ]
+result rtv2.supervisor_killed_recovers $? "supervisor $old SIGKILLed while the init was FIFO: $kw (accepted: below 1 s); then supervisor ${new:-none}, container ${rshare} % of 2 CPUs over ${wall} us against the host load (budget 25 %, accepted at most 35, at least 15 unless it demoted early: ${re:-?}), measured once its window was ${w:-?} ms, spans:$spans; log: $rlog; new supervisor: $rs; after delete --force: '$l4'"
 
 # the supervisor and its sentinel SIGKILLed together: delete --force still removes everything (their group too)
 create rtidle k1 && $RT start k1
