@@ -1,11 +1,12 @@
 #!/bin/sh
 # scripts/vm-kernel-prebuilt.sh: hand Dockerfile.vm the kernel this host already built, so that
 # `docker build -f Dockerfile.vm` does not build it again (10-20 min). Builds the patched kernel
-# with kernel/build.sh if it is not cached, then writes .vm-kernel/out (scripts/vm-kernel-out.sh)
-# and .vm-kernel/key (the build's cache key) and .vm-kernel/from (the build's directory: under
-# $VKERNEL_CACHE, or the seed cache's when kernel/build.sh took it from there). The image's kernel stage takes it only when that key
-# is the one kernel/build.sh computes inside the image from the same kernel/ and Debian's
-# linux-source-6.1 package (same version); otherwise it builds its own. Remove with
+# with kernel/build.sh if it is not cached, then writes .vm-kernel/out (scripts/vm-kernel-out.sh),
+# .vm-kernel/key (the build's cache key) and .vm-kernel/from (the build's directory: under
+# $VKERNEL_CACHE, or the seed cache's when kernel/build.sh took it from there). The image's kernel
+# stage takes it only when that key is the one kernel/build.sh computes inside the image from the
+# same kernel/ and Debian's linux-source-6.1 package (same version); otherwise it builds its own.
+# Remove with
 # `rm -rf .vm-kernel/out .vm-kernel/key .vm-kernel/from`.
 set -eu
 cd "$(dirname "$0")/.."

@@ -160,8 +160,9 @@ kw=$(rtload killwatch "$old" "$rinit" 5000)
 dt=$(echo "$kw" | sed -n 's/^policy [0-9]* after \([0-9]*\) us$/\1/p')
 # the new supervisor logs its start once its own sentinel is ready, before its first promotion (an
 # engine start-up: seconds in this guest, the tasks SCHED_OTHER meanwhile): measured from then on
+rlogf="$RTV2_LOCKS/rt-supervisor@r1.log"
 n=0
-while ! grep -q '(restart 1), sentinel' /run/vkernel-runtime/locks/rt-supervisor@r1.log 2>/dev/null && [ $n -lt 100 ]; do sleep 0.2; n=$((n + 1)); done
+while ! grep -q '(restart 1), sentinel' "$rlogf" 2>/dev/null && [ $n -lt 100 ]; do sleep 0.2; n=$((n + 1)); done
 sleep 1
 # and once its samples are back to their usual cost: a new engine's first samples are costly here
 # (JIT, 45-130 ms of CPU each under TCG), and its self-limit widens the window and sweep for them
@@ -178,7 +179,6 @@ sleep 1
 # span in which its samples got costly again (the host load slows the whole guest; a sample then
 # costs up to 120 ms here, seen 2026-12-04) and its self-limit widened the window beyond that is
 # measured again, up to 3 spans; each is printed
-rlogf=/run/vkernel-runtime/locks/rt-supervisor@r1.log
 spans=""
 for n in 1 2 3; do
 	before=$(wc -l <"$rlogf")
@@ -191,7 +191,7 @@ for n in 1 2 3; do
 	[ -z "$wide" ] && break
 done
 kill $hl; for p in $(cat $CG/hostload/cgroup.procs); do kill "$p"; done
-rlog=$(grep -o -e 'sentinel: .*' -e 'its samples cost .*' /run/vkernel-runtime/locks/rt-supervisor@r1.log 2>/dev/null | tr '\n' ';')
+rlog=$(grep -o -e 'sentinel: .*' -e 'its samples cost .*' "$rlogf" 2>/dev/null | tr '\n' ';')
 rs=$(supstats r1)
 re=$(echo "$rs" | sed -n 's/.*demotions (\([0-9]*\) early).*/\1/p')
 $RT delete --force r1 >/dev/null 2>&1
