@@ -1,15 +1,16 @@
 #!/usr/bin/env node
-// scripts/check-tier.mjs TIER RESULTS.json: judges one jest tier of `npm test` from jest's
-// --json output. Fails (exit 1, saying why) when the results are missing, the tier ran zero tests,
-// a test file of the tier did not run (e.g. failed to load), any test failed, or (under CI=true)
-// any test was skipped or left as todo. Prints one summary line.
+// scripts/check-tier.mjs TIER RESULTS.json [LEFTOVERS]: judges one jest tier of `npm test` from
+// jest's --json output. Fails (exit 1, saying why) when the results are missing, the tier ran zero
+// tests, a test file of the tier did not run (e.g. failed to load), any test failed, (under CI=true)
+// any test was skipped or left as todo, or the leftover check (test/global/leftovers.cjs) wrote a
+// non-empty list to LEFTOVERS. Prints one summary line.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, relative } from 'node:path';
 
-const [tier, file] = process.argv.slice(2);
+const [tier, file, leftoversFile] = process.argv.slice(2);
 if (!tier || !file) {
-  console.error('usage: scripts/check-tier.mjs TIER RESULTS.json');
+  console.error('usage: scripts/check-tier.mjs TIER RESULTS.json [LEFTOVERS]');
   process.exit(2);
 }
 const repo = new URL('..', import.meta.url).pathname;
@@ -43,7 +44,7 @@ const problems = [];
 const expected = testFiles(join(repo, 'test', tier)).sort();
 if (expected.length === 0) problems.push(`no test files under test/${tier}`);
 let r;
-if (!existsSync(file)) problems.push(`no results (${file}): jest did not run, or its globalTeardown failed (integration, e2e: the leftover check, test/global/leftovers.cjs, lists above what the tests left)`);
+if (!existsSync(file)) problems.push(`no results (${file}): jest did not run, or its globalTeardown failed`);
 else r = JSON.parse(readFileSync(file, 'utf8'));
 if (r) {
   const ran = r.testResults.map((t) => relative(repo, t.name)).sort();
@@ -67,6 +68,11 @@ if (r) {
   }
   console.log(`==> ${tier}: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${skipped} skipped, ${r.numTotalTests} total in ${ran.length}/${expected.length} files`);
 }
+// what the tests left behind, one line each (the leftover check writes the list instead of failing
+// jest's globalTeardown, which would lose the results above)
+const left = leftoversFile && existsSync(leftoversFile) ? readFileSync(leftoversFile, 'utf8').split('\n').filter(Boolean) : [];
+for (const l of left) console.error(`==> ${tier} failed: left behind: ${l}`);
+if (left.length) problems.push(`the tests left ${left.length} thing(s) behind (test/global/leftovers.cjs)`);
 if (problems.length) {
   console.error(`==> ${tier} FAILED: ${problems.join('; ')}`);
   process.exit(1);

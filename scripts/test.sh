@@ -33,10 +33,11 @@ for tier in unit integration e2e vm; do
   fi
   band=--runInBand
   [ "$tier" = unit ] && band=
-  jest --selectProjects "$tier" $band --json --outputFile="$out" || true
+  left="$TMPDIR/leftovers-$tier"
+  VKERNEL_TEST_LEFTOVERS_REPORT="$left" jest --selectProjects "$tier" $band --json --outputFile="$out" || true
   # its verdict goes to the log as it comes and, for a failed tier, again at the end (a long run's
   # output is read from its end: CI's summary keeps the first and last lines only)
-  if ! node scripts/check-tier.mjs "$tier" "$out" 2>"$TMPDIR/verdict-$tier"; then
+  if ! node scripts/check-tier.mjs "$tier" "$out" "$left" 2>"$TMPDIR/verdict-$tier"; then
     failed="$failed $tier"
   fi
   cat "$TMPDIR/verdict-$tier" >&2

@@ -155,7 +155,8 @@ function start(bin: string, argv: string[], env: Record<string, string>, stdin: 
   let out = '';
   child.stdout?.on('data', (d) => { out += d; });
   child.stderr?.on('data', (d) => { out += d; });
-  const exit = new Promise<[number | null, string | null]>((r) => child.on('exit', (c, s) => r([c, s])));
+  // 'close': the process has exited and both pipes are drained (at 'exit' output may still be in flight)
+  const exit = new Promise<[number | null, string | null]>((r) => child.on('close', (c, s) => r([c, s])));
   return { child, out: () => out, exit };
 }
 const until = async (cond: () => boolean, ms = 10000) => {
@@ -269,7 +270,8 @@ describe('runc killed by a signal: vkernel-runtime dies by the same signal', () 
       const id = uid('die');
       const argv = ['--root', root, ...flags, 'run', '--bundle', bundle, id];
       const r = viaShell
-        ? start('/bin/sh', ['-c', '"$@"; echo "status=$?"', 'sh', bin, ...argv], env)
+        // one pipe for the shell's "Killed" (stderr) and its status line (stdout): their order is the shell's
+        ? start('/bin/sh', ['-c', 'exec 2>&1; "$@"; echo "status=$?"', 'sh', bin, ...argv], env)
         : start(bin, argv, env);
       expect(await until(() => r.out().includes('ready'))).toBe(true);
       const [runcPid] = descendants(r.child.pid as number, 'runc');

@@ -20,8 +20,8 @@ function results(files: string[]): string {
   return out;
 }
 
-function check(tier: string, file: string, env: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, [join(repo, 'scripts/check-tier.mjs'), tier, file], {
+function check(tier: string, file: string, env: Record<string, string> = {}, leftovers?: string) {
+  const r = spawnSync(process.execPath, [join(repo, 'scripts/check-tier.mjs'), tier, file, ...(leftovers ? [leftovers] : [])], {
     encoding: 'utf8', env: { ...process.env, VKVM_KERNEL_CONFIG: '', ...env },
   });
   return { status: r.status, out: r.stdout + r.stderr };
@@ -90,6 +90,19 @@ describe('a tier that ran nothing or skipped fails', () => {
   test('no results file (jest did not run, or its teardown failed) → fail', () => {
     const c = check('vm', join(dir, 'missing.json'));
     expect([c.status, c.out]).toEqual([1, expect.stringContaining('no results')]);
+  });
+
+  test('the leftover check\'s list (written instead of a throw) → fail, each thing named; an absent or empty list → pass', () => {
+    const list = join(dir, 'leftovers-vm');
+    writeFileSync(list, 'container die-1-x under /tmp/vk-root-1-a (runc list)\ncgroup /sys/fs/cgroup/cpu/die-1-x\n');
+    const c = check('vm', results(vmTop), {}, list);
+    expect(c.status).toBe(1);
+    expect(c.out).toContain('==> vm failed: left behind: container die-1-x under /tmp/vk-root-1-a (runc list)\n');
+    expect(c.out).toContain('==> vm failed: left behind: cgroup /sys/fs/cgroup/cpu/die-1-x\n');
+    expect(c.out).toContain('the tests left 2 thing(s) behind');
+    expect(check('vm', results(vmTop), {}, join(dir, 'no-such-list')).status).toBe(0);
+    writeFileSync(list, '');
+    expect(check('vm', results(vmTop), {}, list).status).toBe(0);
   });
 
   test('a tier without test files → fail', () => {
