@@ -7,9 +7,10 @@
  * it has, its tasks are demoted to SCHED_OTHER for the rest of the window, and promoted again at
  * the start of the next. While FIFO, the supervisor wakes no later than the moment the group, on
  * all its CPUs at once, could have used up what is left, so an overrun is bounded by its wake-up
- * and switch latency (it runs SCHED_FIFO above the group). What a window overran is carried into
- * the next (up to one budget), so that over many windows a late supervisor does not add up to more
- * than the budget. A window starts when the supervisor sees the previous one over (not on a fixed
+ * and switch latency (it runs SCHED_FIFO above the group). What a window overran (up to the moment
+ * the demotion reached the last thread: supervisor.ts) is carried into the next, one beyond a budget
+ * into the windows after, as the kernel's RT bandwidth carries rt_time, so that over many windows a
+ * late or slow supervisor does not add up to more than the budget. A window starts when the supervisor sees the previous one over (not on a fixed
  * grid): a late promotion shortens no window, so the budget is never granted over less time.
  */
 
@@ -80,8 +81,8 @@ export function step(s: SupState, now: bigint, usage: bigint, b: Budget): Step {
   let state = s;
   let switchTo: SupMode | undefined;
   if (now - state.windowStart >= b.windowNs) {
-    const debt = min(state.overrun, b.budgetNs);
-    state = { mode: state.mode, windowStart: now, usageAtStart: usage - debt, overrun: 0n };
+    // all of it: one beyond a budget leaves the next window no FIFO time and the rest owed again
+    state = { mode: state.mode, windowStart: now, usageAtStart: usage - state.overrun, overrun: 0n };
     if (state.mode === 'other') {
       state = { ...state, mode: 'fifo' };
       switchTo = 'fifo';

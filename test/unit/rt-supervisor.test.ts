@@ -62,15 +62,19 @@ describe('the window rule (window.ts)', () => {
     expect(r.sleepNs).toBe(10n * MS);
   });
 
-  test('an overrun is carried into the next window, at most one budget of it', () => {
+  test('an overrun is carried into the next window; one beyond a budget into the windows after, as the kernel\'s RT bandwidth carries rt_time', () => {
     const d = step(initial(0n, 0n), 40n * MS, 70n * MS, b); // 20 ms beyond the 50
     expect(d.state.overrun).toBe(20n * MS);
     const p = step(d.state, 100n * MS, 80n * MS, b);
     expect(p).toMatchObject({ switchTo: 'fifo', used: 20n * MS });
     expect(p.sleepNs).toBe(10n * MS);
-    const big = step(initial(0n, 0n), 99n * MS, 180n * MS, b); // 130 ms beyond: owes one budget
-    const n = step(big.state, 100n * MS, 180n * MS, b);
-    expect(n).toMatchObject({ switchTo: undefined, used: 50n * MS, state: { mode: 'other', overrun: 0n } });
+    const big = step(initial(0n, 0n), 99n * MS, 180n * MS, b); // 130 ms beyond
+    const n = step(big.state, 100n * MS, 180n * MS, b); // owes 130: no FIFO, 80 still owed
+    expect(n).toMatchObject({ switchTo: undefined, used: 130n * MS, state: { mode: 'other', overrun: 80n * MS } });
+    const n2 = step(n.state, 200n * MS, 180n * MS, b); // owes 80: no FIFO, 30 still owed
+    expect(n2).toMatchObject({ switchTo: undefined, state: { mode: 'other', overrun: 30n * MS } });
+    const n3 = step(n2.state, 300n * MS, 180n * MS, b); // owes 30: 20 of FIFO left
+    expect(n3).toMatchObject({ switchTo: 'fifo', used: 30n * MS, state: { mode: 'fifo' } });
   });
 
   test('a zero budget never promotes (no switch at a window start either)', () => {
@@ -167,6 +171,59 @@ describe('the supervisor over the cgroups and HostOps doubles', () => {
     expect((await sup.tick(100n * MS)).switched).toBe('fifo');
     expect(fake.ops('setThreadsScheduler').map((a) => a[1])).toEqual(['fifo', 'other', 'fifo']);
     expect(sup.stats).toMatchObject({ demotions: 1, promotions: 1, maxOverrunNs: 2n * MS, fifoNs: 52n * MS });
+  });
+
+  // the tasks run on as FIFO until the switch has reached every thread: a demotion that takes long
+  // (a slow guest: seen 2026-12-04, 36 % of 2 CPUs against a 25 % budget under TCG, the supervisor
+  // counting 27 %) must charge that time to the window, and the next window owes it
+  test('the FIFO time a demotion takes (from the sample\'s read to the last thread switched) is counted: overrun, owed by the next window, FIFO statistics', async () => {
+    const { fake, group, node } = host();
+    const slow = Object.assign(Object.create(Object.getPrototypeOf(fake)), fake) as FakeHost;
+    slow.setThreadsScheduler = async (tids, policy, priority) => {
+      if (policy === 'other') node.usage += 30n * MS; // both tasks ran 15 ms more meanwhile
+      return fake.setThreadsScheduler(tids, policy, priority);
+    };
+    const sup = new Supervisor(group, slow, budget, 7);
+    await sup.tick(0n);
+    node.usage = 52n * MS;
+    expect((await sup.tick(26n * MS)).switched).toBe('other');
+    expect(sup.stats).toMatchObject({ maxOverrunNs: 32n * MS, fifoNs: 82n * MS });
+    // the next window starts owing 32 ms: 18 ms of budget left, no 50
+    node.usage = 82n * MS;
+    const r = await sup.tick(100n * MS);
+    expect(r.switched).toBe('fifo');
+    expect(r.used).toBe(32n * MS);
+    // an early demotion: what ran until its switch was FIFO time too (counted; beyond the budget, owed)
+    node.usage = 92n * MS;
+    await sup.tick(105n * MS);
+    await sup.demoteEarly();
+    expect(sup.stats.fifoNs).toBe((82n + 10n + 30n) * MS);
+    // (the window had 50 ms: 32 owed + 10 + 30 during the switch = 72 used, 22 beyond) owed by the next
+    expect((await sup.tick(200n * MS)).used).toBe(22n * MS);
+  });
+
+  test('simulated: 2 busy FIFO tasks on 2 CPUs whose demotion takes 60 ms (a slow guest): FIFO time over 5 s is still the budget', async () => {
+    const { fake, group, node } = host();
+    let now = 0n;
+    let fifoNs = 0n;
+    let mode: string = 'fifo';
+    const run = (dt: bigint) => {
+      if (mode === 'fifo') { node.usage += 2n * dt; fifoNs += 2n * dt; }
+      now += dt;
+    };
+    const slow = Object.assign(Object.create(Object.getPrototypeOf(fake)), fake) as FakeHost;
+    slow.setThreadsScheduler = async (tids, policy, priority) => {
+      if (policy === 'other') run(60n * MS); // still FIFO while the switch is on its way
+      mode = policy;
+      return fake.setThreadsScheduler(tids, policy, priority);
+    };
+    const sup = new Supervisor(group, slow, budget, 7);
+    while (now < 5000n * MS) run((await sup.tick(now)).sleepNs);
+    const share = Number(fifoNs) / Number(2n * now);
+    // each demotion overruns by 120 ms (more than a budget of 50): owed over the windows after
+    expect(share).toBeLessThanOrEqual(0.26);
+    expect(share).toBeGreaterThanOrEqual(0.2);
+    expect(Number(sup.stats.fifoNs)).toBe(Number(fifoNs));
   });
 
   test('a thread that exited is dropped; a live one that could not be set is reported and tried again', async () => {
