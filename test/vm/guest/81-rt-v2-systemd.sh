@@ -111,16 +111,20 @@ sh -c "echo \$\$ >$CG/hostload/cgroup.procs; exec rtload burn 2" &
 hl=$!
 sleep 1
 bp=$(policy "$(sed -n 1p "$(scope sdburn)/cgroup.procs" 2>/dev/null)")
-m=$(rtload share 4000 "$(scope sdburn)" $CG/hostload)
+m=$(fifospan /tmp/sd-sdburn.out "$(scope sdburn)" $CG/hostload)
 kill $hl
 for p in $(cat $CG/hostload/cgroup.procs); do kill "$p"; done
-wall=$(echo "$m" | sed -n 's/.*wall_us=\([0-9]*\).*/\1/p')
-cu=$(echo "$m" | sed -n "s|.*$(scope sdburn)=\([0-9]*\).*|\1|p")
+wall=$(field wall_us "$m")
+fu=$(field fifo_us "$m")
+cu=$(field "$(scope sdburn)" "$m")
+fshare=$(( ${fu:-0} * 100 / (${wall:-1} * 2) ))
 share=$(( ${cu:-0} * 100 / (${wall:-1} * 2) ))
 st=$(supstats sdburn)
 early=$(echo "$st" | sed -n 's/.*demotions (\([0-9]*\) early).*/\1/p')
-[ -n "$wall" ] && [ "$share" -le 35 ] && { [ "$share" -ge 20 ] || [ "${early:-0}" -gt 0 ]; }
-result rtv2sd.budget_held $? "container (init policy $bp) ${share} % of 2 CPUs over ${wall:-?} us against 2 host tasks (budget 25 %, accepted at most 35, at least 20 unless the supervisor demoted early: ${early:-?}); $m; $st"
+# its tasks' FIFO time (their own count, as rtv2.budget_held's): at most the budget (31: the span's
+# ends cut windows), at least 20 % unless the supervisor demoted early
+[ -n "$wall" ] && [ "$(field reporters "$m")" = 2 ] && [ "$fshare" -le 31 ] && { [ "$fshare" -ge 20 ] || [ "${early:-0}" -gt 0 ]; }
+result rtv2sd.budget_held $? "container (init policy $bp) FIFO ${fshare} % of 2 CPUs over ${wall:-?} us by its tasks' own count against 2 host tasks (budget 25 %, accepted at most 31, at least 20 unless the supervisor demoted early: ${early:-?}), all its CPU ${share} %; $m; $st"
 $IN $RT delete --force sdburn >/dev/null 2>&1
 l2=$(leftovers sdburn)
 rmdir $CG/hostload 2>/dev/null

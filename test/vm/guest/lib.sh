@@ -196,5 +196,27 @@ supstats() {
 	done
 	grep 'samples,' "$_f" 2>/dev/null | tail -n 1 | cut -d' ' -f2-
 }
+# fifospan OUT GROUP HOSTDIR: the CPU time of GROUP and HOSTDIR over 4 s (rtload share -k) and what
+# the container's `rtload fifoburn` tasks (their stdout: OUT) counted of theirs in the same span, by
+# their own policy: "share wall_us=<t> <GROUP>=<us> <HOSTDIR>=<us> fifo_us=<sum> other_us=<sum>
+# reporters=<tasks that reported at both ends>". Their FIFO time is the budget's measure: what a
+# demoted task gets beside (CFS) is not RT time.
+fifospan() {
+	_c0=$(grep -c '^fifoburn ' "$1" 2>/dev/null)
+	_m=$(rtload share -k 4000 "$2" "$3")
+	# each task reports when it next runs (a demoted one: once it gets a CPU again)
+	for _i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+		[ "$(grep -c '^fifoburn ' "$1" 2>/dev/null)" -ge $((_c0 + 4)) ] && break
+		sleep 0.2
+	done
+	_r=$(awk -v skip="$_c0" '$1 == "fifoburn" {
+		if (++i <= skip) next
+		split($2, p, "="); split($4, f, "="); split($5, o, "="); k = p[2]
+		if (!(k in f0)) { f0[k] = f[2]; o0[k] = o[2] } else { f1[k] = f[2]; o1[k] = o[2] }
+	} END { for (k in f1) { sf += f1[k] - f0[k]; so += o1[k] - o0[k]; t++ }; printf "fifo_us=%d other_us=%d reporters=%d", sf, so, t }' "$1")
+	echo "$_m $_r"
+}
+# field NAME TEXT: the number after "NAME=" in TEXT
+field() { echo "$2" | sed -n "s|.*$1=\([0-9]*\).*|\1|p"; }
 # holders: the RT ledger's holders
 holders() { tr -d ' \n' <"$RTV2_LOCKS/rt-ledger.json" 2>/dev/null | grep -o '"holders":{[^}]*' | sed 's/"holders":{//'; }
