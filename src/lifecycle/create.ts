@@ -1,11 +1,17 @@
 import { containerId, flagValue, parseCommandArgs } from '../oci/argv.js';
 import { bundlePath } from '../oci/spec.js';
 import { withLock } from '../store/lock.js';
-import { checkId } from '../store/state.js';
+import { checkId, type ContainerState } from '../store/state.js';
 import { applyAll, newState, prepareAll, readRequest } from './request.js';
 import type { Runtime } from './runtime.js';
-import { clearStale, diesWithContainer, releaseAll, rtGroupAtDelete, undoAll } from './undo.js';
+import { clearStale, diesWithContainer, moduleAtDelete, releaseAll, rtGroupAtDelete, undoAll } from './undo.js';
 import { faultPoint } from '../store/fault.js';
+
+/** the module named beside the state for the launcher's delete, when it is all that is left to undo then */
+function markModule(rt: Runtime, id: string, state: ContainerState): boolean {
+  const name = moduleAtDelete(state);
+  return name !== undefined && state.pid !== undefined && rt.store.markModule(id, name, state.pid);
+}
 
 /** create = validate → `runc create` (argv unchanged) → apply → state; rollback on any failure after runc. */
 export async function create(rt: Runtime): Promise<number> {
@@ -33,9 +39,10 @@ export async function create(rt: Runtime): Promise<number> {
       if (!pid) throw new Error('runc create succeeded but runc state does not know the container');
       await applyAll(rt, appliers, state, req.spec, pid);
       if (appliers.some((a) => a.startsAfter?.(state.policy))) rt.store.markStart(id);
-      // nothing to undo after runc's delete: our state moves into runc's container directory, runc's
-      // delete removes it with its own and the launcher passes delete straight to runc (no engine)
-      else if (diesWithContainer(state) && rt.store.handToRunc(id)) {
+      // nothing to undo after runc's delete (or only the module, which the launcher unloads after
+      // it: markModule): our state moves into runc's container directory, runc's delete removes it
+      // with its own and the launcher passes delete straight to runc (no engine)
+      else if ((diesWithContainer(state) || markModule(rt, id, state)) && rt.store.handToRunc(id)) {
         const group = rtGroupAtDelete(state);
         if (group) rt.store.linkRtGroup(id, group);
       }

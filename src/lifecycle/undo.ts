@@ -43,8 +43,23 @@ export async function startedAll(rt: Runtime, state: ContainerState): Promise<vo
  * runc's container directory and delete needs no engine.
  */
 export function diesWithContainer(state: ContainerState): boolean {
-  if (Object.keys(state.helpers).length || state.module || state.runBundle) return false;
-  return state.applied.every((step) => APPLIERS.find((a) => a.name === step.name)?.diesWithContainer?.(step.undo, state.policy) === true);
+  if (state.module) return false;
+  return othersDie(state);
+}
+
+/** no helper, no private bundle, and every applied step but `except` dies with the container */
+function othersDie(state: ContainerState, except?: string): boolean {
+  if (Object.keys(state.helpers).length || state.runBundle) return false;
+  return state.applied.every((step) => step.name === except || APPLIERS.find((a) => a.name === step.name)?.diesWithContainer?.(step.undo, state.policy) === true);
+}
+
+/**
+ * The module's name when it is all that runc's delete leaves to undo (the rest as in
+ * diesWithContainer): then the state can live in runc's container directory with the name beside
+ * it, and the launcher's delete unloads the module itself (StateStore.markModule).
+ */
+export function moduleAtDelete(state: ContainerState): string | undefined {
+  return state.module && othersDie(state, 'module') ? state.module : undefined;
 }
 
 /** the cpu group whose RT budget the launcher zeroes before passing `delete` to runc (Applier.rtGroupAtDelete) */

@@ -18,6 +18,12 @@ const RUNC_OWNED = 'vkernel.json';
  */
 export const RUNC_OWNED_RT_GROUP = 'vkernel.rt-group';
 
+/**
+ * beside our handed-over state: the name of the container's module (a line), which the launcher
+ * unloads after runc's delete (StateStore.markModule)
+ */
+export const RUNC_OWNED_MODULE = 'vkernel.module';
+
 /** runc's container id rule; also keeps ids from ever naming a path outside the root */
 const ID_RE = /^[\w+\-.]+$/;
 
@@ -122,6 +128,26 @@ export class StateStore {
   }
 
   /**
+   * Before handToRunc, for a container whose only step left after runc's delete is its module
+   * (lifecycle/undo.ts moduleAtDelete): `<root>/<id>/vkernel.module` names the module and the init
+   * pid it was loaded for ("<name> <pid>"), and the launcher's `delete` runs runc's delete and then
+   * unloads it (bounded retries while the pid namespace still pins it) with no engine; left alone
+   * when sysfs says it serves another container or another init (a new container of the same id
+   * loaded it meanwhile). A kill between the two leaves a module no state names: gc unloads it. Written first,
+   * so that a state handed over always has it; false (the state stays put, delete goes through the
+   * engine) where runc's directory is not there or the write fails.
+   */
+  markModule(id: string, name: string, initPid: number): boolean {
+    if (!existsSync(join(this.root, id, 'state.json'))) return false;
+    try {
+      timed('module-mark', () => writeFileSync(join(this.root, id, RUNC_OWNED_MODULE), `${name} ${initPid}\n`, { mode: 0o600 }));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
    * the marker the launcher tests before `start` (bin/vkernel-runtime): this container has work
    * after `runc start` (Applier.startsAfter), so start goes through the engine; without it the
    * launcher execs runc. Written at the end of create, removed before the state file.
@@ -171,6 +197,7 @@ export class StateStore {
     rmSync(this.startMarker(id), { force: true }); // first: a marker never outlives its state file
     rmSync(file, { force: true });
     rmSync(this.runcOwnedPath(id), { force: true }); // (normally gone with runc's directory)
+    rmSync(join(this.root, id, RUNC_OWNED_MODULE), { force: true });
   }
 
   /** temp files of writes that never reached their rename (a killed writer) */

@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, openSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { leftovers, makeBundle, requireRoot, runc, tempRoot, uid, vk } from '../helpers/fixtures.js';
@@ -176,4 +176,49 @@ needs(RT_GROUPS).test('fifo: create sets SCHED_FIFO on every thread of the init 
     rmSync(prof, { force: true });
   }
   expect(leftovers(root, id)).toEqual([]);
+}, 120_000);
+
+// a module-only container on the patched kernel leaves its state in runc's directory with its module
+// named beside it (StateStore.markModule); the launcher's delete is runc's, then rmmod. This host
+// cannot load our module: the marker is written by hand beside a real runc container, and rmmod is a
+// recorder early in PATH (the unload itself is checked in the VM: module.launcher_delete)
+test('module marker: the launcher\'s delete leaves a container runc keeps alone, passes delete --force to runc and unloads only a loaded module; a name not of ours goes to the engine', async () => {
+  const bundle = await makeBundle({ args: ['sleep', '30'] });
+  const root = tempRoot();
+  const id = uid('mm');
+  const bin = join(tmpdir(), `${id}.bin`); // named after the test's own id
+  const calls = join(tmpdir(), `${id}.rmmod`);
+  const prof = join(tmpdir(), `${id}.profile`);
+  mkdirSync(bin);
+  writeFileSync(join(bin, 'rmmod'), `#!/bin/sh\necho "$@" >>${calls}\n`);
+  chmodSync(join(bin, 'rmmod'), 0o755);
+  const env = { PATH: `${bin}:${process.env.PATH}`, VKERNEL_PROFILE: prof };
+  const ids: string[] = [];
+  try {
+    for (const [mark, engine] of [['vkernel_nosuchmodule 1', false], ['vkernel_$(touch) 1', true]] as const) {
+      const c = uid('mm');
+      ids.push(c);
+      // (no request: the launcher execs runc; the init holds runc's stdio, so none is captured)
+      expect((await vk(['--root', root, 'create', '--bundle', bundle, c], { stdin: 'ignore', stdout: 'ignore', stderr: 'ignore' })).exitCode).toBe(0);
+      expect((await runc(['--root', root, 'start', c])).exitCode).toBe(0);
+      writeFileSync(join(root, c, 'vkernel.module'), `${mark}\n`);
+      // running, no --force: runc refuses, the marker stays, nothing unloaded
+      const kept = await vk(['--root', root, 'delete', c], { env });
+      expect(kept.exitCode).not.toBe(0);
+      expect(existsSync(join(root, c, 'vkernel.module'))).toBe(true);
+      const del = await vk(['--root', root, 'delete', '--force', c], { env });
+      expect([del.exitCode, existsSync(join(root, c))]).toEqual([0, false]);
+      // the engine ran (a profile line per engine process) only for the name that is not one of ours
+      expect(existsSync(prof)).toBe(engine);
+      rmSync(prof, { force: true });
+    }
+    // no module of that name was loaded: rmmod never ran
+    expect(existsSync(calls)).toBe(false);
+  } finally {
+    rmSync(bin, { recursive: true, force: true });
+    rmSync(calls, { force: true });
+    rmSync(prof, { force: true });
+    for (const c of ids) await runc(['--root', root, 'delete', '--force', c]);
+  }
+  for (const c of ids) expect(leftovers(root, c)).toEqual([]);
 }, 120_000);

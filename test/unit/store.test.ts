@@ -1,10 +1,11 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fork } from 'node:child_process';
 import { StateStore, checkId, type ContainerState } from '../../src/store/state.js';
 import { withLock } from '../../src/store/lock.js';
 import { knownRoots } from '../../src/lifecycle/leftovers.js';
+import { diesWithContainer, moduleAtDelete } from '../../src/lifecycle/undo.js';
 import { registerRoot } from '../../src/store/roots.js';
 
 const state = (id: string, n: number): ContainerState => ({
@@ -43,6 +44,34 @@ test('handToRunc: the state moves into runc\'s container directory, where read, 
   expect(s.read('h')).toBeUndefined();
   expect(s.list()).toEqual([]);
   expect(existsSync(join(root, 'h', 'state.json'))).toBe(true); // runc's own file is runc's
+});
+
+test('markModule: the module and its init pid named in runc\'s container directory, for the launcher\'s delete; not without runc\'s state.json; remove takes it', () => {
+  const root = mkdtempSync(join(tmpdir(), 'vk-store-'));
+  const s = new StateStore(root);
+  s.write({ ...state('m', 1), module: 'vkernel_m' });
+  expect(s.markModule('m', 'vkernel_m', 4242)).toBe(false); // no runc container dir: delete stays the engine's
+  expect(readdirSync(root)).toEqual(['vkernel@m.json']);
+  mkdirSync(join(root, 'm'));
+  writeFileSync(join(root, 'm', 'state.json'), '{}');
+  expect(s.markModule('m', 'vkernel_m', 4242)).toBe(true);
+  expect(s.handToRunc('m')).toBe(true);
+  expect(readFileSync(join(root, 'm', 'vkernel.module'), 'utf8')).toBe('vkernel_m 4242\n');
+  expect(s.read('m')?.module).toBe('vkernel_m');
+  s.remove('m');
+  expect(readdirSync(join(root, 'm'))).toEqual(['state.json']);
+});
+
+test('moduleAtDelete: the module\'s name when it is all that runc\'s delete leaves to undo; never with a helper, a private bundle or a step that outlives the container', () => {
+  const base: ContainerState = { ...state('m', 0), helpers: {}, module: 'vkernel_m', applied: [{ name: 'kernel-log' }, { name: 'module', undo: { name: 'vkernel_m' } }] };
+  expect(moduleAtDelete(base)).toBe('vkernel_m');
+  expect(diesWithContainer(base)).toBe(false); // the module needs its unload: not runc's alone
+  expect(moduleAtDelete({ ...base, module: undefined })).toBeUndefined();
+  expect(moduleAtDelete({ ...base, helpers: { adaptive: { pid: 1, start: '1' } } })).toBeUndefined();
+  expect(moduleAtDelete({ ...base, runBundle: '/run/vkernel-runtime/bundles/m' })).toBeUndefined();
+  // fifo on the v1 rt backend with parents of its own raised: released by the engine's delete
+  const rtParents = { name: 'sched-policy', undo: { backend: 'rt', backendUndo: { dir: '/cg/c1', base: '/cg', raised: [{ dir: '/cg/p', original: 0 }] } } };
+  expect(moduleAtDelete({ ...base, policy: { 'sched.policy': 'fifo' }, applied: [rtParents, ...base.applied] })).toBeUndefined();
 });
 
 test('knownRoots: a root whose only state of ours is inside a runc container directory is still a root of ours (gc, doctor)', () => {

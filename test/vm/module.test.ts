@@ -20,9 +20,10 @@ vmFeature('the per-container vkernel module through vkernel-runtime', ['70-modul
   { name: 'module.pinned_while_running', title: 'rmmod fails while the container runs (module pinned)' },
   { name: 'module.futex_waiters', title: 'the containers\' threads sleep in FUTEX_WAIT, queued in their private tables (futex_waiters 2 each)' },
   { name: 'module.unloaded_after_delete', title: 'delete --force while they sleep removes the module, its sysfs directory and the state' },
+  { name: 'module.launcher_delete', title: 'a module-only container\'s state is in runc\'s directory with its module named beside it, and its delete --force needs no engine (none reachable): runc, then rmmod (issue 15)' },
   { name: 'module.no_oops', title: 'the kernel log has the load and unload lines and no oops' },
   { name: 'module_crash.create_killed_clean', title: 'create SIGKILLed at applying:module, module-loaded, applied:module, created: delete --force leaves no module, sysfs entry, state, runc container or cgroup' },
   { name: 'module_crash.loaded_window_real', title: 'the kill at module-loaded hit the window: module loaded and runc container there, state written before insmod only' },
-  { name: 'module_crash.delete_killed_clean', title: 'delete SIGKILLed before it removes the module: a second delete --force removes module and state' },
+  { name: 'module_crash.delete_killed_clean', title: 'a module-only container\'s delete (the launcher\'s: runc, then rmmod) SIGKILLed between the two: the module is left with no state, a second delete --force exits 0, gc unloads it' },
   { name: 'module_crash.gc_after_kill', title: 'create SIGKILLed at module-loaded, the container then deleted with runc alone (our delete never called): `vkernel-runtime gc` (the engine\'s, no Node.js in the guest) removes the module, sysfs entry, state and cgroup' },
 ], ['modules/vkernel']);

@@ -9,7 +9,7 @@ if [ ! -x /opt/vkr/bin/vkernel-runtime ]; then
 		module.refuses_cleanly module.create module.lsmod module.sysfs module.sysfs_root_only module.deny_eperm_first_only \
 		module.no_escape_newpid module.io_uring_denied \
 		module.denied_counter module.futex_private_tables module.futex_buckets_capped module.pinned_while_running module.futex_waiters \
-		module.unloaded_after_delete module.no_oops
+		module.unloaded_after_delete module.launcher_delete module.no_oops
 	vkend
 	exit 0
 fi
@@ -145,10 +145,14 @@ wb=$(cat "$sys/$MB/futex_waiters" 2>&1)
 [ "$(echo "$sl" | tr ' ' '\n' | grep -c '^202/S$')" = 4 ] && [ "$wa" = 2 ] && [ "$wb" = 2 ]
 result module.futex_waiters "$?" "syscall/state of the threads of $pa and $pb:$sl; waiters queued in the private tables: $MA $wa, $MB $wb"
 
-# delete while they sleep: the runtime kills, runc deletes, rmmod succeeds once the namespace is gone
+# delete while they sleep: the runtime kills, runc deletes, rmmod succeeds once the namespace is gone.
+# Both are module-only containers: their state is in runc's directory with the module named beside
+# it (StateStore.markModule), and the launcher deletes them alone; A's with no engine reachable
 before=$(grep -cE "^($MA|$MB) " /proc/modules)
+mark=$(cat "/run/runc/$A/vkernel.module" 2>&1)
+st=$(for f in /run/runc/vkernel@"$A".* "/run/runc/$A/vkernel.json"; do [ -e "$f" ] && echo "$f"; done | tr '\n' ' ')
 t0=$(now)
-$RT delete --force "$A" >/tmp/del.out 2>&1
+VKERNEL_RUNTIME_HOME=/nonexistent VKERNEL_ENGINE=node $RT delete --force "$A" >/tmp/del.out 2>&1
 rda=$?
 tda=$(since "$t0")
 t0=$(now)
@@ -159,6 +163,8 @@ left=$(grep -E "^($MA|$MB) " /proc/modules)
 [ "$before" = 2 ] && [ $rda = 0 ] && [ $rdb = 0 ] && [ -z "$left" ] && [ ! -e "$sys/$MA" ] && [ ! -e "$sys/$MB" ] &&
 	[ ! -e "/run/runc/vkernel@$A.json" ]
 result module.unloaded_after_delete $? "$before modules loaded; delete --force $A: rc=$rda in ${tda} s, $B: rc=$rdb in ${tdb} s; left: '${left}'; $(tr '\n' ';' </tmp/del.out)"
+echo "$mark" | grep -qx "$MA $pa" && [ "$st" = "/run/runc/$A/vkernel.json " ] && [ $rda = 0 ] && ! grep -q "^$MA " /proc/modules
+result module.launcher_delete $? "before: $A's marker '$mark' (init $pa), state files '$st'; delete --force with VKERNEL_RUNTIME_HOME=/nonexistent VKERNEL_ENGINE=node: rc=$rda in ${tda} s, $MA $(grep -q "^$MA " /proc/modules && echo still loaded || echo unloaded)"
 
 dmesg >/tmp/dmesg.txt
 grep -q "$MA: success to init" /tmp/dmesg.txt && grep -q "$MA: exit" /tmp/dmesg.txt &&

@@ -62,21 +62,29 @@ result module_crash.create_killed_clean $? "${r# }"
 echo "$window" | grep -q "'.*module.*'" && echo "$window" | grep -q runc-container
 result module_crash.loaded_window_real $? "${window:-create never reached module-loaded (see create_killed_clean)}"
 
-# delete SIGKILLed just before it removes the module (runc has deleted the container by then):
-# the module and our state stay; a second delete --force removes them
+# delete SIGKILLed just before it removes the module, runc having deleted the container: a module-only
+# container's delete is the launcher's (runc's delete, then rmmod: StateStore.markModule), so the kill
+# comes from the runc it calls (VKERNEL_RUNC): runc's delete, then SIGKILL to its caller if that is the
+# launcher (an rmmod early in PATH would not do: busybox's sh runs its own applet; a launcher that
+# execs runc, as where create failed, leaves this script as runc's parent). The module stays with no state
+# naming it; a second delete --force changes nothing and does not fail, gc unloads it
 id=md1
 $RT create --no-pivot --bundle /opt/bundles/modon $id </dev/null >/tmp/$id.out 2>&1
 crc=$?
-rm -f /tmp/trace
-VKERNEL_RUNTIME_TEST_FAULT="kill-at=delete/undoing:module,trace=/tmp/trace" $RT delete --force $id >/tmp/$id.del 2>&1
+mark=$(cat /run/runc/$id/vkernel.module 2>&1)
+printf '#!/bin/sh\nrunc "$@"\ntr "\\0" " " </proc/$PPID/cmdline | grep -q vkernel-runtime && kill -KILL $PPID\n' >/tmp/runc-then-kill
+chmod 755 /tmp/runc-then-kill
+VKERNEL_RUNC=/tmp/runc-then-kill $RT delete --force $id >/tmp/$id.del 2>&1
 drc=$?
 mid=$(leftovers $id)
 $RT delete --force $id >/tmp/$id.del2 2>&1
 d2=$?
+$RT gc >/tmp/$id.gc 2>&1
+grc=$?
 sleep 0.3
 after=$(leftovers $id)
-[ $crc = 0 ] && [ $drc = 137 ] && echo "$mid" | grep -q module && [ -z "$after" ]
-result module_crash.delete_killed_clean $? "create rc=$crc ($(tail -n 1 /tmp/$id.out)); delete killed rc=$drc (trace '$(cat /tmp/trace 2>/dev/null)'), left '$mid'; second delete --force rc=$d2, after '$after'"
+[ $crc = 0 ] && echo "$mark" | grep -qx "vkernel_$id [0-9][0-9]*" && [ $drc = 137 ] && echo "$mid" | grep -q module && ! echo "$mid" | grep -q -e runc-container -e file: && [ $d2 = 0 ] && [ $grc = 0 ] && [ -z "$after" ]
+result module_crash.delete_killed_clean $? "create rc=$crc ($(tail -n 1 /tmp/$id.out)), module marker '$mark'; delete killed after runc's delete rc=$drc, left '$mid'; second delete --force rc=$d2; gc rc=$grc: $(tr '\n' ';' </tmp/$id.gc); after '$after'"
 
 # create SIGKILLed at module-loaded, then the caller removes the container with runc alone (a
 # containerd that lost track of us): only gc can find the module; the guest has no Node.js, so this
