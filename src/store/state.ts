@@ -133,9 +133,9 @@ export class StateStore {
    * pid it was loaded for ("<name> <pid>"), and the launcher's `delete` runs runc's delete and then
    * unloads it (bounded retries while the pid namespace still pins it) with no engine; left alone
    * when sysfs says it serves another container or another init (a new container of the same id
-   * loaded it meanwhile). A kill between the two leaves a module no state names: gc unloads it. Written first,
-   * so that a state handed over always has it; false (the state stays put, delete goes through the
-   * engine) where runc's directory is not there or the write fails.
+   * loaded it meanwhile). A kill between the two leaves a module no state names: gc unloads it.
+   * Written first, so that a state handed over always has it; false (the state stays put, delete
+   * goes through the engine) where runc's directory is not there or the write fails.
    */
   markModule(id: string, name: string, initPid: number): boolean {
     if (!existsSync(join(this.root, id, 'state.json'))) return false;

@@ -10,8 +10,9 @@
  * and switch latency (it runs SCHED_FIFO above the group). What a window overran (up to the moment
  * the demotion reached the last thread: supervisor.ts) is carried into the next, one beyond a budget
  * into the windows after, as the kernel's RT bandwidth carries rt_time, so that over many windows a
- * late or slow supervisor does not add up to more than the budget. A window starts when the supervisor sees the previous one over (not on a fixed
- * grid): a late promotion shortens no window, so the budget is never granted over less time.
+ * late or slow supervisor does not add up to more than the budget. A window starts when the
+ * supervisor sees the previous one over (not on a fixed grid): a late promotion shortens no window,
+ * so the budget is never granted over less time.
  */
 
 export type SupMode = 'fifo' | 'other';
