@@ -6,8 +6,7 @@
 # $VKERNEL_CACHE, or the seed cache's when kernel/build.sh took it from there). The image's kernel
 # stage takes it only when that key is the one kernel/build.sh computes inside the image from the
 # same kernel/ and Debian's linux-source-6.1 package (same version); otherwise it builds its own.
-# Remove with
-# `rm -rf .vm-kernel/out .vm-kernel/key .vm-kernel/from`.
+# Remove with `rm -rf .vm-kernel/out .vm-kernel/key .vm-kernel/from`.
 set -eu
 cd "$(dirname "$0")/.."
 out="$(kernel/build.sh | tail -n 1)"

@@ -99,6 +99,11 @@ export class StateStore {
     return undefined;
   }
 
+  /** whether runc's state file of `id` is under this root (where runc's delete will remove what we put beside it) */
+  private runcHas(id: string): boolean {
+    return existsSync(join(this.root, id, 'state.json'));
+  }
+
   /**
    * The state of a created container whose undo has nothing to do once runc has deleted it
    * (lifecycle/undo.ts diesWithContainer) moves into runc's container directory `<root>/<id>/`
@@ -108,7 +113,7 @@ export class StateStore {
    * Only where runc's state file is where we look (root's runc); else the state stays put.
    */
   handToRunc(id: string): boolean {
-    if (!existsSync(join(this.root, id, 'state.json'))) return false;
+    if (!this.runcHas(id)) return false;
     timed('state-handover', () => renameSync(this.path(id), this.runcOwnedPath(id)));
     return true;
   }
@@ -138,7 +143,7 @@ export class StateStore {
    * goes through the engine) where runc's directory is not there or the write fails.
    */
   markModule(id: string, name: string, initPid: number): boolean {
-    if (!existsSync(join(this.root, id, 'state.json'))) return false;
+    if (!this.runcHas(id)) return false;
     try {
       timed('module-mark', () => writeFileSync(join(this.root, id, RUNC_OWNED_MODULE), `${name} ${initPid}\n`, { mode: 0o600 }));
       return true;

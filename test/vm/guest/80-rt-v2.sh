@@ -105,9 +105,9 @@ wall=$(field wall_us "$m")
 fu=$(field fifo_us "$m")
 cu=$(field "$CG/b1" "$m")
 hu=$(field "$CG/hostload" "$m")
-fshare=$(( ${fu:-0} * 100 / (${wall:-1} * 2) ))
-share=$(( ${cu:-0} * 100 / (${wall:-1} * 2) ))
-hshare=$(( ${hu:-0} * 100 / (${wall:-1} * 2) ))
+fshare=$(pct2 "$fu" "$wall")
+share=$(pct2 "$cu" "$wall")
+hshare=$(pct2 "$hu" "$wall")
 s1=$(supstats b1)
 e1=$(echo "$s1" | sed -n 's/.*demotions (\([0-9]*\) early).*/\1/p')
 # never more than the budget (31: the span's ends cut windows); as much as it only where the
@@ -180,10 +180,10 @@ new=$(supervisor r1)
 sh -c "echo \$\$ >$CG/hostload/cgroup.procs; exec rtload burn 2" &
 hl=$!
 sleep 1
-# the FIFO share (fifospan) over a span in which its window stayed at most 200 ms (the state the bound is for): a
-# span in which its samples got costly again (the host load slows the whole guest; a sample then
-# costs up to 120 ms here, seen 2026-12-04) and its self-limit widened the window beyond that is
-# measured again, up to 3 spans; each is printed
+# the FIFO share (fifospan) over a span in which its window stayed at most 200 ms (the state the
+# bound is for): a span in which its samples got costly again (the host load slows the whole guest;
+# a sample then costs up to 120 ms here, seen 2026-12-04) and its self-limit widened the window
+# beyond that is measured again, up to 3 spans; each is printed
 spans=""
 for n in 1 2 3; do
 	before=$(wc -l <"$rlogf")
@@ -191,10 +191,10 @@ for n in 1 2 3; do
 	wall=$(field wall_us "$m")
 	fu=$(field fifo_us "$m")
 	cu=$(field "$CG/r1" "$m")
-	rshare=$(( ${fu:-0} * 100 / (${wall:-1} * 2) ))
+	rshare=$(pct2 "$fu" "$wall")
 	reporters=$(field reporters "$m")
 	wide=$(tail -n +"$((before + 1))" "$rlogf" | sed -n 's/.*its samples cost .* -> \([0-9]*\) ms, sweep.*/\1/p' | awk '$1 > 200' | tr '\n' ' ')
-	spans="$spans [span $n: FIFO ${rshare} %, all its CPU $(( ${cu:-0} * 100 / (${wall:-1} * 2) )) %${wide:+, window widened to $wide ms}]"
+	spans="$spans [span $n: FIFO ${rshare} %, all its CPU $(pct2 "$cu" "$wall") %${wide:+, window widened to $wide ms}]"
 	[ -z "$wide" ] && break
 done
 kill $hl; for p in $(cat $CG/hostload/cgroup.procs); do kill "$p"; done

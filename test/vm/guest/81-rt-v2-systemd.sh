@@ -117,8 +117,8 @@ for p in $(cat $CG/hostload/cgroup.procs); do kill "$p"; done
 wall=$(field wall_us "$m")
 fu=$(field fifo_us "$m")
 cu=$(field "$(scope sdburn)" "$m")
-fshare=$(( ${fu:-0} * 100 / (${wall:-1} * 2) ))
-share=$(( ${cu:-0} * 100 / (${wall:-1} * 2) ))
+fshare=$(pct2 "$fu" "$wall")
+share=$(pct2 "$cu" "$wall")
 st=$(supstats sdburn)
 early=$(echo "$st" | sed -n 's/.*demotions (\([0-9]*\) early).*/\1/p')
 # its tasks' FIFO time (their own count, as rtv2.budget_held's): at most the budget (31: the span's

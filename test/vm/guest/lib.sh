@@ -218,5 +218,7 @@ fifospan() {
 }
 # field NAME TEXT: the number after "NAME=" in TEXT
 field() { echo "$2" | sed -n "s|.*$1=\([0-9]*\).*|\1|p"; }
+# pct2 US WALL_US: US of CPU time as a percentage of 2 CPUs over WALL_US (0 for an empty US)
+pct2() { echo $(( ${1:-0} * 100 / (${2:-1} * 2) )); }
 # holders: the RT ledger's holders
 holders() { tr -d ' \n' <"$RTV2_LOCKS/rt-ledger.json" 2>/dev/null | grep -o '"holders":{[^}]*' | sed 's/"holders":{//'; }

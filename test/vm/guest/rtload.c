@@ -102,7 +102,8 @@ static int burn(int n, int counted)
 		if (fork() == 0) {
 			if (counted)
 				fifospin();
-			spin();
+			else
+				spin();
 		}
 	for (;;)
 		pause();
