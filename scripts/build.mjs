@@ -15,6 +15,17 @@ run(bun, ['scripts/gen-launcher.ts']);
 run('node_modules/.bin/tsc', ['-p', 'tsconfig.json']);
 mkdirSync('dist/src/policy', { recursive: true });
 for (const f of ['validate.generated.js', 'validate-config.generated.js']) copyFileSync(`src/policy/${f}`, `dist/src/policy/${f}`);
+// the engine server's client (client/vkernel-client.c): without a C compiler, no client, and the
+// launcher takes the engine for every create (bin/vkernel-runtime `client`)
+if (process.env.VKERNEL_BUILD_NO_COMPILE !== '1') {
+  mkdirSync('dist', { recursive: true });
+  try {
+    execFileSync('cc', ['-O2', '-Wall', '-Wextra', '-Werror', '-o', 'dist/vkernel-client', 'client/vkernel-client.c'], { stdio: 'inherit' });
+  } catch (e) {
+    if (e.code !== 'ENOENT') throw e;
+    console.warn('build: no C compiler (cc): no dist/vkernel-client, every create with a request runs the engine');
+  }
+}
 if (process.env.VKERNEL_BUILD_NO_COMPILE !== '1' && existsSync(bunBaseline)) {
   // The engine handles create/run/start/delete/features; bun starts in ~6 ms where node takes ~70.
   // --bytecode: JavaScriptCore bytecode compiled ahead of time (measured: 58 → 16 ms per `state`).

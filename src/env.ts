@@ -47,6 +47,10 @@ export interface RuntimeEnv {
   listenPid?: string;
   /** VKERNEL_SCX_LOADER: the scx backend's scheduler loader (modules/scx_vkernel; default scx_vkernel from PATH) */
   scxLoader: string;
+  /** VKERNEL_ENGINE_SOCKET: the engine server's socket (src/serve/server.ts; "off": none) */
+  engineSocket: string;
+  /** VKERNEL_ENGINE_IDLE_MS: the engine server ends after this long without a call */
+  engineIdleMs: number;
   /** PATH (hooks may start us without one: a default then) */
   path: string;
   /**
@@ -62,7 +66,7 @@ export const OWN_VARIABLES = [
   'VKERNEL_CGROUP_ROOT', 'VKERNEL_LOCK_DIR', 'VKERNEL_RUN_BUNDLES', 'VKERNEL_ROOTS_DIR', 'VKERNEL_CACHE',
   'VKERNEL_KERNEL_BUILD', 'VKERNEL_MODULE_SOURCE', 'VKERNEL_RUNTIME_HOME', 'VKERNEL_RUNTIME_SELF', 'VKERNEL_MAKE',
   'VKERNEL_FUTEX_BUCKETS', 'VKERNEL_RMMOD_TIMEOUT_MS', 'VKERNEL_RUNC', 'VKERNEL_RUNTIME_CONFIG',
-  'VKERNEL_RUNTIME_TEST_FAULT', 'VKERNEL_PROFILE', 'VKERNEL_SCX_LOADER',
+  'VKERNEL_RUNTIME_TEST_FAULT', 'VKERNEL_PROFILE', 'VKERNEL_SCX_LOADER', 'VKERNEL_ENGINE_SOCKET', 'VKERNEL_ENGINE_IDLE_MS',
 ] as const;
 type OwnVariable = (typeof OWN_VARIABLES)[number];
 
@@ -103,6 +107,8 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env, execPath = process
     listenFds: positiveInt(e('LISTEN_FDS')) ?? 0,
     listenPid: e('LISTEN_PID'),
     scxLoader: e('VKERNEL_SCX_LOADER') ?? 'scx_vkernel',
+    engineSocket: e('VKERNEL_ENGINE_SOCKET') ?? '/run/vkernel-runtime/engine.sock',
+    engineIdleMs: positiveInt(e('VKERNEL_ENGINE_IDLE_MS')) ?? 600_000,
     path: e('PATH') ?? DEFAULT_PATH,
     own: OWN_VARIABLES.flatMap((k) => (e(k) ? [`${k}=${env[k]}`] : [])),
   });

@@ -15,7 +15,7 @@ import { writeErr } from '../log/out.js';
 /** whether the process ends as soon as main() returns (set by main: the short calls) */
 let endAtOnce = false;
 /** commands whose work may go on after main() returns (timers, streams, child watchers) */
-const MAY_LEAVE_WORK = new Set(['run', 'oci-hook', 'vkernel-hook', 'vkernel-run-watch', 'vkernel-rt-release', 'vkernel-rt-supervise', 'vkernel-adaptive']);
+const MAY_LEAVE_WORK = new Set(['vkernel-serve', 'run', 'oci-hook', 'vkernel-hook', 'vkernel-run-watch', 'vkernel-rt-release', 'vkernel-rt-supervise', 'vkernel-adaptive']);
 
 export async function main(args: readonly string[]): Promise<number> {
   // hooks run with the env their definition gives, often none
@@ -62,6 +62,13 @@ export async function main(args: readonly string[]): Promise<number> {
       log.error((e as Error).message);
       return 1;
     }
+  }
+  // the engine server (the launcher's client starts it): the config is read at each call it serves
+  if (inv.command === 'vkernel-serve') {
+    normalJit();
+    const code = await (await import('../serve/server.js')).serve({ socket: env.engineSocket, idleMs: env.engineIdleMs }, env);
+    endAtOnce = true;
+    return code;
   }
   try {
     const config = await timed('config', () => loadConfig(inv.vkernelConfig, env.configPath, env.lockDir));

@@ -194,6 +194,11 @@ export function cacheKey(k: KernelId, srcHash: string): string {
 /** this process's cache hits by (kdir, source, cache): create looks the module up before `runc create` and again to load it */
 const hits = new Map<string, BuildResult>();
 
+/** forgets them (the engine server, at each call: the source may have changed since the last) */
+export function forgetBuildHits(): void {
+  hits.clear();
+}
+
 /** Cached build of the module for the kernel tree `kdir`: builds once, concurrent callers reuse. */
 export async function buildModule(o: BuildOptions = {}): Promise<BuildResult> {
   const t0 = performance.now();

@@ -16,6 +16,20 @@ function setup() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `vk-run-${process.pid}-`));
   process.env[VAR] = dir;
   process.env.TMPDIR = dir;
+  // the engine server the launcher's client starts (src/serve/server.ts): the run's own, stopped
+  // at its end (a test that asks for none, or for another, sets its own)
+  process.env.VKERNEL_ENGINE_SOCKET = path.join(dir, 'engine.sock');
+}
+
+/** SIGTERM to every engine server of this run's socket (found by its environment) */
+function stopServers(socket) {
+  const want = `VKERNEL_ENGINE_SOCKET=${socket}`;
+  for (const pid of fs.readdirSync('/proc').filter((p) => /^[0-9]+$/.test(p))) {
+    try {
+      if (!fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('vkernel-serve')) continue;
+      if (fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(want)) process.kill(Number(pid), 'SIGTERM');
+    } catch { /* gone, or not ours to read */ }
+  }
 }
 
 const unescapeMount = (s) => s.replace(/\\(\d{3})/g, (_, o) => String.fromCharCode(parseInt(o, 8)));
@@ -31,6 +45,7 @@ function mountsBelow(dir) {
 function teardown(keep) {
   const dir = process.env[VAR];
   if (!dir || !fs.existsSync(dir)) return;
+  stopServers(path.join(dir, 'engine.sock'));
   const mounts = mountsBelow(dir);
   const why = keep || (mounts.length ? `mounted below it: ${mounts.join(', ')}` : '');
   if (why) {

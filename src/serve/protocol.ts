@@ -1,0 +1,84 @@
+/**
+ * The engine server's messages (client/vkernel-client.c has the other end): one type byte, a 32-bit
+ * little-endian length, the payload. The request's fields are NUL-terminated strings (argv and the
+ * environment cannot hold a NUL), so nothing is escaped or quoted anywhere.
+ */
+export const PROTOCOL = 'vkernel-serve-1';
+/** a message longer than this ends the connection (the client's limit too) */
+export const MAX_MESSAGE = 16 << 20;
+
+export interface Message { type: string; payload: Buffer }
+
+export function encode(type: string, payload: Buffer | string = ''): Buffer {
+  const body = typeof payload === 'string' ? Buffer.from(payload) : payload;
+  const head = Buffer.alloc(5);
+  head.write(type, 0, 1, 'latin1');
+  head.writeUInt32LE(body.length, 1);
+  return Buffer.concat([head, body]);
+}
+
+/** splits a byte stream into messages; throws on one longer than MAX_MESSAGE */
+export class Decoder {
+  private buf: Buffer = Buffer.alloc(0);
+
+  push(chunk: Buffer): Message[] {
+    this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
+    const out: Message[] = [];
+    while (this.buf.length >= 5) {
+      const len = this.buf.readUInt32LE(1);
+      if (len > MAX_MESSAGE) throw new Error(`message of ${len} bytes`);
+      if (this.buf.length < 5 + len) break;
+      out.push({ type: this.buf.toString('latin1', 0, 1), payload: this.buf.subarray(5, 5 + len) });
+      this.buf = this.buf.subarray(5 + len);
+    }
+    return out;
+  }
+}
+
+export interface Request {
+  /** the engine executable the client would exec instead */
+  engine: string;
+  cwd: string;
+  /** the caller's umask and namespaces (ownContext's form) */
+  context: string;
+  /** the caller's argv after the program name */
+  argv: string[];
+  /** the caller's environment */
+  env: Record<string, string>;
+}
+
+/** the Q message's payload: protocol, engine, cwd, context, argc, argv..., NAME=value... */
+export function parseRequest(payload: Buffer): Request {
+  const fields = payload.toString('utf8').split('\0');
+  if (fields.pop() !== '') throw new Error('request not NUL-terminated');
+  const [protocol, engine, cwd, context, count, ...rest] = fields;
+  if (protocol !== PROTOCOL) throw new Error(`protocol ${JSON.stringify(protocol)}, not ${PROTOCOL}`);
+  const argc = Number(count);
+  if (!Number.isInteger(argc) || argc < 0 || argc > rest.length) throw new Error(`bad argument count ${JSON.stringify(count)}`);
+  const env: Record<string, string> = {};
+  for (const kv of rest.slice(argc)) {
+    const eq = kv.indexOf('=');
+    if (eq > 0 && !Object.hasOwn(env, kv.slice(0, eq))) env[kv.slice(0, eq)] = kv.slice(eq + 1);
+  }
+  return { engine: engine ?? '', cwd: cwd ?? '', context: context ?? '', argv: rest.slice(0, argc), env };
+}
+
+/** how the client's runc ended (the S message): an exit code, a signal, or an exec failure */
+export type RuncEnd = { code: number } | { signal: number } | { execError: string };
+
+export function parseEnd(payload: Buffer): RuncEnd {
+  const s = payload.toString('utf8');
+  const n = /^[es]:[0-9]{1,3}$/.test(s) ? Number(s.slice(2)) : -1;
+  if (s.startsWith('e:') && n >= 0) return { code: n };
+  if (s.startsWith('s:') && n > 0) return { signal: n };
+  if (s.startsWith('x:')) return { execError: s.slice(2) };
+  throw new Error(`bad end of runc ${JSON.stringify(s)}`);
+}
+
+/** the R message's payload: argv, NUL-terminated each */
+export const runPayload = (argv: readonly string[]): string => argv.map((a) => `${a}\0`).join('');
+
+/** this process's umask and mount, pid and cgroup namespaces, as the client writes its own */
+export function ownContext(umask: number, nsLink: (name: string) => string): string {
+  return [`umask=${umask.toString(8).padStart(3, '0')}`, ...['mnt', 'pid', 'cgroup'].map(nsLink)].join(' ');
+}

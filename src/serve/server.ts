@@ -1,0 +1,268 @@
+import { chmodSync, closeSync, mkdirSync, openSync, readlinkSync, statSync, unlinkSync } from 'node:fs';
+import type { Socket } from 'node:net';
+import { dirname, isAbsolute } from 'node:path';
+import { readEnv, type RuntimeEnv } from '../env.js';
+import { Logger } from '../log/logger.js';
+import { flagValue, helpRequested, parseArgv, parseCommandArgs, type Invocation } from '../oci/argv.js';
+import { runcBinary } from '../oci/runc.js';
+import { loadConfig } from '../policy/config.js';
+import { fileLocker } from '../store/flock.js';
+import { HolderGone } from '../store/lock.js';
+import { Runtime } from '../lifecycle/runtime.js';
+import { Decoder, encode, ownContext, parseEnd, parseRequest, runPayload, type Request, type RuncEnd } from './protocol.js';
+
+/**
+ * `vkernel-serve`: the engine, started once and kept, serving `create` for client/vkernel-client.c
+ * (the launcher's way for a create with a request). A create through the engine executable pays a
+ * JavaScript runtime's start-up and the evaluation of its modules (~25 ms here) before runc starts;
+ * here that is paid once. Each call runs the same lifecycle code as the engine (lifecycle/create.ts)
+ * with a Runtime whose runc calls are run by the client, as the client's children: runc must stay a
+ * descendant of the caller (containerd's shim reaps the container's init as a child subreaper),
+ * with the caller's stdio, fds and signals. Anything this cannot serve exactly as the engine would
+ * is answered "fallback" before anything changes, and the client execs the engine: another
+ * environment than the server's (VKERNEL_*, PATH), socket activation fds, --preserve-fds, a
+ * relative path the engine would resolve against the caller's directory, help, another executable
+ * than the one this server runs (a new build: then the server also ends).
+ *
+ * One server per socket: a flock on `<socket>.lock` held for its life. The socket is root's alone
+ * (0600, in a directory made 0700). It ends after `idleMs` without a call.
+ */
+export interface ServeOptions {
+  socket: string;
+  /** end after this long without a call */
+  idleMs: number;
+}
+
+/** the executable's identity: a new build at the same path is another engine */
+export const identity = (path: string): string => {
+  try {
+    const s = statSync(path);
+    return `${s.dev}:${s.ino}:${s.size}:${s.mtimeMs}`;
+  } catch {
+    return '';
+  }
+};
+
+/** the server: its executable, that file's identity, its umask and namespaces */
+export interface Self { engine: string; identity: string; context: string }
+
+const REBUILT = 'the engine was rebuilt since this server started';
+
+/** the fields of the environment that decide what a call does (not the caller's socket activation) */
+const comparable = (e: RuntimeEnv): string => JSON.stringify({ ...e, listenFds: 0, listenPid: undefined });
+
+/** why this call goes to the engine instead (undefined: served here) */
+export function refusal(req: Request, inv: Invocation, own: RuntimeEnv, self: Self): string | undefined {
+  if (identity(self.engine) !== self.identity) return REBUILT;
+  if (identity(req.engine) !== self.identity) return `another engine (${req.engine})`;
+  if (req.context !== self.context) return `another umask or namespace (${req.context})`;
+  const theirs = readEnv(req.env, self.engine, undefined);
+  if (theirs.listenFds > 0) return 'socket activation (LISTEN_FDS)';
+  if (comparable(theirs) !== comparable(own)) return 'another environment';
+  if (theirs.testFault || theirs.profile) return 'a test aid or the profiler';
+  if (inv.command !== 'create' || inv.help || inv.version || helpRequested('create', inv.args)) return 'not a create';
+  const c = parseCommandArgs('create', inv.args);
+  if (Number(flagValue(c, 'preserve-fds') ?? 0) !== 0) return '--preserve-fds';
+  const bundle = flagValue(c, 'bundle', 'b');
+  for (const p of [bundle, inv.globals.root, inv.globals.log, inv.vkernelConfig]) {
+    if (p !== undefined && !isAbsolute(p)) return `a relative path (${p})`;
+  }
+  if (bundle === undefined) return 'no --bundle (the caller\'s directory)';
+  return undefined;
+}
+
+/** one connection: its messages in, ours out */
+class Channel {
+  gone = false;
+  private waiting?: { resolve: (e: RuncEnd) => void; reject: (e: Error) => void };
+
+  constructor(private readonly conn: Socket) {}
+
+  send(type: string, payload: Buffer | string = ''): void {
+    if (!this.gone) this.conn.write(encode(type, payload));
+  }
+
+  /** the client runs argv; how it ended */
+  run(argv: readonly string[]): Promise<RuncEnd> {
+    if (this.gone) return Promise.reject(new HolderGone('the client went away'));
+    return new Promise((resolve, reject) => {
+      this.waiting = { resolve, reject };
+      this.send('R', runPayload(argv));
+    });
+  }
+
+  ended(payload: Buffer): void {
+    const w = this.waiting;
+    this.waiting = undefined;
+    try {
+      w?.resolve(parseEnd(payload));
+    } catch (e) {
+      w?.reject(e as Error);
+    }
+  }
+
+  lost(): void {
+    this.gone = true;
+    const w = this.waiting;
+    this.waiting = undefined;
+    w?.reject(new HolderGone('the client went away while runc ran'));
+  }
+
+  end(): void {
+    if (!this.gone) this.conn.end();
+  }
+}
+
+/**
+ * The engine's Runtime, but runc with the caller's stdio runs in the client. The caller gone, the
+ * create itself ends (HolderGone: its lock file stays, as a killed engine's does); a later runc
+ * call (the rollback's delete) runs here, with the server's stdio.
+ */
+class ServedRuntime extends Runtime {
+  /** runc's death by a signal, reported back as ours (the engine dies by it: src/cli/main.ts) */
+  death?: { signal: number; status: number };
+
+  constructor(inv: Invocation, log: Logger, runc: string, config: Awaited<ReturnType<typeof loadConfig>>, env: RuntimeEnv,
+    private readonly channel: Channel) {
+    super(inv, log, runc, config, env);
+  }
+
+  override async inherit(argv: string[], fds: readonly (number | 'ignore')[] = []): Promise<number> {
+    if (this.channel.gone && argv[this.inv.runcGlobals.length] !== 'create') return super.inherit(argv, fds);
+    const end = await this.channel.run([this.runc, ...argv]);
+    if ('execError' in end) throw new Error(`cannot run ${this.runc}: ${end.execError}`);
+    if ('signal' in end) {
+      this.death = { signal: end.signal, status: 128 + end.signal };
+      return this.death.status;
+    }
+    this.death = undefined;
+    return end.code;
+  }
+}
+
+/** one call: the engine's create, its runc in the client */
+async function serveCall(req: Request, ch: Channel, own: RuntimeEnv, self: Self, stop: () => void): Promise<void> {
+  let inv: Invocation;
+  let why: string | undefined;
+  try {
+    inv = parseArgv(req.argv);
+    why = refusal(req, inv, own, self);
+  } catch (e) {
+    why = (e as Error).message; // the engine says it as the caller expects
+    inv = undefined as never;
+  }
+  if (why) {
+    if (why === REBUILT) stop();
+    ch.send('F', why);
+    ch.end();
+    return;
+  }
+  ch.send('A');
+  const log = new Logger({ file: inv.globals.log, format: inv.globals.logFormat, debug: inv.globals.debug }, (t) => ch.send('E', t));
+  let code: number;
+  let rt: ServedRuntime | undefined;
+  try {
+    (await import('../module/build.js')).forgetBuildHits();
+    const config = await loadConfig(inv.vkernelConfig, own.configPath, own.lockDir);
+    rt = new ServedRuntime(inv, log, runcBinary(inv, config?.runc, own.runc), config, own, ch);
+    code = await (await import('../lifecycle/create.js')).create(rt);
+  } catch (e) {
+    if (e instanceof HolderGone) return;
+    log.error((e as Error).message);
+    code = 1;
+  }
+  const d = rt?.death;
+  ch.send('X', d && d.status === code ? `s:${d.signal}` : `e:${code}`);
+  ch.end();
+}
+
+/** `vkernel-serve`: serves until idle (or SIGTERM); 0 also when another server holds the socket */
+export async function serve(o: ServeOptions, own: RuntimeEnv = readEnv()): Promise<number> {
+  const engine = process.execPath;
+  const mask = process.umask(0o22); // read: set and put back
+  process.umask(mask);
+  const self = { engine, identity: identity(engine), context: ownContext(mask, (ns) => readlinkSync(`/proc/self/ns/${ns}`)) };
+  mkdirSync(dirname(o.socket), { recursive: true, mode: 0o700 });
+  // one server per socket, for its whole life (the kernel drops the flock however it ends)
+  const lockFd = openSync(`${o.socket}.lock`, 'a+', 0o600);
+  if (!(await (await fileLocker()).tryLock(lockFd))) {
+    closeSync(lockFd);
+    return 0;
+  }
+  try { unlinkSync(o.socket); } catch { /* none left */ }
+  let active = 0;
+  let idle: ReturnType<typeof setTimeout> | undefined;
+  let stopping = false;
+  // node:net only here: the engine's other calls never load it
+  const { createServer } = await import('node:net');
+  const server = createServer((conn) => {
+    if (stopping) { conn.destroy(); return; }
+    active++;
+    clearTimeout(idle);
+    const ch = new Channel(conn);
+    const dec = new Decoder();
+    let served = false;
+    conn.on('data', (chunk: Buffer) => {
+      let msgs;
+      try {
+        msgs = dec.push(chunk);
+      } catch {
+        conn.destroy();
+        return;
+      }
+      for (const m of msgs) {
+        if (m.type === 'Q' && !served) {
+          served = true;
+          let req: Request;
+          try {
+            req = parseRequest(m.payload);
+          } catch (e) {
+            ch.send('F', (e as Error).message);
+            ch.end();
+            continue;
+          }
+          void serveCall(req, ch, own, self, stop).catch(() => conn.destroy());
+        } else if (m.type === 'S') ch.ended(m.payload);
+      }
+    });
+    conn.on('error', () => { /* 'close' follows */ });
+    conn.on('close', () => {
+      ch.lost();
+      active--;
+      arm();
+    });
+  });
+  const arm = () => {
+    clearTimeout(idle);
+    if (stopping && active === 0) { finish(); return; }
+    if (active === 0) idle = setTimeout(stop, o.idleMs);
+  };
+  let resolveDone: (code: number) => void = () => {};
+  const done = new Promise<number>((r) => { resolveDone = r; });
+  function stop(): void {
+    if (stopping) return;
+    stopping = true;
+    server.close();
+    // the path is ours while we hold the flock: a next server unlinks and binds it after us
+    try { unlinkSync(o.socket); } catch { /* gone */ }
+    arm();
+  }
+  function finish(): void {
+    closeSync(lockFd);
+    resolveDone(0);
+  }
+  process.umask(0o177);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(o.socket, () => { server.off('error', reject); resolve(); });
+    });
+  } finally {
+    process.umask(mask);
+  }
+  chmodSync(o.socket, 0o600);
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  arm();
+  return done;
+}

@@ -1,0 +1,246 @@
+import { chmodSync, closeSync, existsSync, openSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { leftovers, makeBundle, readState, REPO, requireRoot, runc, tempRoot, uid, vk } from '../helpers/fixtures.js';
+import { needs, RT_GROUPS } from '../helpers/prereq.js';
+
+/**
+ * The engine server (src/serve/server.ts) and its client (client/vkernel-client.c): a create with a
+ * request, served by an engine started once, with runc run by the client as the caller's
+ * descendant. Each test has a socket of its own (VKERNEL_ENGINE_SOCKET) and reads the client's
+ * trace (VKERNEL_ENGINE_TRACE: "served" or "engine: <why>") to know which way a call went; a runc
+ * wrapper (VKERNEL_RUNC) notes the command line of runc's parent and can hold runc create at a
+ * gate, so that a test can kill the caller or the server while runc works.
+ */
+beforeAll(requireRoot);
+
+const CLIENT = join(REPO, 'dist/vkernel-client');
+const ENGINE = join(REPO, 'dist/vkernel-engine');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+async function until(fn: () => boolean | Promise<boolean>, ms = 10_000): Promise<boolean> {
+  for (const end = Date.now() + ms; Date.now() < end; await sleep(25)) if (await fn()) return true;
+  return fn();
+}
+
+/** the engine servers whose environment names this socket */
+function servers(socket: string): number[] {
+  const want = `VKERNEL_ENGINE_SOCKET=${socket}`;
+  return readdirSync('/proc').filter((p) => /^[0-9]+$/.test(p)).flatMap((p) => {
+    try {
+      if (!readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('vkernel-serve')) return [];
+      return readFileSync(`/proc/${p}/environ`, 'utf8').split('\0').includes(want) ? [Number(p)] : [];
+    } catch {
+      return [];
+    }
+  });
+}
+
+interface Setup { socket: string; trace: string; parents: string; gate: string; env: Record<string, string>; root: string }
+
+/** a socket, trace, runc wrapper and root of the test's own */
+function setup(name: string): Setup {
+  const dir = join(tmpdir(), `${name}-${process.pid}`);
+  execFileSync('mkdir', ['-p', dir]);
+  const wrapper = join(dir, 'runc');
+  // runc create: its parent's command line noted; held while $VK_GATE.started exists without
+  // $VK_GATE.go; killed by $VK_DIE when set (the process the caller runs as runc dies by it)
+  writeFileSync(wrapper, [
+    '#!/bin/sh',
+    'for a do',
+    '  [ "$a" = create ] || continue',
+    '  tr "\\0" " " </proc/$PPID/cmdline >>"$VK_PARENTS"; echo >>"$VK_PARENTS"',
+    '  if [ -n "${VK_GATE:-}" ]; then : >"$VK_GATE.started"; while [ ! -e "$VK_GATE.go" ]; do sleep 0.02; done; fi',
+    '  [ -n "${VK_DIE:-}" ] && kill -"$VK_DIE" $$',
+    'done',
+    'exec runc "$@"',
+    '',
+  ].join('\n'));
+  chmodSync(wrapper, 0o755);
+  const s = { socket: join(dir, 'engine.sock'), trace: join(dir, 'trace'), parents: join(dir, 'parents'), gate: join(dir, 'gate') };
+  return { ...s, root: tempRoot(), env: { VKERNEL_ENGINE_SOCKET: s.socket, VKERNEL_ENGINE_TRACE: s.trace, VKERNEL_RUNC: wrapper, VK_PARENTS: s.parents } };
+}
+const lines = (f: string): string[] => (existsSync(f) ? readFileSync(f, 'utf8').split('\n').filter(Boolean) : []);
+const fifo = { 'io.vkernel.sched.policy': 'fifo' };
+/**
+ * create; its stdout and stderr in a file (a created container's init keeps runc's stdio open
+ * until it runs: a pipe would not close) or, for a create that fails before runc, in pipes
+ */
+function create(s: Setup, bundle: string, id: string, env: Record<string, string> = {}, pipes = false) {
+  const file = join(s.root, `${id}.out`);
+  const fd = pipes ? undefined : openSync(file, 'w');
+  const o = { stdin: 'ignore' as const, env: { ...s.env, ...env }, ...(fd === undefined ? {} : { stdout: fd, stderr: fd }) };
+  const p = vk(['--root', s.root, 'create', '--bundle', bundle, id], o);
+  if (fd !== undefined) closeSync(fd);
+  return p;
+}
+const output = (s: Setup, id: string): string => readFileSync(join(s.root, `${id}.out`), 'utf8');
+const initPid = async (s: Setup, id: string): Promise<number> => JSON.parse((await runc(['--root', s.root, 'state', id])).stdout).pid;
+const policyOf = (pid: number): string => execFileSync('chrt', ['-p', String(pid)], { encoding: 'utf8' });
+
+/** a server for s, started by one create the engine serves (then deleted) */
+async function warm(s: Setup, bundle: string): Promise<number> {
+  const id = uid('warm');
+  expect((await create(s, bundle, id)).exitCode).toBe(0);
+  expect((await vk(['--root', s.root, 'delete', '--force', id], { env: s.env })).exitCode).toBe(0);
+  expect(await until(() => servers(s.socket).length === 1 && existsSync(s.socket))).toBe(true);
+  return servers(s.socket)[0];
+}
+
+afterAll(() => {
+  for (const d of readdirSync(tmpdir())) {
+    const sock = join(tmpdir(), d, 'engine.sock');
+    if (d.endsWith(`-${process.pid}`)) for (const pid of servers(sock)) process.kill(pid, 'SIGTERM');
+  }
+});
+
+test('the build made the client beside the engine', () => {
+  expect(existsSync(CLIENT)).toBe(true);
+  expect(existsSync(ENGINE)).toBe(true);
+});
+
+needs(RT_GROUPS).test('the first create starts a server and is the engine\'s; the next is served: runc a child of the caller, the policy applied, the same state; nothing left', async () => {
+  const s = setup('srv-basic');
+  const bundle = await makeBundle({ args: ['true'], annotations: fifo });
+  const [a, b] = [uid('sa'), uid('sb')];
+  const first = await create(s, bundle, a);
+  expect([first.exitCode, output(s, a)]).toEqual([0, '']);
+  expect(await until(() => servers(s.socket).length === 1)).toBe(true);
+  // the server started by that call holds none of the caller's fds (containerd waits for its
+  // stdio pipes to close): /dev/null on 0-2, and not the file that was the caller's stdout
+  const [server] = servers(s.socket);
+  const fds = readdirSync(`/proc/${server}/fd`).map((f) => { try { return readlinkSync(`/proc/${server}/fd/${f}`); } catch { return ''; } });
+  expect([0, 1, 2].map((f) => readlinkSync(`/proc/${server}/fd/${f}`))).toEqual(['/dev/null', '/dev/null', '/dev/null']);
+  expect(fds).not.toContain(join(s.root, `${a}.out`));
+  const second = await create(s, bundle, b);
+  expect([second.exitCode, output(s, b)]).toEqual([0, '']);
+  expect(lines(s.trace)).toEqual(['engine: no server (one started)', 'served']);
+  // runc's parent: the engine for the first, the client (the caller's own process) for the second
+  const parents = lines(s.parents);
+  expect(parents[0]).toMatch(new RegExp(`^${ENGINE} --root `));
+  expect(parents[1]).toMatch(new RegExp(`^${CLIENT} ${ENGINE} --root `));
+  for (const id of [a, b]) expect(policyOf(await initPid(s, id))).toMatch(/SCHED_FIFO/);
+  const [sa, sb] = [readState(s.root, a), readState(s.root, b)];
+  expect(sb.policy).toEqual(sa.policy);
+  expect(sb.applied.map((x) => x.name)).toEqual(sa.applied.map((x) => x.name));
+  for (const id of [a, b]) {
+    expect((await vk(['--root', s.root, 'start', id], { env: s.env })).exitCode).toBe(0);
+    expect((await vk(['--root', s.root, 'delete', '--force', id], { env: s.env })).exitCode).toBe(0);
+    expect(leftovers(s.root, id)).toEqual([]);
+  }
+}, 60_000);
+
+test('bad input: the engine\'s error and status, from the server; nothing is created', async () => {
+  const s = setup('srv-bad');
+  await warm(s, await makeBundle({ args: ['true'], annotations: { 'io.vkernel.sched.policy': 'cfs' } }));
+  const bad = await makeBundle({ args: ['true'], annotations: { 'io.vkernel.sched.policy': 'fifoo' } });
+  const id = uid('sbad');
+  const served = await create(s, bad, id, {}, true);
+  const engine = await create(s, bad, id, { VKERNEL_ENGINE_SOCKET: 'off' }, true);
+  expect(lines(s.trace).slice(-2)).toEqual(['served', 'engine: VKERNEL_ENGINE_SOCKET=off']);
+  const noTime = (t: string) => t.replace(/time="[^"]*"/g, 'time=T');
+  expect(served.exitCode).toBe(1);
+  expect(served.stderr).toMatch(/fifoo/);
+  expect([served.exitCode, noTime(served.stderr)]).toEqual([engine.exitCode, noTime(engine.stderr)]);
+  expect(leftovers(s.root, id)).toEqual([]);
+  expect(lines(s.parents)).toHaveLength(1); // the warm-up's: runc never ran for the bad one
+}, 60_000);
+
+test('runc dies by a signal: the caller dies by it, as with the engine; nothing left', async () => {
+  const s = setup('srv-sig');
+  const bundle = await makeBundle({ args: ['true'], annotations: { 'io.vkernel.sched.policy': 'cfs' } });
+  await warm(s, bundle);
+  for (const socket of [s.socket, 'off']) {
+    const id = uid('ssig');
+    const r = await create(s, bundle, id, { VK_DIE: 'TERM', VKERNEL_ENGINE_SOCKET: socket });
+    expect([r.exitCode, r.signal]).toEqual([undefined, 'SIGTERM']);
+    expect(leftovers(s.root, id)).toEqual([]);
+  }
+  expect(lines(s.trace).slice(-2)).toEqual(['served', 'engine: VKERNEL_ENGINE_SOCKET=off']);
+}, 60_000);
+
+needs(RT_GROUPS).test('the caller SIGKILLed while runc creates: what a killed engine leaves (the lock file: start refused); delete --force and gc clean; the server serves on', async () => {
+  const s = setup('srv-kill-caller');
+  const bundle = await makeBundle({ args: ['true'], annotations: fifo });
+  const server = await warm(s, bundle);
+  const id = uid('skc');
+  const p = create(s, bundle, id, { VK_GATE: s.gate });
+  expect(await until(() => existsSync(`${s.gate}.started`))).toBe(true);
+  process.kill(p.pid as number, 'SIGKILL');
+  expect((await p).signal).toBe('SIGKILL');
+  writeFileSync(`${s.gate}.go`, '');
+  // runc, orphaned, goes on and creates the container
+  expect(await until(async () => (await runc(['--root', s.root, 'state', id])).exitCode === 0)).toBe(true);
+  expect(await until(() => existsSync(join(s.root, `vkernel@${id}.lock`)))).toBe(true);
+  const start = await vk(['--root', s.root, 'start', id], { env: s.env });
+  expect(start.exitCode).not.toBe(0);
+  expect((await vk(['--root', s.root, 'delete', '--force', id], { env: s.env })).exitCode).toBe(0);
+  expect(leftovers(s.root, id)).toEqual([]);
+  expect((await vk(['gc', '--root', s.root], { env: s.env })).exitCode).toBe(0);
+  // the same server takes the next call
+  const next = uid('skn');
+  expect((await create(s, bundle, next)).exitCode).toBe(0);
+  expect(lines(s.trace).at(-1)).toBe('served');
+  expect(servers(s.socket)).toEqual([server]);
+  expect((await vk(['--root', s.root, 'delete', '--force', next], { env: s.env })).exitCode).toBe(0);
+  expect(leftovers(s.root, next)).toEqual([]);
+}, 60_000);
+
+needs(RT_GROUPS).test('the server SIGKILLed while runc creates: the caller fails saying so; delete --force cleans; the next call starts a new server', async () => {
+  const s = setup('srv-kill-server');
+  const bundle = await makeBundle({ args: ['true'], annotations: fifo });
+  const server = await warm(s, bundle);
+  const id = uid('sks');
+  const p = create(s, bundle, id, { VK_GATE: s.gate });
+  expect(await until(() => existsSync(`${s.gate}.started`))).toBe(true);
+  process.kill(server, 'SIGKILL');
+  expect(await until(() => servers(s.socket).length === 0)).toBe(true);
+  writeFileSync(`${s.gate}.go`, '');
+  const r = await p;
+  expect(r.exitCode).toBe(1);
+  expect(output(s, id)).toMatch(/engine server went away/);
+  expect((await vk(['--root', s.root, 'delete', '--force', id], { env: s.env })).exitCode).toBe(0);
+  expect(leftovers(s.root, id)).toEqual([]);
+  // the socket file is left, nobody listens: the next call is the engine's and starts a server
+  const [c, d] = [uid('skc'), uid('skd')];
+  expect((await create(s, bundle, c)).exitCode).toBe(0);
+  expect(lines(s.trace).at(-1)).toBe('engine: no server (one started)');
+  expect(await until(() => servers(s.socket).length === 1 && servers(s.socket)[0] !== server)).toBe(true);
+  expect((await create(s, bundle, d)).exitCode).toBe(0);
+  expect(lines(s.trace).at(-1)).toBe('served');
+  for (const x of [c, d]) {
+    expect(policyOf(await initPid(s, x))).toMatch(/SCHED_FIFO/);
+    expect((await vk(['--root', s.root, 'delete', '--force', x], { env: s.env })).exitCode).toBe(0);
+    expect(leftovers(s.root, x)).toEqual([]);
+  }
+}, 60_000);
+
+test('another environment: the engine serves the call and the server stays', async () => {
+  const s = setup('srv-env');
+  const bundle = await makeBundle({ args: ['true'], annotations: { 'io.vkernel.sched.policy': 'cfs' } });
+  const server = await warm(s, bundle);
+  const id = uid('senv');
+  expect((await create(s, bundle, id, { VKERNEL_RMMOD_TIMEOUT_MS: '1234' })).exitCode).toBe(0);
+  expect(lines(s.trace).at(-1)).toBe('engine: another environment');
+  expect(lines(s.parents).at(-1)).toMatch(new RegExp(`^${ENGINE} `));
+  expect(servers(s.socket)).toEqual([server]);
+  expect((await vk(['--root', s.root, 'delete', '--force', id], { env: s.env })).exitCode).toBe(0);
+  expect(leftovers(s.root, id)).toEqual([]);
+}, 60_000);
+
+test('six creates at once, all served, each with its policy', async () => {
+  const s = setup('srv-many');
+  // cfs: six fifo containers would pass the node's RT budget (limits.rt_budget_percent)
+  const bundle = await makeBundle({ args: ['true'], annotations: { 'io.vkernel.sched.policy': 'cfs' } });
+  await warm(s, bundle);
+  const ids = Array.from({ length: 6 }, () => uid('smany'));
+  try {
+    const rs = await Promise.all(ids.map((id) => create(s, bundle, id)));
+    expect(rs.map((r, i) => [r.exitCode, output(s, ids[i])])).toEqual(ids.map(() => [0, '']));
+    expect(lines(s.trace).slice(-6)).toEqual(ids.map(() => 'served'));
+    for (const id of ids) expect(readState(s.root, id).policy['sched.policy']).toBe('cfs');
+  } finally {
+    for (const id of ids) await vk(['--root', s.root, 'delete', '--force', id], { env: s.env });
+  }
+  for (const id of ids) expect(leftovers(s.root, id)).toEqual([]);
+}, 90_000);

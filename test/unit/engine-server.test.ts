@@ -1,0 +1,98 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readEnv } from '../../src/env.js';
+import { parseArgv } from '../../src/oci/argv.js';
+import { Decoder, encode, ownContext, parseEnd, parseRequest, PROTOCOL, type Request } from '../../src/serve/protocol.js';
+import { identity, refusal, type Self } from '../../src/serve/server.js';
+
+/** the Q payload as client/vkernel-client.c writes it */
+const q = (engine: string, cwd: string, context: string, argv: string[], env: string[]) =>
+  Buffer.from([PROTOCOL, engine, cwd, context, String(argv.length), ...argv, ...env].map((f) => `${f}\0`).join(''));
+
+describe('engine server protocol', () => {
+  test('messages split anywhere in the stream come out whole, in order', () => {
+    const bytes = Buffer.concat([encode('A'), encode('E', 'héllo\n'), encode('R', 'runc\0create\0')]);
+    for (let cut = 0; cut <= bytes.length; cut++) {
+      const d = new Decoder();
+      const got = [...d.push(bytes.subarray(0, cut)), ...d.push(bytes.subarray(cut))];
+      expect(got.map((m) => [m.type, m.payload.toString()])).toEqual([['A', ''], ['E', 'héllo\n'], ['R', 'runc\0create\0']]);
+    }
+  });
+
+  test('a message longer than the limit ends the stream (no unbounded buffer)', () => {
+    const head = Buffer.alloc(5);
+    head.write('Q', 0, 'latin1');
+    head.writeUInt32LE(64 << 20, 1);
+    expect(() => new Decoder().push(head)).toThrow(/message of/);
+  });
+
+  test('a request: argv and environment as they were, = and odd bytes included, first of a name wins', () => {
+    const r = parseRequest(q('/e', '/w', 'umask=022 mnt:[1]', ['--root', '/r', 'create', 'a=b', '$(x)\n'], ['A=1=2', 'A=3', 'B=', 'junk']));
+    expect(r).toEqual({ engine: '/e', cwd: '/w', context: 'umask=022 mnt:[1]', argv: ['--root', '/r', 'create', 'a=b', '$(x)\n'], env: { A: '1=2', B: '' } });
+  });
+
+  test('a request of another protocol, a count past the fields, or no final NUL is refused', () => {
+    expect(() => parseRequest(Buffer.from('vkernel-serve-0\0/e\0/w\0c\x000\0'))).toThrow(/protocol/);
+    expect(() => parseRequest(q('/e', '/w', 'c', [], []).subarray(0, -1))).toThrow(/NUL/);
+    expect(() => parseRequest(Buffer.from(`${PROTOCOL}\0/e\0/w\0c\x005\0a\0`))).toThrow(/count/);
+  });
+
+  test('runc\'s end: an exit code, a signal, an exec failure; anything else is an error', () => {
+    expect(parseEnd(Buffer.from('e:0'))).toEqual({ code: 0 });
+    expect(parseEnd(Buffer.from('s:15'))).toEqual({ signal: 15 });
+    expect(parseEnd(Buffer.from('x:No such file or directory'))).toEqual({ execError: 'No such file or directory' });
+    for (const bad of ['', 'e:', 's:0', 'q:1', 'e:1.5']) expect(() => parseEnd(Buffer.from(bad))).toThrow();
+  });
+
+  test('the context is written as the client writes it', () => {
+    expect(ownContext(0o22, (ns) => `${ns}:[7]`)).toBe('umask=022 mnt:[7] pid:[7] cgroup:[7]');
+    expect(ownContext(0o7, (ns) => `${ns}:[1]`)).toBe('umask=007 mnt:[1] pid:[1] cgroup:[1]');
+  });
+});
+
+describe('what the server leaves to the engine (refusal)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vk-serve-'));
+  const engine = join(dir, 'vkernel-engine');
+  writeFileSync(engine, 'one build');
+  const env = { PATH: '/bin', VKERNEL_RUNC: '/r' };
+  const own = readEnv(env, engine, undefined);
+  const self = (): Self => ({ engine, identity: identity(engine), context: 'ctx' });
+  const req = (argv: string[], o: Partial<Request> = {}): Request => ({ engine, cwd: '/', context: 'ctx', argv, env, ...o });
+  const why = (r: Request, s = self()) => refusal(r, parseArgv(r.argv), own, s);
+  const create = ['--root', '/run/r', 'create', '--bundle', '/b', 'c1'];
+
+  test('a create with absolute paths, in the same environment and context: served', () => {
+    expect(why(req(create))).toBeUndefined();
+    expect(why(req(['--root=/run/r', '--log', '/l.log', 'create', '-b=/b', '--pid-file', 'rel.pid', 'c1']))).toBeUndefined();
+  });
+
+  test('every difference that would change what the engine does goes to the engine', () => {
+    expect(why(req(create, { env: { ...env, VKERNEL_RUNC: '/other' } }))).toBe('another environment');
+    expect(why(req(create, { env: { ...env, PATH: '/usr/bin' } }))).toBe('another environment');
+    expect(why(req(create, { env: { ...env, LISTEN_FDS: '1', LISTEN_PID: '9' } }))).toMatch(/LISTEN_FDS/);
+    expect(why(req(create, { context: 'other' }))).toMatch(/umask or namespace/);
+    expect(why(req(create, { engine: join(dir, 'nope') }))).toMatch(/another engine/);
+    expect(why(req(['--root', 'rel', 'create', '--bundle', '/b', 'c1']))).toMatch(/relative path \(rel\)/);
+    expect(why(req(['--log', 'x.log', 'create', '--bundle', '/b', 'c1']))).toMatch(/relative path/);
+    expect(why(req(['--vkernel-config', 'c.yaml', 'create', '--bundle', '/b', 'c1']))).toMatch(/relative path/);
+    expect(why(req(['create', '--bundle', 'b', 'c1']))).toMatch(/relative path/);
+    expect(why(req(['create', 'c1']))).toMatch(/no --bundle/);
+    expect(why(req(['create', '--preserve-fds', '2', '--bundle', '/b', 'c1']))).toBe('--preserve-fds');
+    expect(why(req(['create', '--help']))).toBe('not a create');
+    expect(why(req(['start', 'c1']))).toBe('not a create');
+    expect(why(req(['--version']))).toBe('not a create');
+  });
+
+  test('a test aid or the profiler in the caller\'s environment: the engine (they are per process)', () => {
+    const withFault = { ...env, VKERNEL_RUNTIME_TEST_FAULT: 'x' };
+    expect(refusal(req(create, { env: withFault }), parseArgv(create), readEnv(withFault, engine, undefined), self())).toMatch(/test aid/);
+  });
+
+  test('an engine rebuilt at the same path: refused as rebuilt (the server then ends)', () => {
+    const before = self();
+    writeFileSync(engine, 'another build, longer');
+    expect(why(req(create), before)).toBe('the engine was rebuilt since this server started');
+    expect(why(req(create))).toBeUndefined();
+  });
+});
