@@ -1,6 +1,8 @@
 // `npm run bench`: plain runc vs vkernel-runtime on the same bundle, in one run.
 //   passthrough: `state` of a created container
-//   lifecycle:   create + start + delete of `true` (no vkernel request, then with policies)
+//   lifecycle:   create + start + delete of `true` (no vkernel request, then with policies),
+//                through the engine server (the launcher's way) and the engine executable
+//   one call:    create alone with a request (the engine's cost per call: server vs executable)
 // Median of N runs (VKERNEL_BENCH_RUNS, default 30). Each row is measured in turns with plain runc's
 // same call (runc, row, runc, row, ...): its ratio and difference are against the runc median of
 // its own turns, so load that comes and goes on a shared host falls on both alike.
@@ -20,7 +22,7 @@ if (process.argv.includes('--docker')) {
   process.exit(0);
 }
 import { spawnSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeBundle, makeRootfs } from './lib/bundle.mjs';
@@ -32,6 +34,19 @@ const rootfs = makeRootfs(w);
 const bundle = (annotations) => makeBundle(w, rootfs, annotations);
 
 const root = join(w, 'root');
+// the engine server of this run (src/serve/server.ts), started by the first create through the
+// client and stopped at the end; rows with VKERNEL_ENGINE_SOCKET=off run the engine executable
+const SOCKET = join(w, 'engine.sock');
+process.env.VKERNEL_ENGINE_SOCKET = SOCKET;
+const OFF = { VKERNEL_ENGINE_SOCKET: 'off' };
+function stopServer() {
+  for (const pid of readdirSync('/proc').filter((p) => /^[0-9]+$/.test(p))) {
+    try {
+      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('vkernel-serve') &&
+        readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(`VKERNEL_ENGINE_SOCKET=${SOCKET}`)) process.kill(Number(pid), 'SIGTERM');
+    } catch { /* gone */ }
+  }
+}
 const errFile = join(w, 'stderr');
 const ms = (t0) => Number(process.hrtime.bigint() - t0) / 1e6;
 function run(bin, args, env) {
@@ -45,6 +60,15 @@ function run(bin, args, env) {
 }
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 let n = 0;
+
+/** create alone (timed), then delete (not) */
+function createOnly(bin, b, env) {
+  const id = `bench-${n++}`;
+  const t = run(bin, ['create', '--bundle', b, id], env);
+  run('runc', ['delete', '--force', id]);
+  if (bin !== 'runc') run(bin, ['delete', '--force', id], env);
+  return t;
+}
 
 function lifecycle(bin, b, env) {
   const id = `bench-${n++}`;
@@ -77,7 +101,7 @@ results.push(measure('vkernel-runtime state (launcher exec)', () => run(RUNTIME,
 const LINKED = join(w, 'vkernel-runtime');
 symlinkSync(RUNTIME, LINKED);
 results.push(measure('vkernel-runtime state (launcher exec, through a symlink)', () => run(LINKED, ['state', 'bench-state']), runcState));
-results.push(measure('vkernel-runtime state (engine, bun)', () => run(RUNTIME, ['--vkernel-set', 'strict=true', 'state', 'bench-state']), runcState));
+results.push(measure('vkernel-runtime state (engine executable, bun)', () => run(RUNTIME, ['--vkernel-set', 'strict=true', 'state', 'bench-state']), runcState));
 results.push(measure('vkernel-runtime state (engine, node)', () => run(RUNTIME, ['--vkernel-set', 'strict=true', 'state', 'bench-state'], { VKERNEL_ENGINE: 'node' }), runcState));
 run('runc', ['delete', '--force', 'bench-state']);
 
@@ -85,11 +109,18 @@ const runcLife = () => lifecycle('runc', plain);
 results.push(measure('vkernel-runtime create+start+delete, no request', () => lifecycle(RUNTIME, plain), runcLife));
 results.push(measure('vkernel-runtime create+start+delete, no request, through a symlink', () => lifecycle(LINKED, plain), runcLife));
 const cfs = bundle({ 'io.vkernel.sched.policy': 'cfs' });
-results.push(measure('vkernel-runtime create+start+delete, sched.policy=cfs (bun)', () => lifecycle(RUNTIME, cfs), runcLife));
+// the server: started by this create, listening before the rows below
+lifecycle(RUNTIME, cfs);
+for (let i = 0; i < 100 && !existsSync(SOCKET); i++) spawnSync('sleep', ['0.05']);
+results.push(measure('vkernel-runtime create, sched.policy=cfs: one call (engine server)', () => createOnly(RUNTIME, cfs), () => createOnly('runc', cfs)));
+results.push(measure('vkernel-runtime create, sched.policy=cfs: one call (engine executable)', () => createOnly(RUNTIME, cfs, OFF), () => createOnly('runc', cfs)));
+results.push(measure('vkernel-runtime create+start+delete, sched.policy=cfs (engine server)', () => lifecycle(RUNTIME, cfs), runcLife));
+results.push(measure('vkernel-runtime create+start+delete, sched.policy=cfs (engine executable)', () => lifecycle(RUNTIME, cfs, OFF), runcLife));
 results.push(measure('vkernel-runtime create+start+delete, sched.policy=cfs (node)', () => lifecycle(RUNTIME, cfs, { VKERNEL_ENGINE: 'node' }), runcLife));
 const fifo = bundle({ 'io.vkernel.sched.policy': 'fifo' });
 try {
-  results.push(measure('vkernel-runtime create+start+delete, sched.policy=fifo (bun)', () => lifecycle(RUNTIME, fifo), runcLife));
+  results.push(measure('vkernel-runtime create+start+delete, sched.policy=fifo (engine server)', () => lifecycle(RUNTIME, fifo), runcLife));
+  results.push(measure('vkernel-runtime create+start+delete, sched.policy=fifo (engine executable)', () => lifecycle(RUNTIME, fifo, OFF), runcLife));
 } catch (e) {
   console.log(`(fifo not measured: ${e.message})`);
 }
@@ -98,4 +129,5 @@ console.log(`median of ${N} runs, ms, each row in turns with plain runc's same c
 for (const r of results) {
   console.log(`${r.label.padEnd(72)} ${r.median.toFixed(1).padStart(7)}  runc ${r.base.toFixed(1).padStart(6)}  x${(r.median / r.base).toFixed(2)}  ${(r.median - r.base >= 0 ? '+' : '')}${(r.median - r.base).toFixed(1)}`);
 }
+stopServer();
 rmSync(w, { recursive: true, force: true });

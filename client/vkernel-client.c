@@ -19,8 +19,9 @@
  * names a file this appends one line per call to: "served", or "engine: <why>".
  *
  * Messages, both ways: one type byte, a 32-bit little-endian length, the payload.
- *   to the server:   Q  "vkernel-serve-1\0" engine\0 cwd\0 context\0 argc\0 arg\0... env\0...
- *                       (context: umask and namespaces, which the server's must equal)
+ *   to the server:   Q  "vkernel-serve-1\0" engine\0 cwd\0 context\0 pid\0 argc\0 arg\0... env\0...
+ *                       (context: umask and namespaces, which the server's must equal; pid:
+ *                       ours, the owner the container's state records while the call runs)
  *                    S  runc's end: "e:<exit code>", "s:<signal>", or "x:<why exec failed>"
  *   from the server: A  taken (before anything is changed: an end before A is a fallback)
  *                    F  fallback (payload: why, for --debug readers; not printed)
@@ -341,6 +342,8 @@ int main(int argc, char **argv)
 	put_str(&q, cwd);
 	context(ctx, sizeof(ctx));
 	put_str(&q, ctx);
+	snprintf(count, sizeof(count), "%d", (int)getpid());
+	put_str(&q, count);
 	snprintf(count, sizeof(count), "%d", argc - 2);
 	put_str(&q, count);
 	for (i = 2; i < argc; i++)

@@ -20,7 +20,9 @@ for (const f of ['validate.generated.js', 'validate-config.generated.js']) copyF
 if (process.env.VKERNEL_BUILD_NO_COMPILE !== '1') {
   mkdirSync('dist', { recursive: true });
   try {
-    execFileSync('cc', ['-O2', '-Wall', '-Wextra', '-Werror', '-o', 'dist/vkernel-client', 'client/vkernel-client.c'], { stdio: 'inherit' });
+    // static: no dynamic loader at each create, and it runs on a node whose libc is not the
+    // builder's (the Kubernetes installer copies it there: src/install/node.ts)
+    execFileSync('cc', ['-O2', '-static', '-Wall', '-Wextra', '-Werror', '-o', 'dist/vkernel-client', 'client/vkernel-client.c'], { stdio: 'inherit' });
   } catch (e) {
     if (e.code !== 'ENOENT') throw e;
     console.warn('build: no C compiler (cc): no dist/vkernel-client, every create with a request runs the engine');

@@ -51,7 +51,7 @@ function removeOldEngine(nodeRoot: string): string | undefined {
 /**
  * The files a node needs to run containers: the launcher, the compiled engine beside it in dist/
  * (where the launcher looks: `<home>/dist/vkernel-engine`, home = the launcher's resolved
- * location), and the module source (built on the node against its kernel, found by the engine at
+ * location) with the engine server's client when built, and the module source (built on the node against its kernel, found by the engine at
  * `<home>/modules/vkernel`). The admin commands (node + dist/src) stay in the installer image.
  */
 function payload(from: string): string[] {
@@ -60,7 +60,9 @@ function payload(from: string): string[] {
   const mod = join(from, 'modules/vkernel');
   const sources = existsSync(mod) ? readdirSync(mod).filter((n) => /^(Kbuild|Makefile)$|\.[ch]$/.test(n)).map((n) => `modules/vkernel/${n}`) : [];
   if (!sources.length) throw new Error(`${mod}: no module source to ship — nothing was changed`);
-  return ['bin/vkernel-runtime', 'dist/vkernel-engine', ...sources];
+  // the engine server's client, when the build had a C compiler (without it the launcher runs the engine)
+  const client = existsSync(join(from, 'dist/vkernel-client')) ? ['dist/vkernel-client'] : [];
+  return ['bin/vkernel-runtime', 'dist/vkernel-engine', ...client, ...sources];
 }
 
 /** replace a symlink atomically (a new link renamed over the old path) */

@@ -32,7 +32,7 @@ export async function create(rt: Runtime): Promise<number> {
     const status = await rt.inherit(rt.callerArgv(), fds);
     if (status !== 0) return status;
     faultPoint('runc-created');
-    const state = newState(id, bundle, req);
+    const state = newState(id, bundle, req, rt.callerPid);
     try {
       // the init's pid from runc's state file; `runc state` (a process more) only if that is unreadable
       const pid = rt.runcInit(id)?.pid ?? (await rt.runcState(id))?.pid;

@@ -45,8 +45,9 @@ function readRequestNow(rt: Runtime, id: string, bundle: string): Request {
   return { spec, ...resolved, host: rt, appliers: plan(resolved.policy, resolved.sources, rt.probe(), rt.log, check) };
 }
 
-export function newState(id: string, bundle: string, req: Request): ContainerState {
-  return { version: 1, id, bundle, created: new Date().toISOString(), owner: procRef(process.pid), policy: req.policy, sources: req.sources, helpers: {}, applied: [] };
+/** `owner`: the process the call is for (this one; the engine server's client: Runtime.callerPid) */
+export function newState(id: string, bundle: string, req: Request, owner = process.pid): ContainerState {
+  return { version: 1, id, bundle, created: new Date().toISOString(), owner: procRef(owner), policy: req.policy, sources: req.sources, helpers: {}, applied: [] };
 }
 
 /** The appliers' prepare steps (ARCHITECTURE.md: validate → prepare → runc create → apply). */

@@ -20,6 +20,11 @@ import { timed } from '../profile.js';
  */
 export class Runtime implements HostContext {
   readonly root: string;
+  /**
+   * the process this call is for, the owner a state records (gc leaves a state alone while its
+   * owner lives): this one, or the engine server's client (src/serve/server.ts)
+   */
+  callerPid = process.pid;
   readonly store: StateStore;
   private probed?: HostProbe;
   private groups?: Cgroups;

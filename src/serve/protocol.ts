@@ -41,18 +41,22 @@ export interface Request {
   cwd: string;
   /** the caller's umask and namespaces (ownContext's form) */
   context: string;
+  /** the client's pid (the caller: the owner our state records) */
+  pid: number;
   /** the caller's argv after the program name */
   argv: string[];
   /** the caller's environment */
   env: Record<string, string>;
 }
 
-/** the Q message's payload: protocol, engine, cwd, context, argc, argv..., NAME=value... */
+/** the Q message's payload: protocol, engine, cwd, context, pid, argc, argv..., NAME=value... */
 export function parseRequest(payload: Buffer): Request {
   const fields = payload.toString('utf8').split('\0');
   if (fields.pop() !== '') throw new Error('request not NUL-terminated');
-  const [protocol, engine, cwd, context, count, ...rest] = fields;
+  const [protocol, engine, cwd, context, pidText, count, ...rest] = fields;
   if (protocol !== PROTOCOL) throw new Error(`protocol ${JSON.stringify(protocol)}, not ${PROTOCOL}`);
+  const pid = Number(pidText);
+  if (!Number.isInteger(pid) || pid <= 0) throw new Error(`bad pid ${JSON.stringify(pidText)}`);
   const argc = Number(count);
   if (!Number.isInteger(argc) || argc < 0 || argc > rest.length) throw new Error(`bad argument count ${JSON.stringify(count)}`);
   const env: Record<string, string> = {};
@@ -60,7 +64,7 @@ export function parseRequest(payload: Buffer): Request {
     const eq = kv.indexOf('=');
     if (eq > 0 && !Object.hasOwn(env, kv.slice(0, eq))) env[kv.slice(0, eq)] = kv.slice(eq + 1);
   }
-  return { engine: engine ?? '', cwd: cwd ?? '', context: context ?? '', argv: rest.slice(0, argc), env };
+  return { engine: engine ?? '', cwd: cwd ?? '', context: context ?? '', pid, argv: rest.slice(0, argc), env };
 }
 
 /** how the client's runc ended (the S message): an exit code, a signal, or an exec failure */

@@ -165,6 +165,7 @@ async function serveCall(req: Request, ch: Channel, own: RuntimeEnv, self: Self,
     (await import('../module/build.js')).forgetBuildHits();
     const config = await loadConfig(inv.vkernelConfig, own.configPath, own.lockDir);
     rt = new ServedRuntime(inv, log, runcBinary(inv, config?.runc, own.runc), config, own, ch);
+    rt.callerPid = req.pid;
     code = await (await import('../lifecycle/create.js')).create(rt);
   } catch (e) {
     if (e instanceof HolderGone) return;

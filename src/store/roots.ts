@@ -5,14 +5,12 @@ import { join, resolve } from 'node:path';
  * Every --root our state was ever written under, one file per root (named by the root's path,
  * base64url) in the registry directory `dir` (RuntimeEnv.rootsDir), so `gc` finds leftovers in
  * roots no fixed list knows (a custom containerd or CRI-O root, a test's temp root). Registered on
- * the first state write of a process; pruned by gc when the root is gone.
+ * each state write whose root's entry is missing (one stat: no per-process memo, which a long-lived
+ * engine server would keep after gc pruned the entry of a root removed and made again); pruned by
+ * gc when the root is gone.
  */
-const registered = new Set<string>();
-
 export function registerRoot(dir: string, root: string): void {
   const abs = resolve(root);
-  if (registered.has(abs)) return;
-  registered.add(abs);
   const name = Buffer.from(abs).toString('base64url');
   if (name.length > 255) return; // a root this long is found by --root only
   const file = join(dir, name);

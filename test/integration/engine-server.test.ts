@@ -43,14 +43,16 @@ function setup(name: string): Setup {
   const dir = join(tmpdir(), `${name}-${process.pid}`);
   execFileSync('mkdir', ['-p', dir]);
   const wrapper = join(dir, 'runc');
-  // runc create: its parent's command line noted; held while $VK_GATE.started exists without
-  // $VK_GATE.go; killed by $VK_DIE when set (the process the caller runs as runc dies by it)
+  // runc create: its parent's command line noted; with VK_GATE, held after writing
+  // $VK_GATE.started until $VK_GATE.go exists; killed by $VK_DIE when set (the process the caller
+  // runs as runc dies by it)
   writeFileSync(wrapper, [
     '#!/bin/sh',
     'for a do',
     '  [ "$a" = create ] || continue',
     '  tr "\\0" " " </proc/$PPID/cmdline >>"$VK_PARENTS"; echo >>"$VK_PARENTS"',
-    '  if [ -n "${VK_GATE:-}" ]; then : >"$VK_GATE.started"; while [ ! -e "$VK_GATE.go" ]; do sleep 0.02; done; fi',
+    // (held 20 s at most: a test that failed before opening the gate leaves no runc waiting)
+    '  if [ -n "${VK_GATE:-}" ]; then : >"$VK_GATE.started"; i=0; while [ ! -e "$VK_GATE.go" ] && [ $i -lt 1000 ]; do sleep 0.02; i=$((i + 1)); done; fi',
     '  [ -n "${VK_DIE:-}" ] && kill -"$VK_DIE" $$',
     'done',
     'exec runc "$@"',
@@ -112,7 +114,8 @@ needs(RT_GROUPS).test('the first create starts a server and is the engine\'s; th
   const fds = readdirSync(`/proc/${server}/fd`).map((f) => { try { return readlinkSync(`/proc/${server}/fd/${f}`); } catch { return ''; } });
   expect([0, 1, 2].map((f) => readlinkSync(`/proc/${server}/fd/${f}`))).toEqual(['/dev/null', '/dev/null', '/dev/null']);
   expect(fds).not.toContain(join(s.root, `${a}.out`));
-  const second = await create(s, bundle, b);
+  const secondCall = create(s, bundle, b);
+  const second = await secondCall;
   expect([second.exitCode, output(s, b)]).toEqual([0, '']);
   expect(lines(s.trace)).toEqual(['engine: no server (one started)', 'served']);
   // runc's parent: the engine for the first, the client (the caller's own process) for the second
@@ -121,6 +124,10 @@ needs(RT_GROUPS).test('the first create starts a server and is the engine\'s; th
   expect(parents[1]).toMatch(new RegExp(`^${CLIENT} ${ENGINE} --root `));
   for (const id of [a, b]) expect(policyOf(await initPid(s, id))).toMatch(/SCHED_FIFO/);
   const [sa, sb] = [readState(s.root, a), readState(s.root, b)];
+  // the owner our state records is the caller's process (the client: the launcher's pid), not
+  // the server, which lives on (gc leaves a state alone while its owner lives)
+  expect(sb.owner?.pid).toBe(secondCall.pid);
+  expect(sb.owner?.pid).not.toBe(server);
   expect(sb.policy).toEqual(sa.policy);
   expect(sb.applied.map((x) => x.name)).toEqual(sa.applied.map((x) => x.name));
   for (const id of [a, b]) {

@@ -7,8 +7,8 @@ import { Decoder, encode, ownContext, parseEnd, parseRequest, PROTOCOL, type Req
 import { identity, refusal, type Self } from '../../src/serve/server.js';
 
 /** the Q payload as client/vkernel-client.c writes it */
-const q = (engine: string, cwd: string, context: string, argv: string[], env: string[]) =>
-  Buffer.from([PROTOCOL, engine, cwd, context, String(argv.length), ...argv, ...env].map((f) => `${f}\0`).join(''));
+const q = (engine: string, cwd: string, context: string, argv: string[], env: string[], pid = '42') =>
+  Buffer.from([PROTOCOL, engine, cwd, context, pid, String(argv.length), ...argv, ...env].map((f) => `${f}\0`).join(''));
 
 describe('engine server protocol', () => {
   test('messages split anywhere in the stream come out whole, in order', () => {
@@ -29,13 +29,14 @@ describe('engine server protocol', () => {
 
   test('a request: argv and environment as they were, = and odd bytes included, first of a name wins', () => {
     const r = parseRequest(q('/e', '/w', 'umask=022 mnt:[1]', ['--root', '/r', 'create', 'a=b', '$(x)\n'], ['A=1=2', 'A=3', 'B=', 'junk']));
-    expect(r).toEqual({ engine: '/e', cwd: '/w', context: 'umask=022 mnt:[1]', argv: ['--root', '/r', 'create', 'a=b', '$(x)\n'], env: { A: '1=2', B: '' } });
+    expect(r).toEqual({ engine: '/e', cwd: '/w', context: 'umask=022 mnt:[1]', pid: 42, argv: ['--root', '/r', 'create', 'a=b', '$(x)\n'], env: { A: '1=2', B: '' } });
   });
 
   test('a request of another protocol, a count past the fields, or no final NUL is refused', () => {
-    expect(() => parseRequest(Buffer.from('vkernel-serve-0\0/e\0/w\0c\x000\0'))).toThrow(/protocol/);
+    expect(() => parseRequest(Buffer.from('vkernel-serve-0\0/e\0/w\0c\x0042\x000\0'))).toThrow(/protocol/);
+    expect(() => parseRequest(q('/e', '/w', 'c', [], [], 'x'))).toThrow(/pid/);
     expect(() => parseRequest(q('/e', '/w', 'c', [], []).subarray(0, -1))).toThrow(/NUL/);
-    expect(() => parseRequest(Buffer.from(`${PROTOCOL}\0/e\0/w\0c\x005\0a\0`))).toThrow(/count/);
+    expect(() => parseRequest(Buffer.from(`${PROTOCOL}\0/e\0/w\0c\x0042\x005\0a\0`))).toThrow(/count/);
   });
 
   test('runc\'s end: an exit code, a signal, an exec failure; anything else is an error', () => {
@@ -58,7 +59,7 @@ describe('what the server leaves to the engine (refusal)', () => {
   const env = { PATH: '/bin', VKERNEL_RUNC: '/r' };
   const own = readEnv(env, engine, undefined);
   const self = (): Self => ({ engine, identity: identity(engine), context: 'ctx' });
-  const req = (argv: string[], o: Partial<Request> = {}): Request => ({ engine, cwd: '/', context: 'ctx', argv, env, ...o });
+  const req = (argv: string[], o: Partial<Request> = {}): Request => ({ engine, cwd: '/', context: 'ctx', pid: 42, argv, env, ...o });
   const why = (r: Request, s = self()) => refusal(r, parseArgv(r.argv), own, s);
   const create = ['--root', '/run/r', 'create', '--bundle', '/b', 'c1'];
 

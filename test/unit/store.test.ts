@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fork } from 'node:child_process';
@@ -6,7 +6,7 @@ import { StateStore, checkId, type ContainerState } from '../../src/store/state.
 import { withLock } from '../../src/store/lock.js';
 import { knownRoots } from '../../src/lifecycle/leftovers.js';
 import { diesWithContainer, moduleAtDelete } from '../../src/lifecycle/undo.js';
-import { registerRoot } from '../../src/store/roots.js';
+import { registerRoot, registeredRoots } from '../../src/store/roots.js';
 
 const state = (id: string, n: number): ContainerState => ({
   version: 1, id, bundle: '/b', created: 'now', policy: { 'sched.policy': 'fifo' }, sources: {}, helpers: { n }, applied: [],
@@ -84,6 +84,20 @@ test('knownRoots: a root whose only state of ours is inside a runc container dir
   writeFileSync(join(root, 'k', 'state.json'), '{}');
   expect(s.handToRunc('k')).toBe(true);
   expect(knownRoots(join(dir, 'registry'))).toContain(root);
+});
+
+test('a root removed (its entry pruned) and made again is registered again by the same process (the engine server lives on)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vk-roots-'));
+  const root = join(dir, 'root');
+  const registry = join(dir, 'registry');
+  mkdirSync(root);
+  registerRoot(registry, root);
+  expect(registeredRoots(registry)).toEqual([root]);
+  rmSync(root, { recursive: true });
+  expect(registeredRoots(registry)).toEqual([]); // pruned
+  mkdirSync(root);
+  registerRoot(registry, root);
+  expect(registeredRoots(registry)).toEqual([root]);
 });
 
 test('ids that could escape the root are refused', () => {
