@@ -2,7 +2,12 @@
 /*
  * vkernel-client: the launcher's way to the engine server (src/serve/server.ts) for `create`.
  *
- *   vkernel-client ENGINE ARG...
+ *   vkernel-client ENGINE RUNC CONFIG ARG...
+ *
+ * First, unless CONFIG is empty (the launcher already knows the call is ours), whether the call
+ * asks for anything: CONFIG (the bundle's config.json) mentions io.vkernel. or VKERNEL_ or has a
+ * JSON \u escape (the launcher's old grep, without its process). Nothing: exec RUNC ARG..., as the
+ * launcher would.
  *
  * A create with a vkernel request costs, through the engine executable, one JavaScript runtime's
  * start-up (~25 ms here) before runc even starts. The server is that engine, started once and
@@ -51,8 +56,41 @@
 extern char **environ;
 
 static char *engine;
+/* ENGINE ARG... (the engine's argv; its first slot is RUNC's when runc is exec'd instead) */
 static char **caller_argv;
 static volatile pid_t child;
+
+/* whether config.json asks for anything of ours (unreadable: no, and runc says why) */
+static int wanted(const char *config)
+{
+	static const char *const marks[] = { "io.vkernel.", "VKERNEL_", "\\u" };
+	struct stat st;
+	char *text;
+	size_t i, got = 0;
+	int fd = open(config, O_RDONLY | O_CLOEXEC), yes = 0;
+
+	if (fd < 0)
+		return 0;
+	if (fstat(fd, &st) || st.st_size < 0) {
+		close(fd);
+		return 0;
+	}
+	text = malloc((size_t)st.st_size + 1);
+	while (text && got < (size_t)st.st_size) {
+		ssize_t r = read(fd, text + got, (size_t)st.st_size - got);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	close(fd);
+	for (i = 0; text && i < sizeof(marks) / sizeof(marks[0]) && !yes; i++)
+		yes = memmem(text, got, marks[i], strlen(marks[i])) != NULL;
+	free(text);
+	return yes;
+}
 
 /* one line to VKERNEL_ENGINE_TRACE, when set */
 static void trace(const char *what, const char *why)
@@ -312,12 +350,19 @@ int main(int argc, char **argv)
 	size_t n = 0;
 	int fd, i, taken = 0;
 
-	if (argc < 2) {
-		fprintf(stderr, "usage: vkernel-client ENGINE ARG...\n");
+	if (argc < 4) {
+		fprintf(stderr, "usage: vkernel-client ENGINE RUNC CONFIG ARG...\n");
 		return 2;
 	}
 	engine = argv[1];
-	caller_argv = argv + 1;
+	caller_argv = argv + 3;
+	if (*argv[3] && !wanted(argv[3])) {
+		caller_argv[0] = argv[2];
+		execvp(argv[2], caller_argv);
+		fprintf(stderr, "vkernel-runtime: cannot run %s: %s\n", argv[2], strerror(errno));
+		return 127;
+	}
+	caller_argv[0] = engine;
 	if (!path || !*path)
 		path = DEFAULT_SOCKET;
 	if (!strcmp(path, "off"))
@@ -344,9 +389,9 @@ int main(int argc, char **argv)
 	put_str(&q, ctx);
 	snprintf(count, sizeof(count), "%d", (int)getpid());
 	put_str(&q, count);
-	snprintf(count, sizeof(count), "%d", argc - 2);
+	snprintf(count, sizeof(count), "%d", argc - 4);
 	put_str(&q, count);
-	for (i = 2; i < argc; i++)
+	for (i = 4; i < argc; i++)
 		put_str(&q, argv[i]);
 	for (i = 0; environ[i]; i++)
 		put_str(&q, environ[i]);

@@ -69,6 +69,7 @@ const fifo = { 'io.vkernel.sched.policy': 'fifo' };
  * until it runs: a pipe would not close) or, for a create that fails before runc, in pipes
  */
 function create(s: Setup, bundle: string, id: string, env: Record<string, string> = {}, pipes = false) {
+  made.push({ root: s.root, id });
   const file = join(s.root, `${id}.out`);
   const fd = pipes ? undefined : openSync(file, 'w');
   const o = { stdin: 'ignore' as const, env: { ...s.env, ...env }, ...(fd === undefined ? {} : { stdout: fd, stderr: fd }) };
@@ -88,6 +89,12 @@ async function warm(s: Setup, bundle: string): Promise<number> {
   expect(await until(() => servers(s.socket).length === 1 && existsSync(s.socket))).toBe(true);
   return servers(s.socket)[0];
 }
+
+/** ids each test created, removed after it whatever happened (a fifo one left would hold the node's RT budget) */
+const made: { root: string; id: string }[] = [];
+afterEach(async () => {
+  for (const { root, id } of made.splice(0)) await vk(['--root', root, 'delete', '--force', id]);
+});
 
 afterAll(() => {
   for (const d of readdirSync(tmpdir())) {
@@ -121,7 +128,8 @@ needs(RT_GROUPS).test('the first create starts a server and is the engine\'s; th
   // runc's parent: the engine for the first, the client (the caller's own process) for the second
   const parents = lines(s.parents);
   expect(parents[0]).toMatch(new RegExp(`^${ENGINE} --root `));
-  expect(parents[1]).toMatch(new RegExp(`^${CLIENT} ${ENGINE} --root `));
+  // (the client's own arguments: the engine, runc, and config.json, which it found a request in)
+  expect(parents[1]).toMatch(new RegExp(`^${CLIENT} ${ENGINE} ${s.env.VKERNEL_RUNC} ${bundle}/config.json --root `));
   for (const id of [a, b]) expect(policyOf(await initPid(s, id))).toMatch(/SCHED_FIFO/);
   const [sa, sb] = [readState(s.root, a), readState(s.root, b)];
   // the owner our state records is the caller's process (the client: the launcher's pid), not
@@ -135,6 +143,26 @@ needs(RT_GROUPS).test('the first create starts a server and is the engine\'s; th
     expect((await vk(['--root', s.root, 'delete', '--force', id], { env: s.env })).exitCode).toBe(0);
     expect(leftovers(s.root, id)).toEqual([]);
   }
+}, 60_000);
+
+test('no request: the client execs runc itself (no engine, no server); a request spelt with a JSON \\u escape is one', async () => {
+  const s = setup('srv-plain');
+  const plain = await makeBundle({ args: ['true'] });
+  const id = uid('splain');
+  expect((await create(s, plain, id)).exitCode).toBe(0);
+  // runc is the caller's process itself (exec'd: its parent is this test), nothing of ours ran
+  expect(lines(s.parents)).toEqual([expect.stringMatching(/node|jest/)]);
+  expect(lines(s.trace)).toEqual([]);
+  expect(servers(s.socket)).toEqual([]);
+  expect(leftovers(s.root, id).filter((l) => !l.startsWith('runc dir') && !l.startsWith('cgroup'))).toEqual([]);
+  // io\u002evkernel...: the engine parses JSON properly; the client only has to notice the escape
+  const escaped = await makeBundle({ args: ['true'] });
+  const cfg = join(escaped, 'config.json');
+  writeFileSync(cfg, readFileSync(cfg, 'utf8').replace(/^\{/, '{"annotations": {"io\\u002evkernel.sched.policy": "cfs"},'));
+  const id2 = uid('sesc');
+  expect((await create(s, escaped, id2)).exitCode).toBe(0);
+  expect(lines(s.trace)).toEqual(['engine: no server (one started)']);
+  expect(readState(s.root, id2).policy['sched.policy']).toBe('cfs');
 }, 60_000);
 
 test('bad input: the engine\'s error and status, from the server; nothing is created', async () => {
