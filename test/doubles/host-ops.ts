@@ -1,5 +1,8 @@
 import type { HostOps, Outcome } from '../../src/host/ops.js';
 
+/** FakeHost.startHelper's pid: above pid_max's largest value (2^22), never a live process */
+export const FAKE_HELPER_PID = 4_194_305;
+
 /**
  * Test double of HostOps (src/host/ops.ts): records every call in order, answers from what the
  * test set. Unit tests of our logic use it; what chrt, nsenter, insmod and make really do is
@@ -17,7 +20,12 @@ export class FakeHost implements HostOps {
   rmmodResults: Outcome[] = [];
   makeResult: Outcome = { ok: true, message: '' };
   makeOutput: string[] = [];
-  nextPid = 4242;
+  /**
+   * the pid startHelper returns: above the kernel's largest pid_max (2^22), so no live process has
+   * it and a liveness check of the "helper" never finds one (4242 once matched a real process on a
+   * busy CI host, and a check waited 20 s for that process's supervisor)
+   */
+  nextPid = FAKE_HELPER_PID;
 
   private record(op: string, ...args: unknown[]): void { this.calls.push({ op, args }); }
   ops(op: string): unknown[][] { return this.calls.filter((c) => c.op === op).map((c) => c.args); }

@@ -17,7 +17,7 @@ import { plan } from '../../src/lifecycle/plan.js';
 import { schedPolicy } from '../../src/lifecycle/appliers/sched-policy.js';
 import { parseConfig } from '../../src/policy/config-parse.js';
 import { Logger } from '../../src/log/logger.js';
-import { FakeHost } from '../doubles/host-ops.js';
+import { FAKE_HELPER_PID, FakeHost } from '../doubles/host-ops.js';
 
 const MS = 1_000_000n;
 let tmp: string;
@@ -410,7 +410,7 @@ describe('rt v2 backend through the doubles', () => {
       .rejects.toThrow('the RT supervisor ended before the container\'s tasks were SCHED_FIFO');
     expect(readLedger(ledgerFile(d.lockDir)).holders['/cg/c1']).toMatchObject({ percent: 25, chain: [], id: 'c1' });
     expect(journal[0]).toEqual({ v2: true, id: 'c1', dir: '/cg/c1', own: '/cg/vkernel-rt-c1', log: join(d.lockDir, 'rt-supervisor@c1.log') });
-    expect(journal[1].supervisor).toMatchObject({ pid: 4242 });
+    expect(journal[1].supervisor).toMatchObject({ pid: FAKE_HELPER_PID });
     const [argv] = fake.ops('startHelper')[0] as [string[]];
     expect(argv.slice(0, 2)).toEqual(['/usr/local/bin/vkernel-runtime', 'vkernel-rt-supervise']);
     expect(JSON.parse(argv[2])).toMatchObject({ id: 'c1', dir: '/cg/c1', own: '/cg/vkernel-rt-c1', percent: 25, priority: 5, windowMs: 100, tickMs: 20, init: { pid: 100 } });

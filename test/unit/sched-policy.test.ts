@@ -7,7 +7,7 @@ import type { ApplyContext } from '../../src/lifecycle/applier.js';
 import { Logger } from '../../src/log/logger.js';
 import type { ContainerState } from '../../src/store/state.js';
 import { MemoryCgroups } from '../doubles/cgroups.js';
-import { FakeHost } from '../doubles/host-ops.js';
+import { FAKE_HELPER_PID, FakeHost } from '../doubles/host-ops.js';
 
 const RT = 'cpu.rt_runtime_us';
 let locks: string;
@@ -59,6 +59,6 @@ describe('sched-policy applier over the cgroups and HostOps doubles', () => {
     await schedPolicy.apply(ctx);
     await schedPolicy.started!({ ...ctx, root: '/run/x', self: ctx.env.self, globals: ['--root', '/run/x'] });
     expect(host.ops('startHelper')).toEqual([[['/usr/local/bin/vkernel-runtime', '--root', '/run/x', 'vkernel-adaptive', 'c1']]]);
-    expect(state.helpers.adaptive).toMatchObject({ pid: 4242 });
+    expect(state.helpers.adaptive).toMatchObject({ pid: FAKE_HELPER_PID });
   });
 });
