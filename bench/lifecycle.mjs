@@ -58,7 +58,8 @@ function run(bin, args, env) {
   if (r.status !== 0) throw new Error(`${bin} ${args.join(' ')}: exit ${r.status}: ${readFileSync(errFile, 'utf8').trim()}`);
   return ms(t0);
 }
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const quantile = (xs, q) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * q))];
+const median = (xs) => quantile(xs, 0.5);
 let n = 0;
 
 /** create alone (timed), then delete (not) */
@@ -88,7 +89,7 @@ function measure(label, fn, base) {
   for (let i = 0; i < N; i++) {
     if (i % 2) { xs.push(fn()); bs.push(base()); } else { bs.push(base()); xs.push(fn()); }
   }
-  return { label, median: median(xs), base: median(bs) };
+  return { label, median: median(xs), base: median(bs), spread: [quantile(xs, 0.25), quantile(xs, 0.75)], baseSpread: [quantile(bs, 0.25), quantile(bs, 0.75)] };
 }
 
 const plain = bundle(undefined);
@@ -125,9 +126,10 @@ try {
   console.log(`(fifo not measured: ${e.message})`);
 }
 
-console.log(`median of ${N} runs, ms, each row in turns with plain runc's same call; runc's median in those turns, the ratio and the difference`);
+console.log(`median (p25-p75) of ${N} runs, ms, each row in turns with plain runc's same call; runc's median (p25-p75) in those turns, the ratio of the medians and their difference`);
+const iqr = ([a, b]) => `(${a.toFixed(1)}-${b.toFixed(1)})`.padEnd(14);
 for (const r of results) {
-  console.log(`${r.label.padEnd(72)} ${r.median.toFixed(1).padStart(7)}  runc ${r.base.toFixed(1).padStart(6)}  x${(r.median / r.base).toFixed(2)}  ${(r.median - r.base >= 0 ? '+' : '')}${(r.median - r.base).toFixed(1)}`);
+  console.log(`${r.label.padEnd(72)} ${r.median.toFixed(1).padStart(7)} ${iqr(r.spread)} runc ${r.base.toFixed(1).padStart(6)} ${iqr(r.baseSpread)} x${(r.median / r.base).toFixed(2)}  ${(r.median - r.base >= 0 ? '+' : '')}${(r.median - r.base).toFixed(1)}`);
 }
 stopServer();
 rmSync(w, { recursive: true, force: true });
