@@ -220,5 +220,21 @@ fifospan() {
 field() { echo "$2" | sed -n "s|.*$1=\([0-9]*\).*|\1|p"; }
 # pct2 US WALL_US: US of CPU time as a percentage of 2 CPUs over WALL_US (0 for an empty US)
 pct2() { echo $(( ${1:-0} * 100 / (${2:-1} * 2) )); }
+# fifofloor BEFORE AFTER WALL_US: the least FIFO share (% of 2 CPUs) a busy container of the default
+# 25 % budget must get over a span of WALL_US, given its supervisor's counters (supstats) before and
+# after: 20, or less only by what the supervisor reported it could not grant there, that is one of
+# its windows (the span's ends cut windows, each one's FIFO time used at its start) and the time its
+# self-limit made it wait in the span (a window starts only when it samples again), less 1 for the
+# rounding; "20" where a counter is missing
+fifofloor() {
+	printf '%s\n%s\n' "$1" "$2" | awk -v wall="${3:-0}" '
+		match($0, /window [0-9]+ ms/) { w = substr($0, RSTART + 7, RLENGTH - 10) + 0; if (w > win) win = w }
+		match($0, /wait\(s\) of [0-9.]+ ms/) { x = substr($0, RSTART + 10, RLENGTH - 13) + 0; if (NR == 1) w0 = x; else w1 = x; n++ }
+		END {
+			f = 20
+			if (n == 2 && wall > 0 && win > 0) { g = int(25 * (wall / 1000 - win - (w1 - w0)) / (wall / 1000)) - 1; if (g < f) f = g }
+			print f
+		}'
+}
 # holders: the RT ledger's holders
 holders() { tr -d ' \n' <"$RTV2_LOCKS/rt-ledger.json" 2>/dev/null | grep -o '"holders":{[^}]*' | sed 's/"holders":{//'; }
