@@ -26,7 +26,7 @@ const CHECKS: Check[] = [
   { name: 'rtv2.fifo_arrival_order', title: 'arrival order (the check of real_policy.fifo_arrival_order and scx.fifo_arrival_order): a fifo container\'s 4 CPU-bound tasks on one CPU: under an operator budget of 60 % (more than one CPU can use) in arrival order, none interleaved, unless the supervisor demoted the group; under the default 25 % demoted (spans measured)' },
   { name: 'rtv2.hackbench', title: 'measured (issue 16: the three ways to a FIFO group): `vkt bench hackbench 10` in a fifo container (SCHED_FIFO, held to its budget) and a cfs container, 3 rounds each; every run gives a figure' },
   { name: 'rtv2sd.scope_fifo', title: 'systemd cgroup driver (a real systemd as PID 1 of a sandbox, runc --systemd-cgroup): a fifo container is the active transient scope system.slice/vk-<name>.scope, its init SCHED_FIFO 1, the supervisor SCHED_FIFO 99 beside the scope, state backend rt-v2' },
-  { name: 'rtv2sd.budget_held', title: 'systemd cgroup driver: a busy fifo container in its scope against a host load: its tasks\' FIFO time at most 31 % of 2 CPUs (budget 25 %), at least 20 % (less its self-limit's waits and one window: fifofloor) unless its supervisor demoted early' },
+  { name: 'rtv2sd.budget_held', title: 'systemd cgroup driver: a busy fifo container in its scope against a host load: its tasks\' FIFO time at most 31 % of 2 CPUs (budget 25 %), at least 20 % (less its self-limit\'s waits and one window: fifofloor) unless its supervisor demoted early' },
   { name: 'rtv2sd.delete_clean', title: 'systemd cgroup driver: delete --force leaves no unit, scope group, supervisor group or process, state or ledger holder' },
 ];
 
