@@ -22,10 +22,11 @@ if (process.argv.includes('--docker')) {
   process.exit(0);
 }
 import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { makeBundle, makeRootfs } from './lib/bundle.mjs';
+import { makeBundle, makeRootfs, quantile } from './lib/bundle.mjs';
+import { stopServer } from './lib/server.mjs';
 
 const N = Number(process.env.VKERNEL_BENCH_RUNS ?? 30);
 const RUNTIME = new URL('../bin/vkernel-runtime', import.meta.url).pathname;
@@ -39,14 +40,6 @@ const root = join(w, 'root');
 const SOCKET = join(w, 'engine.sock');
 process.env.VKERNEL_ENGINE_SOCKET = SOCKET;
 const OFF = { VKERNEL_ENGINE_SOCKET: 'off' };
-function stopServer() {
-  for (const pid of readdirSync('/proc').filter((p) => /^[0-9]+$/.test(p))) {
-    try {
-      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('vkernel-serve') &&
-        readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(`VKERNEL_ENGINE_SOCKET=${SOCKET}`)) process.kill(Number(pid), 'SIGTERM');
-    } catch { /* gone */ }
-  }
-}
 const errFile = join(w, 'stderr');
 const ms = (t0) => Number(process.hrtime.bigint() - t0) / 1e6;
 function run(bin, args, env) {
@@ -58,7 +51,6 @@ function run(bin, args, env) {
   if (r.status !== 0) throw new Error(`${bin} ${args.join(' ')}: exit ${r.status}: ${readFileSync(errFile, 'utf8').trim()}`);
   return ms(t0);
 }
-const quantile = (xs, q) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * q))];
 const median = (xs) => quantile(xs, 0.5);
 let n = 0;
 
@@ -131,5 +123,5 @@ const iqr = ([a, b]) => `(${a.toFixed(1)}-${b.toFixed(1)})`.padEnd(14);
 for (const r of results) {
   console.log(`${r.label.padEnd(72)} ${r.median.toFixed(1).padStart(7)} ${iqr(r.spread)} runc ${r.base.toFixed(1).padStart(6)} ${iqr(r.baseSpread)} x${(r.median / r.base).toFixed(2)}  ${(r.median - r.base >= 0 ? '+' : '')}${(r.median - r.base).toFixed(1)}`);
 }
-stopServer();
+stopServer(SOCKET);
 rmSync(w, { recursive: true, force: true });

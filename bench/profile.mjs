@@ -1,23 +1,29 @@
 // `npm run bench -- --profile` (or node bench/profile.mjs): where the time of create/start/delete
-// with a request goes, phase by phase. For each policy (VKERNEL_BENCH_POLICIES, default "cfs fifo")
-// N rounds (VKERNEL_BENCH_RUNS, default 20) of create+start+delete of `true`, runc and
+// with a request goes, phase by phase. For each way a create reaches the engine
+// (VKERNEL_BENCH_PATHS, default "server executable": the engine server, the launcher's way, and the
+// engine executable, VKERNEL_ENGINE_SOCKET=off) and each policy (VKERNEL_BENCH_POLICIES, default
+// "cfs fifo"), N rounds (VKERNEL_BENCH_RUNS, default 20) of create+start+delete of `true`, runc and
 // vkernel-runtime taking turns inside each round (load from other processes falls on both alike).
-// The engine runs with VKERNEL_PROFILE=<file> (src/profile.ts): each engine process appends its
-// phases. Prints, per call, the medians (and p25-p75) of: the wall time of the call as the caller
-// sees it, plain runc's for the same call, and the engine's phases; "outside main" is wall minus
-// the engine's own total (launcher sh, exec, process exit).
+// The engine runs with VKERNEL_PROFILE=<file> (src/profile.ts): each engine process, and the server
+// for each call it serves, appends its phases. Prints, per call, the medians (and p25-p75) of: the
+// wall time of the call as the caller sees it, plain runc's for the same call, and the engine's
+// phases; "outside" is wall minus the engine's own total: for the executable the launcher sh, exec
+// and process exit; for the server the launcher sh, the client and the socket's round trips.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HAS_PERF as PERF, makeBundle, makeRootfs, measuredCall, quantile as q } from './lib/bundle.mjs';
+import { stopServer } from './lib/server.mjs';
 
 const N = Number(process.env.VKERNEL_BENCH_RUNS ?? 20);
 const POLICIES = (process.env.VKERNEL_BENCH_POLICIES ?? 'cfs fifo').split(/\s+/).filter(Boolean);
+const PATHS = (process.env.VKERNEL_BENCH_PATHS ?? 'server executable').split(/\s+/).filter(Boolean);
 const RUNTIME = process.env.VKERNEL_BENCH_RUNTIME ?? new URL('../bin/vkernel-runtime', import.meta.url).pathname;
 const w = mkdtempSync(join(tmpdir(), 'vk-profile-'));
 const root = join(w, 'root');
 const prof = join(w, 'profile.jsonl');
+const SOCKET = join(w, 'engine.sock');
 const rootfs = makeRootfs(w);
 const bundle = (policy) => makeBundle(w, rootfs, { 'io.vkernel.sched.policy': policy });
 
@@ -29,32 +35,39 @@ const CMDS = ['create', 'start', 'delete'];
 let n = 0;
 
 try {
-  for (const policy of POLICIES) {
+  for (const path of PATHS) for (const policy of POLICIES) {
+    if (path !== 'server' && path !== 'executable') throw new Error(`VKERNEL_BENCH_PATHS: ${path}: server or executable`);
     const b = bundle(policy);
-    rmSync(prof, { force: true });
+    // the server is started by the first create (which the engine executable serves) with this
+    // environment: the warm-up rounds start it and their lines are dropped
+    const vkEnv = { VKERNEL_PROFILE: prof, VKERNEL_ENGINE_SOCKET: path === 'server' ? SOCKET : 'off' };
     const wall = { runc: {}, vk: {} };
     const cpu = { runc: [], vk: [] };
     const cpuOf = { runc: {}, vk: {} };
     for (const k of ['runc', 'vk']) for (const c of [...CMDS, 'total']) { wall[k][c] = []; cpuOf[k][c] = []; }
-    for (let round = -1; round < N; round++) {
+    for (let round = -2; round < N; round++) {
+      if (round === 0) rmSync(prof, { force: true });
       for (const k of round % 2 ? ['runc', 'vk'] : ['vk', 'runc']) {
         const id = `prof-${process.pid}-${n++}`;
         const bin = k === 'runc' ? 'runc' : RUNTIME;
-        const env = k === 'vk' && round >= 0 ? { VKERNEL_PROFILE: prof } : {};
+        const env = k === 'vk' ? vkEnv : {};
         const r = [call(bin, ['create', '--bundle', b, id], env), call(bin, ['start', id], env), call(bin, ['delete', '--force', id], env)];
-        if (round < 0) continue; // warms the caches
+        if (round < 0) continue; // warms the caches (and starts the server)
         CMDS.forEach((c, i) => { wall[k][c].push(r[i].ms); cpuOf[k][c].push(r[i].cpu); });
         wall[k].total.push(r.reduce((a, x) => a + x.ms, 0));
         cpu[k].push(r.reduce((a, x) => a + x.cpu, 0));
       }
     }
     const lines = readFileSync(prof, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
-    console.log(`\n== sched.policy=${policy}: median (p25-p75) of ${N} rounds, ms; runc and vkernel-runtime interleaved`);
+    const served = lines.filter((l) => l.served).length;
+    if (path === 'server' && served < N) throw new Error(`only ${served} of ${N} creates were served by the engine server`);
+    console.log(`\n== sched.policy=${policy}, create through the ${path === 'server' ? 'engine server' : 'engine executable'}: median (p25-p75) of ${N} rounds, ms; runc and vkernel-runtime interleaved`);
     console.log(`create+start+delete wall: runc ${fmt(wall.runc.total)} vkernel-runtime ${fmt(wall.vk.total)} x${(q(wall.vk.total, 0.5) / q(wall.runc.total, 0.5)).toFixed(2)}`);
     console.log(`create+start+delete CPU:  runc ${fmt(cpu.runc)} vkernel-runtime ${fmt(cpu.vk)} x${(q(cpu.vk, 0.5) / Math.max(1, q(cpu.runc, 0.5))).toFixed(2)} (${PERF ? 'perf stat task-clock' : 'GNU time, 10 ms steps'}, with every child)`);
     for (const c of CMDS) {
       const mine = lines.filter((l) => l.cmd === c);
-      console.log(`-- ${c}: ${mine.length} engine runs${mine.length ? '' : ' (the launcher passed it straight to runc)'}`);
+      const where = mine.some((l) => l.served) ? 'calls served by the engine server' : 'engine runs';
+      console.log(`-- ${c}: ${mine.length} ${where}${mine.length ? '' : ' (the launcher passed it straight to runc)'}`);
       console.log(`  ${'wall, runc'.padEnd(34)} ${fmt(wall.runc[c])}`);
       console.log(`  ${'wall, vkernel-runtime'.padEnd(34)} ${fmt(wall.vk[c])}`);
       console.log(`  ${'CPU, runc'.padEnd(34)} ${fmt(cpuOf.runc[c])}`);
@@ -62,10 +75,11 @@ try {
       if (!mine.length) continue;
       // wall minus the engine's own time, per process (the i-th line is the i-th call of c)
       const outside = mine.map((l, i) => wall.vk[c][i] - l.total);
-      console.log(`  ${'engine: start-up + static imports'.padEnd(34)} ${fmt(mine.map((l) => l.startup))}`);
+      const isServed = mine[0].served;
+      if (!isServed) console.log(`  ${'engine: start-up + static imports'.padEnd(34)} ${fmt(mine.map((l) => l.startup))}`);
       if (mine[0].cpu !== undefined) {
-        console.log(`  ${'engine CPU: start-up'.padEnd(34)} ${fmt(mine.map((l) => l.startupCpu))}`);
-        console.log(`  ${'engine CPU: in all (its threads)'.padEnd(34)} ${fmt(mine.map((l) => l.cpu))}`);
+        if (!isServed) console.log(`  ${'engine CPU: start-up'.padEnd(34)} ${fmt(mine.map((l) => l.startupCpu))}`);
+        console.log(`  ${(isServed ? 'server CPU for the call' : 'engine CPU: in all (its threads)').padEnd(34)} ${fmt(mine.map((l) => l.cpu))}`);
       }
       const names = [...new Set(mine.flatMap((l) => Object.keys(l.phases)))];
       for (const p of names) {
@@ -73,11 +87,12 @@ try {
         const count = q(mine.map((l) => l.phases[p]?.[1] ?? 0), 0.5);
         console.log(`  ${`  ${p} (x${count})`.padEnd(34)} ${fmt(xs)}`);
       }
-      console.log(`  ${'engine: total in process'.padEnd(34)} ${fmt(mine.map((l) => l.total))}`);
-      console.log(`  ${'outside main (sh, exec, exit)'.padEnd(34)} ${fmt(outside)}`);
+      console.log(`  ${(isServed ? 'server: the call, in all' : 'engine: total in process').padEnd(34)} ${fmt(mine.map((l) => l.total))}`);
+      console.log(`  ${(isServed ? 'outside (sh, client, socket)' : 'outside main (sh, exec, exit)').padEnd(34)} ${fmt(outside)}`);
     }
   }
 } finally {
+  stopServer(SOCKET);
   const left = spawnSync('runc', ['--root', root, 'list', '-q'], { encoding: 'utf8' }).stdout ?? '';
   for (const id of left.split('\n').filter(Boolean)) spawnSync('runc', ['--root', root, 'delete', '--force', id]);
   rmSync(w, { recursive: true, force: true });

@@ -8,13 +8,20 @@ import { appendFileSync } from 'node:fs';
  * comparison and a call, nothing is recorded and nothing is written.
  * `startup` is the time from process start to main() (the JS runtime's start and the evaluation of
  * every module imported statically); phases may nest (`state-write` includes its `fsync`).
+ * The engine server (src/serve/server.ts) profiles each call it serves instead: `profileCall` at its
+ * start, `flushProfile` at its end, a line with `served: true`, `startup` 0 and `total` the call's
+ * time in the server (calls that overlap share their phases: the bench makes one at a time).
  */
 let file: string | undefined;
 let startup = 0;
 /** CPU ms (user+sys, every thread) of this process up to main() */
 let startupCpu = 0;
 let command: string | undefined;
-const phases: Record<string, [number, number]> = {};
+let phases: Record<string, [number, number]> = {};
+/** a served call: when it started (performance.now()) and the server's CPU ms then */
+let call: { t0: number; cpu0: number } | undefined;
+/** this process is the server: its own line at exit is not written (its calls had theirs) */
+let server = false;
 
 export function profileTo(path: string | undefined): void {
   file = path;
@@ -50,16 +57,29 @@ export function profileCommand(cmd: string | undefined): void {
   command = cmd;
 }
 
+/** a call the server serves starts: its own phases from here (no start-up: the server had it) */
+export function profileCall(cmd: string): void {
+  if (file === undefined) return;
+  command = cmd;
+  phases = {};
+  server = true;
+  call = { t0: performance.now(), cpu0: cpuMs() };
+}
+
 /** whether phases are being recorded (for a caller that builds a label) */
 export const profiling = (): boolean => file !== undefined;
 
 /** appends this process's line (at the end of main) */
 export function flushProfile(): void {
-  if (file === undefined) return;
+  if (file === undefined || (server && !call)) return;
   const round = (x: number) => Math.round(x * 1000) / 1000;
   const out: Record<string, [number, number]> = {};
   for (const [k, [ms, n]] of Object.entries(phases)) out[k] = [round(ms), n];
+  const line = call
+    ? { cmd: command, pid: process.pid, served: true, startup: 0, total: round(performance.now() - call.t0), startupCpu: 0, cpu: round(cpuMs() - call.cpu0), phases: out }
+    : { cmd: command, pid: process.pid, startup: round(startup), total: round(performance.now()), startupCpu: round(startupCpu), cpu: round(cpuMs()), phases: out };
   try {
-    appendFileSync(file, `${JSON.stringify({ cmd: command, pid: process.pid, startup: round(startup), total: round(performance.now()), startupCpu: round(startupCpu), cpu: round(cpuMs()), phases: out })}\n`);
+    call = undefined;
+    appendFileSync(file, `${JSON.stringify(line)}\n`);
   } catch { /* a profile is never worth failing a container for */ }
 }

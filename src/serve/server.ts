@@ -8,6 +8,7 @@ import { runcBinary } from '../oci/runc.js';
 import { loadConfig } from '../policy/config.js';
 import { fileLocker } from '../store/flock.js';
 import { HolderGone } from '../store/lock.js';
+import { flushProfile, profileCall } from '../profile.js';
 import { Runtime } from '../lifecycle/runtime.js';
 import { Decoder, encode, ownContext, parseEnd, parseRequest, runPayload, type Request, type RuncEnd } from './protocol.js';
 
@@ -59,7 +60,8 @@ export function refusal(req: Request, inv: Invocation, own: RuntimeEnv, self: Se
   const theirs = readEnv(req.env, self.engine, undefined);
   if (theirs.listenFds > 0) return 'socket activation (LISTEN_FDS)';
   if (comparable(theirs) !== comparable(own)) return 'another environment';
-  if (theirs.testFault || theirs.profile) return 'a test aid or the profiler';
+  // (the profiler, VKERNEL_PROFILE, only as the server's own: the environment is the same)
+  if (theirs.testFault) return 'a test aid';
   if (inv.command !== 'create' || inv.help || inv.version || helpRequested('create', inv.args)) return 'not a create';
   const c = parseCommandArgs('create', inv.args);
   if (Number(flagValue(c, 'preserve-fds') ?? 0) !== 0) return '--preserve-fds';
@@ -158,6 +160,7 @@ async function serveCall(req: Request, ch: Channel, own: RuntimeEnv, self: Self,
     return;
   }
   ch.send('A');
+  profileCall('create');
   const log = new Logger({ file: inv.globals.log, format: inv.globals.logFormat, debug: inv.globals.debug }, (t) => ch.send('E', t));
   let code: number;
   let rt: ServedRuntime | undefined;
@@ -173,6 +176,7 @@ async function serveCall(req: Request, ch: Channel, own: RuntimeEnv, self: Self,
     code = 1;
   }
   const d = rt?.death;
+  flushProfile();
   ch.send('X', d && d.status === code ? `s:${d.signal}` : `e:${code}`);
   ch.end();
 }

@@ -85,9 +85,12 @@ describe('what the server leaves to the engine (refusal)', () => {
     expect(why(req(['--version']))).toBe('not a create');
   });
 
-  test('a test aid or the profiler in the caller\'s environment: the engine (they are per process)', () => {
+  test('a test aid in the caller\'s environment: the engine (it is per process); the profiler only as the server\'s own', () => {
     const withFault = { ...env, VKERNEL_RUNTIME_TEST_FAULT: 'x' };
     expect(refusal(req(create, { env: withFault }), parseArgv(create), readEnv(withFault, engine, undefined), self())).toMatch(/test aid/);
+    const withProfile = { ...env, VKERNEL_PROFILE: join(dir, 'p.jsonl') };
+    expect(why(req(create, { env: withProfile }))).toBe('another environment');
+    expect(refusal(req(create, { env: withProfile }), parseArgv(create), readEnv(withProfile, engine, undefined), self())).toBeUndefined();
   });
 
   test('an engine rebuilt at the same path: refused as rebuilt (the server then ends)', () => {
