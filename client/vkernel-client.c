@@ -21,7 +21,10 @@
  * When no server listens, the client starts one (detached: its own session, stdio on /dev/null,
  * none of the caller's fds) and execs ENGINE for this call. VKERNEL_ENGINE_SOCKET names the socket
  * (default /run/vkernel-runtime/engine.sock); "off": no server, always ENGINE. VKERNEL_ENGINE_TRACE
- * names a file this appends one line per call to: "served", or "engine: <why>".
+ * names a file this appends one line per call to: "served: <times>", or "engine: <why>"; the times
+ * (ms, by this process's clock) split a served call: "call" from main() to the server's A (our
+ * start, the socket, the server reading the call), "before" from A to the first R (the server's
+ * work before runc), "runc" the runs it asked for, "after" from the last S to X, "in all" from main().
  *
  * Messages, both ways: one type byte, a 32-bit little-endian length, the payload.
  *   to the server:   Q  "vkernel-serve-1\0" engine\0 cwd\0 context\0 pid\0 argc\0 arg\0... env\0...
@@ -47,6 +50,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define PROTOCOL "vkernel-serve-1"
@@ -59,6 +63,17 @@ static char *engine;
 /* ENGINE ARG... (the engine's argv; its first slot is RUNC's when runc is exec'd instead) */
 static char **caller_argv;
 static volatile pid_t child;
+/* when main() started, and the milliseconds of a served call's parts (trace) */
+static double t_main, t_call, t_before, t_runc, t_after;
+static int runs;
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
 
 /* whether config.json asks for anything of ours (unreadable: no, and runc says why) */
 static int wanted(const char *config)
@@ -108,6 +123,18 @@ static void trace(const char *what, const char *why)
 	if (n > 0)
 		(void)!write(fd, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
 	close(fd);
+}
+
+/* the served call's line: its parts' times */
+static void served_trace(void)
+{
+	char times[256];
+
+	if (!getenv("VKERNEL_ENGINE_TRACE"))
+		return;
+	snprintf(times, sizeof(times), "call %.2f ms, before %.2f ms, runc %.2f ms (%d), after %.2f ms, in all %.2f ms",
+		 t_call, t_before, t_runc, runs, t_after, now_ms() - t_main);
+	trace("served", times);
 }
 
 static void fallback(const char *why)
@@ -349,7 +376,9 @@ int main(int argc, char **argv)
 	char cwd[4096], ctx[256], count[16], end[256], type, *msg = NULL;
 	size_t n = 0;
 	int fd, i, taken = 0;
+	double t = now_ms();
 
+	t_main = t;
 	if (argc < 4) {
 		fprintf(stderr, "usage: vkernel-client ENGINE RUNC CONFIG ARG...\n");
 		return 2;
@@ -404,6 +433,8 @@ int main(int argc, char **argv)
 		switch (type) {
 		case 'A':
 			taken = 1;
+			t_call = now_ms() - t;
+			t = now_ms();
 			break;
 		case 'F':
 			if (taken)
@@ -412,7 +443,12 @@ int main(int argc, char **argv)
 			fallback(msg);
 			break;
 		case 'R':
+			if (!runs++)
+				t_before = now_ms() - t;
+			t = now_ms();
 			run(msg, n, end, sizeof(end));
+			t_runc += now_ms() - t;
+			t = now_ms();
 			if (send_msg(fd, 'S', end, strlen(end)))
 				die("the engine server went away while runc ran (delete --force and gc clean up what is left)");
 			break;
@@ -423,7 +459,11 @@ int main(int argc, char **argv)
 			signal(SIGPIPE, SIG_DFL);
 			break;
 		case 'X':
-			trace("served", NULL);
+			if (runs)
+				t_after = now_ms() - t;
+			else
+				t_before = now_ms() - t;
+			served_trace();
 			if (msg[0] == 's' && msg[1] == ':') {
 				int sig = atoi(msg + 2);
 				sigset_t set;

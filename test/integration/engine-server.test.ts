@@ -62,7 +62,11 @@ function setup(name: string): Setup {
   const s = { socket: join(dir, 'engine.sock'), trace: join(dir, 'trace'), parents: join(dir, 'parents'), gate: join(dir, 'gate') };
   return { ...s, root: tempRoot(), env: { VKERNEL_ENGINE_SOCKET: s.socket, VKERNEL_ENGINE_TRACE: s.trace, VKERNEL_RUNC: wrapper, VK_PARENTS: s.parents } };
 }
-const lines = (f: string): string[] => (existsSync(f) ? readFileSync(f, 'utf8').split('\n').filter(Boolean) : []);
+const rawLines = (f: string): string[] => (existsSync(f) ? readFileSync(f, 'utf8').split('\n').filter(Boolean) : []);
+/** the trace's lines, a served call's without its times */
+const lines = (f: string): string[] => rawLines(f).map((l) => l.replace(/^served: .*/, 'served'));
+/** a served call's times in its trace line (ms) */
+const TIMES = /^served: call ([0-9.]+) ms, before ([0-9.]+) ms, runc ([0-9.]+) ms \(([0-9]+)\), after ([0-9.]+) ms, in all ([0-9.]+) ms$/;
 const fifo = { 'io.vkernel.sched.policy': 'fifo' };
 /**
  * create; its stdout and stderr in a file (a created container's init keeps runc's stdio open
@@ -121,10 +125,20 @@ needs(RT_GROUPS).test('the first create starts a server and is the engine\'s; th
   const fds = readdirSync(`/proc/${server}/fd`).map((f) => { try { return readlinkSync(`/proc/${server}/fd/${f}`); } catch { return ''; } });
   expect([0, 1, 2].map((f) => readlinkSync(`/proc/${server}/fd/${f}`))).toEqual(['/dev/null', '/dev/null', '/dev/null']);
   expect(fds).not.toContain(join(s.root, `${a}.out`));
+  const t0 = performance.now();
   const secondCall = create(s, bundle, b);
   const second = await secondCall;
+  const wall = performance.now() - t0;
   expect([second.exitCode, output(s, b)]).toEqual([0, '']);
   expect(lines(s.trace)).toEqual(['engine: no server (one started)', 'served']);
+  // its parts' times: one runc run, each part within the call, together at most the whole
+  const t = rawLines(s.trace)[1].match(TIMES)?.slice(1).map(Number);
+  expect(t).toBeDefined();
+  const [call, before, runcMs, runs, after, all] = t as number[];
+  expect(runs).toBe(1);
+  expect(runcMs).toBeGreaterThan(0);
+  expect(call + before + runcMs + after).toBeLessThanOrEqual(all + 0.05);
+  expect(all).toBeLessThan(wall);
   // runc's parent: the engine for the first, the client (the caller's own process) for the second
   const parents = lines(s.parents);
   expect(parents[0]).toMatch(new RegExp(`^${ENGINE} --root `));
