@@ -21,10 +21,11 @@
  * When no server listens, the client starts one (detached: its own session, stdio on /dev/null,
  * none of the caller's fds) and execs ENGINE for this call. VKERNEL_ENGINE_SOCKET names the socket
  * (default /run/vkernel-runtime/engine.sock); "off": no server, always ENGINE. VKERNEL_ENGINE_TRACE
- * names a file this appends one line per call to: "served: <times>", or "engine: <why>"; the times
- * (ms, by this process's clock) split a served call: "call" from main() to the server's A (our
- * start, the socket, the server reading the call), "before" from A to the first R (the server's
- * work before runc), "runc" the runs it asked for, "after" from the last S to X, "in all" from main().
+ * names a file this appends one line per call to: "served: <times>", or "engine: <why>"; the
+ * times (ms, by this process's clock) split a served call: "call" from main() to the server's A
+ * (our start, the socket, the server reading the call), "before" from A to the first R (the
+ * server's work before runc), "runc" the runs it asked for, "after" from the last S to X, "in all"
+ * from main().
  *
  * Messages, both ways: one type byte, a 32-bit little-endian length, the payload.
  *   to the server:   Q  "vkernel-serve-1\0" engine\0 cwd\0 context\0 pid\0 argc\0 arg\0... env\0...
@@ -128,12 +129,14 @@ static void trace(const char *what, const char *why)
 /* the served call's line: its parts' times */
 static void served_trace(void)
 {
+	static const char *const fmt =
+		"call %.2f ms, before %.2f ms, runc %.2f ms (%d), after %.2f ms, in all %.2f ms";
 	char times[256];
 
 	if (!getenv("VKERNEL_ENGINE_TRACE"))
 		return;
-	snprintf(times, sizeof(times), "call %.2f ms, before %.2f ms, runc %.2f ms (%d), after %.2f ms, in all %.2f ms",
-		 t_call, t_before, t_runc, runs, t_after, now_ms() - t_main);
+	snprintf(times, sizeof(times), fmt, t_call, t_before, t_runc, runs, t_after,
+		 now_ms() - t_main);
 	trace("served", times);
 }
 
