@@ -57,13 +57,17 @@ export function profileCommand(cmd: string | undefined): void {
   command = cmd;
 }
 
-/** a call the server serves starts: its own phases from here (no start-up: the server had it) */
-export function profileCall(cmd: string): void {
+/**
+ * a call the server serves was taken: its own phases from here (no start-up: the server had it);
+ * `arrived` (performance.now()) when its first bytes did: reading and checking it is its first phase
+ */
+export function profileCall(cmd: string, arrived = performance.now()): void {
   if (file === undefined) return;
   command = cmd;
   phases = {};
   server = true;
-  call = { t0: performance.now(), cpu0: cpuMs() };
+  call = { t0: arrived, cpu0: cpuMs() };
+  record('read + check the call', performance.now() - arrived);
 }
 
 /** whether phases are being recorded (for a caller that builds a label) */

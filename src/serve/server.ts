@@ -8,7 +8,7 @@ import { runcBinary } from '../oci/runc.js';
 import { loadConfig } from '../policy/config.js';
 import { fileLocker } from '../store/flock.js';
 import { HolderGone } from '../store/lock.js';
-import { flushProfile, profileCall } from '../profile.js';
+import { flushProfile, profileCall, timed } from '../profile.js';
 import { Runtime } from '../lifecycle/runtime.js';
 import { Decoder, encode, ownContext, parseEnd, parseRequest, runPayload, type Request, type RuncEnd } from './protocol.js';
 
@@ -131,7 +131,8 @@ class ServedRuntime extends Runtime {
 
   override async inherit(argv: string[], fds: readonly (number | 'ignore')[] = []): Promise<number> {
     if (this.channel.gone && argv[this.inv.runcGlobals.length] !== 'create') return super.inherit(argv, fds);
-    const end = await this.channel.run([this.runc, ...argv]);
+    // (the phase as the engine names it, measured here from R sent to S read: the socket's round trip too)
+    const end = await timed(`runc ${argv[this.inv.runcGlobals.length] ?? ''} (client)`, () => this.channel.run([this.runc, ...argv]));
     if ('execError' in end) throw new Error(`cannot run ${this.runc}: ${end.execError}`);
     if ('signal' in end) {
       this.death = { signal: end.signal, status: 128 + end.signal };
@@ -143,7 +144,7 @@ class ServedRuntime extends Runtime {
 }
 
 /** one call: the engine's create, its runc in the client */
-async function serveCall(req: Request, ch: Channel, own: RuntimeEnv, self: Self, stop: () => void): Promise<void> {
+async function serveCall(req: Request, ch: Channel, own: RuntimeEnv, self: Self, stop: () => void, arrived = performance.now()): Promise<void> {
   let inv: Invocation;
   let why: string | undefined;
   try {
@@ -160,7 +161,7 @@ async function serveCall(req: Request, ch: Channel, own: RuntimeEnv, self: Self,
     return;
   }
   ch.send('A');
-  profileCall('create');
+  profileCall('create', arrived);
   const log = new Logger({ file: inv.globals.log, format: inv.globals.logFormat, debug: inv.globals.debug }, (t) => ch.send('E', t));
   let code: number;
   let rt: ServedRuntime | undefined;
@@ -207,7 +208,9 @@ export async function serve(o: ServeOptions, own: RuntimeEnv = readEnv()): Promi
     const ch = new Channel(conn);
     const dec = new Decoder();
     let served = false;
+    let first: number | undefined;
     conn.on('data', (chunk: Buffer) => {
+      first ??= performance.now();
       let msgs;
       try {
         msgs = dec.push(chunk);
@@ -226,7 +229,7 @@ export async function serve(o: ServeOptions, own: RuntimeEnv = readEnv()): Promi
             ch.end();
             continue;
           }
-          void serveCall(req, ch, own, self, stop).catch(() => conn.destroy());
+          void serveCall(req, ch, own, self, stop, first).catch(() => conn.destroy());
         } else if (m.type === 'S') ch.ended(m.payload);
       }
     });

@@ -16,7 +16,7 @@ describe('profile (VKERNEL_PROFILE)', () => {
     const f = join(mkdtempSync(join(tmpdir(), 'vk-prof-')), 'p.jsonl');
     profileTo(f);
     timed('server-start', () => undefined); // before any call: not a call's phase
-    profileCall('create');
+    profileCall('create', performance.now() - 3);
     timed('policy', () => undefined);
     await timed('runc-create', () => new Promise((r) => setTimeout(r, 20)));
     flushProfile();
@@ -27,11 +27,12 @@ describe('profile (VKERNEL_PROFILE)', () => {
     expect(lines(f)).toHaveLength(2);
     const [a, b] = lines(f);
     expect(a).toMatchObject({ cmd: 'create', served: true, startup: 0, pid: process.pid });
-    expect(Object.keys(a.phases as object).sort()).toEqual(['policy', 'runc-create']);
+    expect(Object.keys(a.phases as object).sort()).toEqual(['policy', 'read + check the call', 'runc-create']);
+    expect((a.phases as Record<string, number[]>)['read + check the call'][0]).toBeGreaterThanOrEqual(3);
     expect((a.phases as Record<string, number[]>)['runc-create'][0]).toBeGreaterThanOrEqual(15);
     expect(a.total as number).toBeGreaterThanOrEqual(15);
     expect(a.total as number).toBeLessThan(5000);
-    expect(Object.keys(b.phases as object)).toEqual(['policy']);
+    expect(Object.keys(b.phases as object)).toEqual(['read + check the call', 'policy']);
     expect((b.phases as Record<string, number[]>).policy[1]).toBe(1);
     expect(b.total as number).toBeLessThan(a.total as number);
     profileTo(undefined);
