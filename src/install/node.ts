@@ -51,8 +51,9 @@ function removeOldEngine(nodeRoot: string): string | undefined {
 /**
  * The files a node needs to run containers: the launcher, the compiled engine beside it in dist/
  * (where the launcher looks: `<home>/dist/vkernel-engine`, home = the launcher's resolved
- * location) with the engine server's client when built, and the module source (built on the node against its kernel, found by the engine at
- * `<home>/modules/vkernel`). The admin commands (node + dist/src) stay in the installer image.
+ * location) with the engine server's client when built, and the module source (built on the node
+ * against its kernel, found by the engine at `<home>/modules/vkernel`). The admin commands (node +
+ * dist/src) stay in the installer image.
  */
 function payload(from: string): string[] {
   const engine = join(from, 'dist/vkernel-engine');

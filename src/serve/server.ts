@@ -55,7 +55,8 @@ const comparable = (e: RuntimeEnv): string => JSON.stringify({ ...e, listenFds: 
 /** why this call goes to the engine instead (undefined: served here) */
 export function refusal(req: Request, inv: Invocation, own: RuntimeEnv, self: Self): string | undefined {
   if (identity(self.engine) !== self.identity) return REBUILT;
-  if (identity(req.engine) !== self.identity) return `another engine (${req.engine})`;
+  // (the caller's engine at our path: the same file, just checked)
+  if (req.engine !== self.engine && identity(req.engine) !== self.identity) return `another engine (${req.engine})`;
   if (req.context !== self.context) return `another umask or namespace (${req.context})`;
   const theirs = readEnv(req.env, self.engine, undefined);
   if (theirs.listenFds > 0) return 'socket activation (LISTEN_FDS)';
