@@ -76,7 +76,10 @@ static double now_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-/* whether config.json asks for anything of ours (unreadable: no, and runc says why) */
+/*
+ * whether config.json asks for anything of ours (unreadable: no, and runc says why); the same marks
+ * as the launcher's wanted() (bin/vkernel-runtime): change both
+ */
 static int wanted(const char *config)
 {
 	static const char *const marks[] = { "io.vkernel.", "VKERNEL_", "\\u" };
