@@ -100,6 +100,7 @@ sh -c "echo \$\$ >$CG/hostload/cgroup.procs; exec rtload burn 2" &
 hl=$!
 sleep 1
 s0=$(supstats b1)
+n0=$(loglines b1)
 m=$(fifospan /tmp/b1.out $CG/b1 $CG/hostload)
 kill $hl; for p in $(cat $CG/hostload/cgroup.procs); do kill "$p"; done
 wall=$(field wall_us "$m")
@@ -111,12 +112,14 @@ share=$(pct2 "$cu" "$wall")
 hshare=$(pct2 "$hu" "$wall")
 s1=$(supstats b1)
 e1=$(echo "$s1" | sed -n 's/.*demotions (\([0-9]*\) early).*/\1/p')
-lo=$(fifofloor "$s0" "$s1" "$wall")
-# never more than the budget (31: the span's ends cut windows); as much as it only where the
-# supervisor could afford to sample when the budget ran out (its self-limit: else it demotes early,
-# counted as "early" in its log, or waits, which fifofloor takes off)
-[ -n "$wall" ] && [ "$(field reporters "$m")" = 2 ] && [ "$fshare" -le 31 ] && { [ "$fshare" -ge "$lo" ] || [ "${e1:-0}" -gt 0 ]; }
-result rtv2.budget_held $? "container FIFO ${fshare} % of 2 CPUs over ${wall:-?} us by its tasks' own count (budget 25 %, accepted at most 31, at least $lo unless the supervisor demoted early: ${e1:-?} early demotions), all its CPU ${share} %, host load ${hshare} %; $m; $s1"
+b=$(fifobounds "$s0" "$(suplog b1 "$n0")" "$wall")
+lo=${b% *}
+hi=${b#* }
+# never more than the budget (31: the span's ends cut windows; more for a wider window: fifobounds);
+# as much as it only where the supervisor could afford to sample when the budget ran out (its
+# self-limit: else it demotes early, counted as "early" in its log, or waits, which fifobounds takes off)
+[ -n "$wall" ] && [ "$(field reporters "$m")" = 2 ] && [ "$fshare" -le "$hi" ] && { [ "$fshare" -ge "$lo" ] || [ "${e1:-0}" -gt 0 ]; }
+result rtv2.budget_held $? "container FIFO ${fshare} % of 2 CPUs over ${wall:-?} us by its tasks' own count (budget 25 %, accepted at most $hi, at least $lo unless the supervisor demoted early: ${e1:-?} early demotions), all its CPU ${share} %, host load ${hshare} %; $m; $s1"
 
 # the host stays responsive: a host task sleeping 1 ms at a time, while the busy container runs
 # alone (no host load: its tasks take both CPUs while FIFO)
@@ -182,31 +185,30 @@ new=$(supervisor r1)
 sh -c "echo \$\$ >$CG/hostload/cgroup.procs; exec rtload burn 2" &
 hl=$!
 sleep 1
-# the FIFO share (fifospan) over a span in which its window stayed at most 200 ms (the state the
-# bound is for): a span in which its samples got costly again (the host load slows the whole guest;
-# a sample then costs up to 120 ms here, seen 2026-12-04) and its self-limit widened the window
-# beyond that is measured again, up to 3 spans; each is printed
-spans=""
-for n in 1 2 3; do
-	before=$(wc -l <"$rlogf")
-	m=$(fifospan /tmp/r1.out $CG/r1 $CG/hostload)
-	wall=$(field wall_us "$m")
-	fu=$(field fifo_us "$m")
-	cu=$(field "$CG/r1" "$m")
-	rshare=$(pct2 "$fu" "$wall")
-	reporters=$(field reporters "$m")
-	wide=$(tail -n +"$((before + 1))" "$rlogf" | sed -n 's/.*its samples cost .* -> \([0-9]*\) ms, sweep.*/\1/p' | awk '$1 > 200' | tr '\n' ' ')
-	spans="$spans [span $n: FIFO ${rshare} %, all its CPU $(pct2 "$cu" "$wall") %${wide:+, window widened to $wide ms}]"
-	[ -z "$wide" ] && break
-done
+# the FIFO share (fifospan) over 4 s, judged by the window the supervisor had there (fifobounds:
+# a span in which its samples got costly again, the host load slowing the whole guest, and its
+# self-limit widened the window, cuts a wider window at its ends; seen in CI 2026-12-04: windows
+# widened to 1000 ms in three spans running, FIFO 17-23 %)
+sa=$(supstats r1)
+na=$(loglines r1)
+m=$(fifospan /tmp/r1.out $CG/r1 $CG/hostload)
+sb=$(supstats r1)
+wall=$(field wall_us "$m")
+fu=$(field fifo_us "$m")
+cu=$(field "$CG/r1" "$m")
+rshare=$(pct2 "$fu" "$wall")
+reporters=$(field reporters "$m")
+b=$(fifobounds "$sa" "$(suplog r1 "$na")" "$wall" 15)
+lo=${b% *}
+hi=${b#* }
+wset=$(suplog r1 "$na" | sed -n 's/.*its samples cost .* -> \([0-9]*\) ms, sweep.*/\1/p' | tr '\n' ' ')
 kill $hl; for p in $(cat $CG/hostload/cgroup.procs); do kill "$p"; done
 rlog=$(grep -o -e 'sentinel: .*' -e 'its samples cost .*' "$rlogf" 2>/dev/null | tr '\n' ';')
-rs=$(supstats r1)
-re=$(echo "$rs" | sed -n 's/.*demotions (\([0-9]*\) early).*/\1/p')
+re=$(echo "$sb" | sed -n 's/.*demotions (\([0-9]*\) early).*/\1/p')
 $RT delete --force r1 >/dev/null 2>&1
 l4=$(leftovers r1)
-[ -n "$dt" ] && [ "$dt" -lt 1000000 ] && [ -n "$new" ] && [ "$new" != "$old" ] && [ -z "$wide" ] && [ "$reporters" = 2 ] && [ "$rshare" -le 31 ] && { [ "$rshare" -ge 15 ] || [ "${re:-0}" -gt 0 ]; } && [ -z "$l4" ]
-result rtv2.supervisor_killed_recovers $? "supervisor $old SIGKILLed while the init was FIFO: $kw (accepted: below 1 s); then supervisor ${new:-none}, container FIFO ${rshare} % of 2 CPUs over ${wall} us by its tasks' own count against the host load (budget 25 %, accepted at most 31, at least 15 unless it demoted early: ${re:-?}), measured once its window was ${w:-?} ms, spans:$spans; log: $rlog; new supervisor: $rs; after delete --force: '$l4'"
+[ -n "$dt" ] && [ "$dt" -lt 1000000 ] && [ -n "$new" ] && [ "$new" != "$old" ] && [ "$reporters" = 2 ] && [ "$rshare" -le "$hi" ] && { [ "$rshare" -ge "$lo" ] || [ "${re:-0}" -gt 0 ]; } && [ -z "$l4" ]
+result rtv2.supervisor_killed_recovers $? "supervisor $old SIGKILLed while the init was FIFO: $kw (accepted: below 1 s); then supervisor ${new:-none}, container FIFO ${rshare} % of 2 CPUs over ${wall} us by its tasks' own count against the host load (budget 25 %, accepted at most $hi, at least $lo unless it demoted early: ${re:-?}), all its CPU $(pct2 "$cu" "$wall") %, measured once its window was ${w:-?} ms (windows set in the span: ${wset:-none}; counters before: $sa; after: $sb); log: $rlog; after delete --force: '$l4'"
 
 # the supervisor and its sentinel SIGKILLed together: delete --force still removes everything (their group too)
 create rtidle k1 && $RT start k1

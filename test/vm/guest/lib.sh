@@ -220,21 +220,32 @@ fifospan() {
 field() { echo "$2" | sed -n "s|.*$1=\([0-9]*\).*|\1|p"; }
 # pct2 US WALL_US: US of CPU time as a percentage of 2 CPUs over WALL_US (0 for an empty US)
 pct2() { echo $(( ${1:-0} * 100 / (${2:-1} * 2) )); }
-# fifofloor BEFORE AFTER WALL_US: the least FIFO share (% of 2 CPUs) a busy container of the default
-# 25 % budget must get over a span of WALL_US, given its supervisor's counters (supstats) before and
-# after: 20, or less only by what the supervisor reported it could not grant there, that is one of
-# its windows (the span's ends cut windows, each one's FIFO time used at its start) and the time its
-# self-limit made it wait in the span (a window starts only when it samples again), less 1 for the
-# rounding; "20" where a counter is missing
-fifofloor() {
-	printf '%s\n%s\n' "$1" "$2" | awk -v wall="${3:-0}" '
+# fifobounds BEFORE AFTER WALL_US [LEAST]: the FIFO share (% of 2 CPUs) a busy container of the
+# default 25 % budget gets over a span of WALL_US, as "LEAST MOST", given its supervisor's counters
+# (supstats) before the span and its log from then to its counters after (supstats again). Its window
+# W is the widest it had there: in its counters, or set in the span by its self-limit ("window A -> W
+# ms"). Each window's FIFO time is used at its start, so the span's ends cut one window: it may hold
+# up to one window's budget more or less than 25 %. MOST: 31 (100 ms windows and an overrun up to a
+# sweep), more by the budget of a window wider than 100 ms. LEAST: LEAST (20 unless given), less one
+# window's budget and the time its self-limit made it wait in the span (a window starts only when it
+# samples again), less 1 for the rounding. "LEAST 31" where a counter is missing.
+fifobounds() {
+	printf '%s\n%s\n' "$1" "$2" | awk -v wall="${3:-0}" -v least="${4:-20}" '
 		match($0, /window [0-9]+ ms/) { w = substr($0, RSTART + 7, RLENGTH - 10) + 0; if (w > win) win = w }
+		match($0, /-> [0-9]+ ms, sweep/) { w = substr($0, RSTART + 3, RLENGTH - 13) + 0; if (w > win) win = w }
 		match($0, /wait\(s\) of [0-9.]+ ms/) { x = substr($0, RSTART + 10, RLENGTH - 13) + 0; if (NR == 1) w0 = x; else w1 = x; n++ }
 		END {
-			f = 20
-			if (n == 2 && wall > 0 && win > 0) { g = int(25 * (wall / 1000 - win - (w1 - w0)) / (wall / 1000)) - 1; if (g < f) f = g }
-			print f
+			lo = least; hi = 31
+			if (n >= 2 && wall > 0 && win > 0) {
+				g = int(25 * (wall / 1000 - win - (w1 - w0)) / (wall / 1000)) - 1; if (g < lo) lo = g
+				if (win > 100) hi += int(25 * (win - 100) / (wall / 1000))
+			}
+			print lo, hi
 		}'
 }
+# suplog ID LINE: the supervisor's log after its line LINE
+suplog() { tail -n +"$(($2 + 1))" "$RTV2_LOCKS/rt-supervisor@$1.log" 2>/dev/null; }
+# loglines ID: how many lines the supervisor's log has
+loglines() { wc -l <"$RTV2_LOCKS/rt-supervisor@$1.log" 2>/dev/null || echo 0; }
 # holders: the RT ledger's holders
 holders() { tr -d ' \n' <"$RTV2_LOCKS/rt-ledger.json" 2>/dev/null | grep -o '"holders":{[^}]*' | sed 's/"holders":{//'; }
