@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * vkernel-client: the launcher's way to the engine server (src/serve/server.ts) for `create`.
+ * Under any other name (dist/vkernel-runtime) the same program is the runtime's C entry point:
+ * launcher mode, at the end of this file.
  *
  *   vkernel-client ENGINE RUNC CONFIG ARG...
  *
@@ -40,6 +42,7 @@
  * Nothing here interprets user data: argv and environment are passed on as they are.
  */
 #define _GNU_SOURCE
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -53,6 +56,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "launcher-flags.h"
 
 #define PROTOCOL "vkernel-serve-1"
 #define DEFAULT_SOCKET "/run/vkernel-runtime/engine.sock"
@@ -374,7 +379,7 @@ static void start_server(void)
 	_exit(0);
 }
 
-int main(int argc, char **argv)
+static int client_main(int argc, char **argv)
 {
 	const char *path = getenv("VKERNEL_ENGINE_SOCKET");
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
@@ -490,4 +495,412 @@ int main(int argc, char **argv)
 			die("the engine server went away during create (delete --force and gc clean up what is left)");
 		}
 	}
+}
+
+/*
+ * Launcher mode (dist/vkernel-runtime, the same program under the runtime's name): the entry point
+ * callers exec as they exec runc. It reads argv as bin/vkernel-runtime does and takes the calls
+ * that need no more than that itself, without the sh launcher's exec of /bin/sh: the subcommands
+ * the launcher never intercepts (to runc), create (this program's client mode, in this process),
+ * and start and delete with none of the launcher's markers (to runc). Everything else, and any
+ * case it is not sure of, goes to the sh launcher beside it (HOME/bin/vkernel-runtime) with the
+ * same argv, which decides again and does the rest: the sh launcher stays the whole
+ * implementation, this one its fast path (test/unit/launcher-entry.test.ts runs both on the same
+ * calls).
+ */
+enum kind { K_OURS_VALUE, K_OURS, K_ROOT, K_ROOT_EQ, K_VALUE, K_HELP, K_VERSION, K_BUNDLE,
+	    K_BUNDLE_EQ, K_END, K_FLAG, K_WORD };
+
+/* NAME for -NAME or --NAME (NULL: not a flag of that form) */
+static const char *flag_body(const char *arg)
+{
+	if (arg[0] != '-')
+		return NULL;
+	return arg[1] == '-' ? arg + 2 : arg + 1;
+}
+
+/* 1: BODY is one of NAMES (eq 0), or one of them followed by '=' (eq 1; *value after it) */
+static int named(const char *body, const char *const *names, int eq, const char **value)
+{
+	for (; *names; names++) {
+		size_t n = strlen(*names);
+
+		if (strncmp(body, *names, n))
+			continue;
+		if (!eq && !body[n])
+			return 1;
+		if (eq && body[n] == '=') {
+			if (value)
+				*value = body + n + 1;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static int is_true(const char *word)
+{
+	const char *const *t;
+
+	for (t = true_words; *t; t++)
+		if (!strcmp(word, *t))
+			return 1;
+	return 0;
+}
+
+/* what ARG is, as the launcher's generated functions say (global_arg; arg_<cmd>: VALUES) */
+static enum kind classify(const char *arg, int global, const char *const *values)
+{
+	const char *body = flag_body(arg), *v = NULL;
+
+	if (!strcmp(arg, "--"))
+		return K_END;
+	if (!body || !*body)
+		return K_WORD;
+	if (global) {
+		if (named(body, ours_value_flags, 0, NULL))
+			return K_OURS_VALUE;
+		if (named(body, ours_flags, 1, NULL))
+			return K_OURS;
+		if (named(body, root_flags, 0, NULL))
+			return K_ROOT;
+		if (named(body, root_flags, 1, NULL))
+			return K_ROOT_EQ;
+		if (named(body, global_value_flags, 0, NULL))
+			return K_VALUE;
+	} else {
+		if (values == create_value_flags && named(body, bundle_flags, 0, NULL))
+			return K_BUNDLE;
+		if (values == create_value_flags && named(body, bundle_flags, 1, NULL))
+			return K_BUNDLE_EQ;
+		if (named(body, values, 0, NULL))
+			return K_VALUE;
+	}
+	if (named(body, help_flags, 0, NULL))
+		return K_HELP;
+	if (named(body, help_flags, 1, &v))
+		return is_true(v) ? K_HELP : K_FLAG;
+	if (global && named(body, version_flags, 0, NULL))
+		return K_VERSION;
+	if (global && named(body, version_flags, 1, &v))
+		return is_true(v) ? K_VERSION : K_FLAG;
+	return K_FLAG;
+}
+
+/* the runc and `defaults:` of the launcher's config file, read as the sh launcher reads them */
+static void read_config(const char **runc, int *defaults)
+{
+	const char *path = getenv("VKERNEL_RUNTIME_CONFIG");
+	static char line[4096];
+	FILE *f;
+
+	if (!path || !*path)
+		path = "/etc/vkernel-runtime/config.yaml";
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		char *v = line, *e;
+
+		line[strcspn(line, "\n")] = 0;
+		if (!strncmp(line, "defaults:", 9)) {
+			*defaults = 1;
+		} else if (!strncmp(line, "runc:", 5)) {
+			for (v = line + 5; *v == ' '; v++)
+				;
+			for (e = v + strlen(v); e > v && e[-1] == ' '; e--)
+				;
+			*e = 0;
+			if (*v == '"' || *v == '\'')
+				v++;
+			e = v + strlen(v);
+			if (e > v && (e[-1] == '"' || e[-1] == '\''))
+				e[-1] = 0;
+			if (*v)
+				*runc = strdup(v);
+		}
+	}
+	fclose(f);
+}
+
+static int exists(const char *dir, const char *name)
+{
+	char p[8192];
+	struct stat st;
+
+	return (size_t)snprintf(p, sizeof(p), "%s/%s", dir, name) < sizeof(p) && !stat(p, &st);
+}
+
+/* ROOT/<FMT with ID> exists (the sh launcher's [ -e ]) */
+static int marked(const char *root, const char *fmt, const char *id)
+{
+	char name[4096];
+
+	snprintf(name, sizeof(name), fmt, id);
+	return exists(root, name);
+}
+
+/* the delete the sh launcher does more for: an RT group link or a module in runc's directory */
+static int delete_marked(const char *root, const char *id)
+{
+	char p[8192];
+	struct stat st;
+	const char *c;
+
+	if (!*id || !strcmp(id, ".") || !strcmp(id, ".."))
+		return 0;
+	for (c = id; *c; c++)
+		if (!isalnum((unsigned char)*c) && !strchr("_+.-", *c))
+			return 0;
+	snprintf(p, sizeof(p), "%s/%s/vkernel.rt-group", root, id);
+	if (!lstat(p, &st) && S_ISLNK(st.st_mode))
+		return 1;
+	snprintf(p, sizeof(p), "%s/%s/vkernel.module", root, id);
+	return !stat(p, &st) && S_ISREG(st.st_mode);
+}
+
+/* the path the caller ran us by, absolute (the sh launcher's `self`: what helpers are run by) */
+static char *self_path(const char *arg0)
+{
+	char cwd[4096], *p = NULL, *path, *dir, *save = NULL;
+	const char *env = getenv("PATH");
+
+	if (arg0[0] == '/')
+		return strdup(arg0);
+	if (strchr(arg0, '/'))
+		return getcwd(cwd, sizeof(cwd)) && asprintf(&p, "%s/%s", cwd, arg0) > 0 ? p : NULL;
+	path = strdup(env ? env : "");
+	for (dir = strtok_r(path, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+		if (asprintf(&p, "%s/%s", dir, arg0) < 0)
+			break;
+		if (!access(p, X_OK))
+			break;
+		free(p);
+		p = NULL;
+	}
+	free(path);
+	return p;
+}
+
+static void exec_or_die(const char *file, char **argv, int search)
+{
+	if (search)
+		execvp(file, argv);
+	else
+		execv(file, argv);
+	fprintf(stderr, "vkernel-runtime: cannot run %s: %s\n", file, strerror(errno));
+	exit(127);
+}
+
+/* a call as the launcher reads it */
+struct call {
+	const char *runc, *root, *bundle, *id, *cmd;
+	/* the value flags of the subcommand, when the launcher reads it (create, start, delete) */
+	const char *const *values;
+	int defaults, ours, version, help;
+};
+
+/* the global flags, up to the subcommand; the index of the subcommand (argc: none) */
+static int read_globals(struct call *c, int argc, char **argv)
+{
+	int i, skip = 0, root = 0;
+
+	for (i = 1; i < argc; i++) {
+		if (skip || root) {
+			if (root)
+				c->root = argv[i];
+			skip = 0;
+			root = 0;
+			continue;
+		}
+		switch (classify(argv[i], 1, NULL)) {
+		case K_OURS_VALUE:
+			c->ours = 1;
+			skip = 1;
+			break;
+		case K_OURS:
+			c->ours = 1;
+			break;
+		case K_ROOT:
+			root = 1;
+			break;
+		case K_ROOT_EQ:
+			c->root = strchr(argv[i], '=') + 1;
+			break;
+		case K_VALUE:
+			skip = 1;
+			break;
+		case K_HELP:
+			c->help = 1;
+			break;
+		case K_VERSION:
+			c->version = 1;
+			break;
+		case K_WORD:
+			c->cmd = argv[i];
+			return i;
+		default:
+			break;
+		}
+	}
+	return argc;
+}
+
+/* the subcommands the sh launcher intercepts (all others go to runc) */
+static int intercepted(const char *cmd)
+{
+	static const char *const ours[] = { "create", "run", "start", "delete", "ps", "features",
+					    "oci-hook", "doctor", "module", "install", "uninstall",
+					    "gc", NULL };
+	const char *const *o;
+
+	if (!strncmp(cmd, "vkernel-", 8))
+		return 1;
+	for (o = ours; *o; o++)
+		if (!strcmp(cmd, *o))
+			return 1;
+	return 0;
+}
+
+/* the arguments of create, start or delete after the subcommand (at FROM): bundle, id, help */
+static void read_command(struct call *c, int from, int argc, char **argv)
+{
+	int i, skip = 0, bundle = 0, dashdash = 0;
+
+	for (i = from; i < argc; i++) {
+		if (skip || bundle) {
+			if (bundle)
+				c->bundle = argv[i];
+			skip = 0;
+			bundle = 0;
+			continue;
+		}
+		if (dashdash) {
+			c->id = argv[i];
+			continue;
+		}
+		switch (classify(argv[i], 0, c->values)) {
+		case K_BUNDLE:
+			bundle = 1;
+			break;
+		case K_BUNDLE_EQ:
+			c->bundle = strchr(argv[i], '=') + 1;
+			break;
+		case K_VALUE:
+			skip = 1;
+			break;
+		case K_HELP:
+			c->help = 1;
+			break;
+		case K_END:
+			dashdash = 1;
+			break;
+		case K_WORD:
+			c->id = argv[i];
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+/* this installation's home: VKERNEL_RUNTIME_HOME, or the directory above ours (HOME/dist/) */
+static void find_home(char *home, size_t n)
+{
+	const char *env = getenv("VKERNEL_RUNTIME_HOME");
+	ssize_t len;
+	int i;
+
+	if (env && *env) {
+		snprintf(home, n, "%s", env);
+		return;
+	}
+	len = readlink("/proc/self/exe", home, n - 1);
+	home[len > 0 ? len : 0] = 0;
+	for (i = 0; i < 2 && strrchr(home, '/'); i++)
+		*strrchr(home, '/') = 0;
+}
+
+/* create through this process's client mode: the sh launcher's create_call, without its sh */
+static int create_here(struct call *c, const char *engine_path, const char *self, int argc,
+		       char **argv)
+{
+	static char scan[8192];
+	char **args = calloc((size_t)argc + 4, sizeof(*args));
+
+	if (!args)
+		die("out of memory");
+	snprintf(scan, sizeof(scan), "%s/config.json", c->bundle);
+	args[0] = "vkernel-client";
+	args[1] = (char *)engine_path;
+	args[2] = (char *)c->runc;
+	args[3] = c->defaults ? "" : scan;
+	memcpy(args + 4, argv + 1, (size_t)(argc - 1) * sizeof(*args));
+	setenv("VKERNEL_RUNTIME_SELF", self, 1);
+	return client_main(argc + 3, args);
+}
+
+static int launcher_main(int argc, char **argv)
+{
+	struct call c = { .runc = getenv("VKERNEL_RUNC"), .root = "/run/runc", .bundle = ".",
+			  .id = "" };
+	const char *path = getenv("PATH"), *how = getenv("VKERNEL_ENGINE");
+	char home[4096], sh[4200], engine_path[4200], *arg0 = argv[0], *self;
+	int at;
+
+	if (!path || !*path)
+		setenv("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", 1);
+	if (!c.runc || !*c.runc)
+		c.runc = "runc";
+	read_config(&c.runc, &c.defaults);
+	at = read_globals(&c, argc, argv);
+	argv[0] = (char *)c.runc;
+	if (!c.ours && !c.version) {
+		if (!c.cmd || !intercepted(c.cmd))
+			exec_or_die(c.runc, argv, 1);
+		if (!strcmp(c.cmd, "create"))
+			c.values = create_value_flags;
+		else if (!strcmp(c.cmd, "start"))
+			c.values = start_value_flags;
+		else if (!strcmp(c.cmd, "delete"))
+			c.values = delete_value_flags;
+	}
+	if (c.values)
+		read_command(&c, at + 1, argc, argv);
+	find_home(home, sizeof(home));
+	snprintf(sh, sizeof(sh), "%s/bin/vkernel-runtime", home);
+	snprintf(engine_path, sizeof(engine_path), "%s/dist/vkernel-engine", home);
+	self = self_path(arg0);
+	if (!self)
+		self = sh;
+	if (c.values == create_value_flags && !c.help && !(how && !strcmp(how, "node")) &&
+	    !access(engine_path, X_OK)) {
+		argv[0] = arg0;
+		return create_here(&c, engine_path, self, argc, argv);
+	}
+	if (c.values == start_value_flags && !c.help && !marked(c.root, "vkernel@%s.start", c.id) &&
+	    !marked(c.root, "vkernel@%s.lock", c.id))
+		exec_or_die(c.runc, argv, 1);
+	if (c.values == delete_value_flags && !c.help && !marked(c.root, "vkernel@%s.json", c.id) &&
+	    !marked(c.root, "vkernel@%s.lock", c.id) && !delete_marked(c.root, c.id))
+		exec_or_die(c.runc, argv, 1);
+	/* the sh launcher, told where it is and the path we were run by: it needs no readlink */
+	setenv("VKERNEL_RUNTIME_HOME", home, 1);
+	setenv("VKERNEL_LAUNCHER_SELF", self, 1);
+	argv[0] = sh;
+	exec_or_die(sh, argv, 0);
+	return 127;
+}
+
+int main(int argc, char **argv)
+{
+	const char *name;
+
+	if (argc < 1)
+		return 2;
+	name = strrchr(argv[0], '/');
+	name = name ? name + 1 : argv[0];
+	if (!strcmp(name, "vkernel-client"))
+		return client_main(argc, argv);
+	return launcher_main(argc, argv);
 }

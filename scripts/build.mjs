@@ -1,6 +1,6 @@
 // Build: AOT policy validator (ajv standalone) → the launcher's argv patterns (from src/oci/flags.ts) → tsc → single-file engine binary (bun --compile).
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, copyFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, copyFileSync, rmSync } from 'node:fs';
 
 const bun = 'node_modules/@oven/bun-linux-x64/bin/bun';
 // the engine is compiled by the baseline build of bun: it runs on any x86-64 CPU (the default one
@@ -23,6 +23,10 @@ if (process.env.VKERNEL_BUILD_NO_COMPILE !== '1') {
     // static: no dynamic loader at each create, and it runs on a node whose libc is not the
     // builder's (the Kubernetes installer copies it there: src/install/node.ts)
     execFileSync('cc', ['-O2', '-static', '-Wall', '-Wextra', '-Werror', '-o', 'dist/vkernel-client', 'client/vkernel-client.c'], { stdio: 'inherit' });
+    // the same program under the runtime's name: the C entry point (launcher mode), which takes the
+    // hot calls without the sh launcher's /bin/sh and passes the rest to bin/vkernel-runtime
+    rmSync('dist/vkernel-runtime', { force: true });
+    linkSync('dist/vkernel-client', 'dist/vkernel-runtime');
   } catch (e) {
     if (e.code !== 'ENOENT') throw e;
     console.warn('build: no C compiler (cc): no dist/vkernel-client, every create with a request runs the engine');

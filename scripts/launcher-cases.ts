@@ -82,3 +82,33 @@ export function withCases(launcher: string): string {
   }
   return out;
 }
+
+/** the C entry point's copy of the same table (client/launcher-flags.h): name lists per kind */
+export const C_HEADER = 'client/launcher-flags.h';
+const cList = (name: string, names: readonly string[]) =>
+  `static const char *const ${name}[] = { ${[...names.map((n) => JSON.stringify(n)), 'NULL'].join(', ')} };`;
+
+/**
+ * The text of client/launcher-flags.h: the names (without dashes) of each kind of flag the
+ * launcher's generated functions tell apart, for client/vkernel-client.c's launcher mode, which
+ * classifies an argument as the sh functions do (exact `-name`/`--name`, or `-name=`/`--name=`).
+ */
+export function cHeader(): string {
+  const version = RUNC_GLOBAL.find((f) => f.names[0] === 'version') as FlagSpec;
+  const plainValues = (flags: readonly FlagSpec[], special: string) => flags.filter((f) => f.value && f.names[0] !== special).flatMap((f) => f.names);
+  const namesOf = (flags: readonly FlagSpec[], first: string) => flags.find((f) => f.names[0] === first)?.names ?? [];
+  return [
+    '/* SPDX-License-Identifier: GPL-2.0-only */',
+    '/* generated from src/oci/flags.ts by scripts/gen-launcher.ts (npm run build): do not edit */',
+    cList('ours_value_flags', OUR_GLOBAL.filter((f) => f.value).flatMap((f) => f.names)),
+    cList('ours_flags', OUR_GLOBAL.flatMap((f) => f.names)),
+    cList('root_flags', namesOf(RUNC_GLOBAL, 'root')),
+    cList('global_value_flags', plainValues(RUNC_GLOBAL, 'root')),
+    cList('help_flags', HELP.names),
+    cList('version_flags', version.names),
+    cList('true_words', TRUE_WORDS),
+    cList('bundle_flags', namesOf(COMMAND_FLAGS.create, 'bundle')),
+    ...(['create', 'start', 'delete'] as const).map((c) => cList(`${c}_value_flags`, plainValues(COMMAND_FLAGS[c], 'bundle'))),
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* generated from src/oci/flags.ts by scripts/gen-launcher.ts (npm run build): do not edit */
+static const char *const ours_value_flags[] = { "vkernel-set", "vkernel-config", "runc", NULL };
+static const char *const ours_flags[] = { "vkernel-set", "vkernel-config", "runc", NULL };
+static const char *const root_flags[] = { "root", NULL };
+static const char *const global_value_flags[] = { "log", "log-format", "criu", "rootless", NULL };
+static const char *const help_flags[] = { "help", "h", NULL };
+static const char *const version_flags[] = { "version", "v", NULL };
+static const char *const true_words[] = { "1", "t", "T", "TRUE", "true", "True", NULL };
+static const char *const bundle_flags[] = { "bundle", "b", NULL };
+static const char *const create_value_flags[] = { "console-socket", "pidfd-socket", "pid-file", "preserve-fds", NULL };
+static const char *const start_value_flags[] = { NULL };
+static const char *const delete_value_flags[] = { NULL };

@@ -1,0 +1,170 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, copyFileSync, linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { needs, type Prerequisite } from '../helpers/prereq.js';
+import { C_HEADER, cHeader } from '../../scripts/launcher-cases.js';
+
+/**
+ * The C entry point (dist/vkernel-runtime: client/vkernel-client.c in launcher mode) against the sh
+ * launcher (bin/vkernel-runtime) on the same calls: each runs in an installation whose runc and
+ * engine are scripts that print the argv they got (and runc the PATH it got, the engine the
+ * VKERNEL_RUNTIME_SELF it got), so what each launcher decided is what it printed. Every call must end
+ * the same way through both; the calls the C entry point takes itself (to runc, create's client, start
+ * and delete without markers) must not reach the sh launcher at all (an installation whose sh launcher
+ * only prints SH). The real runc and engine behind both launchers: the integration tier
+ * (fast-paths.test.ts, engine-server.test.ts).
+ */
+const CC: Prerequisite = {
+  name: 'a C compiler (cc) that links static binaries',
+  ok: spawnSync('cc', ['--version']).status === 0,
+  how: 'build-essential (the build compiles client/vkernel-client.c with it)',
+};
+
+const REPO = new URL('../..', import.meta.url).pathname;
+const work = mkdtempSync(join(tmpdir(), 'vk-entry-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+const script = (path: string, body: string) => { writeFileSync(path, `#!/bin/sh\n${body}\n`); chmodSync(path, 0o755); };
+
+/** an installation: bin/vkernel-runtime (the repo's, or `sh` when given), dist/ with the C program and a fake engine */
+function installation(name: string, binary: string, sh?: string): string {
+  const home = join(work, name);
+  mkdirSync(join(home, 'bin'), { recursive: true });
+  mkdirSync(join(home, 'dist'));
+  if (sh === undefined) copyFileSync(join(REPO, 'bin/vkernel-runtime'), join(home, 'bin/vkernel-runtime'));
+  else script(join(home, 'bin/vkernel-runtime'), sh);
+  chmodSync(join(home, 'bin/vkernel-runtime'), 0o755);
+  copyFileSync(binary, join(home, 'dist/vkernel-client'));
+  linkSync(join(home, 'dist/vkernel-client'), join(home, 'dist/vkernel-runtime'));
+  script(join(home, 'dist/vkernel-engine'), 'printf ENGINE; printf " [%s]" "$@"; echo " SELF=$VKERNEL_RUNTIME_SELF"');
+  return home;
+}
+
+interface Case {
+  args: string[];
+  /** files made under the runc root before the call (relative), and symlinks (name -> target) */
+  files?: string[];
+  links?: Record<string, string>;
+  /** the launcher's config file */
+  config?: string;
+  env?: Record<string, string>;
+  /** the C entry point takes it without the sh launcher */
+  fast?: boolean;
+}
+
+const ROOT = join(work, 'root');
+const B_PLAIN = join(work, 'plain');
+const B_OURS = join(work, 'ours');
+const rtGroup = join(work, 'rt-group');
+const cases: Case[] = [
+  { args: ['state', 'c1'], fast: true },
+  { args: ['--root', ROOT, 'state', 'c1'], fast: true },
+  { args: ['--log', '/dev/null', '--log-format', 'json', 'kill', 'c1', '9'], fast: true },
+  { args: ['--debug', '--systemd-cgroup', 'exec', '-t', 'c1', 'sh'], fast: true },
+  { args: ['--', 'state', 'c1'], fast: true },
+  { args: ['--root'], fast: true },
+  { args: [], fast: true },
+  { args: ['--help'], fast: true },
+  { args: ['--help=false', 'list'], fast: true },
+  { args: ['--version'] },
+  { args: ['-v=t'] },
+  { args: ['--vkernel-set', 'sched.policy=fifo', 'state', 'c1'] },
+  { args: ['--runc=/x', 'state', 'c1'] },
+  { args: ['--root', ROOT, 'start', 'c1'], fast: true },
+  { args: ['--root', ROOT, 'start', 'c1'], files: ['vkernel@c1.start'] },
+  { args: [`--root=${ROOT}`, 'start', 'c1'], files: ['vkernel@c1.lock'] },
+  { args: ['--root', ROOT, 'start', '--help'] },
+  { args: ['--root', ROOT, 'delete', 'c1'], fast: true },
+  { args: ['--root', ROOT, 'delete', '--force', 'c1'], files: ['vkernel@c1.json'] },
+  { args: ['--root', ROOT, 'delete', '-f', 'c1'], files: ['vkernel@c1.lock'] },
+  { args: ['--root', ROOT, 'delete', 'c1'], files: ['c1/vkernel.module:vkernel_c1 4242'] },
+  { args: ['--root', ROOT, 'delete', 'c1'], files: ['c1/'], links: { 'c1/vkernel.rt-group': rtGroup } },
+  { args: ['--root', ROOT, 'delete', 'c1'], files: ['c1/'], links: { 'c1/vkernel.rt-group': join(work, 'none') } },
+  { args: ['--root', ROOT, 'delete', '..'], fast: true },
+  { args: ['--root', ROOT, 'delete', '--', 'c1'], fast: true },
+  { args: ['--root', ROOT, 'create', '--bundle', B_PLAIN, 'c1'], fast: true },
+  { args: ['--root', ROOT, 'create', `-b=${B_PLAIN}`, '--pid-file', '/x/pid', 'c1'], fast: true },
+  { args: ['--root', ROOT, 'create', '--bundle', B_OURS, 'c1'], fast: true },
+  { args: ['--root', ROOT, 'create', '--console-socket', B_PLAIN, '--bundle', B_OURS, '--', 'c1'], fast: true },
+  { args: ['--root', ROOT, 'create', '--bundle', B_PLAIN, 'c1'], config: 'defaults:\n  sched.policy: cfs\n', fast: true },
+  { args: ['--root', ROOT, 'create', '--bundle', B_PLAIN, 'c1'], config: `runc:  '${join(work, 'runc2')}' \n`, fast: true },
+  { args: ['--root', ROOT, 'create', '--help'] },
+  { args: ['create', 'c1'], fast: true },
+  { args: ['--root', ROOT, 'run', '--bundle', B_PLAIN, 'c1'] },
+  { args: ['ps'] },
+  { args: ['ps', 'c1'] },
+  { args: ['features'] },
+  { args: ['gc'] },
+  { args: ['vkernel-rt-supervise', '{}'] },
+  { args: ['state', 'c1'], env: { PATH: '' }, fast: true },
+];
+
+needs(CC).describe('the C entry point decides every call as the sh launcher does', () => {
+  let sh: string;
+  let fast: string;
+  beforeAll(() => {
+    const binary = join(work, 'vkernel-client');
+    execFileSync('cc', ['-O2', '-static', '-Wall', '-Wextra', '-Werror', '-o', binary, join(REPO, 'client/vkernel-client.c')]);
+    sh = installation('home', binary);
+    fast = installation('home-sh-prints', binary, 'echo SH');
+    for (const b of [B_PLAIN, B_OURS]) mkdirSync(b);
+    writeFileSync(join(B_PLAIN, 'config.json'), '{"process":{"env":["PATH=/bin"]}}');
+    writeFileSync(join(B_OURS, 'config.json'), '{"annotations":{"io.vkernel.sched.policy":"cfs"}}');
+    mkdirSync(rtGroup);
+    writeFileSync(join(rtGroup, 'cpu.rt_runtime_us'), '5000\n');
+    script(join(work, 'runc'), 'printf RUNC; printf " [%s]" "$@"; echo " PATH=$PATH"');
+    script(join(work, 'runc2'), 'printf "RUNC (the config file\'s)"; printf " [%s]" "$@"; echo');
+  });
+
+  /** one call through one entry point, in a fresh root with the case's files */
+  function call(entry: string, c: Case): string {
+    rmSync(ROOT, { recursive: true, force: true });
+    mkdirSync(ROOT);
+    for (const f of c.files ?? []) {
+      const [name, text] = f.split(':');
+      if (name.endsWith('/')) mkdirSync(join(ROOT, name), { recursive: true });
+      else {
+        mkdirSync(join(ROOT, name, '..'), { recursive: true });
+        writeFileSync(join(ROOT, name), text ?? '');
+      }
+    }
+    for (const [name, target] of Object.entries(c.links ?? {})) symlinkSync(target, join(ROOT, name));
+    const config = join(work, 'config.yaml');
+    rmSync(config, { force: true });
+    if (c.config) writeFileSync(config, c.config);
+    const env: Record<string, string> = {
+      PATH: process.env.PATH ?? '', VKERNEL_RUNC: join(work, 'runc'), VKERNEL_RUNTIME_CONFIG: config, VKERNEL_ENGINE_SOCKET: 'off', ...c.env,
+    };
+    if (env.PATH === '') delete env.PATH;
+    const r = spawnSync(entry, c.args, { env, encoding: 'utf8', cwd: work });
+    return `${r.stdout.replaceAll(entry, '<self>')}${r.stderr}exit ${r.status}`;
+  }
+
+  const title = (c: Case) => [
+    c.args.join(' ') || '(no arguments)',
+    ...(c.files ?? []).map((f) => `with ${f}`), ...Object.entries(c.links ?? {}).map(([n, t]) => `with ${n} -> ${t}`),
+    ...(c.config ? [`config ${JSON.stringify(c.config)}`] : []), ...Object.entries(c.env ?? {}).map(([k, v]) => `${k}=${JSON.stringify(v)}`),
+    c.fast ? '(C alone)' : '(through sh)',
+  ].join(', ').replaceAll(work, '<work>');
+  test.each(cases.map((c) => [title(c), c] as const))('%s', (_, c) => {
+    const viaSh = call(join(sh, 'bin/vkernel-runtime'), c);
+    const viaC = call(join(sh, 'dist/vkernel-runtime'), c);
+    expect(viaC).toBe(viaSh);
+    expect(viaSh).toMatch(/^(RUNC|ENGINE) /);
+    // without the sh launcher, where the C entry point takes the call itself
+    const alone = call(join(fast, 'dist/vkernel-runtime'), c);
+    if (c.fast) expect(alone.replaceAll(fast, sh)).toBe(viaSh);
+    else expect(alone).toMatch(/^SH\n/);
+  });
+
+  test('an RT group link: the sh launcher (which the C entry point passes the call to) zeroes its budget before runc', () => {
+    writeFileSync(join(rtGroup, 'cpu.rt_runtime_us'), '5000\n');
+    call(join(sh, 'dist/vkernel-runtime'), cases.find((c) => c.links?.['c1/vkernel.rt-group'] === rtGroup)!);
+    expect(readFileSync(join(rtGroup, 'cpu.rt_runtime_us'), 'utf8').trim()).toBe('0');
+  });
+});
+
+test(`${C_HEADER} holds exactly what src/oci/flags.ts generates (run \`npm run build\`)`, () => {
+  expect(readFileSync(join(REPO, C_HEADER), 'utf8')).toBe(cHeader());
+});
