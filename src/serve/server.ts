@@ -49,8 +49,22 @@ export interface Self { engine: string; identity: string; context: string }
 
 const REBUILT = 'the engine was rebuilt since this server started';
 
-/** the fields of the environment that decide what a call does (not the caller's socket activation) */
-const comparable = (e: RuntimeEnv): string => JSON.stringify({ ...e, listenFds: 0, listenPid: undefined });
+/**
+ * the fields of the environment that decide what a call does, but the caller's socket activation and
+ * the launcher it ran (VKERNEL_RUNTIME_SELF: the path helpers are started by, which each call takes
+ * from its caller: `asCaller`), so that the C entry point, the sh launcher and a symlink to either
+ * are served alike
+ */
+const SELF = 'VKERNEL_RUNTIME_SELF=';
+const notSelf = (e: RuntimeEnv) => e.own.filter((kv) => !kv.startsWith(SELF));
+const comparable = (e: RuntimeEnv): string =>
+  JSON.stringify({ ...e, listenFds: 0, listenPid: undefined, selfPath: undefined, self: undefined, own: notSelf(e) });
+
+/** the server's environment with the caller's launcher: what the engine the caller ran would have */
+export const asCaller = (own: RuntimeEnv, req: Request, engine: string): RuntimeEnv => {
+  const theirs = readEnv(req.env, engine, undefined);
+  return { ...own, selfPath: theirs.selfPath, self: theirs.self, own: [...notSelf(own), ...theirs.own.filter((kv) => kv.startsWith(SELF))] };
+};
 
 /** why this call goes to the engine instead (undefined: served here) */
 export function refusal(req: Request, inv: Invocation, own: RuntimeEnv, self: Self): string | undefined {
@@ -169,7 +183,7 @@ async function serveCall(req: Request, ch: Channel, own: RuntimeEnv, self: Self,
   try {
     (await import('../module/build.js')).forgetBuildHits();
     const config = await loadConfig(inv.vkernelConfig, own.configPath, own.lockDir);
-    rt = new ServedRuntime(inv, log, runcBinary(inv, config?.runc, own.runc), config, own, ch);
+    rt = new ServedRuntime(inv, log, runcBinary(inv, config?.runc, own.runc), config, asCaller(own, req, self.engine), ch);
     rt.callerPid = req.pid;
     code = await (await import('../lifecycle/create.js')).create(rt);
   } catch (e) {

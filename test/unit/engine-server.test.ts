@@ -1,10 +1,10 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readEnv } from '../../src/env.js';
+import { readEnv, type RuntimeEnv } from '../../src/env.js';
 import { parseArgv } from '../../src/oci/argv.js';
 import { Decoder, encode, ownContext, parseEnd, parseRequest, PROTOCOL, type Request } from '../../src/serve/protocol.js';
-import { identity, refusal, type Self } from '../../src/serve/server.js';
+import { asCaller, identity, refusal, type Self } from '../../src/serve/server.js';
 
 /** the Q payload as client/vkernel-client.c writes it */
 const q = (engine: string, cwd: string, context: string, argv: string[], env: string[], pid = '42') =>
@@ -83,6 +83,19 @@ describe('what the server leaves to the engine (refusal)', () => {
     expect(why(req(['create', '--help']))).toBe('not a create');
     expect(why(req(['start', 'c1']))).toBe('not a create');
     expect(why(req(['--version']))).toBe('not a create');
+  });
+
+  test('the launcher the caller ran (VKERNEL_RUNTIME_SELF) is no difference: served, and its helpers are started by that launcher', () => {
+    const viaC = { ...env, VKERNEL_RUNTIME_SELF: '/opt/vkr/dist/vkernel-runtime' };
+    const viaSh = { ...env, VKERNEL_RUNTIME_SELF: '/opt/vkr/bin/vkernel-runtime' };
+    const ownSh = readEnv(viaSh, engine, undefined);
+    expect(refusal(req(create, { env: viaC }), parseArgv(create), ownSh, self())).toBeUndefined();
+    expect(asCaller(ownSh, req(create, { env: viaC }), engine).self).toEqual(['/opt/vkr/dist/vkernel-runtime']);
+    expect(asCaller(ownSh, req(create, { env: viaC }), engine).selfPath).toBe('/opt/vkr/dist/vkernel-runtime');
+    // none: the engine's own path, as the engine exec'd would take
+    expect(asCaller(ownSh, req(create), engine).self).toEqual([engine]);
+    const sorted = (e: RuntimeEnv) => ({ ...e, own: [...e.own].sort() });
+    expect(sorted(asCaller(ownSh, req(create, { env: viaC }), engine))).toEqual(sorted(readEnv(viaC, engine, undefined)));
   });
 
   test('a test aid in the caller\'s environment: the engine (it is per process); the profiler only as the server\'s own', () => {
