@@ -2,6 +2,7 @@
 /* generated from src/oci/flags.ts by scripts/gen-launcher.ts (npm run build): do not edit */
 static const char *const ours_value_flags[] = { "vkernel-set", "vkernel-config", "runc", NULL };
 static const char *const ours_flags[] = { "vkernel-set", "vkernel-config", "runc", NULL };
+static const char *const set_flags[] = { "vkernel-set", NULL };
 static const char *const root_flags[] = { "root", NULL };
 static const char *const global_value_flags[] = { "log", "log-format", "criu", "rootless", NULL };
 static const char *const help_flags[] = { "help", "h", NULL };

@@ -502,7 +502,9 @@ static int client_main(int argc, char **argv)
  * callers exec as they exec runc. It reads argv as bin/vkernel-runtime does and takes the calls
  * that need no more than that itself, without the sh launcher's exec of /bin/sh: the subcommands
  * the launcher never intercepts (to runc), create (this program's client mode, in this process),
- * and start and delete with none of the launcher's markers (to runc). Everything else, and any
+ * and start and delete with none of the launcher's markers (to runc); with --vkernel-set among the
+ * global flags too (a create's policy: runc runs without them, as the engine would run it, and a
+ * create takes them to the server). Everything else, and any
  * case it is not sure of, goes to the sh launcher beside it (HOME/bin/vkernel-runtime) with the
  * same argv, which decides again and does the rest: the sh launcher stays the whole
  * implementation, this one its fast path (test/unit/launcher-entry.test.ts runs both on the same
@@ -698,13 +700,19 @@ struct call {
 	/* the value flags of the subcommand, when the launcher reads it (create, start, delete) */
 	const char *const *values;
 	int defaults, ours, version, help;
+	/* ours were only --vkernel-set (a create's policy: runc never sees them), and where */
+	int sets_only;
+	char *set_at;
 };
 
 /* the global flags, up to the subcommand; the index of the subcommand (argc: none) */
 static int read_globals(struct call *c, int argc, char **argv)
 {
-	int i, skip = 0, root = 0;
+	int i, skip = 0, root = 0, others = 0;
 
+	c->set_at = calloc((size_t)argc + 1, 1);
+	if (!c->set_at)
+		die("out of memory");
 	for (i = 1; i < argc; i++) {
 		if (skip || root) {
 			if (root)
@@ -717,9 +725,17 @@ static int read_globals(struct call *c, int argc, char **argv)
 		case K_OURS_VALUE:
 			c->ours = 1;
 			skip = 1;
+			if (named(flag_body(argv[i]), set_flags, 0, NULL) && i + 1 < argc)
+				memset(c->set_at + i, 1, 2);
+			else
+				others = 1;
 			break;
 		case K_OURS:
 			c->ours = 1;
+			if (named(flag_body(argv[i]), set_flags, 1, NULL))
+				c->set_at[i] = 1;
+			else
+				others = 1;
 			break;
 		case K_ROOT:
 			root = 1;
@@ -738,12 +754,28 @@ static int read_globals(struct call *c, int argc, char **argv)
 			break;
 		case K_WORD:
 			c->cmd = argv[i];
+			c->sets_only = c->ours && !others;
 			return i;
 		default:
 			break;
 		}
 	}
+	c->sets_only = c->ours && !others;
 	return argc;
+}
+
+/* argv without the --vkernel-set flags read_globals found: what runc gets (engine: runcArgv) */
+static char **without_sets(const struct call *c, int argc, char **argv)
+{
+	char **out = calloc((size_t)argc + 1, sizeof(*out));
+	int i, n = 0;
+
+	if (!out)
+		die("out of memory");
+	for (i = 0; i < argc; i++)
+		if (!c->set_at[i])
+			out[n++] = argv[i];
+	return out;
 }
 
 /* the subcommands the sh launcher intercepts (all others go to runc) */
@@ -834,7 +866,7 @@ static int create_here(struct call *c, const char *engine_path, const char *self
 	args[0] = "vkernel-client";
 	args[1] = (char *)engine_path;
 	args[2] = (char *)c->runc;
-	args[3] = c->defaults ? "" : scan;
+	args[3] = c->defaults || c->sets_only ? "" : scan;
 	memcpy(args + 4, argv + 1, (size_t)(argc - 1) * sizeof(*args));
 	setenv("VKERNEL_RUNTIME_SELF", self, 1);
 	return client_main(argc + 3, args);
@@ -845,7 +877,7 @@ static int launcher_main(int argc, char **argv)
 	struct call c = { .runc = getenv("VKERNEL_RUNC"), .root = "/run/runc", .bundle = ".",
 			  .id = "" };
 	const char *path = getenv("PATH"), *how = getenv("VKERNEL_ENGINE");
-	char home[4096], sh[4200], engine_path[4200], *arg0 = argv[0], *self;
+	char home[4096], sh[4200], engine_path[4200], *arg0 = argv[0], *self, **runc_argv;
 	int at;
 
 	if (!path || !*path)
@@ -854,10 +886,12 @@ static int launcher_main(int argc, char **argv)
 		c.runc = "runc";
 	read_config(&c.runc, &c.defaults);
 	at = read_globals(&c, argc, argv);
-	argv[0] = (char *)c.runc;
-	if (!c.ours && !c.version) {
+	/* --vkernel-set alone: a policy for a create, nothing for runc (which must not see it) */
+	runc_argv = c.sets_only ? without_sets(&c, argc, argv) : argv;
+	runc_argv[0] = (char *)c.runc;
+	if ((!c.ours || c.sets_only) && !c.version) {
 		if (!c.cmd || !intercepted(c.cmd))
-			exec_or_die(c.runc, argv, 1);
+			exec_or_die(c.runc, runc_argv, 1);
 		if (!strcmp(c.cmd, "create"))
 			c.values = create_value_flags;
 		else if (!strcmp(c.cmd, "start"))
@@ -880,10 +914,10 @@ static int launcher_main(int argc, char **argv)
 	}
 	if (c.values == start_value_flags && !c.help && !marked(c.root, "vkernel@%s.start", c.id) &&
 	    !marked(c.root, "vkernel@%s.lock", c.id))
-		exec_or_die(c.runc, argv, 1);
+		exec_or_die(c.runc, runc_argv, 1);
 	if (c.values == delete_value_flags && !c.help && !marked(c.root, "vkernel@%s.json", c.id) &&
 	    !marked(c.root, "vkernel@%s.lock", c.id) && !delete_marked(c.root, c.id))
-		exec_or_die(c.runc, argv, 1);
+		exec_or_die(c.runc, runc_argv, 1);
 	/* the sh launcher, told where it is and the path we were run by: it needs no readlink */
 	setenv("VKERNEL_RUNTIME_HOME", home, 1);
 	setenv("VKERNEL_LAUNCHER_SELF", self, 1);

@@ -102,6 +102,7 @@ export function cHeader(): string {
     '/* generated from src/oci/flags.ts by scripts/gen-launcher.ts (npm run build): do not edit */',
     cList('ours_value_flags', OUR_GLOBAL.filter((f) => f.value).flatMap((f) => f.names)),
     cList('ours_flags', OUR_GLOBAL.flatMap((f) => f.names)),
+    cList('set_flags', namesOf(OUR_GLOBAL, 'vkernel-set')),
     cList('root_flags', namesOf(RUNC_GLOBAL, 'root')),
     cList('global_value_flags', plainValues(RUNC_GLOBAL, 'root')),
     cList('help_flags', HELP.names),

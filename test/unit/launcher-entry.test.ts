@@ -51,6 +51,12 @@ interface Case {
   env?: Record<string, string>;
   /** the C entry point takes it without the sh launcher */
   fast?: boolean;
+  /**
+   * --vkernel-set before a call that is not a create: the sh launcher takes it to the engine, which
+   * runs runc without them (src/cli/commands/passthrough.ts: callerArgv); the C entry point runs
+   * runc without them itself. Its outcome must be the sh launcher's on the argv without them.
+   */
+  strip?: boolean;
 }
 
 const ROOT = join(work, 'root');
@@ -69,7 +75,14 @@ const cases: Case[] = [
   { args: ['--help=false', 'list'], fast: true },
   { args: ['--version'] },
   { args: ['-v=t'] },
-  { args: ['--vkernel-set', 'sched.policy=fifo', 'state', 'c1'] },
+  { args: ['--vkernel-set', 'sched.policy=fifo', 'state', 'c1'], fast: true, strip: true },
+  { args: ['--vkernel-set=sched.policy=fifo', '--vkernel-set', 'strict=true', '--root', ROOT, 'start', 'c1'], fast: true, strip: true },
+  { args: ['--vkernel-set', 'sched.policy=fifo', '--root', ROOT, 'delete', 'c1'], fast: true, strip: true },
+  { args: ['--vkernel-set', 'sched.policy=fifo', '--root', ROOT, 'delete', 'c1'], files: ['vkernel@c1.json'] },
+  { args: ['--vkernel-set', 'sched.policy=fifo', '--help'], fast: true, strip: true },
+  { args: ['--vkernel-set', 'sched.policy=cfs', '--root', ROOT, 'create', '--bundle', B_PLAIN, 'c1'], fast: true },
+  { args: ['--vkernel-set', 'sched.policy=cfs', '--runc', '/x', 'state', 'c1'] },
+  { args: ['--vkernel-set'] },
   { args: ['--runc=/x', 'state', 'c1'] },
   { args: ['--root', ROOT, 'start', 'c1'], fast: true },
   { args: ['--root', ROOT, 'start', 'c1'], files: ['vkernel@c1.start'] },
@@ -99,6 +112,16 @@ const cases: Case[] = [
   { args: ['vkernel-rt-supervise', '{}'] },
   { args: ['state', 'c1'], env: { PATH: '' }, fast: true },
 ];
+
+/** args without the --vkernel-set flags before the subcommand */
+function withoutSets(args: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--vkernel-set') i++;
+    else if (!args[i].startsWith('--vkernel-set=')) out.push(args[i]);
+  }
+  return out;
+}
 
 needs(CC).describe('the C entry point decides every call as the sh launcher does', () => {
   let sh: string;
@@ -145,10 +168,10 @@ needs(CC).describe('the C entry point decides every call as the sh launcher does
     c.args.join(' ') || '(no arguments)',
     ...(c.files ?? []).map((f) => `with ${f}`), ...Object.entries(c.links ?? {}).map(([n, t]) => `with ${n} -> ${t}`),
     ...(c.config ? [`config ${JSON.stringify(c.config)}`] : []), ...Object.entries(c.env ?? {}).map(([k, v]) => `${k}=${JSON.stringify(v)}`),
-    c.fast ? '(C alone)' : '(through sh)',
+    c.fast ? '(C alone)' : '(through sh)', ...(c.strip ? ['as the sh launcher without --vkernel-set'] : []),
   ].join(', ').replaceAll(work, '<work>');
   test.each(cases.map((c) => [title(c), c] as const))('%s', (_, c) => {
-    const viaSh = call(join(sh, 'bin/vkernel-runtime'), c);
+    const viaSh = call(join(sh, 'bin/vkernel-runtime'), c.strip ? { ...c, args: withoutSets(c.args) } : c);
     const viaC = call(join(sh, 'dist/vkernel-runtime'), c);
     expect(viaC).toBe(viaSh);
     expect(viaSh).toMatch(/^(RUNC|ENGINE) /);
