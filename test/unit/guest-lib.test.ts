@@ -51,3 +51,17 @@ describe('fifobounds: the FIFO share the rt v2 budget checks accept (rtv2.budget
     expect(fifobounds(stats(1000, 0, 0), stats(1000, 5, 2000), 0)).toEqual([20, 31]);
   });
 });
+
+const supwaited = (before: string, after: string): string =>
+  execFileSync('sh', ['-c', '. "$0"; supwaited "$@"', LIB, before, after], { encoding: 'utf8' }).trim();
+
+describe('supwaited: the self-limit waits rtv2.exec_follows adds to its bound', () => {
+  test('the ms waited between the two counters, rounded up', () => {
+    expect(supwaited(stats(100, 0, 0), stats(100, 8, 966.79))).toBe('967');
+    expect(supwaited(stats(100, 2, 300), stats(100, 2, 300))).toBe('0');
+  });
+  test('a counter missing: nothing (the check then fails, with both printed)', () => {
+    expect(supwaited('', stats(100, 8, 966.79))).toBe('');
+    expect(supwaited(stats(100, 8, 966.79), '')).toBe('');
+  });
+});

@@ -18,7 +18,7 @@ mkdir -p /sys/fs/cgroup /run /var/run /etc
 grep -q ' /sys/fs/cgroup ' /proc/mounts || mount -t cgroup2 cgroup2 /sys/fs/cgroup
 echo "+cpu +cpuset +memory +pids" >/sys/fs/cgroup/cgroup.subtree_control 2>/dev/null
 export PATH=/usr/sbin:/usr/bin:/bin
-RT="/opt/vkr/bin/vkernel-runtime --root /run/runc"
+RT="$VKR --root /run/runc"
 # the operator's config: the supervisor may use up to 50 % of one CPU (default 20 %): a sample that
 # costs ~0.4 ms on the test host costs 25-250 ms in this emulated guest (more as the machine running
 # qemu gets loaded), and at 20 % it could sample only every 0.1-1.2 s. The 20 % default bound is
@@ -70,17 +70,26 @@ result rtv2.tasks_fifo $? "init $init policy/prio $ip (chrt: $(chrt -p "$init" 2
 
 # a task started later by exec follows: it measures how long after its start it became FIFO (5 times);
 # the supervisor sweeps every 20 ms while FIFO, longer where its samples are costly (its self-limit:
-# a sample costs it 15-35 ms of CPU in this emulated guest), so the bound is 150 ms + its sweep
-sw=$(supstats i1 | sed -n 's/.*sweep \([0-9]*\) ms.*/\1/p')
+# a sample costs it 15-35 ms of CPU in this emulated guest), and its self-limit may make it wait
+# before it samples again (it counts the waits): the bound is 150 ms + 10 of its sweeps (the wider
+# of before and after) + the time it reported waiting over the 5 execs (CI 2026-12-04, a loaded
+# host: 8 waits of 967 ms in all, one task FIFO after 900 ms)
+s0=$(supstats i1)
 lags=""
-r=0
 for n in 1 2 3 4 5; do
 	out=$(runc --root /run/runc exec i1 rtload waitfifo 8000 2>&1)
 	lag=$(echo "$out" | sed -n 's/^fifo after \([0-9]*\) us$/\1/p')
 	lags="$lags ${lag:-$out}"
-	[ -n "$lag" ] && [ -n "$sw" ] && [ "$lag" -lt $((150000 + 10 * sw * 1000)) ] || r=1
 done
-result rtv2.exec_follows $r "5 exec'd tasks became FIFO after (us):$lags (accepted: below 150 ms + 10 of the supervisor's sweeps, now ${sw:-?} ms: its self-limit spaces its samples out where they are costly, and a runc exec's own threads joining make them costlier); $(supstats i1)"
+s1=$(supstats i1)
+sw=$(printf '%s\n%s\n' "$s0" "$s1" | sed -n 's/.*sweep \([0-9]*\) ms.*/\1/p' | sort -n | tail -n 1)
+wt=$(supwaited "$s0" "$s1")
+r=0
+for lag in $lags; do
+	case $lag in *[!0-9]*) r=1 ;; *) [ -n "$sw" ] && [ -n "$wt" ] && [ "$lag" -lt $((150000 + 10 * sw * 1000 + wt * 1000)) ] || r=1 ;; esac
+done
+[ "$(echo $lags | wc -w)" -ge 5 ] || r=1
+result rtv2.exec_follows $r "5 exec'd tasks became FIFO after (us):$lags (accepted: below 150 ms + 10 of the supervisor's sweeps, ${sw:-?} ms, + its self-limit's waits over them, ${wt:-?} ms: it spaces its samples out where they are costly, and a runc exec's own threads joining make them costlier); before: $s0; after: $s1"
 $RT delete --force i1 >/dev/null 2>&1
 l1=$(leftovers i1)
 

@@ -44,6 +44,10 @@ cgroup2_setup() {
 	mount -t cgroup2 none $u
 	echo +cpu >$u/cgroup.subtree_control
 }
+# VKR: the runtime as an installation registers it: the C entry point (client/vkernel-client.c,
+# which passes what it does not take itself to the sh launcher beside it) when the payload has it
+VKR=/opt/vkr/dist/vkernel-runtime
+[ -x $VKR ] || VKR=/opt/vkr/bin/vkernel-runtime
 # runtime_required CHECKS...: the runtime payload of test/vm/lib/runtime-payload.mjs must be in the
 # initramfs; without it every check FAILs with the reason and the script ends (VKEND). Then
 # runtime_setup.
@@ -84,7 +88,7 @@ runtime_setup() {
 	cgroup1 cpu cpuacct cpuset memory pids devices freezer
 	mkdir -p /run /var/run /etc
 	export PATH=/usr/sbin:/usr/bin:/bin
-	RT="/opt/vkr/bin/vkernel-runtime --root /run/runc"
+	RT="$VKR --root /run/runc"
 }
 
 # The host's switch of per-namespace features (kernel/README.md "enable"): a namespace the host did
@@ -242,6 +246,13 @@ fifobounds() {
 			}
 			print lo, hi
 		}'
+}
+# supwaited BEFORE AFTER: the ms (whole) its self-limit made the supervisor wait between its
+# counters BEFORE and AFTER (supstats); empty where either lacks them
+supwaited() {
+	printf '%s\n%s\n' "$1" "$2" | awk '
+		match($0, /wait\(s\) of [0-9.]+ ms/) { x[n++] = substr($0, RSTART + 10, RLENGTH - 13) + 0 }
+		END { if (n == 2) printf "%d\n", x[1] - x[0] + 0.999 }'
 }
 # suplog ID LINE: the supervisor's log after its line LINE
 suplog() { tail -n +"$(($2 + 1))" "$RTV2_LOCKS/rt-supervisor@$1.log" 2>/dev/null; }
