@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const N = Number(process.env.VKERNEL_BENCH_RUNS ?? 15);
-const RUNTIME = process.env.VKERNEL_BENCH_RUNTIME ?? new URL('../bin/vkernel-runtime', import.meta.url).pathname;
+const RUNTIME = process.env.VKERNEL_BENCH_RUNTIME ?? [new URL('../dist/vkernel-runtime', import.meta.url).pathname, new URL('../bin/vkernel-runtime', import.meta.url).pathname].find((p) => existsSync(p));
 // VKERNEL_BENCH_BASELINE: another installation's launcher (e.g. an older build), measured in the same rounds
 const BASELINE = process.env.VKERNEL_BENCH_BASELINE;
 const DOCKER = '/usr/bin/docker'; // the Debian 20.10 client (a newer one elsewhere on PATH refuses API 1.41)

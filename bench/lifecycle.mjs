@@ -1,4 +1,5 @@
-// `npm run bench`: plain runc vs vkernel-runtime on the same bundle, in one run.
+// `npm run bench`: plain runc vs vkernel-runtime on the same bundle, in one run, through the C entry
+// point (dist/vkernel-runtime) where the build made it, and some rows through the sh launcher too.
 //   passthrough: `state` of a created container
 //   lifecycle:   create + start + delete of `true` (no vkernel request, then with policies),
 //                through the engine server (the launcher's way) and the engine executable
@@ -29,7 +30,12 @@ import { makeBundle, makeRootfs, quantile } from './lib/bundle.mjs';
 import { stopServer } from './lib/server.mjs';
 
 const N = Number(process.env.VKERNEL_BENCH_RUNS ?? 30);
-const RUNTIME = new URL('../bin/vkernel-runtime', import.meta.url).pathname;
+// the entry point callers run: the C one where the build made it (a C compiler), else the sh
+// launcher, which also has rows of its own (SH: what a build without a C compiler runs)
+const SH = new URL('../bin/vkernel-runtime', import.meta.url).pathname;
+const C_ENTRY = new URL('../dist/vkernel-runtime', import.meta.url).pathname;
+const RUNTIME = existsSync(C_ENTRY) ? C_ENTRY : SH;
+const ENTRY = RUNTIME === SH ? 'sh launcher (no C entry point built)' : 'C entry point';
 const w = mkdtempSync(join(tmpdir(), 'vk-bench-'));
 const rootfs = makeRootfs(w);
 const bundle = (annotations) => makeBundle(w, rootfs, annotations);
@@ -89,23 +95,26 @@ const results = [];
 // passthrough: state of one created container
 run('runc', ['create', '--bundle', plain, 'bench-state']);
 const runcState = () => run('runc', ['state', 'bench-state']);
-results.push(measure('vkernel-runtime state (launcher exec)', () => run(RUNTIME, ['state', 'bench-state']), runcState));
+results.push(measure(`vkernel-runtime state (${ENTRY})`, () => run(RUNTIME, ['state', 'bench-state']), runcState));
+if (RUNTIME !== SH) results.push(measure('vkernel-runtime state (sh launcher)', () => run(SH, ['state', 'bench-state']), runcState));
 // installed as README.md says: a symlink in PATH's directories pointing into the checkout
 const LINKED = join(w, 'vkernel-runtime');
 symlinkSync(RUNTIME, LINKED);
-results.push(measure('vkernel-runtime state (launcher exec, through a symlink)', () => run(LINKED, ['state', 'bench-state']), runcState));
+results.push(measure(`vkernel-runtime state (${ENTRY}, through a symlink)`, () => run(LINKED, ['state', 'bench-state']), runcState));
 results.push(measure('vkernel-runtime state (engine executable, bun)', () => run(RUNTIME, ['--vkernel-set', 'strict=true', 'state', 'bench-state']), runcState));
 results.push(measure('vkernel-runtime state (engine, node)', () => run(RUNTIME, ['--vkernel-set', 'strict=true', 'state', 'bench-state'], { VKERNEL_ENGINE: 'node' }), runcState));
 run('runc', ['delete', '--force', 'bench-state']);
 
 const runcLife = () => lifecycle('runc', plain);
 results.push(measure('vkernel-runtime create+start+delete, no request', () => lifecycle(RUNTIME, plain), runcLife));
+if (RUNTIME !== SH) results.push(measure('vkernel-runtime create+start+delete, no request (sh launcher)', () => lifecycle(SH, plain), runcLife));
 results.push(measure('vkernel-runtime create+start+delete, no request, through a symlink', () => lifecycle(LINKED, plain), runcLife));
 const cfs = bundle({ 'io.vkernel.sched.policy': 'cfs' });
 // the server: started by this create, listening before the rows below
 lifecycle(RUNTIME, cfs);
 for (let i = 0; i < 100 && !existsSync(SOCKET); i++) spawnSync('sleep', ['0.05']);
 results.push(measure('vkernel-runtime create, sched.policy=cfs: one call (engine server)', () => createOnly(RUNTIME, cfs), () => createOnly('runc', cfs)));
+if (RUNTIME !== SH) results.push(measure('vkernel-runtime create, sched.policy=cfs: one call (engine server, sh launcher)', () => createOnly(SH, cfs), () => createOnly('runc', cfs)));
 results.push(measure('vkernel-runtime create, sched.policy=cfs: one call (engine executable)', () => createOnly(RUNTIME, cfs, OFF), () => createOnly('runc', cfs)));
 results.push(measure('vkernel-runtime create+start+delete, sched.policy=cfs (engine server)', () => lifecycle(RUNTIME, cfs), runcLife));
 results.push(measure('vkernel-runtime create+start+delete, sched.policy=cfs (engine executable)', () => lifecycle(RUNTIME, cfs, OFF), runcLife));
@@ -113,6 +122,7 @@ results.push(measure('vkernel-runtime create+start+delete, sched.policy=cfs (nod
 const fifo = bundle({ 'io.vkernel.sched.policy': 'fifo' });
 try {
   results.push(measure('vkernel-runtime create+start+delete, sched.policy=fifo (engine server)', () => lifecycle(RUNTIME, fifo), runcLife));
+  if (RUNTIME !== SH) results.push(measure('vkernel-runtime create+start+delete, sched.policy=fifo (engine server, sh launcher)', () => lifecycle(SH, fifo), runcLife));
   results.push(measure('vkernel-runtime create+start+delete, sched.policy=fifo (engine executable)', () => lifecycle(RUNTIME, fifo, OFF), runcLife));
 } catch (e) {
   console.log(`(fifo not measured: ${e.message})`);
@@ -121,7 +131,7 @@ try {
 console.log(`median (p25-p75) of ${N} runs, ms, each row in turns with plain runc's same call; runc's median (p25-p75) in those turns, the ratio of the medians and their difference`);
 const iqr = ([a, b]) => `(${a.toFixed(1)}-${b.toFixed(1)})`.padEnd(14);
 for (const r of results) {
-  console.log(`${r.label.padEnd(72)} ${r.median.toFixed(1).padStart(7)} ${iqr(r.spread)} runc ${r.base.toFixed(1).padStart(6)} ${iqr(r.baseSpread)} x${(r.median / r.base).toFixed(2)}  ${(r.median - r.base >= 0 ? '+' : '')}${(r.median - r.base).toFixed(1)}`);
+  console.log(`${r.label.padEnd(84)} ${r.median.toFixed(1).padStart(7)} ${iqr(r.spread)} runc ${r.base.toFixed(1).padStart(6)} ${iqr(r.baseSpread)} x${(r.median / r.base).toFixed(2)}  ${(r.median - r.base >= 0 ? '+' : '')}${(r.median - r.base).toFixed(1)}`);
 }
 stopServer(SOCKET);
 rmSync(w, { recursive: true, force: true });

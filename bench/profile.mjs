@@ -10,7 +10,7 @@
 // phases; "outside" is wall minus the engine's own total: for the executable the launcher sh, exec
 // and process exit; for the server the launcher sh, the client and the socket's round trips.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HAS_PERF as PERF, makeBundle, makeRootfs, measuredCall, quantile as q } from './lib/bundle.mjs';
@@ -19,7 +19,7 @@ import { stopServer } from './lib/server.mjs';
 const N = Number(process.env.VKERNEL_BENCH_RUNS ?? 20);
 const POLICIES = (process.env.VKERNEL_BENCH_POLICIES ?? 'cfs fifo').split(/\s+/).filter(Boolean);
 const PATHS = (process.env.VKERNEL_BENCH_PATHS ?? 'server executable').split(/\s+/).filter(Boolean);
-const RUNTIME = process.env.VKERNEL_BENCH_RUNTIME ?? new URL('../bin/vkernel-runtime', import.meta.url).pathname;
+const RUNTIME = process.env.VKERNEL_BENCH_RUNTIME ?? [new URL('../dist/vkernel-runtime', import.meta.url).pathname, new URL('../bin/vkernel-runtime', import.meta.url).pathname].find((p) => existsSync(p));
 const w = mkdtempSync(join(tmpdir(), 'vk-profile-'));
 const root = join(w, 'root');
 const prof = join(w, 'profile.jsonl');

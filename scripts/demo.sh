@@ -34,7 +34,9 @@ fi
 
 # VKERNEL_DEMO_SETUP=0: on the build there is (test/integration/demo.test.ts runs the demo so)
 [ "${VKERNEL_DEMO_SETUP:-1}" = 0 ] || sh scripts/setup.sh demo
-RT=$PWD/bin/vkernel-runtime
+# the entry point install registers: the C one when the build made it, else the sh launcher
+RT=$PWD/dist/vkernel-runtime
+[ -x "$RT" ] || RT=$PWD/bin/vkernel-runtime
 W=$(mktemp -d /tmp/vkernel-demo.XXXXXX)
 ROOT=$W/root
 ID=demo-$$

@@ -48,6 +48,11 @@ function removeOldEngine(nodeRoot: string): string | undefined {
   return `removed ${file} (an earlier installer's copy of the engine)`;
 }
 
+/** the C entry point in an installation (client/vkernel-client.c, launcher mode) */
+export const ENTRY = 'dist/vkernel-runtime';
+/** what NODE_BIN links to in the current release: the C entry point when the release has it */
+const entryOf = (files: readonly string[]) => (files.includes(ENTRY) ? ENTRY : 'bin/vkernel-runtime');
+
 /**
  * The files a node needs to run containers: the launcher, the compiled engine beside it in dist/
  * (where the launcher looks: `<home>/dist/vkernel-engine`, home = the launcher's resolved
@@ -61,9 +66,10 @@ function payload(from: string): string[] {
   const mod = join(from, 'modules/vkernel');
   const sources = existsSync(mod) ? readdirSync(mod).filter((n) => /^(Kbuild|Makefile)$|\.[ch]$/.test(n)).map((n) => `modules/vkernel/${n}`) : [];
   if (!sources.length) throw new Error(`${mod}: no module source to ship — nothing was changed`);
-  // the engine server's client, when the build had a C compiler (without it the launcher runs the engine)
-  const client = existsSync(join(from, 'dist/vkernel-client')) ? ['dist/vkernel-client'] : [];
-  return ['bin/vkernel-runtime', 'dist/vkernel-engine', ...client, ...sources];
+  // the engine server's client and the C entry point (the same program), when the build had a C
+  // compiler (without them the sh launcher is the entry point and runs the engine for every create)
+  const c = ['dist/vkernel-client', ENTRY].filter((f) => existsSync(join(from, f)));
+  return ['bin/vkernel-runtime', 'dist/vkernel-engine', ...c, ...sources];
 }
 
 /** replace a symlink atomically (a new link renamed over the old path) */
@@ -83,7 +89,8 @@ export interface NodeInstall { release: string; home: string; bin: string; files
 /**
  * Copies this installation onto a node under `nodeRoot` (the Kubernetes installer runs with the
  * node's / at /host): `<root>/opt/vkernel-runtime/releases/<hash>/...`, `current` → that release,
- * `<root>/usr/local/bin/vkernel-runtime` → `../../../opt/vkernel-runtime/current/bin/vkernel-runtime`
+ * `<root>/usr/local/bin/vkernel-runtime` → `../../../opt/vkernel-runtime/current/dist/vkernel-runtime`
+ * (the C entry point; `current/bin/vkernel-runtime`, the sh launcher, for a build without one)
  * (relative links: right on the node and under any root). Each switch is one rename, so a runtime
  * call during an upgrade runs the old release or the new one, never half of each. Older releases
  * than the previous one are removed, and an earlier installer's engine at OLD_ENGINE.
@@ -115,7 +122,7 @@ export function installNode(from: string, nodeRoot: string): NodeInstall {
   if (previous !== `releases/${release}`) changed = true;
   link(`releases/${release}`, current);
   const bin = join(nodeRoot, NODE_BIN);
-  const target = relative(dirname(NODE_BIN), join(NODE_HOME, 'current/bin/vkernel-runtime'));
+  const target = relative(dirname(NODE_BIN), join(NODE_HOME, 'current', entryOf(files)));
   try {
     if (lstatSync(bin).isSymbolicLink() ? readlinkSync(bin) !== target : true) changed = true;
   } catch { changed = true; }

@@ -186,10 +186,12 @@ test('the installer left a node whose containerd loads the handler from the drop
   expect((await cri.call('Version', { version: 'v1' })).runtime_api_version).toBe('v1');
   // the script's other steps ran, in order, with the node's name
   expect(readFileSync(calls, 'utf8').trim().split('\n')).toEqual(['systemctl restart containerd', `kubectl label node ${NODE_NAME} vkernel-runtime/installed=true --overwrite`]);
-  // the release holds what the image built: the engine (a bun binary) beside the launcher
+  // the release holds what the image built (with gcc): the engine (a bun binary) and the C entry
+  // point (static) beside the sh launcher, and the node's vkernel-runtime is the C entry point
   const release = join(node, 'opt/vkernel-runtime', readlinkSync(join(node, 'opt/vkernel-runtime/current')));
-  expect(readFileSync(join(release, 'dist/vkernel-engine')).subarray(0, 4).toString('latin1')).toBe('\x7fELF');
-  expect(readlinkSync(join(node, 'usr/local/bin/vkernel-runtime'))).toBe('../../../opt/vkernel-runtime/current/bin/vkernel-runtime');
+  for (const f of ['dist/vkernel-engine', 'dist/vkernel-runtime', 'dist/vkernel-client']) expect([f, readFileSync(join(release, f)).subarray(0, 4).toString('latin1')]).toEqual([f, '\x7fELF']);
+  expect(readFileSync(join(release, 'bin/vkernel-runtime'), 'utf8')).toMatch(/^#!\/bin\/sh\n/);
+  expect(readlinkSync(join(node, 'usr/local/bin/vkernel-runtime'))).toBe('../../../opt/vkernel-runtime/current/dist/vkernel-runtime');
 });
 
 needs(RT_GROUPS).test('a pod annotation takes effect through the node\'s runtime; a VKERNEL_* variable of a container does not (env is off)', async () => {

@@ -2,7 +2,7 @@ import { chmodSync, closeSync, existsSync, openSync, readFileSync, readdirSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { leftovers, makeBundle, readState, REPO, requireRoot, runc, tempRoot, uid, vk } from '../helpers/fixtures.js';
+import { leftovers, makeBundle, readState, REPO, requireRoot, run, runc, RUNTIME, SH_LAUNCHER, tempRoot, uid, vk } from '../helpers/fixtures.js';
 import { needs, RT_GROUPS } from '../helpers/prereq.js';
 
 /**
@@ -142,8 +142,11 @@ needs(RT_GROUPS).test('the first create starts a server and is the engine\'s; th
   // runc's parent: the engine for the first, the client (the caller's own process) for the second
   const parents = lines(s.parents);
   expect(parents[0]).toMatch(new RegExp(`^${ENGINE} --root `));
-  // (the client's own arguments: the engine, runc, and config.json, which it found a request in)
-  expect(parents[1]).toMatch(new RegExp(`^${CLIENT} ${ENGINE} ${s.env.VKERNEL_RUNC} ${bundle}/config.json --root `));
+  // (through the C entry point: the caller's process as the caller ran it, its argv untouched;
+  // through the sh launcher: the client exec'd with the engine, runc, and config.json, which it
+  // found a request in)
+  if (RUNTIME === SH_LAUNCHER) expect(parents[1]).toMatch(new RegExp(`^${CLIENT} ${ENGINE} ${s.env.VKERNEL_RUNC} ${bundle}/config.json --root `));
+  else expect(parents[1]).toMatch(new RegExp(`^${RUNTIME} --root .* create --bundle ${bundle} ${b} $`));
   for (const id of [a, b]) expect(policyOf(await initPid(s, id))).toMatch(/SCHED_FIFO/);
   const [sa, sb] = [readState(s.root, a), readState(s.root, b)];
   // the owner our state records is the caller's process (the client: the launcher's pid), not
@@ -273,6 +276,27 @@ test('another environment: the engine serves the call and the server stays', asy
   expect(lines(s.trace).at(-1)).toBe('engine: another environment');
   expect(lines(s.parents).at(-1)).toMatch(new RegExp(`^${ENGINE} `));
   expect(servers(s.socket)).toEqual([server]);
+  expect((await vk(['--root', s.root, 'delete', '--force', id], { env: s.env })).exitCode).toBe(0);
+  expect(leftovers(s.root, id)).toEqual([]);
+}, 60_000);
+
+test('the other entry point (sh launcher or C) is served by the same server: the launcher a caller ran is no other environment', async () => {
+  const s = setup('srv-entry');
+  const bundle = await makeBundle({ args: ['sleep', '30'], annotations: fifo });
+  const server = await warm(s, bundle);
+  const other = RUNTIME === SH_LAUNCHER ? join(REPO, 'dist/vkernel-runtime') : SH_LAUNCHER;
+  expect(existsSync(other)).toBe(true);
+  const id = uid('sentry');
+  made.push({ root: s.root, id });
+  const fd = openSync(join(s.root, `${id}.out`), 'w');
+  const r = await run(other, ['--root', s.root, 'create', '--bundle', bundle, id], { stdin: 'ignore', env: s.env, stdout: fd, stderr: fd });
+  closeSync(fd);
+  expect([r.exitCode, output(s, id)]).toEqual([0, '']);
+  expect(lines(s.trace).at(-1)).toBe('served');
+  expect(servers(s.socket)).toEqual([server]);
+  // runc's parent: the sh launcher's client (exec'd with the engine, runc, config.json), or the C entry point as run
+  expect(lines(s.parents).at(-1)).toMatch(other === SH_LAUNCHER ? new RegExp(`^${CLIENT} ${ENGINE} `) : new RegExp(`^${other} --root `));
+  expect(policyOf(await initPid(s, id))).toMatch(/SCHED_FIFO/);
   expect((await vk(['--root', s.root, 'delete', '--force', id], { env: s.env })).exitCode).toBe(0);
   expect(leftovers(s.root, id)).toEqual([]);
 }, 60_000);

@@ -7,7 +7,7 @@ import { DOCKER_CONFIG, installDocker, uninstallDocker } from '../../install/doc
 import { CONTAINERD_CONFIG, DROP_IN, installContainerd, uninstallContainerd } from '../../install/containerd.js';
 import { HOOKS_DIR, installPodman, uninstallPodman } from '../../install/podman.js';
 import { kubernetesManifests } from '../../install/kubernetes.js';
-import { installNode, NODE_BIN } from '../../install/node.js';
+import { ENTRY, installNode, NODE_BIN } from '../../install/node.js';
 import { installRuntimeConfig, uninstallRuntimeConfig } from '../../install/runtime-config.js';
 import { DEFAULT_CONFIG } from '../../policy/config.js';
 import type { DriverChoice } from '../../install/cgroup-driver.js';
@@ -16,10 +16,17 @@ const ENGINES = ['docker', 'containerd', 'kubernetes', 'podman', 'node'] as cons
 const UNINSTALLABLE = ['docker', 'containerd', 'podman'] as const;
 const DRIVERS = ['auto', 'systemd', 'cgroupfs'];
 
-/** the runtime's own path, as engines should call it */
-function defaultRuntimePath(selfPath: string | undefined): string {
+/**
+ * the runtime's own path, as engines should call it: /usr/local/bin/vkernel-runtime when there is
+ * one, else this installation's C entry point when it was built (dist/vkernel-runtime: the sh
+ * launcher's fast path), else the path this call was run by
+ */
+function defaultRuntimePath(rt: Runtime): string {
   if (existsSync('/usr/local/bin/vkernel-runtime')) return '/usr/local/bin/vkernel-runtime';
-  return selfPath ?? '/usr/local/bin/vkernel-runtime';
+  let home: string | undefined;
+  try { home = installationHome(rt); } catch { /* run by no launcher */ }
+  if (home && existsSync(join(home, ENTRY))) return join(home, ENTRY);
+  return rt.env.selfPath ?? '/usr/local/bin/vkernel-runtime';
 }
 
 /** this installation (bin/, dist/, modules/): VKERNEL_RUNTIME_HOME, else where the launcher really is */
@@ -124,7 +131,7 @@ export async function installCommand(rt: Runtime, cmd: 'install' | 'uninstall'):
       await apply(changes, dryRun);
       return 0;
     }
-    const rp = s('runtime-path', defaultRuntimePath(rt.env.selfPath));
+    const rp = s('runtime-path', defaultRuntimePath(rt));
     const sets = (f.set as string[] | undefined) ?? [];
     for (const x of sets) if (!/^[a-z_.]+=.*/.test(x)) throw new Error(`--set ${JSON.stringify(x)}: expected key=value, e.g. --set sched.policy=fifo`);
     const driver = s('cgroup-driver', 'auto');

@@ -61,7 +61,7 @@ running* | degraded*) ;;
 	;;
 esac
 IN="/usr/bin/nsenter -t $sd -a --"
-RT="/opt/vkr/bin/vkernel-runtime --systemd-cgroup --root /run/runc"
+RT="$VKR --systemd-cgroup --root /run/runc"
 # sdcreate NAME: create + start of bundle NAME as container NAME inside the sandbox
 sdcreate() { $IN $RT create --no-pivot --bundle "/opt/bundles/$1" "$1" </dev/null >"/tmp/sd-$1.out" 2>&1 && $IN $RT start "$1" >>"/tmp/sd-$1.out" 2>&1; }
 scope() { echo "$SB/system.slice/vk-$1.scope"; }

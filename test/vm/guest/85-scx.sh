@@ -18,7 +18,7 @@ mkdir -p /sys/fs/cgroup /run /var/run /etc
 grep -q ' /sys/fs/cgroup ' /proc/mounts || mount -t cgroup2 cgroup2 /sys/fs/cgroup
 echo "+cpu +cpuset +memory +pids" >/sys/fs/cgroup/cgroup.subtree_control 2>/dev/null
 export PATH=/usr/sbin:/usr/bin:/bin
-RT="/opt/vkr/bin/vkernel-runtime --root /run/runc"
+RT="$VKR --root /run/runc"
 SX=/sys/kernel/sched_ext
 sx_state() { echo "state=$(cat $SX/state 2>/dev/null || echo none) ops=$(cat $SX/root/ops 2>/dev/null || echo none)"; }
 # the pid of the running scheduler loader (scx_vkernel run), empty when none

@@ -1,5 +1,5 @@
 // Builds the gen_init_cpio list that puts the real runtime into the VM test initramfs:
-// bin/vkernel-runtime + dist/vkernel-engine (the bun binary) + dist/vkernel-client (static), runc, chrt, nsenter, sysctl with
+// bin/vkernel-runtime + dist/vkernel-engine (the bun binary) + dist/vkernel-client and dist/vkernel-runtime (static), runc, chrt, nsenter, sysctl with
 // their shared libraries, a busybox container rootfs, the static vkt helper, and one OCI bundle
 // per entry of BUNDLES (made by `runc spec` on the host, then edited).
 //   node test/vm/lib/runtime-payload.mjs OUTDIR   → prints the list file's path
@@ -198,6 +198,8 @@ file('/opt/vkr/bin/vkernel-runtime', join(repo, 'bin/vkernel-runtime'));
 file('/opt/vkr/dist/vkernel-engine', join(repo, 'dist/vkernel-engine'));
 // the engine server's client (static: no libraries), as an installation has it when built with cc
 if (existsSync(join(repo, 'dist/vkernel-client'))) file('/opt/vkr/dist/vkernel-client', join(repo, 'dist/vkernel-client'));
+// and the C entry point (the same program under the runtime's name), which the guests run ($VKR)
+if (existsSync(join(repo, 'dist/vkernel-runtime'))) file('/opt/vkr/dist/vkernel-runtime', join(repo, 'dist/vkernel-runtime'));
 
 // the container image: static busybox and vkt
 const vkt = join(out, 'vkt');
