@@ -510,8 +510,9 @@ static int client_main(int argc, char **argv)
  * implementation, this one its fast path (test/unit/launcher-entry.test.ts runs both on the same
  * calls).
  */
-enum kind { K_OURS_VALUE, K_OURS, K_ROOT, K_ROOT_EQ, K_VALUE, K_HELP, K_VERSION, K_BUNDLE,
-	    K_BUNDLE_EQ, K_END, K_FLAG, K_WORD };
+/* K_PATH: --root among the global flags, --bundle among create's (its value next, or after '=') */
+enum kind { K_OURS_VALUE, K_OURS, K_PATH, K_PATH_EQ, K_VALUE, K_HELP, K_VERSION, K_END, K_FLAG,
+	    K_WORD };
 
 /* NAME for -NAME or --NAME (NULL: not a flag of that form) */
 static const char *flag_body(const char *arg)
@@ -565,16 +566,16 @@ static enum kind classify(const char *arg, int global, const char *const *values
 		if (named(body, ours_flags, 1, NULL))
 			return K_OURS;
 		if (named(body, root_flags, 0, NULL))
-			return K_ROOT;
+			return K_PATH;
 		if (named(body, root_flags, 1, NULL))
-			return K_ROOT_EQ;
+			return K_PATH_EQ;
 		if (named(body, global_value_flags, 0, NULL))
 			return K_VALUE;
 	} else {
 		if (values == create_value_flags && named(body, bundle_flags, 0, NULL))
-			return K_BUNDLE;
+			return K_PATH;
 		if (values == create_value_flags && named(body, bundle_flags, 1, NULL))
-			return K_BUNDLE_EQ;
+			return K_PATH_EQ;
 		if (named(body, values, 0, NULL))
 			return K_VALUE;
 	}
@@ -705,23 +706,28 @@ struct call {
 	char *set_at;
 };
 
-/* the global flags, up to the subcommand; the index of the subcommand (argc: none) */
-static int read_globals(struct call *c, int argc, char **argv)
+/*
+ * argv from FROM as the sh launcher's loops read it: the global flags up to the subcommand (GLOBAL:
+ * the subcommand's index is returned, argc if none), or the arguments of create, start or delete
+ */
+static int read_args(struct call *c, int from, int argc, char **argv, int global)
 {
-	int i, skip = 0, root = 0, others = 0;
+	const char **path = global ? &c->root : &c->bundle;
+	int i, skip = 0, value = 0, dashdash = 0, others = 0;
 
-	c->set_at = calloc((size_t)argc + 1, 1);
-	if (!c->set_at)
-		die("out of memory");
-	for (i = 1; i < argc; i++) {
-		if (skip || root) {
-			if (root)
-				c->root = argv[i];
+	for (i = from; i < argc; i++) {
+		if (value)
+			*path = argv[i];
+		if (skip || value) {
 			skip = 0;
-			root = 0;
+			value = 0;
 			continue;
 		}
-		switch (classify(argv[i], 1, NULL)) {
+		if (dashdash) {
+			c->id = argv[i];
+			continue;
+		}
+		switch (classify(argv[i], global, c->values)) {
 		case K_OURS_VALUE:
 			c->ours = 1;
 			skip = 1;
@@ -737,11 +743,11 @@ static int read_globals(struct call *c, int argc, char **argv)
 			else
 				others = 1;
 			break;
-		case K_ROOT:
-			root = 1;
+		case K_PATH:
+			value = 1;
 			break;
-		case K_ROOT_EQ:
-			c->root = strchr(argv[i], '=') + 1;
+		case K_PATH_EQ:
+			*path = strchr(argv[i], '=') + 1;
 			break;
 		case K_VALUE:
 			skip = 1;
@@ -752,7 +758,15 @@ static int read_globals(struct call *c, int argc, char **argv)
 		case K_VERSION:
 			c->version = 1;
 			break;
+		case K_END:
+			/* (among the global flags the sh launcher reads on) */
+			dashdash = !global;
+			break;
 		case K_WORD:
+			if (!global) {
+				c->id = argv[i];
+				break;
+			}
 			c->cmd = argv[i];
 			c->sets_only = c->ours && !others;
 			return i;
@@ -760,11 +774,12 @@ static int read_globals(struct call *c, int argc, char **argv)
 			break;
 		}
 	}
-	c->sets_only = c->ours && !others;
+	if (global)
+		c->sets_only = c->ours && !others;
 	return argc;
 }
 
-/* argv without the --vkernel-set flags read_globals found: what runc gets (engine: runcArgv) */
+/* argv without the --vkernel-set flags read_args found: what runc gets (engine: runcArgv) */
 static char **without_sets(const struct call *c, int argc, char **argv)
 {
 	char **out = calloc((size_t)argc + 1, sizeof(*out));
@@ -794,60 +809,12 @@ static int intercepted(const char *cmd)
 	return 0;
 }
 
-/* the arguments of create, start or delete after the subcommand (at FROM): bundle, id, help */
-static void read_command(struct call *c, int from, int argc, char **argv)
+/* the directory above ours: the installation this program is in (HOME/dist/vkernel-runtime) */
+static void own_home(char *home, size_t n)
 {
-	int i, skip = 0, bundle = 0, dashdash = 0;
-
-	for (i = from; i < argc; i++) {
-		if (skip || bundle) {
-			if (bundle)
-				c->bundle = argv[i];
-			skip = 0;
-			bundle = 0;
-			continue;
-		}
-		if (dashdash) {
-			c->id = argv[i];
-			continue;
-		}
-		switch (classify(argv[i], 0, c->values)) {
-		case K_BUNDLE:
-			bundle = 1;
-			break;
-		case K_BUNDLE_EQ:
-			c->bundle = strchr(argv[i], '=') + 1;
-			break;
-		case K_VALUE:
-			skip = 1;
-			break;
-		case K_HELP:
-			c->help = 1;
-			break;
-		case K_END:
-			dashdash = 1;
-			break;
-		case K_WORD:
-			c->id = argv[i];
-			break;
-		default:
-			break;
-		}
-	}
-}
-
-/* this installation's home: VKERNEL_RUNTIME_HOME, or the directory above ours (HOME/dist/) */
-static void find_home(char *home, size_t n)
-{
-	const char *env = getenv("VKERNEL_RUNTIME_HOME");
-	ssize_t len;
+	ssize_t len = readlink("/proc/self/exe", home, n - 1);
 	int i;
 
-	if (env && *env) {
-		snprintf(home, n, "%s", env);
-		return;
-	}
-	len = readlink("/proc/self/exe", home, n - 1);
 	home[len > 0 ? len : 0] = 0;
 	for (i = 0; i < 2 && strrchr(home, '/'); i++)
 		*strrchr(home, '/') = 0;
@@ -877,6 +844,7 @@ static int launcher_main(int argc, char **argv)
 	struct call c = { .runc = getenv("VKERNEL_RUNC"), .root = "/run/runc", .bundle = ".",
 			  .id = "" };
 	const char *path = getenv("PATH"), *how = getenv("VKERNEL_ENGINE");
+	const char *env_home = getenv("VKERNEL_RUNTIME_HOME");
 	char home[4096], sh[4200], engine_path[4200], *arg0 = argv[0], *self, **runc_argv;
 	int at;
 
@@ -885,7 +853,10 @@ static int launcher_main(int argc, char **argv)
 	if (!c.runc || !*c.runc)
 		c.runc = "runc";
 	read_config(&c.runc, &c.defaults);
-	at = read_globals(&c, argc, argv);
+	c.set_at = calloc((size_t)argc + 1, 1);
+	if (!c.set_at)
+		die("out of memory");
+	at = read_args(&c, 1, argc, argv, 1);
 	/* --vkernel-set alone: a policy for a create, nothing for runc (which must not see it) */
 	runc_argv = c.sets_only ? without_sets(&c, argc, argv) : argv;
 	runc_argv[0] = (char *)c.runc;
@@ -900,9 +871,15 @@ static int launcher_main(int argc, char **argv)
 			c.values = delete_value_flags;
 	}
 	if (c.values)
-		read_command(&c, at + 1, argc, argv);
-	find_home(home, sizeof(home));
+		read_args(&c, at + 1, argc, argv, 0);
+	/*
+	 * the sh launcher beside us; the engine where the sh launcher would take it from
+	 * (VKERNEL_RUNTIME_HOME, else this installation)
+	 */
+	own_home(home, sizeof(home));
 	snprintf(sh, sizeof(sh), "%s/bin/vkernel-runtime", home);
+	if (env_home && *env_home)
+		snprintf(home, sizeof(home), "%s", env_home);
 	snprintf(engine_path, sizeof(engine_path), "%s/dist/vkernel-engine", home);
 	self = self_path(arg0);
 	if (!self)
@@ -919,7 +896,8 @@ static int launcher_main(int argc, char **argv)
 	    !marked(c.root, "vkernel@%s.lock", c.id) && !delete_marked(c.root, c.id))
 		exec_or_die(c.runc, runc_argv, 1);
 	/* the sh launcher, told where it is and the path we were run by: it needs no readlink */
-	setenv("VKERNEL_RUNTIME_HOME", home, 1);
+	if (!env_home || !*env_home)
+		setenv("VKERNEL_RUNTIME_HOME", home, 1);
 	setenv("VKERNEL_LAUNCHER_SELF", self, 1);
 	argv[0] = sh;
 	exec_or_die(sh, argv, 0);

@@ -92,6 +92,8 @@ const cases: Case[] = [
   { args: ['--root', ROOT, 'delete', '--force', 'c1'], files: ['vkernel@c1.json'] },
   { args: ['--root', ROOT, 'delete', '-f', 'c1'], files: ['vkernel@c1.lock'] },
   { args: ['--root', ROOT, 'delete', 'c1'], files: ['c1/vkernel.module:vkernel_c1 4242'] },
+  // no engine reachable: the module is all there is to undo, and the sh launcher does it (VM: module.launcher_delete)
+  { args: ['--root', ROOT, 'delete', 'c1'], files: ['c1/vkernel.module:vkernel_c1 4242'], env: { VKERNEL_RUNTIME_HOME: '/nonexistent', VKERNEL_ENGINE: 'node' } },
   { args: ['--root', ROOT, 'delete', 'c1'], files: ['c1/'], links: { 'c1/vkernel.rt-group': rtGroup } },
   { args: ['--root', ROOT, 'delete', 'c1'], files: ['c1/'], links: { 'c1/vkernel.rt-group': join(work, 'none') } },
   { args: ['--root', ROOT, 'delete', '..'], fast: true },
