@@ -504,11 +504,10 @@ static int client_main(int argc, char **argv)
  * the launcher never intercepts (to runc), create (this program's client mode, in this process),
  * and start and delete with none of the launcher's markers (to runc); with --vkernel-set among the
  * global flags too (a create's policy: runc runs without them, as the engine would run it, and a
- * create takes them to the server). Everything else, and any
- * case it is not sure of, goes to the sh launcher beside it (HOME/bin/vkernel-runtime) with the
- * same argv, which decides again and does the rest: the sh launcher stays the whole
- * implementation, this one its fast path (test/unit/launcher-entry.test.ts runs both on the same
- * calls).
+ * create takes them to the server). Everything else, and any case it is not sure of, goes to the
+ * sh launcher beside it (HOME/bin/vkernel-runtime) with the same argv, which decides again and
+ * does the rest: the sh launcher stays the whole implementation, this one its fast path
+ * (test/unit/launcher-entry.test.ts runs both on the same calls).
  */
 /* K_PATH: --root among the global flags, --bundle among create's (its value next, or after '=') */
 enum kind { K_OURS_VALUE, K_OURS, K_PATH, K_PATH_EQ, K_VALUE, K_HELP, K_VERSION, K_END, K_FLAG,
@@ -626,21 +625,14 @@ static void read_config(const char **runc, int *defaults)
 	fclose(f);
 }
 
-static int exists(const char *dir, const char *name)
-{
-	char p[8192];
-	struct stat st;
-
-	return (size_t)snprintf(p, sizeof(p), "%s/%s", dir, name) < sizeof(p) && !stat(p, &st);
-}
-
 /* ROOT/<FMT with ID> exists (the sh launcher's [ -e ]) */
 static int marked(const char *root, const char *fmt, const char *id)
 {
-	char name[4096];
+	char name[4096], p[8192];
+	struct stat st;
 
 	snprintf(name, sizeof(name), fmt, id);
-	return exists(root, name);
+	return (size_t)snprintf(p, sizeof(p), "%s/%s", root, name) < sizeof(p) && !stat(p, &st);
 }
 
 /* the delete the sh launcher does more for: an RT group link or a module in runc's directory */
@@ -872,9 +864,15 @@ static int launcher_main(int argc, char **argv)
 	}
 	if (c.values)
 		read_args(&c, at + 1, argc, argv, 0);
+	if (c.values == start_value_flags && !c.help && !marked(c.root, "vkernel@%s.start", c.id) &&
+	    !marked(c.root, "vkernel@%s.lock", c.id))
+		exec_or_die(c.runc, runc_argv, 1);
+	if (c.values == delete_value_flags && !c.help && !marked(c.root, "vkernel@%s.json", c.id) &&
+	    !marked(c.root, "vkernel@%s.lock", c.id) && !delete_marked(c.root, c.id))
+		exec_or_die(c.runc, runc_argv, 1);
 	/*
-	 * the sh launcher beside us; the engine where the sh launcher would take it from
-	 * (VKERNEL_RUNTIME_HOME, else this installation)
+	 * create, or the sh launcher: the sh launcher beside us; the engine where the sh launcher
+	 * would take it from (VKERNEL_RUNTIME_HOME, else this installation)
 	 */
 	own_home(home, sizeof(home));
 	snprintf(sh, sizeof(sh), "%s/bin/vkernel-runtime", home);
@@ -889,12 +887,6 @@ static int launcher_main(int argc, char **argv)
 		argv[0] = arg0;
 		return create_here(&c, engine_path, self, argc, argv);
 	}
-	if (c.values == start_value_flags && !c.help && !marked(c.root, "vkernel@%s.start", c.id) &&
-	    !marked(c.root, "vkernel@%s.lock", c.id))
-		exec_or_die(c.runc, runc_argv, 1);
-	if (c.values == delete_value_flags && !c.help && !marked(c.root, "vkernel@%s.json", c.id) &&
-	    !marked(c.root, "vkernel@%s.lock", c.id) && !delete_marked(c.root, c.id))
-		exec_or_die(c.runc, runc_argv, 1);
 	/* the sh launcher, told where it is and the path we were run by: it needs no readlink */
 	if (!env_home || !*env_home)
 		setenv("VKERNEL_RUNTIME_HOME", home, 1);
