@@ -60,19 +60,19 @@ const notSelf = (e: RuntimeEnv) => e.own.filter((kv) => !kv.startsWith(SELF));
 const comparable = (e: RuntimeEnv): string =>
   JSON.stringify({ ...e, listenFds: 0, listenPid: undefined, selfPath: undefined, self: undefined, own: notSelf(e) });
 
-/** the server's environment with the caller's launcher: what the engine the caller ran would have */
-export const asCaller = (own: RuntimeEnv, req: Request, engine: string): RuntimeEnv => {
-  const theirs = readEnv(req.env, engine, undefined);
-  return { ...own, selfPath: theirs.selfPath, self: theirs.self, own: [...notSelf(own), ...theirs.own.filter((kv) => kv.startsWith(SELF))] };
-};
+/** the caller's environment as the engine it would exec reads it */
+export const callerEnv = (req: Request, self: Pick<Self, 'engine'>): RuntimeEnv => readEnv(req.env, self.engine, undefined);
+
+/** the server's environment with the caller's launcher (`theirs`: callerEnv), as the caller's engine would have it */
+export const asCaller = (own: RuntimeEnv, theirs: RuntimeEnv): RuntimeEnv =>
+  ({ ...own, selfPath: theirs.selfPath, self: theirs.self, own: [...notSelf(own), ...theirs.own.filter((kv) => kv.startsWith(SELF))] });
 
 /** why this call goes to the engine instead (undefined: served here) */
-export function refusal(req: Request, inv: Invocation, own: RuntimeEnv, self: Self): string | undefined {
+export function refusal(req: Request, inv: Invocation, own: RuntimeEnv, self: Self, theirs = callerEnv(req, self)): string | undefined {
   if (identity(self.engine) !== self.identity) return REBUILT;
   // (the caller's engine at our path: the same file, just checked)
   if (req.engine !== self.engine && identity(req.engine) !== self.identity) return `another engine (${req.engine})`;
   if (req.context !== self.context) return `another umask or namespace (${req.context})`;
-  const theirs = readEnv(req.env, self.engine, undefined);
   if (theirs.listenFds > 0) return 'socket activation (LISTEN_FDS)';
   if (comparable(theirs) !== comparable(own)) return 'another environment';
   // (the profiler, VKERNEL_PROFILE, only as the server's own: the environment is the same)
@@ -162,9 +162,10 @@ class ServedRuntime extends Runtime {
 async function serveCall(req: Request, ch: Channel, own: RuntimeEnv, self: Self, stop: () => void, arrived = performance.now()): Promise<void> {
   let inv: Invocation;
   let why: string | undefined;
+  const theirs = callerEnv(req, self);
   try {
     inv = parseArgv(req.argv);
-    why = refusal(req, inv, own, self);
+    why = refusal(req, inv, own, self, theirs);
   } catch (e) {
     why = (e as Error).message; // the engine says it as the caller expects
     inv = undefined as never;
@@ -183,7 +184,7 @@ async function serveCall(req: Request, ch: Channel, own: RuntimeEnv, self: Self,
   try {
     (await import('../module/build.js')).forgetBuildHits();
     const config = await loadConfig(inv.vkernelConfig, own.configPath, own.lockDir);
-    rt = new ServedRuntime(inv, log, runcBinary(inv, config?.runc, own.runc), config, asCaller(own, req, self.engine), ch);
+    rt = new ServedRuntime(inv, log, runcBinary(inv, config?.runc, own.runc), config, asCaller(own, theirs), ch);
     rt.callerPid = req.pid;
     code = await (await import('../lifecycle/create.js')).create(rt);
   } catch (e) {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { readEnv, type RuntimeEnv } from '../../src/env.js';
 import { parseArgv } from '../../src/oci/argv.js';
 import { Decoder, encode, ownContext, parseEnd, parseRequest, PROTOCOL, type Request } from '../../src/serve/protocol.js';
-import { asCaller, identity, refusal, type Self } from '../../src/serve/server.js';
+import { asCaller, callerEnv, identity, refusal, type Self } from '../../src/serve/server.js';
 
 /** the Q payload as client/vkernel-client.c writes it */
 const q = (engine: string, cwd: string, context: string, argv: string[], env: string[], pid = '42') =>
@@ -90,12 +90,12 @@ describe('what the server leaves to the engine (refusal)', () => {
     const viaSh = { ...env, VKERNEL_RUNTIME_SELF: '/opt/vkr/bin/vkernel-runtime' };
     const ownSh = readEnv(viaSh, engine, undefined);
     expect(refusal(req(create, { env: viaC }), parseArgv(create), ownSh, self())).toBeUndefined();
-    expect(asCaller(ownSh, req(create, { env: viaC }), engine).self).toEqual(['/opt/vkr/dist/vkernel-runtime']);
-    expect(asCaller(ownSh, req(create, { env: viaC }), engine).selfPath).toBe('/opt/vkr/dist/vkernel-runtime');
+    expect(asCaller(ownSh, callerEnv(req(create, { env: viaC }), { engine })).self).toEqual(['/opt/vkr/dist/vkernel-runtime']);
+    expect(asCaller(ownSh, callerEnv(req(create, { env: viaC }), { engine })).selfPath).toBe('/opt/vkr/dist/vkernel-runtime');
     // none: the engine's own path, as the engine exec'd would take
-    expect(asCaller(ownSh, req(create), engine).self).toEqual([engine]);
+    expect(asCaller(ownSh, callerEnv(req(create), { engine })).self).toEqual([engine]);
     const sorted = (e: RuntimeEnv) => ({ ...e, own: [...e.own].sort() });
-    expect(sorted(asCaller(ownSh, req(create, { env: viaC }), engine))).toEqual(sorted(readEnv(viaC, engine, undefined)));
+    expect(sorted(asCaller(ownSh, callerEnv(req(create, { env: viaC }), { engine })))).toEqual(sorted(readEnv(viaC, engine, undefined)));
   });
 
   test('a test aid in the caller\'s environment: the engine (it is per process); the profiler only as the server\'s own', () => {
