@@ -9,9 +9,10 @@ import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { RUNTIME as ENTRY_POINT } from './lib/entry.mjs';
 
 const N = Number(process.env.VKERNEL_BENCH_RUNS ?? 15);
-const RUNTIME = process.env.VKERNEL_BENCH_RUNTIME ?? [new URL('../dist/vkernel-runtime', import.meta.url).pathname, new URL('../bin/vkernel-runtime', import.meta.url).pathname].find((p) => existsSync(p));
+const RUNTIME = process.env.VKERNEL_BENCH_RUNTIME ?? ENTRY_POINT;
 // VKERNEL_BENCH_BASELINE: another installation's launcher (e.g. an older build), measured in the same rounds
 const BASELINE = process.env.VKERNEL_BENCH_BASELINE;
 const DOCKER = '/usr/bin/docker'; // the Debian 20.10 client (a newer one elsewhere on PATH refuses API 1.41)

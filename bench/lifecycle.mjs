@@ -28,13 +28,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeBundle, makeRootfs, quantile } from './lib/bundle.mjs';
 import { stopServer } from './lib/server.mjs';
+import { RUNTIME, SH } from './lib/entry.mjs';
 
 const N = Number(process.env.VKERNEL_BENCH_RUNS ?? 30);
 // the entry point callers run: the C one where the build made it (a C compiler), else the sh
 // launcher, which also has rows of its own (SH: what a build without a C compiler runs)
-const SH = new URL('../bin/vkernel-runtime', import.meta.url).pathname;
-const C_ENTRY = new URL('../dist/vkernel-runtime', import.meta.url).pathname;
-const RUNTIME = existsSync(C_ENTRY) ? C_ENTRY : SH;
 const ENTRY = RUNTIME === SH ? 'sh launcher (no C entry point built)' : 'C entry point';
 const w = mkdtempSync(join(tmpdir(), 'vk-bench-'));
 const rootfs = makeRootfs(w);

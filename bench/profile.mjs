@@ -10,16 +10,17 @@
 // phases; "outside" is wall minus the engine's own total: for the executable the launcher sh, exec
 // and process exit; for the server the launcher sh, the client and the socket's round trips.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HAS_PERF as PERF, makeBundle, makeRootfs, measuredCall, quantile as q } from './lib/bundle.mjs';
 import { stopServer } from './lib/server.mjs';
+import { RUNTIME as ENTRY_POINT } from './lib/entry.mjs';
 
 const N = Number(process.env.VKERNEL_BENCH_RUNS ?? 20);
 const POLICIES = (process.env.VKERNEL_BENCH_POLICIES ?? 'cfs fifo').split(/\s+/).filter(Boolean);
 const PATHS = (process.env.VKERNEL_BENCH_PATHS ?? 'server executable').split(/\s+/).filter(Boolean);
-const RUNTIME = process.env.VKERNEL_BENCH_RUNTIME ?? [new URL('../dist/vkernel-runtime', import.meta.url).pathname, new URL('../bin/vkernel-runtime', import.meta.url).pathname].find((p) => existsSync(p));
+const RUNTIME = process.env.VKERNEL_BENCH_RUNTIME ?? ENTRY_POINT;
 const w = mkdtempSync(join(tmpdir(), 'vk-profile-'));
 const root = join(w, 'root');
 const prof = join(w, 'profile.jsonl');
