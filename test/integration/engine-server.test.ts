@@ -72,12 +72,12 @@ const fifo = { 'io.vkernel.sched.policy': 'fifo' };
  * create; its stdout and stderr in a file (a created container's init keeps runc's stdio open
  * until it runs: a pipe would not close) or, for a create that fails before runc, in pipes
  */
-function create(s: Setup, bundle: string, id: string, env: Record<string, string> = {}, pipes = false) {
+function create(s: Setup, bundle: string, id: string, env: Record<string, string> = {}, pipes = false, entry = RUNTIME) {
   made.push({ root: s.root, id });
   const file = join(s.root, `${id}.out`);
   const fd = pipes ? undefined : openSync(file, 'w');
   const o = { stdin: 'ignore' as const, env: { ...s.env, ...env }, ...(fd === undefined ? {} : { stdout: fd, stderr: fd }) };
-  const p = vk(['--root', s.root, 'create', '--bundle', bundle, id], o);
+  const p = run(entry, ['--root', s.root, 'create', '--bundle', bundle, id], o);
   if (fd !== undefined) closeSync(fd);
   return p;
 }
@@ -287,10 +287,7 @@ test('the other entry point (sh launcher or C) is served by the same server: the
   const other = RUNTIME === SH_LAUNCHER ? join(REPO, 'dist/vkernel-runtime') : SH_LAUNCHER;
   expect(existsSync(other)).toBe(true);
   const id = uid('sentry');
-  made.push({ root: s.root, id });
-  const fd = openSync(join(s.root, `${id}.out`), 'w');
-  const r = await run(other, ['--root', s.root, 'create', '--bundle', bundle, id], { stdin: 'ignore', env: s.env, stdout: fd, stderr: fd });
-  closeSync(fd);
+  const r = await create(s, bundle, id, {}, false, other);
   expect([r.exitCode, output(s, id)]).toEqual([0, '']);
   expect(lines(s.trace).at(-1)).toBe('served');
   expect(servers(s.socket)).toEqual([server]);
