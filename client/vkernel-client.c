@@ -46,6 +46,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -282,13 +283,18 @@ static void set_forwarding(int on)
 			sigaction(sig, &sa, NULL);
 }
 
-/* runs argv (NUL-separated in p..p+n) with our stdio and fds; its end as the S payload */
+/*
+ * runs argv (NUL-separated in p..p+n) with our stdio and fds; its end as the S payload. posix_spawn
+ * (a vfork, no copy of this process: a fork and exec here cost ~1 ms more), the forwarded signals
+ * at their defaults in runc, as a fork would have set them before its exec
+ */
 static void run(const char *p, size_t n, char *end, size_t endsz)
 {
 	char **argv = calloc(n + 1, sizeof(*argv));
+	posix_spawnattr_t attr;
+	sigset_t defaults;
 	size_t i = 0, argc = 0;
-	int pipefd[2], status, err = 0;
-	ssize_t r;
+	int status, err, sig;
 	pid_t pid;
 
 	if (!argv)
@@ -297,33 +303,31 @@ static void run(const char *p, size_t n, char *end, size_t endsz)
 		argv[argc++] = (char *)p + i;
 		i += strlen(p + i) + 1;
 	}
-	if (!argc || pipe2(pipefd, O_CLOEXEC))
+	if (!argc)
 		die("cannot run runc: bad request from the engine server");
+	sigemptyset(&defaults);
+	for (sig = 1; sig < 32; sig++)
+		if (forwarded(sig))
+			sigaddset(&defaults, sig);
+	if (posix_spawnattr_init(&attr) || posix_spawnattr_setsigdefault(&attr, &defaults) ||
+	    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF))
+		die("cannot run runc: posix_spawnattr");
 	set_forwarding(1);
-	pid = fork();
-	if (pid < 0)
-		die("cannot fork");
-	if (pid == 0) {
+	err = posix_spawnp(&pid, argv[0], NULL, &attr, argv, environ);
+	posix_spawnattr_destroy(&attr);
+	if (err) {
 		set_forwarding(0);
-		execvp(argv[0], argv);
-		err = errno;
-		(void)!write(pipefd[1], &err, sizeof(err));
-		_exit(127);
+		snprintf(end, endsz, "x:%s", strerror(err));
+		free(argv);
+		return;
 	}
 	child = pid;
-	close(pipefd[1]);
-	do
-		r = read(pipefd[0], &err, sizeof(err));
-	while (r < 0 && errno == EINTR);
-	close(pipefd[0]);
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
 			die("waitpid failed");
 	child = 0;
 	set_forwarding(0);
-	if (r == sizeof(err))
-		snprintf(end, endsz, "x:%s", strerror(err));
-	else if (WIFSIGNALED(status))
+	if (WIFSIGNALED(status))
 		snprintf(end, endsz, "s:%d", WTERMSIG(status));
 	else
 		snprintf(end, endsz, "e:%d", WEXITSTATUS(status));

@@ -1,4 +1,4 @@
-import { chmodSync, closeSync, existsSync, openSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, openSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -43,7 +43,7 @@ function setup(name: string): Setup {
   const dir = join(tmpdir(), `${name}-${process.pid}`);
   execFileSync('mkdir', ['-p', dir]);
   const wrapper = join(dir, 'runc');
-  // runc create: its parent's command line noted; with VK_GATE, held after writing
+  // runc create: its parent's command line noted; with VK_GATE, held after writing its pid to
   // $VK_GATE.started until $VK_GATE.go exists; killed by $VK_DIE when set (the process the caller
   // runs as runc dies by it)
   writeFileSync(wrapper, [
@@ -52,7 +52,7 @@ function setup(name: string): Setup {
     '  [ "$a" = create ] || continue',
     '  tr "\\0" " " </proc/$PPID/cmdline >>"$VK_PARENTS"; echo >>"$VK_PARENTS"',
     // (held 20 s at most: a test that failed before opening the gate leaves no runc waiting)
-    '  if [ -n "${VK_GATE:-}" ]; then : >"$VK_GATE.started"; i=0; while [ ! -e "$VK_GATE.go" ] && [ $i -lt 1000 ]; do sleep 0.02; i=$((i + 1)); done; fi',
+    '  if [ -n "${VK_GATE:-}" ]; then echo $$ >"$VK_GATE.started"; i=0; while [ ! -e "$VK_GATE.go" ] && [ $i -lt 1000 ]; do sleep 0.02; i=$((i + 1)); done; fi',
     '  [ -n "${VK_DIE:-}" ] && kill -"$VK_DIE" $$',
     'done',
     'exec runc "$@"',
@@ -209,6 +209,40 @@ test('runc dies by a signal: the caller dies by it, as with the engine; nothing 
     expect(leftovers(s.root, id)).toEqual([]);
   }
   expect(lines(s.trace).slice(-2)).toEqual(['served', 'engine: VKERNEL_ENGINE_SOCKET=off']);
+}, 60_000);
+
+test('a signal the caller gets while runc runs is runc\'s (it dies by it, and so does the caller), as with the engine; nothing left', async () => {
+  const s = setup('srv-fwd');
+  const bundle = await makeBundle({ args: ['true'], annotations: { 'io.vkernel.sched.policy': 'cfs' } });
+  await warm(s, bundle);
+  for (const socket of [s.socket, 'off']) {
+    const id = uid('sfwd');
+    rmSync(`${s.gate}.started`, { force: true });
+    const p = create(s, bundle, id, { VK_GATE: s.gate, VKERNEL_ENGINE_SOCKET: socket });
+    // (runc, the wrapper, waits at the gate: the signal finds it running, not yet runc)
+    expect(await until(() => existsSync(`${s.gate}.started`))).toBe(true);
+    const wrapper = Number(readFileSync(`${s.gate}.started`, 'utf8'));
+    process.kill(p.pid as number, 'SIGTERM');
+    const r = await p;
+    expect([r.exitCode, r.signal]).toEqual([undefined, 'SIGTERM']);
+    // runc got it: gone now, not 20 s later at the gate's end
+    expect(await until(() => !existsSync(`/proc/${wrapper}/cmdline`), 3000)).toBe(true);
+    expect(leftovers(s.root, id)).toEqual([]);
+  }
+  expect(lines(s.trace).slice(-2)).toEqual(['served', 'engine: VKERNEL_ENGINE_SOCKET=off']);
+}, 60_000);
+
+test('runc cannot be run: the served call fails as the engine\'s does, naming it; nothing is created', async () => {
+  const s = setup('srv-noexec');
+  const bundle = await makeBundle({ args: ['true'], annotations: { 'io.vkernel.sched.policy': 'cfs' } });
+  await warm(s, bundle);
+  chmodSync(s.env.VKERNEL_RUNC, 0o644);
+  const served = await create(s, bundle, uid('snx'), {}, true);
+  const engine = await create(s, bundle, uid('snx'), { VKERNEL_ENGINE_SOCKET: 'off' }, true);
+  expect(lines(s.trace).slice(-2)).toEqual(['served', 'engine: VKERNEL_ENGINE_SOCKET=off']);
+  expect([served.exitCode, engine.exitCode]).toEqual([1, 1]);
+  for (const r of [served, engine]) expect(r.stderr).toContain(`cannot run ${s.env.VKERNEL_RUNC}`);
+  for (const { id } of made) expect(leftovers(s.root, id)).toEqual([]);
 }, 60_000);
 
 needs(RT_GROUPS).test('the caller SIGKILLed while runc creates: what a killed engine leaves (the lock file: start refused); delete --force and gc clean; the server serves on', async () => {
