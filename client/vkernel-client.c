@@ -311,7 +311,7 @@ static void run(const char *p, size_t n, char *end, size_t endsz)
 			sigaddset(&defaults, sig);
 	if (posix_spawnattr_init(&attr) || posix_spawnattr_setsigdefault(&attr, &defaults) ||
 	    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF))
-		die("cannot run runc: posix_spawnattr");
+		die("posix_spawnattr failed");
 	set_forwarding(1);
 	err = posix_spawnp(&pid, argv[0], NULL, &attr, argv, environ);
 	posix_spawnattr_destroy(&attr);
