@@ -8,8 +8,9 @@
  * the start of the next. While FIFO, the supervisor wakes no later than the moment the group, on
  * all its CPUs at once, could have used up what is left, so an overrun is bounded by its wake-up
  * and switch latency (it runs SCHED_FIFO above the group). What a window overran (up to the moment
- * the demotion reached the last thread: supervisor.ts) is carried into the next, one beyond a budget
- * into the windows after, as the kernel's RT bandwidth carries rt_time, so that over many windows a
+ * the demotion reached the last thread: supervisor.ts; or, for a window still FIFO when a late sample
+ * sees it over, what it used beyond its budget) is carried into the next, one beyond a budget into
+ * the windows after, as the kernel's RT bandwidth carries rt_time, so that over many windows a
  * late or slow supervisor does not add up to more than the budget. A window starts when the
  * supervisor sees the previous one over (not on a fixed grid): a late promotion shortens no window,
  * so the budget is never granted over less time.
@@ -82,8 +83,12 @@ export function step(s: SupState, now: bigint, usage: bigint, b: Budget): Step {
   let state = s;
   let switchTo: SupMode | undefined;
   if (now - state.windowStart >= b.windowNs) {
-    // all of it: one beyond a budget leaves the next window no FIFO time and the rest owed again
-    state = { mode: state.mode, windowStart: now, usageAtStart: usage - state.overrun, overrun: 0n };
+    // what the window overran: recorded at its demotion; a window still FIFO at its end (a sample
+    // late past it: a self-limit wait, a slow guest) overran by what it used beyond its budget up to
+    // this sample, as much owed as a demoted one's. All of it: one beyond a budget leaves the next
+    // window no FIFO time and the rest owed again
+    const owed = state.mode === 'fifo' ? max(0n, usage - state.usageAtStart - b.budgetNs) : state.overrun;
+    state = { mode: state.mode, windowStart: now, usageAtStart: usage - owed, overrun: 0n };
     if (state.mode === 'other') {
       state = { ...state, mode: 'fifo' };
       switchTo = 'fifo';

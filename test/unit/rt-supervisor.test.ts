@@ -77,6 +77,39 @@ describe('the window rule (window.ts)', () => {
     expect(n3).toMatchObject({ switchTo: 'fifo', used: 30n * MS, state: { mode: 'fifo' } });
   });
 
+  test('a sample late past the window\'s end while FIFO (a self-limit wait): what the window used beyond its budget is owed, not forgiven by the new window', () => {
+    // promoted at 0; the next sample 260 ms later (its self-limit made it wait); the group kept 2 CPUs busy
+    const p = step(initial(0n, 0n), 0n, 0n, b);
+    expect(p.state.mode).toBe('fifo');
+    const late = step(p.state, 260n * MS, 520n * MS, b); // 520 used in a window of 50: 470 owed
+    expect(late).toMatchObject({ switchTo: 'other', used: 470n * MS, state: { mode: 'other', windowStart: 260n * MS, overrun: 420n * MS } });
+    // within budget at the late end: nothing owed, the new window fresh
+    const ok = step(p.state, 260n * MS, 30n * MS, b);
+    expect(ok).toMatchObject({ switchTo: undefined, used: 0n, state: { mode: 'fifo', windowStart: 260n * MS, usageAtStart: 30n * MS } });
+  });
+
+  test('simulated: 2 busy FIFO tasks on 2 CPUs, every third sample 250 ms late (self-limit waits while FIFO): FIFO time over 20 s is still the budget', () => {
+    let now = 0n;
+    let usage = 0n;
+    let fifoNs = 0n;
+    let s = initial(now, usage);
+    let mode = s.mode;
+    for (let i = 0; now < 20_000n * MS; i++) {
+      const r = step(s, now, usage, b);
+      s = r.state;
+      if (r.switchTo) mode = r.switchTo;
+      const dt = r.sleepNs + (i % 3 === 2 && mode === 'fifo' ? 250n * MS : 0n);
+      if (mode === 'fifo') {
+        usage += 2n * dt;
+        fifoNs += 2n * dt;
+      }
+      now += dt;
+    }
+    const share = Number(fifoNs) / Number(2n * now);
+    expect(share).toBeLessThanOrEqual(0.26);
+    expect(share).toBeGreaterThanOrEqual(0.2);
+  });
+
   test('a zero budget never promotes (no switch at a window start either)', () => {
     const z = { ...b, budgetNs: 0n };
     const d = step(initial(0n, 0n), 1n * MS, 0n, z);
