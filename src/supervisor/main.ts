@@ -170,10 +170,11 @@ export async function supervise(json: string | undefined, d: { cgroups: Cgroups;
         sup.rescale(budget);
       }
       if (floorNs > Number(r.sleepNs)) {
-        // FIFO and busy, and at the rate it used CPU since the last sample the group would use what
-        // is left of its budget before the self-limit lets it sample again: demoted now (less FIFO
-        // time than its budget, never more). An idle group stays FIFO: if it wakes meanwhile, what
-        // it overruns is owed by the next window (window.ts)
+        // FIFO and busy, and at the rate it uses CPU as FIFO (since the last sample; just promoted,
+        // the last time it was FIFO: supervisor.ts) the group would use what is left of its budget
+        // before the self-limit lets it sample again: demoted now (less FIFO time than its budget,
+        // never more). An idle group stays FIFO: if it wakes meanwhile, what it overruns is owed by
+        // the next windows (window.ts: also when the window ends during the wait)
         const busy = Math.min(cpus, r.rate);
         if (sup.mode === 'fifo' && busy > 0.05 && floorNs > Number(budget.budgetNs - r.used) / busy) await sup.demoteEarly();
         waits++;

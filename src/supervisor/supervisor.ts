@@ -14,7 +14,11 @@ export interface TickResult {
   sleepNs: bigint;
   /** CPU time used in the current window, ns */
   used: bigint;
-  /** how many CPUs the group kept busy since the last sample (its CPU time over the wall time) */
+  /**
+   * how many CPUs the group keeps busy as FIFO (its CPU time over the wall time): since the last
+   * sample; at a promotion, over the last interval it was FIFO throughout (the demoted interval's
+   * says nothing of it as FIFO), or 0 before any
+   */
   rate: number;
 }
 
@@ -46,6 +50,8 @@ export class Supervisor {
   private known = new Set<number>();
   private lastUsage: bigint | undefined;
   private lastNow: bigint | undefined;
+  /** the rate measured over the last interval the group was FIFO throughout */
+  private fifoRate = 0;
   readonly stats: SupStats = { samples: 0, demotions: 0, promotions: 0, joined: 0, earlyDemotions: 0, maxOverrunNs: 0n, maxLateNs: 0n, fifoNs: 0n };
 
   constructor(private readonly group: CpuGroup, private readonly host: HostOps, private budget: Budget, private readonly priority: number, private readonly proc = '/proc') {}
@@ -78,7 +84,9 @@ export class Supervisor {
     this.state = s.state;
     // FIFO CPU time: the usage since the last sample, while the group was FIFO up to this sample
     if (this.lastUsage !== undefined && before.mode === 'fifo') this.stats.fifoNs += usage - this.lastUsage;
-    const rate = this.lastUsage !== undefined && this.lastNow !== undefined && now > this.lastNow ? Number(usage - this.lastUsage) / Number(now - this.lastNow) : 0;
+    const measured = this.lastUsage !== undefined && this.lastNow !== undefined && now > this.lastNow ? Number(usage - this.lastUsage) / Number(now - this.lastNow) : undefined;
+    if (measured !== undefined && before.mode === 'fifo') this.fifoRate = measured;
+    const rate = switched === 'fifo' ? this.fifoRate : measured ?? 0;
     this.lastUsage = usage;
     this.lastNow = now;
     if (switched === 'fifo') this.stats.promotions++;

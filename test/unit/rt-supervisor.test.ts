@@ -194,6 +194,24 @@ describe('the supervisor over the cgroups and HostOps doubles', () => {
     expect(sup.stats).toMatchObject({ demotions: 1, earlyDemotions: 1, promotions: 1 });
   });
 
+  // the self-limit's early demotion (main.ts) asks how fast the group will use its budget as FIFO:
+  // at a promotion, the rate since the last sample is the demoted group's (next to nothing against a
+  // host load), so a busy group stayed FIFO through a long wait (seen 2026-12-04 under TCG)
+  test('the rate a promotion reports is the group\'s rate the last time it was FIFO, not the demoted interval\'s', async () => {
+    const { group, node, fake } = host();
+    const sup = new Supervisor(group, fake, budget, 7);
+    expect((await sup.tick(0n)).rate).toBe(0); // nothing measured yet
+    node.usage = 40n * MS; // FIFO: 2 CPUs for 20 ms
+    expect((await sup.tick(20n * MS)).rate).toBe(2);
+    node.usage = 56n * MS; // 2 CPUs until the demotion (used 56 of 50)
+    expect(await sup.tick(28n * MS)).toMatchObject({ switched: 'other', rate: 2 });
+    node.usage = 57n * MS; // demoted: 1 ms in 72 ms
+    const p = await sup.tick(100n * MS);
+    expect(p).toMatchObject({ switched: 'fifo', rate: 2 });
+    node.usage = 67n * MS; // FIFO, lightly used now: 10 ms in 20
+    expect((await sup.tick(120n * MS)).rate).toBe(0.5);
+  });
+
   test('over budget: every thread demoted; next window: every thread promoted; counters kept', async () => {
     const { fake, group, node } = host();
     const sup = new Supervisor(group, fake, budget, 7);
