@@ -2,7 +2,7 @@ import { chmodSync, closeSync, existsSync, openSync, readFileSync, readdirSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { leftovers, makeBundle, readState, REPO, requireRoot, run, runc, RUNTIME, SH_LAUNCHER, tempRoot, uid, vk } from '../helpers/fixtures.js';
+import { engineServers, leftovers, makeBundle, readState, REPO, requireRoot, run, runc, RUNTIME, SH_LAUNCHER, tempRoot, uid, vk } from '../helpers/fixtures.js';
 import { needs, RT_GROUPS } from '../helpers/prereq.js';
 
 /**
@@ -21,19 +21,6 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function until(fn: () => boolean | Promise<boolean>, ms = 10_000): Promise<boolean> {
   for (const end = Date.now() + ms; Date.now() < end; await sleep(25)) if (await fn()) return true;
   return fn();
-}
-
-/** the engine servers whose environment names this socket */
-function servers(socket: string): number[] {
-  const want = `VKERNEL_ENGINE_SOCKET=${socket}`;
-  return readdirSync('/proc').filter((p) => /^[0-9]+$/.test(p)).flatMap((p) => {
-    try {
-      if (!readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('vkernel-serve')) return [];
-      return readFileSync(`/proc/${p}/environ`, 'utf8').split('\0').includes(want) ? [Number(p)] : [];
-    } catch {
-      return [];
-    }
-  });
 }
 
 interface Setup { socket: string; trace: string; parents: string; gate: string; env: Record<string, string>; root: string }
@@ -90,8 +77,8 @@ async function warm(s: Setup, bundle: string): Promise<number> {
   const id = uid('warm');
   expect((await create(s, bundle, id)).exitCode).toBe(0);
   expect((await vk(['--root', s.root, 'delete', '--force', id], { env: s.env })).exitCode).toBe(0);
-  expect(await until(() => servers(s.socket).length === 1 && existsSync(s.socket))).toBe(true);
-  return servers(s.socket)[0];
+  expect(await until(() => engineServers(s.socket).length === 1 && existsSync(s.socket))).toBe(true);
+  return engineServers(s.socket)[0];
 }
 
 /** ids each test created, removed after it whatever happened (a fifo one left would hold the node's RT budget) */
@@ -103,7 +90,7 @@ afterEach(async () => {
 afterAll(() => {
   for (const d of readdirSync(tmpdir())) {
     const sock = join(tmpdir(), d, 'engine.sock');
-    if (d.endsWith(`-${process.pid}`)) for (const pid of servers(sock)) process.kill(pid, 'SIGTERM');
+    if (d.endsWith(`-${process.pid}`)) for (const pid of engineServers(sock)) process.kill(pid, 'SIGTERM');
   }
 });
 
@@ -118,10 +105,10 @@ needs(RT_GROUPS).test('the first create starts a server and is the engine\'s; th
   const [a, b] = [uid('sa'), uid('sb')];
   const first = await create(s, bundle, a);
   expect([first.exitCode, output(s, a)]).toEqual([0, '']);
-  expect(await until(() => servers(s.socket).length === 1)).toBe(true);
+  expect(await until(() => engineServers(s.socket).length === 1)).toBe(true);
   // the server started by that call holds none of the caller's fds (containerd waits for its
   // stdio pipes to close): /dev/null on 0-2, and not the file that was the caller's stdout
-  const [server] = servers(s.socket);
+  const [server] = engineServers(s.socket);
   const fds = readdirSync(`/proc/${server}/fd`).map((f) => { try { return readlinkSync(`/proc/${server}/fd/${f}`); } catch { return ''; } });
   expect([0, 1, 2].map((f) => readlinkSync(`/proc/${server}/fd/${f}`))).toEqual(['/dev/null', '/dev/null', '/dev/null']);
   expect(fds).not.toContain(join(s.root, `${a}.out`));
@@ -170,7 +157,7 @@ test('no request: the client execs runc itself (no engine, no server); a request
   // runc is the caller's process itself (exec'd: its parent is this test), nothing of ours ran
   expect(lines(s.parents)).toEqual([expect.stringMatching(/node|jest/)]);
   expect(lines(s.trace)).toEqual([]);
-  expect(servers(s.socket)).toEqual([]);
+  expect(engineServers(s.socket)).toEqual([]);
   expect(leftovers(s.root, id).filter((l) => !l.startsWith('runc dir') && !l.startsWith('cgroup'))).toEqual([]);
   // io\u002evkernel...: the engine parses JSON properly; the client only has to notice the escape
   const escaped = await makeBundle({ args: ['true'] });
@@ -267,7 +254,7 @@ needs(RT_GROUPS).test('the caller SIGKILLed while runc creates: what a killed en
   const next = uid('skn');
   expect((await create(s, bundle, next)).exitCode).toBe(0);
   expect(lines(s.trace).at(-1)).toBe('served');
-  expect(servers(s.socket)).toEqual([server]);
+  expect(engineServers(s.socket)).toEqual([server]);
   expect((await vk(['--root', s.root, 'delete', '--force', next], { env: s.env })).exitCode).toBe(0);
   expect(leftovers(s.root, next)).toEqual([]);
 }, 60_000);
@@ -280,7 +267,7 @@ needs(RT_GROUPS).test('the server SIGKILLed while runc creates: the caller fails
   const p = create(s, bundle, id, { VK_GATE: s.gate });
   expect(await until(() => existsSync(`${s.gate}.started`))).toBe(true);
   process.kill(server, 'SIGKILL');
-  expect(await until(() => servers(s.socket).length === 0)).toBe(true);
+  expect(await until(() => engineServers(s.socket).length === 0)).toBe(true);
   writeFileSync(`${s.gate}.go`, '');
   const r = await p;
   expect(r.exitCode).toBe(1);
@@ -291,7 +278,7 @@ needs(RT_GROUPS).test('the server SIGKILLed while runc creates: the caller fails
   const [c, d] = [uid('skc'), uid('skd')];
   expect((await create(s, bundle, c)).exitCode).toBe(0);
   expect(lines(s.trace).at(-1)).toBe('engine: no server (one started)');
-  expect(await until(() => servers(s.socket).length === 1 && servers(s.socket)[0] !== server)).toBe(true);
+  expect(await until(() => engineServers(s.socket).length === 1 && engineServers(s.socket)[0] !== server)).toBe(true);
   expect((await create(s, bundle, d)).exitCode).toBe(0);
   expect(lines(s.trace).at(-1)).toBe('served');
   for (const x of [c, d]) {
@@ -309,7 +296,7 @@ test('another environment: the engine serves the call and the server stays', asy
   expect((await create(s, bundle, id, { VKERNEL_RMMOD_TIMEOUT_MS: '1234' })).exitCode).toBe(0);
   expect(lines(s.trace).at(-1)).toBe('engine: another environment');
   expect(lines(s.parents).at(-1)).toMatch(new RegExp(`^${ENGINE} `));
-  expect(servers(s.socket)).toEqual([server]);
+  expect(engineServers(s.socket)).toEqual([server]);
   expect((await vk(['--root', s.root, 'delete', '--force', id], { env: s.env })).exitCode).toBe(0);
   expect(leftovers(s.root, id)).toEqual([]);
 }, 60_000);
@@ -324,7 +311,7 @@ test('the other entry point (sh launcher or C) is served by the same server: the
   const r = await create(s, bundle, id, {}, false, other);
   expect([r.exitCode, output(s, id)]).toEqual([0, '']);
   expect(lines(s.trace).at(-1)).toBe('served');
-  expect(servers(s.socket)).toEqual([server]);
+  expect(engineServers(s.socket)).toEqual([server]);
   // runc's parent: the sh launcher's client (exec'd with the engine, runc, config.json), or the C entry point as run
   expect(lines(s.parents).at(-1)).toMatch(other === SH_LAUNCHER ? new RegExp(`^${CLIENT} ${ENGINE} `) : new RegExp(`^${other} --root `));
   expect(policyOf(await initPid(s, id))).toMatch(/SCHED_FIFO/);

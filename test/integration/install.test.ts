@@ -6,7 +6,7 @@ import { execa } from 'execa';
 import { parse } from 'smol-toml';
 import { parse as parseYaml } from 'yaml';
 import { jest } from '@jest/globals';
-import { leftovers, makeBundle, readState, REPO, run, tempRoot, uid, vk } from '../helpers/fixtures.js';
+import { engineServers, leftovers, makeBundle, readState, REPO, run, tempRoot, uid, vk } from '../helpers/fixtures.js';
 
 // each test runs several admin commands (node + oclif start-up, ~1 s each when idle); the cold CI
 // measurement at load ~14 took over 30 s for five of them
@@ -274,13 +274,19 @@ describe('install node: what the Kubernetes installer puts on a node (a temp dir
     const state = tempRoot();
     const id = uid('node');
     const out = openSync(join(root, 'out'), 'w');
-    const env = { PATH: path, VKERNEL_RUNTIME_CONFIG: join(root, 'etc/vkernel-runtime/config.yaml') };
+    // (a socket of its own: the server this create starts is the temporary installation's, stopped below)
+    const socket = join(root, 'engine.sock');
+    const env = { PATH: path, VKERNEL_RUNTIME_CONFIG: join(root, 'etc/vkernel-runtime/config.yaml'), VKERNEL_ENGINE_SOCKET: socket };
     const c = await run(bin, ['--root', state, 'create', '--bundle', bundle, id], { env, extendEnv: false, stdin: 'ignore', stdout: out, stderr: out });
     expect(readFileSync(join(root, 'out'), 'utf8')).toBe('');
     expect(c.exitCode).toBe(0);
     expect(readState(state, id).policy).toEqual({ 'sched.policy': 'cfs' });
     expect((await execa(bin, ['--root', state, 'delete', '--force', id], { reject: false, env, extendEnv: false })).exitCode).toBe(0);
     expect(leftovers(state, id)).toEqual([]);
+    // (the client starts it detached as it hands the call to the engine: it may still be on its way)
+    for (let i = 0; i < 100 && engineServers(socket).length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(engineServers(socket)).toHaveLength(1);
+    for (const pid of engineServers(socket)) process.kill(pid, 'SIGTERM');
 
     // again: same release, nothing rewritten
     const again = await vk(['install', 'node', '--node-root', root]);
