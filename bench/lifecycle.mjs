@@ -3,7 +3,8 @@
 //   passthrough: `state` of a created container
 //   lifecycle:   create + start + delete of `true` (no vkernel request, then with policies),
 //                through the engine server (the launcher's way) and the engine executable
-//   one call:    create alone with a request (the engine's cost per call: server vs executable)
+//   one call:    create alone with a request (the engine's cost per call: server vs executable), and
+//                the design's floor: the client and a server that does nothing (bench/lib/null-server.c)
 // Median of N runs (VKERNEL_BENCH_RUNS, default 30). Each row is measured in turns with plain runc's
 // same call (runc, row, runc, row, ...): its ratio and difference are against the runc median of
 // its own turns, so load that comes and goes on a shared host falls on both alike.
@@ -22,7 +23,7 @@ if (process.argv.includes('--docker')) {
   await import('./docker.mjs');
   process.exit(0);
 }
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -58,13 +59,27 @@ function run(bin, args, env) {
 const median = (xs) => quantile(xs, 0.5);
 let n = 0;
 
-/** create alone (timed), then delete (not) */
-function createOnly(bin, b, env) {
+/** create alone (timed), then delete (not); `ours`: a create of ours to delete too */
+function createOnly(bin, b, env, ours = bin !== 'runc') {
   const id = `bench-${n++}`;
   const t = run(bin, ['create', '--bundle', b, id], env);
   run('runc', ['delete', '--force', id]);
-  if (bin !== 'runc') run(bin, ['delete', '--force', id], env);
+  if (ours) run(bin, ['delete', '--force', id], env);
   return t;
+}
+
+/** bench/lib/null-server.c built and listening under `dir` (undefined without a C compiler) */
+function nullServer(dir) {
+  const bin = join(dir, 'null-server');
+  const built = spawnSync('cc', ['-O2', '-o', bin, new URL('./lib/null-server.c', import.meta.url).pathname], { stdio: 'inherit' });
+  if (built.status !== 0) {
+    console.log('(floor not measured: no C compiler)');
+    return undefined;
+  }
+  const socket = join(dir, 'null.sock');
+  const p = spawn(bin, [socket], { stdio: 'ignore' });
+  for (let i = 0; i < 100 && !existsSync(socket); i++) spawnSync('sleep', ['0.02']);
+  return { socket, stop: () => p.kill() };
 }
 
 function lifecycle(bin, b, env) {
@@ -117,6 +132,16 @@ for (let i = 0; i < 100 && !existsSync(SOCKET); i++) spawnSync('sleep', ['0.05']
 results.push(measure('vkernel-runtime create, sched.policy=cfs: one call (engine server)', () => createOnly(RUNTIME, cfs), () => createOnly('runc', cfs)));
 if (RUNTIME !== SH) results.push(measure('vkernel-runtime create, sched.policy=cfs: one call (engine server, sh launcher)', () => createOnly(SH, cfs), () => createOnly('runc', cfs)));
 results.push(measure('vkernel-runtime create, sched.policy=cfs: one call (engine executable)', () => createOnly(RUNTIME, cfs, OFF), () => createOnly('runc', cfs)));
+// the design's floor: the same call through the client and a server that does nothing (bench/lib/null-server.c:
+// runc run as the client's child, no engine work); what the engine server adds is the row above it less this
+const floor = nullServer(w);
+if (floor) {
+  try {
+    results.push(measure('  (floor: the client and a server that does nothing, same call)', () => createOnly(RUNTIME, cfs, { VKERNEL_ENGINE_SOCKET: floor.socket }, false), () => createOnly('runc', cfs)));
+  } finally {
+    floor.stop();
+  }
+}
 results.push(measure('vkernel-runtime create+start+delete, sched.policy=cfs (engine server)', () => lifecycle(RUNTIME, cfs), runcLife));
 results.push(measure('vkernel-runtime create+start+delete, sched.policy=cfs (engine executable)', () => lifecycle(RUNTIME, cfs, OFF), runcLife));
 results.push(measure('vkernel-runtime create+start+delete, sched.policy=cfs (node)', () => lifecycle(RUNTIME, cfs, { VKERNEL_ENGINE: 'node' }), runcLife));
