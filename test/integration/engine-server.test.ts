@@ -185,25 +185,25 @@ test('bad input: the engine\'s error and status, from the server; nothing is cre
   expect(lines(s.parents)).toHaveLength(1); // the warm-up's: runc never ran for the bad one
 }, 60_000);
 
-test('runc dies by a signal: the caller dies by it, as with the engine; nothing left', async () => {
-  const s = setup('srv-sig');
+/** a cfs create made by `call`, served and then through the engine executable (the same server warm for both) */
+async function servedAndEngine(name: string, call: (s: Setup, bundle: string, id: string, socket: string) => Promise<void>): Promise<void> {
+  const s = setup(name);
   const bundle = await makeBundle({ args: ['true'], annotations: { 'io.vkernel.sched.policy': 'cfs' } });
   await warm(s, bundle);
-  for (const socket of [s.socket, 'off']) {
-    const id = uid('ssig');
+  for (const socket of [s.socket, 'off']) await call(s, bundle, uid(name), socket);
+  expect(lines(s.trace).slice(-2)).toEqual(['served', 'engine: VKERNEL_ENGINE_SOCKET=off']);
+}
+
+test('runc dies by a signal: the caller dies by it, as with the engine; nothing left', async () => {
+  await servedAndEngine('srv-sig', async (s, bundle, id, socket) => {
     const r = await create(s, bundle, id, { VK_DIE: 'TERM', VKERNEL_ENGINE_SOCKET: socket });
     expect([r.exitCode, r.signal]).toEqual([undefined, 'SIGTERM']);
     expect(leftovers(s.root, id)).toEqual([]);
-  }
-  expect(lines(s.trace).slice(-2)).toEqual(['served', 'engine: VKERNEL_ENGINE_SOCKET=off']);
+  });
 }, 60_000);
 
 test('a signal the caller gets while runc runs is runc\'s (it dies by it, and so does the caller), as with the engine; nothing left', async () => {
-  const s = setup('srv-fwd');
-  const bundle = await makeBundle({ args: ['true'], annotations: { 'io.vkernel.sched.policy': 'cfs' } });
-  await warm(s, bundle);
-  for (const socket of [s.socket, 'off']) {
-    const id = uid('sfwd');
+  await servedAndEngine('srv-fwd', async (s, bundle, id, socket) => {
     rmSync(`${s.gate}.started`, { force: true });
     const p = create(s, bundle, id, { VK_GATE: s.gate, VKERNEL_ENGINE_SOCKET: socket });
     // (runc, the wrapper, waits at the gate: the signal finds it running, not yet runc)
@@ -215,8 +215,7 @@ test('a signal the caller gets while runc runs is runc\'s (it dies by it, and so
     // runc got it: gone now, not 20 s later at the gate's end
     expect(await until(() => !existsSync(`/proc/${wrapper}/cmdline`), 3000)).toBe(true);
     expect(leftovers(s.root, id)).toEqual([]);
-  }
-  expect(lines(s.trace).slice(-2)).toEqual(['served', 'engine: VKERNEL_ENGINE_SOCKET=off']);
+  });
 }, 60_000);
 
 test('runc cannot be run: the served call fails as the engine\'s does, naming it; nothing is created', async () => {
