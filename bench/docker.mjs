@@ -3,13 +3,15 @@
 // / =cfs, the way Docker 20.10 asks: it has no --annotation), in one run, interleaved round by
 // round. A private dockerd as the e2e tier starts it (test/helpers/engines.ts, HOST.md): its own
 // data-root, exec-root, socket and cgroup parent, no bridge, no iptables; the busybox image is
-// imported from /bin/busybox. Everything is removed at the end.
+// imported from /bin/busybox. Everything is removed at the end, the engine server its creates started
+// included.
 // VKERNEL_BENCH_RUNS rounds (default 15); prints medians (p25-p75) and the ratio against runc.
 import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RUNTIME as ENTRY_POINT } from './lib/entry.mjs';
+import { stopServer } from './lib/server.mjs';
 
 const N = Number(process.env.VKERNEL_BENCH_RUNS ?? 15);
 const RUNTIME = process.env.VKERNEL_BENCH_RUNTIME ?? ENTRY_POINT;
@@ -28,7 +30,10 @@ writeFileSync(join(w, 'daemon.json'), JSON.stringify({
   bridge: 'none', iptables: false, 'ip-forward': false, 'ip-masq': false, 'cgroup-parent': `/${parent}`,
   runtimes: { 'vkernel-runtime': { path: RUNTIME }, ...(BASELINE ? { 'vkernel-baseline': { path: BASELINE } } : {}) },
 }));
-const dockerd = spawn('dockerd', ['--config-file', join(w, 'daemon.json')], { stdio: 'ignore' });
+// the engine server the runtime's creates start (src/serve/server.ts): this run's own, stopped at its
+// end (dockerd's environment reaches the runtime through containerd and its shims)
+const SOCKET = join(w, 'engine.sock');
+const dockerd = spawn('dockerd', ['--config-file', join(w, 'daemon.json')], { stdio: 'ignore', env: { ...process.env, VKERNEL_ENGINE_SOCKET: SOCKET } });
 
 const unmountUnder = (dir) => {
   const points = readFileSync('/proc/self/mounts', 'utf8').split('\n').map((l) => l.split(' ')[1] ?? '')
@@ -81,6 +86,7 @@ try {
   dockerd.kill('SIGTERM');
   for (let i = 0; i < 75 && dockerd.exitCode === null && dockerd.signalCode === null; i++) await sleep(200);
   if (dockerd.exitCode === null && dockerd.signalCode === null) dockerd.kill('SIGKILL');
+  stopServer(SOCKET);
   // the cgroup parent dockerd made in every hierarchy (empty once its containers are gone)
   for (const h of readdirSync('/sys/fs/cgroup')) {
     const d = join('/sys/fs/cgroup', h, parent);
