@@ -111,6 +111,12 @@ export function tempRoot(): string {
   return mkdtempSync(join(tmpdir(), `vk-root-${process.pid}-`));
 }
 
+/** polls `fn` every `every` ms until it holds or `ms` have passed; whether it held at the end */
+export async function until(fn: () => boolean | Promise<boolean>, ms = 10_000, every = 25): Promise<boolean> {
+  for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, every))) if (await fn()) return true;
+  return fn();
+}
+
 /** the engine servers (src/serve/server.ts) whose environment names this socket */
 export function engineServers(socket: string): number[] {
   const want = `VKERNEL_ENGINE_SOCKET=${socket}`;

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmdirSync }
 import type { ContainerState } from '../../src/store/state.js';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { cgroupDirsOf, cgroupHierarchies, leftovers, makeBundle, requireRoot, runc, stateFile, tempRoot, uid, vk } from '../helpers/fixtures.js';
+import { cgroupDirsOf, cgroupHierarchies, leftovers, makeBundle, requireRoot, runc, stateFile, tempRoot, uid, until, vk } from '../helpers/fixtures.js';
 import { needs, RT_GROUPS } from '../helpers/prereq.js';
 
 /**
@@ -16,7 +16,6 @@ const CPU = '/sys/fs/cgroup/cpu';
 const hasRtGroups = RT_GROUPS.ok;
 const LEDGER = '/run/vkernel-runtime/locks/rt-ledger.json';
 const rtRuntime = (dir: string) => Number(readFileSync(join(dir, 'cpu.rt_runtime_us'), 'utf8'));
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 beforeAll(requireRoot);
 
@@ -33,10 +32,6 @@ function processesOf(id: string): string[] {
   return found;
 }
 
-async function until(ok: () => boolean, ms: number): Promise<boolean> {
-  for (const end = Date.now() + ms; Date.now() < end; await sleep(100)) if (ok()) return true;
-  return ok();
-}
 
 // points every create with a request passes, and those only a budget (fifo) passes
 const COMMON = ['prepared', 'locked', 'runc-created', 'before-state-write', 'mid-state-write', 'applying:sched-policy', 'applied:sched-policy', 'mid-state-write@2', 'applied-all', 'created'];
@@ -79,11 +74,11 @@ async function killedCreate(policy: string, fault: string): Promise<void> {
       expect((await runc(['--root', root, 'list', '-q'])).stdout).toBe('');
       expect(leftovers(root, id, { cgroupsPath: `/${parent}/ctr`, cgroupDirs: dirs })).toEqual([]);
       expect(readdirSync(root)).toEqual([]);
-      expect(await until(() => processesOf(id).length === 0, 5000)).toBe(true);
+      expect(await until(() => processesOf(id).length === 0, 5000, 100)).toBe(true);
       expect(ledgerHolders(parent)).toEqual([]);
       if (hasRtGroups) {
         // the kernel frees a removed group after an RCU grace period; the budget comes back then
-        expect(await until(() => rtRuntime(cpuParent) === budgetBefore, 15000)).toBe(true);
+        expect(await until(() => rtRuntime(cpuParent) === budgetBefore, 15000, 100)).toBe(true);
       }
     } finally {
       for (const d of parentDirs) if (existsSync(d)) try { rmdirSync(d); } catch { /* reported by the assertions */ }
@@ -181,7 +176,7 @@ async function killedStart(fault: string): Promise<void> {
   expect([gc.exitCode, gc.stdout.split('\n').filter((l) => l.startsWith('failed'))]).toEqual([0, []]);
   expect(leftovers(root, id, { cgroupDirs: dirs })).toEqual([]);
   expect(readdirSync(root)).toEqual([]);
-  expect(await until(() => processesOf(id).length === 0, 5000)).toBe(true);
+  expect(await until(() => processesOf(id).length === 0, 5000, 100)).toBe(true);
 }
 
 needs(RT_GROUPS).describe('SIGKILL during start (sched.policy=adaptive: a helper), then delete --force and gc: no helper left', () => {
@@ -200,10 +195,6 @@ async function runState(root: string, id: string): Promise<{ pid?: number; statu
   return { pid: j.pid, status: j.status, ours };
 }
 
-async function untilAsync(ok: () => Promise<boolean>, ms: number): Promise<boolean> {
-  for (const end = Date.now() + ms; Date.now() < end; await sleep(100)) if (await ok()) return true;
-  return ok();
-}
 
 /**
  * SIGKILL of `vkernel-runtime run` with a request (issue 10 §1): at a fault point of one of its
@@ -239,10 +230,10 @@ async function killedRun(policy: string, fault: string | undefined): Promise<voi
       if (st.pid) dirs = cgroupDirsOf(st.pid);
     } else {
       const p = vk(['--root', root, 'run', '--bundle', bundle, id], { stdin: 'ignore', stdout: out, stderr: out });
-      const up = await untilAsync(async () => {
+      const up = await until(async () => {
         const st = await runState(root, id);
         return st.status === 'running' && (policy !== 'adaptive' || st.ours?.helpers.adaptive !== undefined);
-      }, 20000);
+      }, 20000, 100);
       expect([up, readFileSync(outFile, 'utf8')]).toEqual([true, '']);
       const st = await runState(root, id);
       dirs = cgroupDirsOf(st.pid as number);
@@ -260,9 +251,9 @@ async function killedRun(policy: string, fault: string | undefined): Promise<voi
     expect((await runc(['--root', root, 'list', '-q'])).stdout).toBe('');
     expect(leftovers(root, id, { cgroupsPath: `/${parent}/ctr`, cgroupDirs: dirs, bundle })).toEqual([]);
     expect(readdirSync(root)).toEqual([]);
-    expect(await until(() => processesOf(id).length === 0, 5000)).toBe(true);
+    expect(await until(() => processesOf(id).length === 0, 5000, 100)).toBe(true);
     expect(ledgerHolders(parent)).toEqual([]);
-    if (hasRtGroups) expect(await until(() => rtRuntime(cpuParent) === budgetBefore, 15000)).toBe(true);
+    if (hasRtGroups) expect(await until(() => rtRuntime(cpuParent) === budgetBefore, 15000, 100)).toBe(true);
   } finally {
     for (const d of parentDirs) if (existsSync(d)) try { rmdirSync(d); } catch { /* reported by the assertions */ }
   }

@@ -2,7 +2,7 @@ import { chmodSync, closeSync, existsSync, openSync, readFileSync, readdirSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { engineServers, leftovers, makeBundle, readState, REPO, requireRoot, run, runc, RUNTIME, SH_LAUNCHER, tempRoot, uid, vk } from '../helpers/fixtures.js';
+import { engineServers, leftovers, until, makeBundle, readState, REPO, requireRoot, run, runc, RUNTIME, SH_LAUNCHER, tempRoot, uid, vk } from '../helpers/fixtures.js';
 import { needs, RT_GROUPS } from '../helpers/prereq.js';
 
 /**
@@ -17,11 +17,6 @@ beforeAll(requireRoot);
 
 const CLIENT = join(REPO, 'dist/vkernel-client');
 const ENGINE = join(REPO, 'dist/vkernel-engine');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until(fn: () => boolean | Promise<boolean>, ms = 10_000): Promise<boolean> {
-  for (const end = Date.now() + ms; Date.now() < end; await sleep(25)) if (await fn()) return true;
-  return fn();
-}
 
 interface Setup { socket: string; trace: string; parents: string; gate: string; env: Record<string, string>; root: string }
 

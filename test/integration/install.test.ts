@@ -6,7 +6,7 @@ import { execa } from 'execa';
 import { parse } from 'smol-toml';
 import { parse as parseYaml } from 'yaml';
 import { jest } from '@jest/globals';
-import { engineServers, leftovers, makeBundle, readState, REPO, run, tempRoot, uid, vk } from '../helpers/fixtures.js';
+import { engineServers, leftovers, makeBundle, readState, REPO, run, tempRoot, uid, until, vk } from '../helpers/fixtures.js';
 
 // each test runs several admin commands (node + oclif start-up, ~1 s each when idle); the cold CI
 // measurement at load ~14 took over 30 s for five of them
@@ -284,8 +284,7 @@ describe('install node: what the Kubernetes installer puts on a node (a temp dir
     expect((await execa(bin, ['--root', state, 'delete', '--force', id], { reject: false, env, extendEnv: false })).exitCode).toBe(0);
     expect(leftovers(state, id)).toEqual([]);
     // (the client starts it detached as it hands the call to the engine: it may still be on its way)
-    for (let i = 0; i < 100 && engineServers(socket).length === 0; i++) await new Promise((r) => setTimeout(r, 50));
-    expect(engineServers(socket)).toHaveLength(1);
+    expect(await until(() => engineServers(socket).length === 1, 5000, 50)).toBe(true);
     for (const pid of engineServers(socket)) process.kill(pid, 'SIGTERM');
 
     // again: same release, nothing rewritten
