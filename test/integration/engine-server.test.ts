@@ -50,6 +50,7 @@ const lines = (f: string): string[] => rawLines(f).map((l) => l.replace(/^served
 /** a served call's times in its trace line (ms) */
 const TIMES = /^served: call ([0-9.]+) ms, before ([0-9.]+) ms, runc ([0-9.]+) ms \(([0-9]+)\), after ([0-9.]+) ms, in all ([0-9.]+) ms$/;
 const fifo = { 'io.vkernel.sched.policy': 'fifo' };
+const cfs = { 'io.vkernel.sched.policy': 'cfs' };
 /**
  * create; its stdout and stderr in a file (a created container's init keeps runc's stdio open
  * until it runs: a pipe would not close) or, for a create that fails before runc, in pipes
@@ -74,6 +75,13 @@ async function warm(s: Setup, bundle: string): Promise<number> {
   expect((await vk(['--root', s.root, 'delete', '--force', id], { env: s.env })).exitCode).toBe(0);
   expect(await until(() => engineServers(s.socket).length === 1 && existsSync(s.socket))).toBe(true);
   return engineServers(s.socket)[0];
+}
+
+/** a test's own setup, a bundle of `args` with `annotations`, and its server warm (started by one served create) */
+async function warmed(name: string, annotations: Record<string, string>, args = ['true']): Promise<{ s: Setup; bundle: string; server: number }> {
+  const s = setup(name);
+  const bundle = await makeBundle({ args, annotations });
+  return { s, bundle, server: await warm(s, bundle) };
 }
 
 /** ids each test created, removed after it whatever happened (a fifo one left would hold the node's RT budget) */
@@ -165,8 +173,7 @@ test('no request: the client execs runc itself (no engine, no server); a request
 }, 60_000);
 
 test('bad input: the engine\'s error and status, from the server; nothing is created', async () => {
-  const s = setup('srv-bad');
-  await warm(s, await makeBundle({ args: ['true'], annotations: { 'io.vkernel.sched.policy': 'cfs' } }));
+  const { s } = await warmed('srv-bad', cfs);
   const bad = await makeBundle({ args: ['true'], annotations: { 'io.vkernel.sched.policy': 'fifoo' } });
   const id = uid('sbad');
   const served = await create(s, bad, id, {}, true);
@@ -182,9 +189,7 @@ test('bad input: the engine\'s error and status, from the server; nothing is cre
 
 /** a cfs create made by `call`, served and then through the engine executable (the same server warm for both) */
 async function servedAndEngine(name: string, call: (s: Setup, bundle: string, id: string, socket: string) => Promise<void>): Promise<void> {
-  const s = setup(name);
-  const bundle = await makeBundle({ args: ['true'], annotations: { 'io.vkernel.sched.policy': 'cfs' } });
-  await warm(s, bundle);
+  const { s, bundle } = await warmed(name, cfs);
   for (const socket of [s.socket, 'off']) await call(s, bundle, uid(name), socket);
   expect(lines(s.trace).slice(-2)).toEqual(['served', 'engine: VKERNEL_ENGINE_SOCKET=off']);
 }
@@ -214,9 +219,7 @@ test('a signal the caller gets while runc runs is runc\'s (it dies by it, and so
 }, 60_000);
 
 test('runc cannot be run: the served call fails as the engine\'s does, naming it; nothing is created', async () => {
-  const s = setup('srv-noexec');
-  const bundle = await makeBundle({ args: ['true'], annotations: { 'io.vkernel.sched.policy': 'cfs' } });
-  await warm(s, bundle);
+  const { s, bundle } = await warmed('srv-noexec', cfs);
   chmodSync(s.env.VKERNEL_RUNC, 0o644);
   const served = await create(s, bundle, uid('snx'), {}, true);
   const engine = await create(s, bundle, uid('snx'), { VKERNEL_ENGINE_SOCKET: 'off' }, true);
@@ -227,9 +230,7 @@ test('runc cannot be run: the served call fails as the engine\'s does, naming it
 }, 60_000);
 
 needs(RT_GROUPS).test('the caller SIGKILLed while runc creates: what a killed engine leaves (the lock file: start refused); delete --force and gc clean; the server serves on', async () => {
-  const s = setup('srv-kill-caller');
-  const bundle = await makeBundle({ args: ['true'], annotations: fifo });
-  const server = await warm(s, bundle);
+  const { s, bundle, server } = await warmed('srv-kill-caller', fifo);
   const id = uid('skc');
   const p = create(s, bundle, id, { VK_GATE: s.gate });
   expect(await until(() => existsSync(`${s.gate}.started`))).toBe(true);
@@ -254,9 +255,7 @@ needs(RT_GROUPS).test('the caller SIGKILLed while runc creates: what a killed en
 }, 60_000);
 
 needs(RT_GROUPS).test('the server SIGKILLed while runc creates: the caller fails saying so; delete --force cleans; the next call starts a new server', async () => {
-  const s = setup('srv-kill-server');
-  const bundle = await makeBundle({ args: ['true'], annotations: fifo });
-  const server = await warm(s, bundle);
+  const { s, bundle, server } = await warmed('srv-kill-server', fifo);
   const id = uid('sks');
   const p = create(s, bundle, id, { VK_GATE: s.gate });
   expect(await until(() => existsSync(`${s.gate}.started`))).toBe(true);
@@ -283,9 +282,7 @@ needs(RT_GROUPS).test('the server SIGKILLed while runc creates: the caller fails
 }, 60_000);
 
 test('another environment: the engine serves the call and the server stays', async () => {
-  const s = setup('srv-env');
-  const bundle = await makeBundle({ args: ['true'], annotations: { 'io.vkernel.sched.policy': 'cfs' } });
-  const server = await warm(s, bundle);
+  const { s, bundle, server } = await warmed('srv-env', cfs);
   const id = uid('senv');
   expect((await create(s, bundle, id, { VKERNEL_RMMOD_TIMEOUT_MS: '1234' })).exitCode).toBe(0);
   expect(lines(s.trace).at(-1)).toBe('engine: another environment');
@@ -296,9 +293,7 @@ test('another environment: the engine serves the call and the server stays', asy
 }, 60_000);
 
 test('the other entry point (sh launcher or C) is served by the same server: the launcher a caller ran is no other environment', async () => {
-  const s = setup('srv-entry');
-  const bundle = await makeBundle({ args: ['sleep', '30'], annotations: fifo });
-  const server = await warm(s, bundle);
+  const { s, bundle, server } = await warmed('srv-entry', fifo, ['sleep', '30']);
   const other = RUNTIME === SH_LAUNCHER ? join(REPO, 'dist/vkernel-runtime') : SH_LAUNCHER;
   expect(existsSync(other)).toBe(true);
   const id = uid('sentry');
@@ -314,10 +309,8 @@ test('the other entry point (sh launcher or C) is served by the same server: the
 }, 60_000);
 
 test('six creates at once, all served, each with its policy', async () => {
-  const s = setup('srv-many');
   // cfs: six fifo containers would pass the node's RT budget (limits.rt_budget_percent)
-  const bundle = await makeBundle({ args: ['true'], annotations: { 'io.vkernel.sched.policy': 'cfs' } });
-  await warm(s, bundle);
+  const { s, bundle } = await warmed('srv-many', cfs);
   const ids = Array.from({ length: 6 }, () => uid('smany'));
   try {
     const rs = await Promise.all(ids.map((id) => create(s, bundle, id)));
