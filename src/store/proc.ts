@@ -18,9 +18,22 @@ export function startTime(pid: number, proc = '/proc'): string | undefined {
   } catch {
     return undefined;
   }
-  // comm (field 2) may hold spaces and parentheses: count from the last ')'
-  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return rest[22 - 3];
+  return statField(stat, 22);
+}
+
+/**
+ * Fields `ns` (from 2, numbered as in proc(5)) of a /proc/<pid>/stat text: 2 is comm, which may
+ * hold spaces and parentheses, so the others are counted from its last ')'.
+ */
+export function statFields(stat: string, ...ns: number[]): string[] {
+  const close = stat.lastIndexOf(')');
+  const rest = stat.slice(close + 2).split(' ');
+  return ns.map((n) => (n === 2 ? stat.slice(stat.indexOf('(') + 1, close) : rest[n - 3]));
+}
+
+/** field `n` of a /proc/<pid>/stat text (statFields) */
+export function statField(stat: string, n: number): string {
+  return statFields(stat, n)[0];
 }
 
 /** the reference to a live process, to be stored */

@@ -2,7 +2,7 @@ import { existsSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { withLock } from '../../store/lock.js';
 import { faultPoint } from '../../store/fault.js';
-import { cmdline, isSameProcess, procRef, signalProcess, startTime, type ProcRef } from '../../store/proc.js';
+import { cmdline, isSameProcess, procRef, signalProcess, startTime, statField, type ProcRef } from '../../store/proc.js';
 import { SUPERVISE, SUPERVISOR_PRIORITY, supervisorGroupPath, TICK_MS, WINDOW_MS, type SupervisorArgs } from '../../supervisor/args.js';
 import type { Cgroups, CpuGroup } from '../cgroups/index.js';
 import { CPU_CAP } from '../../supervisor/self-limit.js';
@@ -32,8 +32,7 @@ const READY_MS = 20_000;
 /** the scheduling policy of a task from /proc/<pid>/stat (field 41), undefined when gone */
 export function taskPolicy(pid: number, proc = '/proc'): number | undefined {
   try {
-    const stat = readFileSync(`${proc}/${pid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[41 - 3]);
+    return Number(statField(readFileSync(`${proc}/${pid}/stat`, 'utf8'), 41));
   } catch {
     return undefined;
   }
