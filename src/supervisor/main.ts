@@ -1,10 +1,10 @@
-import { appendFileSync, readdirSync } from 'node:fs';
+import { appendFileSync, readdirSync, readFileSync } from 'node:fs';
 import type { HostOps } from '../host/ops.js';
 import { fifoResetOnFork, threadPolicySetter } from '../host/sched-ffi.js';
 import { joinOwnGroup, leaveOwnGroup } from '../kernel/cgroups/own-group.js';
 import type { Cgroups, CpuGroup } from '../kernel/cgroups/types.js';
 import { faultPoint } from '../store/fault.js';
-import { startTime } from '../store/proc.js';
+import { startTime, statFields } from '../store/proc.js';
 import { parseSupervisorArgs, SUPERVISOR_PRIORITY, type SupervisorArgs } from './args.js';
 import { groupCpus } from './cpus.js';
 import { SentinelHandle, sentinel } from './sentinel.js';
@@ -28,6 +28,25 @@ function blockFor(ms: number): void {
 
 /** how long the supervisor waits for its sentinel before it promotes anything (an engine start-up; TCG guests are slow) */
 const SENTINEL_READY_MS = 15_000;
+
+/**
+ * a sample longer than this (wall time), or more CPU than this since the last, is logged with its
+ * threads' CPU so far (which one: its main thread, the JIT's, the allocator's): a FIFO group runs on
+ * meanwhile, and a costly one widens its windows (self-limit.ts)
+ */
+const SLOW_SAMPLE_MS = 40;
+
+/** each thread of this process: its name and CPU time so far, ms (10 ms ticks) */
+function threadTimes(): string {
+  try {
+    return readdirSync('/proc/self/task').map((t) => {
+      const [comm, utime, stime] = statFields(readFileSync(`/proc/self/task/${t}/stat`, 'utf8'), 2, 14, 15);
+      return `${comm} ${(Number(utime) + Number(stime)) * 10}`;
+    }).join(', ');
+  } catch {
+    return '?';
+  }
+}
 
 /** exit status when the container's tasks could not be made SCHED_FIFO at the start (setup reports it) */
 export const EXIT_NO_FIFO = 3;
@@ -153,11 +172,15 @@ export async function supervise(json: string | undefined, d: { cgroups: Cgroups;
     }
     let r;
     try {
+      const modeBefore = sup.mode;
       r = await sup.tick(now);
       faultPoint('rt-v2-sample');
       busyNs += process.hrtime.bigint() - now;
       const wallNow = process.hrtime.bigint();
       const cpuNow = cpuNs();
+      const tookMs = Number(wallNow - now) / 1e6;
+      const spentMs = (cpuNow - lastCpu) / 1e6;
+      if (tookMs > SLOW_SAMPLE_MS || spentMs > SLOW_SAMPLE_MS) log(`supervisor: a slow sample: ${tookMs.toFixed(1)} ms (group ${modeBefore ?? 'new'} -> ${sup.mode}), ${spentMs.toFixed(1)} ms CPU since the last; its threads' CPU so far: ${threadTimes()}`);
       const floorNs = limit.account(Number(wallNow - lastWall), cpuNow - lastCpu);
       lastWall = wallNow;
       lastCpu = cpuNow;
