@@ -132,11 +132,30 @@ result rtv2.budget_held $? "container FIFO ${fshare} % of 2 CPUs over ${wall:-?}
 
 # the host stays responsive: a host task sleeping 1 ms at a time, while the busy container runs
 # alone (no host load: its tasks take both CPUs while FIFO)
+# latspan: hl (rtload lat over 3000 sleeps), s2 (the supervisor's counters after), l2log (what it
+# logged meanwhile: its slow samples, a change of window) and l2cost (the most its samples cost in
+# the span, ms CPU each, whole)
+latspan() {
+	n2=$(loglines b1)
+	hl=$(rtload lat 3000)
+	s2=$(supstats b1)
+	l2log=$(suplog b1 "$n2" | grep -v 'samples,' | cut -d' ' -f2- | tail -n 8 | tr '\n' ';')
+	l2cost=$(printf '%s\n%s\n' "$s2" "$l2log" | tr ';' '\n' | sed -n 's/.* \([0-9]*\)\.[0-9]* ms CPU per sample.*/\1/p; s/.*its samples cost \([0-9]*\)\.[0-9]* ms CPU.*/\1/p' | sort -n | tail -n 1)
+}
 sleep 0.5
-hl=$(rtload lat 3000)
+latspan
+# a span in which the supervisor's samples cost more than 40 ms of CPU each was one where the
+# machine running qemu starved this guest (15-35 ms in a TCG guest; see below): the guest's own
+# stalls are then the host task's lateness too, and the supervisor's windows are widened by its
+# self-limit. Such a span is measured again, once, and the check judges the second (both printed).
+again=
+if [ "${l2cost:-0}" -gt 40 ]; then
+	again="a first span with samples of up to $l2cost ms CPU, measured again: $hl; $s2; its log meanwhile: ${l2log:-nothing}; second span: "
+	sleep 1
+	latspan
+fi
 max=$(echo "$hl" | sed -n 's/.*max_us=\([0-9]*\).*/\1/p')
 p99=$(echo "$hl" | sed -n 's/.*p99_us=\([0-9]*\).*/\1/p')
-s2=$(supstats b1)
 $RT delete --force b1 >/dev/null 2>&1
 l2=$(leftovers b1)
 # the contrast: the same two tasks SCHED_FIFO without the runtime (only the kernel's global RT limit)
@@ -157,7 +176,7 @@ wait $bare 2>/dev/null
 # container's FIFO bursts: the max is held to half, the p99 to a third)
 cmax=$(echo "$ctl" | sed -n 's/.*max_us=\([0-9]*\).*/\1/p')
 [ -n "$max" ] && [ -n "$p99" ] && [ -n "$cmax" ] && [ $((p99 * 3)) -lt "$cmax" ] && [ $((max * 2)) -lt "$cmax" ]
-result rtv2.host_responsive $? "host task wake-up lateness beside the busy fifo container: $hl (accepted: p99 below a third, max below half of the max without the supervisor); no container: $base; without the supervisor (chrt -f, global RT limit only): $ctl; $s2"
+result rtv2.host_responsive $? "host task wake-up lateness beside the busy fifo container: ${again}$hl (accepted: p99 below a third, max below half of the max without the supervisor); no container: $base; without the supervisor (chrt -f, global RT limit only): $ctl; $s2; its log meanwhile: ${l2log:-nothing}"
 
 # delete of a created-and-started container leaves nothing (state, cgroups, supervisor, log, ledger)
 [ -z "$l1" ] && [ -z "$l2" ]
