@@ -50,17 +50,27 @@ async function supervisorCpu(pid: number, ms: number): Promise<number> {
  * sampler at SCHED_FIFO 50 (test/integration/fifo-sampler.mjs, which says why), reading the task's
  * policy every ms. Fails when the sampler was not FIFO, or when its gaps longer than 2 ms (what it
  * may have misread) add up to more than 5 % of the time: the reading could then be off by more than
- * 5 points (a single pause of 24 ms was seen once: 0.8 % of 3 s, harmless).
+ * 5 points (a single pause of 24 ms was seen once: 0.8 % of 3 s, harmless). Such gaps are this
+ * machine stalled as a whole (CI's run of 2026-12-05: a 423 ms gap of the FIFO 50 sampler while
+ * the supervisor, FIFO 99, woke 355 ms late): a reading with them is taken again, up to
+ * READINGS times in all, and the ones set aside are printed with the one used.
  */
 const SAMPLER = join(new URL('.', import.meta.url).pathname, 'fifo-sampler.mjs');
+const READINGS = 3;
 async function fifoShare(pid: number, ms: number): Promise<{ share: number; text: string }> {
-  const out = await new Promise<string>((resolve, reject) => {
-    execFile('chrt', ['-f', '50', process.execPath, SAMPLER, String(pid), String(ms)], { encoding: 'utf8' }, (e, stdout, stderr) => (e ? reject(new Error(`${e.message}: ${stderr}`)) : resolve(stdout)));
-  });
-  const r = JSON.parse(out) as { share: number; fifoMs: number; totalMs: number; samples: number; maxGapMs: number; lateMs: number; policy: number };
-  const text = `FIFO ${r.fifoMs.toFixed(0)} of ${r.totalMs.toFixed(0)} ms (${r.share.toFixed(1)} %; ${r.samples} samples by a FIFO 50 sampler, longest gap ${r.maxGapMs.toFixed(1)} ms, gaps over 2 ms ${r.lateMs.toFixed(0)} ms in all)`;
-  if (r.policy !== 1 || r.lateMs > r.totalMs * 0.05) throw new Error(`the sampler's reading is no measurement: policy ${r.policy}, ${text}`);
-  return { share: r.share, text };
+  const setAside: string[] = [];
+  for (;;) {
+    const out = await new Promise<string>((resolve, reject) => {
+      execFile('chrt', ['-f', '50', process.execPath, SAMPLER, String(pid), String(ms)], { encoding: 'utf8' }, (e, stdout, stderr) => (e ? reject(new Error(`${e.message}: ${stderr}`)) : resolve(stdout)));
+    });
+    const r = JSON.parse(out) as { share: number; fifoMs: number; totalMs: number; samples: number; maxGapMs: number; lateMs: number; policy: number };
+    if (r.policy !== 1) throw new Error(`the sampler did not run as SCHED_FIFO (policy ${r.policy})`);
+    const text = `FIFO ${r.fifoMs.toFixed(0)} of ${r.totalMs.toFixed(0)} ms (${r.share.toFixed(1)} %; ${r.samples} samples by a FIFO 50 sampler, longest gap ${r.maxGapMs.toFixed(1)} ms, gaps over 2 ms ${r.lateMs.toFixed(0)} ms in all)`;
+    const before = setAside.length ? `; set aside, the sampler stalled: ${setAside.join('; ')}` : '';
+    if (r.lateMs <= r.totalMs * 0.05) return { share: r.share, text: text + before };
+    setAside.push(text);
+    if (setAside.length === READINGS) throw new Error(`the sampler's reading is no measurement in ${READINGS} tries${before}; ${text}`);
+  }
 }
 
 interface Setup { dir: string; own: string; busy: ChildProcess; sup: ChildProcess; log: string; id: string; args: Record<string, unknown>; sawFifo: boolean }
