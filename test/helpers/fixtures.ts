@@ -117,18 +117,8 @@ export async function until(fn: () => boolean | Promise<boolean>, ms = 10_000, e
   return fn();
 }
 
-/** the engine servers (src/serve/server.ts) whose environment names this socket */
-export function engineServers(socket: string): number[] {
-  const want = `VKERNEL_ENGINE_SOCKET=${socket}`;
-  return readdirSync('/proc').filter((p) => /^[0-9]+$/.test(p)).flatMap((p) => {
-    try {
-      if (!readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('vkernel-serve')) return [];
-      return readFileSync(`/proc/${p}/environ`, 'utf8').split('\0').includes(want) ? [Number(p)] : [];
-    } catch {
-      return [];
-    }
-  });
-}
+/** the engine servers (src/serve/server.ts) whose environment names this socket: the benches' finder */
+export { engineServers } from '../../bench/lib/server.mjs';
 
 let n = 0;
 /** a container id unique to this test process */

@@ -32,7 +32,6 @@ function processesOf(id: string): string[] {
   return found;
 }
 
-
 // points every create with a request passes, and those only a budget (fifo) passes
 const COMMON = ['prepared', 'locked', 'runc-created', 'before-state-write', 'mid-state-write', 'applying:sched-policy', 'applied:sched-policy', 'mid-state-write@2', 'applied-all', 'created'];
 const BUDGET = ['before-state-write@2', 'rt-budget-raised', 'mid-state-write@3'];
@@ -88,7 +87,6 @@ async function killedCreate(policy: string, fault: string): Promise<void> {
 describe('SIGKILL during create (sched.policy=cfs), then delete --force and gc: nothing left', () => {
   test.each(CFS)('cfs, %s', (fault) => killedCreate('cfs', fault), 60000);
 });
-
 
 needs(RT_GROUPS).describe('SIGKILL during create (sched.policy=fifo: RT budgets), then delete --force and gc: nothing left, parents\' budgets as before', () => {
   test.each(FIFO)('fifo, %s', (fault) => killedCreate('fifo', fault), 60000);
@@ -194,7 +192,6 @@ async function runState(root: string, id: string): Promise<{ pid?: number; statu
   const j = JSON.parse(String(st.stdout)) as { pid: number; status: string };
   return { pid: j.pid, status: j.status, ours };
 }
-
 
 /**
  * SIGKILL of `vkernel-runtime run` with a request (issue 10 §1): at a fault point of one of its
