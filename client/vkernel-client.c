@@ -354,6 +354,69 @@ static void context(char *out, size_t n)
 	}
 }
 
+/* whether PID's cgroup is UNIT's scope (a line of /proc/PID/cgroup ends in /UNIT.scope) */
+static int in_scope(pid_t pid, const char *unit)
+{
+	char path[64], line[4096], end[128];
+	size_t n;
+	FILE *f;
+	int yes = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
+	n = (size_t)snprintf(end, sizeof(end), "/%s.scope", unit);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (!yes && fgets(line, sizeof(line), f)) {
+		size_t len = strcspn(line, "\n");
+
+		yes = len >= n && !memcmp(line + len - n, end, n);
+	}
+	fclose(f);
+	return yes;
+}
+
+/*
+ * The server serves every caller: it must not live, be charged and be stopped with the first one's
+ * group (podman runs conmon, our caller, in a scope per container). Where systemd is init
+ * (sd_booted: /run/systemd/system), it starts in a scope of its own: systemd-run --scope, the same
+ * process with the same environment and limits, in vkernel-runtime-engine-PID.scope (system.slice),
+ * collected when it ends. Seen in that scope: done. If systemd-run ends first (it could not make
+ * the scope, or is not installed), the server starts here instead, as where systemd is not init.
+ */
+static void exec_server(void)
+{
+	char unit[64];
+	int i, status;
+	pid_t pid;
+
+	if (!access("/run/systemd/system", F_OK)) {
+		snprintf(unit, sizeof(unit), "vkernel-runtime-engine-%d", (int)getpid());
+		pid = fork();
+		if (pid == 0) {
+			execlp("systemd-run", "systemd-run", "--quiet", "--scope", "--collect",
+			       "--unit", unit, "--", engine, "vkernel-serve", (char *)NULL);
+			_exit(127);
+		}
+		/* up to 5 s; then left to it (should it fail, the next call starts one) */
+		for (i = 0; pid > 0 && i < 500; i++) {
+			if (waitpid(pid, &status, WNOHANG) == pid) {
+				/* 0: it was the server, and ended (another holds the socket) */
+				if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+					_exit(0);
+				break;
+			}
+			if (in_scope(pid, unit))
+				_exit(0);
+			usleep(10000);
+		}
+		if (pid > 0 && i == 500)
+			_exit(0);
+	}
+	execl(engine, engine, "vkernel-serve", (char *)NULL);
+	_exit(0);
+}
+
 /* starts a server for the next calls: detached, its own session, no fd of the caller's */
 static void start_server(void)
 {
@@ -379,8 +442,7 @@ static void start_server(void)
 		close(fd);
 	if (chdir("/"))
 		_exit(0);
-	execl(engine, engine, "vkernel-serve", (char *)NULL);
-	_exit(0);
+	exec_server();
 }
 
 static int client_main(int argc, char **argv)

@@ -1,6 +1,7 @@
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { makeBundle, requireRoot, RUNTIME, tempRoot, uid } from '../helpers/fixtures.js';
+import { engineServers, makeBundle, requireRoot, RUNTIME, tempRoot, uid } from '../helpers/fixtures.js';
 import { needs, RT_GROUPS } from '../helpers/prereq.js';
 import { SYSTEMD, SystemdSandbox } from '../helpers/systemd.js';
 
@@ -20,11 +21,11 @@ const read = (f: string) => readFileSync(f, 'utf8').trim();
  * output (and the container's, which inherits it) goes to a file, as a pipe would be held open
  */
 let outs = 0;
-async function inside(sd: SystemdSandbox, root: string, args: string[], file = RUNTIME) {
+async function inside(sd: SystemdSandbox, root: string, args: string[], file = RUNTIME, before: string[] = []) {
   const out = join(root, `out-${outs++}`);
   const fd = openSync(out, 'w');
   try {
-    const r = await sd.exec([file, '--systemd-cgroup', '--root', root, ...args], { stdin: 'ignore', stdout: fd, stderr: fd });
+    const r = await sd.exec([...before, file, '--systemd-cgroup', '--root', root, ...args], { stdin: 'ignore', stdout: fd, stderr: fd });
     return { exitCode: r.exitCode, out: readFileSync(out, 'utf8') };
   } finally {
     closeSync(fd);
@@ -116,6 +117,70 @@ needs(SYSTEMD, RT_GROUPS).describe('systemd cgroup driver with a real systemd', 
     }
     expect(existsSync(controller)).toBe(false);
     expect(existsSync(sd.hostDir(CPU, `/system.slice/vk-${id}.scope`))).toBe(false);
+  }, 60_000);
+
+  /**
+   * A create whose caller runs in a scope of its own (as podman runs conmon, the runtime's caller,
+   * in one per container) starts the engine server (the engine serves that create itself); the
+   * second create, from outside that scope, must be the server's. `check` gets the server's pid
+   * and its groups (/proc/PID/cgroup, host paths) while both containers exist. `path`: PATH for
+   * every call (the server compares the whole environment, so it is the same in each).
+   */
+  async function serverOfScopedCaller(check: (server: number, groups: string, caller: string) => Promise<void>, path = process.env.PATH ?? '') {
+    const id = uid('sds');
+    const root = tempRoot();
+    const socket = `/run/vk-${id}/engine.sock`;
+    const trace = join(root, 'trace');
+    const env = ['env', `PATH=${path}`, `VKERNEL_ENGINE_SOCKET=${socket}`, `VKERNEL_ENGINE_TRACE=${trace}`];
+    const caller = `vkcaller-${id}`;
+    const bundle = (name: string) => makeBundle({ args: ['sleep', '60'], cgroupsPath: `system.slice:vk:${name}`, annotations: { 'io.vkernel.sched.policy': 'cfs' } });
+    expect(await inside(sd, root, ['create', '--bundle', await bundle(id), id], RUNTIME, ['systemd-run', '--quiet', '--scope', '--unit', caller, ...env])).toEqual({ exitCode: 0, out: '' });
+    let servers: number[] = [];
+    for (let t = 0; t < 100 && servers.length === 0; t++) {
+      servers = engineServers(socket);
+      if (servers.length === 0 || (await sd.exec(['test', '-S', socket])).exitCode !== 0) { servers = []; await sleep(100); }
+    }
+    expect(servers).toHaveLength(1);
+    const server = servers[0];
+    try {
+      expect(await inside(sd, root, ['create', '--bundle', await bundle(`${id}b`), `${id}b`], RUNTIME, env)).toEqual({ exitCode: 0, out: '' });
+      expect(readFileSync(trace, 'utf8').split('\n').filter(Boolean).map((l) => l.split(':')[0])).toEqual(['engine', 'served']);
+      await check(server, read(`/proc/${server}/cgroup`), caller);
+    } finally {
+      for (const c of [id, `${id}b`]) await inside(sd, root, ['delete', '--force', c], RUNTIME, env);
+      process.kill(server, 'SIGTERM');
+    }
+    for (let t = 0; t < 50 && engineServers(socket).length; t++) await sleep(100);
+    expect(engineServers(socket)).toEqual([]);
+  }
+
+  test('the engine server a create starts runs in a scope of its own, not in its caller\'s, which ends with the caller', async () => {
+    await serverOfScopedCaller(async (server, groups, caller) => {
+      const own = /:name=systemd:.*\/system\.slice\/(vkernel-runtime-engine-\d+)\.scope$/m.exec(groups)?.[1];
+      expect({ own, groups }).toEqual({ own: expect.stringMatching(/^vkernel-runtime-engine-/), groups: expect.not.stringContaining(caller) });
+      expect(await unit(sd, `${own}.scope`)).toMatchObject({ ActiveState: 'active', ControlGroup: `/system.slice/${own}.scope` });
+      // nothing of ours keeps the caller's scope: it ends with the caller (systemd stops an empty scope on its own time)
+      let state = '';
+      for (let t = 0; t < 50 && state !== 'inactive'; t++) {
+        state = (await unit(sd, `${caller}.scope`)).ActiveState;
+        if (state !== 'inactive') await sleep(100);
+      }
+      expect(state).toBe('inactive');
+      expect(readFileSync(`/proc/${server}/cmdline`, 'utf8')).toContain('vkernel-serve');
+    });
+  }, 60_000);
+
+  test('where systemd-run fails, the engine server starts as before, in its caller\'s groups, and serves', async () => {
+    // a systemd-run that fails first in PATH (the client runs systemd-run by PATH, as any program)
+    const bin = mkdtempSync(join(tmpdir(), 'vk-nosdrun-'));
+    writeFileSync(join(bin, 'systemd-run'), '#!/bin/sh\necho "systemd-run: refused by the test" >&2\nexit 1\n', { mode: 0o755 });
+    try {
+      await serverOfScopedCaller(async (_server, groups, caller) => {
+        expect(groups).toMatch(new RegExp(`:name=systemd:.*/system\\.slice/${caller}\\.scope$`, 'm'));
+      }, `${bin}:${process.env.PATH ?? ''}`);
+    } finally {
+      rmSync(bin, { recursive: true, force: true });
+    }
   }, 60_000);
 });
 
