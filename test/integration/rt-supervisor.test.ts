@@ -8,6 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { needs, type Prerequisite } from '../helpers/prereq.js';
 import { requireRoot, RUNTIME, uid } from '../helpers/fixtures.js';
+import { taskPolicy } from '../../src/kernel/backends/rt-v2.js';
+import { startTime, statFields } from '../../src/store/proc.js';
 
 /** the cgroup v2 hierarchy: /sys/fs/cgroup on a v2 host, /sys/fs/cgroup/unified on a hybrid one */
 const V2 = ['/sys/fs/cgroup', '/sys/fs/cgroup/unified'].find((d) => existsSync(join(d, 'cgroup.controllers')));
@@ -28,16 +30,16 @@ const HOST: Prerequisite = {
 };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const policy = (pid: number) => { try { const s = readFileSync(`/proc/${pid}/stat`, 'utf8'); return Number(s.slice(s.lastIndexOf(')') + 2).split(' ')[38]); } catch { return -1; } };
-const startOf = (pid: number) => { const s = readFileSync(`/proc/${pid}/stat`, 'utf8'); return s.slice(s.lastIndexOf(')') + 2).split(' ')[19]; };
-const startOfOr = (pid: number) => { try { return startOf(pid); } catch { return undefined; } };
+const policy = (pid: number) => taskPolicy(pid) ?? -1;
+/** the start time of a process that must be there */
+const startOf = (pid: number) => { const s = startTime(pid); if (s === undefined) throw new Error(`process ${pid} is gone`); return s; };
 const procsOf = (dir: string) => { try { return readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number); } catch { return []; } };
 const cmdOf = (pid: number) => { try { return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' '); } catch { return ''; } };
 /** the processes in a supervisor's group that are its supervisor (not its sentinel) */
 const supervisorsIn = (own: string) => procsOf(own).filter((p) => cmdOf(p).includes('vkernel-rt-supervise') && !cmdOf(p).includes('"role":"sentinel"'));
 const sentinelsIn = (own: string) => procsOf(own).filter((p) => cmdOf(p).includes('"role":"sentinel"'));
 /** CPU time (user + system) of a process, ms (/proc/<pid>/stat fields 14 and 15, in clock ticks of 10 ms) */
-const cpuMs = (pid: number) => { const f = readFileSync(`/proc/${pid}/stat`, 'utf8'); const r = f.slice(f.lastIndexOf(')') + 2).split(' '); return (Number(r[11]) + Number(r[12])) * 10; };
+const cpuMs = (pid: number) => statFields(readFileSync(`/proc/${pid}/stat`, 'utf8'), 14, 15).reduce((ms, t) => ms + Number(t) * 10, 0);
 /** the supervisor's CPU time per 100 ms window over `ms`, read by the kernel's accounting (not its own) */
 async function supervisorCpu(pid: number, ms: number): Promise<number> {
   const c0 = cpuMs(pid);
@@ -293,7 +295,7 @@ needs(HOST).describe('rt v2 supervisor on this host\'s cgroup v2 hierarchy', () 
     expect(policy(s.busy.pid!)).toBe(0);
     for (let i = 0; i < 100 && existsSync(s.own); i++) await sleep(10);
     expect(existsSync(s.own)).toBe(false);
-    expect(startOfOr(again[0])).toBeUndefined();
+    expect(startTime(again[0])).toBeUndefined();
   }, 30_000);
 
   test('supervisor and sentinel SIGKILLed together while the task is FIFO: `ps` says UNSUPERVISED, `gc` starts a new supervisor, `ps` says supervised', async () => {

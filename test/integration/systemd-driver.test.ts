@@ -1,7 +1,7 @@
 import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { engineServers, makeBundle, requireRoot, RUNTIME, tempRoot, uid } from '../helpers/fixtures.js';
+import { engineServers, makeBundle, requireRoot, RUNTIME, tempRoot, uid, until } from '../helpers/fixtures.js';
 import { needs, RT_GROUPS } from '../helpers/prereq.js';
 import { SYSTEMD, SystemdSandbox } from '../helpers/systemd.js';
 
@@ -135,11 +135,8 @@ needs(SYSTEMD, RT_GROUPS).describe('systemd cgroup driver with a real systemd', 
     const caller = `vkcaller-${id}`;
     const bundle = (name: string) => makeBundle({ args: ['sleep', '60'], cgroupsPath: `system.slice:vk:${name}`, annotations: { 'io.vkernel.sched.policy': 'cfs' } });
     expect(await inside(sd, root, ['create', '--bundle', await bundle(id), id], RUNTIME, ['systemd-run', '--quiet', '--scope', '--unit', caller, ...env])).toEqual({ exitCode: 0, out: '' });
-    let servers: number[] = [];
-    for (let t = 0; t < 100 && servers.length === 0; t++) {
-      servers = engineServers(socket);
-      if (servers.length === 0 || (await sd.exec(['test', '-S', socket])).exitCode !== 0) { servers = []; await sleep(100); }
-    }
+    await until(async () => engineServers(socket).length > 0 && (await sd.exec(['test', '-S', socket])).exitCode === 0, 10_000, 100);
+    const servers = engineServers(socket);
     expect(servers).toHaveLength(1);
     const server = servers[0];
     try {
@@ -150,7 +147,7 @@ needs(SYSTEMD, RT_GROUPS).describe('systemd cgroup driver with a real systemd', 
       for (const c of [id, `${id}b`]) await inside(sd, root, ['delete', '--force', c], RUNTIME, env);
       process.kill(server, 'SIGTERM');
     }
-    for (let t = 0; t < 50 && engineServers(socket).length; t++) await sleep(100);
+    await until(() => engineServers(socket).length === 0, 5_000, 100);
     expect(engineServers(socket)).toEqual([]);
   }
 
@@ -160,12 +157,8 @@ needs(SYSTEMD, RT_GROUPS).describe('systemd cgroup driver with a real systemd', 
       expect({ own, groups }).toEqual({ own: expect.stringMatching(/^vkernel-runtime-engine-/), groups: expect.not.stringContaining(caller) });
       expect(await unit(sd, `${own}.scope`)).toMatchObject({ ActiveState: 'active', ControlGroup: `/system.slice/${own}.scope` });
       // nothing of ours keeps the caller's scope: it ends with the caller (systemd stops an empty scope on its own time)
-      let state = '';
-      for (let t = 0; t < 50 && state !== 'inactive'; t++) {
-        state = (await unit(sd, `${caller}.scope`)).ActiveState;
-        if (state !== 'inactive') await sleep(100);
-      }
-      expect(state).toBe('inactive');
+      await until(async () => (await unit(sd, `${caller}.scope`)).ActiveState === 'inactive', 5_000, 100);
+      expect(await unit(sd, `${caller}.scope`)).toMatchObject({ ActiveState: 'inactive' });
       expect(readFileSync(`/proc/${server}/cmdline`, 'utf8')).toContain('vkernel-serve');
     });
   }, 60_000);
