@@ -14,6 +14,8 @@ if [ "$what" = test ] || [ "$what" = scx ]; then
   # integration tier (test/integration/systemd-driver.test.ts): a real systemd, booted as PID 1 of
   # a sandbox for runc's --systemd-cgroup (the host's init need not be systemd)
   pkgs="$pkgs systemd"
+  # integration tier (test/integration/adaptive.test.ts): strace counts a helper's file opens
+  pkgs="$pkgs strace"
   pkgs="$pkgs linux-source-6.1 build-essential flex bison bc libelf-dev libssl-dev cpio qemu-system-x86 kmod"
   # module tests (test/unit/module-elf.test.ts): build a real module against Debian's kernel headers
   pkgs="$pkgs linux-headers-amd64"

@@ -2,7 +2,7 @@ import { chmodSync, closeSync, existsSync, openSync, readFileSync, readdirSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { engineServers, leftovers, until, makeBundle, readState, REPO, requireRoot, run, runc, RUNTIME, SH_LAUNCHER, tempRoot, uid, vk } from '../helpers/fixtures.js';
+import { engineServers, leftovers, until, makeBundle, readState, REPO, stateFile, requireRoot, run, runc, RUNTIME, SH_LAUNCHER, tempRoot, uid, vk } from '../helpers/fixtures.js';
 import { needs, RT_GROUPS } from '../helpers/prereq.js';
 
 /**
@@ -322,3 +322,51 @@ test('six creates at once, all served, each with its policy', async () => {
   }
   for (const id of ids) expect(leftovers(s.root, id)).toEqual([]);
 }, 90_000);
+
+/** through the engine (no server: VKERNEL_ENGINE_SOCKET=off) and through the server */
+const WAYS = ['engine', 'served'] as const;
+async function waySetup(way: typeof WAYS[number], name: string, annotations: Record<string, string>) {
+  const s = setup(`${name}-${way}`);
+  const bundle = await makeBundle({ args: ['sleep', '60'], annotations });
+  if (way === 'served') await warm(s, bundle);
+  else s.env.VKERNEL_ENGINE_SOCKET = 'off';
+  return { s, bundle };
+}
+
+needs(RT_GROUPS).describe('runc failing in create after ours began (fifo: RT budgets)', () => {
+  test.each(WAYS)('runc failing after it recorded the container (its --pid-file unwritable: runc removes it): runc\'s status and message alone, nothing left (%s)', async (way) => {
+    const { s, bundle } = await waySetup(way, 'srv-late-fail', fifo);
+    const id = uid('latefail');
+    made.push({ root: s.root, id });
+    const file = join(s.root, `${id}.out`);
+    const fd = openSync(file, 'w');
+    const args = ['--root', s.root, 'create', '--bundle', bundle, '--pid-file', join(s.root, 'no-such-dir', 'pid'), id];
+    const p = run(RUNTIME, args, { stdin: 'ignore', stdout: fd, stderr: fd, env: s.env });
+    closeSync(fd);
+    const r = await p;
+    expect(r.exitCode).toBe(1);
+    const out = readFileSync(file, 'utf8');
+    expect(out).toMatch(/runc create failed: open .*no-such-dir.*no such file or directory/);
+    expect(out).not.toMatch(/rolled back|vkernel-runtime/);
+    expect(lines(s.trace).at(-1)).toBe(way === 'served' ? 'served' : 'engine: VKERNEL_ENGINE_SOCKET=off');
+    expect((await runc(['--root', s.root, 'list', '-q'])).stdout).toBe('');
+    expect(leftovers(s.root, id)).toEqual([]);
+  }, 60_000);
+
+  test.each(WAYS)('a create of an id runc already has under the root (a container runc made itself): runc\'s error, exit 1; that container untouched, nothing of ours (%s)', async (way) => {
+    const { s, bundle } = await waySetup(way, 'srv-taken', fifo);
+    const id = uid('taken');
+    made.push({ root: s.root, id });
+    const plain = await makeBundle({ args: ['sleep', '60'] });
+    const theirs = openSync(join(s.root, `${id}.theirs`), 'w');
+    expect((await runc(['--root', s.root, 'create', '--bundle', plain, id], { stdin: 'ignore', stdout: theirs, stderr: theirs })).exitCode).toBe(0);
+    closeSync(theirs);
+    const pid = await initPid(s, id);
+    const r = await create(s, bundle, id);
+    expect([r.exitCode, output(s, id)]).toEqual([1, expect.stringMatching(/exists/)]);
+    expect(lines(s.trace).at(-1)).toBe(way === 'served' ? 'served' : 'engine: VKERNEL_ENGINE_SOCKET=off');
+    expect(JSON.parse((await runc(['--root', s.root, 'state', id])).stdout)).toMatchObject({ pid, status: 'created' });
+    expect(policyOf(pid)).toMatch(/SCHED_OTHER/);
+    expect(stateFile(s.root, id)).toBeUndefined();
+  }, 60_000);
+});
