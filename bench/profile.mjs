@@ -14,7 +14,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HAS_PERF as PERF, makeBundle, makeRootfs, measuredCall, quantile as q } from './lib/bundle.mjs';
-import { stopServer } from './lib/server.mjs';
+import { engineServers, stopServer, threadCpuMs } from './lib/server.mjs';
 import { RUNTIME as ENTRY_POINT } from './lib/entry.mjs';
 
 const N = Number(process.env.VKERNEL_BENCH_RUNS ?? 20);
@@ -46,8 +46,15 @@ try {
     const cpu = { runc: [], vk: [] };
     const cpuOf = { runc: {}, vk: {} };
     for (const k of ['runc', 'vk']) for (const c of [...CMDS, 'total']) { wall[k][c] = []; cpuOf[k][c] = []; }
+    // the server's CPU by thread over the measured rounds: its main thread, and the others (the JIT's
+    // compilers, the allocator's, the collector's), which run beside runc, not in the call's window
+    let threads;
     for (let round = -2; round < N; round++) {
-      if (round === 0) rmSync(prof, { force: true });
+      if (round === 0) {
+        rmSync(prof, { force: true });
+        const [server] = path === 'server' ? engineServers(SOCKET) : [];
+        if (server) threads = { server, before: threadCpuMs(server) };
+      }
       for (const k of round % 2 ? ['runc', 'vk'] : ['vk', 'runc']) {
         const id = `prof-${process.pid}-${n++}`;
         const bin = k === 'runc' ? 'runc' : RUNTIME;
@@ -59,6 +66,7 @@ try {
         cpu[k].push(r.reduce((a, x) => a + x.cpu, 0));
       }
     }
+    if (threads) threads.after = threadCpuMs(threads.server);
     const lines = readFileSync(prof, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
     const served = lines.filter((l) => l.served).length;
     if (path === 'server' && served < N) throw new Error(`only ${served} of ${N} creates were served by the engine server`);
@@ -89,6 +97,14 @@ try {
         console.log(`  ${`  ${p} (x${count})`.padEnd(34)} ${fmt(xs)}`);
       }
       console.log(`  ${(isServed ? 'server: the call, in all' : 'engine: total in process').padEnd(34)} ${fmt(mine.map((l) => l.total))}`);
+      if (isServed && threads) {
+        let [main, others] = [0, 0];
+        for (const [tid, ms] of threads.after) {
+          const d = ms - (threads.before.get(tid) ?? 0);
+          if (tid === threads.server) main += d; else others += d;
+        }
+        console.log(`  ${'server CPU per call, by thread'.padEnd(34)} main ${(main / mine.length).toFixed(2)}, the others ${(others / mine.length).toFixed(2)} (/proc ticks over ${mine.length} calls)`);
+      }
       console.log(`  ${(isServed ? 'outside (sh, client, socket)' : 'outside main (sh, exec, exit)').padEnd(34)} ${fmt(outside)}`);
     }
   }

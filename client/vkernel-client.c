@@ -383,6 +383,9 @@ static int in_scope(pid_t pid, const char *unit)
  * process with the same environment and limits, in vkernel-runtime-engine-PID.scope (system.slice),
  * collected when it ends. Seen in that scope: done. If systemd-run ends first (it could not make
  * the scope, or is not installed), the server starts here instead, as where systemd is not init.
+ * Its allocator (bun's mimalloc) keeps the pages a call freed for the next instead of a thread of
+ * its own returning them to the kernel after each call (0.6-0.7 ms CPU per served create); the
+ * server takes that variable out of what the processes it starts inherit.
  */
 static void exec_server(void)
 {
@@ -390,6 +393,7 @@ static void exec_server(void)
 	int i, status;
 	pid_t pid;
 
+	setenv("MIMALLOC_PURGE_DELAY", "-1", 1);
 	if (!access("/run/systemd/system", F_OK)) {
 		snprintf(unit, sizeof(unit), "vkernel-runtime-engine-%d", (int)getpid());
 		pid = fork();

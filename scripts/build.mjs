@@ -46,6 +46,7 @@ if (process.env.VKERNEL_BUILD_NO_COMPILE !== '1' && existsSync(bunBaseline)) {
   // import runs, not at every start. --compile-jit-policy: JavaScriptCore's tier-up thresholds
   // scaled up, so a call's run-once code stays in the interpreter instead of keeping JIT threads
   // busy compiling it; the helpers that live as long as a container set the normal policy back
-  // (src/cli/main.ts normalJit). Measured: see issue 15's note (bench/variants.mjs).
+  // (src/cli/main.ts normalJit), the engine server keeps it (each call runs its code once there
+  // too). Measured: see issue 15's note (bench/variants.mjs, npm run bench -- --profile).
   run(bunBaseline, ['build', '--compile', '--minify', '--bytecode', '--format=esm', '--splitting', `--compile-jit-policy=${JIT_POLICY}`, '--no-compile-autoload-dotenv', '--no-compile-autoload-bunfig', 'dist/src/cli/main.js', '--outfile', 'dist/vkernel-engine']);
 }

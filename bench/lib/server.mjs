@@ -1,5 +1,6 @@
 // The engine server a bench or a test started (src/serve/server.ts): found by its socket in its
 // environment.
+import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 
 /**
@@ -27,4 +28,24 @@ export function stopServer(socket) {
   for (const pid of engineServers(socket)) {
     try { process.kill(pid, 'SIGTERM'); } catch { /* gone */ }
   }
+}
+
+let tick;
+/**
+ * CPU ms (user+system) of each thread of process `pid` so far, by thread id (/proc/<pid>/task:
+ * clock ticks, 10 ms each on most hosts: compare over many calls)
+ * @param {number} pid
+ * @returns {Map<number, number>}
+ */
+export function threadCpuMs(pid) {
+  tick ??= 1000 / Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout);
+  return new Map(readdirSync(`/proc/${pid}/task`).flatMap((t) => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${t}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return [[Number(t), (Number(f[11]) + Number(f[12])) * tick]];
+    } catch {
+      return []; // ended
+    }
+  }));
 }
