@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 what=${1:-test}
 [ "$(id -u)" = 0 ] || { echo "vkernel-runtime: run as root (containers are started with runc)" >&2; exit 1; }
 
-pkgs="runc busybox-static util-linux jq"
+# musl-tools: the C entry point and client are linked against musl (scripts/build.mjs)
+pkgs="runc busybox-static util-linux jq musl-tools"
 if [ "$what" = test ] || [ "$what" = scx ]; then
   # VM tier: the patched kernel is built from Debian's linux-source-6.1 and booted under qemu
   # e2e tier: the real engines
