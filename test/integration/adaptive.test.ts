@@ -2,7 +2,7 @@ import { chmodSync, existsSync, mkdtempSync, openSync, readFileSync, writeFileSy
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { execa } from 'execa';
-import { cgroupDirsOf, leftovers, makeBundle, requireRoot, runc, RUNTIME, tempRoot, uid, vk } from '../helpers/fixtures.js';
+import { cgroupDirsOf, leftovers, makeBundle, requireRoot, runc, RUNTIME, tempRoot, uid, until, vk } from '../helpers/fixtures.js';
 import { needs, RT_GROUPS } from '../helpers/prereq.js';
 
 /**
@@ -133,6 +133,11 @@ needs(RT_GROUPS).describe('adaptive controller', () => {
       await waitFor(logOf(root, id), /started/, 5000);
       for (let i = 0; i < 50 && procsOf(id).length < 50; i++) await sleep(100);
       expect(procsOf(id).length).toBe(50);
+      // and idle: the shell's 49 forks and execs take a while on a loaded host, and a tick that sees
+      // their CPU (over cpu_high) rightly scans the tasks (once, in a CI run)
+      const usage = () => BigInt(readFileSync(join('/sys/fs/cgroup/cpuacct', id, 'cpuacct.usage'), 'utf8').trim());
+      let last = usage();
+      expect(await until(() => { const now = usage(); const idle = now - last < 2_000_000n; last = now; return idle; }, 10_000, 300)).toBe(true);
       const trace = join(tmpdir(), `${id}.strace`);
       await execa('timeout', ['-s', 'INT', '3', 'strace', '-f', '-qq', '-e', 'trace=openat,open', '-o', trace, '-p', String(ctl)], { reject: false });
       const opens = readFileSync(trace, 'utf8').split('\n').filter((l) => /open/.test(l));
