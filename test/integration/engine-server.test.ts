@@ -347,12 +347,11 @@ test('a warm server\'s threads besides its main one (the JIT\'s compilers, the a
 
 /** through the engine (no server: VKERNEL_ENGINE_SOCKET=off) and through the server */
 const WAYS = ['engine', 'served'] as const;
-async function waySetup(way: typeof WAYS[number], name: string, annotations: Record<string, string>) {
+async function waySetup(way: typeof WAYS[number], name: string, annotations: Record<string, string>): Promise<{ s: Setup; bundle: string }> {
+  if (way === 'served') return warmed(`${name}-${way}`, annotations, ['sleep', '60']);
   const s = setup(`${name}-${way}`);
-  const bundle = await makeBundle({ args: ['sleep', '60'], annotations });
-  if (way === 'served') await warm(s, bundle);
-  else s.env.VKERNEL_ENGINE_SOCKET = 'off';
-  return { s, bundle };
+  s.env.VKERNEL_ENGINE_SOCKET = 'off';
+  return { s, bundle: await makeBundle({ args: ['sleep', '60'], annotations }) };
 }
 
 needs(RT_GROUPS).describe('runc failing in create after ours began (fifo: RT budgets)', () => {
