@@ -1,5 +1,4 @@
 import { chmodSync, closeSync, mkdirSync, openSync, readlinkSync, statSync, unlinkSync } from 'node:fs';
-import type { Socket } from 'node:net';
 import { dirname, isAbsolute } from 'node:path';
 import { readEnv, type RuntimeEnv } from '../env.js';
 import { Logger } from '../log/logger.js';
@@ -10,6 +9,7 @@ import { fileLocker } from '../store/flock.js';
 import { HolderGone } from '../store/lock.js';
 import { flushProfile, profileCall, timed } from '../profile.js';
 import { Runtime } from '../lifecycle/runtime.js';
+import { listenUnix, type Connection, type ConnectionHandlers, type Listener } from './listen.js';
 import { Decoder, encode, ownContext, parseEnd, parseRequest, runPayload, type Request, type RuncEnd } from './protocol.js';
 
 /**
@@ -93,7 +93,7 @@ class Channel {
   gone = false;
   private waiting?: { resolve: (e: RuncEnd) => void; reject: (e: Error) => void };
 
-  constructor(private readonly conn: Socket) {}
+  constructor(private readonly conn: Connection) {}
 
   send(type: string, payload: Buffer | string = ''): void {
     if (!this.gone) this.conn.write(encode(type, payload));
@@ -215,17 +215,19 @@ export async function serve(o: ServeOptions, own: RuntimeEnv = readEnv()): Promi
   let active = 0;
   let idle: ReturnType<typeof setTimeout> | undefined;
   let stopping = false;
-  // node:net only here: the engine's other calls never load it
-  const { createServer } = await import('node:net');
-  const server = createServer((conn) => {
-    if (stopping) { conn.destroy(); return; }
+  let listener: Listener | undefined;
+  const accept = (conn: Connection): ConnectionHandlers => {
+    if (stopping) {
+      conn.destroy();
+      return { data: () => {}, close: () => {} };
+    }
     active++;
     clearTimeout(idle);
     const ch = new Channel(conn);
     const dec = new Decoder();
     let served = false;
     let first: number | undefined;
-    conn.on('data', (chunk: Buffer) => {
+    const data = (chunk: Buffer) => {
       first ??= performance.now();
       let msgs;
       try {
@@ -248,14 +250,14 @@ export async function serve(o: ServeOptions, own: RuntimeEnv = readEnv()): Promi
           void serveCall(req, ch, own, self, stop, first).catch(() => conn.destroy());
         } else if (m.type === 'S') ch.ended(m.payload);
       }
-    });
-    conn.on('error', () => { /* 'close' follows */ });
-    conn.on('close', () => {
+    };
+    const close = () => {
       ch.lost();
       active--;
       arm();
-    });
-  });
+    };
+    return { data, close };
+  };
   const arm = () => {
     clearTimeout(idle);
     if (stopping && active === 0) { finish(); return; }
@@ -266,7 +268,7 @@ export async function serve(o: ServeOptions, own: RuntimeEnv = readEnv()): Promi
   function stop(): void {
     if (stopping) return;
     stopping = true;
-    server.close();
+    listener?.close();
     // the path is ours while we hold the flock: a next server unlinks and binds it after us
     try { unlinkSync(o.socket); } catch { /* gone */ }
     arm();
@@ -277,10 +279,7 @@ export async function serve(o: ServeOptions, own: RuntimeEnv = readEnv()): Promi
   }
   process.umask(0o177);
   try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(o.socket, () => { server.off('error', reject); resolve(); });
-    });
+    listener = await listenUnix(o.socket, accept);
   } finally {
     process.umask(mask);
   }
