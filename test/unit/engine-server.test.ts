@@ -32,6 +32,13 @@ describe('engine server protocol', () => {
     expect(r).toEqual({ engine: '/e', cwd: '/w', context: 'umask=022 mnt:[1]', pid: 42, argv: ['--root', '/r', 'create', 'a=b', '$(x)\n'], env: { A: '1=2', B: '' } });
   });
 
+  test('any name is a variable\'s name: __proto__, constructor, hasOwnProperty', () => {
+    const r = parseRequest(q('/e', '/w', 'c', [], ['__proto__=p', 'constructor=c', 'hasOwnProperty=h', 'constructor=d']));
+    expect(Object.entries(r.env).sort()).toEqual([['__proto__', 'p'], ['constructor', 'c'], ['hasOwnProperty', 'h']]);
+    expect(r.env.toString).toBeUndefined();
+    expect(callerEnv(parseRequest(q('/e', '/w', 'c', [], ['VKERNEL_RUNC=/x', 'VKERNEL_RUNC=/y'])), { engine: '/e' }).runc).toBe('/x');
+  });
+
   test('a request of another protocol, a count past the fields, or no final NUL is refused', () => {
     expect(() => parseRequest(Buffer.from('vkernel-serve-0\0/e\0/w\0c\x0042\x000\0'))).toThrow(/protocol/);
     expect(() => parseRequest(q('/e', '/w', 'c', [], [], 'x'))).toThrow(/pid/);
