@@ -70,6 +70,9 @@ export const OWN_VARIABLES = [
 ] as const;
 type OwnVariable = (typeof OWN_VARIABLES)[number];
 
+/** every variable readEnv() reads (the engine server takes only these from a caller's environment) */
+export const READ_VARIABLES: ReadonlySet<string> = new Set<string>([...OWN_VARIABLES, 'LISTEN_FDS', 'LISTEN_PID', 'PATH']);
+
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 const positiveInt = (s: string | undefined): number | undefined => {

@@ -45,29 +45,36 @@ export interface Request {
   pid: number;
   /** the caller's argv after the program name */
   argv: string[];
-  /** the caller's environment */
+  /** the caller's environment (what parseRequest kept of it) */
   env: Record<string, string>;
 }
 
-/** the Q message's payload: protocol, engine, cwd, context, pid, argc, argv..., NAME=value... */
-export function parseRequest(payload: Buffer): Request {
+/**
+ * the Q message's payload: protocol, engine, cwd, context, pid, argc, argv..., NAME=value...; of the
+ * environment only the variables `keep` names, when given (a caller's environment can hold
+ * hundreds: npm's, a CI's; each kept one is a property made)
+ */
+export function parseRequest(payload: Buffer, keep?: ReadonlySet<string>): Request {
   const fields = payload.toString('utf8').split('\0');
   if (fields.pop() !== '') throw new Error('request not NUL-terminated');
-  const [protocol, engine, cwd, context, pidText, count, ...rest] = fields;
+  const [protocol, engine, cwd, context, pidText, count] = fields;
+  const HEAD = 6;
   if (protocol !== PROTOCOL) throw new Error(`protocol ${JSON.stringify(protocol)}, not ${PROTOCOL}`);
   const pid = Number(pidText);
   if (!Number.isInteger(pid) || pid <= 0) throw new Error(`bad pid ${JSON.stringify(pidText)}`);
   const argc = Number(count);
-  if (!Number.isInteger(argc) || argc < 0 || argc > rest.length) throw new Error(`bad argument count ${JSON.stringify(count)}`);
+  if (!Number.isInteger(argc) || argc < 0 || argc > fields.length - HEAD) throw new Error(`bad argument count ${JSON.stringify(count)}`);
   // last to first, so that the first of a name wins (as getenv finds it); no prototype, so that any
   // name is a name (Object.hasOwn per variable was ~10 % of the server's JavaScript time)
   const env: Record<string, string> = Object.create(null) as Record<string, string>;
-  for (let i = rest.length - 1; i >= argc; i--) {
-    const kv = rest[i];
+  for (let i = fields.length - 1; i >= HEAD + argc; i--) {
+    const kv = fields[i];
     const eq = kv.indexOf('=');
-    if (eq > 0) env[kv.slice(0, eq)] = kv.slice(eq + 1);
+    if (eq <= 0) continue;
+    const name = kv.slice(0, eq);
+    if (!keep || keep.has(name)) env[name] = kv.slice(eq + 1);
   }
-  return { engine: engine ?? '', cwd: cwd ?? '', context: context ?? '', pid, argv: rest.slice(0, argc), env };
+  return { engine: engine ?? '', cwd: cwd ?? '', context: context ?? '', pid, argv: fields.slice(HEAD, HEAD + argc), env };
 }
 
 /** how the client's runc ended (the S message): an exit code, a signal, or an exec failure */

@@ -1,6 +1,6 @@
 import { chmodSync, closeSync, mkdirSync, openSync, readlinkSync, statSync, unlinkSync } from 'node:fs';
 import { dirname, isAbsolute } from 'node:path';
-import { readEnv, type RuntimeEnv } from '../env.js';
+import { READ_VARIABLES, readEnv, type RuntimeEnv } from '../env.js';
 import { Logger } from '../log/logger.js';
 import { flagValue, helpRequested, parseArgv, parseCommandArgs, type Invocation } from '../oci/argv.js';
 import { runcBinary } from '../oci/runc.js';
@@ -248,7 +248,7 @@ export async function serve(o: ServeOptions, own: RuntimeEnv = readEnv()): Promi
           served = true;
           let req: Request;
           try {
-            req = parseRequest(m.payload);
+            req = parseRequest(m.payload, READ_VARIABLES);
           } catch (e) {
             ch.send('F', (e as Error).message);
             ch.end();

@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readEnv, type RuntimeEnv } from '../../src/env.js';
+import { READ_VARIABLES, readEnv, type RuntimeEnv } from '../../src/env.js';
 import { parseArgv } from '../../src/oci/argv.js';
 import { Decoder, encode, ownContext, parseEnd, parseRequest, PROTOCOL, type Request } from '../../src/serve/protocol.js';
 import { asCaller, callerEnv, identity, refusal, type Self } from '../../src/serve/server.js';
@@ -37,6 +37,17 @@ describe('engine server protocol', () => {
     expect(Object.entries(r.env).sort()).toEqual([['__proto__', 'p'], ['constructor', 'c'], ['hasOwnProperty', 'h']]);
     expect(r.env.toString).toBeUndefined();
     expect(callerEnv(parseRequest(q('/e', '/w', 'c', [], ['VKERNEL_RUNC=/x', 'VKERNEL_RUNC=/y'])), { engine: '/e' }).runc).toBe('/x');
+  });
+
+  test('the server keeps only the variables the engine reads: the same RuntimeEnv as from the whole environment', () => {
+    const vars = [...READ_VARIABLES].flatMap((k, i) => [`${k}=${i + 1}`, `${k}=second`]);
+    const noise = Array.from({ length: 300 }, (_, i) => `npm_config_x${i}=${i}`);
+    const payload = q('/e', '/w', 'c', ['create', 'VKERNEL_RUNC=/argv'], [...noise.slice(0, 150), ...vars, ...noise.slice(150)]);
+    const kept = parseRequest(payload, READ_VARIABLES);
+    expect(Object.keys(kept.env).sort()).toEqual([...READ_VARIABLES].sort());
+    expect(kept.argv).toEqual(['create', 'VKERNEL_RUNC=/argv']);
+    expect(callerEnv(kept, { engine: '/e' })).toEqual(callerEnv(parseRequest(payload), { engine: '/e' }));
+    expect(callerEnv(kept, { engine: '/e' }).runc).toBe(String([...READ_VARIABLES].indexOf('VKERNEL_RUNC') + 1));
   });
 
   test('a request of another protocol, a count past the fields, or no final NUL is refused', () => {
