@@ -283,6 +283,40 @@ needs(RT_GROUPS).test('the server SIGKILLed while runc creates: the caller fails
   }
 }, 60_000);
 
+needs(RT_GROUPS).test('SIGTERM while a call is served: the socket goes at once, the call ends as it would have (its policy applied), then the server', async () => {
+  const { s, bundle, server } = await warmed('srv-term', fifo);
+  const id = uid('stm');
+  made.push({ root: s.root, id });
+  const p = create(s, bundle, id, { VK_GATE: s.gate });
+  expect(await until(() => existsSync(`${s.gate}.started`))).toBe(true);
+  process.kill(server, 'SIGTERM');
+  // no new call reaches it; it stays for the one it serves
+  expect(await until(() => !existsSync(s.socket))).toBe(true);
+  expect(engineServers(s.socket)).toEqual([server]);
+  writeFileSync(`${s.gate}.go`, '');
+  const r = await p;
+  expect([r.exitCode, output(s, id)]).toEqual([0, '']);
+  expect(lines(s.trace).at(-1)).toBe('served');
+  expect(policyOf(await initPid(s, id))).toMatch(/SCHED_FIFO/);
+  expect(await until(() => engineServers(s.socket).length === 0)).toBe(true);
+  expect((await vk(['--root', s.root, 'delete', '--force', id], { env: s.env })).exitCode).toBe(0);
+  expect(leftovers(s.root, id)).toEqual([]);
+}, 60_000);
+
+test('a server idle for VKERNEL_ENGINE_IDLE_MS ends by itself, its socket with it; the next create starts another', async () => {
+  const s = setup('srv-idle');
+  s.env.VKERNEL_ENGINE_IDLE_MS = '400';
+  const bundle = await makeBundle({ args: ['true'], annotations: cfs });
+  const server = await warm(s, bundle);
+  expect(await until(() => engineServers(s.socket).length === 0, 10_000)).toBe(true);
+  expect(existsSync(s.socket)).toBe(false);
+  const id = uid('sid');
+  made.push({ root: s.root, id });
+  expect((await create(s, bundle, id)).exitCode).toBe(0);
+  expect(lines(s.trace).at(-1)).toBe('engine: no server (one started)');
+  expect(await until(() => engineServers(s.socket).length === 1 && engineServers(s.socket)[0] !== server)).toBe(true);
+}, 60_000);
+
 test('another environment: the engine serves the call and the server stays', async () => {
   const { s, bundle, server } = await warmed('srv-env', cfs);
   const id = uid('senv');
