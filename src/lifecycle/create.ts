@@ -35,9 +35,12 @@ export async function create(rt: Runtime): Promise<number> {
     const state = newState(id, bundle, req, rt.callerPid);
     try {
       // the init's pid from runc's state file; `runc state` (a process more) only if that is unreadable
-      const pid = rt.runcInit(id)?.pid ?? (await rt.runcState(id))?.pid;
+      const init = rt.runcInit(id);
+      // (its pid no longer names it: whatever has that pid now must not get the container's policy)
+      if (init?.status === 'stopped') throw new Error(`the container's init (pid ${init.pid}) ended before its request was applied`);
+      const pid = init?.pid ?? (await rt.runcState(id))?.pid;
       if (!pid) throw new Error('runc create succeeded but runc state does not know the container');
-      await applyAll(rt, appliers, state, req.spec, pid);
+      await applyAll(rt, appliers, state, req.spec, pid, init?.start);
       if (appliers.some((a) => a.startsAfter?.(state.policy))) rt.store.markStart(id);
       // nothing to undo after runc's delete (or only the module, which the launcher unloads after
       // it: markModule): our state moves into runc's container directory, runc's delete removes it

@@ -55,10 +55,14 @@ export async function prepareAll(appliers: readonly Applier[], req: Request): Pr
   for (const a of appliers) await timed(`prepare ${a.name}`, async () => a.prepare?.(req.policy, req.host));
 }
 
-/** Runs the appliers in order, recording each in the state file as soon as it has applied. */
-export async function applyAll(rt: Runtime, appliers: readonly Applier[], state: ContainerState, spec: Spec, pid: number): Promise<void> {
+/**
+ * Runs the appliers in order, recording each in the state file as soon as it has applied.
+ * `pidStart`: the init's start time when the caller has just read it (runc's state file, checked
+ * against /proc); else read here.
+ */
+export async function applyAll(rt: Runtime, appliers: readonly Applier[], state: ContainerState, spec: Spec, pid: number, pidStart?: string): Promise<void> {
   state.pid = pid;
-  state.pidStart = startTime(pid);
+  state.pidStart = pidStart ?? startTime(pid);
   // until the write that records the last applier: `start` refuses to run a container whose create
   // was killed before its whole request was in force (lifecycle/start.ts)
   state.creating = true;

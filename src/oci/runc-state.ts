@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startTime } from '../store/proc.js';
+import { procStat, statFields } from '../store/proc.js';
 
 /**
  * What runc itself keeps of a container under its --root (`<root>/<id>/state.json`, written by
@@ -8,7 +8,12 @@ import { startTime } from '../store/proc.js';
  * started), read without starting `runc state` (one runc process less on create and delete). Any
  * doubt (no file, another layout) is `undefined`: the caller asks `runc state` then.
  */
-export interface RuncInit { pid: number; status: 'created' | 'running-or-paused' | 'stopped' }
+export interface RuncInit {
+  pid: number;
+  status: 'created' | 'running-or-paused' | 'stopped';
+  /** the init's start time (store/proc.ts), as runc recorded it and /proc/<pid>/stat still says: alive only */
+  start?: string;
+}
 
 export function readRuncInit(root: string, id: string): RuncInit | undefined {
   let doc: { init_process_pid?: unknown; init_process_start?: unknown };
@@ -20,7 +25,10 @@ export function readRuncInit(root: string, id: string): RuncInit | undefined {
   const pid = doc.init_process_pid;
   const start = doc.init_process_start;
   if (typeof pid !== 'number' || !Number.isInteger(pid) || pid <= 0 || (typeof start !== 'number' && typeof start !== 'string')) return undefined;
-  // runc's own test: the init is alive while a process of that pid has the recorded start time
-  if (startTime(pid) !== String(start)) return { pid, status: 'stopped' };
-  return { pid, status: existsSync(join(root, id, 'exec.fifo')) ? 'created' : 'running-or-paused' };
+  // runc's own test: the init is alive while a process of that pid has the recorded start time and
+  // is no zombie (a dead task's /proc/<pid>/cgroup names the root of every hierarchy)
+  const stat = procStat(pid);
+  const [state, now] = stat === undefined ? [] : statFields(stat, 3, 22);
+  if (now !== String(start) || state === 'Z' || state === 'X' || state === 'x') return { pid, status: 'stopped' };
+  return { pid, start: String(start), status: existsSync(join(root, id, 'exec.fifo')) ? 'created' : 'running-or-paused' };
 }

@@ -9,16 +9,20 @@ import { pidfds, type Pidfds } from '../host/pidfd.js';
  */
 export interface ProcRef { pid: number; start?: string }
 
-/** field 22 of /proc/<pid>/stat, or undefined when there is no such process */
-export function startTime(pid: number, proc = '/proc'): string | undefined {
+/** /proc/<pid>/stat, or undefined when there is no such process */
+export function procStat(pid: number, proc = '/proc'): string | undefined {
   if (!Number.isInteger(pid) || pid <= 0) return undefined;
-  let stat: string;
   try {
-    stat = readFileSync(`${proc}/${pid}/stat`, 'utf8');
+    return readFileSync(`${proc}/${pid}/stat`, 'utf8');
   } catch {
     return undefined;
   }
-  return statField(stat, 22);
+}
+
+/** field 22 of /proc/<pid>/stat, or undefined when there is no such process */
+export function startTime(pid: number, proc = '/proc'): string | undefined {
+  const stat = procStat(pid, proc);
+  return stat === undefined ? undefined : statField(stat, 22);
 }
 
 /**

@@ -36,11 +36,29 @@ function setup(name: string): Setup {
     // (held 20 s at most: a test that failed before opening the gate leaves no runc waiting)
     '  if [ -n "${VK_GATE:-}" ]; then echo $$ >"$VK_GATE.started"; i=0; while [ ! -e "$VK_GATE.go" ] && [ $i -lt 1000 ]; do sleep 0.02; i=$((i + 1)); done; fi',
     '  [ -n "${VK_DIE:-}" ] && kill -"$VK_DIE" $$',
+    // with VK_KILL_INIT: runc create through kill-init.pl, which kills the container's init once
+    // runc has created it
+    '  [ -n "${VK_KILL_INIT:-}" ] && exec perl "$(dirname "$0")/kill-init.pl" "$@"',
     'done',
     'exec runc "$@"',
     '',
   ].join('\n'));
   chmodSync(wrapper, 0o755);
+  // VK_KILL_INIT=reap: made a child subreaper (prctl 36) first, so that the init, orphaned when runc
+  // ends, is ours to reap: its pid free (as a containerd shim, a subreaper, would reap it).
+  // VK_KILL_INIT=zombie: killed only, a zombie until its new parent (a subreaper above) reaps it
+  writeFileSync(join(dir, 'kill-init.pl'), [
+    'my $mode = $ENV{VK_KILL_INIT};',
+    'if ($mode eq "reap") { syscall(157, 36, 1, 0, 0, 0) == 0 or die "prctl: $!"; }',
+    'my $rc = system("runc", @ARGV) >> 8;',
+    'exit $rc if $rc;',
+    'open(my $f, "<", "$ARGV[1]/$ARGV[-1]/state.json") or die "state.json: $!";',
+    'my ($pid) = do { local $/; <$f> } =~ /"init_process_pid":(\\d+)/ or die "no init pid";',
+    'kill 9, $pid;',
+    'waitpid($pid, 0) if $mode eq "reap";',
+    'exit 0;',
+    '',
+  ].join('\n'));
   const s = { socket: join(dir, 'engine.sock'), trace: join(dir, 'trace'), parents: join(dir, 'parents'), gate: join(dir, 'gate') };
   return { ...s, root: tempRoot(), env: { VKERNEL_ENGINE_SOCKET: s.socket, VKERNEL_ENGINE_TRACE: s.trace, VKERNEL_RUNC: wrapper, VK_PARENTS: s.parents } };
 }
@@ -146,6 +164,13 @@ needs(RT_GROUPS).test('the first create starts a server and is the engine\'s; th
   expect(sb.owner?.pid).toBe(secondCall.pid);
   expect(sb.owner?.pid).not.toBe(server);
   expect(sb.policy).toEqual(sa.policy);
+  // the init each state records: runc's (its state.json), whose start time /proc still shows
+  for (const [id, st] of [[a, sa], [b, sb]] as const) {
+    const theirs = JSON.parse(readFileSync(join(s.root, id, 'state.json'), 'utf8')) as { init_process_pid: number; init_process_start: number };
+    expect([st.pid, st.pidStart]).toEqual([theirs.init_process_pid, String(theirs.init_process_start)]);
+    const stat = readFileSync(`/proc/${st.pid}/stat`, 'utf8');
+    expect(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]).toBe(st.pidStart);
+  }
   expect(sb.applied.map((x) => x.name)).toEqual(sa.applied.map((x) => x.name));
   for (const id of [a, b]) {
     expect((await vk(['--root', s.root, 'start', id], { env: s.env })).exitCode).toBe(0);
@@ -404,6 +429,38 @@ needs(RT_GROUPS).describe('runc failing in create after ours began (fifo: RT bud
     expect(out).toMatch(/runc create failed: open .*no-such-dir.*no such file or directory/);
     expect(out).not.toMatch(/rolled back|vkernel-runtime/);
     expect(lines(s.trace).at(-1)).toBe(way === 'served' ? 'served' : 'engine: VKERNEL_ENGINE_SOCKET=off');
+    expect((await runc(['--root', s.root, 'list', '-q'])).stdout).toBe('');
+    expect(leftovers(s.root, id)).toEqual([]);
+  }, 60_000);
+
+  test.each(WAYS)('the container\'s init gone between runc create and ours (killed, reaped: its pid free to be reused): a clear error, nothing applied to that pid, rolled back, nothing left (%s)', async (way) => {
+    const { s, bundle } = await waySetup(way, 'srv-init-gone', fifo);
+    const id = uid('initgone');
+    made.push({ root: s.root, id });
+    const r = await create(s, bundle, id, { VK_KILL_INIT: 'reap' });
+    expect(r.exitCode).toBe(1);
+    expect(output(s, id)).toMatch(/the container's init \(pid [0-9]+\) ended before its request was applied; rolled back/);
+    expect(lines(s.trace).at(-1)).toBe(way === 'served' ? 'served' : 'engine: VKERNEL_ENGINE_SOCKET=off');
+    expect((await runc(['--root', s.root, 'list', '-q'])).stdout).toBe('');
+    expect(leftovers(s.root, id)).toEqual([]);
+  }, 60_000);
+
+  test.each(WAYS)('the container\'s init dead but not reaped (a zombie, listed in the root cgroup) when ours begins: the same clear error; the host\'s RT budget untouched, nothing left (%s)', async (way) => {
+    const { s, bundle } = await waySetup(way, 'srv-init-zombie', fifo);
+    const id = uid('initzombie');
+    made.push({ root: s.root, id });
+    const rootBudget = readFileSync('/sys/fs/cgroup/cpu/cpu.rt_runtime_us', 'utf8');
+    // the caller a child subreaper (as a containerd shim is): the orphaned init becomes its child,
+    // and stays a zombie while the caller waits for create alone
+    const file = join(s.root, `${id}.out`);
+    const fd = openSync(file, 'w');
+    const p = run('perl', ['-e', 'syscall(157, 36, 1, 0, 0, 0) == 0 or die "prctl: $!"; exit(system(@ARGV) >> 8)', '--', RUNTIME, '--root', s.root, 'create', '--bundle', bundle, id],
+      { stdin: 'ignore', stdout: fd, stderr: fd, env: { ...s.env, VK_KILL_INIT: 'zombie' } });
+    closeSync(fd);
+    expect((await p).exitCode).toBe(1);
+    expect(readFileSync(file, 'utf8')).toMatch(/the container's init \(pid [0-9]+\) ended before its request was applied; rolled back/);
+    expect(lines(s.trace).at(-1)).toBe(way === 'served' ? 'served' : 'engine: VKERNEL_ENGINE_SOCKET=off');
+    expect(readFileSync('/sys/fs/cgroup/cpu/cpu.rt_runtime_us', 'utf8')).toBe(rootBudget);
     expect((await runc(['--root', s.root, 'list', '-q'])).stdout).toBe('');
     expect(leftovers(s.root, id)).toEqual([]);
   }, 60_000);

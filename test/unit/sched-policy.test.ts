@@ -41,6 +41,17 @@ describe('sched-policy applier over the cgroups and HostOps doubles', () => {
     expect(undo).toMatchObject({ backend: 'rt', backendUndo: { dir: '/cg/runc-parent/c1' } });
   });
 
+  test('an init listed in the root cgroup (dead: a zombie is; or a container without a group of its own): refused, nothing written to the root', async () => {
+    for (const policy of ['fifo', 'cfs', 'adaptive'] as const) {
+      const { cg, host, ctx, state } = context({ 'sched.policy': policy });
+      cg.add('/', { [RT]: 950_000 }, [200]);
+      await expect(schedPolicy.apply({ ...ctx, pid: 200 })).rejects.toThrow(/pid 200\) is in the root cgroup .*would be the host's/);
+      expect(cg.value('/', RT)).toBe('950000');
+      expect(host.ops('setScheduler')).toEqual([]);
+      expect(state.cgroupPath).toBeUndefined();
+    }
+  });
+
   test('what dies with the container (its delete needs no engine): cfs, and fifo whose budget is in the RT ledger; not adaptive, not a budget from before the ledger', async () => {
     const fifo = context({ 'sched.policy': 'fifo' });
     const fifoUndo = await schedPolicy.apply(fifo.ctx);

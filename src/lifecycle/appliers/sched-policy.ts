@@ -1,4 +1,5 @@
 import { rmdirSync, rmSync } from 'node:fs';
+import { posix } from 'node:path';
 import { adaptiveLog, controllerGroupPath } from '../../adaptive/paths.js';
 import { BACKENDS, chooseBackend } from '../../kernel/backends/index.js';
 import { NODE_LIMIT_DEFAULT, RT_DEFAULTS, type BackendDeps, type Mode, type RtSettings, type SchedBackend } from '../../kernel/backends/backend.js';
@@ -114,6 +115,9 @@ export const schedPolicy: Applier = {
     const cgroups = ctx.cgroups();
     // where runc really put the init task is the truth; the spec's path was checked before create
     const path = cgroups.taskPath(ctx.pid) ?? cgroups.containerPath(ctx.spec.linux?.cgroupsPath, ctx.id);
+    // never the root's: a budget or a policy there would be the host's. A dead init (a zombie) is
+    // listed in the root of every hierarchy
+    if (posix.normalize(path) === '/') throw new Error(`the container's init (pid ${ctx.pid}) is in the root cgroup (it has ended, or the container has no cgroup of its own): its policy would be the host's`);
     const group = cgroups.group(path, ctx.pid);
     const mode: Mode = policy === 'fifo' ? 'fifo' : 'cfs';
     const journal = (backendUndo: unknown) => ctx.journal?.({ backend: backend.name, backendUndo } satisfies Undo);
