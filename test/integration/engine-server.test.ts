@@ -342,6 +342,33 @@ test('a server idle for VKERNEL_ENGINE_IDLE_MS ends by itself, its socket with i
   expect(await until(() => engineServers(s.socket).length === 1 && engineServers(s.socket)[0] !== server)).toBe(true);
 }, 60_000);
 
+needs(RT_GROUPS).test('a helper a served create starts (the adaptive controller) holds none of the server\'s sockets: the server killed, its socket file left, the next create is refused a connection and starts another server', async () => {
+  const { s, bundle, server } = await warmed('srv-helper', { 'io.vkernel.sched.policy': 'adaptive' }, ['sleep', '30']);
+  const id = uid('shl');
+  made.push({ root: s.root, id });
+  expect((await create(s, bundle, id)).exitCode).toBe(0);
+  expect(lines(s.trace).at(-1)).toBe('served');
+  // (the controller starts with the container)
+  expect((await vk(['--root', s.root, 'start', id], { env: s.env })).exitCode).toBe(0);
+  expect(await until(() => readState(s.root, id).helpers.adaptive !== undefined)).toBe(true);
+  const helper = readState(s.root, id).helpers.adaptive;
+  const ctl = typeof helper === 'number' ? helper : helper.pid;
+  const sockets = (pid: number) => new Set(readdirSync(`/proc/${pid}/fd`).flatMap((f) => {
+    try { return [readlinkSync(`/proc/${pid}/fd/${f}`)].filter((l) => l.startsWith('socket:')); } catch { return []; }
+  }));
+  const theirs = sockets(server);
+  expect(theirs.size).toBeGreaterThan(0); // (its listening socket at least)
+  expect([...sockets(ctl)].filter((x) => theirs.has(x))).toEqual([]);
+  process.kill(server, 'SIGKILL');
+  expect(await until(() => engineServers(s.socket).length === 0)).toBe(true);
+  expect(existsSync(s.socket)).toBe(true);
+  const next = uid('shn');
+  made.push({ root: s.root, id: next });
+  // (cfs: the adaptive container holds the node's RT budget)
+  expect([(await create(s, await makeBundle({ args: ['true'], annotations: cfs }), next)).exitCode, output(s, next)]).toEqual([0, '']);
+  expect(lines(s.trace).at(-1)).toBe('engine: no server (one started)');
+}, 60_000);
+
 test('another environment: the engine serves the call and the server stays', async () => {
   const { s, bundle, server } = await warmed('srv-env', cfs);
   const id = uid('senv');
