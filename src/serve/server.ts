@@ -57,15 +57,8 @@ const REBUILT = 'the engine was rebuilt since this server started';
  */
 const SELF = 'VKERNEL_RUNTIME_SELF=';
 const notSelf = (e: RuntimeEnv) => e.own.filter((kv) => !kv.startsWith(SELF));
-const comparableNow = (e: RuntimeEnv): string =>
+const comparable = (e: RuntimeEnv): string =>
   JSON.stringify({ ...e, listenFds: 0, listenPid: undefined, selfPath: undefined, self: undefined, own: notSelf(e) });
-/** (the server's own, once: a RuntimeEnv is frozen) */
-const comparables = new WeakMap<RuntimeEnv, string>();
-const comparable = (e: RuntimeEnv): string => {
-  let c = comparables.get(e);
-  if (c === undefined) comparables.set(e, (c = comparableNow(e)));
-  return c;
-};
 
 /** the caller's environment as the engine it would exec reads it */
 export const callerEnv = (req: Request, self: Pick<Self, 'engine'>): RuntimeEnv => readEnv(req.env, self.engine, undefined);

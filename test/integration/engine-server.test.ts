@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { engineServers, leftovers, threadCpuMs, until, makeBundle, readState, REPO, stateFile, requireRoot, run, runc, RUNTIME, SH_LAUNCHER, tempRoot, uid, vk } from '../helpers/fixtures.js';
 import { needs, RT_GROUPS } from '../helpers/prereq.js';
+import { startTime } from '../../src/store/proc.js';
 
 /**
  * The engine server (src/serve/server.ts) and its client (client/vkernel-client.c): a create with a
@@ -20,6 +21,8 @@ const ENGINE = join(REPO, 'dist/vkernel-engine');
 
 interface Setup { socket: string; trace: string; parents: string; gate: string; env: Record<string, string>; root: string }
 
+/** perl: this process a child subreaper (prctl PR_SET_CHILD_SUBREAPER, x86-64's syscall 157) */
+const SUBREAPER = 'syscall(157, 36, 1, 0, 0, 0) == 0 or die "prctl: $!";';
 /** a socket, trace, runc wrapper and root of the test's own */
 function setup(name: string): Setup {
   const dir = join(tmpdir(), `${name}-${process.pid}`);
@@ -44,12 +47,12 @@ function setup(name: string): Setup {
     '',
   ].join('\n'));
   chmodSync(wrapper, 0o755);
-  // VK_KILL_INIT=reap: made a child subreaper (prctl 36) first, so that the init, orphaned when runc
+  // VK_KILL_INIT=reap: made a child subreaper (SUBREAPER) first, so that the init, orphaned when runc
   // ends, is ours to reap: its pid free (as a containerd shim, a subreaper, would reap it).
   // VK_KILL_INIT=zombie: killed only, a zombie until its new parent (a subreaper above) reaps it
   writeFileSync(join(dir, 'kill-init.pl'), [
     'my $mode = $ENV{VK_KILL_INIT};',
-    'if ($mode eq "reap") { syscall(157, 36, 1, 0, 0, 0) == 0 or die "prctl: $!"; }',
+    `if ($mode eq "reap") { ${SUBREAPER} }`,
     'my $rc = system("runc", @ARGV) >> 8;',
     'exit $rc if $rc;',
     'open(my $f, "<", "$ARGV[1]/$ARGV[-1]/state.json") or die "state.json: $!";',
@@ -170,8 +173,7 @@ needs(RT_GROUPS).test('the first create starts a server and is the engine\'s; th
   for (const [id, st] of [[a, sa], [b, sb]] as const) {
     const theirs = JSON.parse(readFileSync(join(s.root, id, 'state.json'), 'utf8')) as { init_process_pid: number; init_process_start: number };
     expect([st.pid, st.pidStart]).toEqual([theirs.init_process_pid, String(theirs.init_process_start)]);
-    const stat = readFileSync(`/proc/${st.pid}/stat`, 'utf8');
-    expect(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]).toBe(st.pidStart);
+    expect(startTime(st.pid as number)).toBe(st.pidStart);
   }
   expect(sb.applied.map((x) => x.name)).toEqual(sa.applied.map((x) => x.name));
   for (const id of [a, b]) {
@@ -473,7 +475,7 @@ needs(RT_GROUPS).describe('runc failing in create after ours began (fifo: RT bud
     // child, and stays a zombie while the caller waits for create alone
     const file = join(s.root, `${id}.out`);
     const fd = openSync(file, 'w');
-    const p = run('perl', ['-e', 'syscall(157, 36, 1, 0, 0, 0) == 0 or die "prctl: $!"; exit(system(@ARGV) >> 8)', '--', RUNTIME, '--root', s.root, 'create', '--bundle', bundle, id],
+    const p = run('perl', ['-e', `${SUBREAPER} exit(system(@ARGV) >> 8)`, '--', RUNTIME, '--root', s.root, 'create', '--bundle', bundle, id],
       { stdin: 'ignore', stdout: fd, stderr: fd, env: { ...s.env, VK_KILL_INIT: mode } });
     closeSync(fd);
     expect((await p).exitCode).toBe(1);
