@@ -5,9 +5,10 @@
 //                through the engine server (the launcher's way) and the engine executable
 //   one call:    create alone with a request (the engine's cost per call: server vs executable), and
 //                the design's floor: the client and a server that does nothing (bench/lib/null-server.c)
-// Median of N runs (VKERNEL_BENCH_RUNS, default 30). Each row is measured in turns with plain runc's
-// same call (runc, row, runc, row, ...): its ratio and difference are against the runc median of
-// its own turns, so load that comes and goes on a shared host falls on both alike.
+// Median of N runs (VKERNEL_BENCH_RUNS, default 30; the create-alone rows 3N, VKERNEL_BENCH_CALL_RUNS).
+// Each row is measured in turns with plain runc's same call (runc, row, runc, row, ...): its ratio
+// and difference are against the runc median of its own turns, so load that comes and goes on a
+// shared host falls on both alike; `paired` is the median of the turns' own differences.
 // `npm run bench -- --profile`: the per-phase profile instead (bench/profile.mjs).
 // `npm run bench -- --docker`: `docker run --rm` through runc vs vkernel-runtime (bench/docker.mjs).
 // `npm run bench -- --vm`: in the VM, runc vs vkernel-runtime with the per-container module (bench/vm.mjs).
@@ -91,17 +92,28 @@ function lifecycle(bin, b, env) {
   return ms(t0);
 }
 
-/** `fn` and `base` (plain runc's same call) N times in turns, after one warm-up each */
-function measure(label, fn, base) {
+/**
+ * `fn` and `base` (plain runc's same call) `runs` times in turns, after one warm-up each; `paired`:
+ * the median (p25-p75) of each turn's difference (the row's call less runc's next to it), which
+ * load that drifts within the run shifts less than the two medians' difference
+ */
+function measure(label, fn, base, runs = N) {
   fn();
   base();
   const xs = [];
   const bs = [];
-  for (let i = 0; i < N; i++) {
+  for (let i = 0; i < runs; i++) {
     if (i % 2) { xs.push(fn()); bs.push(base()); } else { bs.push(base()); xs.push(fn()); }
   }
-  return { label, median: median(xs), base: median(bs), spread: [quantile(xs, 0.25), quantile(xs, 0.75)], baseSpread: [quantile(bs, 0.25), quantile(bs, 0.75)] };
+  const ds = xs.map((x, i) => x - bs[i]);
+  return {
+    label, runs, median: median(xs), base: median(bs), spread: [quantile(xs, 0.25), quantile(xs, 0.75)], baseSpread: [quantile(bs, 0.25), quantile(bs, 0.75)],
+    paired: [median(ds), quantile(ds, 0.25), quantile(ds, 0.75)],
+  };
 }
+// create alone: the row with the tightest goal (+5 ms over runc, #15) and the cheapest call; its
+// difference is a few ms in a spread of +-3 ms on this host, so it gets more turns than the rest
+const CALL_RUNS = Number(process.env.VKERNEL_BENCH_CALL_RUNS ?? 3 * N);
 
 const plain = bundle(undefined);
 const results = [];
@@ -129,15 +141,15 @@ const cfs = bundle({ 'io.vkernel.sched.policy': 'cfs' });
 // the server: started by this create, listening before the rows below
 lifecycle(RUNTIME, cfs);
 for (let i = 0; i < 100 && !existsSync(SOCKET); i++) spawnSync('sleep', ['0.05']);
-results.push(measure('vkernel-runtime create, sched.policy=cfs: one call (engine server)', () => createOnly(RUNTIME, cfs), () => createOnly('runc', cfs)));
-if (RUNTIME !== SH) results.push(measure('vkernel-runtime create, sched.policy=cfs: one call (engine server, sh launcher)', () => createOnly(SH, cfs), () => createOnly('runc', cfs)));
+results.push(measure('vkernel-runtime create, sched.policy=cfs: one call (engine server)', () => createOnly(RUNTIME, cfs), () => createOnly('runc', cfs), CALL_RUNS));
+if (RUNTIME !== SH) results.push(measure('vkernel-runtime create, sched.policy=cfs: one call (engine server, sh launcher)', () => createOnly(SH, cfs), () => createOnly('runc', cfs), CALL_RUNS));
 results.push(measure('vkernel-runtime create, sched.policy=cfs: one call (engine executable)', () => createOnly(RUNTIME, cfs, OFF), () => createOnly('runc', cfs)));
 // the design's floor: the same call through the client and a server that does nothing (bench/lib/null-server.c:
 // runc run as the client's child, no engine work); what the engine server adds is the row above it less this
 const floor = nullServer(w);
 if (floor) {
   try {
-    results.push(measure('  (floor: the client and a server that does nothing, same call)', () => createOnly(RUNTIME, cfs, { VKERNEL_ENGINE_SOCKET: floor.socket }, false), () => createOnly('runc', cfs)));
+    results.push(measure('  (floor: the client and a server that does nothing, same call)', () => createOnly(RUNTIME, cfs, { VKERNEL_ENGINE_SOCKET: floor.socket }, false), () => createOnly('runc', cfs), CALL_RUNS));
   } finally {
     floor.stop();
   }
@@ -154,10 +166,12 @@ try {
   console.log(`(fifo not measured: ${e.message})`);
 }
 
-console.log(`median (p25-p75) of ${N} runs, ms, each row in turns with plain runc's same call; runc's median (p25-p75) in those turns, the ratio of the medians and their difference`);
+console.log(`median (p25-p75) of ${N} runs (create alone: ${CALL_RUNS}), ms, each row in turns with plain runc's same call; runc's median (p25-p75) in those turns, the ratio of the medians and their difference; paired: the median (p25-p75) of the turns' differences`);
 const iqr = ([a, b]) => `(${a.toFixed(1)}-${b.toFixed(1)})`.padEnd(14);
+const signed = (x) => `${x >= 0 ? '+' : ''}${x.toFixed(1)}`;
 for (const r of results) {
-  console.log(`${r.label.padEnd(84)} ${r.median.toFixed(1).padStart(7)} ${iqr(r.spread)} runc ${r.base.toFixed(1).padStart(6)} ${iqr(r.baseSpread)} x${(r.median / r.base).toFixed(2)}  ${(r.median - r.base >= 0 ? '+' : '')}${(r.median - r.base).toFixed(1)}`);
+  const [d, d25, d75] = r.paired;
+  console.log(`${r.label.padEnd(84)} ${r.median.toFixed(1).padStart(7)} ${iqr(r.spread)} runc ${r.base.toFixed(1).padStart(6)} ${iqr(r.baseSpread)} x${(r.median / r.base).toFixed(2)}  ${signed(r.median - r.base).padEnd(6)} paired ${signed(d)} (${signed(d25)}..${signed(d75)})`);
 }
 stopServer(SOCKET);
 rmSync(w, { recursive: true, force: true });

@@ -46,8 +46,22 @@ export function kernelConfigHas(option: string, release: string, proc = '/proc',
   return text.includes(`\n${option}=y\n`) || text.startsWith(`${option}=y\n`);
 }
 
+/**
+ * the facts only a reboot changes (the kernel, its build, how the cgroup hierarchies are mounted):
+ * all of HostProbe but sched_ext's state, which changes whenever a BPF scheduler loads or unloads
+ */
+export type BootProbe = Omit<HostProbe, 'schedExt'>;
+
+/** the host now: `facts` (probeBoot, read earlier in this boot) and sched_ext's state read now */
+export const probeWith = (facts: BootProbe, sys = '/sys'): HostProbe => ({ ...facts, schedExt: scxStatus(sys) });
+
 /** `cgroupRoot`: RuntimeEnv.cgroupRoot (VKERNEL_CGROUP_ROOT) */
 export function probeHost(sys = '/sys', proc = '/proc', cgroupRoot = '/sys/fs/cgroup', boot = '/boot'): HostProbe {
+  return probeWith(probeBoot(sys, proc, cgroupRoot, boot), sys);
+}
+
+/** BootProbe: what probeHost reads but sched_ext's state */
+export function probeBoot(sys = '/sys', proc = '/proc', cgroupRoot = '/sys/fs/cgroup', boot = '/boot'): BootProbe {
   const abi = read(`${sys}/kernel/vkernel/abi_version`);
   const unified = existsSync(`${cgroupRoot}/cgroup.controllers`);
   const cgroup = unified ? 'v2' : existsSync(`${cgroupRoot}/unified`) ? 'hybrid' : 'v1';
@@ -62,6 +76,5 @@ export function probeHost(sys = '/sys', proc = '/proc', cgroupRoot = '/sys/fs/cg
     rtGroupSchedKernel: cgroup === 'v2' && !rtGroupSched ? kernelConfigHas('CONFIG_RT_GROUP_SCHED', release, proc, boot) : undefined,
     modules: existsSync(`${proc}/modules`),
     release,
-    schedExt: scxStatus(sys),
   };
 }

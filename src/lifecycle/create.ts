@@ -29,10 +29,12 @@ export async function create(rt: Runtime): Promise<number> {
   return withLock(rt.root, id, async () => {
     faultPoint('locked');
     await clearStale(rt, id);
-    const status = await rt.inherit(rt.callerArgv(), fds);
+    const runc = rt.inherit(rt.callerArgv(), fds);
+    // made while runc runs (in memory only: nothing of it is written before runc has created)
+    const state = newState(id, bundle, req, rt.callerPid);
+    const status = await runc;
     if (status !== 0) return status;
     faultPoint('runc-created');
-    const state = newState(id, bundle, req, rt.callerPid);
     try {
       // the init's pid from runc's state file; `runc state` (a process more) only if that is unreadable
       const init = rt.runcInit(id);

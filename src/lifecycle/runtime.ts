@@ -26,7 +26,7 @@ export class Runtime implements HostContext {
    */
   callerPid = process.pid;
   readonly store: StateStore;
-  private probed?: HostProbe;
+  protected probed?: HostProbe;
   private groups?: Cgroups;
 
   constructor(readonly inv: Invocation, readonly log: Logger, readonly runc: string, readonly config?: RuntimeConfig,
