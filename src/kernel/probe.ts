@@ -47,34 +47,51 @@ export function kernelConfigHas(option: string, release: string, proc = '/proc',
 }
 
 /**
- * the facts only a reboot changes (the kernel, its build, how the cgroup hierarchies are mounted):
- * all of HostProbe but sched_ext's state, which changes whenever a BPF scheduler loads or unloads
+ * What only a reboot changes: the running kernel and its build. Not the cgroup mounts (a host, or
+ * a test, can mount the hierarchies again: v1, then v2) and not sched_ext's state (a BPF scheduler
+ * loads and unloads at any time): probeWith reads those each time.
  */
-export type BootProbe = Omit<HostProbe, 'schedExt'>;
-
-/** the host now: `facts` (probeBoot, read earlier in this boot) and sched_ext's state read now */
-export const probeWith = (facts: BootProbe, sys = '/sys'): HostProbe => ({ ...facts, schedExt: scxStatus(sys) });
-
-/** `cgroupRoot`: RuntimeEnv.cgroupRoot (VKERNEL_CGROUP_ROOT) */
-export function probeHost(sys = '/sys', proc = '/proc', cgroupRoot = '/sys/fs/cgroup', boot = '/boot'): HostProbe {
-  return probeWith(probeBoot(sys, proc, cgroupRoot, boot), sys);
+export interface KernelFacts {
+  vkernelAbi?: number;
+  vkernelFeatures: string[];
+  modules: boolean;
+  release: string;
+  /** CONFIG_RT_GROUP_SCHED in the kernel's config (kernelConfigHas), read when first asked, then kept */
+  rtGroupSchedConfig(): boolean | undefined;
 }
 
-/** BootProbe: what probeHost reads but sched_ext's state */
-export function probeBoot(sys = '/sys', proc = '/proc', cgroupRoot = '/sys/fs/cgroup', boot = '/boot'): BootProbe {
+export function probeKernel(sys = '/sys', proc = '/proc', boot = '/boot'): KernelFacts {
   const abi = read(`${sys}/kernel/vkernel/abi_version`);
-  const unified = existsSync(`${cgroupRoot}/cgroup.controllers`);
-  const cgroup = unified ? 'v2' : existsSync(`${cgroupRoot}/unified`) ? 'hybrid' : 'v1';
-  const rtGroupSched = unified ? existsSync(`${cgroupRoot}/cpu.rt_runtime_us`) : existsSync(`${cgroupRoot}/cpu/cpu.rt_runtime_us`) || existsSync(`${cgroupRoot}/cpu,cpuacct/cpu.rt_runtime_us`);
   const release = read(`${proc}/sys/kernel/osrelease`) ?? 'unknown';
+  let config: { has: boolean | undefined } | undefined;
   return {
     vkernelAbi: abi === undefined ? undefined : Number(abi),
     vkernelFeatures: (read(`${sys}/kernel/vkernel/features`) ?? '').split(/\s+/).filter(Boolean),
-    cgroup,
-    rtGroupSched,
-    // only where the hierarchy cannot tell (cgroup v2 without the files): a read of the kernel config
-    rtGroupSchedKernel: cgroup === 'v2' && !rtGroupSched ? kernelConfigHas('CONFIG_RT_GROUP_SCHED', release, proc, boot) : undefined,
     modules: existsSync(`${proc}/modules`),
     release,
+    rtGroupSchedConfig: () => (config ??= { has: kernelConfigHas('CONFIG_RT_GROUP_SCHED', release, proc, boot) }).has,
   };
+}
+
+/** the host now: the kernel's facts (probeKernel: this process's, or kept from earlier in this boot), the cgroup mounts and sched_ext's state read now */
+export function probeWith(kernel: KernelFacts, sys = '/sys', cgroupRoot = '/sys/fs/cgroup'): HostProbe {
+  const unified = existsSync(`${cgroupRoot}/cgroup.controllers`);
+  const cgroup = unified ? 'v2' : existsSync(`${cgroupRoot}/unified`) ? 'hybrid' : 'v1';
+  const rtGroupSched = unified ? existsSync(`${cgroupRoot}/cpu.rt_runtime_us`) : existsSync(`${cgroupRoot}/cpu/cpu.rt_runtime_us`) || existsSync(`${cgroupRoot}/cpu,cpuacct/cpu.rt_runtime_us`);
+  return {
+    vkernelAbi: kernel.vkernelAbi,
+    vkernelFeatures: kernel.vkernelFeatures,
+    cgroup,
+    rtGroupSched,
+    // only where the hierarchy cannot tell (cgroup v2 without the files): the kernel's config
+    rtGroupSchedKernel: cgroup === 'v2' && !rtGroupSched ? kernel.rtGroupSchedConfig() : undefined,
+    modules: kernel.modules,
+    release: kernel.release,
+    schedExt: scxStatus(sys),
+  };
+}
+
+/** `cgroupRoot`: RuntimeEnv.cgroupRoot (VKERNEL_CGROUP_ROOT) */
+export function probeHost(sys = '/sys', proc = '/proc', cgroupRoot = '/sys/fs/cgroup', boot = '/boot'): HostProbe {
+  return probeWith(probeKernel(sys, proc, boot), sys, cgroupRoot);
 }

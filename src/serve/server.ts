@@ -5,7 +5,7 @@ import { Logger } from '../log/logger.js';
 import { flagValue, helpRequested, parseArgv, parseCommandArgs, type Invocation } from '../oci/argv.js';
 import { runcBinary } from '../oci/runc.js';
 import { forgetBuildHits } from '../module/build.js';
-import { probeBoot, probeWith, type BootProbe, type HostProbe } from '../kernel/probe.js';
+import { probeKernel, probeWith, type HostProbe, type KernelFacts } from '../kernel/probe.js';
 import { loadConfig } from '../policy/config.js';
 import { fileLocker } from '../store/flock.js';
 import { HolderGone } from '../store/lock.js';
@@ -27,8 +27,9 @@ import { Decoder, encode, ownContext, parseEnd, parseRequest, runPayload, type R
  * relative path the engine would resolve against the caller's directory, help, another executable
  * than the one this server runs (a new build: then the server also ends).
  *
- * The host's facts that only a reboot changes (kernel/probe.ts probeBoot) are probed once per
- * server; sched_ext's state, the one fact that changes at run time, at each call.
+ * The running kernel's facts (kernel/probe.ts probeKernel: its vkernel ABI, release, config) are
+ * probed once per server; the cgroup mounts and sched_ext's state, which change while it runs, at
+ * each call.
  *
  * One server per socket: a flock on `<socket>.lock` held for its life. The socket is root's alone
  * (0600, in a directory made 0700). It ends after `idleMs` without a call.
@@ -145,13 +146,13 @@ class ServedRuntime extends Runtime {
   death?: { signal: number; status: number };
 
   constructor(inv: Invocation, log: Logger, runc: string, config: Awaited<ReturnType<typeof loadConfig>>, env: RuntimeEnv,
-    private readonly channel: Channel, private readonly facts: BootProbe) {
+    private readonly channel: Channel, private readonly kernel: KernelFacts) {
     super(inv, log, runc, config, env);
   }
 
-  /** the server's facts of this boot (its callers' cgroup root is its own: refusal), sched_ext's state now */
+  /** the kernel's facts as the server probed them, the rest now */
   override probe(): HostProbe {
-    this.probed ??= timed('probe', () => probeWith(this.facts));
+    this.probed ??= timed('probe', () => probeWith(this.kernel, '/sys', this.env.cgroupRoot));
     return this.probed;
   }
 
@@ -170,7 +171,7 @@ class ServedRuntime extends Runtime {
 }
 
 /** one call: the engine's create, its runc in the client */
-async function serveCall(req: Request, ch: Channel, own: RuntimeEnv, self: Self, facts: BootProbe, stop: () => void, arrived = performance.now()): Promise<void> {
+async function serveCall(req: Request, ch: Channel, own: RuntimeEnv, self: Self, kernel: KernelFacts, stop: () => void, arrived = performance.now()): Promise<void> {
   let inv: Invocation;
   let why: string | undefined;
   const theirs = callerEnv(req, self);
@@ -195,7 +196,7 @@ async function serveCall(req: Request, ch: Channel, own: RuntimeEnv, self: Self,
   try {
     forgetBuildHits();
     const config = await loadConfig(inv.vkernelConfig, own.configPath, own.lockDir);
-    rt = new ServedRuntime(inv, log, runcBinary(inv, config?.runc, own.runc), config, asCaller(own, theirs), ch, facts);
+    rt = new ServedRuntime(inv, log, runcBinary(inv, config?.runc, own.runc), config, asCaller(own, theirs), ch, kernel);
     rt.callerPid = req.pid;
     code = await (await import('../lifecycle/create.js')).create(rt);
   } catch (e) {
@@ -215,8 +216,8 @@ export async function serve(o: ServeOptions, own: RuntimeEnv = readEnv()): Promi
   const mask = process.umask(0o22); // read: set and put back
   process.umask(mask);
   const self = { engine, identity: identity(engine), context: ownContext(mask, (ns) => readlinkSync(`/proc/self/ns/${ns}`)) };
-  // once per server: the kernel and its cgroup mounts do not change under it (sched_ext's state is read per call)
-  const facts = probeBoot('/sys', '/proc', own.cgroupRoot);
+  // once per server: the running kernel does not change under it
+  const kernel = probeKernel();
   mkdirSync(dirname(o.socket), { recursive: true, mode: 0o700 });
   // one server per socket, for its whole life (the kernel drops the flock however it ends)
   const lockFd = openSync(`${o.socket}.lock`, 'a+', 0o600);
@@ -260,7 +261,7 @@ export async function serve(o: ServeOptions, own: RuntimeEnv = readEnv()): Promi
             ch.end();
             continue;
           }
-          void serveCall(req, ch, own, self, facts, stop, first).catch(() => conn.destroy());
+          void serveCall(req, ch, own, self, kernel, stop, first).catch(() => conn.destroy());
         } else if (m.type === 'S') ch.ended(m.payload);
       }
     };
