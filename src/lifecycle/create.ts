@@ -42,7 +42,12 @@ export async function create(rt: Runtime): Promise<number> {
       if (init?.status === 'stopped') throw new Error(`the container's init (pid ${init.pid}) ended before its request was applied`);
       const pid = init?.pid ?? (await rt.runcState(id))?.pid;
       if (!pid) throw new Error('runc create succeeded but runc state does not know the container');
-      await applyAll(rt, appliers, state, req.spec, pid, init?.start);
+      // no state written before the first applier (a write fewer on every create's path): until
+      // the write that records the last one, the lock file a killed create leaves is what makes
+      // `start` refuse the container (start.ts unfinishedCreate: no state, or one that says
+      // `creating`), and what an applier must be able to undo before it has applied it is
+      // journaled by that applier (its write records the init's pid and `creating` too)
+      await applyAll(rt, appliers, state, req.spec, pid, init?.start, false);
       if (appliers.some((a) => a.startsAfter?.(state.policy))) rt.store.markStart(id);
       // nothing to undo after runc's delete (or only the module, which the launcher unloads after
       // it: markModule): our state moves into runc's container directory, runc's delete removes it

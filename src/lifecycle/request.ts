@@ -58,15 +58,17 @@ export async function prepareAll(appliers: readonly Applier[], req: Request): Pr
 /**
  * Runs the appliers in order, recording each in the state file as soon as it has applied.
  * `pidStart`: the init's start time when the caller has just read it (runc's state file, checked
- * against /proc); else read here.
+ * against /proc); else read here. `writeFirst`: the state is written (with the init's pid, and
+ * `creating`) before the first applier runs; create does without (see there).
  */
-export async function applyAll(rt: Runtime, appliers: readonly Applier[], state: ContainerState, spec: Spec, pid: number, pidStart?: string): Promise<void> {
+export async function applyAll(rt: Runtime, appliers: readonly Applier[], state: ContainerState, spec: Spec, pid: number,
+  pidStart?: string, writeFirst = true): Promise<void> {
   state.pid = pid;
   state.pidStart = pidStart ?? startTime(pid);
   // until the write that records the last applier: `start` refuses to run a container whose create
   // was killed before its whole request was in force (lifecycle/start.ts)
   state.creating = true;
-  rt.store.write(state);
+  if (writeFirst) rt.store.write(state);
   const probe = rt.probe();
   for (const [i, a] of appliers.entries()) {
     faultPoint(`applying:${a.name}`);

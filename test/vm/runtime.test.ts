@@ -57,7 +57,7 @@ vmFeature('doctor, ps, gc, install without Node.js (the compiled engine in the g
 
 // the ns-sysctl rows of the crash matrix (issue 10 §1): the runtime SIGKILLed during create
 vmFeature('per-container values: create SIGKILLed, then start and delete --force (issue 10 §1)', ['73-runtime-sysctl-crash.sh'], [
-  { name: 'sysctl_crash.unfinished_start_refused', title: 'create killed at runc-created, applying:ns-sysctls, ns-enabled, applied:ns-sysctls, mid-state-write@2: start refused (the process never runs with the host\'s values), delete --force leaves no state, lock, runc container or cgroup; host values unchanged' },
+  { name: 'sysctl_crash.unfinished_start_refused', title: 'create killed at runc-created, applying:ns-sysctls, ns-enabled, applied:ns-sysctls, mid-state-write (the write that records the applier): start refused (the process never runs with the host\'s values), delete --force leaves no state, lock, runc container or cgroup; host values unchanged' },
   { name: 'sysctl_crash.enabled_window_real', title: 'the kill at ns-enabled hit the window: the container\'s pid namespace already read its own values' },
   { name: 'sysctl_crash.finished_start_runs', title: 'create killed at applied-all, created: start runs the container with its values in force, delete --force leaves nothing' },
 ]);

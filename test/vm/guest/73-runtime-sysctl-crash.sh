@@ -46,7 +46,7 @@ out=""
 bad=""
 window=""
 n=0
-for point in runc-created applying:ns-sysctls ns-enabled applied:ns-sysctls mid-state-write@2; do
+for point in runc-created applying:ns-sysctls ns-enabled applied:ns-sysctls mid-state-write; do
 	n=$((n + 1))
 	id=sc$n
 	killed $id $point
