@@ -32,14 +32,15 @@
  * Messages, both ways: one type byte, a 32-bit little-endian length, the payload.
  *   to the server:   Q  "vkernel-serve-1\0" engine\0 cwd\0 context\0 pid\0 argc\0 arg\0... env\0...
  *                       (context: umask and namespaces, which the server's must equal; pid:
- *                       ours, the owner the container's state records while the call runs)
+ *                       ours, the owner the container's state records while the call runs; env:
+ *                       the variables the engine reads, engine_reads())
  *                    S  runc's end: "e:<exit code>", "s:<signal>", or "x:<why exec failed>"
  *   from the server: A  taken (before anything is changed: an end before A is a fallback)
  *                    F  fallback (payload: why, for --debug readers; not printed)
  *                    R  run this argv (argv[0] looked up in PATH), then send S
  *                    E  bytes for stderr
  *                    X  the end: "e:<exit code>" or "s:<signal>" (die by it, as runc did)
- * Nothing here interprets user data: argv and environment are passed on as they are.
+ * Nothing here interprets user data: argv and the environment's variables are passed on as they are.
  */
 #define _GNU_SOURCE
 #include <ctype.h>
@@ -449,6 +450,24 @@ static void start_server(void)
 	exec_server();
 }
 
+/*
+ * whether NAME=value is a variable the engine reads (src/env.ts READ_VARIABLES: its own, VKERNEL_*,
+ * and LISTEN_FDS, LISTEN_PID, PATH): the only ones the server takes from a call (a caller's
+ * environment can hold hundreds: npm's, a CI's)
+ */
+static int engine_reads(const char *kv)
+{
+	static const char *const names[] = { "LISTEN_FDS=", "LISTEN_PID=", "PATH=", NULL };
+	const char *const *n;
+
+	if (!strncmp(kv, "VKERNEL_", 8))
+		return 1;
+	for (n = names; *n; n++)
+		if (!strncmp(kv, *n, strlen(*n)))
+			return 1;
+	return 0;
+}
+
 static int client_main(int argc, char **argv)
 {
 	const char *path = getenv("VKERNEL_ENGINE_SOCKET");
@@ -504,7 +523,8 @@ static int client_main(int argc, char **argv)
 	for (i = 4; i < argc; i++)
 		put_str(&q, argv[i]);
 	for (i = 0; environ[i]; i++)
-		put_str(&q, environ[i]);
+		if (engine_reads(environ[i]))
+			put_str(&q, environ[i]);
 	if (send_msg(fd, 'Q', q.p, q.len))
 		fallback("the server did not take the call");
 	for (;;) {

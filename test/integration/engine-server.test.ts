@@ -373,16 +373,35 @@ needs(RT_GROUPS).test('a helper a served create starts (the adaptive controller)
   expect(lines(s.trace).at(-1)).toBe('engine: no server (one started)');
 }, 60_000);
 
-test('another environment: the engine serves the call and the server stays', async () => {
+test('another environment: the engine serves the call and the server stays; a variable the engine does not read is no difference', async () => {
   const { s, bundle, server } = await warmed('srv-env', cfs);
+  // the client sends only the variables the engine reads (VKERNEL_*, PATH, LISTEN_FDS, LISTEN_PID):
+  // each still reaches the server, which gives a call in another environment to the engine
+  const cases: [string, Record<string, string>, string][] = [
+    ['VKERNEL_*', { VKERNEL_RMMOD_TIMEOUT_MS: '1234' }, 'engine: another environment'],
+    ['PATH', { PATH: `${process.env.PATH ?? ''}:/vk-nowhere` }, 'engine: another environment'],
+    ['another variable', { VK_NOT_READ_BY_THE_ENGINE: 'x'.repeat(200), npm_config_vk_test: 'y' }, 'served'],
+  ];
+  for (const [what, env, way] of cases) {
+    const id = uid('senv');
+    expect([what, (await create(s, bundle, id, env)).exitCode, lines(s.trace).at(-1)]).toEqual([what, 0, way]);
+    if (way !== 'served') expect(lines(s.parents).at(-1)).toMatch(new RegExp(`^${ENGINE} `));
+    expect((await vk(['--root', s.root, 'delete', '--force', id], { env: s.env })).exitCode).toBe(0);
+    expect(leftovers(s.root, id)).toEqual([]);
+  }
+  // socket activation (LISTEN_PID set to the entry point's pid by sh, as systemd does): the engine's,
+  // which passes the fds on to runc (a served runc would get them without LISTEN_PID naming it)
   const id = uid('senv');
-  expect((await create(s, bundle, id, { VKERNEL_RMMOD_TIMEOUT_MS: '1234' })).exitCode).toBe(0);
-  expect(lines(s.trace).at(-1)).toBe('engine: another environment');
-  expect(lines(s.parents).at(-1)).toMatch(new RegExp(`^${ENGINE} `));
+  made.push({ root: s.root, id });
+  const fd = openSync(join(s.root, `${id}.out`), 'w');
+  const r = await run('/bin/sh', ['-c', 'LISTEN_PID=$$; export LISTEN_PID; exec "$@"', 'sh', RUNTIME, '--root', s.root, 'create', '--bundle', bundle, id],
+    { stdio: ['ignore', fd, fd, fd], env: { ...s.env, LISTEN_FDS: '1' } });
+  closeSync(fd);
+  expect([r.exitCode, output(s, id), lines(s.trace).at(-1)]).toEqual([0, '', 'engine: socket activation (LISTEN_FDS)']);
   expect(engineServers(s.socket)).toEqual([server]);
   expect((await vk(['--root', s.root, 'delete', '--force', id], { env: s.env })).exitCode).toBe(0);
   expect(leftovers(s.root, id)).toEqual([]);
-}, 60_000);
+}, 90_000);
 
 test('the other entry point (sh launcher or C) is served by the same server: the launcher a caller ran is no other environment', async () => {
   const { s, bundle, server } = await warmed('srv-entry', fifo, ['sleep', '30']);

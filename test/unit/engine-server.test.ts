@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { READ_VARIABLES, readEnv, type RuntimeEnv } from '../../src/env.js';
@@ -48,6 +48,15 @@ describe('engine server protocol', () => {
     expect(kept.argv).toEqual(['create', 'VKERNEL_RUNC=/argv']);
     expect(callerEnv(kept, { engine: '/e' })).toEqual(callerEnv(parseRequest(payload), { engine: '/e' }));
     expect(callerEnv(kept, { engine: '/e' }).runc).toBe(String([...READ_VARIABLES].indexOf('VKERNEL_RUNC') + 1));
+  });
+
+  test('the client sends every variable the engine reads (client/vkernel-client.c engine_reads: VKERNEL_* and its list)', () => {
+    const c = readFileSync(new URL('../../client/vkernel-client.c', import.meta.url), 'utf8');
+    const body = /static int engine_reads\(const char \*kv\)\n\{([\s\S]*?)\n\}/.exec(c)?.[1] ?? '';
+    const listed = [...(/names\[\] = \{([^}]*)\}/.exec(body)?.[1] ?? '').matchAll(/"([A-Z_]+)="/g)].map((m) => m[1]);
+    expect(body).toContain('strncmp(kv, "VKERNEL_", 8)');
+    expect(listed.sort()).toEqual(['LISTEN_FDS', 'LISTEN_PID', 'PATH']);
+    expect([...READ_VARIABLES].filter((v) => !v.startsWith('VKERNEL_') && !listed.includes(v))).toEqual([]);
   });
 
   test('a request of another protocol, a count past the fields, or no final NUL is refused', () => {
