@@ -31,7 +31,8 @@ const bundle = (policy) => makeBundle(w, rootfs, { 'io.vkernel.sched.policy': po
 /** one call: wall ms and CPU ms (user+sys of it and its children) */
 const call = (bin, args, env) => measuredCall(w, bin, root, args, env);
 
-const fmt = (xs) => `${q(xs, 0.5).toFixed(1).padStart(7)} (${q(xs, 0.25).toFixed(1)}-${q(xs, 0.75).toFixed(1)})`.padEnd(26);
+// 2 decimals: most of a served call's phases are 0.05-0.4 ms
+const fmt = (xs) => `${q(xs, 0.5).toFixed(2).padStart(7)} (${q(xs, 0.25).toFixed(2)}-${q(xs, 0.75).toFixed(2)})`.padEnd(28);
 const CMDS = ['create', 'start', 'delete'];
 let n = 0;
 
