@@ -24,9 +24,10 @@ export async function del(rt: Runtime): Promise<number> {
       if (force || status === undefined || status === 'created' || status === 'stopped') await releaseAll(rt, state);
     }
     const status = await rt.inherit(rt.callerArgv());
-    if (!state) return status;
     if (status !== 0 && (await rt.runcState(id))) return status; // still there (e.g. running, no --force)
-    await undoAll(rt, state);
+    // no state: a create killed before it wrote one, or in its first write (its temp file)
+    if (!state) rt.store.removeTemps(id);
+    else await undoAll(rt, state);
     return status;
   });
 }

@@ -198,11 +198,20 @@ export class StateStore {
   /** the state file and any temp file a writer killed mid-write left (vkernel@<id>.json.<pid>.tmp) */
   remove(id: string): void {
     const file = this.path(id);
-    for (const t of this.temps().filter((x) => x.id === id)) rmSync(t.path, { force: true });
+    this.removeTemps(id);
     rmSync(this.startMarker(id), { force: true }); // first: a marker never outlives its state file
     rmSync(file, { force: true });
     rmSync(this.runcOwnedPath(id), { force: true }); // (normally gone with runc's directory)
     rmSync(join(this.root, id, RUNC_OWNED_MODULE), { force: true });
+  }
+
+  /**
+   * the temp files of `id`'s writes that never reached their rename: every writer holds the
+   * container's lock, so under it they are a killed writer's (a create killed in its first write
+   * leaves one and no state)
+   */
+  removeTemps(id: string): void {
+    for (const t of this.temps().filter((x) => x.id === id)) rmSync(t.path, { force: true });
   }
 
   /** temp files of writes that never reached their rename (a killed writer) */
