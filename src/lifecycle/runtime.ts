@@ -2,7 +2,7 @@ import { readEnv, type RuntimeEnv } from '../env.js';
 import { linuxHostOps, type HostOps } from '../host/ops.js';
 import { hostCgroups, type Cgroups } from '../kernel/cgroups/index.js';
 import type { BackendDeps } from '../kernel/backends/backend.js';
-import { probeHost, type HostProbe } from '../kernel/probe.js';
+import { probeKernel, probeWith, type HostProbe, type KernelFacts } from '../kernel/probe.js';
 import { linuxScx } from '../kernel/backends/scx-control.js';
 import type { Invocation } from '../oci/argv.js';
 import type { Logger } from '../log/logger.js';
@@ -26,7 +26,7 @@ export class Runtime implements HostContext {
    */
   callerPid = process.pid;
   readonly store: StateStore;
-  protected probed?: HostProbe;
+  private probed?: HostProbe;
   private groups?: Cgroups;
 
   constructor(readonly inv: Invocation, readonly log: Logger, readonly runc: string, readonly config?: RuntimeConfig,
@@ -37,8 +37,13 @@ export class Runtime implements HostContext {
 
   /** what this host can do (probed once per invocation, when first asked) */
   probe(): HostProbe {
-    this.probed ??= timed('probe', () => probeHost('/sys', '/proc', this.env.cgroupRoot));
+    this.probed ??= timed('probe', () => probeWith(this.kernelFacts(), '/sys', this.env.cgroupRoot));
     return this.probed;
+  }
+
+  /** the running kernel's facts: probed here (the engine server keeps its own: src/serve/server.ts) */
+  protected kernelFacts(): KernelFacts {
+    return probeKernel();
   }
 
   /** the host's cgroups, chosen once from the probe and --systemd-cgroup */

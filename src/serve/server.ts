@@ -5,7 +5,7 @@ import { Logger } from '../log/logger.js';
 import { flagValue, helpRequested, parseArgv, parseCommandArgs, type Invocation } from '../oci/argv.js';
 import { runcBinary } from '../oci/runc.js';
 import { forgetBuildHits } from '../module/build.js';
-import { probeKernel, probeWith, type HostProbe, type KernelFacts } from '../kernel/probe.js';
+import { probeKernel, type KernelFacts } from '../kernel/probe.js';
 import { loadConfig } from '../policy/config.js';
 import { fileLocker } from '../store/flock.js';
 import { HolderGone } from '../store/lock.js';
@@ -150,10 +150,9 @@ class ServedRuntime extends Runtime {
     super(inv, log, runc, config, env);
   }
 
-  /** the kernel's facts as the server probed them, the rest now */
-  override probe(): HostProbe {
-    this.probed ??= timed('probe', () => probeWith(this.kernel, '/sys', this.env.cgroupRoot));
-    return this.probed;
+  /** the kernel's facts as the server probed them (the cgroup mounts and sched_ext: Runtime.probe, per call) */
+  protected override kernelFacts(): KernelFacts {
+    return this.kernel;
   }
 
   override async inherit(argv: string[], fds: readonly (number | 'ignore')[] = []): Promise<number> {
