@@ -592,11 +592,12 @@ static int client_main(int argc, char **argv)
  * callers exec as they exec runc. It reads argv as bin/vkernel-runtime does and takes the calls
  * that need no more than that itself, without the sh launcher's exec of /bin/sh: the subcommands
  * the launcher never intercepts (to runc), create (this program's client mode, in this process),
- * and start and delete with none of the launcher's markers (to runc); with --vkernel-set among the
- * global flags too (a create's policy: runc runs without them, as the engine would run it, and a
- * create takes them to the server). Everything else, and any case it is not sure of, goes to the
- * sh launcher beside it (HOME/bin/vkernel-runtime) with the same argv, which decides again and
- * does the rest: the sh launcher stays the whole implementation, this one its fast path
+ * and start and delete with none of the launcher's markers (to runc; a delete whose only marker
+ * is an RT group link once its budget is zeroed, as the sh launcher zeroes it); with --vkernel-set
+ * among the global flags too (a create's policy: runc runs without them, as the engine would run
+ * it, and a create takes them to the server). Everything else, and any case it is not sure of,
+ * goes to the sh launcher beside it (HOME/bin/vkernel-runtime) with the same argv, which decides
+ * again and does the rest: the sh launcher stays the whole implementation, this one its fast path
  * (test/unit/launcher-entry.test.ts runs both on the same calls).
  */
 /* K_PATH: --root among the global flags, --bundle among create's (its value next, or after '=') */
@@ -725,12 +726,17 @@ static int marked(const char *root, const char *fmt, const char *id)
 	return (size_t)snprintf(p, sizeof(p), "%s/%s", root, name) < sizeof(p) && !stat(p, &st);
 }
 
-/* the delete the sh launcher does more for: an RT group link or a module in runc's directory */
+/* what the sh launcher's delete does more for: an RT group link, a module in runc's directory */
+#define RT_GROUP_LINK 1
+#define MODULE_FILE 2
+
+/* which of RT_GROUP_LINK and MODULE_FILE runc's directory of ID holds */
 static int delete_marked(const char *root, const char *id)
 {
 	char p[8192];
 	struct stat st;
 	const char *c;
+	int marks = 0;
 
 	if (!*id || !strcmp(id, ".") || !strcmp(id, ".."))
 		return 0;
@@ -739,9 +745,32 @@ static int delete_marked(const char *root, const char *id)
 			return 0;
 	snprintf(p, sizeof(p), "%s/%s/vkernel.rt-group", root, id);
 	if (!lstat(p, &st) && S_ISLNK(st.st_mode))
-		return 1;
+		marks |= RT_GROUP_LINK;
 	snprintf(p, sizeof(p), "%s/%s/vkernel.module", root, id);
-	return !stat(p, &st) && S_ISREG(st.st_mode);
+	if (!stat(p, &st) && S_ISREG(st.st_mode))
+		marks |= MODULE_FILE;
+	return marks;
+}
+
+/*
+ * the sh launcher's `echo 0 >"$root/$id/vkernel.rt-group/cpu.rt_runtime_us"` before runc's delete
+ * (the group's RT budget given back before runc removes the group), without its sh: whether the
+ * kernel took it (it refuses while the group has RT tasks: then the sh launcher, which tries again
+ * and takes the engine, as it would have)
+ */
+static int zero_rt_budget(const char *root, const char *id)
+{
+	char p[8192];
+	int fd, ok;
+
+	if ((size_t)snprintf(p, sizeof(p), "%s/%s/vkernel.rt-group/cpu.rt_runtime_us", root, id) >=
+	    sizeof(p))
+		return 0;
+	fd = open(p, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ok = write(fd, "0\n", 2) == 2;
+	return close(fd) == 0 && ok;
 }
 
 /* the path the caller ran us by, absolute (the sh launcher's `self`: what helpers are run by) */
@@ -957,9 +986,14 @@ static int launcher_main(int argc, char **argv)
 	if (c.values == start_value_flags && !c.help && !marked(c.root, "vkernel@%s.start", c.id) &&
 	    !marked(c.root, "vkernel@%s.lock", c.id))
 		exec_or_die(c.runc, runc_argv, 1);
+	/* delete: to runc without our state or lock file, or with an RT group link alone once zeroed */
 	if (c.values == delete_value_flags && !c.help && !marked(c.root, "vkernel@%s.json", c.id) &&
-	    !marked(c.root, "vkernel@%s.lock", c.id) && !delete_marked(c.root, c.id))
-		exec_or_die(c.runc, runc_argv, 1);
+	    !marked(c.root, "vkernel@%s.lock", c.id)) {
+		int marks = delete_marked(c.root, c.id);
+
+		if (!marks || (marks == RT_GROUP_LINK && zero_rt_budget(c.root, c.id)))
+			exec_or_die(c.runc, runc_argv, 1);
+	}
 	/*
 	 * create, or the sh launcher: the sh launcher beside us; the engine where the sh launcher
 	 * would take it from (VKERNEL_RUNTIME_HOME, else this installation)

@@ -63,6 +63,8 @@ const ROOT = join(work, 'root');
 const B_PLAIN = join(work, 'plain');
 const B_OURS = join(work, 'ours');
 const rtGroup = join(work, 'rt-group');
+/** an RT group whose budget file cannot be written (a directory of that name) */
+const rtRefusing = join(work, 'rt-refusing');
 const cases: Case[] = [
   { args: ['state', 'c1'], fast: true },
   { args: ['--root', ROOT, 'state', 'c1'], fast: true },
@@ -94,8 +96,14 @@ const cases: Case[] = [
   { args: ['--root', ROOT, 'delete', 'c1'], files: ['c1/vkernel.module:vkernel_c1 4242'] },
   // no engine reachable: the module is all there is to undo, and the sh launcher does it (VM: module.launcher_delete)
   { args: ['--root', ROOT, 'delete', 'c1'], files: ['c1/vkernel.module:vkernel_c1 4242'], env: { VKERNEL_RUNTIME_HOME: '/nonexistent', VKERNEL_ENGINE: 'node' } },
-  { args: ['--root', ROOT, 'delete', 'c1'], files: ['c1/'], links: { 'c1/vkernel.rt-group': rtGroup } },
+  // an RT group link alone: the C entry point zeroes the budget itself, then runc
+  { args: ['--root', ROOT, 'delete', 'c1'], files: ['c1/'], links: { 'c1/vkernel.rt-group': rtGroup }, fast: true },
+  // the budget not written (the group gone; a file the write fails on, as the kernel's refusal of a
+  // group with RT tasks): the sh launcher, which tries again and takes the engine
   { args: ['--root', ROOT, 'delete', 'c1'], files: ['c1/'], links: { 'c1/vkernel.rt-group': join(work, 'none') } },
+  { args: ['--root', ROOT, 'delete', 'c1'], files: ['c1/'], links: { 'c1/vkernel.rt-group': rtRefusing } },
+  // a link and a module: the sh launcher (zero, runc, then the module's unload)
+  { args: ['--root', ROOT, 'delete', 'c1'], files: ['c1/vkernel.module:vkernel_c1 4242'], links: { 'c1/vkernel.rt-group': rtGroup } },
   { args: ['--root', ROOT, 'delete', '..'], fast: true },
   { args: ['--root', ROOT, 'delete', '--', 'c1'], fast: true },
   { args: ['--root', ROOT, 'create', '--bundle', B_PLAIN, 'c1'], fast: true },
@@ -138,6 +146,7 @@ needs(CC).describe('the C entry point decides every call as the sh launcher does
     writeFileSync(join(B_OURS, 'config.json'), '{"annotations":{"io.vkernel.sched.policy":"cfs"}}');
     mkdirSync(rtGroup);
     writeFileSync(join(rtGroup, 'cpu.rt_runtime_us'), '5000\n');
+    mkdirSync(join(rtRefusing, 'cpu.rt_runtime_us'), { recursive: true });
     script(join(work, 'runc'), 'printf RUNC; printf " [%s]" "$@"; echo " PATH=$PATH"');
     script(join(work, 'runc2'), 'printf "RUNC (the config file\'s)"; printf " [%s]" "$@"; echo');
   });
@@ -183,11 +192,13 @@ needs(CC).describe('the C entry point decides every call as the sh launcher does
     else expect(alone).toMatch(/^SH\n/);
   });
 
-  test('an RT group link: the sh launcher (which the C entry point passes the call to) zeroes its budget before runc', () => {
-    writeFileSync(join(rtGroup, 'cpu.rt_runtime_us'), '5000\n');
-    call(join(sh, 'dist/vkernel-runtime'), cases.find((c) => c.links?.['c1/vkernel.rt-group'] === rtGroup)!);
-    expect(readFileSync(join(rtGroup, 'cpu.rt_runtime_us'), 'utf8').trim()).toBe('0');
-  });
+  test.each([['the sh launcher', () => join(sh, 'bin/vkernel-runtime')], ['the C entry point alone', () => join(fast, 'dist/vkernel-runtime')]] as const)(
+    'an RT group link alone: %s zeroes its budget before runc', (_, entry) => {
+      const c = cases.find((k) => k.links?.['c1/vkernel.rt-group'] === rtGroup && !k.files?.some((f) => f.includes('vkernel.module')))!;
+      writeFileSync(join(rtGroup, 'cpu.rt_runtime_us'), '5000\n');
+      expect(call(entry(), c)).toMatch(/^RUNC /);
+      expect(readFileSync(join(rtGroup, 'cpu.rt_runtime_us'), 'utf8')).toBe('0\n');
+    });
 });
 
 test(`${C_HEADER} holds exactly what src/oci/flags.ts generates (run \`npm run build\`)`, () => {
