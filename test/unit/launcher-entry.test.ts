@@ -65,6 +65,8 @@ const B_OURS = join(work, 'ours');
 const rtGroup = join(work, 'rt-group');
 /** an RT group whose budget file cannot be written (a directory of that name) */
 const rtRefusing = join(work, 'rt-refusing');
+// an RT group link alone: the C entry point zeroes the budget itself, then runc
+const RT_LINK_ALONE: Case = { args: ['--root', ROOT, 'delete', 'c1'], files: ['c1/'], links: { 'c1/vkernel.rt-group': rtGroup }, fast: true };
 const cases: Case[] = [
   { args: ['state', 'c1'], fast: true },
   { args: ['--root', ROOT, 'state', 'c1'], fast: true },
@@ -96,8 +98,7 @@ const cases: Case[] = [
   { args: ['--root', ROOT, 'delete', 'c1'], files: ['c1/vkernel.module:vkernel_c1 4242'] },
   // no engine reachable: the module is all there is to undo, and the sh launcher does it (VM: module.launcher_delete)
   { args: ['--root', ROOT, 'delete', 'c1'], files: ['c1/vkernel.module:vkernel_c1 4242'], env: { VKERNEL_RUNTIME_HOME: '/nonexistent', VKERNEL_ENGINE: 'node' } },
-  // an RT group link alone: the C entry point zeroes the budget itself, then runc
-  { args: ['--root', ROOT, 'delete', 'c1'], files: ['c1/'], links: { 'c1/vkernel.rt-group': rtGroup }, fast: true },
+  RT_LINK_ALONE,
   // the budget not written (the group gone; a file the write fails on, as the kernel's refusal of a
   // group with RT tasks): the sh launcher, which tries again and takes the engine
   { args: ['--root', ROOT, 'delete', 'c1'], files: ['c1/'], links: { 'c1/vkernel.rt-group': join(work, 'none') } },
@@ -194,9 +195,8 @@ needs(CC).describe('the C entry point decides every call as the sh launcher does
 
   test.each([['the sh launcher', () => join(sh, 'bin/vkernel-runtime')], ['the C entry point alone', () => join(fast, 'dist/vkernel-runtime')]] as const)(
     'an RT group link alone: %s zeroes its budget before runc', (_, entry) => {
-      const c = cases.find((k) => k.links?.['c1/vkernel.rt-group'] === rtGroup && !k.files?.some((f) => f.includes('vkernel.module')))!;
       writeFileSync(join(rtGroup, 'cpu.rt_runtime_us'), '5000\n');
-      expect(call(entry(), c)).toMatch(/^RUNC /);
+      expect(call(entry(), RT_LINK_ALONE)).toMatch(/^RUNC /);
       expect(readFileSync(join(rtGroup, 'cpu.rt_runtime_us'), 'utf8')).toBe('0\n');
     });
 });
