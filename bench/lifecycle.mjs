@@ -4,7 +4,8 @@
 //   lifecycle:   create + start + delete of `true` (no vkernel request, then with policies),
 //                through the engine server (the launcher's way) and the engine executable
 //   one call:    create alone with a request (the engine's cost per call: server vs executable), and
-//                the design's floor: the client and a server that does nothing (bench/lib/null-server.c)
+//                the design's floor: the client and a server that does nothing (bench/lib/null-server.c),
+//                and that server in bun (null-server.mjs: bun's own part of a served call)
 // Median of N runs (VKERNEL_BENCH_RUNS, default 30; the create-alone rows 3N, VKERNEL_BENCH_CALL_RUNS).
 // Each row is measured in turns with plain runc's same call (runc, row, runc, row, ...): its ratio
 // and difference are against the runc median of its own turns, so load that comes and goes on a
@@ -70,16 +71,24 @@ function createOnly(bin, b, env, ours = bin !== 'runc') {
 }
 
 /** bench/lib/null-server.c built and listening under `dir` (undefined without a C compiler) */
-function nullServer(dir) {
-  const bin = join(dir, 'null-server');
-  const built = spawnSync('cc', ['-O2', '-o', bin, new URL('./lib/null-server.c', import.meta.url).pathname], { stdio: 'inherit' });
-  if (built.status !== 0) {
-    console.log('(floor not measured: no C compiler)');
-    return undefined;
+/** a server that does nothing (bench/lib/null-server.c, or its bun twin null-server.mjs), listening */
+function nullServer(dir, kind) {
+  let argv;
+  if (kind === 'c') {
+    const bin = join(dir, 'null-server');
+    const built = spawnSync('cc', ['-O2', '-o', bin, new URL('./lib/null-server.c', import.meta.url).pathname], { stdio: 'inherit' });
+    if (built.status !== 0) {
+      console.log('(floor not measured: no C compiler)');
+      return undefined;
+    }
+    argv = [bin];
+  } else {
+    argv = [new URL('../node_modules/@oven/bun-linux-x64/bin/bun', import.meta.url).pathname, new URL('./lib/null-server.mjs', import.meta.url).pathname];
   }
-  const socket = join(dir, 'null.sock');
-  const p = spawn(bin, [socket], { stdio: 'ignore' });
+  const socket = join(dir, `null-${kind}.sock`);
+  const p = spawn(argv[0], [...argv.slice(1), socket], { stdio: 'ignore' });
   for (let i = 0; i < 100 && !existsSync(socket); i++) spawnSync('sleep', ['0.02']);
+  if (!existsSync(socket)) throw new Error(`${argv.join(' ')}: no socket`);
   return { socket, stop: () => p.kill() };
 }
 
@@ -145,11 +154,13 @@ results.push(measure('vkernel-runtime create, sched.policy=cfs: one call (engine
 if (RUNTIME !== SH) results.push(measure('vkernel-runtime create, sched.policy=cfs: one call (engine server, sh launcher)', () => createOnly(SH, cfs), () => createOnly('runc', cfs), CALL_RUNS));
 results.push(measure('vkernel-runtime create, sched.policy=cfs: one call (engine executable)', () => createOnly(RUNTIME, cfs, OFF), () => createOnly('runc', cfs)));
 // the design's floor: the same call through the client and a server that does nothing (bench/lib/null-server.c:
-// runc run as the client's child, no engine work); what the engine server adds is the row above it less this
-const floor = nullServer(w);
-if (floor) {
+// runc run as the client's child, no engine work); what the engine server adds is the row above it less this.
+// Its bun twin (null-server.mjs): bun's own part of a served call; the engine's work is the row less that one
+for (const [kind, label] of [['c', '  (floor: the client and a server that does nothing, same call)'], ['bun', '  (floor, bun: the same server in bun, as the engine server listens)']]) {
+  const floor = nullServer(w, kind);
+  if (!floor) continue;
   try {
-    results.push(measure('  (floor: the client and a server that does nothing, same call)', () => createOnly(RUNTIME, cfs, { VKERNEL_ENGINE_SOCKET: floor.socket }, false), () => createOnly('runc', cfs), CALL_RUNS));
+    results.push(measure(label, () => createOnly(RUNTIME, cfs, { VKERNEL_ENGINE_SOCKET: floor.socket }, false), () => createOnly('runc', cfs), CALL_RUNS));
   } finally {
     floor.stop();
   }
