@@ -70,8 +70,10 @@ function createOnly(bin, b, env, ours = bin !== 'runc') {
   return t;
 }
 
-/** bench/lib/null-server.c built and listening under `dir` (undefined without a C compiler) */
-/** a server that does nothing (bench/lib/null-server.c, or its bun twin null-server.mjs), listening */
+/**
+ * a server that does nothing, listening under `dir`: bench/lib/null-server.c built here (undefined
+ * without a C compiler), or its bun twin null-server.mjs run by the bun the build uses
+ */
 function nullServer(dir, kind) {
   let argv;
   if (kind === 'c') {
