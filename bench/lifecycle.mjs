@@ -72,7 +72,8 @@ function createOnly(bin, b, env, ours = bin !== 'runc') {
 
 /**
  * a server that does nothing, listening under `dir`: bench/lib/null-server.c built here (undefined
- * without a C compiler), or its bun twin null-server.mjs run by the bun the build uses
+ * without a C compiler), or its bun twin null-server.mjs, run by the bun the engine is compiled
+ * with (scripts/build.mjs: the baseline build)
  */
 function nullServer(dir, kind) {
   let argv;
@@ -85,7 +86,7 @@ function nullServer(dir, kind) {
     }
     argv = [bin];
   } else {
-    argv = [new URL('../node_modules/@oven/bun-linux-x64/bin/bun', import.meta.url).pathname, new URL('./lib/null-server.mjs', import.meta.url).pathname];
+    argv = [new URL('../node_modules/@oven/bun-linux-x64-baseline/bin/bun', import.meta.url).pathname, new URL('./lib/null-server.mjs', import.meta.url).pathname];
   }
   const socket = join(dir, `null-${kind}.sock`);
   const p = spawn(argv[0], [...argv.slice(1), socket], { stdio: 'ignore' });
