@@ -7,7 +7,7 @@ import type { Cgroups, CpuGroup } from '../kernel/cgroups/types.js';
 import { formatLine } from '../log/logger.js';
 import { defaults } from '../policy/validate.js';
 import type { Runtime } from '../lifecycle/runtime.js';
-import { startTime } from '../store/proc.js';
+import { isSameProcess, startTime } from '../store/proc.js';
 import { threadPolicySetter } from '../host/sched-ffi.js';
 import { needsScan, nextMode } from './decide.js';
 import { cpuRate, ctxRate, taskScan, usage, type TaskScan } from './sample.js';
@@ -85,7 +85,7 @@ export async function controller(rt: Runtime): Promise<number> {
   let scan: TaskScan | undefined;
   for (;;) {
     await sleep(interval);
-    const gone = initStart === undefined || startTime(initPid) !== initStart ? `container init ${initPid} gone`
+    const gone = !isSameProcess({ pid: initPid, start: initStart }) ? `container init ${initPid} gone`
       : !group.exists() ? 'container cgroup gone'
         : !existsSync(stateFile) ? 'container state gone' : undefined;
     if (gone) {

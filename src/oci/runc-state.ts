@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { procStat, statFields } from '../store/proc.js';
+import { liveStartTime } from '../store/proc.js';
 
 /**
  * What runc itself keeps of a container under its --root (`<root>/<id>/state.json`, written by
@@ -27,8 +27,6 @@ export function readRuncInit(root: string, id: string): RuncInit | undefined {
   if (typeof pid !== 'number' || !Number.isInteger(pid) || pid <= 0 || (typeof start !== 'number' && typeof start !== 'string')) return undefined;
   // runc's own test: the init is alive while a process of that pid has the recorded start time and
   // is no zombie (a dead task's /proc/<pid>/cgroup names the root of every hierarchy)
-  const stat = procStat(pid);
-  const [state, now] = stat === undefined ? [] : statFields(stat, 3, 22);
-  if (now !== String(start) || state === 'Z' || state === 'X' || state === 'x') return { pid, status: 'stopped' };
+  if (liveStartTime(pid) !== String(start)) return { pid, status: 'stopped' };
   return { pid, start: String(start), status: existsSync(join(root, id, 'exec.fifo')) ? 'created' : 'running-or-paused' };
 }

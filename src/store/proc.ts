@@ -40,18 +40,33 @@ export function statField(stat: string, n: number): string {
   return statFields(stat, n)[0];
 }
 
+/**
+ * the start time of pid while it runs: undefined when there is no such process or it has ended and
+ * is not reaped yet (state Z or X: its /proc entry stays, with the same start time, until its
+ * parent waits for it, and lists the root of every cgroup hierarchy). runc's own test of a
+ * container's init; what every check of a stored process (isSameProcess, a helper watching the
+ * container's init) goes by.
+ */
+export function liveStartTime(pid: number, proc = '/proc'): string | undefined {
+  const stat = procStat(pid, proc);
+  if (stat === undefined) return undefined;
+  const [state, start] = statFields(stat, 3, 22);
+  return state === 'Z' || state === 'X' || state === 'x' ? undefined : start;
+}
+
 /** the reference to a live process, to be stored */
 export function procRef(pid: number): ProcRef {
   return { pid, start: startTime(pid) };
 }
 
 /**
- * Whether `p` is still the process it was when stored. A reference stored without a start time
- * (state written by an older version) is judged by `legacy` (e.g. its command line), else false.
+ * Whether `p` is still the process it was when stored, and runs (an ended one that is not reaped
+ * yet is gone: liveStartTime). A reference stored without a start time (state written by an older
+ * version) is judged by `legacy` (e.g. its command line), else false.
  */
 export function isSameProcess(p: ProcRef | number, legacy?: (pid: number) => boolean): boolean {
   const ref = typeof p === 'number' ? { pid: p } : p;
-  const now = startTime(ref.pid);
+  const now = liveStartTime(ref.pid);
   if (now === undefined) return false;
   if (ref.start === undefined) return legacy?.(ref.pid) ?? false;
   return now === ref.start;

@@ -4,7 +4,7 @@ import { fifoResetOnFork, threadPolicySetter } from '../host/sched-ffi.js';
 import { joinOwnGroup, leaveOwnGroup } from '../kernel/cgroups/own-group.js';
 import type { Cgroups, CpuGroup } from '../kernel/cgroups/types.js';
 import { faultPoint } from '../store/fault.js';
-import { startTime, statFields } from '../store/proc.js';
+import { isSameProcess, statFields } from '../store/proc.js';
 import { parseSupervisorArgs, SUPERVISOR_PRIORITY, type SupervisorArgs } from './args.js';
 import { groupCpus } from './cpus.js';
 import { SentinelHandle, sentinel } from './sentinel.js';
@@ -114,7 +114,7 @@ export async function supervise(json: string | undefined, d: { cgroups: Cgroups;
     leaveOwnGroup(d.cgroups, own);
     return EXIT_NO_FIFO;
   }
-  const gone = () => (startTime(a.init.pid) !== a.init.start ? `container init ${a.init.pid} gone` : !group.exists() ? 'container group gone' : undefined);
+  const gone = () => (!isSameProcess(a.init) ? `container init ${a.init.pid} gone` : !group.exists() ? 'container group gone' : undefined);
   // the container's init and group: checked at the start, every window and when a read fails; the
   // event loop (SIGTERM, SIGUSR1) gets a turn as often
   let checked = 0n;

@@ -3,7 +3,7 @@ import type { HostOps } from '../host/ops.js';
 import { spawnPiped } from '../host/spawn.js';
 import { threadPolicySetter } from '../host/sched-ffi.js';
 import type { Cgroups } from '../kernel/cgroups/types.js';
-import { startTime } from '../store/proc.js';
+import { isSameProcess } from '../store/proc.js';
 import { MAX_RESTARTS, RESTART_WINDOW_MS, SUPERVISE, type SupervisorArgs } from './args.js';
 
 /*
@@ -128,7 +128,7 @@ export async function sentinel(a: SupervisorArgs, d: { cgroups: Cgroups; host: H
   }
   const us = Number(process.hrtime.bigint() - t0) / 1000;
   log(`sentinel: supervisor ${supervisor} died without stopping: ${threads.length - failed.length} thread(s) demoted to SCHED_OTHER in ${us.toFixed(0)} us${failed.length ? ` (not: ${failed.join(', ')})` : ''}`);
-  if (startTime(a.init.pid) !== a.init.start || !group.exists()) {
+  if (!isSameProcess(a.init) || !group.exists()) {
     log('sentinel: the container is gone: no new supervisor');
     return 0;
   }

@@ -177,6 +177,44 @@ needs(RT_GROUPS).describe('adaptive controller', () => {
     expect(leftovers(root, id)).toEqual([]);
   }, 60000);
 
+  test('the controller exits when the container\'s init has ended but is not reaped (a zombie: same pid and start time)', async () => {
+    const bundle = await bundleFor(['sleep', '60']);
+    const root = tempRoot();
+    const id = uid('adzombie');
+    const out = join(tmpdir(), `${id}.out`);
+    // create and start under a child subreaper (prctl PR_SET_CHILD_SUBREAPER, x86-64's syscall 157)
+    // that waits only for them: the init, orphaned when runc ends, is its child, and once killed
+    // stays a zombie until the subreaper ends
+    const holder = execa('perl', ['-e', [
+      'syscall(157, 36, 1, 0, 0, 0) == 0 or die "prctl: $!";',
+      'open(STDOUT, ">", $ARGV[0]) or die; open(STDERR, ">&", STDOUT) or die; open(STDIN, "<", "/dev/null") or die;',
+      'for my $cmd ("create", "start") { my @a = ("--root", $ARGV[1], $cmd); push @a, ("--bundle", $ARGV[3]) if $cmd eq "create"; system($ARGV[2], @a, $ARGV[4]) == 0 or die "$cmd failed"; }',
+      'open(my $ok, ">", "$ARGV[0].ok") or die; close($ok); sleep 60;',
+    ].join(' '), out, root, RUNTIME, bundle, id], { reject: false });
+    try {
+      expect(await until(() => existsSync(`${out}.ok`) || holder.exitCode !== null, 20000)).toBe(true);
+      expect(existsSync(`${out}.ok`)).toBe(true);
+      const init = (await waitState(root, id)).pid as number;
+      const ctl = (await waitState(root, id)).helpers.adaptive.pid;
+      await waitFor(logOf(root, id), /started/, 5000);
+      // (the premise: the init's parent is the subreaper, which does not wait for it)
+      expect(readFileSync(`/proc/${init}/status`, 'utf8')).toMatch(new RegExp(`^PPid:\\s+${holder.pid}$`, 'm'));
+      expect((await runc(['--root', root, 'kill', id, 'KILL'])).exitCode).toBe(0);
+      expect(await until(() => /\) Z /.test(readFileSync(`/proc/${init}/stat`, 'utf8')), 5000)).toBe(true);
+      for (let i = 0; i < 50 && alive(ctl); i++) await sleep(100);
+      expect(alive(ctl)).toBe(false);
+      expect(text(logOf(root, id))).toMatch(new RegExp(`container init ${init} gone, exiting`));
+      expect(existsSync(join(CPU, `vkernel-adaptive-${id}`))).toBe(false);
+      // the zombie is still there: the controller went by its state, not by its /proc entry
+      expect(existsSync(`/proc/${init}`)).toBe(true);
+    } finally {
+      holder.kill('SIGKILL');
+      await holder;
+      await vk(['--root', root, 'delete', '--force', id]);
+    }
+    expect(leftovers(root, id)).toEqual([]);
+  }, 60000);
+
   test('under `run` (foreground): the poststart hook starts the controller, which switches the running container; it goes when run ends', async () => {
     const bundle = await bundleFor(busyUntilUsr1());
     const root = tempRoot();

@@ -52,6 +52,11 @@ describe('cgroup v1: the cpu hierarchy, tasks, cpuacct', () => {
     // without a task (or once it is gone), the same path as in the cpu hierarchy
     expect(cg.group('/docker/c1').usageNs()).toBe(1n);
     expect(cg.group('/docker/c1', 99).usageNs()).toBe(1n);
+    // an ended task not reaped yet (a zombie) is listed in the root of every hierarchy: not the
+    // host's CPU time then, the container's path
+    put('proc/44/cgroup', '12:name=systemd:/\n3:cpu:/\n2:cpuacct:/\n0::/\n');
+    put('cg/cpuacct/cpuacct.usage', '999999999999\n');
+    expect(cg.group('/docker/c1', 44).usageNs()).toBe(1n);
   });
 
   test('never outside the hierarchy', () => {

@@ -1,14 +1,16 @@
 // /proc/<pid>/stat parsing (store/proc.ts): a comm may hold spaces and parentheses, so fields after
 // it are counted from its last ')'. Fake /proc trees stand for the kernel's text here.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { taskPolicy } from '../../src/kernel/backends/rt-v2.js';
-import { startTime, statField, statFields } from '../../src/store/proc.js';
+import { readRuncInit } from '../../src/oci/runc-state.js';
+import { isSameProcess, liveStartTime, startTime, statField, statFields } from '../../src/store/proc.js';
 
-/** a stat line of pid 42 with comm `comm`: field n (from 3) holds "f<n>", 22 the start time, 41 the policy */
-function statLine(comm: string): string {
-  const rest = Array.from({ length: 50 }, (_, i) => (i + 3 === 22 ? '98765' : i + 3 === 41 ? '1' : `f${i + 3}`));
+/** a stat line of pid 42 with comm `comm`: field n (from 3) holds "f<n>" (3, the state: `state`), 22 the start time, 41 the policy */
+function statLine(comm: string, state?: string): string {
+  const rest = Array.from({ length: 50 }, (_, i) => (i + 3 === 22 ? '98765' : i + 3 === 41 ? '1' : i + 3 === 3 && state ? state : `f${i + 3}`));
   return `42 (${comm}) ${rest.join(' ')}\n`;
 }
 
@@ -31,6 +33,50 @@ describe('statFields', () => {
       expect(taskPolicy(43, proc)).toBeUndefined();
     } finally {
       rmSync(proc, { recursive: true, force: true });
+    }
+  });
+
+  it.each([['S', '98765'], ['R', '98765'], ['D', '98765'], ['Z', undefined], ['X', undefined], ['x', undefined]])('a process in state %s: live start time %s', (state, live) => {
+    const proc = mkdtempSync(join(tmpdir(), 'vk-proc-'));
+    try {
+      mkdirSync(join(proc, '42'));
+      writeFileSync(join(proc, '42', 'stat'), statLine('Z) X (', state));
+      expect(startTime(42, proc)).toBe('98765');
+      expect(liveStartTime(42, proc)).toBe(live);
+    } finally {
+      rmSync(proc, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('a process that ended and is not reaped yet (a zombie)', () => {
+  // a real one: `sleep 0` started by a shell that then execs a sleep which never waits for it
+  it('keeps its /proc entry and start time, but is not the process it was (isSameProcess), nor a live init (readRuncInit)', async () => {
+    const parent = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    try {
+      const pid = Number(await new Promise<string>((resolve) => parent.stdout.once('data', (b: Buffer) => resolve(b.toString()))));
+      const start = startTime(pid);
+      expect(start).toBeDefined();
+      for (let i = 0; i < 100 && statField(readFileSync(`/proc/${pid}/stat`, 'utf8'), 3) !== 'Z'; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(statField(readFileSync(`/proc/${pid}/stat`, 'utf8'), 3)).toBe('Z');
+      expect(startTime(pid)).toBe(start);
+      expect(liveStartTime(pid)).toBeUndefined();
+      expect(isSameProcess({ pid, start })).toBe(false);
+      expect(isSameProcess(pid, () => true)).toBe(false);
+      // runc's state file naming it as a container's init: stopped
+      const root = mkdtempSync(join(tmpdir(), 'vk-runc-root-'));
+      try {
+        mkdirSync(join(root, 'c'));
+        writeFileSync(join(root, 'c', 'state.json'), JSON.stringify({ init_process_pid: pid, init_process_start: Number(start) }));
+        writeFileSync(join(root, 'c', 'exec.fifo'), '');
+        expect(readRuncInit(root, 'c')).toEqual({ pid, status: 'stopped' });
+      } finally {
+        rmSync(root, { recursive: true, force: true });
+      }
+      // and the running parent is what it was
+      expect(isSameProcess({ pid: parent.pid as number, start: startTime(parent.pid as number) })).toBe(true);
+    } finally {
+      parent.kill('SIGKILL');
     }
   });
 });

@@ -148,7 +148,7 @@ export function reviveSupervisor(d: { cgroups: Cgroups; host: { startHelper(argv
   if (!u.args) return undefined;
   const st = supervisionStatus(d.cgroups, u);
   if (st.supervisor !== undefined || st.sentinel !== undefined) return undefined;
-  if (startTime(u.args.init.pid) !== u.args.init.start) return undefined;
+  if (!isSameProcess(u.args.init)) return undefined;
   const args: SupervisorArgs = { ...u.args };
   delete args.restarts;
   const pid = d.host.startHelper([...d.self, SUPERVISE, JSON.stringify(args)]);

@@ -17,11 +17,14 @@ export class V1Cgroups extends FsCgroups {
     super(join(cgroupRoot, 'cpu'), proc);
     this.layout = {
       threadsFile: 'tasks',
+      // the task gone (or ended: a zombie's line names the root, which would be the host's CPU
+      // time): runc used the same path in every hierarchy
       accountingPath: (path, pid) => {
         try {
-          return (pid !== undefined && taskCgroup(pid, 'cpuacct', this.proc)) || path;
+          const own = pid === undefined ? undefined : taskCgroup(pid, 'cpuacct', this.proc);
+          return own && own !== '/' ? own : path;
         } catch {
-          return path; // the task is gone: runc used the same path in every hierarchy
+          return path;
         }
       },
       usageNs: (_g, path) => BigInt(readFileSync(join(cgroupRoot, 'cpuacct', path, 'cpuacct.usage'), 'utf8').trim()),
