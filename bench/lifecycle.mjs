@@ -29,7 +29,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { makeBundle, makeRootfs, quantile } from './lib/bundle.mjs';
+import { makeBundle, makeRootfs, medianCI, quantile } from './lib/bundle.mjs';
 import { stopServer } from './lib/server.mjs';
 import { RUNTIME, SH } from './lib/entry.mjs';
 
@@ -120,7 +120,7 @@ function measure(label, fn, base, runs = N) {
   const ds = xs.map((x, i) => x - bs[i]);
   return {
     label, runs, median: median(xs), base: median(bs), spread: [quantile(xs, 0.25), quantile(xs, 0.75)], baseSpread: [quantile(bs, 0.25), quantile(bs, 0.75)],
-    paired: [median(ds), quantile(ds, 0.25), quantile(ds, 0.75)],
+    paired: [median(ds), quantile(ds, 0.25), quantile(ds, 0.75)], pairedCI: medianCI(ds),
   };
 }
 // create alone: the row with the tightest goal (+5 ms over runc, #15) and the cheapest call; its
@@ -180,12 +180,13 @@ try {
   console.log(`(fifo not measured: ${e.message})`);
 }
 
-console.log(`median (p25-p75) of ${N} runs (create alone: ${CALL_RUNS}), ms, each row in turns with plain runc's same call; runc's median (p25-p75) in those turns, the ratio of the medians and their difference; paired: the median (p25-p75) of the turns' differences`);
+console.log(`median (p25-p75) of ${N} runs (create alone: ${CALL_RUNS}), ms, each row in turns with plain runc's same call; runc's median (p25-p75) in those turns, the ratio of the medians and their difference; paired: the median (p25-p75) of the turns' differences and a 95 % confidence interval of that median (CI: order statistics, no assumption of a distribution)`);
 const iqr = ([a, b]) => `(${a.toFixed(1)}-${b.toFixed(1)})`.padEnd(14);
 const signed = (x) => `${x >= 0 ? '+' : ''}${x.toFixed(1)}`;
 for (const r of results) {
   const [d, d25, d75] = r.paired;
-  console.log(`${r.label.padEnd(84)} ${r.median.toFixed(1).padStart(7)} ${iqr(r.spread)} runc ${r.base.toFixed(1).padStart(6)} ${iqr(r.baseSpread)} x${(r.median / r.base).toFixed(2)}  ${signed(r.median - r.base).padEnd(6)} paired ${signed(d)} (${signed(d25)}..${signed(d75)})`);
+  const ci = r.pairedCI ? ` CI ${signed(r.pairedCI[0])}..${signed(r.pairedCI[1])}` : '';
+  console.log(`${r.label.padEnd(84)} ${r.median.toFixed(1).padStart(7)} ${iqr(r.spread)} runc ${r.base.toFixed(1).padStart(6)} ${iqr(r.baseSpread)} x${(r.median / r.base).toFixed(2)}  ${signed(r.median - r.base).padEnd(6)} paired ${signed(d)} (${signed(d25)}..${signed(d75)})${ci}`);
 }
 stopServer(SOCKET);
 rmSync(w, { recursive: true, force: true });

@@ -52,3 +52,16 @@ export function measuredCall(w, bin, root, args, env = {}) {
 
 /** the p-quantile of xs (0: none) */
 export const quantile = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s.length ? s[Math.min(s.length - 1, Math.floor(s.length * p))] : 0; };
+
+/**
+ * a 95 % confidence interval of the median of xs, assuming nothing of their distribution: the
+ * order statistics k and n-k+1 (1-based) with k = floor((n - 1.96 sqrt(n)) / 2), the normal
+ * approximation of the binomial count of samples below the median; undefined under 10 samples
+ */
+export function medianCI(xs) {
+  const n = xs.length;
+  const k = Math.floor((n - 1.96 * Math.sqrt(n)) / 2);
+  if (n < 10 || k < 1) return undefined;
+  const s = [...xs].sort((a, b) => a - b);
+  return [s[k - 1], s[n - k]];
+}
