@@ -194,8 +194,9 @@ needs(RT_GROUPS).describe('adaptive controller', () => {
     try {
       expect(await until(() => existsSync(`${out}.ok`) || holder.exitCode !== null, 20000)).toBe(true);
       expect(existsSync(`${out}.ok`)).toBe(true);
-      const init = (await waitState(root, id)).pid as number;
-      const ctl = (await waitState(root, id)).helpers.adaptive.pid;
+      const st = await waitState(root, id);
+      const init = st.pid;
+      const ctl = st.helpers.adaptive.pid;
       await waitFor(logOf(root, id), /started/, 5000);
       // (the premise: the init's parent is the subreaper, which does not wait for it)
       expect(readFileSync(`/proc/${init}/status`, 'utf8')).toMatch(new RegExp(`^PPid:\\s+${holder.pid}$`, 'm'));

@@ -50,9 +50,9 @@ describe('statFields', () => {
 });
 
 describe('a process that ended and is not reaped yet (a zombie)', () => {
-  // a real one: `sleep 0` started by a shell that then execs a sleep which never waits for it
+  // a real one: the child of a perl that never waits for it (SIGCHLD at its default)
   it('keeps its /proc entry and start time, but is not the process it was (isSameProcess), nor a live init (readRuncInit)', async () => {
-    const parent = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const parent = spawn('perl', ['-e', 'my $p = fork() // die "fork: $!"; exit 0 unless $p; $| = 1; print "$p\n"; sleep 30;'], { stdio: ['ignore', 'pipe', 'ignore'] });
     try {
       const pid = Number(await new Promise<string>((resolve) => parent.stdout.once('data', (b: Buffer) => resolve(b.toString()))));
       const start = startTime(pid);
