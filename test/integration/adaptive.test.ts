@@ -2,7 +2,7 @@ import { chmodSync, existsSync, mkdtempSync, openSync, readFileSync, writeFileSy
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { execa } from 'execa';
-import { cgroupDirsOf, leftovers, makeBundle, requireRoot, runc, RUNTIME, tempRoot, uid, until, vk } from '../helpers/fixtures.js';
+import { cgroupDirsOf, leftovers, makeBundle, PERL_SUBREAPER, requireRoot, runc, RUNTIME, tempRoot, uid, until, vk } from '../helpers/fixtures.js';
 import { needs, RT_GROUPS } from '../helpers/prereq.js';
 
 /**
@@ -182,11 +182,10 @@ needs(RT_GROUPS).describe('adaptive controller', () => {
     const root = tempRoot();
     const id = uid('adzombie');
     const out = join(tmpdir(), `${id}.out`);
-    // create and start under a child subreaper (prctl PR_SET_CHILD_SUBREAPER, x86-64's syscall 157)
-    // that waits only for them: the init, orphaned when runc ends, is its child, and once killed
-    // stays a zombie until the subreaper ends
+    // create and start under a child subreaper that waits only for them: the init, orphaned when
+    // runc ends, is its child, and once killed stays a zombie until the subreaper ends
     const holder = execa('perl', ['-e', [
-      'syscall(157, 36, 1, 0, 0, 0) == 0 or die "prctl: $!";',
+      PERL_SUBREAPER,
       'open(STDOUT, ">", $ARGV[0]) or die; open(STDERR, ">&", STDOUT) or die; open(STDIN, "<", "/dev/null") or die;',
       'for my $cmd ("create", "start") { my @a = ("--root", $ARGV[1], $cmd); push @a, ("--bundle", $ARGV[3]) if $cmd eq "create"; system($ARGV[2], @a, $ARGV[4]) == 0 or die "$cmd failed"; }',
       'open(my $ok, ">", "$ARGV[0].ok") or die; close($ok); sleep 60;',

@@ -2,7 +2,7 @@ import { chmodSync, closeSync, existsSync, openSync, readFileSync, readdirSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { engineServers, leftovers, threadCpuMs, until, makeBundle, readState, REPO, stateFile, requireRoot, run, runc, RUNTIME, SH_LAUNCHER, tempRoot, uid, vk } from '../helpers/fixtures.js';
+import { engineServers, leftovers, threadCpuMs, until, makeBundle, readState, REPO, stateFile, requireRoot, run, runc, RUNTIME, SH_LAUNCHER, tempRoot, uid, vk, PERL_SUBREAPER } from '../helpers/fixtures.js';
 import { needs, RT_GROUPS } from '../helpers/prereq.js';
 import { startTime } from '../../src/store/proc.js';
 
@@ -21,8 +21,6 @@ const ENGINE = join(REPO, 'dist/vkernel-engine');
 
 interface Setup { socket: string; trace: string; parents: string; gate: string; env: Record<string, string>; root: string }
 
-/** perl: this process a child subreaper (prctl PR_SET_CHILD_SUBREAPER, x86-64's syscall 157) */
-const SUBREAPER = 'syscall(157, 36, 1, 0, 0, 0) == 0 or die "prctl: $!";';
 /** a socket, trace, runc wrapper and root of the test's own */
 function setup(name: string): Setup {
   const dir = join(tmpdir(), `${name}-${process.pid}`);
@@ -47,12 +45,12 @@ function setup(name: string): Setup {
     '',
   ].join('\n'));
   chmodSync(wrapper, 0o755);
-  // VK_KILL_INIT=reap: made a child subreaper (SUBREAPER) first, so that the init, orphaned when runc
+  // VK_KILL_INIT=reap: made a child subreaper (PERL_SUBREAPER) first, so that the init, orphaned when runc
   // ends, is ours to reap: its pid free (as a containerd shim, a subreaper, would reap it).
   // VK_KILL_INIT=zombie: killed only, a zombie until its new parent (a subreaper above) reaps it
   writeFileSync(join(dir, 'kill-init.pl'), [
     'my $mode = $ENV{VK_KILL_INIT};',
-    `if ($mode eq "reap") { ${SUBREAPER} }`,
+    `if ($mode eq "reap") { ${PERL_SUBREAPER} }`,
     'my $rc = system("runc", @ARGV) >> 8;',
     'exit $rc if $rc;',
     'open(my $f, "<", "$ARGV[1]/$ARGV[-1]/state.json") or die "state.json: $!";',
@@ -494,7 +492,7 @@ needs(RT_GROUPS).describe('runc failing in create after ours began (fifo: RT bud
     // child, and stays a zombie while the caller waits for create alone
     const file = join(s.root, `${id}.out`);
     const fd = openSync(file, 'w');
-    const p = run('perl', ['-e', `${SUBREAPER} exit(system(@ARGV) >> 8)`, '--', RUNTIME, '--root', s.root, 'create', '--bundle', bundle, id],
+    const p = run('perl', ['-e', `${PERL_SUBREAPER} exit(system(@ARGV) >> 8)`, '--', RUNTIME, '--root', s.root, 'create', '--bundle', bundle, id],
       { stdin: 'ignore', stdout: fd, stderr: fd, env: { ...s.env, VK_KILL_INIT: mode } });
     closeSync(fd);
     expect((await p).exitCode).toBe(1);
