@@ -31,7 +31,7 @@
  *
  * Messages, both ways: one type byte, a 32-bit little-endian length, the payload.
  *   to the server:   Q  "vkernel-serve-1\0" engine\0 cwd\0 context\0 pid\0 argc\0 arg\0... env\0...
- *                       (context: umask and namespaces, which the server's must equal; pid:
+ *                       (context: umask, namespaces and rlimits, which the server's must equal; pid:
  *                       ours, the owner the container's state records while the call runs; env:
  *                       the variables the engine reads, engine_reads())
  *                    S  runc's end: "e:<exit code>", "s:<signal>", or "x:<why exec failed>"
@@ -52,6 +52,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -150,9 +151,33 @@ static void served_trace(void)
 	trace("served", times);
 }
 
+static void limit_text(char *out, size_t n, rlim_t v)
+{
+	if (v == RLIM_INFINITY)
+		snprintf(out, n, "u");
+	else
+		snprintf(out, n, "%llu", (unsigned long long)v);
+}
+
+/*
+ * The engine (bun) raises its open files' soft limit to the hard one when it starts, which runc
+ * and all else it starts would inherit: it puts ours back (src/host/limits.ts), told it here.
+ */
+static void pass_nofile(void)
+{
+	struct rlimit lim;
+	char soft[24];
+
+	if (getrlimit(RLIMIT_NOFILE, &lim))
+		return;
+	limit_text(soft, sizeof(soft), lim.rlim_cur);
+	setenv("VKERNEL_CALLER_NOFILE", soft, 1);
+}
+
 static void fallback(const char *why)
 {
 	trace("engine", why);
+	pass_nofile();
 	execv(engine, caller_argv);
 	fprintf(stderr, "vkernel-runtime: cannot run %s: %s\n", engine, strerror(errno));
 	exit(127);
@@ -335,12 +360,18 @@ static void run(const char *p, size_t n, char *end, size_t endsz)
 	free(argv);
 }
 
-/* what the server's own must equal: the umask and the namespaces paths and pids are read in */
+/*
+ * what the server's own must equal: the umask, the namespaces paths and pids are read in, and the
+ * resource limits what it starts inherits (soft:hard per resource in RLIMIT_* order, u for
+ * unlimited; the open files' soft limit as *: runc, our child, has ours, and the server's own is
+ * raised for the calls it serves at once); as src/serve/protocol.ts ownContext writes the server's
+ */
 static void context(char *out, size_t n)
 {
 	static const char *const ns[] = { "mnt", "pid", "cgroup" };
-	char link[64], target[64];
+	char link[64], target[64], soft[24], hard[24];
 	mode_t mask = umask(0);
+	struct rlimit lim;
 	size_t i, at;
 
 	umask(mask);
@@ -352,6 +383,17 @@ static void context(char *out, size_t n)
 		len = readlink(link, target, sizeof(target) - 1);
 		target[len > 0 ? len : 0] = 0;
 		at += (size_t)snprintf(out + at, n - at, " %s", target);
+	}
+	/* (Linux's 16 resources since 2.6.25, as /proc/self/limits lists them: not the libc's count) */
+	for (i = 0; i < 16 && at < n; i++) {
+		if (getrlimit((int)i, &lim)) {
+			lim.rlim_cur = 0;
+			lim.rlim_max = 0;
+		}
+		limit_text(soft, sizeof(soft), lim.rlim_cur);
+		limit_text(hard, sizeof(hard), lim.rlim_max);
+		at += (size_t)snprintf(out + at, n - at, "%s%s:%s", i ? "," : " rlimits=",
+				       i == RLIMIT_NOFILE ? "*" : soft, hard);
 	}
 }
 
@@ -473,7 +515,7 @@ static int client_main(int argc, char **argv)
 	const char *path = getenv("VKERNEL_ENGINE_SOCKET");
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	struct buf q = { 0 };
-	char cwd[4096], ctx[256], count[16], end[256], type, *msg = NULL;
+	char cwd[4096], ctx[1024], count[16], end[256], type, *msg = NULL;
 	size_t n = 0;
 	int fd, i, taken = 0;
 	double t = now_ms();

@@ -7,6 +7,7 @@ import { helpRequested, parseArgv, parseCommandArgs, type Invocation } from '../
 import { wantsRuncHelp } from './commands/help.js';
 import { flushProfile, profileCommand, profileTo, timed } from '../profile.js';
 import { writeErr } from '../log/out.js';
+import { restoreCallerNofile, takeCallerNofile } from '../host/limits.js';
 
 /**
  * The runc-compatible engine: create/run/start/delete/features/--version, one thin file each under
@@ -18,6 +19,7 @@ let endAtOnce = false;
 const MAY_LEAVE_WORK = new Set(['vkernel-serve', 'run', 'oci-hook', 'vkernel-hook', 'vkernel-run-watch', 'vkernel-rt-release', 'vkernel-rt-supervise', 'vkernel-adaptive']);
 
 export async function main(args: readonly string[]): Promise<number> {
+  const callerNofile = takeCallerNofile(process.env);
   // hooks run with the env their definition gives, often none
   process.env.PATH ??= DEFAULT_PATH;
   // the environment, read once: everything below takes it from the Runtime
@@ -34,6 +36,9 @@ export async function main(args: readonly string[]): Promise<number> {
     return 1;
   }
   profileCommand(inv.command);
+  // before anything is started: what runc and our helpers inherit is the caller's open files
+  // limit, not bun's (but in the server, which needs its own: host/limits.ts)
+  if (inv.command !== 'vkernel-serve') await restoreCallerNofile(callerNofile);
   // the test aid (README.md "Test aids"): imported only when the environment asks for it
   if (env.testFault) {
     const role = prepareRun ? 'run' : inv.command === 'vkernel-hook' ? `hook-${inv.args[0] ?? ''}` : inv.command ?? '';

@@ -1,3 +1,5 @@
+import { limitLines } from '../host/limits.js';
+
 /**
  * The engine server's messages (client/vkernel-client.c has the other end): one type byte, a 32-bit
  * little-endian length, the payload. The request's fields are NUL-terminated strings (argv and the
@@ -92,7 +94,38 @@ export function parseEnd(payload: Buffer): RuncEnd {
 /** the R message's payload: argv, NUL-terminated each */
 export const runPayload = (argv: readonly string[]): string => argv.map((a) => `${a}\0`).join('');
 
-/** this process's umask and mount, pid and cgroup namespaces, as the client writes its own */
-export function ownContext(umask: number, nsLink: (name: string) => string): string {
-  return [`umask=${umask.toString(8).padStart(3, '0')}`, ...['mnt', 'pid', 'cgroup'].map(nsLink)].join(' ');
+/** RLIMIT_NOFILE's index in RLIMIT_* order */
+const NOFILE = 7;
+
+/**
+ * /proc/self/limits (`procLimits`) as the client writes its resource limits: `rlimits=` and soft:hard
+ * per resource, in RLIMIT_* order (the kernel's lines), `u` for unlimited; the open files' soft limit
+ * as `*`: the server's is bun's (raised to the hard one, for the calls it serves at once), runc is
+ * run by the client with the caller's, and the helpers the server starts may have more
+ */
+export function rlimitsOf(procLimits: string): string {
+  const v = (x = '?') => (x === 'unlimited' ? 'u' : x);
+  return `rlimits=${limitLines(procLimits).map(([, soft, hard], i) => `${i === NOFILE ? '*' : v(soft)}:${v(hard)}`).join(',')}`;
+}
+
+/**
+ * this process's umask, mount, pid and cgroup namespaces and resource limits (rlimitsOf), as the
+ * client writes its own
+ */
+export function ownContext(umask: number, nsLink: (name: string) => string, procLimits: string): string {
+  return [`umask=${umask.toString(8).padStart(3, '0')}`, ...['mnt', 'pid', 'cgroup'].map(nsLink), rlimitsOf(procLimits)].join(' ');
+}
+
+/** what a caller's context has otherwise than `ours`: its first field that differs, named */
+export function otherContext(theirs: string, ours: string): string | undefined {
+  if (theirs === ours) return undefined;
+  const a = theirs.split(' ');
+  const b = ours.split(' ');
+  const i = a.findIndex((f, k) => f !== b[k]);
+  const field = i < 0 ? '' : a[i];
+  const name = field.split(/[:=]/)[0];
+  if (name === 'umask') return `another umask (${field})`;
+  if (name === 'rlimits') return `other resource limits (${field})`;
+  if (['mnt', 'pid', 'cgroup'].includes(name)) return `another ${name} namespace (${field})`;
+  return `another context (${theirs})`;
 }

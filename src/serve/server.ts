@@ -1,4 +1,4 @@
-import { chmodSync, closeSync, mkdirSync, openSync, readlinkSync, statSync, unlinkSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync, readFileSync, readlinkSync, statSync, unlinkSync } from 'node:fs';
 import { dirname, isAbsolute } from 'node:path';
 import { READ_VARIABLES, readEnv, type RuntimeEnv } from '../env.js';
 import { Logger } from '../log/logger.js';
@@ -12,7 +12,7 @@ import { HolderGone } from '../store/lock.js';
 import { flushProfile, profileCall, timed } from '../profile.js';
 import { Runtime } from '../lifecycle/runtime.js';
 import { listenUnix, type Connection, type ConnectionHandlers, type Listener } from './listen.js';
-import { Decoder, encode, ownContext, parseEnd, parseRequest, runPayload, type Request, type RuncEnd } from './protocol.js';
+import { Decoder, encode, otherContext, ownContext, parseEnd, parseRequest, runPayload, type Request, type RuncEnd } from './protocol.js';
 
 /**
  * `vkernel-serve`: the engine, started once and kept, serving `create` for client/vkernel-client.c
@@ -23,7 +23,8 @@ import { Decoder, encode, ownContext, parseEnd, parseRequest, runPayload, type R
  * descendant of the caller (containerd's shim reaps the container's init as a child subreaper),
  * with the caller's stdio, fds and signals. Anything this cannot serve exactly as the engine would
  * is answered "fallback" before anything changes, and the client execs the engine: another
- * environment than the server's (VKERNEL_*, PATH), socket activation fds, --preserve-fds, a
+ * environment than the server's (VKERNEL_*, PATH), umask, namespaces or resource limits (what the
+ * helpers it starts inherit), socket activation fds, --preserve-fds, a
  * relative path the engine would resolve against the caller's directory, help, another executable
  * than the one this server runs (a new build: then the server also ends).
  *
@@ -78,7 +79,8 @@ export function refusal(req: Request, inv: Invocation, own: RuntimeEnv, self: Se
   if (identity(self.engine) !== self.identity) return REBUILT;
   // (the caller's engine at our path: the same file, just checked)
   if (req.engine !== self.engine && identity(req.engine) !== self.identity) return `another engine (${req.engine})`;
-  if (req.context !== self.context) return `another umask or namespace (${req.context})`;
+  const context = otherContext(req.context, self.context);
+  if (context) return context;
   if (theirs.listenFds > 0) return 'socket activation (LISTEN_FDS)';
   if (comparable(theirs) !== comparable(own)) return 'another environment';
   // (the profiler, VKERNEL_PROFILE, only as the server's own: the environment is the same)
@@ -214,7 +216,7 @@ export async function serve(o: ServeOptions, own: RuntimeEnv = readEnv()): Promi
   const engine = process.execPath;
   const mask = process.umask(0o22); // read: set and put back
   process.umask(mask);
-  const self = { engine, identity: identity(engine), context: ownContext(mask, (ns) => readlinkSync(`/proc/self/ns/${ns}`)) };
+  const self = { engine, identity: identity(engine), context: ownContext(mask, (ns) => readlinkSync(`/proc/self/ns/${ns}`), readFileSync('/proc/self/limits', 'utf8')) };
   // once per server: the running kernel does not change under it
   const kernel = probeKernel();
   mkdirSync(dirname(o.socket), { recursive: true, mode: 0o700 });

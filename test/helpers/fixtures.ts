@@ -36,6 +36,8 @@ export interface BundleOptions {
   env?: string[];
   terminal?: boolean;
   cgroupsPath?: string;
+  /** process.rlimits instead of runc spec's (RLIMIT_NOFILE 1024); [] for none: the init keeps runc's */
+  rlimits?: { type: string; soft: number; hard: number }[];
 }
 
 /** A bundle made by `runc spec`, pointed at the busybox rootfs. */
@@ -49,6 +51,7 @@ export async function makeBundle(o: BundleOptions): Promise<string> {
   if (o.env) spec.process.env = [...spec.process.env, ...o.env];
   if (o.annotations) spec.annotations = o.annotations;
   if (o.cgroupsPath) spec.linux.cgroupsPath = o.cgroupsPath;
+  if (o.rlimits) spec.process.rlimits = o.rlimits;
   writeFileSync(join(dir, 'config.json'), JSON.stringify(spec, null, 2));
   return dir;
 }

@@ -31,6 +31,8 @@ function setup(name: string): Setup {
   // runs as runc dies by it)
   writeFileSync(wrapper, [
     '#!/bin/sh',
+    // with VK_LIMITS: each run's command and resource limits appended to that file
+    '[ -n "${VK_LIMITS:-}" ] && { echo "runc $*"; cat /proc/$$/limits; } >>"$VK_LIMITS"',
     'for a do',
     '  [ "$a" = create ] || continue',
     '  tr "\\0" " " </proc/$PPID/cmdline >>"$VK_PARENTS"; echo >>"$VK_PARENTS"',
@@ -76,12 +78,14 @@ const cfs = { 'io.vkernel.sched.policy': 'cfs' };
  * create; its stdout and stderr in a file (a created container's init keeps runc's stdio open
  * until it runs: a pipe would not close) or, for a create that fails before runc, in pipes
  */
-function create(s: Setup, bundle: string, id: string, env: Record<string, string> = {}, pipes = false, entry = RUNTIME) {
+function create(s: Setup, bundle: string, id: string, env: Record<string, string> = {}, pipes = false, entry = RUNTIME, limits: string[] = []) {
   made.push({ root: s.root, id });
   const file = join(s.root, `${id}.out`);
   const fd = pipes ? undefined : openSync(file, 'w');
   const o = { stdin: 'ignore' as const, env: { ...s.env, ...env }, ...(fd === undefined ? {} : { stdout: fd, stderr: fd }) };
-  const p = run(entry, ['--root', s.root, 'create', '--bundle', bundle, id], o);
+  const args = ['--root', s.root, 'create', '--bundle', bundle, id];
+  // (with `limits`: run by prlimit with them, e.g. --nofile=256:1024)
+  const p = limits.length ? run('prlimit', [...limits, entry, ...args], o) : run(entry, args, o);
   if (fd !== undefined) closeSync(fd);
   return p;
 }
@@ -416,6 +420,81 @@ test('the other entry point (sh launcher or C) is served by the same server: the
   expect((await vk(['--root', s.root, 'delete', '--force', id], { env: s.env })).exitCode).toBe(0);
   expect(leftovers(s.root, id)).toEqual([]);
 }, 60_000);
+
+/** a limit of /proc/PID/limits (or of such a text) as "soft hard" */
+const limitIn = (text: string, name: string): string | undefined => text.match(new RegExp(`^${name} +(\\S+) +(\\S+)`, 'm'))?.slice(1).join(' ');
+const limitOf = (pid: number, name: string): string | undefined => limitIn(readFileSync(`/proc/${pid}/limits`, 'utf8'), name);
+
+needs(RT_GROUPS).test('resource limits: runc and the container\'s init have the caller\'s, whichever way the call goes (the engine, bun, raises its open files soft limit: put back); the server has its first caller\'s (but its own open files soft limit) and leaves a caller with others to the engine', async () => {
+  const s = setup('srv-limits');
+  // no RLIMIT_NOFILE in config.json: the init keeps runc's, as under runc itself
+  const bundle = await makeBundle({ args: ['sleep', '30'], annotations: cfs, rlimits: [] });
+  const hard = limitOf(process.pid, 'Max open files')?.split(' ')[1] ?? '';
+  const caller = ['--nofile=256:' + hard, '--core=12345:67890'];
+  const limitsFile = join(s.root, 'limits');
+  /** create under `limits`; the trace's line, and the open files and core limits of its runc create and of the init */
+  const createUnder = async (limits: string[], env: Record<string, string> = {}) => {
+    const id = uid('lim');
+    rmSync(limitsFile, { force: true });
+    const r = await create(s, bundle, id, { VK_LIMITS: limitsFile, ...env }, false, RUNTIME, limits);
+    expect([r.exitCode, output(s, id)]).toEqual([0, '']);
+    const runcCreate = readFileSync(limitsFile, 'utf8').split(/^(?=runc )/m).find((x) => / create /.test(x.split('\n')[0])) ?? '';
+    const init = await initPid(s, id);
+    return {
+      way: lines(s.trace).at(-1),
+      runc: [limitIn(runcCreate, 'Max open files'), limitIn(runcCreate, 'Max core file size')],
+      init: [limitOf(init, 'Max open files'), limitOf(init, 'Max core file size')],
+    };
+  };
+  // runc run by the caller itself: the init's limits (runc 1.1's Go raises its open files soft limit
+  // too, and its init keeps that; a runc that puts its caller's back gives the init 256)
+  const plainInit = async (limits: string[]) => {
+    const plain = uid('limplain');
+    made.push({ root: s.root, id: plain });
+    expect((await run('prlimit', [...limits, 'runc', '--root', s.root, 'create', '--bundle', bundle, plain], { stdin: 'ignore', stdout: 'ignore', stderr: 'ignore' })).exitCode).toBe(0);
+    const pid = await initPid(s, plain);
+    return [limitOf(pid, 'Max open files'), limitOf(pid, 'Max core file size')];
+  };
+  const callers = { runc: [`256 ${hard}`, '12345 67890'], init: await plainInit(caller) };
+  // the engine's (no server), the first call's (which starts one), a served one
+  expect(await createUnder(caller, { VKERNEL_ENGINE_SOCKET: 'off' })).toEqual({ way: 'engine: VKERNEL_ENGINE_SOCKET=off', ...callers });
+  expect(await createUnder(caller)).toEqual({ way: 'engine: no server (one started)', ...callers });
+  expect(await until(() => engineServers(s.socket).length === 1 && existsSync(s.socket))).toBe(true);
+  const [server] = engineServers(s.socket);
+  // (its open files soft limit raised: it serves many calls at once)
+  expect([limitOf(server, 'Max open files'), limitOf(server, 'Max core file size')]).toEqual([`${hard} ${hard}`, '12345 67890']);
+  expect(await createUnder(caller)).toEqual({ way: 'served', ...callers });
+  // another open files soft limit: served, runc with it
+  const others = [`--nofile=512:${hard}`, '--core=12345:67890'];
+  expect(await createUnder(others)).toEqual({ way: 'served', runc: [`512 ${hard}`, '12345 67890'], init: await plainInit(others) });
+  // another core file size: the engine's, with its caller's limits; the server stays
+  const core = [`--nofile=512:${hard}`, '--core=0:67890'];
+  const other = await createUnder(core);
+  expect(other.way).toMatch(/^engine: other resource limits \(rlimits=u:u,u:u,u:u,[^,]+,0:67890,/);
+  expect({ ...other, way: '' }).toEqual({ way: '', runc: [`512 ${hard}`, '0 67890'], init: await plainInit(core) });
+  expect(engineServers(s.socket)).toEqual([server]);
+}, 90_000);
+
+test('a server started by a caller with a small open files soft limit (24) serves twelve creates at once from such callers (its own is bun\'s, raised)', async () => {
+  const s = setup('srv-fds');
+  const bundle = await makeBundle({ args: ['true'], annotations: cfs });
+  const hard = limitOf(process.pid, 'Max open files')?.split(' ')[1] ?? '';
+  const limits = [`--nofile=24:${hard}`];
+  const first = uid('sfds');
+  expect((await create(s, bundle, first, {}, false, RUNTIME, limits)).exitCode).toBe(0);
+  expect((await vk(['--root', s.root, 'delete', '--force', first], { env: s.env })).exitCode).toBe(0);
+  expect(await until(() => engineServers(s.socket).length === 1 && existsSync(s.socket))).toBe(true);
+  expect(limitOf(engineServers(s.socket)[0], 'Max open files')).toBe(`${hard} ${hard}`);
+  const ids = Array.from({ length: 12 }, () => uid('sfds'));
+  try {
+    const rs = await Promise.all(ids.map((id) => create(s, bundle, id, {}, false, RUNTIME, limits)));
+    expect(rs.map((r, i) => [r.exitCode, output(s, ids[i])])).toEqual(ids.map(() => [0, '']));
+    expect(lines(s.trace).slice(-12)).toEqual(ids.map(() => 'served'));
+  } finally {
+    for (const id of ids) await vk(['--root', s.root, 'delete', '--force', id], { env: s.env });
+  }
+  for (const id of ids) expect(leftovers(s.root, id)).toEqual([]);
+}, 90_000);
 
 test('six creates at once, all served, each with its policy', async () => {
   // cfs: six fifo containers would pass the node's RT budget (limits.rt_budget_percent)

@@ -3,8 +3,29 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { READ_VARIABLES, readEnv, type RuntimeEnv } from '../../src/env.js';
 import { parseArgv } from '../../src/oci/argv.js';
-import { Decoder, encode, ownContext, parseEnd, parseRequest, PROTOCOL, type Request } from '../../src/serve/protocol.js';
+import { Decoder, encode, otherContext, ownContext, parseEnd, parseRequest, PROTOCOL, rlimitsOf, type Request } from '../../src/serve/protocol.js';
 import { asCaller, callerEnv, identity, refusal, type Self } from '../../src/serve/server.js';
+
+/** /proc/self/limits as Linux 6.1 writes it */
+const LIMITS = `Limit                     Soft Limit           Hard Limit           Units     
+Max cpu time              unlimited            unlimited            seconds   
+Max file size             unlimited            unlimited            bytes     
+Max data size             unlimited            unlimited            bytes     
+Max stack size            8388608              unlimited            bytes     
+Max core file size        0                    unlimited            bytes     
+Max resident set          unlimited            unlimited            bytes     
+Max processes             96367                96367                processes 
+Max open files            4096                 4096                 files     
+Max locked memory         8388608              8388608              bytes     
+Max address space         unlimited            unlimited            bytes     
+Max file locks            unlimited            unlimited            locks     
+Max pending signals       96367                96367                signals   
+Max msgqueue size         819200               819200               bytes     
+Max nice priority         0                    0                    
+Max realtime priority     0                    0                    
+Max realtime timeout      unlimited            unlimited            us        
+`;
+const RLIMITS = 'rlimits=u:u,u:u,u:u,8388608:u,0:u,u:u,96367:96367,*:4096,8388608:8388608,u:u,u:u,96367:96367,819200:819200,0:0,0:0,u:u';
 
 /** the Q payload as client/vkernel-client.c writes it */
 const q = (engine: string, cwd: string, context: string, argv: string[], env: string[], pid = '42') =>
@@ -74,8 +95,30 @@ describe('engine server protocol', () => {
   });
 
   test('the context is written as the client writes it', () => {
-    expect(ownContext(0o22, (ns) => `${ns}:[7]`)).toBe('umask=022 mnt:[7] pid:[7] cgroup:[7]');
-    expect(ownContext(0o7, (ns) => `${ns}:[1]`)).toBe('umask=007 mnt:[1] pid:[1] cgroup:[1]');
+    expect(ownContext(0o22, (ns) => `${ns}:[7]`, LIMITS)).toBe(`umask=022 mnt:[7] pid:[7] cgroup:[7] ${RLIMITS}`);
+    expect(ownContext(0o7, (ns) => `${ns}:[1]`, LIMITS)).toBe(`umask=007 mnt:[1] pid:[1] cgroup:[1] ${RLIMITS}`);
+  });
+
+  test('resource limits as the client writes them: soft:hard in RLIMIT_* order, u for unlimited, the open files\' soft limit * (the server\'s own is raised; runc, the client\'s child, has the caller\'s)', () => {
+    expect(rlimitsOf(LIMITS)).toBe(RLIMITS);
+    // (a value of 20 digits leaves one space before the next column)
+    const big = LIMITS.replace('Max locked memory         8388608              8388608              bytes',
+      'Max locked memory         18446744073709551614 18446744073709551614 bytes');
+    expect(rlimitsOf(big)).toBe(RLIMITS.replace('8388608:8388608', '18446744073709551614:18446744073709551614'));
+    const low = LIMITS.replace('Max open files            4096                 4096', 'Max open files            1024                 4096');
+    expect(rlimitsOf(low)).toBe(RLIMITS);
+    expect(rlimitsOf(low.replace('1024                 4096', '1024                 8192'))).toBe(RLIMITS.replace('*:4096', '*:8192'));
+    expect(rlimitsOf(readFileSync('/proc/self/limits', 'utf8')).split(',')).toHaveLength(16);
+  });
+
+  test('a context that differs is named by its first field that does', () => {
+    const ours = `umask=022 mnt:[1] pid:[2] cgroup:[3] ${RLIMITS}`;
+    expect(otherContext(ours, ours)).toBeUndefined();
+    expect(otherContext(ours.replace('umask=022', 'umask=077'), ours)).toBe('another umask (umask=077)');
+    expect(otherContext(ours.replace('pid:[2]', 'pid:[9]'), ours)).toBe('another pid namespace (pid:[9])');
+    expect(otherContext(ours.replace(',0:u,', ',0:0,'), ours)).toMatch(/^other resource limits \(rlimits=/);
+    // (a client that writes no limits: an older one)
+    expect(otherContext('umask=022 mnt:[1] pid:[2] cgroup:[3]', ours)).toBe(`another context (umask=022 mnt:[1] pid:[2] cgroup:[3])`);
   });
 });
 
@@ -99,7 +142,7 @@ describe('what the server leaves to the engine (refusal)', () => {
     expect(why(req(create, { env: { ...env, VKERNEL_RUNC: '/other' } }))).toBe('another environment');
     expect(why(req(create, { env: { ...env, PATH: '/usr/bin' } }))).toBe('another environment');
     expect(why(req(create, { env: { ...env, LISTEN_FDS: '1', LISTEN_PID: '9' } }))).toMatch(/LISTEN_FDS/);
-    expect(why(req(create, { context: 'other' }))).toMatch(/umask or namespace/);
+    expect(why(req(create, { context: 'other' }))).toMatch(/another context/);
     expect(why(req(create, { engine: join(dir, 'nope') }))).toMatch(/another engine/);
     expect(why(req(['--root', 'rel', 'create', '--bundle', '/b', 'c1']))).toMatch(/relative path \(rel\)/);
     expect(why(req(['--log', 'x.log', 'create', '--bundle', '/b', 'c1']))).toMatch(/relative path/);
