@@ -31,9 +31,9 @@
  *
  * Messages, both ways: one type byte, a 32-bit little-endian length, the payload.
  *   to the server:   Q  "vkernel-serve-1\0" engine\0 cwd\0 context\0 pid\0 argc\0 arg\0... env\0...
- *                       (context: umask, namespaces and rlimits, which the server's must equal; pid:
- *                       ours, the owner the container's state records while the call runs; env:
- *                       the variables the engine reads, engine_reads())
+ *                       (context: umask, namespaces, rlimits and credentials, which the server's
+ *                       must equal; pid: ours, the owner the container's state records while the
+ *                       call runs; env: the variables the engine reads, engine_reads())
  *                    S  runc's end: "e:<exit code>", "s:<signal>", or "x:<why exec failed>"
  *   from the server: A  taken (before anything is changed: an end before A is a fallback)
  *                    F  fallback (payload: why, for --debug readers; not printed)
@@ -360,11 +360,72 @@ static void run(const char *p, size_t n, char *end, size_t endsz)
 	free(argv);
 }
 
+/* VALUE's words joined by SEP into OUT (at most N bytes with its NUL); its length */
+static size_t words(char *out, size_t n, const char *value, char sep)
+{
+	size_t at = 0;
+	int gap = 0;
+
+	for (; *value && at + 1 < n; value++) {
+		if (isspace((unsigned char)*value)) {
+			gap = at > 0;
+			continue;
+		}
+		if (gap && at + 2 < n)
+			out[at++] = sep;
+		gap = 0;
+		out[at++] = *value;
+	}
+	out[at] = 0;
+	return at;
+}
+
+/*
+ * the credentials the engine would run with (an exec of it from our caller gets what ours got):
+ * uids, gids, capability sets, no_new_privs and seccomp as /proc/self/status has them (each line's
+ * words joined by '.', the lines by ','), and the LSM label ('-' where there is none); as
+ * src/serve/protocol.ts credentialsOf writes the server's
+ */
+static size_t credentials(char *out, size_t n)
+{
+	static const char *const keys[] = { "Uid:", "Gid:", "CapInh:", "CapPrm:", "CapEff:", "CapBnd:",
+					    "CapAmb:", "NoNewPrivs:", "Seccomp:", "Seccomp_filters:" };
+	char line[512];
+	size_t at, k, len;
+	FILE *f = fopen("/proc/self/status", "re");
+
+	at = (size_t)snprintf(out, n, " creds=");
+	while (f && at < n && fgets(line, sizeof(line), f)) {
+		for (k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+			len = strlen(keys[k]);
+			if (strncmp(line, keys[k], len))
+				continue;
+			if (out[at - 1] != '=' && at + 1 < n)
+				out[at++] = ',';
+			at += words(out + at, n - at, line + len, '.');
+		}
+	}
+	if (f)
+		fclose(f);
+	if (at + 6 >= n)
+		return at;
+	at += (size_t)snprintf(out + at, n - at, " lsm=");
+	f = fopen("/proc/self/attr/current", "re");
+	if (!f || !fgets(line, sizeof(line), f) || !words(out + at, n - at, line, '_'))
+		at += (size_t)snprintf(out + at, n - at, "-");
+	else
+		at += strlen(out + at);
+	if (f)
+		fclose(f);
+	return at;
+}
+
 /*
  * what the server's own must equal: the umask, the namespaces paths and pids are read in, and the
  * resource limits what it starts inherits (soft:hard per resource in RLIMIT_* order, u for
  * unlimited; the open files' soft limit as *: runc, our child, has ours, and the server's own is
- * raised for the calls it serves at once); as src/serve/protocol.ts ownContext writes the server's
+ * raised for the calls it serves at once), and the credentials the engine would have; as
+ * src/serve/protocol.ts ownContext writes the server's
  */
 static void context(char *out, size_t n)
 {
@@ -395,6 +456,8 @@ static void context(char *out, size_t n)
 		at += (size_t)snprintf(out + at, n - at, "%s%s:%s", i ? "," : " rlimits=",
 				       i == RLIMIT_NOFILE ? "*" : soft, hard);
 	}
+	if (at < n)
+		credentials(out + at, n - at);
 }
 
 /* whether PID's cgroup is UNIT's scope (a line of /proc/PID/cgroup ends in /UNIT.scope) */

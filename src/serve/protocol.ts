@@ -108,12 +108,41 @@ export function rlimitsOf(procLimits: string): string {
   return `rlimits=${limitLines(procLimits).map(([, soft, hard], i) => `${i === NOFILE ? '*' : v(soft)}:${v(hard)}`).join(',')}`;
 }
 
+/** the lines of /proc/self/status that name a process's credentials */
+const CREDENTIALS = new Set(['Uid', 'Gid', 'CapInh', 'CapPrm', 'CapEff', 'CapBnd', 'CapAmb', 'NoNewPrivs', 'Seccomp', 'Seccomp_filters']);
+const words = (s: string, sep: string) => s.trim().split(/\s+/).filter(Boolean).join(sep);
+
 /**
- * this process's umask, mount, pid and cgroup namespaces and resource limits (rlimitsOf), as the
- * client writes its own
+ * the credentials the engine runs with, as the client writes its own: uids, gids, capability sets,
+ * no_new_privs and seccomp from /proc/self/status (`status`; each line's words joined by '.', the
+ * lines by ','), and the LSM label (/proc/self/attr/current; undefined or empty: none, '-')
  */
-export function ownContext(umask: number, nsLink: (name: string) => string, procLimits: string): string {
-  return [`umask=${umask.toString(8).padStart(3, '0')}`, ...['mnt', 'pid', 'cgroup'].map(nsLink), rlimitsOf(procLimits)].join(' ');
+export function credentialsOf(status: string, lsm: string | undefined): string {
+  const lines = status.split('\n').flatMap((l) => {
+    const colon = l.indexOf(':');
+    return colon > 0 && CREDENTIALS.has(l.slice(0, colon)) ? [words(l.slice(colon + 1), '.')] : [];
+  });
+  return `creds=${lines.join(',')} lsm=${words(lsm?.split('\n')[0] ?? '', '_') || '-'}`;
+}
+
+/** this process's own, as the server compares a caller's: what ownContext is made of */
+export interface OwnFacts {
+  umask: number;
+  nsLink: (name: string) => string;
+  /** /proc/self/limits */
+  limits: string;
+  /** /proc/self/status */
+  status: string;
+  /** /proc/self/attr/current (undefined: no LSM) */
+  lsm: string | undefined;
+}
+
+/**
+ * this process's umask, mount, pid and cgroup namespaces, resource limits (rlimitsOf) and
+ * credentials (credentialsOf), as the client writes its own
+ */
+export function ownContext(o: OwnFacts): string {
+  return [`umask=${o.umask.toString(8).padStart(3, '0')}`, ...['mnt', 'pid', 'cgroup'].map(o.nsLink), rlimitsOf(o.limits), credentialsOf(o.status, o.lsm)].join(' ');
 }
 
 /** what a caller's context has otherwise than `ours`: its first field that differs, named */
@@ -126,6 +155,7 @@ export function otherContext(theirs: string, ours: string): string | undefined {
   const name = field.split(/[:=]/)[0];
   if (name === 'umask') return `another umask (${field})`;
   if (name === 'rlimits') return `other resource limits (${field})`;
+  if (name === 'creds' || name === 'lsm') return `other credentials (${field})`;
   if (['mnt', 'pid', 'cgroup'].includes(name)) return `another ${name} namespace (${field})`;
   return `another context (${theirs})`;
 }

@@ -23,8 +23,9 @@ import { Decoder, encode, otherContext, ownContext, parseEnd, parseRequest, runP
  * descendant of the caller (containerd's shim reaps the container's init as a child subreaper),
  * with the caller's stdio, fds and signals. Anything this cannot serve exactly as the engine would
  * is answered "fallback" before anything changes, and the client execs the engine: another
- * environment than the server's (VKERNEL_*, PATH), umask, namespaces or resource limits (what the
- * helpers it starts inherit), socket activation fds, --preserve-fds, a
+ * environment than the server's (VKERNEL_*, PATH), umask, namespaces, resource limits or
+ * credentials (uids, capabilities, no_new_privs, seccomp, LSM label: what the engine's work would be
+ * allowed), socket activation fds, --preserve-fds, a
  * relative path the engine would resolve against the caller's directory, help, another executable
  * than the one this server runs (a new build: then the server also ends).
  *
@@ -216,7 +217,13 @@ export async function serve(o: ServeOptions, own: RuntimeEnv = readEnv()): Promi
   const engine = process.execPath;
   const mask = process.umask(0o22); // read: set and put back
   process.umask(mask);
-  const self = { engine, identity: identity(engine), context: ownContext(mask, (ns) => readlinkSync(`/proc/self/ns/${ns}`), readFileSync('/proc/self/limits', 'utf8')) };
+  let lsm: string | undefined;
+  try { lsm = readFileSync('/proc/self/attr/current', 'utf8'); } catch { /* no LSM */ }
+  const context = ownContext({
+    umask: mask, nsLink: (ns) => readlinkSync(`/proc/self/ns/${ns}`),
+    limits: readFileSync('/proc/self/limits', 'utf8'), status: readFileSync('/proc/self/status', 'utf8'), lsm,
+  });
+  const self = { engine, identity: identity(engine), context };
   // once per server: the running kernel does not change under it
   const kernel = probeKernel();
   mkdirSync(dirname(o.socket), { recursive: true, mode: 0o700 });

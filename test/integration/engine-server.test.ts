@@ -78,14 +78,14 @@ const cfs = { 'io.vkernel.sched.policy': 'cfs' };
  * create; its stdout and stderr in a file (a created container's init keeps runc's stdio open
  * until it runs: a pipe would not close) or, for a create that fails before runc, in pipes
  */
-function create(s: Setup, bundle: string, id: string, env: Record<string, string> = {}, pipes = false, entry = RUNTIME, limits: string[] = []) {
+function create(s: Setup, bundle: string, id: string, env: Record<string, string> = {}, pipes = false, entry = RUNTIME, wrap: string[] = []) {
   made.push({ root: s.root, id });
   const file = join(s.root, `${id}.out`);
   const fd = pipes ? undefined : openSync(file, 'w');
   const o = { stdin: 'ignore' as const, env: { ...s.env, ...env }, ...(fd === undefined ? {} : { stdout: fd, stderr: fd }) };
   const args = ['--root', s.root, 'create', '--bundle', bundle, id];
-  // (with `limits`: run by prlimit with them, e.g. --nofile=256:1024)
-  const p = limits.length ? run('prlimit', [...limits, entry, ...args], o) : run(entry, args, o);
+  // (with `wrap`: run by that command, e.g. prlimit --nofile=256:1024)
+  const p = wrap.length ? run(wrap[0], [...wrap.slice(1), entry, ...args], o) : run(entry, args, o);
   if (fd !== undefined) closeSync(fd);
   return p;
 }
@@ -436,7 +436,7 @@ needs(RT_GROUPS).test('resource limits: runc and the container\'s init have the 
   const createUnder = async (limits: string[], env: Record<string, string> = {}) => {
     const id = uid('lim');
     rmSync(limitsFile, { force: true });
-    const r = await create(s, bundle, id, { VK_LIMITS: limitsFile, ...env }, false, RUNTIME, limits);
+    const r = await create(s, bundle, id, { VK_LIMITS: limitsFile, ...env }, false, RUNTIME, ['prlimit', ...limits]);
     expect([r.exitCode, output(s, id)]).toEqual([0, '']);
     const runcCreate = readFileSync(limitsFile, 'utf8').split(/^(?=runc )/m).find((x) => / create /.test(x.split('\n')[0])) ?? '';
     const init = await initPid(s, id);
@@ -479,7 +479,7 @@ test('a server started by a caller with a small open files soft limit (24) serve
   const s = setup('srv-fds');
   const bundle = await makeBundle({ args: ['true'], annotations: cfs });
   const hard = limitOf(process.pid, 'Max open files')?.split(' ')[1] ?? '';
-  const limits = [`--nofile=24:${hard}`];
+  const limits = ['prlimit', `--nofile=24:${hard}`];
   const first = uid('sfds');
   expect((await create(s, bundle, first, {}, false, RUNTIME, limits)).exitCode).toBe(0);
   expect((await vk(['--root', s.root, 'delete', '--force', first], { env: s.env })).exitCode).toBe(0);
@@ -495,6 +495,24 @@ test('a server started by a caller with a small open files soft limit (24) serve
   }
   for (const id of ids) expect(leftovers(s.root, id)).toEqual([]);
 }, 90_000);
+
+needs(RT_GROUPS).test('credentials: a caller whose bounding set lacks CAP_SYS_NICE is the engine\'s, which runs without it: its fifo create fails as the engine\'s does (rolled back), the server never applies for it what it could not; a no_new_privs caller is the engine\'s too', async () => {
+  const { s, bundle, server } = await warmed('srv-creds', fifo, ['sleep', '30']);
+  const id = uid('screds');
+  const r = await create(s, bundle, id, {}, false, RUNTIME, ['setpriv', '--bounding-set', '-sys_nice', '--']);
+  expect([r.exitCode, output(s, id)]).toEqual([1, expect.stringMatching(/cannot set SCHED_FIFO .*not permitted.*rolled back \(container deleted\)/)]);
+  expect(lines(s.trace).at(-1)).toMatch(/^engine: other credentials \(creds=/);
+  expect(leftovers(s.root, id)).toEqual([]);
+  const nnp = uid('snnp');
+  const n = await create(s, bundle, nnp, {}, false, RUNTIME, ['setpriv', '--no-new-privs', '--']);
+  expect([n.exitCode, output(s, nnp), lines(s.trace).at(-1)]).toEqual([0, '', expect.stringMatching(/^engine: other credentials \(creds=/)]);
+  expect(policyOf(await initPid(s, nnp))).toMatch(/SCHED_FIFO/);
+  expect(engineServers(s.socket)).toEqual([server]);
+  // the same caller as the server's: served
+  const same = uid('ssame');
+  expect((await create(s, bundle, same)).exitCode).toBe(0);
+  expect(lines(s.trace).at(-1)).toBe('served');
+}, 60_000);
 
 test('six creates at once, all served, each with its policy', async () => {
   // cfs: six fifo containers would pass the node's RT budget (limits.rt_budget_percent)

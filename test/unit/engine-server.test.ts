@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { READ_VARIABLES, readEnv, type RuntimeEnv } from '../../src/env.js';
 import { parseArgv } from '../../src/oci/argv.js';
-import { Decoder, encode, otherContext, ownContext, parseEnd, parseRequest, PROTOCOL, rlimitsOf, type Request } from '../../src/serve/protocol.js';
+import { credentialsOf, Decoder, encode, otherContext, ownContext, parseEnd, parseRequest, PROTOCOL, rlimitsOf, type Request } from '../../src/serve/protocol.js';
 import { asCaller, callerEnv, identity, refusal, type Self } from '../../src/serve/server.js';
 
 /** /proc/self/limits as Linux 6.1 writes it */
@@ -26,6 +26,12 @@ Max realtime priority     0                    0
 Max realtime timeout      unlimited            unlimited            us        
 `;
 const RLIMITS = 'rlimits=u:u,u:u,u:u,8388608:u,0:u,u:u,96367:96367,*:4096,8388608:8388608,u:u,u:u,96367:96367,819200:819200,0:0,0:0,u:u';
+
+/** /proc/self/status, its lines that name credentials among others */
+const STATUS = ['Name:\tcat', 'Umask:\t0022', 'State:\tR (running)', 'Uid:\t0\t0\t0\t0', 'Gid:\t0\t0\t0\t0', 'FDSize:\t64',
+  'Groups:\t0 ', 'CapInh:\t0000000000000000', 'CapPrm:\t000001fffeffffff', 'CapEff:\t000001fffeffffff', 'CapBnd:\t000001fffeffffff',
+  'CapAmb:\t0000000000000000', 'NoNewPrivs:\t0', 'Seccomp:\t0', 'Seccomp_filters:\t0', 'Speculation_Store_Bypass:\tvulnerable', ''].join('\n');
+const CREDS = 'creds=0.0.0.0,0.0.0.0,0000000000000000,000001fffeffffff,000001fffeffffff,000001fffeffffff,0000000000000000,0,0,0';
 
 /** the Q payload as client/vkernel-client.c writes it */
 const q = (engine: string, cwd: string, context: string, argv: string[], env: string[], pid = '42') =>
@@ -95,8 +101,19 @@ describe('engine server protocol', () => {
   });
 
   test('the context is written as the client writes it', () => {
-    expect(ownContext(0o22, (ns) => `${ns}:[7]`, LIMITS)).toBe(`umask=022 mnt:[7] pid:[7] cgroup:[7] ${RLIMITS}`);
-    expect(ownContext(0o7, (ns) => `${ns}:[1]`, LIMITS)).toBe(`umask=007 mnt:[1] pid:[1] cgroup:[1] ${RLIMITS}`);
+    const own = { limits: LIMITS, status: STATUS, lsm: undefined };
+    expect(ownContext({ ...own, umask: 0o22, nsLink: (ns) => `${ns}:[7]` })).toBe(`umask=022 mnt:[7] pid:[7] cgroup:[7] ${RLIMITS} ${CREDS} lsm=-`);
+    expect(ownContext({ ...own, umask: 0o7, nsLink: (ns) => `${ns}:[1]` })).toBe(`umask=007 mnt:[1] pid:[1] cgroup:[1] ${RLIMITS} ${CREDS} lsm=-`);
+  });
+
+  test('credentials as the client writes them: uids, gids, capability sets, no_new_privs, seccomp in the kernel\'s order; the LSM label, spaces as _', () => {
+    expect(credentialsOf(STATUS, undefined)).toBe(`${CREDS} lsm=-`);
+    expect(credentialsOf(STATUS, '')).toBe(`${CREDS} lsm=-`);
+    expect(credentialsOf(STATUS, 'docker-default (enforce)\n')).toBe(`${CREDS} lsm=docker-default_(enforce)`);
+    // (a kernel before Seccomp_filters: one line fewer)
+    expect(credentialsOf(STATUS.replace(/^Seccomp_filters:.*\n/m, ''), 'unconfined\n')).toBe(`${CREDS.replace(/,0$/, '')} lsm=unconfined`);
+    const mine = credentialsOf(readFileSync('/proc/self/status', 'utf8'), undefined);
+    expect(mine).toMatch(/^creds=([0-9]+\.){3}[0-9]+,([0-9]+\.){3}[0-9]+,([0-9a-f]{16},){5}[01],[0-2](,[0-9]+)? lsm=-$/);
   });
 
   test('resource limits as the client writes them: soft:hard in RLIMIT_* order, u for unlimited, the open files\' soft limit * (the server\'s own is raised; runc, the client\'s child, has the caller\'s)', () => {
@@ -117,6 +134,8 @@ describe('engine server protocol', () => {
     expect(otherContext(ours.replace('umask=022', 'umask=077'), ours)).toBe('another umask (umask=077)');
     expect(otherContext(ours.replace('pid:[2]', 'pid:[9]'), ours)).toBe('another pid namespace (pid:[9])');
     expect(otherContext(ours.replace(',0:u,', ',0:0,'), ours)).toMatch(/^other resource limits \(rlimits=/);
+    expect(otherContext(`${ours} lsm=unconfined`, `${ours} lsm=-`)).toBe('other credentials (lsm=unconfined)');
+    expect(otherContext(`${ours} ${CREDS.replace(',0,0,0', ',1,0,0')}`, `${ours} ${CREDS}`)).toMatch(/^other credentials \(creds=/);
     // (a client that writes no limits: an older one)
     expect(otherContext('umask=022 mnt:[1] pid:[2] cgroup:[3]', ours)).toBe(`another context (umask=022 mnt:[1] pid:[2] cgroup:[3])`);
   });
