@@ -360,13 +360,13 @@ static void run(const char *p, size_t n, char *end, size_t endsz)
 	free(argv);
 }
 
-/* VALUE's words joined by SEP into OUT (at most N bytes with its NUL); its length */
+/* the words of VALUE's first line joined by SEP into OUT (N bytes with its NUL); its length */
 static size_t words(char *out, size_t n, const char *value, char sep)
 {
 	size_t at = 0;
 	int gap = 0;
 
-	for (; *value && at + 1 < n; value++) {
+	for (; *value && *value != '\n' && at + 1 < n; value++) {
 		if (isspace((unsigned char)*value)) {
 			gap = at > 0;
 			continue;
@@ -380,6 +380,24 @@ static size_t words(char *out, size_t n, const char *value, char sep)
 	return at;
 }
 
+/* PATH's first N-1 bytes at most into BUF, NUL-terminated (no stdio's buffer); how many */
+static size_t read_small(const char *path, char *buf, size_t n)
+{
+	size_t at = 0;
+	ssize_t got = 1;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	while (fd >= 0 && got > 0 && at + 1 < n) {
+		got = read(fd, buf + at, n - 1 - at);
+		if (got > 0)
+			at += (size_t)got;
+	}
+	if (fd >= 0)
+		close(fd);
+	buf[at] = 0;
+	return at;
+}
+
 /*
  * the credentials the engine would run with (an exec of it from our caller gets what ours got):
  * uids, gids, capability sets, no_new_privs and seccomp as /proc/self/status has them (each line's
@@ -390,12 +408,12 @@ static size_t credentials(char *out, size_t n)
 {
 	static const char *const keys[] = { "Uid:", "Gid:", "CapInh:", "CapPrm:", "CapEff:", "CapBnd:",
 					    "CapAmb:", "NoNewPrivs:", "Seccomp:", "Seccomp_filters:" };
-	char line[512];
+	char status[4096], *line;
 	size_t at, k, len;
-	FILE *f = fopen("/proc/self/status", "re");
 
 	at = (size_t)snprintf(out, n, " creds=");
-	while (f && at < n && fgets(line, sizeof(line), f)) {
+	read_small("/proc/self/status", status, sizeof(status));
+	for (line = status; *line && at < n; line++) {
 		for (k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
 			len = strlen(keys[k]);
 			if (strncmp(line, keys[k], len))
@@ -404,19 +422,18 @@ static size_t credentials(char *out, size_t n)
 				out[at++] = ',';
 			at += words(out + at, n - at, line + len, '.');
 		}
+		line = strchrnul(line, '\n');
+		if (!*line)
+			break;
 	}
-	if (f)
-		fclose(f);
 	if (at + 6 >= n)
 		return at;
 	at += (size_t)snprintf(out + at, n - at, " lsm=");
-	f = fopen("/proc/self/attr/current", "re");
-	if (!f || !fgets(line, sizeof(line), f) || !words(out + at, n - at, line, '_'))
+	if (!read_small("/proc/self/attr/current", status, sizeof(status)) ||
+	    !words(out + at, n - at, status, '_'))
 		at += (size_t)snprintf(out + at, n - at, "-");
 	else
 		at += strlen(out + at);
-	if (f)
-		fclose(f);
 	return at;
 }
 
