@@ -5,15 +5,18 @@ import { libcSymbols } from './libc-ffi.js';
  * Resource limits. The engine runs under bun, which raises its open files' soft limit to the hard
  * one (at most 2^20) when it starts; runc (and through a runc that hands its caller's on, the
  * container's init where config.json sets no RLIMIT_NOFILE) and every helper would inherit that
- * instead of the caller's. The launchers
- * (client/vkernel-client.c, bin/vkernel-runtime) name the caller's soft limit in
- * VKERNEL_CALLER_NOFILE when they exec the engine; the engine puts it back before it starts anything.
- * Not the server (vkernel-serve), which serves many calls at once with the fds that takes: runc,
- * whose limits the container's init inherits, is the client's child and has the caller's; the
- * helpers the server starts have its raised soft limit (serve/protocol.ts rlimitsOf).
+ * instead of the caller's. The launchers (client/vkernel-client.c, bin/vkernel-runtime) name the
+ * caller's soft limit in VKERNEL_CALLER_NOFILE when they exec the engine; the engine puts it back
+ * before it starts anything, when it is at least MIN_SOFT (the engine needs fds of its own: it
+ * failed at 4, where runc, whose Go raises its own, still works). Not the server (vkernel-serve),
+ * which serves many calls at once with the fds that takes: runc, whose limits the container's init
+ * inherits, is the client's child and has the caller's; the helpers the server starts have its
+ * raised soft limit (serve/protocol.ts rlimitsOf).
  */
 export const CALLER_NOFILE = 'VKERNEL_CALLER_NOFILE';
 const RLIMIT_NOFILE = 7;
+/** the least soft limit put back (measured: the engine creates with 8, fails with 4) */
+export const MIN_SOFT = 64n;
 const INFINITY = 0xffffffffffffffffn;
 
 /** /proc/self/limits's lines: name, soft and hard limit (as written: a number or `unlimited`) */
@@ -31,14 +34,14 @@ const value = (v: string): bigint | undefined => (v === 'unlimited' ? INFINITY :
 /**
  * the open files' limits to set (soft, hard) so that the soft one is the caller's (`caller`, from
  * VKERNEL_CALLER_NOFILE) again; undefined when it already is, or `caller` is not a number under ours
- * (bun only raises it)
+ * (bun only raises it), or is under MIN_SOFT
  */
 export function nofileToRestore(caller: string | undefined, procLimits: string): [bigint, bigint] | undefined {
   const line = limitLines(procLimits).find(([name]) => name === 'Max open files');
   const want = caller === undefined ? undefined : value(caller);
   const soft = line && value(line[1]);
   const hard = line && value(line[2]);
-  if (want === undefined || soft === undefined || hard === undefined || want >= soft) return undefined;
+  if (want === undefined || soft === undefined || hard === undefined || want >= soft || want < MIN_SOFT) return undefined;
   return [want, hard];
 }
 
