@@ -5,8 +5,9 @@ import { libcSymbols } from './libc-ffi.js';
  * Resource limits. The engine runs under bun, which raises its open files' soft limit to the hard
  * one (at most 2^20) when it starts; runc (and through a runc that hands its caller's on, the
  * container's init where config.json sets no RLIMIT_NOFILE) and every helper would inherit that
- * instead of the caller's. The launchers (client/vkernel-client.c, bin/vkernel-runtime) name the
- * caller's soft limit in VKERNEL_CALLER_NOFILE when they exec the engine; the engine puts it back
+ * instead of the caller's. The launchers name the caller's soft limit in VKERNEL_CALLER_NOFILE when
+ * they exec the engine (client/vkernel-client.c whenever it does; bin/vkernel-runtime for a create
+ * only, where runc create follows: its $(ulimit -Sn) is a fork); the engine puts it back
  * before it starts anything, when it is at least MIN_SOFT (the engine needs fds of its own: it
  * failed at 4, where runc, whose Go raises its own, still works). Not the server (vkernel-serve),
  * which serves many calls at once with the fds that takes: runc, whose limits the container's init
