@@ -15,7 +15,8 @@ import { libcSymbols } from './libc-ffi.js';
  * raised soft limit (serve/protocol.ts rlimitsOf).
  */
 export const CALLER_NOFILE = 'VKERNEL_CALLER_NOFILE';
-const RLIMIT_NOFILE = 7;
+/** RLIMIT_NOFILE: its number, and its index in /proc/self/limits's lines (RLIMIT_* order) */
+export const RLIMIT_NOFILE = 7;
 /** the least soft limit put back (measured: the engine creates with 8, fails with 4) */
 export const MIN_SOFT = 64n;
 const INFINITY = 0xffffffffffffffffn;

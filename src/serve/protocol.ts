@@ -1,4 +1,4 @@
-import { limitLines } from '../host/limits.js';
+import { limitLines, RLIMIT_NOFILE } from '../host/limits.js';
 
 /**
  * The engine server's messages (client/vkernel-client.c has the other end): one type byte, a 32-bit
@@ -94,9 +94,6 @@ export function parseEnd(payload: Buffer): RuncEnd {
 /** the R message's payload: argv, NUL-terminated each */
 export const runPayload = (argv: readonly string[]): string => argv.map((a) => `${a}\0`).join('');
 
-/** RLIMIT_NOFILE's index in RLIMIT_* order */
-const NOFILE = 7;
-
 /**
  * /proc/self/limits (`procLimits`) as the client writes its resource limits: `rlimits=` and soft:hard
  * per resource, in RLIMIT_* order (the kernel's lines), `u` for unlimited; the open files' soft limit
@@ -105,7 +102,7 @@ const NOFILE = 7;
  */
 export function rlimitsOf(procLimits: string): string {
   const v = (x = '?') => (x === 'unlimited' ? 'u' : x);
-  return `rlimits=${limitLines(procLimits).map(([, soft, hard], i) => `${i === NOFILE ? '*' : v(soft)}:${v(hard)}`).join(',')}`;
+  return `rlimits=${limitLines(procLimits).map(([, soft, hard], i) => `${i === RLIMIT_NOFILE ? '*' : v(soft)}:${v(hard)}`).join(',')}`;
 }
 
 /** the lines of /proc/self/status that name a process's credentials */
@@ -125,6 +122,9 @@ export function credentialsOf(status: string, lsm: string | undefined): string {
   return `creds=${lines.join(',')} lsm=${words(lsm?.split('\n')[0] ?? '', '_') || '-'}`;
 }
 
+/** the namespaces a context names, in its order */
+const NAMESPACES = ['mnt', 'pid', 'cgroup'];
+
 /** this process's own, as the server compares a caller's: what ownContext is made of */
 export interface OwnFacts {
   umask: number;
@@ -142,7 +142,7 @@ export interface OwnFacts {
  * credentials (credentialsOf), as the client writes its own
  */
 export function ownContext(o: OwnFacts): string {
-  return [`umask=${o.umask.toString(8).padStart(3, '0')}`, ...['mnt', 'pid', 'cgroup'].map(o.nsLink), rlimitsOf(o.limits), credentialsOf(o.status, o.lsm)].join(' ');
+  return [`umask=${o.umask.toString(8).padStart(3, '0')}`, ...NAMESPACES.map(o.nsLink), rlimitsOf(o.limits), credentialsOf(o.status, o.lsm)].join(' ');
 }
 
 /** what a caller's context has otherwise than `ours`: its first field that differs, named */
@@ -156,6 +156,6 @@ export function otherContext(theirs: string, ours: string): string | undefined {
   if (name === 'umask') return `another umask (${field})`;
   if (name === 'rlimits') return `other resource limits (${field})`;
   if (name === 'creds' || name === 'lsm') return `other credentials (${field})`;
-  if (['mnt', 'pid', 'cgroup'].includes(name)) return `another ${name} namespace (${field})`;
+  if (NAMESPACES.includes(name)) return `another ${name} namespace (${field})`;
   return `another context (${theirs})`;
 }

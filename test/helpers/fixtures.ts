@@ -114,13 +114,13 @@ export function tempRoot(): string {
   return mkdtempSync(join(tmpdir(), `vk-root-${process.pid}-`));
 }
 
-/** polls `fn` every `every` ms until it holds or `ms` have passed; whether it held at the end */
 /**
  * perl: makes its process a child subreaper (prctl PR_SET_CHILD_SUBREAPER, x86-64's syscall 157),
  * so that a container's init, orphaned when runc ends, becomes its child
  */
 export const PERL_SUBREAPER = 'syscall(157, 36, 1, 0, 0, 0) == 0 or die "prctl: $!";';
 
+/** polls `fn` every `every` ms until it holds or `ms` have passed; whether it held at the end */
 export async function until(fn: () => boolean | Promise<boolean>, ms = 10_000, every = 25): Promise<boolean> {
   for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, every))) if (await fn()) return true;
   return fn();
