@@ -1053,12 +1053,17 @@ static void own_home(char *home, size_t n)
 		*strrchr(home, '/') = 0;
 }
 
-/* create through this process's client mode: the sh launcher's create_call, without its sh */
-static int create_here(struct call *c, const char *engine_path, const char *self, int argc,
-		       char **argv)
+/*
+ * through this process's client mode: the sh launcher's client_call, without its sh. A create's
+ * config.json is scanned for a request (none: runc); a start or delete that comes here has work of
+ * ours (its marker)
+ */
+static int serve_here(struct call *c, const char *engine_path, const char *self, int argc,
+		      char **argv)
 {
 	static char scan[8192];
 	char **args = calloc((size_t)argc + 4, sizeof(*args));
+	int create = c->values == create_value_flags;
 
 	if (!args)
 		die("out of memory");
@@ -1066,10 +1071,28 @@ static int create_here(struct call *c, const char *engine_path, const char *self
 	args[0] = "vkernel-client";
 	args[1] = (char *)engine_path;
 	args[2] = (char *)c->runc;
-	args[3] = c->defaults || c->sets_only ? "" : scan;
+	args[3] = !create || c->defaults || c->sets_only ? "" : scan;
 	memcpy(args + 4, argv + 1, (size_t)(argc - 1) * sizeof(*args));
 	setenv("VKERNEL_RUNTIME_SELF", self, 1);
 	return client_main(argc + 3, args);
+}
+
+/*
+ * what the engine server serves (src/serve/server.ts): create; start with its marker
+ * (vkernel@<id>.start); delete of a container with our state beside runc's (vkernel@<id>.json). Not
+ * with a create's lock file there (a create still holding it, or killed holding it): the engine
+ */
+static int served(const struct call *c)
+{
+	if (c->help || !c->values)
+		return 0;
+	if (c->values == create_value_flags)
+		return 1;
+	if (marked(c->root, "vkernel@%s.lock", c->id))
+		return 0;
+	if (c->values == start_value_flags)
+		return marked(c->root, "vkernel@%s.start", c->id);
+	return c->values == delete_value_flags && marked(c->root, "vkernel@%s.json", c->id);
 }
 
 static int launcher_main(int argc, char **argv)
@@ -1128,10 +1151,9 @@ static int launcher_main(int argc, char **argv)
 	self = self_path(arg0);
 	if (!self)
 		self = sh;
-	if (c.values == create_value_flags && !c.help && !(how && !strcmp(how, "node")) &&
-	    !access(engine_path, X_OK)) {
+	if (served(&c) && !(how && !strcmp(how, "node")) && !access(engine_path, X_OK)) {
 		argv[0] = arg0;
-		return create_here(&c, engine_path, self, argc, argv);
+		return serve_here(&c, engine_path, self, argc, argv);
 	}
 	/* the sh launcher, told where it is and the path we were run by: it needs no readlink */
 	if (!env_home || !*env_home)

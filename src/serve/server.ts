@@ -15,11 +15,13 @@ import { listenUnix, type Connection, type ConnectionHandlers, type Listener } f
 import { Decoder, encode, otherContext, ownContext, parseEnd, parseRequest, runPayload, type Request, type RuncEnd } from './protocol.js';
 
 /**
- * `vkernel-serve`: the engine, started once and kept, serving `create` for client/vkernel-client.c
- * (the launcher's way for a create with a request). A create through the engine executable pays a
+ * `vkernel-serve`: the engine, started once and kept, serving client/vkernel-client.c: `create` (the
+ * launcher's way for a create with a request), and `start` and `delete` of a container with work of
+ * ours after runc's (its markers under --root: vkernel@<id>.start, e.g. the adaptive controller;
+ * vkernel@<id>.json, e.g. a helper to stop). A call through the engine executable pays a
  * JavaScript runtime's start-up and the evaluation of its modules (~25 ms here) before runc starts;
- * here that is paid once. Each call runs the same lifecycle code as the engine (lifecycle/create.ts)
- * with a Runtime whose runc calls are run by the client, as the client's children: runc must stay a
+ * here that is paid once. Each call runs the same lifecycle code as the engine (lifecycle/create.ts,
+ * start.ts, delete.ts) with a Runtime whose runc calls are run by the client, as the client's children: runc must stay a
  * descendant of the caller (containerd's shim reaps the container's init as a child subreaper),
  * with the caller's stdio, fds and signals. Anything this cannot serve exactly as the engine would
  * is answered "fallback" before anything changes, and the client execs the engine: another
@@ -86,15 +88,31 @@ export function refusal(req: Request, inv: Invocation, own: RuntimeEnv, self: Se
   if (comparable(theirs) !== comparable(own)) return 'another environment';
   // (the profiler, VKERNEL_PROFILE, only as the server's own: the environment is the same)
   if (theirs.testFault) return 'a test aid';
-  if (inv.command !== 'create' || inv.help || inv.version || helpRequested('create', inv.args)) return 'not a create';
-  const c = parseCommandArgs('create', inv.args);
-  if (Number(flagValue(c, 'preserve-fds') ?? 0) !== 0) return '--preserve-fds';
-  const bundle = flagValue(c, 'bundle', 'b');
+  const cmd = inv.command;
+  if (!isServed(cmd) || inv.help || inv.version || helpRequested(cmd, inv.args)) return 'not a create, start or delete';
+  const c = cmd === 'create' ? parseCommandArgs('create', inv.args) : undefined;
+  if (c && Number(flagValue(c, 'preserve-fds') ?? 0) !== 0) return '--preserve-fds';
+  const bundle = c && flagValue(c, 'bundle', 'b');
   for (const p of [bundle, inv.globals.root, inv.globals.log, inv.vkernelConfig]) {
     if (p !== undefined && !isAbsolute(p)) return `a relative path (${p})`;
   }
-  if (bundle === undefined) return 'no --bundle (the caller\'s directory)';
+  if (c && bundle === undefined) return 'no --bundle (the caller\'s directory)';
   return undefined;
+}
+
+/**
+ * the calls served: create (the launcher's for a request), and start and delete of a container with
+ * work of ours after runc's (the launcher's markers: vkernel@<id>.start, vkernel@<id>.json)
+ */
+const SERVED = ['create', 'start', 'delete'] as const;
+type Served = typeof SERVED[number];
+const isServed = (cmd: string | undefined): cmd is Served => (SERVED as readonly (string | undefined)[]).includes(cmd);
+
+/** the engine's lifecycle code for a served call */
+async function lifecycle(cmd: Served): Promise<(rt: Runtime) => Promise<number>> {
+  if (cmd === 'create') return (await import('../lifecycle/create.js')).create;
+  if (cmd === 'start') return (await import('../lifecycle/start.js')).start;
+  return (await import('../lifecycle/delete.js')).del;
 }
 
 /** one connection: its messages in, ours out */
@@ -140,9 +158,10 @@ class Channel {
 }
 
 /**
- * The engine's Runtime, but runc with the caller's stdio runs in the client. The caller gone, the
- * create itself ends (HolderGone: its lock file stays, as a killed engine's does); a later runc
- * call (the rollback's delete) runs here, with the server's stdio.
+ * The engine's Runtime, but runc with the caller's stdio runs in the client. The caller gone, its
+ * own runc call is not made (HolderGone: the call ends there, its lock file stays, as a killed
+ * engine's does); another runc call (a create's rollback: runc delete) runs here, with the
+ * server's stdio.
  */
 class ServedRuntime extends Runtime {
   /** runc's death by a signal, reported back as ours (the engine dies by it: src/cli/main.ts) */
@@ -159,7 +178,7 @@ class ServedRuntime extends Runtime {
   }
 
   override async inherit(argv: string[], fds: readonly (number | 'ignore')[] = []): Promise<number> {
-    if (this.channel.gone && argv[this.inv.runcGlobals.length] !== 'create') return super.inherit(argv, fds);
+    if (this.channel.gone && argv[this.inv.runcGlobals.length] !== this.inv.command) return super.inherit(argv, fds);
     // (the phase as the engine names it, measured here from R sent to S read: the socket's round trip too)
     const end = await timed(`runc ${argv[this.inv.runcGlobals.length] ?? ''} (client)`, () => this.channel.run([this.runc, ...argv]));
     if ('execError' in end) throw new Error(`cannot run ${this.runc}: ${end.execError}`);
@@ -191,7 +210,7 @@ async function serveCall(req: Request, ch: Channel, own: RuntimeEnv, self: Self,
     return;
   }
   ch.send('A');
-  profileCall('create', arrived);
+  profileCall(inv.command ?? '', arrived);
   const log = new Logger({ file: inv.globals.log, format: inv.globals.logFormat, debug: inv.globals.debug }, (t) => ch.send('E', t));
   let code: number;
   let rt: ServedRuntime | undefined;
@@ -200,7 +219,7 @@ async function serveCall(req: Request, ch: Channel, own: RuntimeEnv, self: Self,
     const config = await loadConfig(inv.vkernelConfig, own.configPath, own.lockDir);
     rt = new ServedRuntime(inv, log, runcBinary(inv, config?.runc, own.runc), config, asCaller(own, theirs), ch, kernel);
     rt.callerPid = req.pid;
-    code = await (await import('../lifecycle/create.js')).create(rt);
+    code = await (await lifecycle(inv.command as Served))(rt);
   } catch (e) {
     if (e instanceof HolderGone) return;
     log.error((e as Error).message);

@@ -34,7 +34,8 @@ function setup(name: string): Setup {
     // with VK_LIMITS: each run's command and resource limits appended to that file
     '[ -n "${VK_LIMITS:-}" ] && { echo "runc $*"; cat /proc/$$/limits; } >>"$VK_LIMITS"',
     'for a do',
-    '  [ "$a" = create ] || continue',
+    // (VK_GATE_CMD: the subcommand noted and held, create when unset)
+    '  [ "$a" = "${VK_GATE_CMD:-create}" ] || continue',
     '  tr "\\0" " " </proc/$PPID/cmdline >>"$VK_PARENTS"; echo >>"$VK_PARENTS"',
     // (held 20 s at most: a test that failed before opening the gate leaves no runc waiting)
     '  if [ -n "${VK_GATE:-}" ]; then echo $$ >"$VK_GATE.started"; i=0; while [ ! -e "$VK_GATE.go" ] && [ $i -lt 1000 ]; do sleep 0.02; i=$((i + 1)); done; fi',
@@ -373,6 +374,111 @@ needs(RT_GROUPS).test('a helper a served create starts (the adaptive controller)
   // (cfs: the adaptive container holds the node's RT budget)
   expect([(await create(s, await makeBundle({ args: ['true'], annotations: cfs }), next)).exitCode, output(s, next)]).toEqual([0, '']);
   expect(lines(s.trace).at(-1)).toBe('engine: no server (one started)');
+}, 60_000);
+
+const adaptive = { 'io.vkernel.sched.policy': 'adaptive' };
+/** the pid of a stored helper */
+const helperPid = (h: number | { pid: number }): number => (typeof h === 'number' ? h : h.pid);
+/** /proc/PID/stat's state and parent, undefined when there is no such process (a reaped one) */
+function procOf(pid: number): { state: string; ppid: number } | undefined {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return { state: f[0], ppid: Number(f[1]) };
+  } catch {
+    return undefined;
+  }
+}
+/** the children of `pid` that ended and are not reaped */
+const zombiesOf = (pid: number): number[] => readdirSync('/proc').map(Number).filter((p) => p > 0 && procOf(p)?.ppid === pid && procOf(p)?.state === 'Z');
+
+needs(RT_GROUPS).test('start and delete of a container with work of ours after runc\'s (adaptive: its controller) are served, with the engine\'s outcome: the controller started by the server, stopped and reaped at delete; nothing left', async () => {
+  const { s, bundle, server } = await warmed('srv-start-delete', adaptive, ['sleep', '30']);
+  /** create, start, delete through the entry point with `env`: the ways they went, the state and the controller after start */
+  const lifecycle = async (env: Record<string, string>) => {
+    const id = uid('ssd');
+    const e = { env: { ...s.env, ...env } };
+    expect((await create(s, bundle, id, env)).exitCode).toBe(0);
+    expect((await vk(['--root', s.root, 'start', id], e)).exitCode).toBe(0);
+    expect(await until(() => readState(s.root, id).helpers.adaptive !== undefined)).toBe(true);
+    const state = readState(s.root, id);
+    const ctl = helperPid(state.helpers.adaptive);
+    expect(readFileSync(`/proc/${ctl}/cmdline`, 'utf8').split('\0')).toContain('vkernel-adaptive');
+    const parent = procOf(ctl)?.ppid;
+    expect((await vk(['--root', s.root, 'delete', '--force', id], e)).exitCode).toBe(0);
+    // (gone, not a zombie: reaped by its parent, the server when it started it)
+    expect(await until(() => procOf(ctl) === undefined)).toBe(true);
+    expect(leftovers(s.root, id)).toEqual([]);
+    return { ways: lines(s.trace).slice(-3), parent, shape: { policy: state.policy, backend: state.backend, applied: state.applied.map((a) => a.name), helpers: Object.keys(state.helpers) } };
+  };
+  const served = await lifecycle({});
+  expect(served.ways).toEqual(['served', 'served', 'served']);
+  expect(served.parent).toBe(server);
+  const engine = await lifecycle({ VKERNEL_ENGINE_SOCKET: 'off' });
+  expect(engine.ways).toEqual(Array(3).fill('engine: VKERNEL_ENGINE_SOCKET=off'));
+  expect(engine.parent).not.toBe(server);
+  expect(served.shape).toEqual(engine.shape);
+  expect(zombiesOf(server)).toEqual([]);
+  expect(engineServers(s.socket)).toEqual([server]);
+}, 60_000);
+
+needs(RT_GROUPS).test('the caller of a served delete SIGKILLed while runc deletes: what a killed engine leaves (our state and the lock file); delete --force cleans; the server serves on', async () => {
+  const { s, bundle, server } = await warmed('srv-kill-delete', adaptive, ['sleep', '30']);
+  const id = uid('skd');
+  made.push({ root: s.root, id });
+  expect((await create(s, bundle, id)).exitCode).toBe(0);
+  expect((await vk(['--root', s.root, 'start', id], { env: s.env })).exitCode).toBe(0);
+  const p = vk(['--root', s.root, 'delete', '--force', id], { env: { ...s.env, VK_GATE: s.gate, VK_GATE_CMD: 'delete' }, stdin: 'ignore' });
+  expect(await until(() => existsSync(`${s.gate}.started`))).toBe(true);
+  // (runc's parent: the caller's process, the client: the call is served)
+  expect(lines(s.parents).at(-1)).toMatch(new RegExp(`^${RUNTIME} --root `));
+  process.kill(p.pid as number, 'SIGKILL');
+  // (then runc goes on: it holds the caller's stdio pipes, whose end the caller's result waits for)
+  expect(await until(() => procOf(p.pid as number)?.state !== 'S')).toBe(true);
+  writeFileSync(`${s.gate}.go`, '');
+  expect((await p).signal).toBe('SIGKILL');
+  // runc, orphaned, goes on and deletes the container; the server stops where the caller died
+  expect(await until(async () => (await runc(['--root', s.root, 'state', id])).exitCode !== 0)).toBe(true);
+  expect(await until(() => existsSync(join(s.root, `vkernel@${id}.lock`)))).toBe(true);
+  expect(existsSync(join(s.root, `vkernel@${id}.json`))).toBe(true);
+  const again = await vk(['--root', s.root, 'delete', '--force', id], { env: s.env });
+  expect([again.exitCode, again.stderr]).toEqual([0, '']);
+  expect(leftovers(s.root, id)).toEqual([]);
+  const next = uid('skdn');
+  made.push({ root: s.root, id: next });
+  expect((await create(s, await makeBundle({ args: ['true'], annotations: cfs }), next)).exitCode).toBe(0);
+  expect(lines(s.trace).at(-1)).toBe('served');
+  expect(engineServers(s.socket)).toEqual([server]);
+}, 60_000);
+
+needs(RT_GROUPS).test('the caller of a served delete SIGKILLed before runc runs (the server still stopping the controller): runc never deletes, as with a killed engine; delete --force cleans', async () => {
+  const { s, bundle, server } = await warmed('srv-kill-delete-early', adaptive, ['sleep', '30']);
+  const id = uid('ske');
+  made.push({ root: s.root, id });
+  expect((await create(s, bundle, id)).exitCode).toBe(0);
+  expect((await vk(['--root', s.root, 'start', id], { env: s.env })).exitCode).toBe(0);
+  expect(await until(() => readState(s.root, id).helpers.adaptive !== undefined)).toBe(true);
+  const ctl = helperPid(readState(s.root, id).helpers.adaptive);
+  // stopped, the controller cannot end on SIGTERM: the delete waits for it (up to 1 s, then kills it)
+  process.kill(ctl, 'SIGSTOP');
+  const p = vk(['--root', s.root, 'delete', '--force', id], { env: s.env, stdin: 'ignore' });
+  const sigterm = 1n << 14n;
+  const pending = () => (BigInt(`0x${/^ShdPnd:\s*([0-9a-f]+)/m.exec(readFileSync(`/proc/${ctl}/status`, 'utf8'))?.[1] ?? '0'}`) & sigterm) !== 0n;
+  expect(await until(pending)).toBe(true);
+  process.kill(p.pid as number, 'SIGKILL');
+  expect((await p).signal).toBe('SIGKILL');
+  // the server goes on stopping the controller, then ends the call where its caller died: the
+  // lock's flock dropped, its file left
+  expect(await until(() => procOf(ctl) === undefined)).toBe(true);
+  const lock = join(s.root, `vkernel@${id}.lock`);
+  expect(await until(async () => (await run('flock', ['-n', lock, 'true'])).exitCode === 0)).toBe(true);
+  expect(existsSync(lock)).toBe(true);
+  expect((await runc(['--root', s.root, 'state', id])).exitCode).toBe(0);
+  expect(existsSync(join(s.root, `vkernel@${id}.json`))).toBe(true);
+  const again = await vk(['--root', s.root, 'delete', '--force', id], { env: s.env });
+  expect([again.exitCode, again.stderr]).toEqual([0, '']);
+  expect(leftovers(s.root, id)).toEqual([]);
+  expect(zombiesOf(server)).toEqual([]);
+  expect(engineServers(s.socket)).toEqual([server]);
 }, 60_000);
 
 test('another environment: the engine serves the call and the server stays; a variable the engine does not read is no difference', async () => {

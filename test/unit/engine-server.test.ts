@@ -169,9 +169,18 @@ describe('what the server leaves to the engine (refusal)', () => {
     expect(why(req(['create', '--bundle', 'b', 'c1']))).toMatch(/relative path/);
     expect(why(req(['create', 'c1']))).toMatch(/no --bundle/);
     expect(why(req(['create', '--preserve-fds', '2', '--bundle', '/b', 'c1']))).toBe('--preserve-fds');
-    expect(why(req(['create', '--help']))).toBe('not a create');
-    expect(why(req(['start', 'c1']))).toBe('not a create');
-    expect(why(req(['--version']))).toBe('not a create');
+    expect(why(req(['create', '--help']))).toBe('not a create, start or delete');
+    expect(why(req(['delete', '-h']))).toBe('not a create, start or delete');
+    expect(why(req(['state', 'c1']))).toBe('not a create, start or delete');
+    expect(why(req(['--version']))).toBe('not a create, start or delete');
+    expect(why(req(['--root', 'rel', 'start', 'c1']))).toMatch(/relative path \(rel\)/);
+    expect(why(req(['--log', 'x.log', 'delete', '--force', 'c1']))).toMatch(/relative path \(x.log\)/);
+  });
+
+  test('start and delete (the launcher sends those with work of ours after runc\'s): served, with no bundle', () => {
+    expect(why(req(['--root', '/run/r', 'start', 'c1']))).toBeUndefined();
+    expect(why(req(['--root', '/run/r', 'delete', '--force', 'c1']))).toBeUndefined();
+    expect(why(req(['delete', 'c1']))).toBeUndefined();
   });
 
   test('the launcher the caller ran (VKERNEL_RUNTIME_SELF) is no difference: served, and its helpers are started by that launcher', () => {
