@@ -1,8 +1,9 @@
 // `npm run bench`: plain runc vs vkernel-runtime on the same bundle, in one run, through the C entry
 // point (dist/vkernel-runtime) where the build made it, and some rows through the sh launcher too.
 //   passthrough: `state` of a created container
-//   lifecycle:   create + start + delete of `true` (no vkernel request, then with policies),
-//                through the engine server (the launcher's way) and the engine executable
+//   lifecycle:   create + start + delete of `true` (no vkernel request, then with policies: cfs,
+//                fifo, adaptive, whose start and delete have work of ours too), through the engine
+//                server (the launcher's way) and the engine executable
 //   one call:    create alone with a request (the engine's cost per call: server vs executable), and
 //                the design's floor: the client and a server that does nothing (bench/lib/null-server.c),
 //                and that server in bun (null-server.mjs: bun's own part of a served call)
@@ -178,6 +179,14 @@ try {
   results.push(measure('vkernel-runtime create+start+delete, sched.policy=fifo (engine executable)', () => lifecycle(RUNTIME, fifo, OFF), runcLife));
 } catch (e) {
   console.log(`(fifo not measured: ${e.message})`);
+}
+// adaptive: its start and delete have work of ours (its controller), served as create is
+const adaptive = bundle({ 'io.vkernel.sched.policy': 'adaptive' });
+try {
+  results.push(measure('vkernel-runtime create+start+delete, sched.policy=adaptive (engine server)', () => lifecycle(RUNTIME, adaptive), runcLife));
+  results.push(measure('vkernel-runtime create+start+delete, sched.policy=adaptive (engine executable)', () => lifecycle(RUNTIME, adaptive, OFF), runcLife));
+} catch (e) {
+  console.log(`(adaptive not measured: ${e.message})`);
 }
 
 console.log(`median (p25-p75) of ${N} runs (create alone: ${CALL_RUNS}), ms, each row in turns with plain runc's same call; runc's median (p25-p75) in those turns, the ratio of the medians and their difference; paired: the median (p25-p75) of the turns' differences and a 95 % confidence interval of that median (CI: order statistics, no assumption of a distribution)`);
