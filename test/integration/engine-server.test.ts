@@ -402,7 +402,8 @@ needs(RT_GROUPS).test('start and delete of a container with work of ours after r
     expect(await until(() => readState(s.root, id).helpers.adaptive !== undefined)).toBe(true);
     const state = readState(s.root, id);
     const ctl = helperPid(state.helpers.adaptive);
-    expect(readFileSync(`/proc/${ctl}/cmdline`, 'utf8').split('\0')).toContain('vkernel-adaptive');
+    // (start returns once it is spawned: its command line is the controller's once its exec is done)
+    expect(await until(() => readFileSync(`/proc/${ctl}/cmdline`, 'utf8').split('\0').includes('vkernel-adaptive'))).toBe(true);
     const parent = procOf(ctl)?.ppid;
     expect((await vk(['--root', s.root, 'delete', '--force', id], e)).exitCode).toBe(0);
     // (gone, not a zombie: reaped by its parent, the server when it started it)
