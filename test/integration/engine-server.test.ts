@@ -75,6 +75,20 @@ const lines = (f: string): string[] => rawLines(f).map((l) => l.replace(/^served
 const TIMES = /^served: call ([0-9.]+) ms, before ([0-9.]+) ms, runc ([0-9.]+) ms \(([0-9]+)\), after ([0-9.]+) ms, in all ([0-9.]+) ms$/;
 const fifo = { 'io.vkernel.sched.policy': 'fifo' };
 const cfs = { 'io.vkernel.sched.policy': 'cfs' };
+const adaptive = { 'io.vkernel.sched.policy': 'adaptive' };
+/** the pid of a stored helper */
+const helperPid = (h: number | { pid: number }): number => (typeof h === 'number' ? h : h.pid);
+/** /proc/PID/stat's state and parent, undefined when there is no such process (a reaped one) */
+function procOf(pid: number): { state: string; ppid: number } | undefined {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return { state: f[0], ppid: Number(f[1]) };
+  } catch {
+    return undefined;
+  }
+}
+/** the children of `pid` that ended and are not reaped */
+const zombiesOf = (pid: number): number[] => readdirSync('/proc').map(Number).filter((p) => p > 0 && procOf(p)?.ppid === pid && procOf(p)?.state === 'Z');
 /**
  * create; its stdout and stderr in a file (a created container's init keeps runc's stdio open
  * until it runs: a pipe would not close) or, for a create that fails before runc, in pipes
@@ -219,6 +233,34 @@ test('bad input: the engine\'s error and status, from the server; nothing is cre
   expect([served.exitCode, noTime(served.stderr)]).toEqual([engine.exitCode, noTime(engine.stderr)]);
   expect(leftovers(s.root, id)).toEqual([]);
   expect(lines(s.parents)).toHaveLength(1); // the warm-up's: runc never ran for the bad one
+}, 60_000);
+
+test('a start or delete runc refuses (a marker left for a container runc does not know; a running container deleted without --force): runc\'s error and status, as the engine\'s; nothing changed', async () => {
+  const { s, bundle } = await warmed('srv-refused', adaptive, ['sleep', '30']);
+  const noTime = (t: string) => t.replace(/time="[^"]*"/g, 'time=T');
+  const both = async (args: string[]) => {
+    const served = await vk(['--root', s.root, ...args], { env: s.env });
+    const engine = await vk(['--root', s.root, ...args], { env: { ...s.env, VKERNEL_ENGINE_SOCKET: 'off' } });
+    expect(lines(s.trace).slice(-2)).toEqual(['served', 'engine: VKERNEL_ENGINE_SOCKET=off']);
+    expect(served.exitCode).not.toBe(0);
+    expect([served.exitCode, noTime(served.stdout), noTime(served.stderr)]).toEqual([engine.exitCode, noTime(engine.stdout), noTime(engine.stderr)]);
+    return served;
+  };
+  const ghost = uid('sghost');
+  writeFileSync(join(s.root, `vkernel@${ghost}.start`), '');
+  expect((await both(['start', ghost])).stderr).toMatch(/does not exist/);
+  rmSync(join(s.root, `vkernel@${ghost}.start`));
+  expect(leftovers(s.root, ghost)).toEqual([]);
+  const id = uid('srun');
+  made.push({ root: s.root, id });
+  expect((await create(s, bundle, id)).exitCode).toBe(0);
+  expect((await vk(['--root', s.root, 'start', id], { env: s.env })).exitCode).toBe(0);
+  const before = readState(s.root, id);
+  expect((await both(['delete', id])).stderr).toMatch(/running/);
+  // still running, with its controller and our state as they were
+  expect((await runc(['--root', s.root, 'state', id])).stdout).toMatch(/"status": "running"/);
+  expect(readState(s.root, id)).toEqual(before);
+  expect(procOf(helperPid(before.helpers.adaptive))?.state).not.toBe('Z');
 }, 60_000);
 
 /** a cfs create made by `call`, served and then through the engine executable (the same server warm for both) */
@@ -375,21 +417,6 @@ needs(RT_GROUPS).test('a helper a served create starts (the adaptive controller)
   expect([(await create(s, await makeBundle({ args: ['true'], annotations: cfs }), next)).exitCode, output(s, next)]).toEqual([0, '']);
   expect(lines(s.trace).at(-1)).toBe('engine: no server (one started)');
 }, 60_000);
-
-const adaptive = { 'io.vkernel.sched.policy': 'adaptive' };
-/** the pid of a stored helper */
-const helperPid = (h: number | { pid: number }): number => (typeof h === 'number' ? h : h.pid);
-/** /proc/PID/stat's state and parent, undefined when there is no such process (a reaped one) */
-function procOf(pid: number): { state: string; ppid: number } | undefined {
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return { state: f[0], ppid: Number(f[1]) };
-  } catch {
-    return undefined;
-  }
-}
-/** the children of `pid` that ended and are not reaped */
-const zombiesOf = (pid: number): number[] => readdirSync('/proc').map(Number).filter((p) => p > 0 && procOf(p)?.ppid === pid && procOf(p)?.state === 'Z');
 
 needs(RT_GROUPS).test('start and delete of a container with work of ours after runc\'s (adaptive: its controller) are served, with the engine\'s outcome: the controller started by the server, stopped and reaped at delete; nothing left', async () => {
   const { s, bundle, server } = await warmed('srv-start-delete', adaptive, ['sleep', '30']);
