@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * vkernel-client: the launcher's way to the engine server (src/serve/server.ts) for `create`.
- * Under any other name (dist/vkernel-runtime) the same program is the runtime's C entry point:
+ * vkernel-client: the launcher's way to the engine server (src/serve/server.ts) for `create`, and
+ * for `start` and `delete` of a container with work of ours after runc's. Under any other name (dist/vkernel-runtime) the same program is the runtime's C entry point:
  * launcher mode, at the end of this file.
  *
  *   vkernel-client ENGINE RUNC CONFIG ARG...
@@ -11,8 +11,8 @@
  * JSON \u escape (the launcher's old grep, without its process). Nothing: exec RUNC ARG..., as the
  * launcher would.
  *
- * A create with a vkernel request costs, through the engine executable, one JavaScript runtime's
- * start-up (~25 ms here) before runc even starts. The server is that engine, started once and
+ * A call through the engine executable costs one JavaScript runtime's start-up (~25 ms here)
+ * before runc even starts. The server is that engine, started once and
  * kept: this client sends it the call (argv, working directory, environment), and the server does
  * everything the engine would, except that every runc it would run with the caller's stdio is run
  * here, as this process's child: runc must be a descendant of the caller (containerd's shim reaps
@@ -713,8 +713,9 @@ static int client_main(int argc, char **argv)
  * Launcher mode (dist/vkernel-runtime, the same program under the runtime's name): the entry point
  * callers exec as they exec runc. It reads argv as bin/vkernel-runtime does and takes the calls
  * that need no more than that itself, without the sh launcher's exec of /bin/sh: the subcommands
- * the launcher never intercepts (to runc), create (this program's client mode, in this process),
- * and start and delete with none of the launcher's markers (to runc; a delete whose only marker
+ * the launcher never intercepts (to runc), create, and start and delete with their markers but no
+ * lock file (this program's client mode, in this process: served()), and start and delete with
+ * none of the launcher's markers (to runc; a delete whose only marker
  * is an RT group link once its budget is zeroed, as the sh launcher zeroes it); with --vkernel-set
  * among the global flags too (a create's policy: runc runs without them, as the engine would run
  * it, and a create takes them to the server). Everything else, and any case it is not sure of,
