@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * vkernel-client: the launcher's way to the engine server (src/serve/server.ts) for `create`, and
- * for `start` and `delete` of a container with work of ours after runc's. Under any other name (dist/vkernel-runtime) the same program is the runtime's C entry point:
- * launcher mode, at the end of this file.
+ * for `start` and `delete` of a container with work of ours after runc's. Under any other name
+ * (dist/vkernel-runtime) the same program is the runtime's C entry point: launcher mode, at the
+ * end of this file.
  *
  *   vkernel-client ENGINE RUNC CONFIG ARG...
  *
@@ -12,8 +13,8 @@
  * launcher would.
  *
  * A call through the engine executable costs one JavaScript runtime's start-up (~25 ms here)
- * before runc even starts. The server is that engine, started once and
- * kept: this client sends it the call (argv, working directory, environment), and the server does
+ * before runc even starts. The server is that engine, started once and kept: this client sends
+ * it the call (argv, working directory, environment), and the server does
  * everything the engine would, except that every runc it would run with the caller's stdio is run
  * here, as this process's child: runc must be a descendant of the caller (containerd's shim reaps
  * the container's init as a child subreaper), keep the caller's stdio and fds, and get the caller's
@@ -715,8 +716,8 @@ static int client_main(int argc, char **argv)
  * that need no more than that itself, without the sh launcher's exec of /bin/sh: the subcommands
  * the launcher never intercepts (to runc), create, and start and delete with their markers but no
  * lock file (this program's client mode, in this process: served()), and start and delete with
- * none of the launcher's markers (to runc; a delete whose only marker
- * is an RT group link once its budget is zeroed, as the sh launcher zeroes it); with --vkernel-set
+ * none of the launcher's markers (to runc; a delete whose only marker is an RT group link once its
+ * budget is zeroed, as the sh launcher zeroes it); with --vkernel-set
  * among the global flags too (a create's policy: runc runs without them, as the engine would run
  * it, and a create takes them to the server). Everything else, and any case it is not sure of,
  * goes to the sh launcher beside it (HOME/bin/vkernel-runtime) with the same argv, which decides

@@ -21,15 +21,15 @@ import { Decoder, encode, otherContext, ownContext, parseEnd, parseRequest, runP
  * vkernel@<id>.json, e.g. a helper to stop). A call through the engine executable pays a
  * JavaScript runtime's start-up and the evaluation of its modules (~25 ms here) before runc starts;
  * here that is paid once. Each call runs the same lifecycle code as the engine (lifecycle/create.ts,
- * start.ts, delete.ts) with a Runtime whose runc calls are run by the client, as the client's children: runc must stay a
- * descendant of the caller (containerd's shim reaps the container's init as a child subreaper),
- * with the caller's stdio, fds and signals. Anything this cannot serve exactly as the engine would
- * is answered "fallback" before anything changes, and the client execs the engine: another
- * environment than the server's (VKERNEL_*, PATH), umask, namespaces, resource limits or
- * credentials (uids, capabilities, no_new_privs, seccomp, LSM label: what the engine's work would be
- * allowed), socket activation fds, --preserve-fds, a
- * relative path the engine would resolve against the caller's directory, help, another executable
- * than the one this server runs (a new build: then the server also ends).
+ * start.ts, delete.ts) with a Runtime whose runc calls are run by the client, as the client's
+ * children: runc must stay a descendant of the caller (containerd's shim reaps the container's
+ * init as a child subreaper), with the caller's stdio, fds and signals. Anything this cannot serve
+ * exactly as the engine would is answered "fallback" before anything changes, and the client execs
+ * the engine: another environment than the server's (VKERNEL_*, PATH), umask, namespaces, resource
+ * limits or credentials (uids, capabilities, no_new_privs, seccomp, LSM label: what the engine's
+ * work would be allowed), socket activation fds, --preserve-fds, a relative path the engine would
+ * resolve against the caller's directory, help, another executable than the one this server runs
+ * (a new build: then the server also ends).
  *
  * The running kernel's facts (kernel/probe.ts probeKernel: its vkernel ABI, release, config) are
  * probed once per server; the cgroup mounts and sched_ext's state, which change while it runs, at
