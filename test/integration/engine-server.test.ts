@@ -449,12 +449,18 @@ needs(RT_GROUPS).test('start and delete of a container with work of ours after r
   expect(engineServers(s.socket)).toEqual([server]);
 }, 60_000);
 
-needs(RT_GROUPS).test('the caller of a served delete SIGKILLed while runc deletes: what a killed engine leaves (our state and the lock file); delete --force cleans; the server serves on', async () => {
-  const { s, bundle, server } = await warmed('srv-kill-delete', adaptive, ['sleep', '30']);
-  const id = uid('skd');
-  made.push({ root: s.root, id });
+/** a test's own setup and warm server, and an adaptive container (`sleep 30`) created and started through it, its controller recorded */
+async function startedAdaptive(name: string, prefix: string): Promise<{ s: Setup; server: number; id: string }> {
+  const { s, bundle, server } = await warmed(name, adaptive, ['sleep', '30']);
+  const id = uid(prefix);
   expect((await create(s, bundle, id)).exitCode).toBe(0);
   expect((await vk(['--root', s.root, 'start', id], { env: s.env })).exitCode).toBe(0);
+  expect(await until(() => readState(s.root, id).helpers.adaptive !== undefined)).toBe(true);
+  return { s, server, id };
+}
+
+needs(RT_GROUPS).test('the caller of a served delete SIGKILLed while runc deletes: what a killed engine leaves (our state and the lock file); delete --force cleans; the server serves on', async () => {
+  const { s, server, id } = await startedAdaptive('srv-kill-delete', 'skd');
   const p = vk(['--root', s.root, 'delete', '--force', id], { env: { ...s.env, VK_GATE: s.gate, VK_GATE_CMD: 'delete' }, stdin: 'ignore' });
   expect(await until(() => existsSync(`${s.gate}.started`))).toBe(true);
   // (runc's parent: the caller's process, the client: the call is served)
@@ -479,12 +485,7 @@ needs(RT_GROUPS).test('the caller of a served delete SIGKILLed while runc delete
 }, 60_000);
 
 needs(RT_GROUPS).test('the caller of a served delete SIGKILLed before runc runs (the server still stopping the controller): runc never deletes, as with a killed engine; delete --force cleans', async () => {
-  const { s, bundle, server } = await warmed('srv-kill-delete-early', adaptive, ['sleep', '30']);
-  const id = uid('ske');
-  made.push({ root: s.root, id });
-  expect((await create(s, bundle, id)).exitCode).toBe(0);
-  expect((await vk(['--root', s.root, 'start', id], { env: s.env })).exitCode).toBe(0);
-  expect(await until(() => readState(s.root, id).helpers.adaptive !== undefined)).toBe(true);
+  const { s, server, id } = await startedAdaptive('srv-kill-delete-early', 'ske');
   const ctl = helperPid(readState(s.root, id).helpers.adaptive);
   // stopped, the controller cannot end on SIGTERM: the delete waits for it (up to 1 s, then kills it)
   process.kill(ctl, 'SIGSTOP');
