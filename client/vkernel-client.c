@@ -705,7 +705,7 @@ static int client_main(int argc, char **argv)
 				close(fd);
 				fallback("the server ended the call before taking it");
 			}
-			die("the engine server went away during create (delete --force and gc clean up what is left)");
+			die("the engine server went away during the call (delete --force and gc clean up what is left)");
 		}
 	}
 }

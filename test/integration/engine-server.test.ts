@@ -459,6 +459,27 @@ async function startedAdaptive(name: string, prefix: string): Promise<{ s: Setup
   return { s, server, id };
 }
 
+needs(RT_GROUPS).test('the server SIGKILLed while runc runs a served start: the caller fails saying so; the container runs without its controller, as a killed engine leaves it; delete --force cleans', async () => {
+  const { s, bundle, server } = await warmed('srv-kill-server-start', adaptive, ['sleep', '30']);
+  const id = uid('skss');
+  expect((await create(s, bundle, id)).exitCode).toBe(0);
+  const p = vk(['--root', s.root, 'start', id], { env: { ...s.env, VK_GATE: s.gate, VK_GATE_CMD: 'start' }, stdin: 'ignore' });
+  expect(await until(() => existsSync(`${s.gate}.started`))).toBe(true);
+  // (runc's parent: the caller's process, the client: the call is served)
+  expect(lines(s.parents).at(-1)).toMatch(new RegExp(`^${RUNTIME} --root `));
+  process.kill(server, 'SIGKILL');
+  expect(await until(() => engineServers(s.socket).length === 0)).toBe(true);
+  writeFileSync(`${s.gate}.go`, '');
+  const r = await p;
+  expect([r.exitCode, r.stderr]).toEqual([1, expect.stringMatching(/engine server went away/)]);
+  // runc went on and started the container; nothing started its controller
+  expect((await runc(['--root', s.root, 'state', id])).stdout).toMatch(/"status": "running"/);
+  expect(readState(s.root, id).helpers.adaptive).toBeUndefined();
+  const del = await vk(['--root', s.root, 'delete', '--force', id], { env: s.env });
+  expect([del.exitCode, del.stderr]).toEqual([0, '']);
+  expect(leftovers(s.root, id)).toEqual([]);
+}, 60_000);
+
 needs(RT_GROUPS).test('the caller of a served delete SIGKILLed while runc deletes: what a killed engine leaves (our state and the lock file); delete --force cleans; the server serves on', async () => {
   const { s, server, id } = await startedAdaptive('srv-kill-delete', 'skd');
   const p = vk(['--root', s.root, 'delete', '--force', id], { env: { ...s.env, VK_GATE: s.gate, VK_GATE_CMD: 'delete' }, stdin: 'ignore' });
