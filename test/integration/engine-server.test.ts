@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { engineServers, leftovers, threadCpuMs, until, makeBundle, readState, REPO, stateFile, requireRoot, run, runc, RUNTIME, SH_LAUNCHER, tempRoot, uid, vk, PERL_SUBREAPER } from '../helpers/fixtures.js';
 import { needs, RT_GROUPS } from '../helpers/prereq.js';
-import { startTime } from '../../src/store/proc.js';
+import { procStat, startTime, statFields } from '../../src/store/proc.js';
 
 /**
  * The engine server (src/serve/server.ts) and its client (client/vkernel-client.c): a create with a
@@ -80,12 +80,10 @@ const adaptive = { 'io.vkernel.sched.policy': 'adaptive' };
 const helperPid = (h: number | { pid: number }): number => (typeof h === 'number' ? h : h.pid);
 /** /proc/PID/stat's state and parent, undefined when there is no such process (a reaped one) */
 function procOf(pid: number): { state: string; ppid: number } | undefined {
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return { state: f[0], ppid: Number(f[1]) };
-  } catch {
-    return undefined;
-  }
+  const stat = procStat(pid);
+  if (stat === undefined) return undefined;
+  const [state, ppid] = statFields(stat, 3, 4);
+  return { state, ppid: Number(ppid) };
 }
 /** the children of `pid` that ended and are not reaped */
 const zombiesOf = (pid: number): number[] => readdirSync('/proc').map(Number).filter((p) => p > 0 && procOf(p)?.ppid === pid && procOf(p)?.state === 'Z');
