@@ -31,10 +31,11 @@
  * from main().
  *
  * Messages, both ways: one type byte, a 32-bit little-endian length, the payload.
- *   to the server:   Q  "vkernel-serve-1\0" engine\0 cwd\0 context\0 pid\0 argc\0 arg\0... env\0...
- *                       (context: umask, namespaces, rlimits and credentials, which the server's
- *                       must equal; pid: ours, the owner the container's state records while the
- *                       call runs; env: the variables the engine reads, engine_reads())
+ *   to the server:   Q  "vkernel-serve-2\0" engine\0 cwd\0 argc\0 arg\0... env\0...
+ *                       (env: the variables the engine reads, engine_reads(). Nothing of who we
+ *                       are: the server takes our pid from the kernel, the socket's peer, and
+ *                       reads our umask, namespaces, resource limits and credentials, which its
+ *                       own must equal, from /proc/<pid>: src/serve/caller.ts)
  *                    S  runc's end: "e:<exit code>", "s:<signal>", or "x:<why exec failed>"
  *   from the server: A  taken (before anything is changed: an end before A is a fallback)
  *                    F  fallback (payload: why, for --debug readers; not printed)
@@ -63,7 +64,7 @@
 
 #include "launcher-flags.h"
 
-#define PROTOCOL "vkernel-serve-1"
+#define PROTOCOL "vkernel-serve-2"
 #define DEFAULT_SOCKET "/run/vkernel-runtime/engine.sock"
 #define MAX_MESSAGE (16u << 20)
 
@@ -361,123 +362,6 @@ static void run(const char *p, size_t n, char *end, size_t endsz)
 	free(argv);
 }
 
-/* the words of VALUE's first line joined by SEP into OUT (N bytes with its NUL); its length */
-static size_t words(char *out, size_t n, const char *value, char sep)
-{
-	size_t at = 0;
-	int gap = 0;
-
-	for (; *value && *value != '\n' && at + 1 < n; value++) {
-		if (isspace((unsigned char)*value)) {
-			gap = at > 0;
-			continue;
-		}
-		if (gap && at + 2 < n)
-			out[at++] = sep;
-		gap = 0;
-		out[at++] = *value;
-	}
-	out[at] = 0;
-	return at;
-}
-
-/* PATH's first N-1 bytes at most into BUF, NUL-terminated (no stdio's buffer); how many */
-static size_t read_small(const char *path, char *buf, size_t n)
-{
-	size_t at = 0;
-	ssize_t got = 1;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	while (fd >= 0 && got > 0 && at + 1 < n) {
-		got = read(fd, buf + at, n - 1 - at);
-		if (got > 0)
-			at += (size_t)got;
-	}
-	if (fd >= 0)
-		close(fd);
-	buf[at] = 0;
-	return at;
-}
-
-/*
- * the credentials the engine would run with (an exec of it from our caller gets what ours got):
- * uids, gids, capability sets, no_new_privs and seccomp as /proc/self/status has them (each line's
- * words joined by '.', the lines by ','), and the LSM label ('-' where there is none); as
- * src/serve/protocol.ts credentialsOf writes the server's
- */
-static size_t credentials(char *out, size_t n)
-{
-	static const char *const keys[] = { "Uid:", "Gid:", "CapInh:", "CapPrm:", "CapEff:", "CapBnd:",
-					    "CapAmb:", "NoNewPrivs:", "Seccomp:", "Seccomp_filters:" };
-	char status[4096], *line;
-	size_t at, k, len;
-
-	at = (size_t)snprintf(out, n, " creds=");
-	read_small("/proc/self/status", status, sizeof(status));
-	for (line = status; *line && at < n; line++) {
-		for (k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
-			len = strlen(keys[k]);
-			if (strncmp(line, keys[k], len))
-				continue;
-			if (out[at - 1] != '=' && at + 1 < n)
-				out[at++] = ',';
-			at += words(out + at, n - at, line + len, '.');
-		}
-		line = strchrnul(line, '\n');
-		if (!*line)
-			break;
-	}
-	if (at + 6 >= n)
-		return at;
-	at += (size_t)snprintf(out + at, n - at, " lsm=");
-	if (!read_small("/proc/self/attr/current", status, sizeof(status)) ||
-	    !words(out + at, n - at, status, '_'))
-		at += (size_t)snprintf(out + at, n - at, "-");
-	else
-		at += strlen(out + at);
-	return at;
-}
-
-/*
- * what the server's own must equal: the umask, the namespaces paths and pids are read in, and the
- * resource limits what it starts inherits (soft:hard per resource in RLIMIT_* order, u for
- * unlimited; the open files' soft limit as *: runc, our child, has ours, and the server's own is
- * raised for the calls it serves at once), and the credentials the engine would have; as
- * src/serve/protocol.ts ownContext writes the server's
- */
-static void context(char *out, size_t n)
-{
-	static const char *const ns[] = { "mnt", "pid", "cgroup" };
-	char link[64], target[64], soft[24], hard[24];
-	mode_t mask = umask(0);
-	struct rlimit lim;
-	size_t i, at;
-
-	umask(mask);
-	at = (size_t)snprintf(out, n, "umask=%03o", (unsigned int)mask);
-	for (i = 0; i < sizeof(ns) / sizeof(ns[0]) && at < n; i++) {
-		ssize_t len;
-
-		snprintf(link, sizeof(link), "/proc/self/ns/%s", ns[i]);
-		len = readlink(link, target, sizeof(target) - 1);
-		target[len > 0 ? len : 0] = 0;
-		at += (size_t)snprintf(out + at, n - at, " %s", target);
-	}
-	/* (Linux's 16 resources since 2.6.25, as /proc/self/limits lists them: not the libc's count) */
-	for (i = 0; i < 16 && at < n; i++) {
-		if (getrlimit((int)i, &lim)) {
-			lim.rlim_cur = 0;
-			lim.rlim_max = 0;
-		}
-		limit_text(soft, sizeof(soft), lim.rlim_cur);
-		limit_text(hard, sizeof(hard), lim.rlim_max);
-		at += (size_t)snprintf(out + at, n - at, "%s%s:%s", i ? "," : " rlimits=",
-				       i == RLIMIT_NOFILE ? "*" : soft, hard);
-	}
-	if (at < n)
-		credentials(out + at, n - at);
-}
-
 /* whether PID's cgroup is UNIT's scope (a line of /proc/PID/cgroup ends in /UNIT.scope) */
 static int in_scope(pid_t pid, const char *unit)
 {
@@ -596,7 +480,7 @@ static int client_main(int argc, char **argv)
 	const char *path = getenv("VKERNEL_ENGINE_SOCKET");
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	struct buf q = { 0 };
-	char cwd[4096], ctx[1024], count[16], end[256], type, *msg = NULL;
+	char cwd[4096], count[16], end[256], type, *msg = NULL;
 	size_t n = 0;
 	int fd, i, taken = 0;
 	double t = now_ms();
@@ -637,10 +521,7 @@ static int client_main(int argc, char **argv)
 	put_str(&q, PROTOCOL);
 	put_str(&q, engine);
 	put_str(&q, cwd);
-	context(ctx, sizeof(ctx));
-	put_str(&q, ctx);
-	snprintf(count, sizeof(count), "%d", (int)getpid());
-	put_str(&q, count);
+	/* (who we are, and what we may do, the server reads from the kernel: src/serve/caller.ts) */
 	snprintf(count, sizeof(count), "%d", argc - 4);
 	put_str(&q, count);
 	for (i = 4; i < argc; i++)

@@ -56,7 +56,7 @@ static void send_msg(int fd, char type, const char *p, uint32_t n)
 		perror("null-server: write");
 }
 
-/* Q: protocol, engine, cwd, context, pid, argc, argv..., environment...: R is runc and that argv */
+/* Q: protocol, engine, cwd, argc, argv..., environment...: R is runc and that argv */
 static void serve(int fd)
 {
 	char type, *q = NULL, *end = NULL, *run = NULL;
@@ -73,9 +73,9 @@ static void serve(int fd)
 	for (field = 0; at < n; field++) {
 		size_t l = strlen(q + at) + 1;
 
-		if (field == 5) {
+		if (field == 3) {
 			argc = atoi(q + at);
-		} else if (field > 5 && field <= 5 + argc) {
+		} else if (field > 3 && field <= 3 + argc) {
 			memcpy(run + len, q + at, l);
 			len += (uint32_t)l;
 		}

@@ -10,7 +10,9 @@
  */
 import { unlinkSync } from 'node:fs';
 import { listenUnix } from '../../src/serve/listen.ts';
-import { Decoder, encode, runPayload } from '../../src/serve/protocol.ts';
+import { Decoder, encode, parseRequest, runPayload } from '../../src/serve/protocol.ts';
+
+const NONE = new Set();
 
 const path = process.argv[2];
 try { unlinkSync(path); } catch { /* none */ }
@@ -20,10 +22,9 @@ await listenUnix(path, (conn) => {
     data(chunk) {
       for (const m of dec.push(chunk)) {
         if (m.type === 'Q') {
-          // protocol, engine, cwd, context, pid, argc, argv..., environment...
-          const fields = m.payload.toString('latin1').split('\0');
+          const { argv } = parseRequest(m.payload, NONE); // (of the environment: nothing)
           conn.write(encode('A'));
-          conn.write(encode('R', runPayload(['runc', ...fields.slice(6, 6 + Number(fields[5]))])));
+          conn.write(encode('R', runPayload(['runc', ...argv])));
         } else if (m.type === 'S') {
           conn.write(encode('X', 'e:0'));
           conn.end();

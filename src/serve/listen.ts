@@ -8,6 +8,8 @@
 
 /** one accepted connection */
 export interface Connection {
+  /** its file descriptor, where the socket layer tells it (Bun's; node:net's: undefined) */
+  readonly fd?: number;
   /** sends bytes after those sent before (kept here while the peer does not read) */
   write(bytes: Buffer): void;
   /** closes the connection once everything written has been sent */
@@ -32,6 +34,7 @@ export type Accept = (c: Connection) => ConnectionHandlers;
 
 /** the part of Bun's socket API used here */
 interface BunSocket {
+  readonly fd: number;
   write(bytes: Uint8Array): number;
   end(): void;
   terminate(): void;
@@ -56,8 +59,11 @@ export class BunConnection implements Connection {
   private ending = false;
   handlers?: ConnectionHandlers;
   closed = false;
+  readonly fd?: number;
 
-  constructor(private readonly socket: Pick<BunSocket, 'write' | 'end' | 'terminate'>) {}
+  constructor(private readonly socket: Pick<BunSocket, 'write' | 'end' | 'terminate'> & Partial<Pick<BunSocket, 'fd'>>) {
+    this.fd = socket.fd;
+  }
 
   write(bytes: Buffer): void {
     if (this.closed || this.ending) return;

@@ -1,11 +1,9 @@
-import { limitLines, RLIMIT_NOFILE } from '../host/limits.js';
-
 /**
  * The engine server's messages (client/vkernel-client.c has the other end): one type byte, a 32-bit
  * little-endian length, the payload. The request's fields are NUL-terminated strings (argv and the
  * environment cannot hold a NUL), so nothing is escaped or quoted anywhere.
  */
-export const PROTOCOL = 'vkernel-serve-1';
+export const PROTOCOL = 'vkernel-serve-2';
 /** a message longer than this ends the connection (the client's limit too) */
 export const MAX_MESSAGE = 16 << 20;
 
@@ -37,14 +35,11 @@ export class Decoder {
   }
 }
 
-export interface Request {
+/** a call as the client sends it (the Q message) */
+export interface Wire {
   /** the engine executable the client would exec instead */
   engine: string;
   cwd: string;
-  /** the caller's umask and namespaces (ownContext's form) */
-  context: string;
-  /** the client's pid (the caller: the owner our state records) */
-  pid: number;
   /** the caller's argv after the program name */
   argv: string[];
   /** the caller's environment (what parseRequest kept of it) */
@@ -52,18 +47,27 @@ export interface Request {
 }
 
 /**
- * the Q message's payload: protocol, engine, cwd, context, pid, argc, argv..., NAME=value...; of the
- * environment only the variables `keep` names, when given (a caller's environment can hold
- * hundreds: npm's, a CI's; each kept one is a property made)
+ * a call with its caller as the kernel names it (serve/caller.ts): not what the client says of
+ * itself, which any process able to connect could make up
  */
-export function parseRequest(payload: Buffer, keep?: ReadonlySet<string>): Request {
+export interface Request extends Wire {
+  /** the caller's umask, namespaces, resource limits and credentials (contextOf's form) */
+  context: string;
+  /** the caller's pid (the owner our state records) */
+  pid: number;
+}
+
+/**
+ * the Q message's payload: protocol, engine, cwd, argc, argv..., NAME=value...; of the environment
+ * only the variables `keep` names, when given (a caller's environment can hold hundreds: npm's, a
+ * CI's; each kept one is a property made)
+ */
+export function parseRequest(payload: Buffer, keep?: ReadonlySet<string>): Wire {
   const fields = payload.toString('utf8').split('\0');
   if (fields.pop() !== '') throw new Error('request not NUL-terminated');
-  const [protocol, engine, cwd, context, pidText, count] = fields;
-  const HEAD = 6;
+  const [protocol, engine, cwd, count] = fields;
+  const HEAD = 4;
   if (protocol !== PROTOCOL) throw new Error(`protocol ${JSON.stringify(protocol)}, not ${PROTOCOL}`);
-  const pid = Number(pidText);
-  if (!Number.isInteger(pid) || pid <= 0) throw new Error(`bad pid ${JSON.stringify(pidText)}`);
   const argc = Number(count);
   if (!Number.isInteger(argc) || argc < 0 || argc > fields.length - HEAD) throw new Error(`bad argument count ${JSON.stringify(count)}`);
   // last to first, so that the first of a name wins (as getenv finds it); no prototype, so that any
@@ -76,7 +80,7 @@ export function parseRequest(payload: Buffer, keep?: ReadonlySet<string>): Reque
     const name = kv.slice(0, eq);
     if (!keep || keep.has(name)) env[name] = kv.slice(eq + 1);
   }
-  return { engine: engine ?? '', cwd: cwd ?? '', context: context ?? '', pid, argv: fields.slice(HEAD, HEAD + argc), env };
+  return { engine: engine ?? '', cwd: cwd ?? '', argv: fields.slice(HEAD, HEAD + argc), env };
 }
 
 /** how the client's runc ended (the S message): an exit code, a signal, or an exec failure */
@@ -93,69 +97,3 @@ export function parseEnd(payload: Buffer): RuncEnd {
 
 /** the R message's payload: argv, NUL-terminated each */
 export const runPayload = (argv: readonly string[]): string => argv.map((a) => `${a}\0`).join('');
-
-/**
- * /proc/self/limits (`procLimits`) as the client writes its resource limits: `rlimits=` and soft:hard
- * per resource, in RLIMIT_* order (the kernel's lines), `u` for unlimited; the open files' soft limit
- * as `*`: the server's is bun's (raised to the hard one, for the calls it serves at once), runc is
- * run by the client with the caller's, and the helpers the server starts may have more
- */
-export function rlimitsOf(procLimits: string): string {
-  const v = (x = '?') => (x === 'unlimited' ? 'u' : x);
-  return `rlimits=${limitLines(procLimits).map(([, soft, hard], i) => `${i === RLIMIT_NOFILE ? '*' : v(soft)}:${v(hard)}`).join(',')}`;
-}
-
-/** the lines of /proc/self/status that name a process's credentials */
-const CREDENTIALS = new Set(['Uid', 'Gid', 'CapInh', 'CapPrm', 'CapEff', 'CapBnd', 'CapAmb', 'NoNewPrivs', 'Seccomp', 'Seccomp_filters']);
-const words = (s: string, sep: string) => s.trim().split(/\s+/).filter(Boolean).join(sep);
-
-/**
- * the credentials the engine runs with, as the client writes its own: uids, gids, capability sets,
- * no_new_privs and seccomp from /proc/self/status (`status`; each line's words joined by '.', the
- * lines by ','), and the LSM label (/proc/self/attr/current; undefined or empty: none, '-')
- */
-export function credentialsOf(status: string, lsm: string | undefined): string {
-  const lines = status.split('\n').flatMap((l) => {
-    const colon = l.indexOf(':');
-    return colon > 0 && CREDENTIALS.has(l.slice(0, colon)) ? [words(l.slice(colon + 1), '.')] : [];
-  });
-  return `creds=${lines.join(',')} lsm=${words(lsm?.split('\n')[0] ?? '', '_') || '-'}`;
-}
-
-/** the namespaces a context names, in its order */
-const NAMESPACES = ['mnt', 'pid', 'cgroup'];
-
-/** this process's own, as the server compares a caller's: what ownContext is made of */
-export interface OwnFacts {
-  umask: number;
-  nsLink: (name: string) => string;
-  /** /proc/self/limits */
-  limits: string;
-  /** /proc/self/status */
-  status: string;
-  /** /proc/self/attr/current (undefined: no LSM) */
-  lsm: string | undefined;
-}
-
-/**
- * this process's umask, mount, pid and cgroup namespaces, resource limits (rlimitsOf) and
- * credentials (credentialsOf), as the client writes its own
- */
-export function ownContext(o: OwnFacts): string {
-  return [`umask=${o.umask.toString(8).padStart(3, '0')}`, ...NAMESPACES.map(o.nsLink), rlimitsOf(o.limits), credentialsOf(o.status, o.lsm)].join(' ');
-}
-
-/** what a caller's context has otherwise than `ours`: its first field that differs, named */
-export function otherContext(theirs: string, ours: string): string | undefined {
-  if (theirs === ours) return undefined;
-  const a = theirs.split(' ');
-  const b = ours.split(' ');
-  const i = a.findIndex((f, k) => f !== b[k]);
-  const field = i < 0 ? '' : a[i];
-  const name = field.split(/[:=]/)[0];
-  if (name === 'umask') return `another umask (${field})`;
-  if (name === 'rlimits') return `other resource limits (${field})`;
-  if (name === 'creds' || name === 'lsm') return `other credentials (${field})`;
-  if (NAMESPACES.includes(name)) return `another ${name} namespace (${field})`;
-  return `another context (${theirs})`;
-}

@@ -1,4 +1,4 @@
-import { chmodSync, closeSync, mkdirSync, openSync, readFileSync, readlinkSync, statSync, unlinkSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync, statSync, unlinkSync } from 'node:fs';
 import { dirname, isAbsolute } from 'node:path';
 import { READ_VARIABLES, readEnv, type RuntimeEnv } from '../env.js';
 import { Logger } from '../log/logger.js';
@@ -11,8 +11,11 @@ import { fileLocker } from '../store/flock.js';
 import { HolderGone } from '../store/lock.js';
 import { flushProfile, profileCall, timed } from '../profile.js';
 import { Runtime } from '../lifecycle/runtime.js';
+import { peerReader } from '../host/peer-cred.js';
+import { callerOf } from './caller.js';
+import { contextOf, otherContext, procFacts } from './context.js';
 import { listenUnix, type Connection, type ConnectionHandlers, type Listener } from './listen.js';
-import { Decoder, encode, otherContext, ownContext, parseEnd, parseRequest, runPayload, type Request, type RuncEnd } from './protocol.js';
+import { Decoder, encode, parseEnd, parseRequest, runPayload, type Request, type RuncEnd, type Wire } from './protocol.js';
 
 /**
  * `vkernel-serve`: the engine, started once and kept, serving client/vkernel-client.c: `create` (the
@@ -29,7 +32,9 @@ import { Decoder, encode, otherContext, ownContext, parseEnd, parseRequest, runP
  * limits or credentials (uids, capabilities, no_new_privs, seccomp, LSM label: what the engine's
  * work would be allowed), socket activation fds, --preserve-fds, a relative path the engine would
  * resolve against the caller's directory, help, another executable than the one this server runs
- * (a new build: then the server also ends).
+ * (a new build: then the server also ends). The caller's pid and context are the kernel's and
+ * /proc's (caller.ts: the socket's peer), not the client's word: a caller that could make them up
+ * would have its call done with the server's privileges.
  *
  * The running kernel's facts (kernel/probe.ts probeKernel: its vkernel ABI, release, config) are
  * probed once per server; the cgroup mounts and sched_ext's state, which change while it runs, at
@@ -71,7 +76,7 @@ const comparable = (e: RuntimeEnv): string =>
   JSON.stringify({ ...e, listenFds: 0, listenPid: undefined, selfPath: undefined, self: undefined, own: notSelf(e) });
 
 /** the caller's environment as the engine it would exec reads it */
-export const callerEnv = (req: Request, self: Pick<Self, 'engine'>): RuntimeEnv => readEnv(req.env, self.engine, undefined);
+export const callerEnv = (req: Pick<Wire, 'env'>, self: Pick<Self, 'engine'>): RuntimeEnv => readEnv(req.env, self.engine, undefined);
 
 /** the server's environment with the caller's launcher (`theirs`: callerEnv), as the caller's engine would have it */
 export const asCaller = (own: RuntimeEnv, theirs: RuntimeEnv): RuntimeEnv =>
@@ -236,13 +241,10 @@ export async function serve(o: ServeOptions, own: RuntimeEnv = readEnv()): Promi
   const engine = process.execPath;
   const mask = process.umask(0o22); // read: set and put back
   process.umask(mask);
-  let lsm: string | undefined;
-  try { lsm = readFileSync('/proc/self/attr/current', 'utf8'); } catch { /* no LSM */ }
-  const context = ownContext({
-    umask: mask, nsLink: (ns) => readlinkSync(`/proc/self/ns/${ns}`),
-    limits: readFileSync('/proc/self/limits', 'utf8'), status: readFileSync('/proc/self/status', 'utf8'), lsm,
-  });
-  const self = { engine, identity: identity(engine), context };
+  // ours as a caller's is read (caller.ts): the same files, the same function
+  const self = { engine, identity: identity(engine), context: contextOf(procFacts('/proc/self')) };
+  // who connected, from the kernel (under node, which has no FFI: no one, and every call goes to the engine)
+  const peerOf = await peerReader();
   // once per server: the running kernel does not change under it
   const kernel = probeKernel();
   mkdirSync(dirname(o.socket), { recursive: true, mode: 0o700 });
@@ -264,6 +266,7 @@ export async function serve(o: ServeOptions, own: RuntimeEnv = readEnv()): Promi
     }
     active++;
     clearTimeout(idle);
+    const accepted = performance.now();
     const ch = new Channel(conn);
     const dec = new Decoder();
     let served = false;
@@ -282,7 +285,10 @@ export async function serve(o: ServeOptions, own: RuntimeEnv = readEnv()): Promi
           served = true;
           let req: Request;
           try {
-            req = parseRequest(m.payload, READ_VARIABLES);
+            const wire = parseRequest(m.payload, READ_VARIABLES);
+            const caller = callerOf(conn.fd === undefined ? undefined : peerOf?.(conn.fd), performance.now() - accepted);
+            if (typeof caller === 'string') throw new Error(caller);
+            req = { ...wire, ...caller };
           } catch (e) {
             ch.send('F', (e as Error).message);
             ch.end();

@@ -671,6 +671,57 @@ needs(RT_GROUPS).test('credentials: a caller whose bounding set lacks CAP_SYS_NI
   expect(lines(s.trace).at(-1)).toBe('served');
 }, 60_000);
 
+/**
+ * A client of our own, not vkernel-client.c: connects to SOCKET, sends a Q of the given fields (NUL
+ * after each), prints the server's first answer ("A", or "F <why>"). With HANDOFF=1 the process that
+ * connected forks, prints its pid and exits; its child, which has the socket, waits until it is
+ * gone and sends the request.
+ */
+const RAW_CLIENT = [
+  'use strict; use IO::Socket::UNIX;',
+  'my ($path, @fields) = @ARGV;',
+  'my $s = IO::Socket::UNIX->new(Type => SOCK_STREAM(), Peer => $path) or die "connect: $!";',
+  'if ($ENV{HANDOFF}) { my $parent = $$; my $pid = fork() // die "fork: $!"; if ($pid) { print "$parent\\n"; exit 0; }',
+  '  for (1 .. 500) { last if getppid() != $parent; select(undef, undef, undef, 0.01); } }',
+  'my $q = join("", map { "$_\\0" } @fields);',
+  '$s->print("Q" . pack("V", length $q) . $q);',
+  'read($s, my $head, 5) == 5 or die "no answer";',
+  'my ($type, $len) = unpack("a1 V", $head);',
+  'my $body = ""; read($s, $body, $len) if $len;',
+  'print "$type $body\\n";',
+].join('\n');
+
+test('who calls is the kernel\'s word, not the client\'s: a process that connects itself and asks for a create is refused for the umask or bounding set it really has, and when the process that connected is gone (its socket handed to a child)', async () => {
+  const { s, server } = await warmed('srv-peer', cfs);
+  const script = join(s.root, 'raw-client.pl');
+  writeFileSync(script, RAW_CLIENT);
+  // the environment the server has (what a caller's must equal), of the variables the engine reads
+  const env = readFileSync(`/proc/${server}/environ`, 'utf8').split('\0').filter((kv) => /^(VKERNEL_[A-Z_]*|PATH|LISTEN_FDS|LISTEN_PID)=/.test(kv));
+  const id = uid('speer');
+  // (no such bundle: a call taken fails reading it, before anything is made)
+  const argv = ['--root', s.root, 'create', '--bundle', join(s.root, 'no-bundle'), id];
+  const fields = ['vkernel-serve-2', ENGINE, '/', String(argv.length), ...argv, ...env];
+  const ask = async (wrap: string[], o: { env?: Record<string, string> } = {}) =>
+    (await run(wrap[0] ?? 'perl', [...wrap.slice(1), ...(wrap.length ? ['perl'] : []), script, s.socket, ...fields], { env: { ...o.env }, stdin: 'ignore' })).stdout;
+  // the same context as the server's: taken
+  expect(await ask([])).toBe('A ');
+  expect(await ask(['setpriv', '--bounding-set', '-sys_nice', '--'])).toMatch(/^F other credentials \(creds=([0-9.]+,){2}[0-9a-f]{16},[0-9a-f]{16},/);
+  expect(await ask(['sh', '-c', 'umask 077; exec "$@"', 'sh'])).toBe('F another umask (umask=077)');
+  expect(await ask(['prlimit', '--core=0:0', '--'])).toMatch(/^F other resource limits \(rlimits=/);
+  // the process that connected gone: whatever its pid is now, not our caller
+  const handoff = (await ask([], { env: { HANDOFF: '1' } })).split('\n');
+  expect(handoff).toEqual([expect.stringMatching(/^[0-9]+$/), `F the caller (pid ${handoff[0]}) is gone`]);
+  // the first protocol's request, which said who the caller was: refused as another protocol
+  const v1 = ['vkernel-serve-1', ENGINE, '/', readFileSync(`/proc/${server}/status`, 'utf8').slice(0, 10), String(process.pid), String(argv.length), ...argv, ...env];
+  expect((await run('perl', [script, s.socket, ...v1], { stdin: 'ignore' })).stdout).toBe('F protocol "vkernel-serve-1", not vkernel-serve-2');
+  // nothing made; the same server serves the next call
+  expect(leftovers(s.root, id)).toEqual([]);
+  expect(existsSync(join(s.root, id))).toBe(false);
+  const next = uid('speer-next');
+  expect((await create(s, await makeBundle({ args: ['true'], annotations: cfs }), next)).exitCode).toBe(0);
+  expect([lines(s.trace).at(-1), engineServers(s.socket)]).toEqual(['served', [server]]);
+}, 60_000);
+
 test('six creates at once, all served, each with its policy', async () => {
   // cfs: six fifo containers would pass the node's RT budget (limits.rt_budget_percent)
   const { s, bundle } = await warmed('srv-many', cfs);

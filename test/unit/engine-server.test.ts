@@ -1,9 +1,12 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { READ_VARIABLES, readEnv, type RuntimeEnv } from '../../src/env.js';
 import { parseArgv } from '../../src/oci/argv.js';
-import { credentialsOf, Decoder, encode, otherContext, ownContext, parseEnd, parseRequest, PROTOCOL, rlimitsOf, type Request } from '../../src/serve/protocol.js';
+import { callerOf, startedAfter } from '../../src/serve/caller.js';
+import { contextOf, credentialsOf, otherContext, procFacts, rlimitsOf } from '../../src/serve/context.js';
+import { Decoder, encode, parseEnd, parseRequest, PROTOCOL, type Request } from '../../src/serve/protocol.js';
 import { asCaller, callerEnv, identity, refusal, type Self } from '../../src/serve/server.js';
 
 /** /proc/self/limits as Linux 6.1 writes it */
@@ -34,8 +37,8 @@ const STATUS = ['Name:\tcat', 'Umask:\t0022', 'State:\tR (running)', 'Uid:\t0\t0
 const CREDS = 'creds=0.0.0.0,0.0.0.0,0000000000000000,000001fffeffffff,000001fffeffffff,000001fffeffffff,0000000000000000,0,0,0';
 
 /** the Q payload as client/vkernel-client.c writes it */
-const q = (engine: string, cwd: string, context: string, argv: string[], env: string[], pid = '42') =>
-  Buffer.from([PROTOCOL, engine, cwd, context, pid, String(argv.length), ...argv, ...env].map((f) => `${f}\0`).join(''));
+const q = (engine: string, cwd: string, argv: string[], env: string[]) =>
+  Buffer.from([PROTOCOL, engine, cwd, String(argv.length), ...argv, ...env].map((f) => `${f}\0`).join(''));
 
 describe('engine server protocol', () => {
   test('messages split anywhere in the stream come out whole, in order', () => {
@@ -55,21 +58,21 @@ describe('engine server protocol', () => {
   });
 
   test('a request: argv and environment as they were, = and odd bytes included, first of a name wins', () => {
-    const r = parseRequest(q('/e', '/w', 'umask=022 mnt:[1]', ['--root', '/r', 'create', 'a=b', '$(x)\n'], ['A=1=2', 'A=3', 'B=', 'junk']));
-    expect(r).toEqual({ engine: '/e', cwd: '/w', context: 'umask=022 mnt:[1]', pid: 42, argv: ['--root', '/r', 'create', 'a=b', '$(x)\n'], env: { A: '1=2', B: '' } });
+    const r = parseRequest(q('/e', '/w', ['--root', '/r', 'create', 'a=b', '$(x)\n'], ['A=1=2', 'A=3', 'B=', 'junk']));
+    expect(r).toEqual({ engine: '/e', cwd: '/w', argv: ['--root', '/r', 'create', 'a=b', '$(x)\n'], env: { A: '1=2', B: '' } });
   });
 
   test('any name is a variable\'s name: __proto__, constructor, hasOwnProperty', () => {
-    const r = parseRequest(q('/e', '/w', 'c', [], ['__proto__=p', 'constructor=c', 'hasOwnProperty=h', 'constructor=d']));
+    const r = parseRequest(q('/e', '/w', [], ['__proto__=p', 'constructor=c', 'hasOwnProperty=h', 'constructor=d']));
     expect(Object.entries(r.env).sort()).toEqual([['__proto__', 'p'], ['constructor', 'c'], ['hasOwnProperty', 'h']]);
     expect(r.env.toString).toBeUndefined();
-    expect(callerEnv(parseRequest(q('/e', '/w', 'c', [], ['VKERNEL_RUNC=/x', 'VKERNEL_RUNC=/y'])), { engine: '/e' }).runc).toBe('/x');
+    expect(callerEnv(parseRequest(q('/e', '/w', [], ['VKERNEL_RUNC=/x', 'VKERNEL_RUNC=/y'])), { engine: '/e' }).runc).toBe('/x');
   });
 
   test('the server keeps only the variables the engine reads: the same RuntimeEnv as from the whole environment', () => {
     const vars = [...READ_VARIABLES].flatMap((k, i) => [`${k}=${i + 1}`, `${k}=second`]);
     const noise = Array.from({ length: 300 }, (_, i) => `npm_config_x${i}=${i}`);
-    const payload = q('/e', '/w', 'c', ['create', 'VKERNEL_RUNC=/argv'], [...noise.slice(0, 150), ...vars, ...noise.slice(150)]);
+    const payload = q('/e', '/w', ['create', 'VKERNEL_RUNC=/argv'], [...noise.slice(0, 150), ...vars, ...noise.slice(150)]);
     const kept = parseRequest(payload, READ_VARIABLES);
     expect(Object.keys(kept.env).sort()).toEqual([...READ_VARIABLES].sort());
     expect(kept.argv).toEqual(['create', 'VKERNEL_RUNC=/argv']);
@@ -87,10 +90,12 @@ describe('engine server protocol', () => {
   });
 
   test('a request of another protocol, a count past the fields, or no final NUL is refused', () => {
-    expect(() => parseRequest(Buffer.from('vkernel-serve-0\0/e\0/w\0c\x0042\x000\0'))).toThrow(/protocol/);
-    expect(() => parseRequest(q('/e', '/w', 'c', [], [], 'x'))).toThrow(/pid/);
-    expect(() => parseRequest(q('/e', '/w', 'c', [], []).subarray(0, -1))).toThrow(/NUL/);
-    expect(() => parseRequest(Buffer.from(`${PROTOCOL}\0/e\0/w\0c\x0042\x005\0a\0`))).toThrow(/count/);
+    expect(() => parseRequest(Buffer.from('vkernel-serve-0\0/e\0/w\x000\0'))).toThrow(/protocol/);
+    // (the first protocol's request, which said who its sender was: the caller's context and pid)
+    expect(() => parseRequest(Buffer.from('vkernel-serve-1\0/e\0/w\0umask=022\x0042\x000\0'))).toThrow(/protocol "vkernel-serve-1"/);
+    expect(() => parseRequest(q('/e', '/w', [], []).subarray(0, -1))).toThrow(/NUL/);
+    expect(() => parseRequest(Buffer.from(`${PROTOCOL}\0/e\0/w\x005\0a\0`))).toThrow(/count/);
+    expect(() => parseRequest(Buffer.from(`${PROTOCOL}\0/e\0/w\0x\0`))).toThrow(/count/);
   });
 
   test('runc\'s end: an exit code, a signal, an exec failure; anything else is an error', () => {
@@ -100,10 +105,31 @@ describe('engine server protocol', () => {
     for (const bad of ['', 'e:', 's:0', 'q:1', 'e:1.5']) expect(() => parseEnd(Buffer.from(bad))).toThrow();
   });
 
-  test('the context is written as the client writes it', () => {
+  test('a context: umask, namespaces, resource limits, credentials', () => {
     const own = { limits: LIMITS, status: STATUS, lsm: undefined };
-    expect(ownContext({ ...own, umask: 0o22, nsLink: (ns) => `${ns}:[7]` })).toBe(`umask=022 mnt:[7] pid:[7] cgroup:[7] ${RLIMITS} ${CREDS} lsm=-`);
-    expect(ownContext({ ...own, umask: 0o7, nsLink: (ns) => `${ns}:[1]` })).toBe(`umask=007 mnt:[1] pid:[1] cgroup:[1] ${RLIMITS} ${CREDS} lsm=-`);
+    expect(contextOf({ ...own, umask: 0o22, nsLink: (ns) => `${ns}:[7]` })).toBe(`umask=022 mnt:[7] pid:[7] cgroup:[7] ${RLIMITS} ${CREDS} lsm=-`);
+    expect(contextOf({ ...own, umask: 0o7, nsLink: (ns) => `${ns}:[1]` })).toBe(`umask=007 mnt:[1] pid:[1] cgroup:[1] ${RLIMITS} ${CREDS} lsm=-`);
+  });
+
+  test('a process\'s context read from its /proc directory: ours through /proc/self and /proc/PID alike; a child\'s other umask or bounding set seen', async () => {
+    const ours = contextOf(procFacts('/proc/self'));
+    expect(contextOf(procFacts(`/proc/${process.pid}`))).toBe(ours);
+    expect(ours).toMatch(new RegExp(`^umask=${process.umask().toString(8).padStart(3, '0')} mnt:\\[[0-9]+\\] pid:\\[[0-9]+\\] cgroup:\\[[0-9]+\\] rlimits=[^ ]+ creds=[^ ]+ lsm=`));
+    /** the context of `argv` once it runs sleep (what it set before is inherited through exec) */
+    const of = async (argv: string[]): Promise<string> => {
+      const c = spawn(argv[0], argv.slice(1), { stdio: 'ignore' });
+      try {
+        for (let i = 0; i < 500 && readFileSync(`/proc/${c.pid}/comm`, 'utf8') !== 'sleep\n'; i++) await new Promise((r) => setTimeout(r, 10));
+        return contextOf(procFacts(`/proc/${c.pid}`));
+      } finally {
+        c.kill('SIGKILL');
+      }
+    };
+    const mask = process.umask() === 0o77 ? '022' : '077';
+    expect(otherContext(await of(['sh', '-c', `umask ${mask}; exec sleep 30`]), ours)).toBe(`another umask (umask=${mask})`);
+    expect(otherContext(await of(['setpriv', '--bounding-set', '-sys_nice', '--', 'sleep', '30']), ours)).toMatch(/^other credentials \(creds=/);
+    expect(otherContext(await of(['sleep', '30']), ours)).toBeUndefined();
+    expect(() => procFacts('/proc/0')).toThrow();
   });
 
   test('credentials as the client writes them: uids, gids, capability sets, no_new_privs, seccomp in the kernel\'s order; the LSM label, spaces as _', () => {
@@ -138,6 +164,40 @@ describe('engine server protocol', () => {
     expect(otherContext(`${ours} ${CREDS.replace(',0,0,0', ',1,0,0')}`, `${ours} ${CREDS}`)).toMatch(/^other credentials \(creds=/);
     // (a client that writes no limits: an older one)
     expect(otherContext('umask=022 mnt:[1] pid:[2] cgroup:[3]', ours)).toBe(`another context (umask=022 mnt:[1] pid:[2] cgroup:[3])`);
+  });
+});
+
+describe('the caller, from the kernel (callerOf): the socket\'s peer and its /proc directory, not the client\'s word', () => {
+  /** a /proc with one process: pid 123, in state `state`, started at `start` ticks; the uptime `uptime` s */
+  const fakeProc = (start: number, uptime: number, state = 'S'): string => {
+    const proc = mkdtempSync(join(tmpdir(), 'vk-caller-'));
+    mkdirSync(join(proc, '123', 'ns'), { recursive: true });
+    writeFileSync(join(proc, '123', 'stat'), `123 (a) b) ${state} ${Array(18).fill('0').join(' ')} ${start} 0 0\n`);
+    writeFileSync(join(proc, '123', 'status'), STATUS);
+    writeFileSync(join(proc, '123', 'limits'), LIMITS);
+    for (const ns of ['mnt', 'pid', 'cgroup']) symlinkSync(`${ns}:[5]`, join(proc, '123', 'ns', ns));
+    writeFileSync(join(proc, 'uptime'), `${uptime.toFixed(2)} 99.00\n`);
+    return proc;
+  };
+  const peer = { pid: 123, uid: 0, gid: 0 };
+
+  test('the peer\'s pid and the context its /proc directory gives', () => {
+    expect(callerOf(peer, 100, fakeProc(1000, 10.5))).toEqual({ pid: 123, context: `umask=022 mnt:[5] pid:[5] cgroup:[5] ${RLIMITS} ${CREDS} lsm=-` });
+  });
+
+  test('no peer (node, which has no FFI), a peer gone or a zombie: no caller', () => {
+    expect(callerOf(undefined, 0, fakeProc(1000, 10.5))).toMatch(/not known/);
+    expect(callerOf({ ...peer, pid: 124 }, 100, fakeProc(1000, 10.5))).toBe('the caller (pid 124) is gone');
+    expect(callerOf(peer, 100, fakeProc(1000, 10.5, 'Z'))).toBe('the caller (pid 123) is gone');
+  });
+
+  test('a process started after the connection was accepted is not the one that connected (its pid reused)', () => {
+    // accepted at 10.40 s (1040 ticks): one tick of slack, then refused
+    expect(callerOf(peer, 100, fakeProc(1041, 10.5))).toMatchObject({ pid: 123 });
+    expect(callerOf(peer, 100, fakeProc(1042, 10.5))).toMatch(/not the process that connected/);
+    expect(callerOf(peer, 0, fakeProc(1052, 10.5))).toMatch(/not the process that connected/);
+    expect([startedAfter(1040, 10.5, 100), startedAfter(1041, 10.5, 100), startedAfter(1042, 10.5, 100)]).toEqual([false, false, true]);
+    expect(startedAfter(5, 1e6, 0)).toBe(false);
   });
 });
 

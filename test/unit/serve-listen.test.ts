@@ -126,14 +126,15 @@ describe('listenUnix', () => {
     }
   });
 
-  test('under bun (Bun.listen, the compiled engine\'s): 4 MB to a client that reads late arrive whole and in order', async () => {
+  test('under bun (Bun.listen, the compiled engine\'s): 4 MB to a client that reads late arrive whole and in order; the connection\'s peer is the client, as the kernel says (SO_PEERCRED)', async () => {
     const path = join(dir, 'b.sock');
     const script = `
       const { listenUnix } = await import(${JSON.stringify(join(REPO, 'src/serve/listen.ts'))});
+      const peerOf = await (await import(${JSON.stringify(join(REPO, 'src/host/peer-cred.ts'))})).peerReader();
       const big = (seed) => Buffer.from(Array.from({ length: 1 << 20 }, (_, i) => (i * 7 + seed) % 251));
       let l;
       l = await listenUnix(${JSON.stringify(path)}, (c) => ({
-        data() { for (let k = 0; k < 4; k++) c.write(big(k)); c.end(); },
+        data() { console.log(JSON.stringify(peerOf(c.fd))); for (let k = 0; k < 4; k++) c.write(big(k)); c.end(); },
         close() { l.close(); console.log(typeof Bun.listen); },
       }));
       console.log('listening');`;
@@ -150,6 +151,7 @@ describe('listenUnix', () => {
     expect(got.length).toBe(want.length);
     expect(got.equals(want)).toBe(true);
     expect(await exited).toBe(0);
-    expect(out.split('\n')).toEqual(['listening', 'function', '']);
+    // (the client: this process)
+    expect(out.split('\n')).toEqual(['listening', JSON.stringify({ pid: process.pid, uid: process.getuid?.(), gid: process.getgid?.() }), 'function', '']);
   }, 30_000);
 });
