@@ -22,8 +22,9 @@
  * and this client execs ENGINE with the same argv: the engine's own path, unchanged.
  *
  * When no server listens, the client starts one (detached: its own session, stdio on /dev/null,
- * none of the caller's fds) and execs ENGINE for this call. VKERNEL_ENGINE_SOCKET names the socket
- * (default /run/vkernel-runtime/engine.sock); "off": no server, always ENGINE. VKERNEL_ENGINE_TRACE
+ * none of the caller's fds) and execs ENGINE for this call. VKERNEL_ENGINE_SOCKET names the socket,
+ * or with a final '/' the directory of one socket per environment (default /run/vkernel-runtime/:
+ * default_socket); "off": no server, always ENGINE. VKERNEL_ENGINE_TRACE
  * names a file this appends one line per call to: "served: <times>", or "engine: <why>"; the
  * times (ms, by this process's clock) split a served call: "call" from main() to the server's A
  * (our start, the socket, the server reading the call), "before" from A to the first R (the
@@ -65,12 +66,14 @@
 #include "launcher-flags.h"
 
 #define PROTOCOL "vkernel-serve-2"
-#define DEFAULT_SOCKET "/run/vkernel-runtime/engine.sock"
+#define DEFAULT_SOCKET_DIR "/run/vkernel-runtime/"
 #define MAX_MESSAGE (16u << 20)
 
 extern char **environ;
 
 static char *engine;
+/* the server's socket (client_main), which a server this client starts listens on */
+static const char *socket_path;
 /* ENGINE ARG... (the engine's argv; its first slot is RUNC's when runc is exec'd instead) */
 static char **caller_argv;
 static volatile pid_t child;
@@ -407,7 +410,7 @@ static void exec_server(void)
 		pid = fork();
 		if (pid == 0) {
 			execlp("systemd-run", "systemd-run", "--quiet", "--scope", "--collect",
-			       "--unit", unit, "--", engine, "vkernel-serve", (char *)NULL);
+			       "--unit", unit, "--", engine, "vkernel-serve", socket_path, (char *)NULL);
 			_exit(127);
 		}
 		/* up to 5 s; then left to it (should it fail, the next call starts one) */
@@ -425,7 +428,7 @@ static void exec_server(void)
 		if (pid > 0 && i == 500)
 			_exit(0);
 	}
-	execl(engine, engine, "vkernel-serve", (char *)NULL);
+	execl(engine, engine, "vkernel-serve", socket_path, (char *)NULL);
 	_exit(0);
 }
 
@@ -475,12 +478,44 @@ static int engine_reads(const char *kv)
 	return 0;
 }
 
+/*
+ * DIR/engine-<hash>.sock, the hash (FNV-1a, 64 bits) of the variables the engine server compares a
+ * caller's environment by (compared_variables, generated from src/env.ts; in that order, as getenv
+ * finds them; unset and empty alike): callers whose environments differ (docker's daemon and podman
+ * run from a shell, whose PATHs differ) each have a server of their own, where one socket would
+ * leave all but the first one's callers to the engine
+ */
+static void default_socket(char *out, size_t n, const char *dir)
+{
+	uint64_t h = 14695981039346656037ULL;
+	const char *const *v;
+	const char *parts[2], *c;
+	int k;
+
+	for (v = compared_variables; *v; v++) {
+		parts[0] = *v;
+		parts[1] = getenv(*v);
+		if (!parts[1] || !*parts[1])
+			continue;
+		/* NAME NUL value NUL */
+		for (k = 0; k < 2; k++) {
+			for (c = parts[k];; c++) {
+				h = (h ^ (unsigned char)*c) * 1099511628211ULL;
+				if (!*c)
+					break;
+			}
+		}
+	}
+	snprintf(out, n, "%sengine-%016llx.sock", dir, (unsigned long long)h);
+}
+
 static int client_main(int argc, char **argv)
 {
 	const char *path = getenv("VKERNEL_ENGINE_SOCKET");
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	struct buf q = { 0 };
 	char cwd[4096], count[16], end[256], type, *msg = NULL;
+	static char named[4096];
 	size_t n = 0;
 	int fd, i, taken = 0;
 	double t = now_ms();
@@ -500,9 +535,15 @@ static int client_main(int argc, char **argv)
 	}
 	caller_argv[0] = engine;
 	if (!path || !*path)
-		path = DEFAULT_SOCKET;
+		path = DEFAULT_SOCKET_DIR;
 	if (!strcmp(path, "off"))
 		fallback("VKERNEL_ENGINE_SOCKET=off");
+	/* a directory: the socket of our environment in it */
+	if (path[strlen(path) - 1] == '/') {
+		default_socket(named, sizeof(named), path);
+		path = named;
+	}
+	socket_path = path;
 	if (geteuid() != 0)
 		fallback("not root");
 	if (strlen(path) >= sizeof(addr.sun_path) || !getcwd(cwd, sizeof(cwd)))

@@ -7,6 +7,7 @@
  * `scripts/gen-launcher.ts` writes the block into the launcher; test/unit/launcher-cases.test.ts
  * checks that the launcher in the repo holds exactly this text.
  */
+import { OWN_VARIABLES } from '../src/env.js';
 import { COMMAND_FLAGS, HELP, OUR_GLOBAL, RUNC_GLOBAL, TRUE_WORDS, type FlagSpec } from '../src/oci/flags.js';
 
 const marker = (what: string) => `# >>> generated (${what}) from src/oci/flags.ts by scripts/gen-launcher.ts (npm run build): do not edit`;
@@ -99,7 +100,7 @@ export function cHeader(): string {
   const namesOf = (flags: readonly FlagSpec[], first: string) => flags.find((f) => f.names[0] === first)?.names ?? [];
   return [
     '/* SPDX-License-Identifier: GPL-2.0-only */',
-    '/* generated from src/oci/flags.ts by scripts/gen-launcher.ts (npm run build): do not edit */',
+    '/* generated from src/oci/flags.ts and src/env.ts by scripts/gen-launcher.ts (npm run build): do not edit */',
     cList('ours_value_flags', OUR_GLOBAL.filter((f) => f.value).flatMap((f) => f.names)),
     cList('ours_flags', OUR_GLOBAL.flatMap((f) => f.names)),
     cList('set_flags', namesOf(OUR_GLOBAL, 'vkernel-set')),
@@ -110,6 +111,9 @@ export function cHeader(): string {
     cList('true_words', TRUE_WORDS),
     cList('bundle_flags', namesOf(COMMAND_FLAGS.create, 'bundle')),
     ...(['create', 'start', 'delete'] as const).map((c) => cList(`${c}_value_flags`, plainValues(COMMAND_FLAGS[c], 'bundle'))),
+    // the environment the engine server compares a caller's by (src/serve/server.ts comparable: not
+    // the launcher's own path), of which the client names the default socket (default_socket)
+    cList('compared_variables', [...OWN_VARIABLES.filter((v) => v !== 'VKERNEL_RUNTIME_SELF'), 'PATH']),
     '',
   ].join('\n');
 }

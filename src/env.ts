@@ -47,7 +47,12 @@ export interface RuntimeEnv {
   listenPid?: string;
   /** VKERNEL_SCX_LOADER: the scx backend's scheduler loader (modules/scx_vkernel; default scx_vkernel from PATH) */
   scxLoader: string;
-  /** VKERNEL_ENGINE_SOCKET: the engine server's socket (src/serve/server.ts; "off": none) */
+  /**
+   * VKERNEL_ENGINE_SOCKET: the engine server's socket (src/serve/server.ts; "off": none). With a
+   * final '/', a directory of one socket per environment, named by the client
+   * (client/vkernel-client.c default_socket), which passes it to the server it starts (`vkernel-serve
+   * SOCKET`); unset: /run/vkernel-runtime/ for the client, this path for a server started by hand
+   */
   engineSocket: string;
   /** VKERNEL_ENGINE_IDLE_MS: the engine server ends after this long without a call */
   engineIdleMs: number;

@@ -1,19 +1,19 @@
-// The engine server a bench or a test started (src/serve/server.ts): found by its socket in its
-// environment.
+// The engine server a bench or a test started (src/serve/server.ts): found by its socket, which
+// the client that started it names on its command line (`vkernel-serve SOCKET`).
 import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 
 /**
- * the pids of every `vkernel-serve` whose VKERNEL_ENGINE_SOCKET is `socket`
- * @param {string} socket
+ * the pids of every `vkernel-serve` on `socket` (all of them: undefined)
+ * @param {string} [socket]
  * @returns {number[]}
  */
 export function engineServers(socket) {
-  const want = `VKERNEL_ENGINE_SOCKET=${socket}`;
   return readdirSync('/proc').filter((p) => /^[0-9]+$/.test(p)).flatMap((p) => {
     try {
-      if (!readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('vkernel-serve')) return [];
-      return readFileSync(`/proc/${p}/environ`, 'utf8').split('\0').includes(want) ? [Number(p)] : [];
+      const argv = readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0');
+      const at = argv.indexOf('vkernel-serve');
+      return at > 0 && (socket === undefined || argv[at + 1] === socket) ? [Number(p)] : [];
     } catch {
       return []; // gone
     }
@@ -21,7 +21,22 @@ export function engineServers(socket) {
 }
 
 /**
- * SIGTERM to every `vkernel-serve` whose VKERNEL_ENGINE_SOCKET is `socket`
+ * the socket each `vkernel-serve` listens on, by pid
+ * @returns {Map<number, string>}
+ */
+export function serverSockets() {
+  return new Map(engineServers().map((pid) => {
+    try {
+      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      return [pid, argv[argv.indexOf('vkernel-serve') + 1] ?? ''];
+    } catch {
+      return [pid, ''];
+    }
+  }));
+}
+
+/**
+ * SIGTERM to every `vkernel-serve` on `socket`
  * @param {string} socket
  */
 export function stopServer(socket) {

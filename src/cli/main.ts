@@ -76,7 +76,13 @@ export async function main(args: readonly string[]): Promise<number> {
     // the allocator's setting the client started it with (vkernel-client.c exec_server), read by
     // now: not for the processes it starts
     delete process.env.MIMALLOC_PURGE_DELAY;
-    const code = await (await import('../serve/server.js')).serve({ socket: env.engineSocket, idleMs: env.engineIdleMs }, env);
+    // (`vkernel-serve SOCKET`: the client names the socket it computed, VKERNEL_ENGINE_SOCKET being a directory)
+    const socket = inv.args[0] ?? env.engineSocket;
+    if (socket.endsWith('/')) {
+      writeErr(`vkernel-runtime: vkernel-serve: VKERNEL_ENGINE_SOCKET names a directory (${socket}): give the socket (vkernel-serve SOCKET)\n`);
+      return 1;
+    }
+    const code = await (await import('../serve/server.js')).serve({ socket, idleMs: env.engineIdleMs }, env);
     endAtOnce = true;
     return code;
   }

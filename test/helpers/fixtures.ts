@@ -127,7 +127,7 @@ export async function until(fn: () => boolean | Promise<boolean>, ms = 10_000, e
 }
 
 /** the engine servers (src/serve/server.ts) whose environment names this socket: the benches' finder */
-export { engineServers, threadCpuMs } from '../../bench/lib/server.mjs';
+export { engineServers, serverSockets, threadCpuMs } from '../../bench/lib/server.mjs';
 
 let n = 0;
 /** a container id unique to this test process */

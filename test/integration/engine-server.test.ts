@@ -1,8 +1,8 @@
-import { chmodSync, closeSync, existsSync, openSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, openSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { engineServers, leftovers, threadCpuMs, until, makeBundle, readState, REPO, stateFile, requireRoot, run, runc, RUNTIME, SH_LAUNCHER, tempRoot, uid, vk, PERL_SUBREAPER } from '../helpers/fixtures.js';
+import { engineServers, serverSockets, leftovers, threadCpuMs, until, makeBundle, readState, REPO, stateFile, requireRoot, run, runc, RUNTIME, SH_LAUNCHER, tempRoot, uid, vk, PERL_SUBREAPER } from '../helpers/fixtures.js';
 import { needs, RT_GROUPS } from '../helpers/prereq.js';
 import { procStat, startTime, statFields } from '../../src/store/proc.js';
 
@@ -574,6 +574,47 @@ test('the other entry point (sh launcher or C) is served by the same server: the
   expect((await vk(['--root', s.root, 'delete', '--force', id], { env: s.env })).exitCode).toBe(0);
   expect(leftovers(s.root, id)).toEqual([]);
 }, 60_000);
+
+test('one server per environment under a socket directory (VKERNEL_ENGINE_SOCKET=DIR/, as the default /run/vkernel-runtime/): callers whose PATHs differ each get theirs and are served from their second call; the order of the variables, one the engine does not read and the entry point make no other', async () => {
+  const s = setup('srv-dir');
+  const dir = join(tmpdir(), `srv-dir-${process.pid}`, 'sockets/');
+  const bundle = await makeBundle({ args: ['true'], annotations: cfs });
+  const other = RUNTIME === SH_LAUNCHER ? join(REPO, 'dist/vkernel-runtime') : SH_LAUNCHER;
+  const ours = () => [...serverSockets().entries()].filter(([, sock]) => sock.startsWith(dir));
+  /** a create and delete: how the create went (the trace's line) */
+  const call = async (env: Record<string, string>, entry = RUNTIME, envList?: string[]): Promise<string | undefined> => {
+    const id = uid('sdir');
+    made.push({ root: s.root, id });
+    const args = ['--root', s.root, 'create', '--bundle', bundle, id];
+    const r = envList ? await run('env', ['-i', ...envList, entry, ...args], { stdin: 'ignore', stdout: 'ignore', stderr: 'ignore' }) : await create(s, bundle, id, env, false, entry);
+    expect(r.exitCode).toBe(0);
+    expect((await vk(['--root', s.root, 'delete', '--force', id], { env: s.env })).exitCode).toBe(0);
+    return lines(s.trace).at(-1);
+  };
+  const pathA = process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin';
+  const a = { VKERNEL_ENGINE_SOCKET: dir, PATH: pathA };
+  const b = { VKERNEL_ENGINE_SOCKET: dir, PATH: `${pathA}:/vk-nowhere` };
+  try {
+    expect(await call(a)).toBe('engine: no server (one started)');
+    expect(await until(() => ours().length === 1)).toBe(true);
+    expect(await call(a)).toBe('served');
+    // (with one socket for all, this caller's every create went to the engine: "another environment")
+    expect(await call(b)).toBe('engine: no server (one started)');
+    expect(await until(() => ours().length === 2)).toBe(true);
+    expect([await call(b), await call(a), await call(b)]).toEqual(['served', 'served', 'served']);
+    expect([await call({ ...a, VK_NOT_READ_BY_THE_ENGINE: 'x' }), await call(a, other)]).toEqual(['served', 'served']);
+    // the same variables in two orders, nothing else (env -i): a's server
+    const vars = Object.entries({ ...process.env, ...s.env, ...a }).filter(([k]) => k.startsWith('VKERNEL_') || k === 'PATH').map(([k, v]) => `${k}=${v}`);
+    expect([await call({}, RUNTIME, vars), await call({}, RUNTIME, [...vars].reverse())]).toEqual(['served', 'served']);
+    // two servers, each on a socket of its own in the directory (made 0700), named by its environment
+    const socks = ours().map(([, sock]) => sock).sort();
+    expect(socks).toEqual(readdirSync(dir).filter((f) => f.endsWith('.sock')).map((f) => join(dir, f)).sort());
+    expect(socks).toEqual([expect.stringMatching(/\/engine-[0-9a-f]{16}\.sock$/), expect.stringMatching(/\/engine-[0-9a-f]{16}\.sock$/)]);
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+  } finally {
+    for (const [pid] of ours()) process.kill(pid, 'SIGTERM');
+  }
+}, 120_000);
 
 /** a limit of /proc/PID/limits (or of such a text) as "soft hard" */
 const limitIn = (text: string, name: string): string | undefined => text.match(new RegExp(`^${name} +(\\S+) +(\\S+)`, 'm'))?.slice(1).join(' ');
