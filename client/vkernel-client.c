@@ -38,9 +38,12 @@
  *                       reads our umask, namespaces, resource limits and credentials, which its
  *                       own must equal, from /proc/<pid>: src/serve/caller.ts)
  *                    S  runc's end: "e:<exit code>", "s:<signal>", or "x:<why exec failed>"
+ *                    I  our stdin (answering W)
  *   from the server: A  taken (before anything is changed: an end before A is a fallback)
  *                    F  fallback (payload: why, for --debug readers; not printed)
  *                    R  run this argv (argv[0] looked up in PATH), then send S
+ *                    W  send stdin, whole, as I (an OCI hook's state; only after A: a call the
+ *                       server leaves to the engine has its stdin unread)
  *                    E  bytes for stderr
  *                    X  the end: "e:<exit code>" or "s:<signal>" (die by it, as runc did)
  * Nothing here interprets user data: argv and the environment's variables are passed on as they are.
@@ -287,6 +290,27 @@ static char recv_msg(int fd, char **out, size_t *n)
 	return (char)head[0];
 }
 
+/* our stdin, whole (the W message: an OCI hook's state, which the engine reads from its stdin), as I */
+static int send_input(int fd)
+{
+	struct buf in = { 0 };
+	char chunk[4096];
+	ssize_t got;
+
+	while ((got = read(0, chunk, sizeof(chunk))) != 0) {
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
+			break;
+		if (in.len + (size_t)got > MAX_MESSAGE)
+			die("stdin is larger than the engine server takes");
+		put(&in, chunk, (size_t)got);
+	}
+	got = send_msg(fd, 'I', in.p, in.len);
+	free(in.p);
+	return (int)got;
+}
+
 /* the signals runc gets from us while it runs, as the engine forwards them (src/oci/runc.ts) */
 static int forwarded(int sig)
 {
@@ -478,33 +502,60 @@ static int engine_reads(const char *kv)
 	return 0;
 }
 
+/* FNV-1a (64 bits) of N bytes at P, going on from H */
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *c = p;
+
+	while (n--)
+		h = (h ^ *c++) * 1099511628211ULL;
+	return h;
+}
+
 /*
- * DIR/engine-<hash>.sock, the hash (FNV-1a, 64 bits) of the variables the engine server compares a
- * caller's environment by (compared_variables, generated from src/env.ts; in that order, as getenv
- * finds them; unset and empty alike): callers whose environments differ (docker's daemon and podman
- * run from a shell, whose PATHs differ) each have a server of their own, where one socket would
- * leave all but the first one's callers to the engine
+ * DIR/engine-<hash>.sock: one server per caller the server would serve alike, so that callers it
+ * would refuse each other's (dockerd's shim and podman run from a shell: their PATHs differ on
+ * Ubuntu, their resource limits everywhere) each have one, where a single socket left all but the
+ * first caller's creates to the engine. The hash (FNV-1a, 64 bits) is of what the server compares
+ * (src/serve/server.ts refusal) and a process reads of itself in a few syscalls: the variables
+ * compared_variables names (generated from src/env.ts; in that order, as getenv finds them; unset
+ * and empty alike), the umask, the mount, pid and cgroup namespaces and the resource limits but the
+ * open files' soft one. Not the credentials (a /proc read): a caller with other rights than its
+ * socket's server is refused there and goes to the engine, as before.
  */
 static void default_socket(char *out, size_t n, const char *dir)
 {
+	static const char *const ns[] = { "/proc/self/ns/mnt", "/proc/self/ns/pid",
+					  "/proc/self/ns/cgroup" };
 	uint64_t h = 14695981039346656037ULL;
 	const char *const *v;
-	const char *parts[2], *c;
-	int k;
+	char link[64];
+	struct rlimit lim;
+	mode_t mask = umask(0);
+	size_t i;
 
+	umask(mask);
 	for (v = compared_variables; *v; v++) {
-		parts[0] = *v;
-		parts[1] = getenv(*v);
-		if (!parts[1] || !*parts[1])
+		const char *value = getenv(*v);
+
+		if (!value || !*value)
 			continue;
-		/* NAME NUL value NUL */
-		for (k = 0; k < 2; k++) {
-			for (c = parts[k];; c++) {
-				h = (h ^ (unsigned char)*c) * 1099511628211ULL;
-				if (!*c)
-					break;
-			}
-		}
+		h = fnv(h, *v, strlen(*v) + 1);
+		h = fnv(h, value, strlen(value) + 1);
+	}
+	h = fnv(h, &mask, sizeof(mask));
+	for (i = 0; i < sizeof(ns) / sizeof(ns[0]); i++) {
+		ssize_t len = readlink(ns[i], link, sizeof(link));
+
+		h = fnv(h, link, len > 0 ? (size_t)len : 0);
+	}
+	/* (Linux's 16, as /proc/self/limits lists them) */
+	for (i = 0; i < 16; i++) {
+		if (getrlimit((int)i, &lim))
+			lim.rlim_cur = lim.rlim_max = 0;
+		if (i == RLIMIT_NOFILE)
+			lim.rlim_cur = 0;
+		h = fnv(h, &lim, sizeof(lim));
 	}
 	snprintf(out, n, "%sengine-%016llx.sock", dir, (unsigned long long)h);
 }
@@ -597,6 +648,10 @@ static int client_main(int argc, char **argv)
 			t = now_ms();
 			if (send_msg(fd, 'S', end, strlen(end)))
 				die("the engine server went away while runc ran (delete --force and gc clean up what is left)");
+			break;
+		case 'W':
+			if (send_input(fd))
+				die("the engine server went away before it read stdin");
 			break;
 		case 'E':
 			/* a reader of our stderr that went away ends the write, as in the engine */
@@ -858,6 +913,8 @@ struct call {
 	/* the value flags of the subcommand, when the launcher reads it (create, start, delete) */
 	const char *const *values;
 	int defaults, ours, version, help;
+	/* an OCI hook as hooks.d runs it: `oci-hook STAGE` and no more */
+	int hook;
 	/* ours were only --vkernel-set (a create's policy: runc never sees them), and where */
 	int sets_only;
 	char *set_at;
@@ -1001,13 +1058,22 @@ static int serve_here(struct call *c, const char *engine_path, const char *self,
 	return client_main(argc + 3, args);
 }
 
+/* a stage our OCI hook runs at (src/lifecycle/oci-hook.ts HOOK_STAGES) */
+static int hook_stage(const char *arg)
+{
+	return !strcmp(arg, "createRuntime") || !strcmp(arg, "prestart") || !strcmp(arg, "poststop");
+}
+
 /*
- * what the engine server serves (src/serve/server.ts): create; start with its marker
- * (vkernel@<id>.start); delete of a container with our state beside runc's (vkernel@<id>.json). Not
- * with a create's lock file there (a create still holding it, or killed holding it): the engine
+ * what the engine server serves (src/serve/server.ts): an OCI hook (`oci-hook STAGE`); create;
+ * start with its marker (vkernel@<id>.start); delete of a container with our state beside runc's
+ * (vkernel@<id>.json). Not a start or delete with a create's lock file there (a create still
+ * holding it, or killed holding it): the engine
  */
 static int served(const struct call *c)
 {
+	if (c->hook)
+		return 1;
 	if (c->help || !c->values)
 		return 0;
 	if (c->values == create_value_flags)
@@ -1052,6 +1118,8 @@ static int launcher_main(int argc, char **argv)
 	}
 	if (c.values)
 		read_args(&c, at + 1, argc, argv, 0);
+	c.hook = c.cmd && !strcmp(c.cmd, "oci-hook") && !c.ours && !c.version && !c.help &&
+		 at + 2 == argc && hook_stage(argv[at + 1]);
 	if (c.values == start_value_flags && !c.help && !marked(c.root, "vkernel@%s.start", c.id) &&
 	    !marked(c.root, "vkernel@%s.lock", c.id))
 		exec_or_die(c.runc, runc_argv, 1);

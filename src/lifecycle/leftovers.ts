@@ -3,8 +3,7 @@ import { join } from 'node:path';
 import { runcCapture } from '../oci/runc.js';
 import { isSameProcess } from '../store/proc.js';
 import { registeredRoots } from '../store/roots.js';
-import { StateStore, type ContainerState } from '../store/state.js';
-import { HOOK_ROOT } from './oci-hook.js';
+import { HOOK_ROOT, StateStore, type ContainerState } from '../store/state.js';
 
 /** where engines keep runc roots: the roots themselves, or directories of per-namespace roots */
 const ROOTS = ['/run/runc', '/run/crun', HOOK_ROOT];

@@ -2,25 +2,26 @@ import { readFileSync } from 'node:fs';
 import { checkId } from '../store/state.js';
 import { withLock } from '../store/lock.js';
 import { applyAll, newState, readRequest } from './request.js';
-import { Runtime } from './runtime.js';
+import type { Runtime } from './runtime.js';
 import { releaseAll, startedAll, undoAll } from './undo.js';
 
-/** where the OCI hook keeps its state when the engine gives no --root */
-export const HOOK_ROOT = '/run/vkernel-runtime/hooks';
+/** the stages an OCI hook of ours runs at */
+export const HOOK_STAGES: readonly string[] = ['createRuntime', 'prestart', 'poststop'];
 
 interface OciState { id: string; pid?: number; bundle: string; status?: string }
 
 /**
  * `vkernel-runtime oci-hook createRuntime|poststop`: the same policy as the runtime applies, for
  * engines that keep crun/runc and call us as an OCI hook (podman, CRI-O via hooks.d). The engine
- * writes the container's OCI state to stdin. createRuntime failures exit 1 (the engine fails the
- * container, after we undid what applied); poststop never fails.
+ * writes the container's OCI state to stdin (`input`: read there; the engine server has the
+ * client send it). Its state lives under --root, by default HOOK_ROOT (the Runtime's, for
+ * oci-hook). createRuntime failures exit 1 (the engine fails the container, after we undid what
+ * applied); poststop never fails.
  */
-export async function ociHook(parent: Runtime): Promise<number> {
-  const stage = parent.inv.args[0];
-  const oci = JSON.parse(readFileSync(0, 'utf8')) as OciState;
+export async function ociHook(rt: Runtime, input: () => string | Promise<string> = () => readFileSync(0, 'utf8')): Promise<number> {
+  const stage = rt.inv.args[0];
+  const oci = JSON.parse(await input()) as OciState;
   checkId(oci.id);
-  const rt = new Runtime({ ...parent.inv, globals: { ...parent.inv.globals, root: parent.inv.globals.root ?? HOOK_ROOT } }, parent.log, parent.runc, parent.config, parent.env, parent.host);
   if (stage === 'createRuntime' || stage === 'prestart') {
     const req = readRequest(rt, oci.id, oci.bundle);
     if (!req.appliers) return 0;

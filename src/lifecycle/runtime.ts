@@ -9,7 +9,7 @@ import type { Logger } from '../log/logger.js';
 import { extraFds, listenFdsForUs, runcCapture, runcInherit } from '../oci/runc.js';
 import { readRuncInit, type RuncInit } from '../oci/runc-state.js';
 import type { RuntimeConfig } from '../policy/config.js';
-import { DEFAULT_ROOT, StateStore, type ContainerState } from '../store/state.js';
+import { DEFAULT_ROOT, HOOK_ROOT, StateStore, type ContainerState } from '../store/state.js';
 import type { HostContext, UndoContext } from './applier.js';
 import { timed } from '../profile.js';
 
@@ -31,7 +31,8 @@ export class Runtime implements HostContext {
 
   constructor(readonly inv: Invocation, readonly log: Logger, readonly runc: string, readonly config?: RuntimeConfig,
     readonly env: RuntimeEnv = readEnv(), readonly host: HostOps = linuxHostOps({ make: env.make })) {
-    this.root = inv.globals.root ?? DEFAULT_ROOT;
+    // (an OCI hook's, without --root: the engine's own, not runc's)
+    this.root = inv.globals.root ?? (inv.command === 'oci-hook' ? HOOK_ROOT : DEFAULT_ROOT);
     this.store = new StateStore(this.root, env.rootsDir);
   }
 

@@ -9,6 +9,7 @@ import { probeKernel, type KernelFacts } from '../kernel/probe.js';
 import { loadConfig } from '../policy/config.js';
 import { fileLocker } from '../store/flock.js';
 import { HolderGone } from '../store/lock.js';
+import { HOOK_STAGES } from '../lifecycle/oci-hook.js';
 import { flushProfile, profileCall, timed } from '../profile.js';
 import { Runtime } from '../lifecycle/runtime.js';
 import { peerReader } from '../host/peer-cred.js';
@@ -19,9 +20,10 @@ import { Decoder, encode, parseEnd, parseRequest, runPayload, type Request, type
 
 /**
  * `vkernel-serve`: the engine, started once and kept, serving client/vkernel-client.c: `create` (the
- * launcher's way for a create with a request), and `start` and `delete` of a container with work of
+ * launcher's way for a create with a request), `start` and `delete` of a container with work of
  * ours after runc's (its markers under --root: vkernel@<id>.start, e.g. the adaptive controller;
- * vkernel@<id>.json, e.g. a helper to stop). A call through the engine executable pays a
+ * vkernel@<id>.json, e.g. a helper to stop), and the OCI hook as hooks.d runs it (`oci-hook STAGE`,
+ * its stdin asked of the client once the call is taken: W, I). A call through the engine executable pays a
  * JavaScript runtime's start-up and the evaluation of its modules (~25 ms here) before runc starts;
  * here that is paid once. Each call runs the same lifecycle code as the engine (lifecycle/create.ts,
  * start.ts, delete.ts) with a Runtime whose runc calls are run by the client, as the client's
@@ -94,7 +96,9 @@ export function refusal(req: Request, inv: Invocation, own: RuntimeEnv, self: Se
   // (the profiler, VKERNEL_PROFILE, only as the server's own: the environment is the same)
   if (theirs.testFault) return 'a test aid';
   const cmd = inv.command;
-  if (!isServed(cmd) || inv.help || inv.version || helpRequested(cmd, inv.args)) return 'not a create, start or delete';
+  if (!isServed(cmd) || inv.help || inv.version || (cmd === 'oci-hook' ? !(inv.args.length === 1 && HOOK_STAGES.includes(inv.args[0])) : helpRequested(cmd, inv.args))) {
+    return 'not a create, start, delete or OCI hook';
+  }
   const c = cmd === 'create' ? parseCommandArgs('create', inv.args) : undefined;
   if (c && Number(flagValue(c, 'preserve-fds') ?? 0) !== 0) return '--preserve-fds';
   const bundle = c && flagValue(c, 'bundle', 'b');
@@ -106,17 +110,22 @@ export function refusal(req: Request, inv: Invocation, own: RuntimeEnv, self: Se
 }
 
 /**
- * the calls served: create (the launcher's for a request), and start and delete of a container with
- * work of ours after runc's (the launcher's markers: vkernel@<id>.start, vkernel@<id>.json)
+ * the calls served: create (the launcher's for a request), start and delete of a container with
+ * work of ours after runc's (the launcher's markers: vkernel@<id>.start, vkernel@<id>.json), and
+ * the OCI hook as hooks.d runs it (`oci-hook STAGE`: podman's, CRI-O's, with runc or crun)
  */
-const SERVED = ['create', 'start', 'delete'] as const;
+const SERVED = ['create', 'start', 'delete', 'oci-hook'] as const;
 type Served = typeof SERVED[number];
 const isServed = (cmd: string | undefined): cmd is Served => (SERVED as readonly (string | undefined)[]).includes(cmd);
 
-/** the engine's lifecycle code for a served call */
-async function lifecycle(cmd: Served): Promise<(rt: Runtime) => Promise<number>> {
+/** the engine's lifecycle code for a served call; an OCI hook's input (its stdin) from the client */
+async function lifecycle(cmd: Served, ch: Channel): Promise<(rt: Runtime) => Promise<number>> {
   if (cmd === 'create') return (await import('../lifecycle/create.js')).create;
   if (cmd === 'start') return (await import('../lifecycle/start.js')).start;
+  if (cmd === 'oci-hook') {
+    const { ociHook } = await import('../lifecycle/oci-hook.js');
+    return (rt) => ociHook(rt, () => ch.input());
+  }
   return (await import('../lifecycle/delete.js')).del;
 }
 
@@ -124,6 +133,7 @@ async function lifecycle(cmd: Served): Promise<(rt: Runtime) => Promise<number>>
 class Channel {
   gone = false;
   private waiting?: { resolve: (e: RuncEnd) => void; reject: (e: Error) => void };
+  private reading?: { resolve: (text: string) => void; reject: (e: Error) => void };
 
   constructor(private readonly conn: Connection) {}
 
@@ -138,6 +148,21 @@ class Channel {
       this.waiting = { resolve, reject };
       this.send('R', runPayload(argv));
     });
+  }
+
+  /** the client's stdin, whole (asked for with W, sent as I): read only once the call is taken */
+  input(): Promise<string> {
+    if (this.gone) return Promise.reject(new HolderGone('the client went away'));
+    return new Promise((resolve, reject) => {
+      this.reading = { resolve, reject };
+      this.send('W');
+    });
+  }
+
+  got(payload: Buffer): void {
+    const r = this.reading;
+    this.reading = undefined;
+    r?.resolve(payload.toString('utf8'));
   }
 
   ended(payload: Buffer): void {
@@ -155,6 +180,9 @@ class Channel {
     const w = this.waiting;
     this.waiting = undefined;
     w?.reject(new HolderGone('the client went away while runc ran'));
+    const r = this.reading;
+    this.reading = undefined;
+    r?.reject(new HolderGone('the client went away before its input'));
   }
 
   end(): void {
@@ -224,7 +252,7 @@ async function serveCall(req: Request, ch: Channel, own: RuntimeEnv, self: Self,
     const config = await loadConfig(inv.vkernelConfig, own.configPath, own.lockDir);
     rt = new ServedRuntime(inv, log, runcBinary(inv, config?.runc, own.runc), config, asCaller(own, theirs), ch, kernel);
     rt.callerPid = req.pid;
-    code = await (await lifecycle(inv.command as Served))(rt);
+    code = await (await lifecycle(inv.command as Served, ch))(rt);
   } catch (e) {
     if (e instanceof HolderGone) return;
     log.error((e as Error).message);
@@ -296,6 +324,7 @@ export async function serve(o: ServeOptions, own: RuntimeEnv = readEnv()): Promi
           }
           void serveCall(req, ch, own, self, kernel, stop, first).catch(() => conn.destroy());
         } else if (m.type === 'S') ch.ended(m.payload);
+        else if (m.type === 'I') ch.got(m.payload);
       }
     };
     const close = () => {

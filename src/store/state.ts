@@ -8,6 +8,8 @@ import { timed } from '../profile.js';
 
 /** runc's default --root for root */
 export const DEFAULT_ROOT = '/run/runc';
+/** where the OCI hook (lifecycle/oci-hook.ts) keeps its state when the engine gives no --root */
+export const HOOK_ROOT = '/run/vkernel-runtime/hooks';
 
 /** our state's name inside runc's container directory (StateStore.handToRunc) */
 const RUNC_OWNED = 'vkernel.json';

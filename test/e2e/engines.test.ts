@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Containerd, Dockerd, Podman, stateName, vkernelFiles } from '../helpers/engines.js';
-import { busyboxRootfs, requireRoot, RUNTIME, uid, vk } from '../helpers/fixtures.js';
+import { busyboxRootfs, engineServers, requireRoot, RUNTIME, serverSockets, uid, vk } from '../helpers/fixtures.js';
 import { needs, RT_GROUPS } from '../helpers/prereq.js';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 
 /**
@@ -17,6 +17,12 @@ beforeAll(requireRoot);
 
 describe('dockerd', () => {
   const d = new Dockerd();
+  // the way each create with a request went (client/vkernel-client.c VKERNEL_ENGINE_TRACE)
+  const trace = join(d.dir, 'engine-trace');
+  /** the engine servers dockerd's calls started (their environment is their first caller's) */
+  const servers = () => [...serverSockets()].filter(([pid]) => {
+    try { return readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(`VKERNEL_ENGINE_TRACE=${trace}`); } catch { return false; }
+  });
   beforeAll(async () => {
     // registered the way a user does it: `vkernel-runtime install docker` on the daemon's config
     d.writeConfig({});
@@ -24,10 +30,27 @@ describe('dockerd', () => {
       const r = await vk(['install', 'docker', '--config-path', d.config, '--runtime-path', RUNTIME, ...extra]);
       if (r.exitCode !== 0) throw new Error(`install docker: ${r.stderr}`);
     }
-    await d.start();
+    await d.start({ VKERNEL_ENGINE_TRACE: trace });
     await d.importBusybox();
   }, 90000);
-  afterAll(() => d.stop(), 60000);
+  afterAll(async () => {
+    await d.stop();
+    for (const [pid] of servers()) process.kill(pid, 'SIGTERM');
+  }, 60000);
+
+  test('its creates with a request are served by the engine server (the first one\'s caller starts it), on the default socket of its kind of caller', async () => {
+    for (let i = 0; i < 3; i++) {
+      const r = await d.docker(['run', '--rm', '--network', 'none', '--runtime=vkernel-runtime', '-e', 'VKERNEL_SCHED_POLICY=cfs', 'vk/busybox', 'true']);
+      expect([r.exitCode, r.stderr]).toEqual([0, '']);
+    }
+    const ways = readFileSync(trace, 'utf8').split('\n').filter(Boolean).map((l) => l.replace(/^served: .*/, 'served'));
+    expect(ways.slice(-2)).toEqual(['served', 'served']);
+    // (its server: on the test run's socket, which dockerd's environment names, test/global/tmp.cjs;
+    // without it, the default one of its kind of caller)
+    const socket = process.env.VKERNEL_ENGINE_SOCKET;
+    if (socket) expect(engineServers(socket)).toHaveLength(1);
+    else expect([...serverSockets().values()]).toContainEqual(expect.stringMatching(/^\/run\/vkernel-runtime\/engine-[0-9a-f]{16}\.sock$/));
+  }, 60000);
 
   needs(RT_GROUPS).test('docker run --runtime=vkernel-runtime -e VKERNEL_SCHED_POLICY=fifo applies the policy; --rm leaves nothing', async () => {
     const r = await d.docker(['run', '--rm', '--network', 'none', '--runtime=vkernel-runtime', '-e', 'VKERNEL_SCHED_POLICY=fifo', 'vk/busybox', 'sh', '-c', POLICY]);
@@ -145,7 +168,29 @@ describe('containerd', () => {
 
 describe('podman --runtime', () => {
   const p = new Podman(['--runtime', RUNTIME]);
-  afterAll(() => p.cleanup());
+  const trace = join(p.dir, 'engine-trace');
+  afterAll(async () => {
+    await p.cleanup();
+    for (const [pid] of serverSockets()) {
+      try {
+        if (readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(`VKERNEL_ENGINE_TRACE=${trace}`)) process.kill(pid, 'SIGTERM');
+      } catch { /* gone */ }
+    }
+  });
+
+  test('its creates with a request are served by the engine server (conmon, podman\'s child, is the caller)', async () => {
+    // podman gives conmon, and so the runtime, the environment containers.conf names (not its own)
+    const conf = join(p.dir, 'containers.conf');
+    writeFileSync(conf, `[engine]\nconmon_env_vars = ${JSON.stringify(['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', `VKERNEL_ENGINE_TRACE=${trace}`])}\n`);
+    for (let i = 0; i < 3; i++) {
+      const r = await p.podman(['run', '--rm', ...Podman.RUN, '--annotation', 'io.vkernel.sched.policy=cfs', '--rootfs', busyboxRootfs(), 'true'], { env: { CONTAINERS_CONF: conf } });
+      expect([r.exitCode, r.stderr]).toEqual([0, '']);
+    }
+    const ways = readFileSync(trace, 'utf8').split('\n').filter(Boolean).map((l) => l.replace(/^served: .*/, 'served'));
+    expect(ways.slice(-2)).toEqual(['served', 'served']);
+    // (no VKERNEL_ENGINE_SOCKET there: the default one of its kind of caller)
+    expect([...serverSockets().values()]).toContainEqual(expect.stringMatching(/^\/run\/vkernel-runtime\/engine-[0-9a-f]{16}\.sock$/));
+  }, 90000);
 
   needs(RT_GROUPS).test('--annotation io.vkernel.sched.policy=fifo applies it; --rm leaves nothing', async () => {
     const r = await p.podman(['run', '--rm', ...Podman.RUN, '--annotation', 'io.vkernel.sched.policy=fifo', '--rootfs', busyboxRootfs(), 'sh', '-c', POLICY]);
@@ -164,11 +209,39 @@ describe('podman --runtime', () => {
 describe('podman with runc and our OCI hooks (hooks.d written by `install podman`)', () => {
   const hooks = mkdtempSync(join(tmpdir(), 'vk-hooks-'));
   const p = new Podman(['--runtime', '/usr/sbin/runc', '--hooks-dir', hooks]);
+  const trace = join(hooks, 'engine-trace.log');
+  /** the engine servers our hooks started (their environment is their first caller's, the hook's) */
+  const servers = () => [...serverSockets()].filter(([pid]) => {
+    try { return readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(`VKERNEL_ENGINE_TRACE=${trace}`); } catch { return false; }
+  });
   beforeAll(async () => {
     const r = await vk(['install', 'podman', '--config-path', hooks, '--runtime-path', RUNTIME]);
     if (r.exitCode !== 0) throw new Error(`install podman: ${r.stderr}`);
+    // runc runs a hook with the environment its hooks.d file gives (none): ours, with a trace of
+    // the way each hook call went (client/vkernel-client.c VKERNEL_ENGINE_TRACE)
+    for (const f of readdirSync(hooks).filter((n) => n.endsWith('.json'))) {
+      const doc = JSON.parse(readFileSync(join(hooks, f), 'utf8'));
+      doc.hook.env = [`VKERNEL_ENGINE_TRACE=${trace}`];
+      writeFileSync(join(hooks, f), JSON.stringify(doc));
+    }
   }, 60000); // an admin command under node: seconds on a loaded host (jest's 5 s default failed CI)
-  afterAll(() => p.cleanup());
+  afterAll(async () => {
+    await p.cleanup();
+    for (const [pid] of servers()) process.kill(pid, 'SIGTERM');
+  });
+
+  test('the hooks are served by the engine server (the first call\'s hook starts it), on the default socket of their kind of caller', async () => {
+    for (let i = 0; i < 3; i++) {
+      const r = await p.podman(['run', '--rm', ...Podman.RUN, '--annotation', 'io.vkernel.sched.policy=cfs', '--rootfs', busyboxRootfs(), 'true']);
+      expect(r.exitCode).toBe(0);
+    }
+    // createRuntime and poststop of each run
+    const ways = readFileSync(trace, 'utf8').split('\n').filter(Boolean).map((l) => l.replace(/^served: .*/, 'served'));
+    expect(ways).toHaveLength(6);
+    expect(ways.slice(-4)).toEqual(['served', 'served', 'served', 'served']);
+    expect([...serverSockets().values()]).toContainEqual(expect.stringMatching(/^\/run\/vkernel-runtime\/engine-[0-9a-f]{16}\.sock$/));
+    expect(vkernelFiles('/run/vkernel-runtime/hooks')).toEqual([]);
+  }, 90000);
 
   needs(RT_GROUPS).test('--annotation io.vkernel.sched.policy=fifo is applied by the createRuntime hook; poststop cleans up', async () => {
     const r = await p.podman(['run', '--rm', ...Podman.RUN, '--annotation', 'io.vkernel.sched.policy=fifo', '--rootfs', busyboxRootfs(), 'sh', '-c', POLICY]);

@@ -53,9 +53,10 @@ export class Dockerd {
     }, null, 2));
   }
 
-  async start(): Promise<void> {
+  /** `env`: more of dockerd's environment (its containerd's, its shims', and so the runtime's) */
+  async start(env: Record<string, string> = {}): Promise<void> {
     if (!existsSync(this.config)) this.writeConfig();
-    this.proc = execa('dockerd', ['--config-file', this.config], { reject: false, stdio: ['ignore', 'ignore', 'ignore'] });
+    this.proc = execa('dockerd', ['--config-file', this.config], { reject: false, stdio: ['ignore', 'ignore', 'ignore'], env });
     await until('dockerd', async () => (await this.docker(['info'])).exitCode === 0);
   }
 

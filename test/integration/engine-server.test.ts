@@ -416,6 +416,67 @@ needs(RT_GROUPS).test('a helper a served create starts (the adaptive controller)
   expect(lines(s.trace).at(-1)).toBe('engine: no server (one started)');
 }, 60_000);
 
+needs(RT_GROUPS).test('an OCI hook as hooks.d runs it (oci-hook createRuntime, poststop; the OCI state on stdin) is served, with the engine\'s outcome; a hook the server leaves to the engine still has its stdin', async () => {
+  const s = setup('srv-hook');
+  const hookRoot = tempRoot();
+  const runcRoot = tempRoot();
+  const bundle = await makeBundle({ args: ['sleep', '30'], annotations: fifo });
+  const ids: string[] = [];
+  /** a container runc made (podman's or CRI-O's runtime), and our hook at `stage` for it, as runc runs it */
+  const hook = async (id: string, stage: string, env: Record<string, string> = {}) => {
+    const pid = JSON.parse((await runc(['--root', runcRoot, 'state', id])).stdout).pid as number;
+    const state = JSON.stringify({ ociVersion: '1.0.2', id, status: stage === 'poststop' ? 'stopped' : 'created', pid, bundle });
+    return run(RUNTIME, ['--root', hookRoot, 'oci-hook', stage], { input: state, env: { ...s.env, ...env } });
+  };
+  const created = async (): Promise<string> => {
+    const id = uid('shook');
+    ids.push(id);
+    expect((await run('runc', ['--root', runcRoot, 'create', '--bundle', bundle, id], { stdin: 'ignore', stdout: 'ignore', stderr: 'ignore' })).exitCode).toBe(0);
+    return id;
+  };
+  try {
+    /** the init runc made FIFO; our state's policy, backend and appliers */
+    const applied = async (id: string) => {
+      expect(policyOf(JSON.parse((await runc(['--root', runcRoot, 'state', id])).stdout).pid)).toMatch(/SCHED_FIFO/);
+      const st = readState(hookRoot, id);
+      return [st.policy, st.backend, st.applied.map((x) => x.name)];
+    };
+    /** poststop, served: our state (and the RT budget: the node's admits two fifo containers) gone */
+    const stopped = async (id: string) => {
+      expect((await runc(['--root', runcRoot, 'kill', id, 'KILL'])).exitCode).toBe(0);
+      const p = await hook(id, 'poststop');
+      expect([p.exitCode, p.stderr, lines(s.trace).at(-1)]).toEqual([0, '', 'served']);
+      expect(stateFile(hookRoot, id)).toBeUndefined();
+    };
+    // the first: the engine's (it starts the server); the next: served, with the same outcome
+    const [a, b, c] = [await created(), await created(), await created()];
+    const ha = await hook(a, 'createRuntime');
+    expect([ha.exitCode, ha.stderr, lines(s.trace).at(-1)]).toEqual([0, '', 'engine: no server (one started)']);
+    expect(await until(() => engineServers(s.socket).length === 1)).toBe(true);
+    const hb = await hook(b, 'createRuntime');
+    expect([hb.exitCode, hb.stderr, lines(s.trace).at(-1)]).toEqual([0, '', 'served']);
+    const want = await applied(a);
+    expect(await applied(b)).toEqual(want);
+    await stopped(a);
+    // another environment: the engine's, which reads the stdin the client left unread
+    const hc = await hook(c, 'createRuntime', { PATH: `${process.env.PATH ?? ''}:/vk-nowhere` });
+    expect([hc.exitCode, hc.stderr, lines(s.trace).at(-1)]).toEqual([0, '', 'engine: another environment']);
+    expect(await applied(c)).toEqual(want);
+    for (const id of [b, c]) await stopped(id);
+    expect(engineServers(s.socket)).toHaveLength(1);
+    // a stage of no hook of ours: the engine's error (the entry point does not even ask the server)
+    const traced = lines(s.trace).length;
+    const bad = await run(RUNTIME, ['--root', hookRoot, 'oci-hook', 'poststart'], { input: JSON.stringify({ id: c, pid: 1, bundle }), env: s.env });
+    expect([bad.exitCode, bad.stderr, lines(s.trace).length]).toEqual([1, expect.stringMatching(/oci-hook: unknown stage .*poststart/), traced]);
+  } finally {
+    for (const id of ids) {
+      await runc(['--root', runcRoot, 'delete', '--force', id]);
+      await vk(['--root', hookRoot, 'oci-hook', 'poststop'], { input: JSON.stringify({ id, bundle }), env: { VKERNEL_ENGINE_SOCKET: 'off' } });
+    }
+  }
+  for (const id of ids) expect(leftovers(hookRoot, id)).toEqual([]);
+}, 90_000);
+
 needs(RT_GROUPS).test('start and delete of a container with work of ours after runc\'s (adaptive: its controller) are served, with the engine\'s outcome: the controller started by the server, stopped and reaped at delete; nothing left', async () => {
   const { s, bundle, server } = await warmed('srv-start-delete', adaptive, ['sleep', '30']);
   /** create, start, delete through the entry point with `env`: the ways they went, the state and the controller after start */
@@ -575,18 +636,18 @@ test('the other entry point (sh launcher or C) is served by the same server: the
   expect(leftovers(s.root, id)).toEqual([]);
 }, 60_000);
 
-test('one server per environment under a socket directory (VKERNEL_ENGINE_SOCKET=DIR/, as the default /run/vkernel-runtime/): callers whose PATHs differ each get theirs and are served from their second call; the order of the variables, one the engine does not read and the entry point make no other', async () => {
+test('one server per environment under a socket directory (VKERNEL_ENGINE_SOCKET=DIR/, as the default /run/vkernel-runtime/): callers whose PATHs or resource limits differ each get theirs and are served from their second call; the order of the variables, one the engine does not read and the entry point make no other', async () => {
   const s = setup('srv-dir');
   const dir = join(tmpdir(), `srv-dir-${process.pid}`, 'sockets/');
   const bundle = await makeBundle({ args: ['true'], annotations: cfs });
   const other = RUNTIME === SH_LAUNCHER ? join(REPO, 'dist/vkernel-runtime') : SH_LAUNCHER;
   const ours = () => [...serverSockets().entries()].filter(([, sock]) => sock.startsWith(dir));
   /** a create and delete: how the create went (the trace's line) */
-  const call = async (env: Record<string, string>, entry = RUNTIME, envList?: string[]): Promise<string | undefined> => {
+  const call = async (env: Record<string, string>, entry = RUNTIME, envList?: string[], wrap: string[] = []): Promise<string | undefined> => {
     const id = uid('sdir');
     made.push({ root: s.root, id });
     const args = ['--root', s.root, 'create', '--bundle', bundle, id];
-    const r = envList ? await run('env', ['-i', ...envList, entry, ...args], { stdin: 'ignore', stdout: 'ignore', stderr: 'ignore' }) : await create(s, bundle, id, env, false, entry);
+    const r = envList ? await run('env', ['-i', ...envList, entry, ...args], { stdin: 'ignore', stdout: 'ignore', stderr: 'ignore' }) : await create(s, bundle, id, env, false, entry, wrap);
     expect(r.exitCode).toBe(0);
     expect((await vk(['--root', s.root, 'delete', '--force', id], { env: s.env })).exitCode).toBe(0);
     return lines(s.trace).at(-1);
@@ -606,10 +667,18 @@ test('one server per environment under a socket directory (VKERNEL_ENGINE_SOCKET
     // the same variables in two orders, nothing else (env -i): a's server
     const vars = Object.entries({ ...process.env, ...s.env, ...a }).filter(([k]) => k.startsWith('VKERNEL_') || k === 'PATH').map(([k, v]) => `${k}=${v}`);
     expect([await call({}, RUNTIME, vars), await call({}, RUNTIME, [...vars].reverse())]).toEqual(['served', 'served']);
-    // two servers, each on a socket of its own in the directory (made 0700), named by its environment
+    // a's environment under other resource limits (with one socket: "other resource limits" at
+    // each create); under another open files soft limit, which the server does not compare: a's
+    const limits = ['prlimit', '--core=12345:67890', '--'];
+    expect(await call(a, RUNTIME, undefined, limits)).toBe('engine: no server (one started)');
+    expect(await until(() => ours().length === 3)).toBe(true);
+    expect([await call(a, RUNTIME, undefined, limits), await call(a)]).toEqual(['served', 'served']);
+    const nofile = limitOf(process.pid, 'Max open files')?.split(' ') ?? [];
+    expect(await call(a, RUNTIME, undefined, ['prlimit', `--nofile=${Number(nofile[0]) - 1}:${nofile[1]}`, '--'])).toBe('served');
+    // three servers, each on a socket of its own in the directory (made 0700)
     const socks = ours().map(([, sock]) => sock).sort();
     expect(socks).toEqual(readdirSync(dir).filter((f) => f.endsWith('.sock')).map((f) => join(dir, f)).sort());
-    expect(socks).toEqual([expect.stringMatching(/\/engine-[0-9a-f]{16}\.sock$/), expect.stringMatching(/\/engine-[0-9a-f]{16}\.sock$/)]);
+    expect(socks).toEqual(Array(3).fill(expect.stringMatching(/\/engine-[0-9a-f]{16}\.sock$/)));
     expect(statSync(dir).mode & 0o777).toBe(0o700);
   } finally {
     for (const [pid] of ours()) process.kill(pid, 'SIGTERM');

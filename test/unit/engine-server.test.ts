@@ -229,10 +229,10 @@ describe('what the server leaves to the engine (refusal)', () => {
     expect(why(req(['create', '--bundle', 'b', 'c1']))).toMatch(/relative path/);
     expect(why(req(['create', 'c1']))).toMatch(/no --bundle/);
     expect(why(req(['create', '--preserve-fds', '2', '--bundle', '/b', 'c1']))).toBe('--preserve-fds');
-    expect(why(req(['create', '--help']))).toBe('not a create, start or delete');
-    expect(why(req(['delete', '-h']))).toBe('not a create, start or delete');
-    expect(why(req(['state', 'c1']))).toBe('not a create, start or delete');
-    expect(why(req(['--version']))).toBe('not a create, start or delete');
+    expect(why(req(['create', '--help']))).toBe('not a create, start, delete or OCI hook');
+    expect(why(req(['delete', '-h']))).toBe('not a create, start, delete or OCI hook');
+    expect(why(req(['state', 'c1']))).toBe('not a create, start, delete or OCI hook');
+    expect(why(req(['--version']))).toBe('not a create, start, delete or OCI hook');
     expect(why(req(['--root', 'rel', 'start', 'c1']))).toMatch(/relative path \(rel\)/);
     expect(why(req(['--log', 'x.log', 'delete', '--force', 'c1']))).toMatch(/relative path \(x.log\)/);
   });
@@ -241,6 +241,15 @@ describe('what the server leaves to the engine (refusal)', () => {
     expect(why(req(['--root', '/run/r', 'start', 'c1']))).toBeUndefined();
     expect(why(req(['--root', '/run/r', 'delete', '--force', 'c1']))).toBeUndefined();
     expect(why(req(['delete', 'c1']))).toBeUndefined();
+  });
+
+  test('the OCI hook as hooks.d runs it (`oci-hook STAGE`, its stage alone): served; another stage, more arguments or help: the engine\'s', () => {
+    for (const stage of ['createRuntime', 'prestart', 'poststop']) expect(why(req(['oci-hook', stage]))).toBeUndefined();
+    expect(why(req(['--root', '/run/h', 'oci-hook', 'poststop']))).toBeUndefined();
+    for (const argv of [['oci-hook', 'poststart'], ['oci-hook'], ['oci-hook', 'createRuntime', 'x'], ['oci-hook', '--help'], ['oci-hook', 'createRuntime', '-h']]) {
+      expect(why(req(argv))).toBe('not a create, start, delete or OCI hook');
+    }
+    expect(why(req(['--root', 'rel', 'oci-hook', 'poststop']))).toMatch(/relative path \(rel\)/);
   });
 
   test('the launcher the caller ran (VKERNEL_RUNTIME_SELF) is no difference: served, and its helpers are started by that launcher', () => {

@@ -119,6 +119,12 @@ const cases: Case[] = [
   { args: ['ps'] },
   { args: ['ps', 'c1'] },
   { args: ['features'] },
+  // the OCI hook as hooks.d runs it: the C entry point's (the server's, through its client mode)
+  { args: ['oci-hook', 'createRuntime'], fast: true },
+  { args: ['--root', ROOT, 'oci-hook', 'poststop'], fast: true },
+  { args: ['oci-hook', 'poststart'] },
+  { args: ['oci-hook', 'createRuntime', 'x'] },
+  { args: ['--vkernel-config', '/c.yaml', 'oci-hook', 'prestart'] },
   { args: ['gc'] },
   { args: ['vkernel-rt-supervise', '{}'] },
   { args: ['state', 'c1'], env: { PATH: '' }, fast: true },
