@@ -1,4 +1,4 @@
-import { chmodSync, closeSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync, statSync, unlinkSync } from 'node:fs';
 import { dirname, isAbsolute } from 'node:path';
 import { READ_VARIABLES, readEnv, type RuntimeEnv } from '../env.js';
 import { Logger } from '../log/logger.js';
@@ -9,7 +9,6 @@ import { probeKernel, type KernelFacts } from '../kernel/probe.js';
 import { loadConfig } from '../policy/config.js';
 import { fileLocker } from '../store/flock.js';
 import { HolderGone } from '../store/lock.js';
-import { procStat, statField } from '../store/proc.js';
 import { HOOK_STAGES } from '../lifecycle/oci-hook.js';
 import { flushProfile, profileCall, timed } from '../profile.js';
 import { Runtime } from '../lifecycle/runtime.js';
@@ -265,27 +264,6 @@ async function serveCall(req: Request, ch: Channel, own: RuntimeEnv, self: Self,
   ch.end();
 }
 
-/**
- * whether this process's parent (not init) inherited it from another session, as the subreaper
- * above a caller inherits the server that caller's double fork started, and is blocked waiting for
- * its children (wait4: do_wait). Not a shell that runs the server in its own session, which waits
- * for it as its job.
- */
-export function waitedFor(ppid = process.ppid, self = process.pid, proc = '/proc'): boolean {
-  if (ppid <= 1) return false;
-  const session = (pid: number) => {
-    const stat = procStat(pid, proc);
-    return stat === undefined ? undefined : statField(stat, 6);
-  };
-  try {
-    if (readFileSync(`${proc}/${ppid}/wchan`, 'utf8').trim() !== 'do_wait') return false;
-  } catch {
-    return false;
-  }
-  const [theirs, ours] = [session(ppid), session(self)];
-  return theirs !== undefined && ours !== undefined && theirs !== ours;
-}
-
 /** `vkernel-serve`: serves until idle (or SIGTERM); 0 also when another server holds the socket */
 export async function serve(o: ServeOptions, own: RuntimeEnv = readEnv()): Promise<number> {
   const engine = process.execPath;
@@ -372,17 +350,9 @@ export async function serve(o: ServeOptions, own: RuntimeEnv = readEnv()): Promi
     arm();
   }
   function finish(): void {
-    clearInterval(parentWatch);
     closeSync(lockFd);
     resolveDone(0);
   }
-  // A caller's double fork leaves the server to the nearest child subreaper above it, which is not
-  // always init: podman's conmon is one, and before it exits it waits for every child it has, so
-  // a server it inherited would keep it (and its container's scope) alive until idle. A parent
-  // blocked waiting for its children is waiting for us: end as if idle (the next call starts
-  // another server, where its own caller's subreaper may not wait). Looked at every 2 s: one read.
-  const parentWatch = setInterval(() => { if (waitedFor()) stop(); }, 2000);
-  (parentWatch as { unref?: () => void }).unref?.();
   process.umask(0o177);
   try {
     listener = await listenUnix(o.socket, accept);

@@ -7,7 +7,7 @@ import { parseArgv } from '../../src/oci/argv.js';
 import { callerOf, startedAfter } from '../../src/serve/caller.js';
 import { contextOf, credentialsOf, otherContext, procFacts, rlimitsOf } from '../../src/serve/context.js';
 import { Decoder, encode, parseEnd, parseRequest, PROTOCOL, type Request } from '../../src/serve/protocol.js';
-import { asCaller, callerEnv, identity, refusal, waitedFor, type Self } from '../../src/serve/server.js';
+import { asCaller, callerEnv, identity, refusal, type Self } from '../../src/serve/server.js';
 
 /** /proc/self/limits as Linux 6.1 writes it */
 const LIMITS = `Limit                     Soft Limit           Hard Limit           Units     
@@ -198,31 +198,6 @@ describe('the caller, from the kernel (callerOf): the socket\'s peer and its /pr
     expect(callerOf(peer, 0, fakeProc(1052, 10.5))).toMatch(/not the process that connected/);
     expect([startedAfter(1040, 10.5, 100), startedAfter(1041, 10.5, 100), startedAfter(1042, 10.5, 100)]).toEqual([false, false, true]);
     expect(startedAfter(5, 1e6, 0)).toBe(false);
-  });
-});
-
-describe('a parent waiting for the server (waitedFor): a subreaper that inherited it, blocked in wait4', () => {
-  /** a /proc with the server (pid 20, session 20) and its parent (pid 10, session `sid`, wchan `wchan`) */
-  const fake = (sid: number, wchan: string): string => {
-    const proc = mkdtempSync(join(tmpdir(), 'vk-waited-'));
-    const stat = (pid: number, ppid: number, session: number) => `${pid} (x y) S ${ppid} ${session} ${session} 0 -1 ${Array(16).fill('0').join(' ')}\n`;
-    mkdirSync(join(proc, '10'));
-    mkdirSync(join(proc, '20'));
-    writeFileSync(join(proc, '10', 'stat'), stat(10, 1, sid));
-    writeFileSync(join(proc, '10', 'wchan'), wchan);
-    writeFileSync(join(proc, '20', 'stat'), stat(20, 10, 20));
-    return proc;
-  };
-
-  test('another session\'s parent blocked in wait4: waiting for us; its own session\'s (a shell\'s job), another wait, init, none: not', () => {
-    expect(waitedFor(10, 20, fake(5, 'do_wait'))).toBe(true);
-    expect(waitedFor(10, 20, fake(20, 'do_wait'))).toBe(false);
-    expect(waitedFor(10, 20, fake(5, 'ep_poll'))).toBe(false);
-    expect(waitedFor(10, 20, fake(5, '0'))).toBe(false);
-    expect(waitedFor(1, 20, fake(5, 'do_wait'))).toBe(false);
-    expect(waitedFor(11, 20, fake(5, 'do_wait'))).toBe(false);
-    // (this process's parent, jest's: not blocked in wait4 while we run)
-    expect(waitedFor()).toBe(false);
   });
 });
 
