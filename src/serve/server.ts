@@ -23,12 +23,13 @@ import { Decoder, encode, parseEnd, parseRequest, runPayload, type Request, type
  * launcher's way for a create with a request), `start` and `delete` of a container with work of
  * ours after runc's (its markers under --root: vkernel@<id>.start, e.g. the adaptive controller;
  * vkernel@<id>.json, e.g. a helper to stop), and the OCI hook as hooks.d runs it (`oci-hook STAGE`,
- * its stdin asked of the client once the call is taken: W, I). A call through the engine executable pays a
- * JavaScript runtime's start-up and the evaluation of its modules (~25 ms here) before runc starts;
- * here that is paid once. Each call runs the same lifecycle code as the engine (lifecycle/create.ts,
- * start.ts, delete.ts) with a Runtime whose runc calls are run by the client, as the client's
- * children: runc must stay a descendant of the caller (containerd's shim reaps the container's
- * init as a child subreaper), with the caller's stdio, fds and signals. Anything this cannot serve
+ * its stdin asked of the client once the call is taken: W, I). A call through the engine
+ * executable pays a JavaScript runtime's start-up and the evaluation of its modules (~25 ms here)
+ * before runc starts; here that is paid once. Each call runs the same lifecycle code as the engine
+ * (lifecycle/create.ts, start.ts, delete.ts, oci-hook.ts) with a Runtime whose runc calls are run
+ * by the client, as the client's children: runc must stay a descendant of the caller
+ * (containerd's shim reaps the container's init as a child subreaper), with the caller's stdio,
+ * fds and signals. Anything this cannot serve
  * exactly as the engine would is answered "fallback" before anything changes, and the client execs
  * the engine: another environment than the server's (VKERNEL_*, PATH), umask, namespaces, resource
  * limits or credentials (uids, capabilities, no_new_privs, seccomp, LSM label: what the engine's
