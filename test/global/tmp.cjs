@@ -16,19 +16,39 @@ function setup() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `vk-run-${process.pid}-`));
   process.env[VAR] = dir;
   process.env.TMPDIR = dir;
-  // the engine server the launcher's client starts (src/serve/server.ts): the run's own, stopped
-  // at its end (a test that asks for none, or for another, sets its own)
-  process.env.VKERNEL_ENGINE_SOCKET = path.join(dir, 'engine.sock');
+  // the engine servers the launcher's client starts (src/serve/server.ts): the run's own, one per
+  // kind of caller in a directory of the run's, as the default /run/vkernel-runtime/ has them
+  // (client/vkernel-client.c default_socket), stopped at its end (a test that asks for none, or for
+  // another, sets its own)
+  process.env.VKERNEL_ENGINE_SOCKET = `${path.join(dir, 'sockets')}/`;
 }
 
-/** SIGTERM to every engine server of this run's socket (found by its environment) */
-function stopServers(socket) {
-  const want = `VKERNEL_ENGINE_SOCKET=${socket}`;
-  for (const pid of fs.readdirSync('/proc').filter((p) => /^[0-9]+$/.test(p))) {
+/** the engine servers on a socket in `sockets` (the one its command line names) */
+function serversIn(sockets) {
+  return fs.readdirSync('/proc').filter((p) => /^[0-9]+$/.test(p)).filter((pid) => {
     try {
-      if (!fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('vkernel-serve')) continue;
-      if (fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(want)) process.kill(Number(pid), 'SIGTERM');
-    } catch { /* gone, or not ours to read */ }
+      const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      const at = argv.indexOf('vkernel-serve');
+      return at > 0 && (argv[at + 1] ?? '').startsWith(sockets);
+    } catch {
+      return false; // gone, or not ours to read
+    }
+  });
+}
+
+/**
+ * SIGTERM to every engine server of the run's, until none is left (up to 5 s): one a last create
+ * started may still be starting, and would write its socket's lock file into a directory being removed
+ */
+function stopServers(sockets) {
+  const end = Date.now() + 5000;
+  for (let quiet = 0; quiet < 3 && Date.now() < end;) {
+    const pids = serversIn(sockets);
+    for (const pid of pids) {
+      try { process.kill(Number(pid), 'SIGTERM'); } catch { /* gone */ }
+    }
+    quiet = pids.length ? 0 : quiet + 1;
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
   }
 }
 
@@ -45,14 +65,14 @@ function mountsBelow(dir) {
 function teardown(keep) {
   const dir = process.env[VAR];
   if (!dir || !fs.existsSync(dir)) return;
-  stopServers(path.join(dir, 'engine.sock'));
+  stopServers(`${path.join(dir, 'sockets')}/`);
   const mounts = mountsBelow(dir);
   const why = keep || (mounts.length ? `mounted below it: ${mounts.join(', ')}` : '');
   if (why) {
     process.stderr.write(`test/global/tmp.cjs: kept ${dir} (${why})\n`);
     return;
   }
-  fs.rmSync(dir, { recursive: true, force: true });
+  fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
 }
 
 module.exports = { setup, teardown, VAR };
