@@ -126,7 +126,7 @@ export async function until(fn: () => boolean | Promise<boolean>, ms = 10_000, e
   return fn();
 }
 
-/** the engine servers (src/serve/server.ts) whose environment names this socket: the benches' finder */
+/** the engine servers (src/serve/server.ts) on a socket (the one their command line names): the benches' finder */
 export { engineServers, serverSockets, threadCpuMs } from '../../bench/lib/server.mjs';
 
 let n = 0;

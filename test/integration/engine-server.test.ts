@@ -146,7 +146,7 @@ needs(RT_GROUPS).test('the first create starts a server and is the engine\'s; th
   const [a, b] = [uid('sa'), uid('sb')];
   const first = await create(s, bundle, a);
   expect([first.exitCode, output(s, a)]).toEqual([0, '']);
-  expect(await until(() => engineServers(s.socket).length === 1)).toBe(true);
+  expect(await until(() => engineServers(s.socket).length === 1 && existsSync(s.socket))).toBe(true);
   // the server started by that call holds none of the caller's fds (containerd waits for its
   // stdio pipes to close): /dev/null on 0-2, and not the file that was the caller's stdout
   const [server] = engineServers(s.socket);
@@ -345,7 +345,7 @@ needs(RT_GROUPS).test('the server SIGKILLed while runc creates: the caller fails
   const [c, d] = [uid('skc'), uid('skd')];
   expect((await create(s, bundle, c)).exitCode).toBe(0);
   expect(lines(s.trace).at(-1)).toBe('engine: no server (one started)');
-  expect(await until(() => engineServers(s.socket).length === 1 && engineServers(s.socket)[0] !== server)).toBe(true);
+  expect(await until(() => engineServers(s.socket).length === 1 && engineServers(s.socket)[0] !== server && existsSync(s.socket))).toBe(true);
   expect((await create(s, bundle, d)).exitCode).toBe(0);
   expect(lines(s.trace).at(-1)).toBe('served');
   for (const x of [c, d]) {
@@ -452,7 +452,8 @@ needs(RT_GROUPS).test('an OCI hook as hooks.d runs it (oci-hook createRuntime, p
     const [a, b, c] = [await created(), await created(), await created()];
     const ha = await hook(a, 'createRuntime');
     expect([ha.exitCode, ha.stderr, lines(s.trace).at(-1)]).toEqual([0, '', 'engine: no server (one started)']);
-    expect(await until(() => engineServers(s.socket).length === 1)).toBe(true);
+    // (its process, then its socket: it listens a moment after it runs)
+    expect(await until(() => engineServers(s.socket).length === 1 && existsSync(s.socket))).toBe(true);
     const hb = await hook(b, 'createRuntime');
     expect([hb.exitCode, hb.stderr, lines(s.trace).at(-1)]).toEqual([0, '', 'served']);
     const want = await applied(a);
@@ -642,6 +643,8 @@ test('one server per environment under a socket directory (VKERNEL_ENGINE_SOCKET
   const bundle = await makeBundle({ args: ['true'], annotations: cfs });
   const other = RUNTIME === SH_LAUNCHER ? join(REPO, 'dist/vkernel-runtime') : SH_LAUNCHER;
   const ours = () => [...serverSockets().entries()].filter(([, sock]) => sock.startsWith(dir));
+  /** n servers in the directory, each listening (its socket made: a moment after its process runs) */
+  const listening = (n: number) => until(() => ours().length === n && ours().every(([, sock]) => existsSync(sock)));
   /** a create and delete: how the create went (the trace's line) */
   const call = async (env: Record<string, string>, entry = RUNTIME, envList?: string[], wrap: string[] = []): Promise<string | undefined> => {
     const id = uid('sdir');
@@ -657,11 +660,11 @@ test('one server per environment under a socket directory (VKERNEL_ENGINE_SOCKET
   const b = { VKERNEL_ENGINE_SOCKET: dir, PATH: `${pathA}:/vk-nowhere` };
   try {
     expect(await call(a)).toBe('engine: no server (one started)');
-    expect(await until(() => ours().length === 1)).toBe(true);
+    expect(await listening(1)).toBe(true);
     expect(await call(a)).toBe('served');
     // (with one socket for all, this caller's every create went to the engine: "another environment")
     expect(await call(b)).toBe('engine: no server (one started)');
-    expect(await until(() => ours().length === 2)).toBe(true);
+    expect(await listening(2)).toBe(true);
     expect([await call(b), await call(a), await call(b)]).toEqual(['served', 'served', 'served']);
     expect([await call({ ...a, VK_NOT_READ_BY_THE_ENGINE: 'x' }), await call(a, other)]).toEqual(['served', 'served']);
     // the same variables in two orders, nothing else (env -i): a's server
@@ -671,7 +674,7 @@ test('one server per environment under a socket directory (VKERNEL_ENGINE_SOCKET
     // each create); under another open files soft limit, which the server does not compare: a's
     const limits = ['prlimit', '--core=12345:67890', '--'];
     expect(await call(a, RUNTIME, undefined, limits)).toBe('engine: no server (one started)');
-    expect(await until(() => ours().length === 3)).toBe(true);
+    expect(await listening(3)).toBe(true);
     expect([await call(a, RUNTIME, undefined, limits), await call(a)]).toEqual(['served', 'served']);
     const nofile = limitOf(process.pid, 'Max open files')?.split(' ') ?? [];
     expect(await call(a, RUNTIME, undefined, ['prlimit', `--nofile=${Number(nofile[0]) - 1}:${nofile[1]}`, '--'])).toBe('served');
