@@ -27,9 +27,9 @@
  * default_socket); "off": no server, always ENGINE. VKERNEL_ENGINE_TRACE
  * names a file this appends one line per call to: "served: <times>", or "engine: <why>"; the
  * times (ms, by this process's clock) split a served call: "call" from main() to the server's A
- * (our start, the socket, the server reading the call), "before" from A to the first R (the
- * server's work before runc), "runc" the runs it asked for, "after" from the last S to X, "in all"
- * from main().
+ * (our start, the socket, the server reading the call and, as A comes with the server's next
+ * message, its work before that), "before" from A to the first R, "runc" the runs it asked for,
+ * "after" from the last S to X, "in all" from main().
  *
  * Messages, both ways: one type byte, a 32-bit little-endian length, the payload.
  *   to the server:   Q  "vkernel-serve-2\0" engine\0 cwd\0 argc\0 arg\0... env\0...
@@ -39,7 +39,8 @@
  *                       own must equal, from /proc/<pid>: src/serve/caller.ts)
  *                    S  runc's end: "e:<exit code>", "s:<signal>", or "x:<why exec failed>"
  *                    I  our stdin (answering W)
- *   from the server: A  taken (before anything is changed: an end before A is a fallback)
+ *   from the server: A  taken (before anything is changed: an end before A is a fallback; sent
+ *                       in one write with the message after it)
  *                    F  fallback (payload: why, for --debug readers; not printed)
  *                    R  run this argv (argv[0] looked up in PATH), then send S
  *                    W  send stdin, whole, as I (an OCI hook's state; only after A: a call the

@@ -21,14 +21,17 @@ export const RLIMIT_NOFILE = 7;
 export const MIN_SOFT = 64n;
 const INFINITY = 0xffffffffffffffffn;
 
+/**
+ * where a line of /proc/PID/limits has its soft limit ([0], [1]) and its hard one ([1] + 1, [2]):
+ * the kernel writes the name in 25 columns, then a space and each limit in 20 columns (a number of
+ * at most 20 digits, or `unlimited`) and a space, then the unit
+ */
+export const LIMIT_COLUMNS = [26, 46, 67] as const;
+
 /** /proc/self/limits's lines: name, soft and hard limit (as written: a number or `unlimited`) */
 export function limitLines(procLimits: string): [string, string, string][] {
-  // (a line: the name in 25 columns and a space, then the soft and hard limits and the unit; a
-  // value of 20 digits leaves one space before the next)
-  return procLimits.split('\n').slice(1).filter(Boolean).map((l) => {
-    const [soft = '?', hard = '?'] = l.slice(26).trim().split(/\s+/);
-    return [l.slice(0, 25).trim(), soft, hard];
-  });
+  const [a, b, c] = LIMIT_COLUMNS;
+  return procLimits.split('\n').slice(1).filter(Boolean).map((l) => [l.slice(0, 25).trim(), l.slice(a, b).trim() || '?', l.slice(b + 1, c).trim() || '?']);
 }
 
 const value = (v: string): bigint | undefined => (v === 'unlimited' ? INFINITY : /^[0-9]{1,20}$/.test(v) ? BigInt(v) : undefined);

@@ -30,15 +30,14 @@ export function startedAfter(startTicks: number, uptimeSeconds: number, msSinceA
  * on what the client says of itself: any process that can open the socket could say anything.
  * A peer's pid is a number the kernel noted at connect(2): if that process ended (handing the
  * socket to another) the number may be another process's by now, so one that started after the
- * connection was accepted is refused, and the pid's start time is read before and after its
- * context (the same process throughout). A string: why there is no caller to serve (the call goes
- * to the engine, which the client execs with its own context).
+ * connection was accepted is refused. The start time is read after the context: a process that is
+ * alive then and started before the accept had the pid throughout (a live process keeps its pid),
+ * so the context read is its own. A string: why there is no caller to serve (the call goes to the
+ * engine, which the client execs with its own context).
  */
 export function callerOf(peer: Peer | undefined, msSinceAccept: number, proc = '/proc'): Caller | string {
   if (!peer) return 'the caller is not known (no SO_PEERCRED)';
   const gone = `the caller (pid ${peer.pid}) is gone`;
-  const start = liveStartTime(peer.pid, proc);
-  if (start === undefined) return gone;
   let context: string;
   let uptime: number;
   try {
@@ -47,7 +46,8 @@ export function callerOf(peer: Peer | undefined, msSinceAccept: number, proc = '
   } catch {
     return gone;
   }
-  if (liveStartTime(peer.pid, proc) !== start) return gone;
+  const start = liveStartTime(peer.pid, proc);
+  if (start === undefined) return gone;
   if (!(uptime > 0) || startedAfter(Number(start), uptime, msSinceAccept)) return `pid ${peer.pid} is not the process that connected (it started after)`;
   return { pid: peer.pid, context };
 }

@@ -77,6 +77,13 @@ const SELF = 'VKERNEL_RUNTIME_SELF=';
 const notSelf = (e: RuntimeEnv) => e.own.filter((kv) => !kv.startsWith(SELF));
 const comparable = (e: RuntimeEnv): string =>
   JSON.stringify({ ...e, listenFds: 0, listenPid: undefined, selfPath: undefined, self: undefined, own: notSelf(e) });
+/** comparable of the server's own environment, made once: it does not change */
+const comparables = new WeakMap<RuntimeEnv, string>();
+const comparableOwn = (own: RuntimeEnv): string => {
+  let c = comparables.get(own);
+  if (c === undefined) comparables.set(own, (c = comparable(own)));
+  return c;
+};
 
 /** the caller's environment as the engine it would exec reads it */
 export const callerEnv = (req: Pick<Wire, 'env'>, self: Pick<Self, 'engine'>): RuntimeEnv => readEnv(req.env, self.engine, undefined);
@@ -93,7 +100,7 @@ export function refusal(req: Request, inv: Invocation, own: RuntimeEnv, self: Se
   const context = otherContext(req.context, self.context);
   if (context) return context;
   if (theirs.listenFds > 0) return 'socket activation (LISTEN_FDS)';
-  if (comparable(theirs) !== comparable(own)) return 'another environment';
+  if (comparable(theirs) !== comparableOwn(own)) return 'another environment';
   // (the profiler, VKERNEL_PROFILE, only as the server's own: the environment is the same)
   if (theirs.testFault) return 'a test aid';
   const cmd = inv.command;
@@ -131,15 +138,29 @@ async function lifecycle(cmd: Served, ch: Channel): Promise<(rt: Runtime) => Pro
 }
 
 /** one connection: its messages in, ours out */
-class Channel {
+export class Channel {
   gone = false;
   private waiting?: { resolve: (e: RuncEnd) => void; reject: (e: Error) => void };
   private reading?: { resolve: (text: string) => void; reject: (e: Error) => void };
 
+  /** taken, and the client not told yet (take) */
+  private taken = false;
+
   constructor(private readonly conn: Connection) {}
 
+  /**
+   * the call is taken (A): said with the next message, in the same write (every taken call sends
+   * one: R, W, E or X), so that the client is woken once, not once more while the call is checked
+   */
+  take(): void {
+    this.taken = true;
+  }
+
   send(type: string, payload: Buffer | string = ''): void {
-    if (!this.gone) this.conn.write(encode(type, payload));
+    if (this.gone) return;
+    const m = encode(type, payload);
+    this.conn.write(this.taken ? Buffer.concat([encode('A'), m]) : m);
+    this.taken = false;
   }
 
   /** the client runs argv; how it ended */
@@ -243,7 +264,7 @@ async function serveCall(req: Request, ch: Channel, own: RuntimeEnv, self: Self,
     ch.end();
     return;
   }
-  ch.send('A');
+  ch.take();
   profileCall(inv.command ?? '', arrived);
   const log = new Logger({ file: inv.globals.log, format: inv.globals.logFormat, debug: inv.globals.debug }, (t) => ch.send('E', t));
   let code: number;

@@ -7,7 +7,7 @@ import { parseArgv } from '../../src/oci/argv.js';
 import { callerOf, startedAfter } from '../../src/serve/caller.js';
 import { contextOf, credentialsOf, otherContext, procFacts, rlimitsOf } from '../../src/serve/context.js';
 import { Decoder, encode, parseEnd, parseRequest, PROTOCOL, type Request } from '../../src/serve/protocol.js';
-import { asCaller, callerEnv, identity, refusal, type Self } from '../../src/serve/server.js';
+import { asCaller, callerEnv, Channel, identity, refusal, type Self } from '../../src/serve/server.js';
 
 /** /proc/self/limits as Linux 6.1 writes it */
 const LIMITS = `Limit                     Soft Limit           Hard Limit           Units     
@@ -48,6 +48,20 @@ describe('engine server protocol', () => {
       const got = [...d.push(bytes.subarray(0, cut)), ...d.push(bytes.subarray(cut))];
       expect(got.map((m) => [m.type, m.payload.toString()])).toEqual([['A', ''], ['E', 'héllo\n'], ['R', 'runc\0create\0']]);
     }
+  });
+
+  test('a taken call\'s A goes out in one write with the message after it (the client woken once); F alone', () => {
+    const writes: Buffer[] = [];
+    const conn = { write: (b: Buffer) => { writes.push(b); }, end: () => {}, destroy: () => {} };
+    const taken = new Channel(conn);
+    taken.take();
+    expect(writes).toEqual([]);
+    taken.send('E', 'warn\n');
+    taken.send('X', 'e:0');
+    expect(writes).toEqual([Buffer.concat([encode('A'), encode('E', 'warn\n')]), encode('X', 'e:0')]);
+    writes.length = 0;
+    new Channel(conn).send('F', 'why');
+    expect(writes).toEqual([encode('F', 'why')]);
   });
 
   test('a message longer than the limit ends the stream (no unbounded buffer)', () => {
