@@ -13,3 +13,4 @@ static const char *const create_value_flags[] = { "console-socket", "pidfd-socke
 static const char *const start_value_flags[] = { NULL };
 static const char *const delete_value_flags[] = { NULL };
 static const char *const compared_variables[] = { "VKERNEL_CGROUP_ROOT", "VKERNEL_LOCK_DIR", "VKERNEL_RUN_BUNDLES", "VKERNEL_ROOTS_DIR", "VKERNEL_CACHE", "VKERNEL_KERNEL_BUILD", "VKERNEL_MODULE_SOURCE", "VKERNEL_RUNTIME_HOME", "VKERNEL_MAKE", "VKERNEL_FUTEX_BUCKETS", "VKERNEL_RMMOD_TIMEOUT_MS", "VKERNEL_RUNC", "VKERNEL_RUNTIME_CONFIG", "VKERNEL_RUNTIME_TEST_FAULT", "VKERNEL_PROFILE", "VKERNEL_SCX_LOADER", "VKERNEL_ENGINE_SOCKET", "VKERNEL_ENGINE_IDLE_MS", "PATH", NULL };
+static const char *const hook_stages[] = { "createRuntime", "prestart", "poststop", NULL };

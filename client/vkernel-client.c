@@ -1059,12 +1059,6 @@ static int serve_here(struct call *c, const char *engine_path, const char *self,
 	return client_main(argc + 3, args);
 }
 
-/* a stage our OCI hook runs at (src/lifecycle/oci-hook.ts HOOK_STAGES) */
-static int hook_stage(const char *arg)
-{
-	return !strcmp(arg, "createRuntime") || !strcmp(arg, "prestart") || !strcmp(arg, "poststop");
-}
-
 /*
  * what the engine server serves (src/serve/server.ts): an OCI hook (`oci-hook STAGE`); create;
  * start with its marker (vkernel@<id>.start); delete of a container with our state beside runc's
@@ -1120,7 +1114,7 @@ static int launcher_main(int argc, char **argv)
 	if (c.values)
 		read_args(&c, at + 1, argc, argv, 0);
 	c.hook = c.cmd && !strcmp(c.cmd, "oci-hook") && !c.ours && !c.version && !c.help &&
-		 at + 2 == argc && hook_stage(argv[at + 1]);
+		 at + 2 == argc && named(argv[at + 1], hook_stages, 0, NULL);
 	if (c.values == start_value_flags && !c.help && !marked(c.root, "vkernel@%s.start", c.id) &&
 	    !marked(c.root, "vkernel@%s.lock", c.id))
 		exec_or_die(c.runc, runc_argv, 1);

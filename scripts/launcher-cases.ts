@@ -8,6 +8,7 @@
  * checks that the launcher in the repo holds exactly this text.
  */
 import { OWN_VARIABLES } from '../src/env.js';
+import { HOOK_STAGES } from '../src/lifecycle/hook-stages.js';
 import { COMMAND_FLAGS, HELP, OUR_GLOBAL, RUNC_GLOBAL, TRUE_WORDS, type FlagSpec } from '../src/oci/flags.js';
 
 const marker = (what: string) => `# >>> generated (${what}) from src/oci/flags.ts by scripts/gen-launcher.ts (npm run build): do not edit`;
@@ -114,6 +115,8 @@ export function cHeader(): string {
     // the environment the engine server compares a caller's by (src/serve/server.ts comparable: not
     // the launcher's own path), of which the client names the default socket (default_socket)
     cList('compared_variables', [...OWN_VARIABLES.filter((v) => v !== 'VKERNEL_RUNTIME_SELF'), 'PATH']),
+    // the stages of `oci-hook STAGE` the C entry point takes to the engine server
+    cList('hook_stages', HOOK_STAGES),
     '',
   ].join('\n');
 }

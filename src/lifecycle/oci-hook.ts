@@ -1,12 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { checkId } from '../store/state.js';
+import { HOOK_STAGES } from './hook-stages.js';
 import { withLock } from '../store/lock.js';
 import { applyAll, newState, readRequest } from './request.js';
 import type { Runtime } from './runtime.js';
 import { releaseAll, startedAll, undoAll } from './undo.js';
 
-/** the stages an OCI hook of ours runs at */
-export const HOOK_STAGES: readonly string[] = ['createRuntime', 'prestart', 'poststop'];
 
 interface OciState { id: string; pid?: number; bundle: string; status?: string }
 
@@ -59,5 +58,5 @@ export async function ociHook(rt: Runtime, input: () => string | Promise<string>
     }
     return 0;
   }
-  throw new Error(`oci-hook: unknown stage ${JSON.stringify(stage)} (createRuntime, prestart or poststop)`);
+  throw new Error(`oci-hook: unknown stage ${JSON.stringify(stage)} (one of ${HOOK_STAGES.join(', ')})`);
 }

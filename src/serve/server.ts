@@ -9,7 +9,7 @@ import { probeKernel, type KernelFacts } from '../kernel/probe.js';
 import { loadConfig } from '../policy/config.js';
 import { fileLocker } from '../store/flock.js';
 import { HolderGone } from '../store/lock.js';
-import { HOOK_STAGES } from '../lifecycle/oci-hook.js';
+import { HOOK_STAGES } from '../lifecycle/hook-stages.js';
 import { flushProfile, profileCall, timed } from '../profile.js';
 import { Runtime } from '../lifecycle/runtime.js';
 import { peerReader } from '../host/peer-cred.js';
