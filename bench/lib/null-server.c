@@ -45,21 +45,25 @@ static int recv_msg(int fd, char *type, char **out, uint32_t *n)
 	return 0;
 }
 
-static void send_msg(int fd, char type, const char *p, uint32_t n)
+/* one message at OUT (5 + n bytes): its type, length and payload; returns its length */
+static size_t put_msg(char *out, char type, const char *p, uint32_t n)
 {
-	char head[5];
+	out[0] = type;
+	memcpy(out + 1, &n, 4);
+	memcpy(out + 5, p, n);
+	return 5 + (size_t)n;
+}
 
-	head[0] = type;
-	memcpy(head + 1, &n, 4);
-	if (write(fd, head, sizeof(head)) != sizeof(head) ||
-	    (n && write(fd, p, n) != (ssize_t)n))
+static void write_out(int fd, const char *p, size_t n)
+{
+	if (write(fd, p, n) != (ssize_t)n)
 		perror("null-server: write");
 }
 
 /* Q: protocol, engine, cwd, argc, argv..., environment...: R is runc and that argv */
 static void serve(int fd)
 {
-	char type, *q = NULL, *end = NULL, *run = NULL;
+	char type, *q = NULL, *end = NULL, *run = NULL, *out = NULL;
 	uint32_t n, at = 0, len = 0;
 	int field, argc = 0;
 
@@ -81,14 +85,18 @@ static void serve(int fd)
 		}
 		at += (uint32_t)l;
 	}
-	send_msg(fd, 'A', "", 0);
-	send_msg(fd, 'R', run, len);
+	/* A with R, in one write, as the engine server sends a taken call's A with what follows */
+	out = malloc((size_t)len + 10);
+	if (!out)
+		goto out;
+	write_out(fd, out, put_msg(out, 'A', "", 0) + put_msg(out + 5, 'R', run, len));
 	if (recv_msg(fd, &type, &end, &n) == 0 && type == 'S')
-		send_msg(fd, 'X', "e:0", 3);
+		write_out(fd, out, put_msg(out, 'X', "e:0", 3));
 out:
 	free(q);
 	free(end);
 	free(run);
+	free(out);
 	close(fd);
 }
 
