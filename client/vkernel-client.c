@@ -6,6 +6,11 @@
  * end of this file.
  *
  *   vkernel-client ENGINE RUNC CONFIG ARG...
+ *   vkernel-client --after MS PROGRAM ARG...
+ *
+ * The second form waits MS milliseconds, then execs PROGRAM ARG... (same pid): a helper whose start
+ * may wait (src/host/ops.ts startHelper: the adaptive controller), in this small process until then,
+ * not in the engine it becomes. Killed while it waits (SIGTERM: a delete), nothing runs.
  *
  * First, unless CONFIG is empty (the launcher already knows the call is ours), whether the call
  * asks for anything: CONFIG (the bundle's config.json) mentions io.vkernel. or VKERNEL_ or has a
@@ -561,6 +566,29 @@ static void default_socket(char *out, size_t n, const char *dir)
 	snprintf(out, n, "%sengine-%016llx.sock", dir, (unsigned long long)h);
 }
 
+/* `--after MS PROGRAM ARG...` (ARGV after --after): waits, then execs */
+static int after(int argc, char **argv)
+{
+	struct timespec left;
+	char *end = NULL;
+	unsigned long ms = 0;
+
+	errno = 0;
+	if (argc >= 2 && isdigit((unsigned char)argv[0][0]))
+		ms = strtoul(argv[0], &end, 10);
+	if (!end || *end || errno || ms > 3600000) {
+		fprintf(stderr, "usage: vkernel-client --after MS PROGRAM ARG... (MS: 0 to 3600000)\n");
+		return 2;
+	}
+	left.tv_sec = (time_t)(ms / 1000);
+	left.tv_nsec = (long)(ms % 1000) * 1000000L;
+	while (nanosleep(&left, &left) && errno == EINTR)
+		;
+	execvp(argv[1], argv + 1);
+	fprintf(stderr, "vkernel-runtime: cannot run %s: %s\n", argv[1], strerror(errno));
+	return 127;
+}
+
 static int client_main(int argc, char **argv)
 {
 	const char *path = getenv("VKERNEL_ENGINE_SOCKET");
@@ -573,6 +601,8 @@ static int client_main(int argc, char **argv)
 	double t = now_ms();
 
 	t_main = t;
+	if (argc >= 2 && !strcmp(argv[1], "--after"))
+		return after(argc - 2, argv + 2);
 	if (argc < 4) {
 		fprintf(stderr, "usage: vkernel-client ENGINE RUNC CONFIG ARG...\n");
 		return 2;

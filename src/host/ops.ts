@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { failure, run, runDetached } from './spawn.js';
 import { existsSync, readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { moduleCalls } from './module-ffi.js';
 import { threadPolicySetter, type SetThreadPolicy } from './sched-ffi.js';
 import { timed } from '../profile.js';
@@ -36,12 +37,26 @@ export interface HostOps {
   rmmod(name: string): Promise<Outcome>;
   /** make ARGS..., each output line to onLine */
   make(args: readonly string[], onLine: (line: string) => void): Promise<Outcome>;
-  /** starts a helper process detached from us (the adaptive controller, the RT release); its pid */
-  startHelper(argv: readonly string[]): number;
+  /**
+   * starts a helper process detached from us (the adaptive controller, the RT release); its pid.
+   * `afterMs`: it runs that much later, waiting until then in a small process of its own (the
+   * client's `--after`, the same pid), or at once where there is none (the engine under node)
+   */
+  startHelper(argv: readonly string[], afterMs?: number): number;
 }
 
 /** which binaries the real operations run (tests put wrappers here) */
-export interface HostBinaries { chrt?: string; nsenter?: string; insmod?: string; rmmod?: string; make?: string; enableFile?: string }
+export interface HostBinaries {
+  chrt?: string; nsenter?: string; insmod?: string; rmmod?: string; make?: string; enableFile?: string;
+  /** the program that waits, then execs: `PROGRAM --after MS ARGV...` (default: the client beside the engine executable) */
+  after?: string;
+}
+
+/** client/vkernel-client.c, which has `--after`: built beside the engine executable (dist/) */
+function clientBeside(): string | undefined {
+  const path = join(dirname(process.execPath), 'vkernel-client');
+  return existsSync(path) ? path : undefined;
+}
 
 async function must(file: string, args: readonly string[]): Promise<string> {
   const r = await timed(`exec ${file.split('/').pop()}`, () => run(file, args));
@@ -145,6 +160,9 @@ export function linuxHostOps(bin: HostBinaries = {}): HostOps {
       if (r.code === 0) return { ok: true, message: '' };
       return { ok: false, message: r.error?.message ?? r.signal ?? String(r.code) };
     },
-    startHelper: (argv) => timed('start helper', () => runDetached(argv)),
+    startHelper: (argv, afterMs) => timed('start helper', () => {
+      const waiter = afterMs === undefined ? undefined : bin.after ?? clientBeside();
+      return runDetached(waiter ? [waiter, '--after', String(afterMs), ...argv] : argv);
+    }),
   };
 }

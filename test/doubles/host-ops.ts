@@ -77,8 +77,8 @@ export class FakeHost implements HostOps {
     return this.makeResult;
   }
 
-  startHelper(argv: readonly string[]): number {
-    this.record('startHelper', [...argv]);
+  startHelper(argv: readonly string[], afterMs?: number): number {
+    this.record('startHelper', ...(afterMs === undefined ? [[...argv]] : [[...argv], afterMs]));
     return this.nextPid++;
   }
 }

@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, openSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { execa } from 'execa';
@@ -92,7 +92,8 @@ needs(RT_GROUPS).describe('adaptive controller', () => {
       const ctl = state.helpers.adaptive.pid;
       const cgroups = cgroupDirsOf(state.pid);
       // where the controller runs: its own group beside the container's, 1/16 of a default share
-      await sleep(500);
+      // (once started: one interval after the container)
+      await waitFor(logOf(root, id), /started/, 5000);
       expect(cpuLine(ctl)).toBe(`/vkernel-adaptive-${id}`);
       expect(readFileSync(join(CPU, `vkernel-adaptive-${id}`, 'cpu.shares'), 'utf8').trim()).toBe('64');
       expect(procsOf(id)).not.toContain(ctl);
@@ -152,6 +153,44 @@ needs(RT_GROUPS).describe('adaptive controller', () => {
       await vk(['--root', root, 'delete', '--force', id]);
     }
     expect(leftovers(root, id)).toEqual([]);
+  }, 60000);
+
+  test('the controller starts one interval after the container: until then a small waiting process (the client, not the engine) holds its place, and a container deleted sooner never runs one', async () => {
+    const bundle = await bundleFor(['sleep', '60']);
+    const spec = JSON.parse(readFileSync(join(bundle, 'config.json'), 'utf8'));
+    spec.annotations['io.vkernel.sched.adaptive.interval_ms'] = '3000';
+    writeFileSync(join(bundle, 'config.json'), JSON.stringify(spec));
+    const root = tempRoot();
+    const exe = (pid: number) => readlinkSync(`/proc/${pid}/exe`).split('/').pop();
+    for (const [id, deleteAt] of [[uid('adlate'), undefined], [uid('adsoon'), 500]] as const) {
+      const out = openSync(join(tmpdir(), `${id}.out`), 'w');
+      expect((await vk(['--root', root, 'create', '--bundle', bundle, id], { stdin: 'ignore', stdout: out, stderr: out })).exitCode).toBe(0);
+      try {
+        const t0 = Date.now();
+        expect((await vk(['--root', root, 'start', id])).exitCode).toBe(0);
+        const ctl = (await waitState(root, id)).helpers.adaptive.pid;
+        expect(exe(ctl)).toBe('vkernel-client');
+        expect(readFileSync(`/proc/${ctl}/cmdline`, 'utf8').split('\0')).toEqual(expect.arrayContaining(['--after', '3000', 'vkernel-adaptive', id]));
+        if (deleteAt !== undefined) {
+          await sleep(deleteAt);
+          expect(exe(ctl)).toBe('vkernel-client');
+          expect((await vk(['--root', root, 'delete', '--force', id])).exitCode).toBe(0);
+          expect(alive(ctl)).toBe(false);
+          await sleep(3000);
+          expect(existsSync(logOf(root, id))).toBe(false);
+          expect(existsSync(join(CPU, `vkernel-adaptive-${id}`))).toBe(false);
+        } else {
+          await waitFor(logOf(root, id), /started/, 10000);
+          expect(Date.now() - t0).toBeGreaterThanOrEqual(3000);
+          // the same process, now the engine's controller
+          expect(exe(ctl)).toBe('vkernel-engine');
+          expect(cpuLine(ctl)).toBe(`/vkernel-adaptive-${id}`);
+        }
+      } finally {
+        await vk(['--root', root, 'delete', '--force', id]);
+      }
+      expect(leftovers(root, id)).toEqual([]);
+    }
   }, 60000);
 
   test('the controller exits by itself when the container\'s init is gone (pid and start time), and removes its group', async () => {

@@ -45,6 +45,23 @@ describe('HostOps on the real host (programs standing in for chrt and nsenter)',
     expect(argsOf('chrt')).toEqual(['-a', '-o', '-p', '0', '42']);
   });
 
+  test('startHelper: at once, or later through the waiter (`--after MS`, the same pid); the helper detached (a session of its own)', async () => {
+    const until = async (f: () => boolean) => { for (let i = 0; i < 200 && !f(); i++) await new Promise((r) => setTimeout(r, 10)); return f(); };
+    const helper = recorder('helper', `ps -o sid= -p $$ > '${dir}/sid'; mv '${dir}/sid' '${dir}/helper.sid'`);
+    const host = linuxHostOps({ after: recorder('waiter', 'shift 2; exec "$@"') });
+    const now = host.startHelper([helper, 'a b', '$(x)']);
+    expect(await until(() => existsSync(join(dir, 'helper.sid')))).toBe(true);
+    expect(argsOf('helper')).toEqual(['a b', '$(x)']);
+    expect(existsSync(join(dir, 'waiter.args'))).toBe(false);
+    expect(Number(readFileSync(join(dir, 'helper.sid'), 'utf8'))).toBe(now);
+    rmSync(join(dir, 'helper.sid'));
+    const later = host.startHelper([helper, 'c'], 250);
+    expect(await until(() => existsSync(join(dir, 'helper.sid')))).toBe(true);
+    expect(argsOf('waiter')).toEqual(['--after', '250', helper, 'c']);
+    expect(argsOf('helper')).toEqual(['c']);
+    expect(Number(readFileSync(join(dir, 'helper.sid'), 'utf8'))).toBe(later);
+  });
+
   test("a failing operation names the command and the program's words", async () => {
     const host = linuxHostOps({ chrt: recorder('chrt', "echo 'chrt: failed to set pid 42' >&2; exit 1") });
     await expect(host.setScheduler(42, 'fifo', 1)).rejects.toThrow(`${join(dir, 'chrt')} -a -f -p 1 42: chrt: failed to set pid 42`);

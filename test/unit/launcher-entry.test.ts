@@ -1,5 +1,5 @@
-import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { needs, type Prerequisite } from '../helpers/prereq.js';
@@ -197,6 +197,26 @@ needs(CC).describe('the C entry point decides every call as the sh launcher does
     const alone = call(join(fast, 'dist/vkernel-runtime'), c);
     if (c.fast) expect(alone.replaceAll(fast, sh)).toBe(viaSh);
     else expect(alone).toMatch(/^SH\n/);
+  });
+
+  test('vkernel-client --after MS PROGRAM ARG...: waits, then execs PROGRAM (the same pid); a bad MS runs nothing; SIGTERM while it waits runs nothing', async () => {
+    const client = join(work, 'vkernel-client');
+    const mark = join(work, 'after-ran');
+    const t0 = Date.now();
+    const r = spawnSync(client, ['--after', '300', '/bin/sh', '-c', 'echo "$$ $0 $1"', 'x', 'a b'], { encoding: 'utf8' });
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(300);
+    expect([r.status, r.stdout]).toEqual([0, `${r.pid} x a b\n`]);
+    const touch = ['/bin/touch', mark];
+    for (const bad of [[], ['300'], touch, ['x', ...touch], ['-1', ...touch], ['3600001', ...touch], ['18446744073709551616', ...touch], ['1e3', ...touch]]) {
+      const b = spawnSync(client, ['--after', ...bad], { encoding: 'utf8' });
+      expect([b.status, b.stderr]).toEqual([2, expect.stringContaining('usage: vkernel-client --after MS')]);
+    }
+    const waiting = spawn(client, ['--after', '2000', '/bin/touch', mark], { stdio: 'ignore' });
+    await new Promise((res) => setTimeout(res, 100));
+    waiting.kill('SIGTERM');
+    const [, signal] = await new Promise<[number | null, string | null]>((res) => waiting.on('exit', (c, s) => res([c, s])));
+    expect(signal).toBe('SIGTERM');
+    expect(existsSync(mark)).toBe(false);
   });
 
   test.each([['the sh launcher', () => join(sh, 'bin/vkernel-runtime')], ['the C entry point alone', () => join(fast, 'dist/vkernel-runtime')]] as const)(

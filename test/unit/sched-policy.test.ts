@@ -65,11 +65,15 @@ describe('sched-policy applier over the cgroups and HostOps doubles', () => {
     expect(schedPolicy.diesWithContainer!({ backend: 'rt-v2', backendUndo: { dir: '/cg/c1', ledger: true, raised: [] } }, { 'sched.policy': 'fifo' })).toBe(false);
   });
 
-  test('adaptive: the controller is started after start, with our globals, and recorded as a helper', async () => {
+  test('adaptive: the controller is started after start, with our globals, one interval later, and recorded as a helper', async () => {
     const { ctx, host, state } = context({ 'sched.policy': 'adaptive' });
     await schedPolicy.apply(ctx);
     await schedPolicy.started!({ ...ctx, root: '/run/x', self: ctx.env.self, globals: ['--root', '/run/x'] });
-    expect(host.ops('startHelper')).toEqual([[['/usr/local/bin/vkernel-runtime', '--root', '/run/x', 'vkernel-adaptive', 'c1']]]);
+    expect(host.ops('startHelper')).toEqual([[['/usr/local/bin/vkernel-runtime', '--root', '/run/x', 'vkernel-adaptive', 'c1'], 1000]]);
     expect(state.helpers.adaptive).toMatchObject({ pid: FAKE_HELPER_PID });
+    const every300 = context({ 'sched.policy': 'adaptive', 'sched.adaptive.interval_ms': 300 });
+    await schedPolicy.apply(every300.ctx);
+    await schedPolicy.started!({ ...every300.ctx, root: '/run/x', self: every300.ctx.env.self, globals: [] });
+    expect(every300.host.ops('startHelper')).toEqual([[['/usr/local/bin/vkernel-runtime', '--root', '/run/x', 'vkernel-adaptive', 'c1'], 300]]);
   });
 });
