@@ -6,7 +6,6 @@ import { applyAll, newState, readRequest } from './request.js';
 import type { Runtime } from './runtime.js';
 import { releaseAll, startedAll, undoAll } from './undo.js';
 
-
 interface OciState { id: string; pid?: number; bundle: string; status?: string }
 
 /**
