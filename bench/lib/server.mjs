@@ -2,6 +2,10 @@
 // the client that started it names on its command line (`vkernel-serve SOCKET`).
 import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
+import servers from './servers.cjs';
+
+/** every `vkernel-serve`'s socket, by pid (servers.cjs) */
+export const { serverSockets } = servers;
 
 /**
  * the pids of every `vkernel-serve` on `socket` (all of them: undefined)
@@ -9,30 +13,7 @@ import { readFileSync, readdirSync } from 'node:fs';
  * @returns {number[]}
  */
 export function engineServers(socket) {
-  return readdirSync('/proc').filter((p) => /^[0-9]+$/.test(p)).flatMap((p) => {
-    try {
-      const argv = readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0');
-      const at = argv.indexOf('vkernel-serve');
-      return at > 0 && (socket === undefined || argv[at + 1] === socket) ? [Number(p)] : [];
-    } catch {
-      return []; // gone
-    }
-  });
-}
-
-/**
- * the socket each `vkernel-serve` listens on, by pid
- * @returns {Map<number, string>}
- */
-export function serverSockets() {
-  return new Map(engineServers().map((pid) => {
-    try {
-      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-      return [pid, argv[argv.indexOf('vkernel-serve') + 1] ?? ''];
-    } catch {
-      return [pid, ''];
-    }
-  }));
+  return [...serverSockets()].flatMap(([pid, s]) => (socket === undefined || s === socket ? [pid] : []));
 }
 
 /**

@@ -8,6 +8,7 @@
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
+const { serverSockets } = require('../../bench/lib/servers.cjs');
 
 const VAR = 'VKERNEL_TEST_TMPDIR';
 
@@ -25,15 +26,7 @@ function setup() {
 
 /** the engine servers on a socket in `sockets` (the one its command line names) */
 function serversIn(sockets) {
-  return fs.readdirSync('/proc').filter((p) => /^[0-9]+$/.test(p)).filter((pid) => {
-    try {
-      const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-      const at = argv.indexOf('vkernel-serve');
-      return at > 0 && (argv[at + 1] ?? '').startsWith(sockets);
-    } catch {
-      return false; // gone, or not ours to read
-    }
-  });
+  return [...serverSockets()].flatMap(([pid, socket]) => (socket.startsWith(sockets) ? [pid] : []));
 }
 
 /**
@@ -45,7 +38,7 @@ function stopServers(sockets) {
   for (let quiet = 0; quiet < 3 && Date.now() < end;) {
     const pids = serversIn(sockets);
     for (const pid of pids) {
-      try { process.kill(Number(pid), 'SIGTERM'); } catch { /* gone */ }
+      try { process.kill(pid, 'SIGTERM'); } catch { /* gone */ }
     }
     quiet = pids.length ? 0 : quiet + 1;
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
