@@ -152,8 +152,8 @@ export const schedPolicy: Applier = {
     if (p['sched.policy'] !== 'adaptive') return;
     // its start waits one interval: it switches nothing before its third sample anyway (its first
     // switch now comes three intervals after the container's start, not two), and a container that
-    // ends sooner never pays for one (the engine's start-up, ~40 ms CPU and ~36 MB here), nor does
-    // that start-up compete with the container's own
+    // ends sooner never pays for one (the engine's start-up, ~40 ms CPU here), nor does that
+    // start-up compete with the container's own
     const interval = p['sched.adaptive.interval_ms'] ?? defaults['sched.adaptive.interval_ms'];
     try {
       ctx.state.helpers.adaptive = procRef(ctx.host.startHelper([...ctx.self, ...helperGlobals(ctx), 'vkernel-adaptive', ctx.id], interval));
