@@ -2,9 +2,9 @@
  * The bun twin of null-server.c, for `npm run bench`'s second floor row: the same answers (A with
  * R, in one write: runc with the caller's argv; then X "e:0" once the client reports runc's end),
  * through the engine server's own socket layer and message framing (src/serve/listen.ts,
- * protocol.ts), run by the bun the engine is compiled with. What it costs over the C server is bun's own part of every
- * served call (its event loop, socket and JavaScript entry); what the engine server costs over it
- * is the engine's work. Bench use only: it checks nothing.
+ * protocol.ts), run by the bun the engine is compiled with. What it costs over the C server is
+ * bun's own part of every served call (its event loop, socket and JavaScript entry); what the
+ * engine server costs over it is the engine's work. Bench use only: it checks nothing.
  *
  *   bun null-server.mjs SOCKET
  */
