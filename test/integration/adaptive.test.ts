@@ -20,7 +20,14 @@ const schedPolicyOf = (pid: number) => {
     return -1; // exited
   }
 };
-const alive = (pid: number) => existsSync(`/proc/${pid}`) && !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+/** running (not a zombie); a process reaped between two looks is not */
+const alive = (pid: number) => {
+  try {
+    return !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+};
 const cpuLine = (pid: number) => /^\d+:cpu:(.*)$/m.exec(readFileSync(`/proc/${pid}/cgroup`, 'utf8'))?.[1];
 const procsOf = (rel: string) => readFileSync(join(CPU, rel, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
 
