@@ -26,7 +26,7 @@ const INFINITY = 0xffffffffffffffffn;
  * the kernel writes the name in 25 columns, then a space and each limit in 20 columns (a number of
  * at most 20 digits, or `unlimited`) and a space, then the unit
  */
-export const LIMIT_COLUMNS = [26, 46, 67] as const;
+const LIMIT_COLUMNS = [26, 46, 67] as const;
 
 /** /proc/self/limits's lines: name, soft and hard limit (as written: a number or `unlimited`) */
 export function limitLines(procLimits: string): [string, string, string][] {

@@ -1,5 +1,5 @@
 import { readFileSync, readlinkSync } from 'node:fs';
-import { LIMIT_COLUMNS, RLIMIT_NOFILE } from '../host/limits.js';
+import { limitLines, RLIMIT_NOFILE } from '../host/limits.js';
 
 /*
  * A process's context, as the engine server (server.ts) compares its caller's with its own: both
@@ -13,18 +13,8 @@ import { LIMIT_COLUMNS, RLIMIT_NOFILE } from '../host/limits.js';
  * run by the client with the caller's, and the helpers the server starts may have more
  */
 export function rlimitsOf(procLimits: string): string {
-  const v = (x: string) => (x === 'unlimited' ? 'u' : x || '?');
-  // (the server reads its caller's at every call, and a call's JavaScript runs cold, in the
-  // interpreter mostly: a loop over the lines and their fixed columns, not limitLines' arrays,
-  // costs a third as much there)
-  const [a, b, c] = LIMIT_COLUMNS;
-  const lines = procLimits.split('\n');
-  const out: string[] = [];
-  for (let i = 1; i < lines.length; i++) {
-    const l = lines[i];
-    if (l) out.push(`${out.length === RLIMIT_NOFILE ? '*' : v(l.slice(a, b).trim())}:${v(l.slice(b + 1, c).trim())}`);
-  }
-  return `rlimits=${out.join(',')}`;
+  const v = (x: string) => (x === 'unlimited' ? 'u' : x);
+  return `rlimits=${limitLines(procLimits).map(([, soft, hard], i) => `${i === RLIMIT_NOFILE ? '*' : v(soft)}:${v(hard)}`).join(',')}`;
 }
 
 /** the lines of /proc/PID/status that name a process's credentials: their values */
