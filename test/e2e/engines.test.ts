@@ -22,8 +22,10 @@ const serversTracing = (trace: string): number[] => [...serverSockets().keys()].
 });
 /** the ways a trace's calls went, a served one's times left out */
 const ways = (trace: string): string[] => readFileSync(trace, 'utf8').split('\n').filter(Boolean).map((l) => l.replace(/^served: .*/, 'served'));
+/** a server's socket in the socket directory `dir` (one per kind of caller: client/vkernel-client.c default_socket) */
+const socketIn = (dir: string) => expect.stringMatching(new RegExp(`^${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}engine-[0-9a-f]{16}\\.sock$`));
 /** a server on the default socket of some kind of caller */
-const DEFAULT_SOCKET = expect.stringMatching(/^\/run\/vkernel-runtime\/engine-[0-9a-f]{16}\.sock$/);
+const DEFAULT_SOCKET = socketIn('/run/vkernel-runtime/');
 
 beforeAll(requireRoot);
 
@@ -56,7 +58,7 @@ describe('dockerd', () => {
     // environment names, test/global/tmp.cjs; without one, in /run/vkernel-runtime/)
     const dir = process.env.VKERNEL_ENGINE_SOCKET ?? '/run/vkernel-runtime/';
     expect(dir.endsWith('/')).toBe(true);
-    expect([...serverSockets().values()]).toContainEqual(expect.stringMatching(new RegExp(`^${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}engine-[0-9a-f]{16}\\.sock$`)));
+    expect([...serverSockets().values()]).toContainEqual(socketIn(dir));
   }, 60000);
 
   needs(RT_GROUPS).test('docker run --runtime=vkernel-runtime -e VKERNEL_SCHED_POLICY=fifo applies the policy; --rm leaves nothing', async () => {

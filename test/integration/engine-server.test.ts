@@ -106,12 +106,18 @@ const output = (s: Setup, id: string): string => readFileSync(join(s.root, `${id
 const initPid = async (s: Setup, id: string): Promise<number> => JSON.parse((await runc(['--root', s.root, 'state', id])).stdout).pid;
 const policyOf = (pid: number): string => execFileSync('chrt', ['-p', String(pid)], { encoding: 'utf8' });
 
+/** one server on s (other than `not`), listening: its socket is made a moment after its process runs */
+const oneListening = (s: Setup, not?: number): Promise<boolean> => until(() => {
+  const pids = engineServers(s.socket);
+  return pids.length === 1 && pids[0] !== not && existsSync(s.socket);
+});
+
 /** a server for s, started by one create the engine serves (then deleted) */
 async function warm(s: Setup, bundle: string): Promise<number> {
   const id = uid('warm');
   expect((await create(s, bundle, id)).exitCode).toBe(0);
   expect((await vk(['--root', s.root, 'delete', '--force', id], { env: s.env })).exitCode).toBe(0);
-  expect(await until(() => engineServers(s.socket).length === 1 && existsSync(s.socket))).toBe(true);
+  expect(await oneListening(s)).toBe(true);
   return engineServers(s.socket)[0];
 }
 
@@ -146,7 +152,7 @@ needs(RT_GROUPS).test('the first create starts a server and is the engine\'s; th
   const [a, b] = [uid('sa'), uid('sb')];
   const first = await create(s, bundle, a);
   expect([first.exitCode, output(s, a)]).toEqual([0, '']);
-  expect(await until(() => engineServers(s.socket).length === 1 && existsSync(s.socket))).toBe(true);
+  expect(await oneListening(s)).toBe(true);
   // the server started by that call holds none of the caller's fds (containerd waits for its
   // stdio pipes to close): /dev/null on 0-2, and not the file that was the caller's stdout
   const [server] = engineServers(s.socket);
@@ -345,7 +351,7 @@ needs(RT_GROUPS).test('the server SIGKILLed while runc creates: the caller fails
   const [c, d] = [uid('skc'), uid('skd')];
   expect((await create(s, bundle, c)).exitCode).toBe(0);
   expect(lines(s.trace).at(-1)).toBe('engine: no server (one started)');
-  expect(await until(() => engineServers(s.socket).length === 1 && engineServers(s.socket)[0] !== server && existsSync(s.socket))).toBe(true);
+  expect(await oneListening(s, server)).toBe(true);
   expect((await create(s, bundle, d)).exitCode).toBe(0);
   expect(lines(s.trace).at(-1)).toBe('served');
   for (const x of [c, d]) {
@@ -453,7 +459,7 @@ needs(RT_GROUPS).test('an OCI hook as hooks.d runs it (oci-hook createRuntime, p
     const ha = await hook(a, 'createRuntime');
     expect([ha.exitCode, ha.stderr, lines(s.trace).at(-1)]).toEqual([0, '', 'engine: no server (one started)']);
     // (its process, then its socket: it listens a moment after it runs)
-    expect(await until(() => engineServers(s.socket).length === 1 && existsSync(s.socket))).toBe(true);
+    expect(await oneListening(s)).toBe(true);
     const hb = await hook(b, 'createRuntime');
     expect([hb.exitCode, hb.stderr, lines(s.trace).at(-1)]).toEqual([0, '', 'served']);
     const want = await applied(a);
@@ -729,7 +735,7 @@ needs(RT_GROUPS).test('resource limits: runc and the container\'s init have the 
   const tiny = ['--nofile=8:' + hard, '--core=12345:67890'];
   expect(await createUnder(tiny, { VKERNEL_ENGINE_SOCKET: 'off' })).toEqual({ way: 'engine: VKERNEL_ENGINE_SOCKET=off', runc: [`${hard} ${hard}`, '12345 67890'], init: await plainInit(tiny) });
   expect(await createUnder(caller)).toEqual({ way: 'engine: no server (one started)', ...callers });
-  expect(await until(() => engineServers(s.socket).length === 1 && existsSync(s.socket))).toBe(true);
+  expect(await oneListening(s)).toBe(true);
   const [server] = engineServers(s.socket);
   // (its open files soft limit raised: it serves many calls at once)
   expect([limitOf(server, 'Max open files'), limitOf(server, 'Max core file size')]).toEqual([`${hard} ${hard}`, '12345 67890']);
@@ -753,7 +759,7 @@ test('a server started by a caller with a small open files soft limit (24) serve
   const first = uid('sfds');
   expect((await create(s, bundle, first, {}, false, RUNTIME, limits)).exitCode).toBe(0);
   expect((await vk(['--root', s.root, 'delete', '--force', first], { env: s.env })).exitCode).toBe(0);
-  expect(await until(() => engineServers(s.socket).length === 1 && existsSync(s.socket))).toBe(true);
+  expect(await oneListening(s)).toBe(true);
   expect(limitOf(engineServers(s.socket)[0], 'Max open files')).toBe(`${hard} ${hard}`);
   const ids = Array.from({ length: 12 }, () => uid('sfds'));
   try {
