@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fork } from 'node:child_process';
@@ -103,6 +103,23 @@ test('a root removed (its entry pruned) and made again is registered again by th
 test('ids that could escape the root are refused', () => {
   for (const bad of ['../x', 'a/b', '', '..', 'a b', 'x\n']) expect(() => checkId(bad)).toThrow('invalid container id format');
   expect(() => new StateStore('/tmp').path('../../etc/passwd')).toThrow();
+});
+
+test('the lock and a state write make a missing root (0700, parents too), use one that is there as it is, and fail on a root that is a file', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vk-making-'));
+  const mode = (p: string) => statSync(p).mode & 0o777;
+  await withLock(join(dir, 'a/r'), 'c', async () => expect(readdirSync(join(dir, 'a/r'))).toEqual(['vkernel@c.lock']));
+  expect(mode(join(dir, 'a/r'))).toBe(0o700);
+  new StateStore(join(dir, 'b/r')).write(state('c', 1));
+  expect(mode(join(dir, 'b/r'))).toBe(0o700);
+  mkdirSync(join(dir, 'open'), { mode: 0o755 });
+  await withLock(join(dir, 'open'), 'c', async () => new StateStore(join(dir, 'open')).write(state('c', 1)));
+  expect(mode(join(dir, 'open'))).toBe(0o755);
+  expect(readdirSync(join(dir, 'open'))).toEqual(['vkernel@c.json']);
+  writeFileSync(join(dir, 'file'), '');
+  await expect(withLock(join(dir, 'file'), 'c', async () => 1)).rejects.toThrow(/ENOTDIR|EEXIST/);
+  expect(() => new StateStore(join(dir, 'file')).write(state('c', 1))).toThrow(/ENOTDIR|EEXIST/);
+  expect(readFileSync(join(dir, 'file'), 'utf8')).toBe('');
 });
 
 test('a lock held by a dead process is taken over', async () => {
