@@ -27,7 +27,11 @@
  * and this client execs ENGINE with the same argv: the engine's own path, unchanged.
  *
  * When no server listens, the client starts one (detached: its own session, stdio on /dev/null,
- * none of the caller's fds) and execs ENGINE for this call. VKERNEL_ENGINE_SOCKET names the socket,
+ * none of the caller's fds) and execs ENGINE for this call. A server that has not taken the call
+ * (A) or left it (F) within VKERNEL_ENGINE_WAIT_MS (default 5000; connect() included) is one that
+ * does not answer (stopped, frozen with its cgroup, hung): the call is ENGINE's then, as nothing
+ * was changed for it (a server that takes a call says A within 0.1 s: src/serve/server.ts
+ * Channel.take). Once taken, the call is waited for however long it takes. VKERNEL_ENGINE_SOCKET names the socket,
  * or with a final '/' the directory of one socket per environment (default /run/vkernel-runtime/:
  * default_socket); "off": no server, always ENGINE. VKERNEL_ENGINE_TRACE
  * names a file this appends one line per call to: "served: <times>", or "engine: <why>"; the
@@ -67,6 +71,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -238,7 +243,8 @@ static int write_all(int fd, const char *p, size_t n, int socket)
 
 		if (w < 0 && errno == EINTR)
 			continue;
-		if (w < 0 && errno == EAGAIN) {
+		/* (a socket's EAGAIN: its send timeout, before the call is taken) */
+		if (w < 0 && errno == EAGAIN && !socket) {
 			usleep(1000);
 			continue;
 		}
@@ -508,6 +514,29 @@ static int engine_reads(const char *kv)
 	return 0;
 }
 
+/* VKERNEL_ENGINE_WAIT_MS: how long a server may take to take a call (unset or not a number > 0: 5 s) */
+static long wait_ms(void)
+{
+	const char *v = getenv("VKERNEL_ENGINE_WAIT_MS");
+	char *end;
+	long ms;
+
+	if (!v || !*v)
+		return 5000;
+	errno = 0;
+	ms = strtol(v, &end, 10);
+	return *end || errno || ms <= 0 ? 5000 : ms;
+}
+
+/* the socket's send and receive timeouts (connect() too: a full backlog), ms; 0: none */
+static void socket_timeouts(int fd, long ms)
+{
+	struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
+
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+}
+
 /* FNV-1a (64 bits) of N bytes at P, going on from H */
 static uint64_t fnv(uint64_t h, const void *p, size_t n)
 {
@@ -594,10 +623,11 @@ static int client_main(int argc, char **argv)
 	const char *path = getenv("VKERNEL_ENGINE_SOCKET");
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	struct buf q = { 0 };
-	char cwd[4096], count[16], end[256], type, *msg = NULL;
+	char cwd[4096], count[16], end[256], late[96], type, *msg = NULL;
 	static char named[4096];
 	size_t n = 0;
 	int fd, i, taken = 0;
+	long wait = wait_ms();
 	double t = now_ms();
 
 	t_main = t;
@@ -634,10 +664,17 @@ static int client_main(int argc, char **argv)
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		fallback(strerror(errno));
+	socket_timeouts(fd, wait);
 	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr))) {
 		if (errno == ENOENT || errno == ECONNREFUSED) {
 			start_server();
 			fallback("no server (one started)");
+		}
+		/* (a backlog full for that long: a server that does not accept) */
+		if (errno == EAGAIN) {
+			snprintf(late, sizeof(late), "the server did not accept the call within %ld ms",
+				 wait);
+			fallback(late);
 		}
 		fallback(strerror(errno));
 	}
@@ -657,10 +694,13 @@ static int client_main(int argc, char **argv)
 	for (;;) {
 		free(msg);
 		msg = NULL;
+		errno = 0;
 		type = recv_msg(fd, &msg, &n);
 		switch (type) {
 		case 'A':
 			taken = 1;
+			/* taken: waited for however long runc and the server's work take */
+			socket_timeouts(fd, 0);
 			t_call = now_ms() - t;
 			t = now_ms();
 			break;
@@ -709,6 +749,12 @@ static int client_main(int argc, char **argv)
 			}
 			return msg[0] == 'e' && msg[1] == ':' ? atoi(msg + 2) : 1;
 		default:
+			if (!taken && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+				close(fd);
+				snprintf(late, sizeof(late),
+					 "the server did not take the call within %ld ms", wait);
+				fallback(late);
+			}
 			if (!taken) {
 				close(fd);
 				fallback("the server ended the call before taking it");

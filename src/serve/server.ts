@@ -137,30 +137,36 @@ async function lifecycle(cmd: Served, ch: Channel): Promise<(rt: Runtime) => Pro
   return (await import('../lifecycle/delete.js')).del;
 }
 
+/** a taken call's A goes out alone after this long without a message (Channel.take) */
+const TELL_MS = 100;
 /** one connection: its messages in, ours out */
 export class Channel {
   gone = false;
   private waiting?: { resolve: (e: RuncEnd) => void; reject: (e: Error) => void };
   private reading?: { resolve: (text: string) => void; reject: (e: Error) => void };
 
-  /** taken, and the client not told yet (take) */
-  private taken = false;
+  /** taken, and the client not told yet (take): the timer that tells it alone */
+  private taken?: ReturnType<typeof setTimeout>;
 
   constructor(private readonly conn: Connection) {}
 
   /**
    * the call is taken (A): said with the next message, in the same write (every taken call sends
-   * one: R, W, E or X), so that the client is woken once, not once more while the call is checked
+   * one: R, W, E or X), so that the client is woken once, not once more while the call is checked;
+   * alone if none is sent within TELL_MS (a lock another call holds, a module to build): the client
+   * waits only so long for a server to take its call (VKERNEL_ENGINE_WAIT_MS)
    */
   take(): void {
-    this.taken = true;
+    this.taken = setTimeout(() => this.send(''), TELL_MS);
   }
 
+  /** a message (type '': none, A alone) */
   send(type: string, payload: Buffer | string = ''): void {
     if (this.gone) return;
-    const m = encode(type, payload);
+    const m = type ? encode(type, payload) : Buffer.alloc(0);
+    if (this.taken) clearTimeout(this.taken);
     this.conn.write(this.taken ? Buffer.concat([encode('A'), m]) : m);
-    this.taken = false;
+    this.taken = undefined;
   }
 
   /** the client runs argv; how it ended */

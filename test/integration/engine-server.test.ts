@@ -361,6 +361,34 @@ needs(RT_GROUPS).test('the server SIGKILLed while runc creates: the caller fails
   }
 }, 60_000);
 
+needs(RT_GROUPS).test('a server that does not answer (stopped): the call is the engine\'s after VKERNEL_ENGINE_WAIT_MS, its policy applied; continued, the server leaves the call whose client is gone and serves the next; nothing left', async () => {
+  const { s, bundle, server } = await warmed('srv-stopped', fifo);
+  const env = { VKERNEL_ENGINE_WAIT_MS: '500' };
+  const [a, b] = [uid('sta'), uid('stb')];
+  process.kill(server, 'SIGSTOP');
+  let r;
+  const t0 = Date.now();
+  try {
+    r = await create(s, bundle, a, env);
+  } finally {
+    process.kill(server, 'SIGCONT');
+  }
+  expect([r.exitCode, output(s, a)]).toEqual([0, '']);
+  expect(Date.now() - t0).toBeGreaterThanOrEqual(500);
+  expect(lines(s.trace).at(-1)).toBe('engine: the server did not take the call within 500 ms');
+  expect(policyOf(await initPid(s, a))).toMatch(/SCHED_FIFO/);
+  // the server reads the call it was sent while stopped, from a caller that is gone: nothing of it taken
+  expect((await create(s, bundle, b, env)).exitCode).toBe(0);
+  expect(lines(s.trace).at(-1)).toBe('served');
+  expect(engineServers(s.socket)).toEqual([server]);
+  for (const x of [a, b]) {
+    expect(existsSync(join(s.root, `vkernel@${x}.lock`))).toBe(false);
+    expect(policyOf(await initPid(s, x))).toMatch(/SCHED_FIFO/);
+    expect((await vk(['--root', s.root, 'delete', '--force', x], { env: s.env })).exitCode).toBe(0);
+    expect(leftovers(s.root, x)).toEqual([]);
+  }
+}, 60_000);
+
 needs(RT_GROUPS).test('SIGTERM while a call is served: the socket goes at once, the call ends as it would have (its policy applied), then the server', async () => {
   const { s, bundle, server } = await warmed('srv-term', fifo);
   const id = uid('stm');

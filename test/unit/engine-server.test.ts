@@ -64,6 +64,21 @@ describe('engine server protocol', () => {
     expect(writes).toEqual([encode('F', 'why')]);
   });
 
+  test('a taken call that sends nothing for 0.1 s (a lock to wait for, a module to build) says A alone then, once: its client waits only so long for it', async () => {
+    const writes: Buffer[] = [];
+    const conn = { write: (b: Buffer) => { writes.push(b); }, end: () => {}, destroy: () => {} };
+    const taken = new Channel(conn);
+    taken.take();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(writes).toEqual([]);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(writes).toEqual([encode('A')]);
+    taken.send('R', 'runc\0create\0');
+    expect(writes).toEqual([encode('A'), encode('R', 'runc\0create\0')]);
+    await new Promise((r) => setTimeout(r, 150));
+    expect(writes).toHaveLength(2);
+  });
+
   test('a message longer than the limit ends the stream (no unbounded buffer)', () => {
     const head = Buffer.alloc(5);
     head.write('Q', 0, 'latin1');

@@ -2,6 +2,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer, type Socket } from 'node:net';
 import { needs, type Prerequisite } from '../helpers/prereq.js';
 import { C_HEADER, cHeader } from '../../scripts/launcher-cases.js';
 
@@ -217,6 +218,41 @@ needs(CC).describe('the C entry point decides every call as the sh launcher does
     const [, signal] = await new Promise<[number | null, string | null]>((res) => waiting.on('exit', (c, s) => res([c, s])));
     expect(signal).toBe('SIGTERM');
     expect(existsSync(mark)).toBe(false);
+  });
+
+  test('a server that does not take the call within VKERNEL_ENGINE_WAIT_MS (stopped, hung): the call is the engine\'s; one that has taken it is waited for past that', async () => {
+    const client = join(work, 'vkernel-client');
+    const engine = join(work, 'wait-engine');
+    script(engine, 'echo "engine $*"');
+    const sock = join(work, 'wait.sock');
+    const trace = join(work, 'wait.trace');
+    /** what the server does with a connection: nothing, or A at once and X after `ms` */
+    let answer: ((c: Socket) => void) | undefined;
+    const server = createServer((c) => answer?.(c));
+    await new Promise<void>((res) => server.listen(sock, res));
+    const client_ = (wait: string) => new Promise<{ ms: number; code: number | null; out: string }>((res) => {
+      const t0 = Date.now();
+      const c = spawn(client, [engine, 'runc', '', 'create', 'x'], { env: { ...process.env, VKERNEL_ENGINE_SOCKET: sock, VKERNEL_ENGINE_WAIT_MS: wait, VKERNEL_ENGINE_TRACE: trace } });
+      let out = '';
+      c.stdout.on('data', (d) => { out += d; });
+      c.on('close', (code) => res({ ms: Date.now() - t0, code, out }));
+    });
+    try {
+      const ignored = await client_('300');
+      expect([ignored.code, ignored.out]).toEqual([0, 'engine create x\n']);
+      expect(ignored.ms).toBeGreaterThanOrEqual(300);
+      expect(ignored.ms).toBeLessThan(3000);
+      expect(readFileSync(trace, 'utf8')).toBe('engine: the server did not take the call within 300 ms\n');
+      // (not a number > 0: the default, 5 s)
+      answer = (c) => { c.write(Buffer.from([0x41, 0, 0, 0, 0])); setTimeout(() => c.end(Buffer.from('X\x03\x00\x00\x00e:7', 'latin1')), 700); };
+      for (const wait of ['300', 'x']) {
+        const taken = await client_(wait);
+        expect([taken.code, taken.out]).toEqual([7, '']);
+        expect(taken.ms).toBeGreaterThanOrEqual(700);
+      }
+    } finally {
+      server.close();
+    }
   });
 
   test.each([['the sh launcher', () => join(sh, 'bin/vkernel-runtime')], ['the C entry point alone', () => join(fast, 'dist/vkernel-runtime')]] as const)(
