@@ -31,14 +31,14 @@
  * (A) or left it (F) within VKERNEL_ENGINE_WAIT_MS (default 5000; connect() included) is one that
  * does not answer (stopped, frozen with its cgroup, hung): the call is ENGINE's then, as nothing
  * was changed for it (a server that takes a call says A within 0.1 s: src/serve/server.ts
- * Channel.take). Once taken, the call is waited for however long it takes. VKERNEL_ENGINE_SOCKET names the socket,
- * or with a final '/' the directory of one socket per environment (default /run/vkernel-runtime/:
- * default_socket); "off": no server, always ENGINE. VKERNEL_ENGINE_TRACE
- * names a file this appends one line per call to: "served: <times>", or "engine: <why>"; the
- * times (ms, by this process's clock) split a served call: "call" from main() to the server's A
- * (our start, the socket, the server reading the call and, as A comes with the server's next
- * message, its work before that), "before" from A to the first R, "runc" the runs it asked for,
- * "after" from the last S to X, "in all" from main().
+ * Channel.take). Once taken, the call is waited for however long it takes.
+ * VKERNEL_ENGINE_SOCKET names the socket, or with a final '/' the directory of one socket per
+ * environment (default /run/vkernel-runtime/: default_socket); "off": no server, always ENGINE.
+ * VKERNEL_ENGINE_TRACE names a file this appends one line per call to: "served: <times>", or
+ * "engine: <why>"; the times (ms, by this process's clock) split a served call: "call" from
+ * main() to the server's A (our start, the socket, the server reading the call and, as A comes
+ * with the server's next message, its work before that), "before" from A to the first R, "runc"
+ * the runs it asked for, "after" from the last S to X, "in all" from main().
  *
  * Messages, both ways: one type byte, a 32-bit little-endian length, the payload.
  *   to the server:   Q  "vkernel-serve-2\0" engine\0 cwd\0 argc\0 arg\0... env\0...
