@@ -366,13 +366,8 @@ needs(RT_GROUPS).test('a server that does not answer (stopped): the call is the 
   const env = { VKERNEL_ENGINE_WAIT_MS: '500' };
   const [a, b] = [uid('sta'), uid('stb')];
   process.kill(server, 'SIGSTOP');
-  let r;
   const t0 = Date.now();
-  try {
-    r = await create(s, bundle, a, env);
-  } finally {
-    process.kill(server, 'SIGCONT');
-  }
+  const r = await create(s, bundle, a, env).finally(() => process.kill(server, 'SIGCONT'));
   expect([r.exitCode, output(s, a)]).toEqual([0, '']);
   expect(Date.now() - t0).toBeGreaterThanOrEqual(500);
   expect(lines(s.trace).at(-1)).toBe('engine: the server did not take the call within 500 ms');

@@ -226,11 +226,11 @@ needs(CC).describe('the C entry point decides every call as the sh launcher does
     script(engine, 'echo "engine $*"');
     const sock = join(work, 'wait.sock');
     const trace = join(work, 'wait.trace');
-    /** what the server does with a connection: nothing, or A at once and X after `ms` */
+    /** what the server does with a connection: nothing, then A at once and X 700 ms later */
     let answer: ((c: Socket) => void) | undefined;
     const server = createServer((c) => answer?.(c));
     await new Promise<void>((res) => server.listen(sock, res));
-    const client_ = (wait: string) => new Promise<{ ms: number; code: number | null; out: string }>((res) => {
+    const viaClient = (wait: string) => new Promise<{ ms: number; code: number | null; out: string }>((res) => {
       const t0 = Date.now();
       const c = spawn(client, [engine, 'runc', '', 'create', 'x'], { env: { ...process.env, VKERNEL_ENGINE_SOCKET: sock, VKERNEL_ENGINE_WAIT_MS: wait, VKERNEL_ENGINE_TRACE: trace } });
       let out = '';
@@ -238,7 +238,7 @@ needs(CC).describe('the C entry point decides every call as the sh launcher does
       c.on('close', (code) => res({ ms: Date.now() - t0, code, out }));
     });
     try {
-      const ignored = await client_('300');
+      const ignored = await viaClient('300');
       expect([ignored.code, ignored.out]).toEqual([0, 'engine create x\n']);
       expect(ignored.ms).toBeGreaterThanOrEqual(300);
       expect(ignored.ms).toBeLessThan(3000);
@@ -246,7 +246,7 @@ needs(CC).describe('the C entry point decides every call as the sh launcher does
       // (not a number > 0: the default, 5 s)
       answer = (c) => { c.write(Buffer.from([0x41, 0, 0, 0, 0])); setTimeout(() => c.end(Buffer.from('X\x03\x00\x00\x00e:7', 'latin1')), 700); };
       for (const wait of ['300', 'x']) {
-        const taken = await client_(wait);
+        const taken = await viaClient(wait);
         expect([taken.code, taken.out]).toEqual([7, '']);
         expect(taken.ms).toBeGreaterThanOrEqual(700);
       }
