@@ -202,6 +202,15 @@ static void fallback(const char *why)
 	exit(127);
 }
 
+/* the server did not WHAT the call within MS ms (VKERNEL_ENGINE_WAIT_MS): the engine's */
+static void late(const char *what, long ms)
+{
+	char why[96];
+
+	snprintf(why, sizeof(why), "the server did not %s the call within %ld ms", what, ms);
+	fallback(why);
+}
+
 static void die(const char *what)
 {
 	fprintf(stderr, "vkernel-runtime: %s\n", what);
@@ -623,7 +632,7 @@ static int client_main(int argc, char **argv)
 	const char *path = getenv("VKERNEL_ENGINE_SOCKET");
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	struct buf q = { 0 };
-	char cwd[4096], count[16], end[256], late[96], type, *msg = NULL;
+	char cwd[4096], count[16], end[256], type, *msg = NULL;
 	static char named[4096];
 	size_t n = 0;
 	int fd, i, taken = 0;
@@ -671,11 +680,8 @@ static int client_main(int argc, char **argv)
 			fallback("no server (one started)");
 		}
 		/* (a backlog full for that long: a server that does not accept) */
-		if (errno == EAGAIN) {
-			snprintf(late, sizeof(late), "the server did not accept the call within %ld ms",
-				 wait);
-			fallback(late);
-		}
+		if (errno == EAGAIN)
+			late("accept", wait);
 		fallback(strerror(errno));
 	}
 	put_str(&q, PROTOCOL);
@@ -749,14 +755,12 @@ static int client_main(int argc, char **argv)
 			}
 			return msg[0] == 'e' && msg[1] == ':' ? atoi(msg + 2) : 1;
 		default:
-			if (!taken && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-				close(fd);
-				snprintf(late, sizeof(late),
-					 "the server did not take the call within %ld ms", wait);
-				fallback(late);
-			}
 			if (!taken) {
+				int timed_out = errno == EAGAIN;
+
 				close(fd);
+				if (timed_out)
+					late("take", wait);
 				fallback("the server ended the call before taking it");
 			}
 			die("the engine server went away during the call (delete --force and gc clean up what is left)");

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { createServer, type Socket } from 'node:net';
 import { needs, type Prerequisite } from '../helpers/prereq.js';
 import { C_HEADER, cHeader } from '../../scripts/launcher-cases.js';
+import { encode } from '../../src/serve/protocol.js';
 
 /**
  * The C entry point (dist/vkernel-runtime: client/vkernel-client.c in launcher mode) against the sh
@@ -244,7 +245,7 @@ needs(CC).describe('the C entry point decides every call as the sh launcher does
       expect(ignored.ms).toBeLessThan(3000);
       expect(readFileSync(trace, 'utf8')).toBe('engine: the server did not take the call within 300 ms\n');
       // (not a number > 0: the default, 5 s)
-      answer = (c) => { c.write(Buffer.from([0x41, 0, 0, 0, 0])); setTimeout(() => c.end(Buffer.from('X\x03\x00\x00\x00e:7', 'latin1')), 700); };
+      answer = (c) => { c.write(encode('A')); setTimeout(() => c.end(encode('X', 'e:7')), 700); };
       for (const wait of ['300', 'x']) {
         const taken = await viaClient(wait);
         expect([taken.code, taken.out]).toEqual([7, '']);
