@@ -145,6 +145,9 @@ export class Channel {
   private waiting?: { resolve: (e: RuncEnd) => void; reject: (e: Error) => void };
   private reading?: { resolve: (text: string) => void; reject: (e: Error) => void };
 
+  /** an R was sent: the client may have run something for the call */
+  ran = false;
+
   /** taken, and the client not told yet (take): the timer that tells it alone */
   private taken?: ReturnType<typeof setTimeout>;
 
@@ -172,6 +175,7 @@ export class Channel {
   /** the client runs argv; how it ended */
   run(argv: readonly string[]): Promise<RuncEnd> {
     if (this.gone) return Promise.reject(new HolderGone('the client went away'));
+    this.ran = true;
     return new Promise((resolve, reject) => {
       this.waiting = { resolve, reject };
       this.send('R', runPayload(argv));
@@ -221,8 +225,8 @@ export class Channel {
 /**
  * The engine's Runtime, but runc with the caller's stdio runs in the client. The caller gone, its
  * own runc call is not made (HolderGone: the call ends there, its lock file stays, as a killed
- * engine's does); another runc call (a create's rollback: runc delete) runs here, with the
- * server's stdio.
+ * engine's does; a create's, when no runc was run for it yet, a failure that changed nothing);
+ * another runc call (a create's rollback: runc delete) runs here, with the server's stdio.
  */
 class ServedRuntime extends Runtime {
   /** runc's death by a signal, reported back as ours (the engine dies by it: src/cli/main.ts) */
@@ -239,7 +243,15 @@ class ServedRuntime extends Runtime {
   }
 
   override async inherit(argv: string[], fds: readonly (number | 'ignore')[] = []): Promise<number> {
-    if (this.channel.gone && argv[this.inv.runcGlobals.length] !== this.inv.command) return super.inherit(argv, fds);
+    const own = argv[this.inv.runcGlobals.length] === this.inv.command;
+    if (this.channel.gone && !own) return super.inherit(argv, fds);
+    // a create's client gone before its runc ran: nothing was changed for the container (create
+    // changes nothing before runc's create), so a plain failure, whose lock goes with it, not
+    // HolderGone, whose lock file stays. So a call the server takes late, its client gone to the
+    // engine meanwhile, leaves nothing behind
+    if (this.channel.gone && !this.channel.ran && own && this.inv.command === 'create') {
+      throw new Error('the client went away before it ran runc (nothing was changed for the call)');
+    }
     // (the phase as the engine names it, measured here from R sent to S read: the socket's round trip too)
     const end = await timed(`runc ${argv[this.inv.runcGlobals.length] ?? ''} (client)`, () => this.channel.run([this.runc, ...argv]));
     if ('execError' in end) throw new Error(`cannot run ${this.runc}: ${end.execError}`);

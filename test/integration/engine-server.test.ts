@@ -384,6 +384,41 @@ needs(RT_GROUPS).test('a server that does not answer (stopped): the call is the 
   }
 }, 60_000);
 
+test('a server that resumes while the engine its client fell back to still runs: it takes that call, waits for the engine\'s lock, finds the client gone before any runc ran, and leaves no lock file behind', async () => {
+  const { s, bundle, server } = await warmed('srv-late', cfs);
+  const id = uid('slt');
+  made.push({ root: s.root, id });
+  const log = join(s.root, `${id}.log`);
+  const lock = join(s.root, `vkernel@${id}.lock`);
+  process.kill(server, 'SIGSTOP');
+  let p: ReturnType<typeof run>;
+  try {
+    // the client gives up on the stopped server and execs the engine (same pid), which holds the
+    // container's lock while runc (the wrapper) waits at the gate
+    const out = openSync(join(s.root, `${id}.out`), 'w');
+    p = run(RUNTIME, ['--root', s.root, '--log', log, 'create', '--bundle', bundle, id],
+      { stdin: 'ignore', stdout: out, stderr: out, env: { ...s.env, VKERNEL_ENGINE_WAIT_MS: '300', VK_GATE: s.gate } });
+    closeSync(out);
+    expect(await until(() => existsSync(`${s.gate}.started`), 10_000)).toBe(true);
+  } finally {
+    process.kill(server, 'SIGCONT');
+  }
+  // the server reads the call it was sent while stopped; its caller (now the engine) lives
+  await new Promise((r) => setTimeout(r, 500));
+  writeFileSync(`${s.gate}.go`, '');
+  const r = await p;
+  expect([r.exitCode, output(s, id)]).toEqual([0, '']);
+  expect(lines(s.trace).at(-1)).toBe('engine: the server did not take the call within 300 ms');
+  // the server took it (its words in the call's log), and ended it without leaving the lock file
+  expect(await until(() => existsSync(log) && readFileSync(log, 'utf8').includes('the client went away before it ran runc'), 10_000)).toBe(true);
+  expect(await until(() => !existsSync(lock), 5_000)).toBe(true);
+  // the engine's create stands: start passes to runc, delete leaves nothing
+  expect((await vk(['--root', s.root, 'start', id], { env: s.env })).exitCode).toBe(0);
+  expect((await vk(['--root', s.root, 'delete', '--force', id], { env: s.env })).exitCode).toBe(0);
+  expect(leftovers(s.root, id)).toEqual([]);
+  expect(engineServers(s.socket)).toEqual([server]);
+}, 60_000);
+
 needs(RT_GROUPS).test('SIGTERM while a call is served: the socket goes at once, the call ends as it would have (its policy applied), then the server', async () => {
   const { s, bundle, server } = await warmed('srv-term', fifo);
   const id = uid('stm');

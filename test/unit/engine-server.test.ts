@@ -8,6 +8,7 @@ import { callerOf, startedAfter } from '../../src/serve/caller.js';
 import { contextOf, credentialsOf, otherContext, procFacts, rlimitsOf } from '../../src/serve/context.js';
 import { Decoder, encode, parseEnd, parseRequest, PROTOCOL, type Request } from '../../src/serve/protocol.js';
 import { asCaller, callerEnv, Channel, identity, refusal, type Self } from '../../src/serve/server.js';
+import { HolderGone } from '../../src/store/lock.js';
 
 /** /proc/self/limits as Linux 6.1 writes it */
 const LIMITS = `Limit                     Soft Limit           Hard Limit           Units     
@@ -77,6 +78,16 @@ describe('engine server protocol', () => {
     expect(writes).toEqual([encode('A'), encode('R', 'runc\0create\0')]);
     await new Promise((r) => setTimeout(r, 150));
     expect(writes).toHaveLength(2);
+  });
+
+  test('a channel notes when its client is sent an R (from then on its runc may have changed something: a client gone is HolderGone, its lock file stays)', async () => {
+    const conn = { write: () => {}, end: () => {}, destroy: () => {} };
+    const ch = new Channel(conn);
+    expect(ch.ran).toBe(false);
+    const running = ch.run(['runc', 'create', 'x']);
+    expect(ch.ran).toBe(true);
+    ch.lost();
+    expect(await running.then(() => undefined, (x: Error) => x)).toBeInstanceOf(HolderGone);
   });
 
   test('a message longer than the limit ends the stream (no unbounded buffer)', () => {
