@@ -243,17 +243,17 @@ class ServedRuntime extends Runtime {
   }
 
   override async inherit(argv: string[], fds: readonly (number | 'ignore')[] = []): Promise<number> {
-    const own = argv[this.inv.runcGlobals.length] === this.inv.command;
-    if (this.channel.gone && !own) return super.inherit(argv, fds);
+    const sub = argv[this.inv.runcGlobals.length];
+    if (this.channel.gone && sub !== this.inv.command) return super.inherit(argv, fds);
     // a create's client gone before its runc ran: nothing was changed for the container (create
     // changes nothing before runc's create), so a plain failure, whose lock goes with it, not
     // HolderGone, whose lock file stays. So a call the server takes late, its client gone to the
     // engine meanwhile, leaves nothing behind
-    if (this.channel.gone && !this.channel.ran && own && this.inv.command === 'create') {
+    if (this.channel.gone && !this.channel.ran && sub === 'create') {
       throw new Error('the client went away before it ran runc (nothing was changed for the call)');
     }
     // (the phase as the engine names it, measured here from R sent to S read: the socket's round trip too)
-    const end = await timed(`runc ${argv[this.inv.runcGlobals.length] ?? ''} (client)`, () => this.channel.run([this.runc, ...argv]));
+    const end = await timed(`runc ${sub ?? ''} (client)`, () => this.channel.run([this.runc, ...argv]));
     if ('execError' in end) throw new Error(`cannot run ${this.runc}: ${end.execError}`);
     if ('signal' in end) {
       this.death = { signal: end.signal, status: 128 + end.signal };
