@@ -15,10 +15,24 @@ export interface RuncInit {
   start?: string;
 }
 
+const HEAD = /^\{"id":"([^"\\]*)","init_process_pid":([0-9]{1,10}),"init_process_start":([0-9]{1,20}),/;
+
+/**
+ * The init's pid and start time from the head of runc's state file: libcontainer's BaseState begins
+ * `{"id":"<id>","init_process_pid":N,"init_process_start":N,` (Go's encoder writes a struct's fields
+ * in their order, without spaces), so the rest, the container's whole config (~6 KB), is not parsed
+ * on create's path. Another head (another layout, another id): undefined, and the file is parsed whole.
+ */
+export function runcStateHead(text: string, id: string): { init_process_pid: number; init_process_start: string } | undefined {
+  const head = HEAD.exec(text);
+  return head && head[1] === id ? { init_process_pid: Number(head[2]), init_process_start: head[3] } : undefined;
+}
+
 export function readRuncInit(root: string, id: string): RuncInit | undefined {
   let doc: { init_process_pid?: unknown; init_process_start?: unknown };
   try {
-    doc = JSON.parse(readFileSync(join(root, id, 'state.json'), 'utf8')) as typeof doc;
+    const text = readFileSync(join(root, id, 'state.json'), 'utf8');
+    doc = runcStateHead(text, id) ?? JSON.parse(text) as typeof doc;
   } catch {
     return undefined;
   }

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RtSettings } from '../kernel/backends/backend.js';
 import type { OperatorPolicy } from './operator.js';
@@ -28,6 +28,8 @@ export function configPath(flag: string | undefined, fromEnv: string | undefined
 /** Loads the config file; the yaml parser is imported only when there is a file to parse. */
 export async function loadConfig(flag: string | undefined, fromEnv?: string, cacheDir?: string): Promise<RuntimeConfig | undefined> {
   const { path, required } = configPath(flag, fromEnv);
+  // (the default file, on most nodes none: stat first, a read that fails costs the thrown error)
+  if (!required && !statSync(path, { throwIfNoEntry: false })) return undefined;
   let text: string;
   try {
     text = readFileSync(path, 'utf8');

@@ -33,15 +33,15 @@ export function startedAfter(startTicks: number, uptimeSeconds: number, msSinceA
  * connection was accepted is refused. The start time is read after the context: a process that is
  * alive then and started before the accept had the pid throughout (a live process keeps its pid),
  * so the context read is its own. A string: why there is no caller to serve (the call goes to the
- * engine, which the client execs with its own context).
+ * engine, which the client execs with its own context). `lsm` false: no LSM label to read (procFacts).
  */
-export function callerOf(peer: Peer | undefined, msSinceAccept: number, proc = '/proc'): Caller | string {
+export function callerOf(peer: Peer | undefined, msSinceAccept: number, proc = '/proc', lsm = true): Caller | string {
   if (!peer) return 'the caller is not known (no SO_PEERCRED)';
   const gone = `the caller (pid ${peer.pid}) is gone`;
   let context: string;
   let uptime: number;
   try {
-    context = contextOf(procFacts(`${proc}/${peer.pid}`));
+    context = contextOf(procFacts(`${proc}/${peer.pid}`, lsm));
     uptime = Number(readFileSync(`${proc}/uptime`, 'utf8').split(' ')[0]);
   } catch {
     return gone;

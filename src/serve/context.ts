@@ -47,14 +47,19 @@ export interface ProcFacts {
   lsm: string | undefined;
 }
 
-/** the facts of the process whose /proc directory is `dir` (/proc/self, /proc/PID); throws when it is gone */
-export function procFacts(dir: string): ProcFacts {
+/**
+ * the facts of the process whose /proc directory is `dir` (/proc/self, /proc/PID); throws when it is
+ * gone. `lsm` false: the LSM label is not read (none: the host has no LSM that gives one, as the
+ * server's own read found: LSMs are chosen at boot, so then no process has a label, and each read
+ * would only fail)
+ */
+export function procFacts(dir: string, lsm = true): ProcFacts {
   const status = readFileSync(`${dir}/status`, 'utf8');
   const umask = /^Umask:\s*([0-7]+)$/m.exec(status);
   if (!umask) throw new Error(`${dir}/status has no Umask line`);
-  let lsm: string | undefined;
-  try { lsm = readFileSync(`${dir}/attr/current`, 'utf8'); } catch { /* no LSM */ }
-  return { umask: parseInt(umask[1], 8), nsLink: (ns) => readlinkSync(`${dir}/ns/${ns}`), limits: readFileSync(`${dir}/limits`, 'utf8'), status, lsm };
+  let label: string | undefined;
+  if (lsm) try { label = readFileSync(`${dir}/attr/current`, 'utf8'); } catch { /* no LSM */ }
+  return { umask: parseInt(umask[1], 8), nsLink: (ns) => readlinkSync(`${dir}/ns/${ns}`), limits: readFileSync(`${dir}/limits`, 'utf8'), status, lsm: label };
 }
 
 /**

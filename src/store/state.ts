@@ -1,4 +1,4 @@
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Policy, Sources } from '../policy/types.js';
 import { faultPoint } from './fault.js';
@@ -92,6 +92,8 @@ export class StateStore {
   read(id: string): ContainerState | undefined {
     for (const file of [this.path(id), this.runcOwnedPath(id)]) {
       try {
+        // (stat first: a create finds neither, and a read that fails costs the thrown error)
+        if (!statSync(file, { throwIfNoEntry: false })) continue;
         return JSON.parse(readFileSync(file, 'utf8')) as ContainerState;
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;

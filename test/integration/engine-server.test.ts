@@ -5,6 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { engineServers, serverSockets, leftovers, threadCpuMs, until, makeBundle, readState, REPO, stateFile, requireRoot, run, runc, RUNTIME, SH_LAUNCHER, tempRoot, uid, vk, PERL_SUBREAPER } from '../helpers/fixtures.js';
 import { needs, RT_GROUPS } from '../helpers/prereq.js';
 import { procStat, startTime, statFields } from '../../src/store/proc.js';
+import { runcStateHead } from '../../src/oci/runc-state.js';
 
 /**
  * The engine server (src/serve/server.ts) and its client (client/vkernel-client.c): a create with a
@@ -192,8 +193,11 @@ needs(RT_GROUPS).test('the first create starts a server and is the engine\'s; th
   expect(sb.policy).toEqual(sa.policy);
   // the init each state records: runc's (its state.json), whose start time /proc still shows
   for (const [id, st] of [[a, sa], [b, sb]] as const) {
-    const theirs = JSON.parse(readFileSync(join(s.root, id, 'state.json'), 'utf8')) as { init_process_pid: number; init_process_start: number };
+    const text = readFileSync(join(s.root, id, 'state.json'), 'utf8');
+    const theirs = JSON.parse(text) as { init_process_pid: number; init_process_start: number };
     expect([st.pid, st.pidStart]).toEqual([theirs.init_process_pid, String(theirs.init_process_start)]);
+    // runc's file has the head create reads without parsing the rest (oci/runc-state.ts)
+    expect(runcStateHead(text, id)).toEqual({ init_process_pid: theirs.init_process_pid, init_process_start: String(theirs.init_process_start) });
     expect(startTime(st.pid as number)).toBe(st.pidStart);
   }
   expect(sb.applied.map((x) => x.name)).toEqual(sa.applied.map((x) => x.name));

@@ -225,6 +225,16 @@ describe('the caller, from the kernel (callerOf): the socket\'s peer and its /pr
     expect(callerOf(peer, 100, fakeProc(1000, 10.5))).toEqual({ pid: 123, context: `umask=022 mnt:[5] pid:[5] cgroup:[5] ${RLIMITS} ${CREDS} lsm=-` });
   });
 
+  test('the LSM label read only where the server has one (lsm): a host without an LSM has no label to read', () => {
+    const proc = fakeProc(1000, 10.5);
+    mkdirSync(join(proc, '123', 'attr'));
+    writeFileSync(join(proc, '123', 'attr', 'current'), 'docker-default (enforce)\n');
+    expect(callerOf(peer, 100, proc)).toMatchObject({ context: expect.stringMatching(/ lsm=docker-default_\(enforce\)$/) });
+    expect(callerOf(peer, 100, proc, false)).toMatchObject({ context: expect.stringMatching(/ lsm=-$/) });
+    expect(procFacts(join(proc, '123'), false).lsm).toBeUndefined();
+    expect(procFacts(join(proc, '123')).lsm).toBe('docker-default (enforce)\n');
+  });
+
   test('no peer (node, which has no FFI), a peer gone or a zombie: no caller', () => {
     expect(callerOf(undefined, 0, fakeProc(1000, 10.5))).toMatch(/not known/);
     expect(callerOf({ ...peer, pid: 124 }, 100, fakeProc(1000, 10.5))).toBe('the caller (pid 124) is gone');

@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { taskPolicy } from '../../src/kernel/backends/rt-v2.js';
-import { readRuncInit } from '../../src/oci/runc-state.js';
+import { readRuncInit, runcStateHead } from '../../src/oci/runc-state.js';
 import { isSameProcess, liveStartTime, startTime, statField, statFields } from '../../src/store/proc.js';
 
 /** a stat line of pid 42 with comm `comm`: field n (from 3) holds "f<n>" (3, the state: `state`), 22 the start time, 41 the policy */
@@ -77,6 +77,44 @@ describe('a process that ended and is not reaped yet (a zombie)', () => {
       expect(isSameProcess({ pid: parent.pid as number, start: startTime(parent.pid as number) })).toBe(true);
     } finally {
       parent.kill('SIGKILL');
+    }
+  });
+});
+
+describe('runc\'s state file (readRuncInit): its head, or the whole file', () => {
+  const head = (id: string, pid: number, start: string) => `{"id":"${id}","init_process_pid":${pid},"init_process_start":${start},"created":"2026-12-06T00:00:00Z","config":{"rootfs":"/r"}}`;
+
+  it('the pid and start time from the head, for that id only; another layout or id: none (parsed whole)', () => {
+    expect(runcStateHead(head('c1', 42, '98765'), 'c1')).toEqual({ init_process_pid: 42, init_process_start: '98765' });
+    expect(runcStateHead(head('c1', 42, '98765'), 'c2')).toBeUndefined();
+    expect(runcStateHead(head('c1', 42, '98765'), 'c')).toBeUndefined();
+    expect(runcStateHead(JSON.stringify({ id: 'c1', init_process_pid: 42, init_process_start: 98765 }, null, 1), 'c1')).toBeUndefined();
+    expect(runcStateHead(JSON.stringify({ init_process_pid: 42, id: 'c1', init_process_start: 98765 }), 'c1')).toBeUndefined();
+    expect(runcStateHead('{"id":"c1","init_process_pid":-1,"init_process_start":5,', 'c1')).toBeUndefined();
+    expect(runcStateHead('{"id":"c1","init_process_pid":42,"init_process_start":"5",', 'c1')).toBeUndefined();
+  });
+
+  it('a live init (this process) read from either: created while exec.fifo is there, else running or paused; a start time that differs: stopped', () => {
+    const root = mkdtempSync(join(tmpdir(), 'vk-runc-root-'));
+    const start = startTime(process.pid) as string;
+    try {
+      mkdirSync(join(root, 'c'));
+      for (const text of [head('c', process.pid, start), JSON.stringify({ init_process_start: Number(start), init_process_pid: process.pid }, null, 2)]) {
+        writeFileSync(join(root, 'c', 'state.json'), text);
+        writeFileSync(join(root, 'c', 'exec.fifo'), '');
+        expect(readRuncInit(root, 'c')).toEqual({ pid: process.pid, start, status: 'created' });
+        rmSync(join(root, 'c', 'exec.fifo'));
+        expect(readRuncInit(root, 'c')).toEqual({ pid: process.pid, start, status: 'running-or-paused' });
+      }
+      writeFileSync(join(root, 'c', 'state.json'), head('c', process.pid, `${start}1`));
+      expect(readRuncInit(root, 'c')).toEqual({ pid: process.pid, status: 'stopped' });
+      // another id's head: the whole file decides (here: its pid and start time, the same numbers)
+      writeFileSync(join(root, 'c', 'state.json'), head('d', process.pid, start));
+      expect(readRuncInit(root, 'c')).toEqual({ pid: process.pid, start, status: 'running-or-paused' });
+      writeFileSync(join(root, 'c', 'state.json'), '{"id":"c","init_process_pid":');
+      expect(readRuncInit(root, 'c')).toBeUndefined();
+    } finally {
+      rmSync(root, { recursive: true, force: true });
     }
   });
 });
