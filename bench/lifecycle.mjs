@@ -4,9 +4,11 @@
 //   lifecycle:   create + start + delete of `true` (no vkernel request, then with policies: cfs,
 //                fifo, adaptive, whose start and delete have work of ours too), through the engine
 //                server (the launcher's way) and the engine executable
-//   one call:    create alone with a request (the engine's cost per call: server vs executable), and
-//                the design's floor: the client and a server that does nothing (bench/lib/null-server.c),
-//                and that server in bun (null-server.mjs: bun's own part of a served call)
+//   one call:    create alone with a request (the engine's cost per call: server vs executable; cfs,
+//                which has nothing to apply on a stock kernel, and fifo, which has), and the design's
+//                floor: the client and a server that does nothing (bench/lib/null-server.c), and that
+//                server in bun (null-server.mjs: bun's own part of a served call), in the same turns as
+//                the cfs row, whose parts over them are printed after the table
 // Median of N runs (VKERNEL_BENCH_RUNS, default 30; the create-alone rows 3N, VKERNEL_BENCH_CALL_RUNS).
 // Each row is measured in turns with plain runc's same call (runc, row, runc, row, ...): its ratio
 // and difference are against the runc median of its own turns, so load that comes and goes on a
@@ -62,12 +64,16 @@ function run(bin, args, env) {
 const median = (xs) => quantile(xs, 0.5);
 let n = 0;
 
-/** create alone (timed), then delete (not); `ours`: a create of ours to delete too */
+/**
+ * create alone (timed), then delete (not); `ours`: a create of ours, deleted by us (what we applied
+ * undone before runc's delete: an RT budget left on a group runc removed lingers in the kernel, and
+ * the next fifo create's grant would wait for it)
+ */
 function createOnly(bin, b, env, ours = bin !== 'runc') {
   const id = `bench-${n++}`;
   const t = run(bin, ['create', '--bundle', b, id], env);
-  run('runc', ['delete', '--force', id]);
   if (ours) run(bin, ['delete', '--force', id], env);
+  else run('runc', ['delete', '--force', id]);
   return t;
 }
 
@@ -111,18 +117,40 @@ function lifecycle(bin, b, env) {
  * load that drifts within the run shifts less than the two medians' difference
  */
 function measure(label, fn, base, runs = N) {
-  fn();
+  return measureTogether([{ label, fn }], base, runs)[0];
+}
+
+/**
+ * rows measured in the same turns: each turn, every row's call with a call of `base` beside it
+ * (before or after, in turns; the rows in an order that turns too), so that load that comes and
+ * goes falls on all of them alike and one row's difference less another's, turn by turn (`ds`),
+ * is as sharp as each row's own
+ */
+function measureTogether(rows, base, runs) {
+  for (const r of rows) r.fn();
   base();
-  const xs = [];
-  const bs = [];
+  const xs = rows.map(() => []);
+  const bs = rows.map(() => []);
   for (let i = 0; i < runs; i++) {
-    if (i % 2) { xs.push(fn()); bs.push(base()); } else { bs.push(base()); xs.push(fn()); }
+    const order = rows.map((_, k) => k);
+    if (i % 2) order.reverse();
+    for (const k of order) {
+      if ((i + k) % 2) { xs[k].push(rows[k].fn()); bs[k].push(base()); } else { bs[k].push(base()); xs[k].push(rows[k].fn()); }
+    }
   }
-  const ds = xs.map((x, i) => x - bs[i]);
-  return {
-    label, runs, median: median(xs), base: median(bs), spread: [quantile(xs, 0.25), quantile(xs, 0.75)], baseSpread: [quantile(bs, 0.25), quantile(bs, 0.75)],
-    paired: [median(ds), quantile(ds, 0.25), quantile(ds, 0.75)], pairedCI: medianCI(ds),
-  };
+  return rows.map(({ label }, k) => {
+    const ds = xs[k].map((x, i) => x - bs[k][i]);
+    return {
+      label, runs, median: median(xs[k]), base: median(bs[k]), spread: [quantile(xs[k], 0.25), quantile(xs[k], 0.75)], baseSpread: [quantile(bs[k], 0.25), quantile(bs[k], 0.75)],
+      paired: [median(ds), quantile(ds, 0.25), quantile(ds, 0.75)], pairedCI: medianCI(ds), ds,
+    };
+  });
+}
+
+/** `a` less `b` (rows of one measureTogether), turn by turn: what `a` adds to `b` */
+function partOver(label, a, b) {
+  const ds = a.ds.map((d, i) => d - b.ds[i]);
+  return { label, paired: [median(ds), quantile(ds, 0.25), quantile(ds, 0.75)], pairedCI: medianCI(ds) };
 }
 // create alone: the row with the tightest goal (+5 ms over runc, #15) and the cheapest call; its
 // difference is a few ms in a spread of +-3 ms on this host, so it gets more turns than the rest
@@ -154,26 +182,39 @@ const cfs = bundle({ 'io.vkernel.sched.policy': 'cfs' });
 // the server: started by this create, listening before the rows below
 lifecycle(RUNTIME, cfs);
 for (let i = 0; i < 100 && !existsSync(SOCKET); i++) spawnSync('sleep', ['0.05']);
-results.push(measure('vkernel-runtime create, sched.policy=cfs: one call (engine server)', () => createOnly(RUNTIME, cfs), () => createOnly('runc', cfs), CALL_RUNS));
+// one call, in the same turns as the design's floor: the same call through the client and a server
+// that does nothing (bench/lib/null-server.c: runc run as the client's child, no engine work), and
+// its bun twin (null-server.mjs: bun's own part of a served call). What the engine server adds to
+// the floor, and the engine's work over bun's own part, turn by turn: `parts` (the floor itself
+// moves with the host's load: an extra process and its wake-ups)
+const floors = [];
+const parts = [];
+try {
+  for (const [kind, label] of [['c', '  (floor: the client and a server that does nothing, same call)'], ['bun', '  (floor, bun: the same server in bun, as the engine server listens)']]) {
+    const server = nullServer(w, kind);
+    if (server) floors.push({ kind, label, server });
+  }
+  const [call, ...floorRows] = measureTogether([
+    { label: 'vkernel-runtime create, sched.policy=cfs: one call (engine server)', fn: () => createOnly(RUNTIME, cfs) },
+    ...floors.map((f) => ({ label: f.label, fn: () => createOnly(RUNTIME, cfs, { VKERNEL_ENGINE_SOCKET: f.server.socket }, false) })),
+  ], () => createOnly('runc', cfs), CALL_RUNS);
+  results.push(call);
+  floorRows.forEach((r, i) => {
+    results.push(r);
+    parts.push(partOver(`the engine server's part over the ${floors[i].kind === 'c' ? 'floor (the client and a server that does nothing)' : 'bun floor (the engine\'s own work)'}`, call, r));
+  });
+} finally {
+  for (const f of floors) f.server.stop();
+}
 if (RUNTIME !== SH) results.push(measure('vkernel-runtime create, sched.policy=cfs: one call (engine server, sh launcher)', () => createOnly(SH, cfs), () => createOnly('runc', cfs), CALL_RUNS));
 results.push(measure('vkernel-runtime create, sched.policy=cfs: one call (engine executable)', () => createOnly(RUNTIME, cfs, OFF), () => createOnly('runc', cfs)));
-// the design's floor: the same call through the client and a server that does nothing (bench/lib/null-server.c:
-// runc run as the client's child, no engine work); what the engine server adds is the row above it less this.
-// Its bun twin (null-server.mjs): bun's own part of a served call; the engine's work is the row less that one
-for (const [kind, label] of [['c', '  (floor: the client and a server that does nothing, same call)'], ['bun', '  (floor, bun: the same server in bun, as the engine server listens)']]) {
-  const floor = nullServer(w, kind);
-  if (!floor) continue;
-  try {
-    results.push(measure(label, () => createOnly(RUNTIME, cfs, { VKERNEL_ENGINE_SOCKET: floor.socket }, false), () => createOnly('runc', cfs), CALL_RUNS));
-  } finally {
-    floor.stop();
-  }
-}
 results.push(measure('vkernel-runtime create+start+delete, sched.policy=cfs (engine server)', () => lifecycle(RUNTIME, cfs), runcLife));
 results.push(measure('vkernel-runtime create+start+delete, sched.policy=cfs (engine executable)', () => lifecycle(RUNTIME, cfs, OFF), runcLife));
 results.push(measure('vkernel-runtime create+start+delete, sched.policy=cfs (node)', () => lifecycle(RUNTIME, cfs, { VKERNEL_ENGINE: 'node' }), runcLife));
 const fifo = bundle({ 'io.vkernel.sched.policy': 'fifo' });
 try {
+  // a request with work after runc's create (the RT budget granted, the init made SCHED_FIFO)
+  results.push(measure('vkernel-runtime create, sched.policy=fifo: one call (engine server)', () => createOnly(RUNTIME, fifo), () => createOnly('runc', fifo), CALL_RUNS));
   results.push(measure('vkernel-runtime create+start+delete, sched.policy=fifo (engine server)', () => lifecycle(RUNTIME, fifo), runcLife));
   if (RUNTIME !== SH) results.push(measure('vkernel-runtime create+start+delete, sched.policy=fifo (engine server, sh launcher)', () => lifecycle(SH, fifo), runcLife));
   results.push(measure('vkernel-runtime create+start+delete, sched.policy=fifo (engine executable)', () => lifecycle(RUNTIME, fifo, OFF), runcLife));
@@ -196,6 +237,11 @@ for (const r of results) {
   const [d, d25, d75] = r.paired;
   const ci = r.pairedCI ? ` CI ${signed(r.pairedCI[0])}..${signed(r.pairedCI[1])}` : '';
   console.log(`${r.label.padEnd(84)} ${r.median.toFixed(1).padStart(7)} ${iqr(r.spread)} runc ${r.base.toFixed(1).padStart(6)} ${iqr(r.baseSpread)} x${(r.median / r.base).toFixed(2)}  ${signed(r.median - r.base).padEnd(6)} paired ${signed(d)} (${signed(d25)}..${signed(d75)})${ci}`);
+}
+if (parts.length) console.log('one call (cfs), its parts: the median (p25-p75) of the turns\' differences, ms, and its 95 % CI');
+for (const p of parts) {
+  const [d, d25, d75] = p.paired;
+  console.log(`  ${p.label.padEnd(82)} ${signed(d)} (${signed(d25)}..${signed(d75)})${p.pairedCI ? ` CI ${signed(p.pairedCI[0])}..${signed(p.pairedCI[1])}` : ''}`);
 }
 stopServer(SOCKET);
 rmSync(w, { recursive: true, force: true });
