@@ -23,7 +23,9 @@
  * everything the engine would, except that every runc it would run with the caller's stdio is run
  * here, as this process's child: runc must be a descendant of the caller (containerd's shim reaps
  * the container's init as a child subreaper), keep the caller's stdio and fds, and get the caller's
- * signals. Whatever the server cannot serve exactly as the engine would, it answers "fallback",
+ * signals. A create with nothing of ours to apply after runc's (e.g. cfs where the rt backend sets
+ * nothing) is handed over whole: this process execs runc (Y), as the launcher would without a
+ * request, and the server records the container once runc has ended. Whatever the server cannot serve exactly as the engine would, it answers "fallback",
  * and this client execs ENGINE with the same argv: the engine's own path, unchanged.
  *
  * When no server listens, the client starts one (detached: its own session, stdio on /dev/null,
@@ -38,20 +40,25 @@
  * "engine: <why>"; the times (ms, by this process's clock) split a served call: "call" from
  * main() to the server's A (our start, the socket, the server reading the call and, as A comes
  * with the server's next message, its work before that), "before" from A to the first R, "runc"
- * the runs it asked for, "after" from the last S to X, "in all" from main().
+ * the runs it asked for, "after" from the last S to X, "in all" from main(); a call answered Y:
+ * "call", "before" (from A to Y), "runc as this process" and "in all" (until the exec).
  *
  * Messages, both ways: one type byte, a 32-bit little-endian length, the payload.
- *   to the server:   Q  "vkernel-serve-2\0" engine\0 cwd\0 argc\0 arg\0... env\0...
+ *   to the server:   Q  "vkernel-serve-3\0" engine\0 cwd\0 argc\0 arg\0... env\0...
  *                       (env: the variables the engine reads, engine_reads(). Nothing of who we
  *                       are: the server takes our pid from the kernel, the socket's peer, and
  *                       reads our umask, namespaces, resource limits and credentials, which its
  *                       own must equal, from /proc/<pid>: src/serve/caller.ts)
  *                    S  runc's end: "e:<exit code>", "s:<signal>", or "x:<why exec failed>"
+ *                       (after Y only the last: then the call goes on as after R)
  *                    I  our stdin (answering W)
  *   from the server: A  taken (before anything is changed: an end before A is a fallback; sent
  *                       in one write with the message after it)
  *                    F  fallback (payload: why, for --debug readers; not printed)
  *                    R  run this argv (argv[0] looked up in PATH), then send S
+ *                    Y  become this argv: exec it (a create with nothing to apply after runc's:
+ *                       runc is the caller's process itself, its end the caller's; the server
+ *                       records the container once runc has ended, under the container's lock)
  *                    W  send stdin, whole, as I (an OCI hook's state; only after A: a call the
  *                       server leaves to the engine has its stdin unread)
  *                    E  bytes for stderr
@@ -79,7 +86,7 @@
 
 #include "launcher-flags.h"
 
-#define PROTOCOL "vkernel-serve-2"
+#define PROTOCOL "vkernel-serve-3"
 #define DEFAULT_SOCKET_DIR "/run/vkernel-runtime/"
 #define MAX_MESSAGE (16u << 20)
 
@@ -94,6 +101,8 @@ static volatile pid_t child;
 /* when main() started, and the milliseconds of a served call's parts (trace) */
 static double t_main, t_call, t_before, t_runc, t_after;
 static int runs;
+/* the call's trace line is written (a Y's, before its exec) */
+static int traced;
 
 static double now_ms(void)
 {
@@ -163,7 +172,7 @@ static void served_trace(void)
 		"call %.2f ms, before %.2f ms, runc %.2f ms (%d), after %.2f ms, in all %.2f ms";
 	char times[256];
 
-	if (!getenv("VKERNEL_ENGINE_TRACE"))
+	if (!getenv("VKERNEL_ENGINE_TRACE") || traced)
 		return;
 	snprintf(times, sizeof(times), fmt, t_call, t_before, t_runc, runs, t_after,
 		 now_ms() - t_main);
@@ -407,6 +416,43 @@ static void run(const char *p, size_t n, char *end, size_t endsz)
 		snprintf(end, endsz, "s:%d", WTERMSIG(status));
 	else
 		snprintf(end, endsz, "e:%d", WEXITSTATUS(status));
+	free(argv);
+}
+
+/*
+ * Y: this process becomes runc (argv NUL-separated in p..p+n), as the launcher's exec would make
+ * it, keeping the connection FD open across the exec: runc holds it until it ends, and its end is
+ * the server's sign that runc has (runc's container init does not inherit it: runc 1.1 marks the
+ * fds it inherits close-on-exec, test/integration/engine-server.test.ts; where a runtime's child
+ * would keep it, the server also watches this pid: src/serve/server.ts Channel.handOver). Our trace line is written first.
+ * Returns only when the exec failed: why, as the S payload in END (as run() reports it)
+ */
+static void become(int fd, const char *p, size_t n, char *end, size_t endsz)
+{
+	char **argv = calloc(n + 1, sizeof(*argv));
+	size_t i = 0, argc = 0;
+
+	if (!argv)
+		die("out of memory");
+	while (i < n) {
+		argv[argc++] = (char *)p + i;
+		i += strlen(p + i) + 1;
+	}
+	if (!argc)
+		die("cannot run runc: bad request from the engine server");
+	if (getenv("VKERNEL_ENGINE_TRACE")) {
+		char times[160];
+
+		snprintf(times, sizeof(times), "call %.2f ms, before %.2f ms, runc as this process, in all %.2f ms",
+			 t_call, t_before, now_ms() - t_main);
+		trace("served", times);
+		traced = 1;
+	}
+	if (fcntl(fd, F_SETFD, 0))
+		die("cannot keep the engine server's connection for runc");
+	execvp(argv[0], argv);
+	snprintf(end, endsz, "x:%s", strerror(errno));
+	fcntl(fd, F_SETFD, FD_CLOEXEC);
 	free(argv);
 }
 
@@ -723,6 +769,13 @@ static int client_main(int argc, char **argv)
 			run(msg, n, end, sizeof(end));
 			t_runc += now_ms() - t;
 			t = now_ms();
+			if (send_msg(fd, 'S', end, strlen(end)))
+				die("the engine server went away while runc ran (delete --force and gc clean up what is left)");
+			break;
+		case 'Y':
+			t_before = now_ms() - t;
+			become(fd, msg, n, end, sizeof(end));
+			/* (the exec failed: the server says the rest, as after R) */
 			if (send_msg(fd, 'S', end, strlen(end)))
 				die("the engine server went away while runc ran (delete --force and gc clean up what is left)");
 			break;

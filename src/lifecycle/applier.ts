@@ -87,6 +87,13 @@ export interface Applier {
   unsupported(policy: Policy, probe: HostProbe): string | undefined;
   /** before `runc create`: work that only fills caches (e.g. building the module), never container state */
   prepare?(policy: Policy, ctx: HostContext): Promise<void>;
+  /**
+   * whether apply changes nothing on this host for this policy (e.g. cfs where the rt backend sets
+   * nothing): only records. When every applier of a request is inert, create hands runc's create
+   * to the caller's own process where the runtime can (Runtime.handOver) and records the
+   * container once runc has ended, under the container's lock, which start and delete wait for
+   */
+  inert?(policy: Policy, probe: HostProbe): boolean;
   /** returns what undo needs (JSON-serialisable), stored in the container's state */
   apply(ctx: ApplyContext): Promise<unknown>;
   undo(ctx: UndoContext, undo: unknown): Promise<void>;

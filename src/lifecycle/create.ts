@@ -2,7 +2,8 @@ import { containerId, flagValue, parseCommandArgs } from '../oci/argv.js';
 import { bundlePath } from '../oci/spec.js';
 import { withLock } from '../store/lock.js';
 import { checkId, type ContainerState } from '../store/state.js';
-import { applyAll, newState, prepareAll, readRequest } from './request.js';
+import { applyAll, newState, prepareAll, readRequest, type Request } from './request.js';
+import type { Applier } from './applier.js';
 import type { Runtime } from './runtime.js';
 import { clearStale, diesWithContainer, moduleAtDelete, releaseAll, rtGroupAtDelete, undoAll } from './undo.js';
 import { faultPoint } from '../store/fault.js';
@@ -11,6 +12,26 @@ import { faultPoint } from '../store/fault.js';
 function markModule(rt: Runtime, id: string, state: ContainerState): boolean {
   const name = moduleAtDelete(state);
   return name !== undefined && state.pid !== undefined && rt.store.markModule(id, name, state.pid);
+}
+
+/**
+ * After a create handed over (Runtime.handOver): the container runc made, if it made one (its
+ * status and its error were the caller's), recorded as create records one after runc's, its
+ * appliers run (inert: they only record). The container has nothing of ours in force, so nothing
+ * is rolled back: a failure here leaves it runc's alone (no state; a warning in the log).
+ */
+async function recordHandedOver(rt: Runtime, id: string, appliers: readonly Applier[], state: ContainerState, req: Request): Promise<void> {
+  const init = rt.runcInit(id);
+  if (!init) return; // runc made no container (or left a directory its delete --force removes)
+  try {
+    if (init.status === 'stopped') throw new Error(`its init (pid ${init.pid}) ended before the container was recorded`);
+    await applyAll(rt, appliers, state, req.spec, init.pid, init.start, false);
+    if (diesWithContainer(state)) rt.store.handToRunc(id);
+    faultPoint('created');
+  } catch (e) {
+    rt.store.remove(id);
+    rt.log.warn(`create ${id}: ${(e as Error).message}: the container is runc's alone (its request has nothing to apply on this host)`);
+  }
 }
 
 /** create = validate → `runc create` (argv unchanged) → apply → state; rollback on any failure after runc. */
@@ -29,6 +50,16 @@ export async function create(rt: Runtime): Promise<number> {
   return withLock(rt.root, id, async () => {
     faultPoint('locked');
     await clearStale(rt, id);
+    // nothing to apply on this host (every applier inert) and no container of that id for runc to
+    // refuse: runc's create is the caller's own process where this runtime can make it so (the
+    // engine server's client execs runc: no process between the caller and runc, no answer to
+    // wait for after it), and the container is recorded once runc has ended, under this lock
+    if (rt.handsOver && fds.length === 0 && appliers.every((a) => a.inert?.(req.policy, rt.probe())) && rt.runcHas(id) === false) {
+      const state = newState(id, bundle, req, rt.callerPid);
+      await rt.handOver(rt.callerArgv());
+      await recordHandedOver(rt, id, appliers, state, req);
+      return 0;
+    }
     const runc = rt.inherit(rt.callerArgv(), fds);
     // made while runc runs (in memory only: nothing of it is written before runc has created)
     const state = newState(id, bundle, req, rt.callerPid);

@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { readEnv, type RuntimeEnv } from '../env.js';
 import { linuxHostOps, type HostOps } from '../host/ops.js';
 import { hostCgroups, type Cgroups } from '../kernel/cgroups/index.js';
@@ -83,6 +85,25 @@ export class Runtime implements HostContext {
 
   inherit(argv: string[], fds: readonly (number | 'ignore')[] = []): Promise<number> {
     return timed(`runc ${argv[this.inv.runcGlobals.length] ?? ''}`, () => runcInherit(this.runc, argv, fds, listenFdsForUs(this.env)));
+  }
+
+  /** whether handOver can be used: the engine server's (its client execs runc), not the engine's (runc its child: inherit) */
+  readonly handsOver: boolean = false;
+
+  /**
+   * runc's call (`argv`, a create's) made by the caller's own process, as the launcher makes a
+   * call without a request (handsOver: the engine server, whose client execs runc), resolving
+   * once runc has ended. runc's status is the caller's alone; what runc did, its state under
+   * --root says.
+   */
+  handOver(_argv: string[]): Promise<void> {
+    return Promise.reject(new Error('this runtime cannot hand a call over'));
+  }
+
+  /** whether runc has a directory for `id` under --root (undefined: not where we look, a rootless runc's) */
+  runcHas(id: string): boolean | undefined {
+    if (process.getuid?.() !== 0 && this.inv.globals.root === undefined) return undefined;
+    return existsSync(join(this.root, id));
   }
 
   /** like inherit, through another program that ends by exec'ing runc (same pid, e.g. unshare) */

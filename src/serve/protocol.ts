@@ -3,7 +3,7 @@
  * little-endian length, the payload. The request's fields are NUL-terminated strings (argv and the
  * environment cannot hold a NUL), so nothing is escaped or quoted anywhere.
  */
-export const PROTOCOL = 'vkernel-serve-2';
+export const PROTOCOL = 'vkernel-serve-3';
 /** a message longer than this ends the connection (the client's limit too) */
 export const MAX_MESSAGE = 16 << 20;
 

@@ -9,6 +9,7 @@ import { probeKernel, type KernelFacts } from '../kernel/probe.js';
 import { loadConfig } from '../policy/config.js';
 import { fileLocker } from '../store/flock.js';
 import { HolderGone } from '../store/lock.js';
+import { liveStartTime } from '../store/proc.js';
 import { HOOK_STAGES } from '../lifecycle/hook-stages.js';
 import { flushProfile, profileCall, timed } from '../profile.js';
 import { Runtime } from '../lifecycle/runtime.js';
@@ -147,6 +148,8 @@ async function lifecycle(cmd: Served): Promise<Lifecycle> {
   return f;
 }
 
+/** how often a handed-over call's process is looked at (Channel.handOver) */
+const HANDED_POLL_MS = 10;
 /** a taken call's A goes out alone after this long without a message (Channel.take) */
 const TELL_MS = 100;
 /** one connection: its messages in, ours out */
@@ -155,8 +158,14 @@ export class Channel {
   private waiting?: { resolve: (e: RuncEnd) => void; reject: (e: Error) => void };
   private reading?: { resolve: (text: string) => void; reject: (e: Error) => void };
 
-  /** an R was sent: the client may have run something for the call */
+  /** an R or Y was sent: the client may have run something for the call */
   ran = false;
+
+  /** a handed-over call (handOver): its end (with why, when the client's exec failed) */
+  private handed?: (failed?: string) => void;
+
+  /** handed over (Y sent): the connection is runc's, nothing more is sent on it */
+  over = false;
 
   /** taken, and the client not told yet (take): the timer that tells it alone */
   private taken?: ReturnType<typeof setTimeout>;
@@ -175,7 +184,7 @@ export class Channel {
 
   /** a message (type '': none, A alone) */
   send(type: string, payload: Buffer | string = ''): void {
-    if (this.gone) return;
+    if (this.gone || this.over) return;
     const m = type ? encode(type, payload) : Buffer.alloc(0);
     if (this.taken) clearTimeout(this.taken);
     this.conn.write(this.taken ? Buffer.concat([encode('A'), m]) : m);
@@ -189,6 +198,34 @@ export class Channel {
     return new Promise((resolve, reject) => {
       this.waiting = { resolve, reject };
       this.send('R', runPayload(argv));
+    });
+  }
+
+  /**
+   * Y: the client becomes argv (it execs runc, keeping this connection open across the exec, so
+   * that runc holds it until it ends). Resolves once that process has ended: this connection's
+   * end (runc's, which the caller's wait sees too), or the process (`pid`, the client's: the same
+   * after its exec) no longer running with the start time it had, looked at every HANDED_POLL_MS:
+   * a runtime whose child keeps the fds it inherits (a created container's init, waiting for
+   * start) would keep the connection open past its own end. Nothing is sent on the connection
+   * after Y (runc holds it), unless the client's exec failed: it says why (S, "x:<why>"), which
+   * this resolves with, and waits for the call's end as after R.
+   */
+  handOver(argv: readonly string[], pid: number): Promise<string | undefined> {
+    if (this.gone) return Promise.reject(new Error('the client went away before it ran runc (nothing was changed for the call)'));
+    this.ran = true;
+    const start = liveStartTime(pid);
+    return new Promise((resolve) => {
+      const timer = setInterval(() => { if (liveStartTime(pid) !== start) done(); }, HANDED_POLL_MS);
+      const done = (failed?: string) => {
+        clearInterval(timer);
+        this.handed = undefined;
+        this.over = failed === undefined;
+        resolve(failed);
+      };
+      this.handed = done;
+      this.send('Y', runPayload(argv));
+      this.over = true;
     });
   }
 
@@ -208,6 +245,12 @@ export class Channel {
   }
 
   ended(payload: Buffer): void {
+    if (this.handed) {
+      let end: RuncEnd | undefined;
+      try { end = parseEnd(payload); } catch { /* below */ }
+      this.handed(end && 'execError' in end ? end.execError : `a bad report of its exec (${payload.toString('utf8')})`);
+      return;
+    }
     const w = this.waiting;
     this.waiting = undefined;
     try {
@@ -225,6 +268,7 @@ export class Channel {
     const r = this.reading;
     this.reading = undefined;
     r?.reject(new HolderGone('the client went away before its input'));
+    this.handed?.();
   }
 
   end(): void {
@@ -271,6 +315,14 @@ class ServedRuntime extends Runtime {
     }
     this.death = undefined;
     return end.code;
+  }
+
+  override readonly handsOver = true;
+
+  /** the client becomes runc (Channel.handOver); resolves once runc has ended */
+  override async handOver(argv: string[]): Promise<void> {
+    const failed = await timed('runc create (the caller\'s process)', () => this.channel.handOver([this.runc, ...argv], this.callerPid));
+    if (failed !== undefined) throw new Error(`cannot run ${this.runc}: ${failed}`);
   }
 }
 
@@ -351,6 +403,14 @@ export async function serve(o: ServeOptions, own: RuntimeEnv = readEnv()): Promi
     const ch = new Channel(conn);
     const dec = new Decoder();
     let served = false;
+    // the connection, and its call while it runs: a call handed over (Channel.handOver) has its
+    // work after the connection's end, and the server must not end before it
+    let parts = 1;
+    const settle = () => {
+      if (--parts > 0) return;
+      active--;
+      arm();
+    };
     let first: number | undefined;
     const data = (chunk: Buffer) => {
       first ??= performance.now();
@@ -375,15 +435,15 @@ export async function serve(o: ServeOptions, own: RuntimeEnv = readEnv()): Promi
             ch.end();
             continue;
           }
-          void serveCall(req, ch, own, self, kernel, stop, first).catch(() => conn.destroy());
+          parts++;
+          void serveCall(req, ch, own, self, kernel, stop, first).catch(() => conn.destroy()).finally(settle);
         } else if (m.type === 'S') ch.ended(m.payload);
         else if (m.type === 'I') ch.got(m.payload);
       }
     };
     const close = () => {
       ch.lost();
-      active--;
-      arm();
+      settle();
     };
     return { data, close };
   };

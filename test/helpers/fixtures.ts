@@ -1,5 +1,5 @@
 import { execa, type Options, type ResultPromise } from 'execa';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { StateStore, type ContainerState } from '../../src/store/state.js';
@@ -71,11 +71,32 @@ export function statePaths(root: string, id: string): string[] {
   return [s.path(id), s.runcOwnedPath(id)];
 }
 
-/** whether a state of `id` is under `root` in any place the StateStore keeps one */
-export const hasState = (root: string, id: string): boolean => stateFile(root, id) !== undefined;
+/** whether a state of `id` is under `root` in any place the StateStore keeps one (once recorded) */
+export const hasState = (root: string, id: string): boolean => {
+  recorded(root, id);
+  return stateFile(root, id) !== undefined;
+};
 
-/** the state of `id` under `root` (parsed), wherever it is; throws when there is none */
+/** whether `file` is flock(2)ed now: its inode among /proc/locks' FLOCKs (the inode is that line's third field's last part) */
+export function flocked(file: string): boolean {
+  const st = statSync(file, { throwIfNoEntry: false });
+  if (!st) return false;
+  return readFileSync('/proc/locks', 'utf8').split('\n').some((l) => / FLOCK /.test(l) && l.trim().split(/\s+/)[5]?.split(':')[2] === String(st.ino));
+}
+
+const PAUSE = new Int32Array(new SharedArrayBuffer(4));
+/**
+ * waits (up to `ms`) while a create of `id` holds its lock: one handed over to runc
+ * (src/lifecycle/create.ts) records the container a moment after runc, and so its caller, is done
+ */
+export function recorded(root: string, id: string, ms = 5000): void {
+  const lock = join(root, `vkernel@${id}.lock`);
+  for (const end = Date.now() + ms; flocked(lock) && Date.now() < end;) Atomics.wait(PAUSE, 0, 0, 5);
+}
+
+/** the state of `id` under `root` (parsed), wherever it is, once recorded; throws when there is none */
 export function readState(root: string, id: string): ContainerState {
+  recorded(root, id);
   const f = stateFile(root, id);
   if (!f) throw new Error(`no state of ${id} under ${root} (looked in ${statePaths(root, id).join(', ')})`);
   return JSON.parse(readFileSync(f, 'utf8')) as ContainerState;

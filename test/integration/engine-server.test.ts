@@ -6,6 +6,7 @@ import { engineServers, serverSockets, leftovers, threadCpuMs, until, makeBundle
 import { needs, RT_GROUPS } from '../helpers/prereq.js';
 import { procStat, startTime, statFields } from '../../src/store/proc.js';
 import { runcStateHead } from '../../src/oci/runc-state.js';
+import { PROTOCOL } from '../../src/serve/protocol.js';
 
 /**
  * The engine server (src/serve/server.ts) and its client (client/vkernel-client.c): a create with a
@@ -41,6 +42,9 @@ function setup(name: string): Setup {
     // (held 20 s at most: a test that failed before opening the gate leaves no runc waiting)
     '  if [ -n "${VK_GATE:-}" ]; then echo $$ >"$VK_GATE.started"; i=0; while [ ! -e "$VK_GATE.go" ] && [ $i -lt 1000 ]; do sleep 0.02; i=$((i + 1)); done; fi',
     '  [ -n "${VK_DIE:-}" ] && kill -"$VK_DIE" $$',
+    // with VK_LINGER: a child left running that long, holding the fds runc was given (as a
+    // runtime whose children keep what they inherit would)
+    '  [ -n "${VK_LINGER:-}" ] && { sleep "$VK_LINGER" & }',
     // with VK_KILL_INIT: runc create through kill-init.pl, which kills the container's init once
     // runc has created it
     '  [ -n "${VK_KILL_INIT:-}" ] && exec perl "$(dirname "$0")/kill-init.pl" "$@"',
@@ -74,6 +78,8 @@ const rawLines = (f: string): string[] => (existsSync(f) ? readFileSync(f, 'utf8
 const lines = (f: string): string[] => rawLines(f).map((l) => l.replace(/^served: .*/, 'served'));
 /** a served call's times in its trace line (ms) */
 const TIMES = /^served: call ([0-9.]+) ms, before ([0-9.]+) ms, runc ([0-9.]+) ms \(([0-9]+)\), after ([0-9.]+) ms, in all ([0-9.]+) ms$/;
+/** a served call's trace line when the client became runc (Y) */
+const HANDED = /^served: call [0-9.]+ ms, before [0-9.]+ ms, runc as this process, in all [0-9.]+ ms$/;
 const fifo = { 'io.vkernel.sched.policy': 'fifo' };
 const cfs = { 'io.vkernel.sched.policy': 'cfs' };
 const adaptive = { 'io.vkernel.sched.policy': 'adaptive' };
@@ -271,36 +277,47 @@ test('a start or delete runc refuses (a marker left for a container runc does no
   expect(procOf(helperPid(before.helpers.adaptive))?.state).not.toBe('Z');
 }, 60_000);
 
-/** a cfs create made by `call`, served and then through the engine executable (the same server warm for both) */
-async function servedAndEngine(name: string, call: (s: Setup, bundle: string, id: string, socket: string) => Promise<void>): Promise<void> {
-  const { s, bundle } = await warmed(name, cfs);
+/**
+ * a create of `annotations` made by `call`, served and then through the engine executable (the same
+ * server warm for both): cfs is handed over (the client becomes runc), fifo is run by the client
+ */
+async function servedAndEngine(name: string, call: (s: Setup, bundle: string, id: string, socket: string) => Promise<void>, annotations = cfs): Promise<void> {
+  const { s, bundle } = await warmed(name, annotations);
   for (const socket of [s.socket, 'off']) await call(s, bundle, uid(name), socket);
   expect(lines(s.trace).slice(-2)).toEqual(['served', 'engine: VKERNEL_ENGINE_SOCKET=off']);
+  expect(rawLines(s.trace).at(-2)).toMatch(annotations === cfs ? HANDED : TIMES);
 }
 
-test('runc dies by a signal: the caller dies by it, as with the engine; nothing left', async () => {
-  await servedAndEngine('srv-sig', async (s, bundle, id, socket) => {
-    const r = await create(s, bundle, id, { VK_DIE: 'TERM', VKERNEL_ENGINE_SOCKET: socket });
-    expect([r.exitCode, r.signal]).toEqual([undefined, 'SIGTERM']);
-    expect(leftovers(s.root, id)).toEqual([]);
-  });
-}, 60_000);
+/** the two ways a served create runs runc: the client becomes runc (cfs, nothing to apply), or runs it as its child (fifo) */
+const RUNC_WAYS = [['handed over: cfs', cfs], ['run by the client: fifo', fifo]] as const;
+const testOf = (annotations: Record<string, string>) => (annotations === fifo ? needs(RT_GROUPS).test : test);
 
-test('a signal the caller gets while runc runs is runc\'s (it dies by it, and so does the caller), as with the engine; nothing left', async () => {
-  await servedAndEngine('srv-fwd', async (s, bundle, id, socket) => {
-    rmSync(`${s.gate}.started`, { force: true });
-    const p = create(s, bundle, id, { VK_GATE: s.gate, VKERNEL_ENGINE_SOCKET: socket });
-    // (runc, the wrapper, waits at the gate: the signal finds it running, not yet runc)
-    expect(await until(() => existsSync(`${s.gate}.started`))).toBe(true);
-    const wrapper = Number(readFileSync(`${s.gate}.started`, 'utf8'));
-    process.kill(p.pid as number, 'SIGTERM');
-    const r = await p;
-    expect([r.exitCode, r.signal]).toEqual([undefined, 'SIGTERM']);
-    // runc got it: gone now, not 20 s later at the gate's end
-    expect(await until(() => !existsSync(`/proc/${wrapper}/cmdline`), 3000)).toBe(true);
-    expect(leftovers(s.root, id)).toEqual([]);
-  });
-}, 60_000);
+for (const [way, annotations] of RUNC_WAYS) {
+  testOf(annotations)(`runc dies by a signal (${way}): the caller dies by it, as with the engine; nothing left`, async () => {
+    await servedAndEngine('srv-sig', async (s, bundle, id, socket) => {
+      const r = await create(s, bundle, id, { VK_DIE: 'TERM', VKERNEL_ENGINE_SOCKET: socket });
+      expect([r.exitCode, r.signal]).toEqual([undefined, 'SIGTERM']);
+      // (a create handed over releases its lock once it has seen runc end, a moment after its caller)
+      expect(await until(() => leftovers(s.root, id).length === 0, 5000)).toBe(true);
+    }, annotations);
+  }, 60_000);
+
+  testOf(annotations)(`a signal the caller gets while runc runs is runc's (${way}): it dies by it, and so does the caller, as with the engine; nothing left`, async () => {
+    await servedAndEngine('srv-fwd', async (s, bundle, id, socket) => {
+      rmSync(`${s.gate}.started`, { force: true });
+      const p = create(s, bundle, id, { VK_GATE: s.gate, VKERNEL_ENGINE_SOCKET: socket });
+      // (runc, the wrapper, waits at the gate: the signal finds it running, not yet runc)
+      expect(await until(() => existsSync(`${s.gate}.started`))).toBe(true);
+      const wrapper = Number(readFileSync(`${s.gate}.started`, 'utf8'));
+      process.kill(p.pid as number, 'SIGTERM');
+      const r = await p;
+      expect([r.exitCode, r.signal]).toEqual([undefined, 'SIGTERM']);
+      // runc got it: gone now, not 20 s later at the gate's end
+      expect(await until(() => !existsSync(`/proc/${wrapper}/cmdline`), 3000)).toBe(true);
+      expect(await until(() => leftovers(s.root, id).length === 0, 5000)).toBe(true);
+    }, annotations);
+  }, 60_000);
+}
 
 test('runc cannot be run: the served call fails as the engine\'s does, naming it; nothing is created', async () => {
   const { s, bundle } = await warmed('srv-noexec', cfs);
@@ -363,6 +380,156 @@ needs(RT_GROUPS).test('the server SIGKILLed while runc creates: the caller fails
     expect((await vk(['--root', s.root, 'delete', '--force', x], { env: s.env })).exitCode).toBe(0);
     expect(leftovers(s.root, x)).toEqual([]);
   }
+}, 60_000);
+
+const lockOf = (s: Setup, id: string) => join(s.root, `vkernel@${id}.lock`);
+/** the fds of a process, as /proc names them */
+const fdsOf = (pid: number): string[] => readdirSync(`/proc/${pid}/fd`).map((f) => { try { return readlinkSync(`/proc/${pid}/fd/${f}`); } catch { return ''; } });
+
+needs(RT_GROUPS).test('a create with nothing to apply (cfs: the rt backend sets nothing) is handed over: runc is the caller\'s own process (the client execs it), the container recorded once runc has ended as the engine records it, its init without the server\'s connection; start and delete as before; nothing left', async () => {
+  const { s, bundle, server } = await warmed('srv-handover', cfs, ['sleep', '30']);
+  const [id, theirs] = [uid('sho'), uid('shoe')];
+  const call = create(s, bundle, id);
+  const r = await call;
+  expect([r.exitCode, output(s, id)]).toEqual([0, '']);
+  expect(rawLines(s.trace).at(-1)).toMatch(HANDED);
+  // runc's parent is the caller itself: the client became runc
+  expect(lines(s.parents).at(-1)).toMatch(/node|jest/);
+  expect(await until(() => !existsSync(lockOf(s, id)), 5000)).toBe(true);
+  // recorded as the engine records the same create
+  expect((await create(s, bundle, theirs, { VKERNEL_ENGINE_SOCKET: 'off' })).exitCode).toBe(0);
+  const [mine, engine] = [readState(s.root, id), readState(s.root, theirs)];
+  expect(stateFile(s.root, id)).toBe(join(s.root, id, 'vkernel.json'));
+  const pid = await initPid(s, id);
+  expect([mine.pid, mine.pidStart, mine.creating]).toEqual([pid, startTime(pid), undefined]);
+  expect(mine.owner?.pid).toBe(call.pid);
+  const same = (x: typeof mine) => ({ ...x, id: '', pid: 0, pidStart: '', created: '', owner: undefined, cgroupPath: x.cgroupPath?.replace(x.id, '') });
+  expect(same(mine)).toEqual(same(engine));
+  expect(policyOf(pid)).toMatch(/SCHED_OTHER/);
+  // the container's init does not hold the server's connection (runc's inherited fds close on its exec)
+  expect(fdsOf(pid).filter((f) => f.startsWith('socket:'))).toEqual([]);
+  expect(engineServers(s.socket)).toEqual([server]);
+  for (const x of [id, theirs]) {
+    expect((await vk(['--root', s.root, 'start', x], { env: s.env })).exitCode).toBe(0);
+    expect((await vk(['--root', s.root, 'delete', '--force', x], { env: s.env })).exitCode).toBe(0);
+    expect(leftovers(s.root, x)).toEqual([]);
+  }
+}, 60_000);
+
+needs(RT_GROUPS).test('start or delete at once after a handed-over create: each finds the container recorded or waits for it; never refused; nothing left', async () => {
+  const { s, bundle } = await warmed('srv-ho-race', cfs);
+  const warmLines = lines(s.trace).length;
+  for (let i = 0; i < 8; i++) {
+    const id = uid('shr');
+    expect((await create(s, bundle, id)).exitCode).toBe(0);
+    if (i % 2 === 0) {
+      const started = await vk(['--root', s.root, 'start', id], { env: s.env });
+      expect([started.exitCode, started.stderr]).toEqual([0, '']);
+      expect(readState(s.root, id).policy['sched.policy']).toBe('cfs');
+    }
+    const deleted = await vk(['--root', s.root, 'delete', '--force', id], { env: s.env });
+    expect([deleted.exitCode, deleted.stderr]).toEqual([0, '']);
+    expect(await until(() => leftovers(s.root, id).length === 0, 5000)).toBe(true);
+  }
+  expect(lines(s.trace).slice(warmLines).filter((l) => l !== 'served')).toEqual([]);
+}, 60_000);
+
+test('a handed-over create runc refuses (its program not in the rootfs): runc\'s status and words are the caller\'s, as with the engine; nothing recorded, nothing left; the server serves on', async () => {
+  const { s, server } = await warmed('srv-ho-fail', cfs);
+  const bad = await makeBundle({ args: ['/no-such-program'], annotations: cfs });
+  const [id, theirs] = [uid('shf'), uid('shfe')];
+  const served = await create(s, bad, id);
+  expect(rawLines(s.trace).at(-1)).toMatch(HANDED);
+  const engine = await create(s, bad, theirs, { VKERNEL_ENGINE_SOCKET: 'off' });
+  expect([served.exitCode, engine.exitCode]).toEqual([1, 1]);
+  const said = (x: string) => output(s, x).replace(/time="[^"]*"/g, 'time=T');
+  expect(said(id)).toMatch(/no-such-program/);
+  expect(said(id)).toBe(said(theirs));
+  for (const x of [id, theirs]) expect(await until(() => leftovers(s.root, x).length === 0, 5000)).toBe(true);
+  const next = uid('shn');
+  expect((await create(s, await makeBundle({ args: ['true'], annotations: cfs }), next)).exitCode).toBe(0);
+  expect(rawLines(s.trace).at(-1)).toMatch(HANDED);
+  expect(engineServers(s.socket)).toEqual([server]);
+}, 60_000);
+
+needs(RT_GROUPS).test('a create of an id runc already has is not handed over: runc refuses it as it would, and the container of that id keeps its record', async () => {
+  const { s, bundle } = await warmed('srv-ho-dup', cfs);
+  const id = uid('shd');
+  expect((await create(s, bundle, id)).exitCode).toBe(0);
+  const before = readState(s.root, id);
+  const again = await create(s, bundle, id);
+  expect(again.exitCode).toBe(1);
+  expect(output(s, id)).toMatch(/exist/);
+  // runc run by the client as its child (R), whose status the server took
+  expect(rawLines(s.trace).at(-1)).toMatch(TIMES);
+  expect(readState(s.root, id)).toEqual(before);
+  expect(existsSync(lockOf(s, id))).toBe(false);
+}, 60_000);
+
+needs(RT_GROUPS).test('the server SIGKILLed while a handed-over runc creates: runc\'s status is the caller\'s; the container unrecorded, its lock file left (start refused, as after a killed create); delete --force and gc clean', async () => {
+  const { s, bundle, server } = await warmed('srv-ho-kill', cfs);
+  const id = uid('shk');
+  const p = create(s, bundle, id, { VK_GATE: s.gate });
+  expect(await until(() => existsSync(`${s.gate}.started`))).toBe(true);
+  process.kill(server, 'SIGKILL');
+  expect(await until(() => engineServers(s.socket).length === 0)).toBe(true);
+  writeFileSync(`${s.gate}.go`, '');
+  expect((await p).exitCode).toBe(0);
+  expect(existsSync(lockOf(s, id))).toBe(true);
+  expect(stateFile(s.root, id)).toBeUndefined();
+  const start = await vk(['--root', s.root, 'start', id], { env: s.env });
+  expect(start.exitCode).toBe(1);
+  expect(start.stderr).toMatch(/did not finish/);
+  expect((await vk(['--root', s.root, 'delete', '--force', id], { env: s.env })).exitCode).toBe(0);
+  expect(leftovers(s.root, id)).toEqual([]);
+  expect((await vk(['gc', '--root', s.root], { env: s.env })).exitCode).toBe(0);
+}, 60_000);
+
+test('a handed-over runc killed before it creates: the caller dies by it; nothing recorded, the lock released, nothing left; the server serves on', async () => {
+  const { s, bundle, server } = await warmed('srv-ho-die', cfs);
+  const id = uid('shx');
+  const r = await create(s, bundle, id, { VK_DIE: 'KILL' });
+  expect(r.signal).toBe('SIGKILL');
+  expect(await until(() => leftovers(s.root, id).length === 0, 5000)).toBe(true);
+  expect(engineServers(s.socket)).toEqual([server]);
+}, 60_000);
+
+test('a handed-over create runc fails after it recorded the container (its --pid-file unwritable: runc removes it): runc\'s status and message alone; nothing recorded, nothing left', async () => {
+  const { s, bundle } = await warmed('srv-ho-late', cfs);
+  const id = uid('shp');
+  made.push({ root: s.root, id });
+  const file = join(s.root, `${id}.out`);
+  const fd = openSync(file, 'w');
+  const p = run(RUNTIME, ['--root', s.root, 'create', '--bundle', bundle, '--pid-file', join(s.root, 'no-such-dir', 'pid'), id], { stdin: 'ignore', stdout: fd, stderr: fd, env: s.env });
+  closeSync(fd);
+  expect((await p).exitCode).toBe(1);
+  expect(readFileSync(file, 'utf8')).toMatch(/runc create failed: open .*no-such-dir.*no such file or directory/);
+  expect(rawLines(s.trace).at(-1)).toMatch(HANDED);
+  expect(await until(() => leftovers(s.root, id).length === 0, 5000)).toBe(true);
+  expect((await runc(['--root', s.root, 'list', '-q'])).stdout).toBe('');
+}, 60_000);
+
+test('a handed-over create whose init is dead before the server records it (killed once runc made it): runc\'s status (0) is the caller\'s, nothing recorded, the lock released; delete --force cleans', async () => {
+  const { s, bundle } = await warmed('srv-ho-dead', cfs);
+  const id = uid('shz');
+  const r = await create(s, bundle, id, { VK_KILL_INIT: 'reap' });
+  expect(r.exitCode).toBe(0);
+  expect(rawLines(s.trace).at(-1)).toMatch(HANDED);
+  expect(await until(() => !existsSync(lockOf(s, id)), 5000)).toBe(true);
+  expect(stateFile(s.root, id)).toBeUndefined();
+  expect((await vk(['--root', s.root, 'delete', '--force', id], { env: s.env })).exitCode).toBe(0);
+  expect(leftovers(s.root, id)).toEqual([]);
+}, 60_000);
+
+needs(RT_GROUPS).test('a runc whose child keeps the connection it inherited (3 s): the server sees runc end by its pid and records the container within its poll; start at once succeeds', async () => {
+  const { s, bundle } = await warmed('srv-ho-linger', cfs);
+  const id = uid('shl');
+  expect((await create(s, bundle, id, { VK_LINGER: '3' })).exitCode).toBe(0);
+  const t0 = Date.now();
+  expect(await until(() => !existsSync(lockOf(s, id)), 2500, 5)).toBe(true);
+  expect(Date.now() - t0).toBeLessThan(1000);
+  expect(readState(s.root, id).policy['sched.policy']).toBe('cfs');
+  expect((await vk(['--root', s.root, 'start', id], { env: s.env })).exitCode).toBe(0);
 }, 60_000);
 
 needs(RT_GROUPS).test('a server that does not answer (stopped): the call is the engine\'s after VKERNEL_ENGINE_WAIT_MS, its policy applied; continued, the server leaves the call whose client is gone and serves the next; nothing left', async () => {
@@ -881,7 +1048,7 @@ test('who calls is the kernel\'s word, not the client\'s: a process that connect
   const id = uid('speer');
   // (no such bundle: a call taken fails reading it, before anything is made)
   const argv = ['--root', s.root, 'create', '--bundle', join(s.root, 'no-bundle'), id];
-  const fields = ['vkernel-serve-2', ENGINE, '/', String(argv.length), ...argv, ...env];
+  const fields = [PROTOCOL, ENGINE, '/', String(argv.length), ...argv, ...env];
   const ask = async (wrap: string[], o: { env?: Record<string, string> } = {}) =>
     (await run(wrap[0] ?? 'perl', [...wrap.slice(1), ...(wrap.length ? ['perl'] : []), script, s.socket, ...fields], { env: { ...o.env }, stdin: 'ignore' })).stdout;
   // the same context as the server's: taken
@@ -894,7 +1061,9 @@ test('who calls is the kernel\'s word, not the client\'s: a process that connect
   expect(handoff).toEqual([expect.stringMatching(/^[0-9]+$/), `F the caller (pid ${handoff[0]}) is gone`]);
   // the first protocol's request, which said who the caller was: refused as another protocol
   const v1 = ['vkernel-serve-1', ENGINE, '/', readFileSync(`/proc/${server}/status`, 'utf8').slice(0, 10), String(process.pid), String(argv.length), ...argv, ...env];
-  expect((await run('perl', [script, s.socket, ...v1], { stdin: 'ignore' })).stdout).toBe('F protocol "vkernel-serve-1", not vkernel-serve-2');
+  expect((await run('perl', [script, s.socket, ...v1], { stdin: 'ignore' })).stdout).toBe(`F protocol "vkernel-serve-1", not ${PROTOCOL}`);
+  // the second's (a client that cannot become runc: Y): refused too
+  expect((await run('perl', [script, s.socket, 'vkernel-serve-2', ...fields.slice(1)], { stdin: 'ignore' })).stdout).toBe(`F protocol "vkernel-serve-2", not ${PROTOCOL}`);
   // nothing made; the same server serves the next call
   expect(leftovers(s.root, id)).toEqual([]);
   expect(existsSync(join(s.root, id))).toBe(false);

@@ -90,6 +90,39 @@ describe('engine server protocol', () => {
     expect(await running.then(() => undefined, (x: Error) => x)).toBeInstanceOf(HolderGone);
   });
 
+  test('a call handed over (Y): the client becomes runc; it ends with the connection (runc holding it), or with its process though the connection stays open (a child of runc keeping it), or says its exec failed (S x:), and then the call goes on', async () => {
+    const writes: Buffer[] = [];
+    const conn = { write: (b: Buffer) => { writes.push(b); }, end: () => {}, destroy: () => {} };
+    // the connection's end
+    const a = new Channel(conn);
+    const ending = a.handOver(['runc', 'create', 'x'], process.pid);
+    expect(writes).toEqual([encode('Y', 'runc\0create\0x\0')]);
+    expect(a.ran).toBe(true);
+    a.send('X', 'e:0'); // nothing more on a connection runc holds
+    expect(writes).toHaveLength(1);
+    a.lost();
+    expect(await ending).toBeUndefined();
+    // the process's end, the connection still open
+    const child = spawn('sleep', ['0.05']);
+    await new Promise((r) => child.once('spawn', r));
+    const b = new Channel(conn);
+    const t0 = Date.now();
+    expect(await b.handOver(['runc'], child.pid as number)).toBeUndefined();
+    expect(Date.now() - t0).toBeLessThan(2000);
+    // an exec that failed: why, and the channel sends again (the call's end)
+    writes.length = 0;
+    const c = new Channel(conn);
+    const failing = c.handOver(['/no/runc'], process.pid);
+    c.ended(Buffer.from('x:No such file or directory'));
+    expect(await failing).toBe('No such file or directory');
+    c.send('X', 'e:1');
+    expect(writes.at(-1)).toEqual(encode('X', 'e:1'));
+    // a client gone before: nothing sent, refused
+    const d = new Channel(conn);
+    d.lost();
+    await expect(d.handOver(['runc'], process.pid)).rejects.toThrow(/went away before it ran runc/);
+  });
+
   test('a message longer than the limit ends the stream (no unbounded buffer)', () => {
     const head = Buffer.alloc(5);
     head.write('Q', 0, 'latin1');

@@ -52,6 +52,26 @@ describe('sched-policy applier over the cgroups and HostOps doubles', () => {
     }
   });
 
+  test('inert (nothing to apply: a create may be handed to runc whole) only where the backend sets nothing: cfs on the rt backends; not fifo, adaptive, or cfs on the kernel or scx backends', async () => {
+    const { ctx, cg, host } = context({ 'sched.policy': 'cfs' });
+    const v1 = ctx.probe;
+    const v2 = { ...v1, cgroup: 'v2' as const, rtGroupSched: false };
+    for (const probe of [v1, v2]) {
+      expect(schedPolicy.inert!({ 'sched.policy': 'cfs' }, probe)).toBe(true);
+      expect(schedPolicy.inert!({}, probe)).toBe(true);
+      for (const policy of ['fifo', 'adaptive'] as const) expect(schedPolicy.inert!({ 'sched.policy': policy }, probe)).toBe(false);
+      for (const backend of ['kernel', 'scx'] as const) expect(schedPolicy.inert!({ 'sched.policy': 'cfs', backend }, probe)).toBe(false);
+    }
+    // and what inert says holds: its apply changes nothing
+    await schedPolicy.apply(ctx);
+    expect(cg.writes).toEqual([]);
+    expect(host.ops('setScheduler')).toEqual([]);
+    // (where it is not, apply writes: the test would see it)
+    const fifo = context({ 'sched.policy': 'fifo' });
+    await schedPolicy.apply(fifo.ctx);
+    expect(fifo.cg.writes).not.toEqual([]);
+  });
+
   test('what dies with the container (its delete needs no engine): cfs, and fifo whose budget is in the RT ledger; not adaptive, not a budget from before the ledger', async () => {
     const fifo = context({ 'sched.policy': 'fifo' });
     const fifoUndo = await schedPolicy.apply(fifo.ctx);

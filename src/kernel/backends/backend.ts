@@ -51,6 +51,8 @@ export interface SchedBackend {
    * nothing unrecorded (the lifecycle writes it to the state file).
    */
   setup(d: BackendDeps, group: CpuGroup, pid: number, mode: Mode, adaptive: boolean, rt: RtSettings, journal?: (undo: unknown) => void): Promise<unknown>;
+  /** whether setup changes nothing for this mode (and returns undefined) */
+  inert?(mode: Mode, adaptive: boolean): boolean;
   /** a running container changes mode (the adaptive controller) */
   switchTo(d: BackendDeps, group: CpuGroup, mode: Mode, rt: RtSettings): Promise<void>;
   /** before runc removes the group (its tasks may still exist) */

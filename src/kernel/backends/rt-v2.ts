@@ -183,6 +183,7 @@ export const rtV2Backend: SchedBackend = {
     if (mode === 'adaptive') return 'sched.policy=adaptive is not available with the rt v2 backend (cgroup v2 without RT group scheduling): use fifo or cfs';
     return undefined;
   },
+  inert: (mode) => mode === 'cfs',
   async setup(d, group, pid, mode, _adaptive, rt, journal) {
     if (mode === 'cfs') return undefined;
     if (rt.priority >= SUPERVISOR_PRIORITY) throw new Error(`rt.priority ${rt.priority}: the rt v2 backend needs it below ${SUPERVISOR_PRIORITY}, its supervisor's priority`);

@@ -215,6 +215,7 @@ export const rtBackend: SchedBackend = {
     }
     return undefined;
   },
+  inert: (mode, adaptive) => mode === 'cfs' && !adaptive,
   async setup(d, group, pid, mode, adaptive, rt, journal) {
     if (mode === 'cfs' && !adaptive) return undefined;
     const us = budgetUs(Number(group.read('cpu.rt_period_us')), rt.budgetPercent);

@@ -111,6 +111,8 @@ export const schedPolicy: Applier = {
     nodeCapCheck(ctx);
   },
   unsupported: (p, probe) => chooseBackend(p, probe).unsupported(p['sched.policy'] ?? 'cfs', probe),
+  // cfs where the backend sets nothing for it (the rt backends: every task is CFS already)
+  inert: (p, probe) => (p['sched.policy'] ?? 'cfs') === 'cfs' && chooseBackend(p, probe).inert?.('cfs', false) === true,
   async apply(ctx) {
     const policy = ctx.policy['sched.policy'] ?? 'cfs';
     const backend = chooseBackend(ctx.policy, ctx.probe);
