@@ -35,6 +35,9 @@ import { join } from 'node:path';
 import { makeBundle, makeRootfs, medianCI, quantile } from './lib/bundle.mjs';
 import { stopServer } from './lib/server.mjs';
 import { RUNTIME, SH } from './lib/entry.mjs';
+import { readEnv } from '../dist/src/env.js';
+import { probeKernel, probeWith } from '../dist/src/kernel/probe.js';
+import { schedPolicy } from '../dist/src/lifecycle/appliers/sched-policy.js';
 
 const N = Number(process.env.VKERNEL_BENCH_RUNS ?? 30);
 // the entry point callers run: the C one where the build made it (a C compiler), else the sh
@@ -82,7 +85,7 @@ function createOnly(bin, b, env, ours = bin !== 'runc') {
  * without a C compiler), or its bun twin null-server.mjs, run by the bun the engine is compiled
  * with (scripts/build.mjs: the baseline build)
  */
-function nullServer(dir, kind) {
+function nullServer(dir, kind, mode) {
   let argv;
   if (kind === 'c') {
     const bin = join(dir, 'null-server');
@@ -96,7 +99,7 @@ function nullServer(dir, kind) {
     argv = [new URL('../node_modules/@oven/bun-linux-x64-baseline/bin/bun', import.meta.url).pathname, new URL('./lib/null-server.mjs', import.meta.url).pathname];
   }
   const socket = join(dir, `null-${kind}.sock`);
-  const p = spawn(argv[0], [...argv.slice(1), socket], { stdio: 'ignore' });
+  const p = spawn(argv[0], [...argv.slice(1), socket, ...(mode ? [mode] : [])], { stdio: 'ignore' });
   for (let i = 0; i < 100 && !existsSync(socket); i++) spawnSync('sleep', ['0.02']);
   if (!existsSync(socket)) throw new Error(`${argv.join(' ')}: no socket`);
   return { socket, stop: () => p.kill() };
@@ -189,9 +192,15 @@ for (let i = 0; i < 100 && !existsSync(SOCKET); i++) spawnSync('sleep', ['0.05']
 // moves with the host's load: an extra process and its wake-ups)
 const floors = [];
 const parts = [];
+// whether the engine server hands this call over on this host (a cfs create with nothing to apply:
+// src/lifecycle/create.ts), by the engine's own decision
+const handedOver = schedPolicy.inert({ 'sched.policy': 'cfs' }, probeWith(probeKernel(), '/sys', readEnv().cgroupRoot)) === true;
 try {
-  for (const [kind, label] of [['c', '  (floor: the client and a server that does nothing, same call)'], ['bun', '  (floor, bun: the same server in bun, as the engine server listens)']]) {
-    const server = nullServer(w, kind);
+  const how = handedOver ? ', the client becoming runc' : ', runc the client\'s child';
+  for (const [kind, label] of [['c', `  (floor: the client and a server that does nothing, same call${how})`], ['bun', `  (floor, bun: the same server in bun, as the engine server listens${how})`]]) {
+    // (answering as the engine server answers this call: a cfs create on this host's rt backend,
+    // nothing to apply, is handed over: the client becomes runc; elsewhere the client runs runc)
+    const server = nullServer(w, kind, handedOver ? 'hand-over' : undefined);
     if (server) floors.push({ kind, label, server });
   }
   const [call, ...floorRows] = measureTogether([

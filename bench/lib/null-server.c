@@ -2,11 +2,13 @@
 /*
  * A server that does nothing, for `npm run bench`'s floor row: it speaks the engine server's
  * protocol (client/vkernel-client.c) and answers every create with A, then R (runc with the
- * caller's argv), then X "e:0" once the client reports runc's end. A create through the client and
- * this server costs what the design costs without any work of the engine: the client, the socket's
- * round trips, runc run as the client's child. Bench use only: it checks nothing, applies nothing.
+ * caller's argv), then X "e:0" once the client reports runc's end; or, with `hand-over`, A then Y
+ * (the client becomes runc), as the engine server answers a create with nothing to apply. A create
+ * through the client and this server costs what the design costs without any work of the engine:
+ * the client, the socket's round trips, runc run as the client's child or as the client itself.
+ * Bench use only: it checks nothing, applies nothing.
  *
- *   null-server SOCKET
+ *   null-server SOCKET [hand-over]
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -61,6 +63,8 @@ static void write_out(int fd, const char *p, size_t n)
 }
 
 /* Q: protocol, engine, cwd, argc, argv..., environment...: R is runc and that argv */
+static int hand_over;
+
 static void serve(int fd)
 {
 	char type, *q = NULL, *end = NULL, *run = NULL, *out = NULL;
@@ -89,8 +93,8 @@ static void serve(int fd)
 	out = malloc((size_t)len + 10);
 	if (!out)
 		goto out;
-	write_out(fd, out, put_msg(out, 'A', "", 0) + put_msg(out + 5, 'R', run, len));
-	if (recv_msg(fd, &type, &end, &n) == 0 && type == 'S')
+	write_out(fd, out, put_msg(out, 'A', "", 0) + put_msg(out + 5, hand_over ? 'Y' : 'R', run, len));
+	if (!hand_over && recv_msg(fd, &type, &end, &n) == 0 && type == 'S')
 		write_out(fd, out, put_msg(out, 'X', "e:0", 3));
 out:
 	free(q);
@@ -105,10 +109,12 @@ int main(int argc, char **argv)
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	int s;
 
-	if (argc != 2 || strlen(argv[1]) >= sizeof(addr.sun_path)) {
-		fprintf(stderr, "usage: null-server SOCKET\n");
+	if (argc < 2 || argc > 3 || strlen(argv[1]) >= sizeof(addr.sun_path) ||
+	    (argc == 3 && strcmp(argv[2], "hand-over"))) {
+		fprintf(stderr, "usage: null-server SOCKET [hand-over]\n");
 		return 2;
 	}
+	hand_over = argc == 3;
 	strcpy(addr.sun_path, argv[1]);
 	unlink(argv[1]);
 	s = socket(AF_UNIX, SOCK_STREAM, 0);

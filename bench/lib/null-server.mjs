@@ -4,9 +4,10 @@
  * through the engine server's own socket layer and message framing (src/serve/listen.ts,
  * protocol.ts), run by the bun the engine is compiled with. What it costs over the C server is
  * bun's own part of every served call (its event loop, socket and JavaScript entry); what the
- * engine server costs over it is the engine's work. Bench use only: it checks nothing.
+ * engine server costs over it is the engine's work. With `hand-over`: A then Y (the client becomes
+ * runc), as null-server.c. Bench use only: it checks nothing.
  *
- *   bun null-server.mjs SOCKET
+ *   bun null-server.mjs SOCKET [hand-over]
  */
 import { unlinkSync } from 'node:fs';
 import { listenUnix } from '../../src/serve/listen.ts';
@@ -15,6 +16,7 @@ import { Decoder, encode, parseRequest, runPayload } from '../../src/serve/proto
 const NONE = new Set();
 
 const path = process.argv[2];
+const handOver = process.argv[3] === 'hand-over';
 try { unlinkSync(path); } catch { /* none */ }
 await listenUnix(path, (conn) => {
   const dec = new Decoder();
@@ -23,7 +25,7 @@ await listenUnix(path, (conn) => {
       for (const m of dec.push(chunk)) {
         if (m.type === 'Q') {
           const { argv } = parseRequest(m.payload, NONE); // (of the environment: nothing)
-          conn.write(Buffer.concat([encode('A'), encode('R', runPayload(['runc', ...argv]))]));
+          conn.write(Buffer.concat([encode('A'), encode(handOver ? 'Y' : 'R', runPayload(['runc', ...argv]))]));
         } else if (m.type === 'S') {
           conn.write(encode('X', 'e:0'));
           conn.end();
