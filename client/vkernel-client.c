@@ -368,19 +368,11 @@ static void set_forwarding(int on)
 			sigaction(sig, &sa, NULL);
 }
 
-/*
- * runs argv (NUL-separated in p..p+n) with our stdio and fds; its end as the S payload. posix_spawn
- * (a vfork, no copy of this process: a fork and exec here cost ~1 ms more), the forwarded signals
- * at their defaults in runc, as a fork would have set them before its exec
- */
-static void run(const char *p, size_t n, char *end, size_t endsz)
+/* the argv of an R or Y payload (NUL-separated in p..p+n), NULL-terminated; dies on an empty one */
+static char **argv_of(const char *p, size_t n)
 {
 	char **argv = calloc(n + 1, sizeof(*argv));
-	posix_spawnattr_t attr;
-	sigset_t defaults;
 	size_t i = 0, argc = 0;
-	int status, err, sig;
-	pid_t pid;
 
 	if (!argv)
 		die("out of memory");
@@ -390,6 +382,22 @@ static void run(const char *p, size_t n, char *end, size_t endsz)
 	}
 	if (!argc)
 		die("cannot run runc: bad request from the engine server");
+	return argv;
+}
+
+/*
+ * runs argv (NUL-separated in p..p+n) with our stdio and fds; its end as the S payload. posix_spawn
+ * (a vfork, no copy of this process: a fork and exec here cost ~1 ms more), the forwarded signals
+ * at their defaults in runc, as a fork would have set them before its exec
+ */
+static void run(const char *p, size_t n, char *end, size_t endsz)
+{
+	char **argv = argv_of(p, n);
+	posix_spawnattr_t attr;
+	sigset_t defaults;
+	int status, err, sig;
+	pid_t pid;
+
 	sigemptyset(&defaults);
 	for (sig = 1; sig < 32; sig++)
 		if (forwarded(sig))
@@ -429,17 +437,8 @@ static void run(const char *p, size_t n, char *end, size_t endsz)
  */
 static void become(int fd, const char *p, size_t n, char *end, size_t endsz)
 {
-	char **argv = calloc(n + 1, sizeof(*argv));
-	size_t i = 0, argc = 0;
+	char **argv = argv_of(p, n);
 
-	if (!argv)
-		die("out of memory");
-	while (i < n) {
-		argv[argc++] = (char *)p + i;
-		i += strlen(p + i) + 1;
-	}
-	if (!argc)
-		die("cannot run runc: bad request from the engine server");
 	if (getenv("VKERNEL_ENGINE_TRACE")) {
 		char times[160];
 
