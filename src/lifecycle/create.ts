@@ -7,6 +7,7 @@ import type { Applier } from './applier.js';
 import type { Runtime } from './runtime.js';
 import { clearStale, diesWithContainer, moduleAtDelete, releaseAll, rtGroupAtDelete, undoAll } from './undo.js';
 import { faultPoint } from '../store/fault.js';
+import { timed } from '../profile.js';
 
 /** the module named beside the state for the launcher's delete, when it is all that is left to undo then */
 function markModule(rt: Runtime, id: string, state: ContainerState): boolean {
@@ -34,6 +35,9 @@ async function recordHandedOver(rt: Runtime, id: string, appliers: readonly Appl
   }
 }
 
+/** a handed-over create's record, as a profile names it (bench/profile.mjs: not on the caller's path) */
+export const RECORD_PHASE = 'record, after runc (the caller not waiting)';
+
 /** create = validate → `runc create` (argv unchanged) → apply → state; rollback on any failure after runc. */
 export async function create(rt: Runtime): Promise<number> {
   const c = parseCommandArgs('create', rt.inv.args);
@@ -57,7 +61,8 @@ export async function create(rt: Runtime): Promise<number> {
     if (rt.handsOver && fds.length === 0 && appliers.every((a) => a.inert?.(req.policy, rt.probe())) && rt.runcHas(id) === false) {
       const state = newState(id, bundle, req, rt.callerPid);
       await rt.handOver(rt.callerArgv());
-      await recordHandedOver(rt, id, appliers, state, req);
+      // (a phase of its own in a profile: the caller, whose runc has ended, does not wait for it)
+      await timed(RECORD_PHASE, () => recordHandedOver(rt, id, appliers, state, req));
       return 0;
     }
     const runc = rt.inherit(rt.callerArgv(), fds);

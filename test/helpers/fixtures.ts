@@ -59,9 +59,11 @@ export async function makeBundle(o: BundleOptions): Promise<string> {
 /**
  * Where the state of `id` under `root` is, wherever the StateStore keeps it: beside runc's
  * container directory (`vkernel@<id>.json`) or handed to it (`<id>/vkernel.json`, a container
- * with nothing to undo after runc's delete: StateStore.handToRunc). undefined: in neither.
+ * with nothing to undo after runc's delete: StateStore.handToRunc). undefined: in neither. Looked
+ * for once no create holds the container's lock (`recorded`).
  */
 export function stateFile(root: string, id: string): string | undefined {
+  recorded(root, id);
   return statePaths(root, id).find((f) => existsSync(f));
 }
 
@@ -72,10 +74,7 @@ export function statePaths(root: string, id: string): string[] {
 }
 
 /** whether a state of `id` is under `root` in any place the StateStore keeps one (once recorded) */
-export const hasState = (root: string, id: string): boolean => {
-  recorded(root, id);
-  return stateFile(root, id) !== undefined;
-};
+export const hasState = (root: string, id: string): boolean => stateFile(root, id) !== undefined;
 
 /** whether `file` is flock(2)ed now: its inode among /proc/locks' FLOCKs (the inode is that line's third field's last part) */
 export function flocked(file: string): boolean {
@@ -96,7 +95,6 @@ export function recorded(root: string, id: string, ms = 5000): void {
 
 /** the state of `id` under `root` (parsed), wherever it is, once recorded; throws when there is none */
 export function readState(root: string, id: string): ContainerState {
-  recorded(root, id);
   const f = stateFile(root, id);
   if (!f) throw new Error(`no state of ${id} under ${root} (looked in ${statePaths(root, id).join(', ')})`);
   return JSON.parse(readFileSync(f, 'utf8')) as ContainerState;
