@@ -25,8 +25,9 @@
  * the container's init as a child subreaper), keep the caller's stdio and fds, and get the caller's
  * signals. A create with nothing of ours to apply after runc's (e.g. cfs where the rt backend sets
  * nothing) is handed over whole: this process execs runc (Y), as the launcher would without a
- * request, and the server records the container once runc has ended. Whatever the server cannot serve exactly as the engine would, it answers "fallback",
- * and this client execs ENGINE with the same argv: the engine's own path, unchanged.
+ * request, and the server records the container once runc has ended. Whatever the server cannot
+ * serve exactly as the engine would, it answers "fallback", and this client execs ENGINE with the
+ * same argv: the engine's own path, unchanged.
  *
  * When no server listens, the client starts one (detached: its own session, stdio on /dev/null,
  * none of the caller's fds) and execs ENGINE for this call. A server that has not taken the call
@@ -430,9 +431,9 @@ static void run(const char *p, size_t n, char *end, size_t endsz)
 /*
  * Y: this process becomes runc (argv NUL-separated in p..p+n), as the launcher's exec would make
  * it, keeping the connection FD open across the exec: runc holds it until it ends, and its end is
- * the server's sign that runc has (runc's container init does not inherit it: runc 1.1 marks the
- * fds it inherits close-on-exec, test/integration/engine-server.test.ts; where a runtime's child
- * would keep it, the server also watches this pid: src/serve/server.ts Channel.handOver). Our trace line is written first.
+ * the server's sign that runc has (the container's init does not keep it: runc 1.1's, checked by
+ * test/integration/engine-server.test.ts; where a runtime's child would keep it, the server also
+ * watches this pid: src/serve/server.ts Channel.handOver). Our trace line is written first.
  * Returns only when the exec failed: why, as the S payload in END (as run() reports it)
  */
 static void become(int fd, const char *p, size_t n, char *end, size_t endsz)
@@ -442,7 +443,8 @@ static void become(int fd, const char *p, size_t n, char *end, size_t endsz)
 	if (getenv("VKERNEL_ENGINE_TRACE")) {
 		char times[160];
 
-		snprintf(times, sizeof(times), "call %.2f ms, before %.2f ms, runc as this process, in all %.2f ms",
+		snprintf(times, sizeof(times),
+			 "call %.2f ms, before %.2f ms, runc as this process, in all %.2f ms",
 			 t_call, t_before, now_ms() - t_main);
 		trace("served", times);
 		traced = 1;

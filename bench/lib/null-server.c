@@ -62,9 +62,10 @@ static void write_out(int fd, const char *p, size_t n)
 		perror("null-server: write");
 }
 
-/* Q: protocol, engine, cwd, argc, argv..., environment...: R is runc and that argv */
+/* answer Y (hand-over), not R */
 static int hand_over;
 
+/* Q: protocol, engine, cwd, argc, argv..., environment...: R (or Y) is runc and that argv */
 static void serve(int fd)
 {
 	char type, *q = NULL, *end = NULL, *run = NULL, *out = NULL;
