@@ -16,6 +16,20 @@ function markModule(rt: Runtime, id: string, state: ContainerState): boolean {
 }
 
 /**
+ * After a create's last applier: the launcher's marker for a start with work of ours, or, with
+ * nothing to undo after runc's delete (or only the module, which the launcher unloads after it:
+ * markModule), our state moved into runc's container directory: runc's delete removes it with its
+ * own and the launcher passes delete straight to runc (no engine), zeroing the RT group it links
+ */
+function handOff(rt: Runtime, id: string, appliers: readonly Applier[], state: ContainerState): void {
+  if (appliers.some((a) => a.startsAfter?.(state.policy))) rt.store.markStart(id);
+  else if ((diesWithContainer(state) || markModule(rt, id, state)) && rt.store.handToRunc(id)) {
+    const group = rtGroupAtDelete(state);
+    if (group) rt.store.linkRtGroup(id, group);
+  }
+}
+
+/**
  * After a create handed over (Runtime.handOver): the container runc made, if it made one (its
  * status and its error were the caller's), recorded as create records one after runc's, its
  * appliers run (inert: they only record). The container has nothing of ours in force, so nothing
@@ -27,7 +41,7 @@ async function recordHandedOver(rt: Runtime, id: string, appliers: readonly Appl
   try {
     if (init.status === 'stopped') throw new Error(`its init (pid ${init.pid}) ended before the container was recorded`);
     await applyAll(rt, appliers, state, req.spec, init.pid, init.start, false);
-    if (diesWithContainer(state)) rt.store.handToRunc(id);
+    handOff(rt, id, appliers, state);
     faultPoint('created');
   } catch (e) {
     rt.store.remove(id);
@@ -58,7 +72,7 @@ export async function create(rt: Runtime): Promise<number> {
     // refuse: runc's create is the caller's own process where this runtime can make it so (the
     // engine server's client execs runc: no process between the caller and runc, no answer to
     // wait for after it), and the container is recorded once runc has ended, under this lock
-    if (rt.handsOver && fds.length === 0 && appliers.every((a) => a.inert?.(req.policy, rt.probe())) && rt.runcHas(id) === false) {
+    if (rt.handOver && fds.length === 0 && appliers.every((a) => a.inert?.(req.policy, rt.probe())) && rt.runcHas(id) === false) {
       const state = newState(id, bundle, req, rt.callerPid);
       await rt.handOver(rt.callerArgv());
       // (a phase of its own in a profile: the caller, whose runc has ended, does not wait for it)
@@ -84,14 +98,7 @@ export async function create(rt: Runtime): Promise<number> {
       // `creating`), and what an applier must be able to undo before it has applied it is
       // journaled by that applier (its write records the init's pid and `creating` too)
       await applyAll(rt, appliers, state, req.spec, pid, init?.start, false);
-      if (appliers.some((a) => a.startsAfter?.(state.policy))) rt.store.markStart(id);
-      // nothing to undo after runc's delete (or only the module, which the launcher unloads after
-      // it: markModule): our state moves into runc's container directory, runc's delete removes it
-      // with its own and the launcher passes delete straight to runc (no engine)
-      else if ((diesWithContainer(state) || markModule(rt, id, state)) && rt.store.handToRunc(id)) {
-        const group = rtGroupAtDelete(state);
-        if (group) rt.store.linkRtGroup(id, group);
-      }
+      handOff(rt, id, appliers, state);
       faultPoint('created');
       return 0;
     } catch (e) {

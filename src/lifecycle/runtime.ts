@@ -87,23 +87,25 @@ export class Runtime implements HostContext {
     return timed(`runc ${argv[this.inv.runcGlobals.length] ?? ''}`, () => runcInherit(this.runc, argv, fds, listenFdsForUs(this.env)));
   }
 
-  /** whether handOver can be used: the engine server's (its client execs runc), not the engine's (runc its child: inherit) */
-  readonly handsOver: boolean = false;
-
   /**
    * runc's call (`argv`, a create's) made by the caller's own process, as the launcher makes a
-   * call without a request (handsOver: the engine server, whose client execs runc), resolving
-   * once runc has ended. runc's status is the caller's alone; what runc did, its state under
-   * --root says.
+   * call without a request, resolving once runc has ended; only where this runtime can (the engine
+   * server, whose client execs runc; not the engine, whose runc is its child: inherit). runc's
+   * status is the caller's alone; what runc did, its state under --root says.
    */
-  handOver(_argv: string[]): Promise<void> {
-    return Promise.reject(new Error('this runtime cannot hand a call over'));
+  handOver?(argv: string[]): Promise<void>;
+
+  /**
+   * whether runc keeps its state under the --root we know: as root (a rootless runc defaults to
+   * $XDG_RUNTIME_DIR/runc), or with --root given
+   */
+  private runcRootKnown(): boolean {
+    return process.getuid?.() === 0 || this.inv.globals.root !== undefined;
   }
 
-  /** whether runc has a directory for `id` under --root (undefined: not where we look, a rootless runc's) */
+  /** whether runc has a directory for `id` under --root (undefined: not where we look: runcRootKnown) */
   runcHas(id: string): boolean | undefined {
-    if (process.getuid?.() !== 0 && this.inv.globals.root === undefined) return undefined;
-    return existsSync(join(this.root, id));
+    return this.runcRootKnown() ? existsSync(join(this.root, id)) : undefined;
   }
 
   /** like inherit, through another program that ends by exec'ing runc (same pid, e.g. unshare) */
@@ -113,11 +115,10 @@ export class Runtime implements HostContext {
 
   /**
    * the container's init as runc's own state file under --root says, without a runc process;
-   * undefined when that file is not where we look (then ask runcState). Only as root, whose runc
-   * keeps its state under the --root we know (a rootless runc defaults to $XDG_RUNTIME_DIR/runc).
+   * undefined when that file is not where we look (then ask runcState: runcRootKnown).
    */
   runcInit(id: string): RuncInit | undefined {
-    if (process.getuid?.() !== 0 && this.inv.globals.root === undefined) return undefined;
+    if (!this.runcRootKnown()) return undefined;
     return timed('runc state.json', () => readRuncInit(this.root, id));
   }
 

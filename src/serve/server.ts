@@ -171,7 +171,7 @@ export class Channel {
   private handed?: (failed?: string) => void;
 
   /** handed over (Y sent): the connection is runc's, nothing more is sent on it */
-  over = false;
+  private over = false;
 
   /** taken, and the client not told yet (take): the timer that tells it alone */
   private taken?: ReturnType<typeof setTimeout>;
@@ -328,8 +328,6 @@ class ServedRuntime extends Runtime {
     this.death = undefined;
     return end.code;
   }
-
-  override readonly handsOver = true;
 
   /** the client becomes runc (Channel.handOver); resolves once runc has ended */
   override async handOver(argv: string[]): Promise<void> {

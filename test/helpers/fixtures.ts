@@ -3,6 +3,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSyn
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { StateStore, type ContainerState } from '../../src/store/state.js';
+import { lockPath } from '../../src/store/lock.js';
 import { diesWithContainer } from '../../src/lifecycle/undo.js';
 
 export const REPO = new URL('../../', import.meta.url).pathname.replace(/\/$/, '');
@@ -89,7 +90,7 @@ const PAUSE = new Int32Array(new SharedArrayBuffer(4));
  * (src/lifecycle/create.ts) records the container a moment after runc, and so its caller, is done
  */
 export function recorded(root: string, id: string, ms = 5000): void {
-  const lock = join(root, `vkernel@${id}.lock`);
+  const lock = lockPath(root, id);
   for (const end = Date.now() + ms; flocked(lock) && Date.now() < end;) Atomics.wait(PAUSE, 0, 0, 5);
 }
 

@@ -7,6 +7,7 @@ import { needs, RT_GROUPS } from '../helpers/prereq.js';
 import { procStat, startTime, statFields } from '../../src/store/proc.js';
 import { runcStateHead } from '../../src/oci/runc-state.js';
 import { PROTOCOL } from '../../src/serve/protocol.js';
+import { lockPath } from '../../src/store/lock.js';
 
 /**
  * The engine server (src/serve/server.ts) and its client (client/vkernel-client.c): a create with a
@@ -355,15 +356,20 @@ needs(RT_GROUPS).test('the caller SIGKILLed while runc creates: what a killed en
   expect(leftovers(s.root, next)).toEqual([]);
 }, 60_000);
 
-needs(RT_GROUPS).test('the server SIGKILLed while runc creates: the caller fails saying so; delete --force cleans; the next call starts a new server', async () => {
-  const { s, bundle, server } = await warmed('srv-kill-server', fifo);
-  const id = uid('sks');
+/** a create of `id` whose runc is held at the gate while the server is SIGKILLed, then let go: how it ended */
+async function serverKilledAtGate(s: Setup, bundle: string, id: string, server: number): Promise<Awaited<ReturnType<typeof create>>> {
   const p = create(s, bundle, id, { VK_GATE: s.gate });
   expect(await until(() => existsSync(`${s.gate}.started`))).toBe(true);
   process.kill(server, 'SIGKILL');
   expect(await until(() => engineServers(s.socket).length === 0)).toBe(true);
   writeFileSync(`${s.gate}.go`, '');
-  const r = await p;
+  return p;
+}
+
+needs(RT_GROUPS).test('the server SIGKILLed while runc creates: the caller fails saying so; delete --force cleans; the next call starts a new server', async () => {
+  const { s, bundle, server } = await warmed('srv-kill-server', fifo);
+  const id = uid('sks');
+  const r = await serverKilledAtGate(s, bundle, id, server);
   expect(r.exitCode).toBe(1);
   expect(output(s, id)).toMatch(/engine server went away/);
   expect((await vk(['--root', s.root, 'delete', '--force', id], { env: s.env })).exitCode).toBe(0);
@@ -382,7 +388,7 @@ needs(RT_GROUPS).test('the server SIGKILLed while runc creates: the caller fails
   }
 }, 60_000);
 
-const lockOf = (s: Setup, id: string) => join(s.root, `vkernel@${id}.lock`);
+const lockOf = (s: Setup, id: string) => lockPath(s.root, id);
 /** the fds of a process, as /proc names them */
 const fdsOf = (pid: number): string[] => readdirSync(`/proc/${pid}/fd`).map((f) => { try { return readlinkSync(`/proc/${pid}/fd/${f}`); } catch { return ''; } });
 
@@ -469,12 +475,7 @@ needs(RT_GROUPS).test('a create of an id runc already has is not handed over: ru
 needs(RT_GROUPS).test('the server SIGKILLed while a handed-over runc creates: runc\'s status is the caller\'s; the container unrecorded, its lock file left (start refused, as after a killed create); delete --force and gc clean', async () => {
   const { s, bundle, server } = await warmed('srv-ho-kill', cfs);
   const id = uid('shk');
-  const p = create(s, bundle, id, { VK_GATE: s.gate });
-  expect(await until(() => existsSync(`${s.gate}.started`))).toBe(true);
-  process.kill(server, 'SIGKILL');
-  expect(await until(() => engineServers(s.socket).length === 0)).toBe(true);
-  writeFileSync(`${s.gate}.go`, '');
-  expect((await p).exitCode).toBe(0);
+  expect((await serverKilledAtGate(s, bundle, id, server)).exitCode).toBe(0);
   expect(existsSync(lockOf(s, id))).toBe(true);
   expect(stateFile(s.root, id)).toBeUndefined();
   const start = await vk(['--root', s.root, 'start', id], { env: s.env });

@@ -7,7 +7,7 @@ import { SUPERVISE, SUPERVISOR_PRIORITY, supervisorGroupPath, TICK_MS, WINDOW_MS
 import type { Cgroups, CpuGroup } from '../cgroups/index.js';
 import { CPU_CAP } from '../../supervisor/self-limit.js';
 import type { HostProbe } from '../probe.js';
-import { NODE_LIMIT_DEFAULT, type SchedBackend } from './backend.js';
+import { NODE_LIMIT_DEFAULT, type Mode, type SchedBackend } from './backend.js';
 import { RT_LOCK, tidyLedger } from './rt.js';
 import { capProblem, ledgerFile, prune, readLedger, settle, writeLedger } from './rt-ledger.js';
 
@@ -172,6 +172,9 @@ export function checkV2Undo(cgroups: Cgroups, x: unknown): RtV2Undo {
  * that join later. The budget is a holder in the RT ledger like the v1 backend's, counted in the
  * node's cap. CFS needs nothing.
  */
+/** cfs: every task is CFS already, setup sets nothing (adaptive is not served here: unsupported) */
+const rtV2Inert = (mode: Mode): boolean => mode === 'cfs';
+
 export const rtV2Backend: SchedBackend = {
   name: 'rt-v2',
   unsupported(mode, probe: HostProbe) {
@@ -183,9 +186,9 @@ export const rtV2Backend: SchedBackend = {
     if (mode === 'adaptive') return 'sched.policy=adaptive is not available with the rt v2 backend (cgroup v2 without RT group scheduling): use fifo or cfs';
     return undefined;
   },
-  inert: (mode) => mode === 'cfs',
+  inert: rtV2Inert,
   async setup(d, group, pid, mode, _adaptive, rt, journal) {
-    if (mode === 'cfs') return undefined;
+    if (rtV2Inert(mode)) return undefined;
     if (rt.priority >= SUPERVISOR_PRIORITY) throw new Error(`rt.priority ${rt.priority}: the rt v2 backend needs it below ${SUPERVISOR_PRIORITY}, its supervisor's priority`);
     const id = rt.id ?? group.path.split('/').pop() ?? 'container';
     const file = ledgerFile(d.lockDir);

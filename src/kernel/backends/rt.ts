@@ -5,7 +5,7 @@ import { faultPoint } from '../../store/fault.js';
 import type { Cgroups, CpuGroup } from '../cgroups/index.js';
 import type { HostProbe } from '../probe.js';
 import type { HostOps } from '../../host/ops.js';
-import { NODE_LIMIT_DEFAULT, type SchedBackend } from './backend.js';
+import { NODE_LIMIT_DEFAULT, type Mode, type SchedBackend } from './backend.js';
 import { budgetUs, planGrant, restoreTo, withLingering, type Raise } from './rt-budget.js';
 import { capProblem, ledgerFile, prune, pruneHolders, readLedger, settle, writeLedger } from './rt-ledger.js';
 
@@ -204,6 +204,9 @@ async function setGroupThreads(host: HostOps, group: CpuGroup, policy: 'fifo' | 
  * inherit it) with an RT bandwidth budget on the container's cpu cgroup, so a FIFO container can
  * never starve the host. CFS is SCHED_OTHER and needs nothing.
  */
+/** cfs, not adaptive: every task is CFS already, setup sets nothing */
+const rtInert = (mode: Mode, adaptive: boolean): boolean => mode === 'cfs' && !adaptive;
+
 export const rtBackend: SchedBackend = {
   name: 'rt',
   unsupported(mode, probe: HostProbe) {
@@ -215,9 +218,9 @@ export const rtBackend: SchedBackend = {
     }
     return undefined;
   },
-  inert: (mode, adaptive) => mode === 'cfs' && !adaptive,
+  inert: rtInert,
   async setup(d, group, pid, mode, adaptive, rt, journal) {
-    if (mode === 'cfs' && !adaptive) return undefined;
+    if (rtInert(mode, adaptive)) return undefined;
     const us = budgetUs(Number(group.read('cpu.rt_period_us')), rt.budgetPercent);
     const cap = { limitPercent: rt.nodeLimitPercent ?? NODE_LIMIT_DEFAULT, id: rt.id };
     const undo = await withLock(d.lockDir, RT_LOCK, () => grant(d.cgroups, group, us, rt.budgetPercent, ledgerFile(d.lockDir), cap, journal));
