@@ -480,12 +480,48 @@ static int in_scope(pid_t pid, const char *unit)
 }
 
 /*
+ * Into the top of each cgroup hierarchy this process sees (the cgroup and cgroup2 mounts of
+ * /proc/self/mountinfo; in a cgroup namespace, its root), out of the caller's groups. A hierarchy
+ * that refuses (read-only, not ours to write) keeps it where it is: the server runs there as before.
+ */
+static void leave_caller_cgroups(void)
+{
+	char point[4096], type[16], procs[4200], pid[24], *line = NULL;
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	int fd, n = snprintf(pid, sizeof(pid), "%d", (int)getpid());
+	size_t size = 0;
+
+	if (!f)
+		return;
+	while (getline(&line, &size, f) > 0) {
+		const char *sep = strstr(line, " - ");
+
+		if (!sep || sscanf(sep + 3, "%15s", type) != 1 ||
+		    (strcmp(type, "cgroup") && strcmp(type, "cgroup2")))
+			continue;
+		/* (a point with a space, tab or newline in it is escaped: \040; not ours to guess) */
+		if (sscanf(line, "%*s %*s %*s %*s %4095s", point) != 1 || strchr(point, '\\'))
+			continue;
+		snprintf(procs, sizeof(procs), "%s/cgroup.procs", point);
+		fd = open(procs, O_WRONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		(void)!write(fd, pid, (size_t)n);
+		close(fd);
+	}
+	free(line);
+	fclose(f);
+}
+
+/*
  * The server serves every caller: it must not live, be charged and be stopped with the first one's
- * group (podman runs conmon, our caller, in a scope per container). Where systemd is init
+ * group (podman runs conmon, our caller, in a scope per container), nor keep that group from
+ * being removed once the caller has ended (rmdir: EBUSY). Where systemd is init
  * (sd_booted: /run/systemd/system), it starts in a scope of its own: systemd-run --scope, the same
  * process with the same environment and limits, in vkernel-runtime-engine-PID.scope (system.slice),
  * collected when it ends. Seen in that scope: done. If systemd-run ends first (it could not make
- * the scope, or is not installed), the server starts here instead, as where systemd is not init.
+ * the scope, or is not installed), the server starts at the top of each cgroup hierarchy instead
+ * (leave_caller_cgroups), as where systemd is not init.
  * Its allocator (bun's mimalloc) keeps the pages a call freed for the next instead of a thread of
  * its own returning them to the kernel after each call (0.6-0.7 ms CPU per served create); the
  * server takes that variable out of what the processes it starts inherit.
@@ -520,6 +556,7 @@ static void exec_server(void)
 		if (pid > 0 && i == 500)
 			_exit(0);
 	}
+	leave_caller_cgroups();
 	execl(engine, engine, "vkernel-serve", socket_path, (char *)NULL);
 	_exit(0);
 }
