@@ -2,7 +2,7 @@ import { chmodSync, closeSync, existsSync, openSync, readFileSync, readdirSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { engineServers, serverSockets, leftovers, threadCpuMs, until, makeBundle, readState, REPO, stateFile, requireRoot, run, runc, RUNTIME, SH_LAUNCHER, tempRoot, uid, vk, PERL_SUBREAPER } from '../helpers/fixtures.js';
+import { cgroupDirsOf, cgroupHierarchies, engineServers, serverSockets, leftovers, threadCpuMs, until, makeBundle, readState, REPO, stateFile, requireRoot, run, runc, RUNTIME, SH_LAUNCHER, tempRoot, uid, vk, PERL_SUBREAPER } from '../helpers/fixtures.js';
 import { needs, RT_GROUPS } from '../helpers/prereq.js';
 import { procStat, startTime, statFields } from '../../src/store/proc.js';
 import { runcStateHead } from '../../src/oci/runc-state.js';
@@ -215,37 +215,14 @@ needs(RT_GROUPS).test('the first create starts a server and is the engine\'s; th
   }
 }, 60_000);
 
-/** the cgroup hierarchies this process sees: each cgroup or cgroup2 mount's point and its root in the hierarchy (/proc/self/mountinfo) */
-function cgroupMounts(): { point: string; root: string }[] {
-  return readFileSync('/proc/self/mountinfo', 'utf8').split('\n').flatMap((l) => {
-    const [head, tail] = l.split(' - ');
-    const f = head?.split(' ') ?? [];
-    return /^cgroup2? /.test(tail ?? '') ? [{ root: f[3], point: f[4] }] : [];
-  });
-}
-
-/** the path of pid's group in the hierarchy mounted at `point` (its cgroup.procs lists pid), or undefined */
-function groupIn(point: string, pid: number): string | undefined {
-  const walk = (dir: string): string | undefined => {
-    if (readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').includes(String(pid))) return dir;
-    for (const e of readdirSync(dir, { withFileTypes: true })) {
-      if (!e.isDirectory()) continue;
-      const found = walk(join(dir, e.name));
-      if (found) return found;
-    }
-    return undefined;
-  };
-  return walk(point);
-}
-
 test('the server a create starts where systemd is not init leaves its caller\'s cgroups (each hierarchy\'s top): not charged, limited or frozen with that caller, which it does not keep from being removed', async () => {
   if (existsSync('/run/systemd/system')) throw new Error('systemd is init here: this test is for a host without it (test/integration/systemd-driver.test.ts has the scope)');
   const s = setup('srv-cgroups');
   const bundle = await makeBundle({ args: ['true'], annotations: cfs });
   // the caller in a group of its own in every hierarchy (as podman's conmon, in a scope per container)
-  const mounts = cgroupMounts().filter((m) => statSync(m.point).isDirectory());
-  expect(mounts.length).toBeGreaterThan(0);
-  const groups = mounts.map((m) => join(m.point, `vk-first-caller-${process.pid}`));
+  const tops = cgroupHierarchies().map((h) => h.mount).sort();
+  expect(tops.length).toBeGreaterThan(0);
+  const groups = tops.map((m) => join(m, `vk-first-caller-${process.pid}`));
   for (const g of groups) execFileSync('mkdir', ['-p', g]);
   try {
     const into = ['sh', '-c', 'while [ "$1" != -- ]; do echo $$ >"$1/cgroup.procs"; shift; done; shift; exec "$@"', 'sh', ...groups, '--'];
@@ -254,7 +231,7 @@ test('the server a create starts where systemd is not init leaves its caller\'s 
     expect(await oneListening(s)).toBe(true);
     const [server] = engineServers(s.socket);
     // in each hierarchy: at its top (as this host's mount shows it), not in the caller's group
-    for (const m of mounts) expect([m.point, groupIn(m.point, server)]).toEqual([m.point, m.point]);
+    expect(cgroupDirsOf(server).map((d) => d.replace(/\/$/, '')).sort()).toEqual(tops);
     // the caller's groups, empty once its call has ended and its container is gone (runc made the
     // container's group inside its caller's: the spec names none), can go (a server in them: EBUSY)
     expect((await vk(['--root', s.root, 'delete', '--force', id], { env: s.env })).exitCode).toBe(0);

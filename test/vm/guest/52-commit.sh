@@ -14,7 +14,7 @@ wait_line() {
 	_i=0
 	while [ $_i -lt 600 ]; do
 		_l=
-		read -r _l <"$1" 2>/dev/null
+		read -r _l 2>/dev/null <"$1"
 		case "$_l" in *committed=*) return 0 ;; esac
 		_i=$((_i + 1))
 		sleep 0.1

@@ -86,7 +86,7 @@ pid_of() {
 	_p=
 	while [ -z "$_p" ] && [ $_i -lt 100 ]; do
 		for q in /proc/[0-9]*; do
-			case "$(tr '\0' ' ' <$q/cmdline 2>/dev/null)" in
+			case "$(tr '\0' ' ' 2>/dev/null <$q/cmdline)" in
 			"$1"*) _p=${q#/proc/} ;;
 			esac
 		done

@@ -24,7 +24,7 @@ sx_state() { echo "state=$(cat $SX/state 2>/dev/null || echo none) ops=$(cat $SX
 # the pid of the running scheduler loader (scx_vkernel run), empty when none
 loader_pid() {
 	for _c in /proc/[0-9]*/cmdline; do
-		case "$(tr '\0' ' ' <"$_c" 2>/dev/null)" in "scx_vkernel run"*) _p=${_c#/proc/}; echo "${_p%/cmdline}"; return 0 ;; esac
+		case "$(tr '\0' ' ' 2>/dev/null <"$_c")" in "scx_vkernel run"*) _p=${_c#/proc/}; echo "${_p%/cmdline}"; return 0 ;; esac
 	done
 }
 # runit BUNDLE ID: run to completion (create, start, wait, delete), output in /tmp/ID.out, rc in /tmp/ID.rc
@@ -68,7 +68,7 @@ a=$!
 # its init and 4 children in its group (cgroup v2: /sys/fs/cgroup/l1), i.e. running under us
 n=0
 for i in $(seq 600); do
-	n=$(wc -l </sys/fs/cgroup/l1/cgroup.procs 2>/dev/null)
+	n=$(wc -l 2>/dev/null </sys/fs/cgroup/l1/cgroup.procs)
 	[ "${n:-0}" -ge 5 ] && break
 	kill -0 $a 2>/dev/null || break
 	sleep 0.1

@@ -104,10 +104,13 @@ vk_enable() {
 wr() {
 	if [ -e "$1" ]; then vkt write "$1" "$2"; else echo absent; fi
 }
-# ns_child PID: the host pid of PID's first child (the init of the namespace `unshare -p -f` made)
+# ns_child PID: the host pid of PID's first child (the init of the namespace `unshare -p -f` made).
+# (Here and below, `2>/dev/null` before `<FILE`: redirections apply in order, and a FILE that went
+# away meanwhile, a process that ended, is reported on the stderr in force when `<` fails, which a
+# check's captured output would then hold: sched_params.bounds_ns failed so in CI)
 ns_child() {
 	for _s in /proc/[0-9]*/stat; do
-		read -r _cp _cc _cs _cpp _rest <"$_s" 2>/dev/null || continue
+		read -r _cp _cc _cs _cpp _rest 2>/dev/null <"$_s" || continue
 		[ "$_cpp" = "$1" ] && echo "$_cp" && return 0
 	done
 	return 1
@@ -185,9 +188,9 @@ hackbench_pair() {
 # policy PID: "policy/rt_priority" of a task
 policy() { awk '{print $41 "/" $40}' "/proc/$1/stat" 2>/dev/null; }
 # supervisors ID: the supervisor and its sentinel of container ID (their pids)
-supervisors() { for p in /proc/[0-9]*; do tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -q "vkernel-rt-supervise {\"id\":\"$1\"" && echo "${p#/proc/}"; done; }
+supervisors() { for p in /proc/[0-9]*; do tr '\0' ' ' 2>/dev/null <"$p/cmdline" | grep -q "vkernel-rt-supervise {\"id\":\"$1\"" && echo "${p#/proc/}"; done; }
 # supervisor ID: the supervisor alone, from its group (its sentinel there has "role":"sentinel" in its argument)
-supervisor() { for p in $(cat "$RTV2_GROUPS/vkernel-rt-$1/cgroup.procs" 2>/dev/null); do tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q '"role":"sentinel"' || echo "$p"; done; }
+supervisor() { for p in $(cat "$RTV2_GROUPS/vkernel-rt-$1/cgroup.procs" 2>/dev/null); do tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline" | grep -q '"role":"sentinel"' || echo "$p"; done; }
 # supstats ID: the supervisor's counters (SIGUSR1: it logs them), its last log line
 supstats() {
 	_f="$RTV2_LOCKS/rt-supervisor@$1.log"
@@ -257,6 +260,6 @@ supwaited() {
 # suplog ID LINE: the supervisor's log after its line LINE
 suplog() { tail -n +"$(($2 + 1))" "$RTV2_LOCKS/rt-supervisor@$1.log" 2>/dev/null; }
 # loglines ID: how many lines the supervisor's log has
-loglines() { wc -l <"$RTV2_LOCKS/rt-supervisor@$1.log" 2>/dev/null || echo 0; }
+loglines() { wc -l 2>/dev/null <"$RTV2_LOCKS/rt-supervisor@$1.log" || echo 0; }
 # holders: the RT ledger's holders
-holders() { tr -d ' \n' <"$RTV2_LOCKS/rt-ledger.json" 2>/dev/null | grep -o '"holders":{[^}]*' | sed 's/"holders":{//'; }
+holders() { tr -d ' \n' 2>/dev/null <"$RTV2_LOCKS/rt-ledger.json" | grep -o '"holders":{[^}]*' | sed 's/"holders":{//'; }
