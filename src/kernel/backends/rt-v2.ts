@@ -164,6 +164,9 @@ export function checkV2Undo(cgroups: Cgroups, x: unknown): RtV2Undo {
   return u;
 }
 
+/** cfs: every task is CFS already, setup sets nothing (adaptive is not served here: unsupported) */
+const rtV2Inert = (mode: Mode): boolean => mode === 'cfs';
+
 /**
  * rt v2: stock kernels on cgroup v2 without RT group scheduling (Debian, Ubuntu, Fedora). FIFO is
  * SCHED_FIFO on the container's tasks, its RT budget (the v1 backend's: percent of each CPU of the
@@ -172,9 +175,6 @@ export function checkV2Undo(cgroups: Cgroups, x: unknown): RtV2Undo {
  * that join later. The budget is a holder in the RT ledger like the v1 backend's, counted in the
  * node's cap. CFS needs nothing.
  */
-/** cfs: every task is CFS already, setup sets nothing (adaptive is not served here: unsupported) */
-const rtV2Inert = (mode: Mode): boolean => mode === 'cfs';
-
 export const rtV2Backend: SchedBackend = {
   name: 'rt-v2',
   unsupported(mode, probe: HostProbe) {

@@ -199,14 +199,14 @@ async function setGroupThreads(host: HostOps, group: CpuGroup, policy: 'fifo' | 
   }
 }
 
+/** cfs, not adaptive: every task is CFS already, setup sets nothing */
+const rtInert = (mode: Mode, adaptive: boolean): boolean => mode === 'cfs' && !adaptive;
+
 /**
  * Stock kernels with RT group scheduling: FIFO is SCHED_FIFO on the container's tasks (children
  * inherit it) with an RT bandwidth budget on the container's cpu cgroup, so a FIFO container can
  * never starve the host. CFS is SCHED_OTHER and needs nothing.
  */
-/** cfs, not adaptive: every task is CFS already, setup sets nothing */
-const rtInert = (mode: Mode, adaptive: boolean): boolean => mode === 'cfs' && !adaptive;
-
 export const rtBackend: SchedBackend = {
   name: 'rt',
   unsupported(mode, probe: HostProbe) {
