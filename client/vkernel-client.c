@@ -863,8 +863,9 @@ static int client_main(int argc, char **argv)
  * Launcher mode (dist/vkernel-runtime, the same program under the runtime's name): the entry point
  * callers exec as they exec runc. It reads argv as bin/vkernel-runtime does and takes the calls
  * that need no more than that itself, without the sh launcher's exec of /bin/sh: the subcommands
- * the launcher never intercepts (to runc), create, and start and delete with their markers but no
- * lock file (this program's client mode, in this process: served()), and start and delete with
+ * the launcher never intercepts (to runc), create, start with its marker or a create's lock
+ * file, and delete with its marker but no lock file (this program's client mode, in this process:
+ * served()), and start and delete with
  * none of the launcher's markers (to runc; a delete whose only marker is an RT group link once its
  * budget is zeroed, as the sh launcher zeroes it); with --vkernel-set
  * among the global flags too (a create's policy: runc runs without them, as the engine would run
@@ -1232,9 +1233,10 @@ static int serve_here(struct call *c, const char *engine_path, const char *self,
 
 /*
  * what the engine server serves (src/serve/server.ts): an OCI hook (`oci-hook STAGE`); create;
- * start with its marker (vkernel@<id>.start); delete of a container with our state beside runc's
- * (vkernel@<id>.json). Not a start or delete with a create's lock file there (a create still
- * holding it, or killed holding it): the engine
+ * start with its marker (vkernel@<id>.start) or a create's lock file (a create still holding it,
+ * e.g. one handed over applying after runc, which the server's start waits for; or one killed
+ * holding it, which it refuses); delete of a container with our state beside runc's
+ * (vkernel@<id>.json). Not a delete with a create's lock file there: the engine
  */
 static int served(const struct call *c)
 {
@@ -1244,10 +1246,11 @@ static int served(const struct call *c)
 		return 0;
 	if (c->values == create_value_flags)
 		return 1;
+	if (c->values == start_value_flags)
+		return marked(c->root, "vkernel@%s.start", c->id) ||
+		       marked(c->root, "vkernel@%s.lock", c->id);
 	if (marked(c->root, "vkernel@%s.lock", c->id))
 		return 0;
-	if (c->values == start_value_flags)
-		return marked(c->root, "vkernel@%s.start", c->id);
 	return c->values == delete_value_flags && marked(c->root, "vkernel@%s.json", c->id);
 }
 

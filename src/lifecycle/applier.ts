@@ -94,6 +94,15 @@ export interface Applier {
    * container once runc has ended, under the container's lock, which start and delete wait for
    */
   inert?(policy: Policy, probe: HostProbe): boolean;
+  /**
+   * whether apply may run after `runc create` has returned to the caller (a create handed over, as
+   * an inert one is): what it changes is the container's own and the node's budgets, and it fails
+   * only for what the host does at that moment (bad input and the node's limits are refused by
+   * check, before runc). The container's process cannot run before it has applied: `start` waits
+   * for the create's lock and refuses a container whose request could not be put in force
+   * (ContainerState.failed); `delete` cleans up as after a killed create
+   */
+  late?(policy: Policy, probe: HostProbe): boolean;
   /** returns what undo needs (JSON-serialisable), stored in the container's state */
   apply(ctx: ApplyContext): Promise<unknown>;
   undo(ctx: UndoContext, undo: unknown): Promise<void>;

@@ -1,6 +1,6 @@
 import { containerId, flagValue, parseCommandArgs } from '../oci/argv.js';
 import { bundlePath } from '../oci/spec.js';
-import { withLock } from '../store/lock.js';
+import { LockFileStays, withLock } from '../store/lock.js';
 import { checkId, type ContainerState } from '../store/state.js';
 import { applyAll, newState, prepareAll, readRequest, type Request } from './request.js';
 import type { Applier } from './applier.js';
@@ -32,8 +32,12 @@ function handOff(rt: Runtime, id: string, appliers: readonly Applier[], state: C
 /**
  * After a create handed over (Runtime.handOver): the container runc made, if it made one (its
  * status and its error were the caller's), recorded as create records one after runc's, its
- * appliers run (inert: they only record). The container has nothing of ours in force, so nothing
- * is rolled back: a failure here leaves it runc's alone (no state; a warning in the log).
+ * appliers run. Every applier inert (they only record): nothing of ours is in force, so nothing is
+ * rolled back, and a failure leaves the container runc's alone (no state; a warning in the log).
+ * An applier that applies late (Applier.late: fifo's budget and policy): what applied is undone,
+ * and the container is kept from running without its request as a killed create's is (its lock
+ * file stays: the launcher sends start and delete to the engine) with a state that says why
+ * (ContainerState.failed), which start shows; the caller's delete removes it.
  */
 async function recordHandedOver(rt: Runtime, id: string, appliers: readonly Applier[], state: ContainerState, req: Request): Promise<void> {
   const init = rt.runcInit(id);
@@ -44,11 +48,19 @@ async function recordHandedOver(rt: Runtime, id: string, appliers: readonly Appl
     handOff(rt, id, appliers, state);
     faultPoint('created');
   } catch (e) {
-    rt.store.remove(id);
-    rt.log.warn(`create ${id}: ${(e as Error).message}: the container is runc's alone (its request has nothing to apply on this host)`);
+    const why = (e as Error).message;
+    if (appliers.every((a) => a.inert?.(req.policy, rt.probe()))) {
+      rt.store.remove(id);
+      rt.log.warn(`create ${id}: ${why}: the container is runc's alone (its request has nothing to apply on this host)`);
+      return;
+    }
+    await releaseAll(rt, state);
+    await undoAll(rt, state);
+    rt.store.write({ ...state, applied: [], helpers: {}, creating: true, failed: why });
+    rt.log.error(`create ${id}: ${why}: its io.vkernel.* request is not in force (undone), so its start will be refused: delete it`);
+    throw new LockFileStays(why);
   }
 }
-
 /** a handed-over create's record, as a profile names it (bench/profile.mjs: not on the caller's path) */
 export const RECORD_PHASE = 'record, after runc (the caller not waiting)';
 
@@ -68,11 +80,13 @@ export async function create(rt: Runtime): Promise<number> {
   return withLock(rt.root, id, async () => {
     faultPoint('locked');
     await clearStale(rt, id);
-    // nothing to apply on this host (every applier inert) and no container of that id for runc to
-    // refuse: runc's create is the caller's own process where this runtime can make it so (the
-    // engine server's client execs runc: no process between the caller and runc, no answer to
-    // wait for after it), and the container is recorded once runc has ended, under this lock
-    if (rt.handOver && fds.length === 0 && appliers.every((a) => a.inert?.(req.policy, rt.probe())) && rt.runcHas(id) === false) {
+    // nothing to apply on this host before runc's create returns (every applier inert, or one
+    // that applies late: Applier.late) and no container of that id for runc to refuse: runc's
+    // create is the caller's own process where this runtime can make it so (the engine server's
+    // client execs runc: no process between the caller and runc, no answer to wait for after it),
+    // and the container is recorded (its request applied) once runc has ended, under this lock
+    const probe = rt.probe();
+    if (rt.handOver && fds.length === 0 && appliers.every((a) => a.inert?.(req.policy, probe) || a.late?.(req.policy, probe)) && rt.runcHas(id) === false) {
       const state = newState(id, bundle, req, rt.callerPid);
       await rt.handOver(rt.callerArgv());
       // (a phase of its own in a profile: the caller, whose runc has ended, does not wait for it)

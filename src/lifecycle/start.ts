@@ -41,7 +41,8 @@ export async function start(rt: Runtime): Promise<number> {
 /**
  * Why `id` must not start: its create took the container's lock (a request: the launcher sends
  * start here while `vkernel@<id>.lock` is there) and was killed before it recorded its last
- * applier (no state yet, or one that says `creating`), so the container's process would run
+ * applier (no state yet, or one that says `creating`), or, handed over, could not apply it after
+ * runc's create (a state that says why: `failed`), so the container's process would run
  * without its request in force (ARCHITECTURE.md: never with a half-applied policy). undefined:
  * no such create, or it finished. A create still running holds the lock: this waits for it.
  */
@@ -52,6 +53,10 @@ async function unfinishedCreate(rt: Runtime, id: string): Promise<string | undef
     const state = rt.store.read(id);
     if (state && !state.creating) return undefined;
     if (!state && !rt.runcInit(id)) return undefined; // runc does not know it: runc start says so
+    if (state?.failed) {
+      return `its create could not put its io.vkernel.* request in force after runc had created it (${state.failed}), `
+        + 'so its process will not run without it: delete it and create it again';
+    }
     return 'the create of this container did not finish (it was killed before its io.vkernel.* request was in force), '
       + 'so its process will not run without it: delete it (delete --force) and create it again';
   }, { keepFile: true });

@@ -8,7 +8,7 @@ import { forgetBuildHits } from '../module/build.js';
 import { probeKernel, type KernelFacts } from '../kernel/probe.js';
 import { loadConfig } from '../policy/config.js';
 import { fileLocker } from '../store/flock.js';
-import { HolderGone } from '../store/lock.js';
+import { HolderGone, LockFileStays } from '../store/lock.js';
 import { liveStartTime } from '../store/proc.js';
 import { HOOK_STAGES } from '../lifecycle/hook-stages.js';
 import { flushProfile, profileCall, timed } from '../profile.js';
@@ -366,7 +366,9 @@ async function serveCall(req: Request, ch: Channel, own: RuntimeEnv, self: Self,
     rt.callerPid = req.pid;
     code = await (await lifecycle(inv.command as Served))(rt, ch);
   } catch (e) {
-    if (e instanceof HolderGone) return;
+    // (no one to tell: the client gone, HolderGone; or a create handed over, whose caller had
+    // runc's status, and which logged why its request is not in force)
+    if (e instanceof LockFileStays) return;
     log.error((e as Error).message);
     code = 1;
   }

@@ -28,11 +28,16 @@ export const lockPath = (root: string, name: string) => join(root, `vkernel@${na
 export class LockBusyError extends Error {}
 
 /**
- * thrown by a lock holder's work when the process it works for is gone (the engine server's
- * client, killed mid-create): the lock file is left at its path, as a killed holder leaves it, so
- * that `start` refuses and `delete` goes to the engine (bin/vkernel-runtime)
+ * thrown by a lock holder's work that must leave the lock file at its path, as a killed holder
+ * leaves it, so that `start` goes to the engine, which refuses, and `delete` too (bin/vkernel-runtime)
  */
-export class HolderGone extends Error {}
+export class LockFileStays extends Error {}
+
+/**
+ * thrown by a lock holder's work when the process it works for is gone (the engine server's
+ * client, killed mid-create): its lock file stays
+ */
+export class HolderGone extends LockFileStays {}
 
 /**
  * Runs `fn` holding the exclusive lock `name` under `root` (a container id, or a host-wide name
@@ -85,15 +90,15 @@ export async function withLock<T>(root: string, name: string, fn: () => Promise<
     if (Date.now() >= deadline) throw new LockBusyError(`timed out waiting for lock ${file} (another process holds it: fuser ${file} shows which)`);
     await sleep(delay);
   }
-  let gone = false;
+  let stays = false;
   try {
     await o.at?.('held');
     return await fn();
   } catch (e) {
-    gone = e instanceof HolderGone;
+    stays = e instanceof LockFileStays;
     throw e;
   } finally {
-    if (!o.keepFile && !gone) try { unlinkSync(file); } catch { /* cannot happen while we hold it; nothing to clean then */ }
+    if (!o.keepFile && !stays) try { unlinkSync(file); } catch { /* cannot happen while we hold it; nothing to clean then */ }
     await o.at?.('unlinked');
     closeSync(fd);
   }

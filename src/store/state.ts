@@ -63,6 +63,12 @@ export interface ContainerState {
    * and `start` refuses to run that container (lifecycle/start.ts). Absent in older states: done.
    */
   creating?: true;
+  /**
+   * with `creating`: why the request could not be put in force after runc's create had returned to
+   * its caller (a create handed over with appliers that apply late: Applier.late). What had applied
+   * was undone; `start` refuses the container with this reason, `delete` removes it
+   */
+  failed?: string;
   /** names of the appliers that applied, in order, with what each needs to undo */
   applied: { name: string; undo?: unknown }[];
 }

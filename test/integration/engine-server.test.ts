@@ -2,7 +2,7 @@ import { chmodSync, closeSync, existsSync, openSync, readFileSync, readdirSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { cgroupDirsOf, cgroupHierarchies, engineServers, serverSockets, leftovers, threadCpuMs, until, makeBundle, readState, REPO, stateFile, requireRoot, run, runc, RUNTIME, SH_LAUNCHER, tempRoot, uid, vk, PERL_SUBREAPER } from '../helpers/fixtures.js';
+import { cgroupDirsOf, cgroupHierarchies, engineServers, flocked, recorded, serverSockets, leftovers, threadCpuMs, until, makeBundle, readState, REPO, stateFile, requireRoot, run, runc, RUNTIME, SH_LAUNCHER, tempRoot, uid, vk, PERL_SUBREAPER } from '../helpers/fixtures.js';
 import { needs, RT_GROUPS } from '../helpers/prereq.js';
 import { procStat, startTime, statFields } from '../../src/store/proc.js';
 import { runcStateHead } from '../../src/oci/runc-state.js';
@@ -154,7 +154,7 @@ test('the build made the client beside the engine', () => {
   expect(existsSync(ENGINE)).toBe(true);
 });
 
-needs(RT_GROUPS).test('the first create starts a server and is the engine\'s; the next is served: runc a child of the caller, the policy applied, the same state; nothing left', async () => {
+needs(RT_GROUPS).test('the first create starts a server and is the engine\'s; the next is served and handed over (fifo applies once runc has created): runc the caller\'s own process, the policy applied, the same state; nothing left', async () => {
   const s = setup('srv-basic');
   const bundle = await makeBundle({ args: ['true'], annotations: fifo });
   const [a, b] = [uid('sa'), uid('sb')];
@@ -169,28 +169,16 @@ needs(RT_GROUPS).test('the first create starts a server and is the engine\'s; th
   expect(fds).not.toContain(join(s.root, `${a}.out`));
   // started with its allocator's setting (vkernel-client.c exec_server)
   expect(readFileSync(`/proc/${server}/environ`, 'utf8').split('\0')).toContain('MIMALLOC_PURGE_DELAY=-1');
-  const t0 = performance.now();
   const secondCall = create(s, bundle, b);
   const second = await secondCall;
-  const wall = performance.now() - t0;
   expect([second.exitCode, output(s, b)]).toEqual([0, '']);
   expect(lines(s.trace)).toEqual(['engine: no server (one started)', 'served']);
-  // its parts' times: one runc run, each part within the call, together at most the whole
-  const t = rawLines(s.trace)[1].match(TIMES)?.slice(1).map(Number);
-  expect(t).toBeDefined();
-  const [call, before, runcMs, runs, after, all] = t as number[];
-  expect(runs).toBe(1);
-  expect(runcMs).toBeGreaterThan(0);
-  expect(call + before + runcMs + after).toBeLessThanOrEqual(all + 0.05);
-  expect(all).toBeLessThan(wall);
-  // runc's parent: the engine for the first, the client (the caller's own process) for the second
+  expect(rawLines(s.trace)[1]).toMatch(HANDED);
+  // runc's parent: the engine for the first; for the second the caller itself (the client became runc)
   const parents = lines(s.parents);
   expect(parents[0]).toMatch(new RegExp(`^${ENGINE} --root `));
-  // (through the C entry point: the caller's process as the caller ran it, its argv untouched;
-  // through the sh launcher: the client exec'd with the engine, runc, and config.json, which it
-  // found a request in)
-  if (RUNTIME === SH_LAUNCHER) expect(parents[1]).toMatch(new RegExp(`^${CLIENT} ${ENGINE} ${s.env.VKERNEL_RUNC} ${bundle}/config.json --root `));
-  else expect(parents[1]).toMatch(new RegExp(`^${RUNTIME} --root .* create --bundle ${bundle} ${b} $`));
+  expect(parents[1]).toMatch(/node|jest/);
+  recorded(s.root, b);
   for (const id of [a, b]) expect(policyOf(await initPid(s, id))).toMatch(/SCHED_FIFO/);
   const [sa, sb] = [readState(s.root, a), readState(s.root, b)];
   // the owner our state records is the caller's process (the client: the launcher's pid), not
@@ -315,7 +303,7 @@ test('a start or delete runc refuses (a marker left for a container runc does no
 
 /**
  * a create of `annotations` made by `call`, served and then through the engine executable (the same
- * server warm for both): cfs is handed over (the client becomes runc), fifo is run by the client
+ * server warm for both): cfs is handed over (the client becomes runc), adaptive is run by the client
  */
 async function servedAndEngine(name: string, call: (s: Setup, bundle: string, id: string, socket: string) => Promise<void>, annotations = cfs): Promise<void> {
   const { s, bundle } = await warmed(name, annotations);
@@ -324,9 +312,12 @@ async function servedAndEngine(name: string, call: (s: Setup, bundle: string, id
   expect(rawLines(s.trace).at(-2)).toMatch(annotations === cfs ? HANDED : TIMES);
 }
 
-/** the two ways a served create runs runc: the client becomes runc (cfs, nothing to apply), or runs it as its child (fifo) */
-const RUNC_WAYS = [['handed over: cfs', cfs], ['run by the client: fifo', fifo]] as const;
-const testOf = (annotations: Record<string, string>) => (annotations === fifo ? needs(RT_GROUPS).test : test);
+/**
+ * the two ways a served create runs runc: the client becomes runc (cfs, nothing to apply; fifo,
+ * applied once runc has created), or runs it as its child (adaptive: its group set up before runc returns)
+ */
+const RUNC_WAYS = [['handed over: cfs', cfs], ['run by the client: adaptive', adaptive]] as const;
+const testOf = (annotations: Record<string, string>) => (annotations === cfs ? test : needs(RT_GROUPS).test);
 
 for (const [way, annotations] of RUNC_WAYS) {
   testOf(annotations)(`runc dies by a signal (${way}): the caller dies by it, as with the engine; nothing left`, async () => {
@@ -366,8 +357,8 @@ test('runc cannot be run: the served call fails as the engine\'s does, naming it
   for (const { id } of made) expect(leftovers(s.root, id)).toEqual([]);
 }, 60_000);
 
-needs(RT_GROUPS).test('the caller SIGKILLed while runc creates: what a killed engine leaves (the lock file: start refused); delete --force and gc clean; the server serves on', async () => {
-  const { s, bundle, server } = await warmed('srv-kill-caller', fifo);
+needs(RT_GROUPS).test('the caller SIGKILLed while runc creates (run by the client: adaptive): what a killed engine leaves (the lock file: start refused); delete --force and gc clean; the server serves on', async () => {
+  const { s, bundle, server } = await warmed('srv-kill-caller', adaptive);
   const id = uid('skc');
   const p = create(s, bundle, id, { VK_GATE: s.gate });
   expect(await until(() => existsSync(`${s.gate}.started`))).toBe(true);
@@ -379,6 +370,7 @@ needs(RT_GROUPS).test('the caller SIGKILLed while runc creates: what a killed en
   expect(await until(() => existsSync(join(s.root, `vkernel@${id}.lock`)))).toBe(true);
   const start = await vk(['--root', s.root, 'start', id], { env: s.env });
   expect(start.exitCode).not.toBe(0);
+  expect(start.stderr).toMatch(/did not finish/);
   expect((await vk(['--root', s.root, 'delete', '--force', id], { env: s.env })).exitCode).toBe(0);
   expect(leftovers(s.root, id)).toEqual([]);
   expect((await vk(['gc', '--root', s.root], { env: s.env })).exitCode).toBe(0);
@@ -401,10 +393,11 @@ async function serverKilledAtGate(s: Setup, bundle: string, id: string, server: 
   return p;
 }
 
-needs(RT_GROUPS).test('the server SIGKILLed while runc creates: the caller fails saying so; delete --force cleans; the next call starts a new server', async () => {
-  const { s, bundle, server } = await warmed('srv-kill-server', fifo);
+needs(RT_GROUPS).test('the server SIGKILLed while runc creates (run by the client: adaptive): the caller fails saying so; delete --force cleans; the next call starts a new server', async () => {
+  const { s, bundle: theirs, server } = await warmed('srv-kill-server', adaptive);
+  const bundle = await makeBundle({ args: ['true'], annotations: fifo });
   const id = uid('sks');
-  const r = await serverKilledAtGate(s, bundle, id, server);
+  const r = await serverKilledAtGate(s, theirs, id, server);
   expect(r.exitCode).toBe(1);
   expect(output(s, id)).toMatch(/engine server went away/);
   expect((await vk(['--root', s.root, 'delete', '--force', id], { env: s.env })).exitCode).toBe(0);
@@ -417,6 +410,7 @@ needs(RT_GROUPS).test('the server SIGKILLed while runc creates: the caller fails
   expect((await create(s, bundle, d)).exitCode).toBe(0);
   expect(lines(s.trace).at(-1)).toBe('served');
   for (const x of [c, d]) {
+    recorded(s.root, x);
     expect(policyOf(await initPid(s, x))).toMatch(/SCHED_FIFO/);
     expect((await vk(['--root', s.root, 'delete', '--force', x], { env: s.env })).exitCode).toBe(0);
     expect(leftovers(s.root, x)).toEqual([]);
@@ -455,6 +449,53 @@ needs(RT_GROUPS).test('a create with nothing to apply (cfs: the rt backend sets 
     expect((await vk(['--root', s.root, 'delete', '--force', x], { env: s.env })).exitCode).toBe(0);
     expect(leftovers(s.root, x)).toEqual([]);
   }
+}, 60_000);
+
+/** rt_priority (the 40th field) and policy (the 41st; 1: SCHED_FIFO) of a /proc/PID/stat line (fields after the command's ')' are the 3rd on) */
+function policyAtStart(stat: string): { rtPriority: string; policy: string } {
+  const f = stat.slice(stat.lastIndexOf(')') + 2).trim().split(' ');
+  return { rtPriority: f[40 - 3], policy: f[41 - 3] };
+}
+
+needs(RT_GROUPS).test('a fifo create is handed over, its budget and policy applied once runc has created: a start at once after each runs the container\'s process at SCHED_FIFO from its first instruction, in a group with its budget; delete leaves nothing', async () => {
+  // the container's process prints its own /proc/self/stat as its first act: policy and priority as it started
+  const { s, bundle } = await warmed('srv-ho-fifo', fifo, ['cat', '/proc/self/stat']);
+  const warmLines = lines(s.trace).length;
+  for (let i = 0; i < 6; i++) {
+    const id = uid('shff');
+    const r = await create(s, bundle, id);
+    expect(r.exitCode).toBe(0);
+    expect(rawLines(s.trace).at(-1)).toMatch(HANDED);
+    expect(lines(s.parents).at(-1)).toMatch(/node|jest/);
+    const started = await vk(['--root', s.root, 'start', id], { env: s.env });
+    expect([started.exitCode, started.stderr]).toEqual([0, '']);
+    expect(await until(() => output(s, id).endsWith('\n'), 5000)).toBe(true);
+    expect(policyAtStart(output(s, id))).toEqual({ rtPriority: '1', policy: '1' });
+    const st = readState(s.root, id);
+    expect([st.creating, st.failed, st.applied.map((a) => a.name)]).toEqual([undefined, undefined, ['sched-policy']]);
+    expect(Number(readFileSync(join('/sys/fs/cgroup/cpu', st.cgroupPath as string, 'cpu.rt_runtime_us'), 'utf8'))).toBeGreaterThan(0);
+    expect((await vk(['--root', s.root, 'delete', '--force', id], { env: s.env })).exitCode).toBe(0);
+    expect(leftovers(s.root, id)).toEqual([]);
+  }
+  expect(lines(s.trace).slice(warmLines).filter((l) => l !== 'served')).toEqual([]);
+  // the apply held up (the node's RT lock taken by another process for 1.5 s): create returns with
+  // runc, the container's lock still held; the start made at once is the server's, which waits for
+  // that create, and the container's process still starts at SCHED_FIFO
+  const id = uid('shfw');
+  const rtLock = lockPath('/run/vkernel-runtime/locks', 'rt-budget');
+  const holder = run('flock', [rtLock, 'sleep', '1.5'], { stdin: 'ignore', stdout: 'ignore', stderr: 'ignore' });
+  expect(await until(() => flocked(rtLock), 3000)).toBe(true);
+  expect((await create(s, bundle, id)).exitCode).toBe(0);
+  expect(flocked(lockOf(s, id))).toBe(true);
+  const before = lines(s.trace).length;
+  const started = await vk(['--root', s.root, 'start', id], { env: s.env });
+  expect([started.exitCode, started.stderr]).toEqual([0, '']);
+  expect((await holder).exitCode).toBe(0);
+  expect(lines(s.trace).slice(before)).toEqual(['served']);
+  expect(await until(() => output(s, id).endsWith('\n'), 5000)).toBe(true);
+  expect(policyAtStart(output(s, id))).toEqual({ rtPriority: '1', policy: '1' });
+  expect((await vk(['--root', s.root, 'delete', '--force', id], { env: s.env })).exitCode).toBe(0);
+  expect(leftovers(s.root, id)).toEqual([]);
 }, 60_000);
 
 needs(RT_GROUPS).test('start or delete at once after a handed-over create: each finds the container recorded or waits for it; never refused; nothing left', async () => {
@@ -498,11 +539,20 @@ needs(RT_GROUPS).test('a create of an id runc already has is not handed over: ru
   const id = uid('shd');
   expect((await create(s, bundle, id)).exitCode).toBe(0);
   const before = readState(s.root, id);
+  const t0 = performance.now();
   const again = await create(s, bundle, id);
+  const wall = performance.now() - t0;
   expect(again.exitCode).toBe(1);
   expect(output(s, id)).toMatch(/exist/);
-  // runc run by the client as its child (R), whose status the server took
-  expect(rawLines(s.trace).at(-1)).toMatch(TIMES);
+  // runc run by the client as its child (R), whose status the server took; the call's parts'
+  // times: one runc run, each part within the call, together at most the whole
+  const t = rawLines(s.trace).at(-1)?.match(TIMES)?.slice(1).map(Number);
+  expect(t).toBeDefined();
+  const [call, ahead, runcMs, runs, after, all] = t as number[];
+  expect(runs).toBe(1);
+  expect(runcMs).toBeGreaterThan(0);
+  expect(call + ahead + runcMs + after).toBeLessThanOrEqual(all + 0.05);
+  expect(all).toBeLessThan(wall);
   expect(readState(s.root, id)).toEqual(before);
   expect(existsSync(lockOf(s, id))).toBe(false);
 }, 60_000);
@@ -901,8 +951,10 @@ test('the other entry point (sh launcher or C) is served by the same server: the
   expect([r.exitCode, output(s, id)]).toEqual([0, '']);
   expect(lines(s.trace).at(-1)).toBe('served');
   expect(engineServers(s.socket)).toEqual([server]);
-  // runc's parent: the sh launcher's client (exec'd with the engine, runc, config.json), or the C entry point as run
-  expect(lines(s.parents).at(-1)).toMatch(other === SH_LAUNCHER ? new RegExp(`^${CLIENT} ${ENGINE} `) : new RegExp(`^${other} --root `));
+  // handed over (fifo applies once runc has created): runc's parent is the caller, the client became runc
+  expect(rawLines(s.trace).at(-1)).toMatch(HANDED);
+  expect(lines(s.parents).at(-1)).toMatch(/node|jest/);
+  recorded(s.root, id);
   expect(policyOf(await initPid(s, id))).toMatch(/SCHED_FIFO/);
   expect((await vk(['--root', s.root, 'delete', '--force', id], { env: s.env })).exitCode).toBe(0);
   expect(leftovers(s.root, id)).toEqual([]);
@@ -1174,7 +1226,9 @@ needs(RT_GROUPS).describe('runc failing in create after ours began (fifo: RT bud
 
   // VK_KILL_INIT (the runc wrapper's kill-init.pl): reap, the init's pid free to be reused; zombie,
   // listed in the root of every cgroup hierarchy until its parent reaps it
-  test.each(WAYS.flatMap((way) => (['reap', 'zombie'] as const).map((mode) => [way, mode] as const)))('the container\'s init dead before ours begins (%s; killed by the wrapper, %s): a clear error, nothing applied, the host\'s RT budget untouched, rolled back, nothing left', async (way, mode) => {
+  // served, the create is handed over (fifo applies once runc has created): runc's status (0) is the
+  // caller's, and the error is start's, which refuses the container; delete --force removes it
+  test.each(WAYS.flatMap((way) => (['reap', 'zombie'] as const).map((mode) => [way, mode] as const)))('the container\'s init dead before ours begins (%s; killed by the wrapper, %s): a clear error (create\'s, or, handed over, start\'s), nothing applied, the host\'s RT budget untouched, nothing left', async (way, mode) => {
     const { s, bundle } = await waySetup(way, `srv-init-${mode}`, fifo);
     const id = uid(`init${mode}`);
     made.push({ root: s.root, id });
@@ -1186,9 +1240,23 @@ needs(RT_GROUPS).describe('runc failing in create after ours began (fifo: RT bud
     const p = run('perl', ['-e', `${PERL_SUBREAPER} exit(system(@ARGV) >> 8)`, '--', RUNTIME, '--root', s.root, 'create', '--bundle', bundle, id],
       { stdin: 'ignore', stdout: fd, stderr: fd, env: { ...s.env, VK_KILL_INIT: mode } });
     closeSync(fd);
-    expect((await p).exitCode).toBe(1);
-    expect(readFileSync(file, 'utf8')).toMatch(/the container's init \(pid [0-9]+\) ended before its request was applied; rolled back/);
-    expect(lines(s.trace).at(-1)).toBe(way === 'served' ? 'served' : 'engine: VKERNEL_ENGINE_SOCKET=off');
+    if (way === 'engine') {
+      expect((await p).exitCode).toBe(1);
+      expect(readFileSync(file, 'utf8')).toMatch(/the container's init \(pid [0-9]+\) ended before its request was applied; rolled back/);
+      expect(lines(s.trace).at(-1)).toBe('engine: VKERNEL_ENGINE_SOCKET=off');
+    } else {
+      expect((await p).exitCode).toBe(0);
+      expect(rawLines(s.trace).at(-1)).toMatch(HANDED);
+      recorded(s.root, id);
+      expect(readFileSync('/sys/fs/cgroup/cpu/cpu.rt_runtime_us', 'utf8')).toBe(rootBudget);
+      expect(readState(s.root, id)).toMatchObject({ creating: true, applied: [], failed: expect.stringMatching(/its init \(pid [0-9]+\) ended before the container was recorded/) });
+      for (let i = 0; i < 2; i++) { // (refused again: the lock file stays)
+        const start = await vk(['--root', s.root, 'start', id], { env: s.env });
+        expect([start.exitCode, start.stderr]).toEqual([1, expect.stringMatching(/could not put its io\.vkernel\.\* request in force after runc had created it \(its init \(pid [0-9]+\) ended before the container was recorded\).*delete it/)]);
+      }
+      expect(lines(s.trace).at(-1)).toBe('served');
+      expect((await vk(['--root', s.root, 'delete', '--force', id], { env: s.env })).exitCode).toBe(0);
+    }
     expect(readFileSync('/sys/fs/cgroup/cpu/cpu.rt_runtime_us', 'utf8')).toBe(rootBudget);
     expect((await runc(['--root', s.root, 'list', '-q'])).stdout).toBe('');
     expect(leftovers(s.root, id)).toEqual([]);

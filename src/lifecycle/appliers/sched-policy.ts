@@ -113,6 +113,10 @@ export const schedPolicy: Applier = {
   unsupported: (p, probe) => chooseBackend(p, probe).unsupported(p['sched.policy'] ?? 'cfs', probe),
   // cfs where the backend sets nothing for it (the rt backends: every task is CFS already)
   inert: (p, probe) => (p['sched.policy'] ?? 'cfs') === 'cfs' && chooseBackend(p, probe).inert?.('cfs', false) === true,
+  // fifo on the rt backend (v1): the group's RT budget and the init's policy, set before start as
+  // they are now; the node's cap is checked before runc (check: nodeCapCheck), the grant again
+  // under the RT lock. Not rt v2 (its supervisor, a process the apply starts), not adaptive
+  late: (p, probe) => p['sched.policy'] === 'fifo' && chooseBackend(p, probe).name === 'rt',
   async apply(ctx) {
     const policy = ctx.policy['sched.policy'] ?? 'cfs';
     const backend = chooseBackend(ctx.policy, ctx.probe);
