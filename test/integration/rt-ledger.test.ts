@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmdirSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { cgroupHierarchies, leftovers, makeBundle, requireRoot, runc, RUNTIME, tempRoot, vk } from '../helpers/fixtures.js';
+import { cgroupHierarchies, engineServers, flocked, leftovers, makeBundle, recorded, requireRoot, run, runc, RUNTIME, tempRoot, until, vk } from '../helpers/fixtures.js';
 import { needs, RT_GROUPS } from '../helpers/prereq.js';
 
 /**
@@ -33,6 +33,8 @@ function node() {
     const bundle = await makeBundle({ args: ['sleep', '60'], annotations: { 'io.vkernel.sched.policy': 'fifo' }, cgroupsPath: `/${parent}/${name}` });
     const log = join(root, `${name}.log`);
     const r = await vk(['--root', root, '--log', log, '--log-format', 'json', 'create', '--bundle', bundle, name], { stdin: 'ignore', stdout: 'ignore', stderr: 'ignore', env: { ...env, ...extraEnv } });
+    // (served, a fifo create is handed over: its budget is granted once runc has created, under its lock)
+    recorded(root, name);
     const errors = existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((l) => l.level === 'error').map((l) => l.msg as string) : [];
     return { r, errors };
   };
@@ -216,6 +218,45 @@ needs(RT_GROUPS).describe('RT ledger on real cgroups', () => {
       await n.del('c');
       expect(await n.settled(0)).toBe(0);
     } finally {
+      await n.cleanup();
+    }
+  }, 60000);
+
+  test('node cap, two creates racing for the last slot, served (handed over: both pass the check before runc, the node\'s RT lock held by another process meanwhile): both return runc\'s 0; one gets the slot, the other\'s start is refused with the use and the limit, nothing of it held; delete cleans', async () => {
+    const n = node();
+    const dir = mkdtempSync(join(tmpdir(), 'vk-race-'));
+    const cfg = join(dir, 'config.yaml');
+    writeFileSync(cfg, 'limits:\n  rt_budget_percent: 50\nrt:\n  budget_percent: 25\n');
+    const [sock, trace] = [join(dir, 'engine.sock'), join(dir, 'trace')];
+    const env = { ...n.env, VKERNEL_RUNTIME_CONFIG: cfg, VKERNEL_ENGINE_SOCKET: sock, VKERNEL_ENGINE_TRACE: trace };
+    const bundleOf = (name: string) => makeBundle({ args: ['sleep', '60'], annotations: { 'io.vkernel.sched.policy': 'fifo' }, cgroupsPath: `/${n.parent}/${name}` });
+    const create = async (name: string) => vk(['--root', n.root, 'create', '--bundle', await bundleOf(name), name], { stdin: 'ignore', stdout: 'ignore', stderr: 'ignore', env });
+    const holder = (ms: number) => run('flock', [join(n.locks, 'vkernel@rt-budget.lock'), 'sleep', String(ms / 1000)], { stdin: 'ignore' });
+    try {
+      // the first: the engine's, which starts the server
+      expect((await create('a')).exitCode).toBe(0);
+      expect(await until(() => existsSync(sock) && engineServers(sock).length === 1)).toBe(true);
+      const held = holder(1500);
+      expect(await until(() => flocked(join(n.locks, 'vkernel@rt-budget.lock')), 3000)).toBe(true);
+      const [b, c] = await Promise.all([create('b'), create('c')]);
+      expect([b.exitCode, c.exitCode]).toEqual([0, 0]);
+      expect((await held).exitCode).toBe(0);
+      expect(readFileSync(trace, 'utf8').split('\n').filter(Boolean).map((l) => l.split(':')[0])).toEqual(['engine', 'served', 'served']);
+      for (const x of ['b', 'c']) recorded(n.root, x);
+      const starts = await Promise.all(['b', 'c'].map((x) => vk(['--root', n.root, 'start', x], { env })));
+      const [won, lost] = starts[0].exitCode === 0 ? ['b', 'c'] : ['c', 'b'];
+      const loser = starts[won === 'b' ? 1 : 0];
+      expect([starts[won === 'b' ? 0 : 1].exitCode, loser.exitCode]).toEqual([0, 1]);
+      expect(loser.stderr).toMatch(/could not put its io\.vkernel\.\* request in force after runc had created it \(.*node RT budget 50 % in use \(2 containers\), limit 50 %.*\).*delete it/);
+      process.stdout.write(`the racing loser's start: ${loser.stderr.trim()}\n`);
+      // the loser holds nothing: the parent has the two winners' budget, the ledger two holders, its group none
+      expect(rt(n.parent)).toBe(500000);
+      expect(rt(`${n.parent}/${lost}`)).toBe(0);
+      expect(Object.keys(n.ledger().holders).sort()).toEqual([join(CPU, n.parent, 'a'), join(CPU, n.parent, won)].sort());
+      for (const x of ['a', 'b', 'c']) await n.del(x);
+      expect(await n.settled(0)).toBe(0);
+    } finally {
+      for (const pid of engineServers(sock)) process.kill(pid, 'SIGTERM');
       await n.cleanup();
     }
   }, 60000);
