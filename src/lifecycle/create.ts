@@ -36,8 +36,9 @@ function handOff(rt: Runtime, id: string, appliers: readonly Applier[], state: C
  * rolled back, and a failure leaves the container runc's alone (no state; a warning in the log).
  * An applier that applies late (Applier.late: fifo's budget and policy): what applied is undone,
  * and the container is kept from running without its request as a killed create's is (its lock
- * file stays: the launcher sends start and delete to the engine) with a state that says why
- * (ContainerState.failed), which start shows; the caller's delete removes it.
+ * file stays: the launcher sends start to the engine server or the engine, delete to the engine)
+ * with a state that says why (ContainerState.failed), which start shows; the caller's delete
+ * removes it.
  */
 async function recordHandedOver(rt: Runtime, id: string, appliers: readonly Applier[], state: ContainerState, req: Request): Promise<void> {
   const init = rt.runcInit(id);
@@ -54,13 +55,19 @@ async function recordHandedOver(rt: Runtime, id: string, appliers: readonly Appl
       rt.log.warn(`create ${id}: ${why}: the container is runc's alone (its request has nothing to apply on this host)`);
       return;
     }
-    await releaseAll(rt, state);
-    await undoAll(rt, state);
-    rt.store.write({ ...state, applied: [], helpers: {}, creating: true, failed: why });
+    // (whatever happens here, the lock file stays: with no state, start refuses as after a killed create)
+    try {
+      await releaseAll(rt, state);
+      await undoAll(rt, state);
+      rt.store.write({ ...state, applied: [], helpers: {}, creating: true, failed: why });
+    } catch (u) {
+      rt.log.warn(`create ${id}: undoing its request: ${(u as Error).message} (delete --force and gc clean up)`);
+    }
     rt.log.error(`create ${id}: ${why}: its io.vkernel.* request is not in force (undone), so its start will be refused: delete it`);
     throw new LockFileStays(why);
   }
 }
+
 /** a handed-over create's record, as a profile names it (bench/profile.mjs: not on the caller's path) */
 export const RECORD_PHASE = 'record, after runc (the caller not waiting)';
 

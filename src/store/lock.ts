@@ -29,7 +29,8 @@ export class LockBusyError extends Error {}
 
 /**
  * thrown by a lock holder's work that must leave the lock file at its path, as a killed holder
- * leaves it, so that `start` goes to the engine, which refuses, and `delete` too (bin/vkernel-runtime)
+ * leaves it, so that `start` goes to the engine (or its server), which refuses the container, and
+ * `delete` to the engine (bin/vkernel-runtime)
  */
 export class LockFileStays extends Error {}
 
