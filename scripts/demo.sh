@@ -63,6 +63,11 @@ if ! "$RT" --root "$ROOT" create --bundle "$W/bundle" "$ID" </dev/null; then
   echo "(this host cannot apply fifo: the error above says why; nothing was created)"
   exit 0
 fi
+# (the engine server hands a fifo create over: runc's create is this call's own process, and the
+# policy is applied a moment after it returns, under the container's lock, which start waits for;
+# here we wait for it too, up to 5 s, before looking)
+i=0
+while [ -e "$ROOT/vkernel@$ID.lock" ] && [ $i -lt 500 ]; do sleep 0.01; i=$((i + 1)); done
 PID=$(runc --root "$ROOT" state "$ID" | jq .pid)
 # our state: beside runc's, or, when nothing of ours outlives runc's delete (fifo on the rt
 # backend), inside runc's own container directory, which runc's delete removes

@@ -1,7 +1,7 @@
 import { chmodSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { leftovers, makeBundle, requireRoot, runc, tempRoot, uid, vk } from '../helpers/fixtures.js';
+import { leftovers, makeBundle, recorded, requireRoot, runc, tempRoot, uid, vk } from '../helpers/fixtures.js';
 import { needs, RT_GROUPS } from '../helpers/prereq.js';
 
 /**
@@ -111,6 +111,8 @@ needs(RT_GROUPS).test('fifo, container stopped: the launcher zeroes the group\'s
   chmodSync(wrapper, 0o755);
   try {
     expect((await vk(['--root', root, 'create', '--bundle', bundle, id], { stdin: 'ignore', stdout: 'ignore', stderr: 'ignore' })).exitCode).toBe(0);
+    // (served, the create is handed over: recorded, its budget granted, a moment after runc returns)
+    recorded(root, id);
     const state = JSON.parse(readFileSync(join(root, id, 'vkernel.json'), 'utf8'));
     const group = state.applied[0].undo.backendUndo.dir as string;
     expect(readlinkSync(join(root, id, 'vkernel.rt-group'))).toBe(group);

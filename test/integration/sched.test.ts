@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, mkdirSync, rmdirSync, writeFileSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { cgroupDirsOf, cgroupHierarchies, leftovers, makeBundle, requireRoot, runc, tempRoot, uid, vk } from '../helpers/fixtures.js';
+import { cgroupDirsOf, cgroupHierarchies, leftovers, makeBundle, recorded, requireRoot, runc, tempRoot, uid, vk } from '../helpers/fixtures.js';
 import { needs, RT_GROUPS } from '../helpers/prereq.js';
 
 /**
@@ -30,6 +30,8 @@ async function created(annotations: Record<string, string>, args: string[], extr
   const out = join(tmpdir(), `${id}.out`);
   const fd = openSync(out, 'w');
   const r = await vk(['--root', root, 'create', '--bundle', bundle, id], { stdin: 'ignore', stdout: fd, stderr: fd, env: extra.env });
+  // (served, a fifo create is handed over: its policy is in force a moment after runc returns, before start can run it)
+  recorded(root, id);
   return { id, root, out, r };
 }
 
