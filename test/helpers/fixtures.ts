@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { StateStore, type ContainerState } from '../../src/store/state.js';
 import { lockPath } from '../../src/store/lock.js';
+import { RT_LOCK } from '../../src/kernel/backends/rt.js';
 import { diesWithContainer } from '../../src/lifecycle/undo.js';
 
 export const REPO = new URL('../../', import.meta.url).pathname.replace(/\/$/, '');
@@ -169,6 +170,18 @@ export type Ran = ResultPromise<{ reject: false }>;
 /** execa with reject: false and RunOptions (see above) */
 export const run = (file: string, args: readonly string[], o: RunOptions = {}): Ran => execa(file, args, { reject: false, ...o } as Options) as unknown as Ran;
 export const vk = (args: string[], o: RunOptions = {}): Ran => run(RUNTIME, args, o);
+
+/**
+ * the node's RT lock under `lockDir` (src/kernel/backends/rt.ts RT_LOCK) held by another process
+ * (`flock`) for `ms`: resolves once it holds it, with that process (`ended`: wrapped, or the
+ * async return would wait for its end)
+ */
+export async function holdRtLock(lockDir: string, ms: number): Promise<{ ended: Ran }> {
+  const file = lockPath(lockDir, RT_LOCK);
+  const ended = run('flock', [file, 'sleep', String(ms / 1000)], { stdin: 'ignore', stdout: 'ignore', stderr: 'ignore' });
+  if (!(await until(() => flocked(file), 3000))) throw new Error(`flock did not take ${file} within 3 s`);
+  return { ended };
+}
 export const runc = (args: string[], o: RunOptions = {}): Ran => run('runc', args, o);
 
 /** one mounted cgroup hierarchy (v1: one per controller set; v2: the unified one) */

@@ -2,7 +2,7 @@ import { chmodSync, closeSync, existsSync, openSync, readFileSync, readdirSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { cgroupDirsOf, cgroupHierarchies, engineServers, flocked, recorded, serverSockets, leftovers, threadCpuMs, until, makeBundle, readState, REPO, stateFile, requireRoot, run, runc, RUNTIME, SH_LAUNCHER, tempRoot, uid, vk, PERL_SUBREAPER } from '../helpers/fixtures.js';
+import { cgroupDirsOf, cgroupHierarchies, engineServers, flocked, holdRtLock, recorded, serverSockets, leftovers, threadCpuMs, until, makeBundle, readState, REPO, stateFile, requireRoot, run, runc, RUNTIME, SH_LAUNCHER, tempRoot, uid, vk, PERL_SUBREAPER } from '../helpers/fixtures.js';
 import { needs, RT_GROUPS } from '../helpers/prereq.js';
 import { procStat, startTime, statFields } from '../../src/store/proc.js';
 import { runcStateHead } from '../../src/oci/runc-state.js';
@@ -482,15 +482,13 @@ needs(RT_GROUPS).test('a fifo create is handed over, its budget and policy appli
   // runc, the container's lock still held; the start made at once is the server's, which waits for
   // that create, and the container's process still starts at SCHED_FIFO
   const id = uid('shfw');
-  const rtLock = lockPath('/run/vkernel-runtime/locks', 'rt-budget');
-  const holder = run('flock', [rtLock, 'sleep', '1.5'], { stdin: 'ignore', stdout: 'ignore', stderr: 'ignore' });
-  expect(await until(() => flocked(rtLock), 3000)).toBe(true);
+  const holder = await holdRtLock('/run/vkernel-runtime/locks', 1500);
   expect((await create(s, bundle, id)).exitCode).toBe(0);
   expect(flocked(lockOf(s, id))).toBe(true);
   const before = lines(s.trace).length;
   const started = await vk(['--root', s.root, 'start', id], { env: s.env });
   expect([started.exitCode, started.stderr]).toEqual([0, '']);
-  expect((await holder).exitCode).toBe(0);
+  expect((await holder.ended).exitCode).toBe(0);
   expect(lines(s.trace).slice(before)).toEqual(['served']);
   expect(await until(() => output(s, id).endsWith('\n'), 5000)).toBe(true);
   expect(policyAtStart(output(s, id))).toEqual({ rtPriority: '1', policy: '1' });

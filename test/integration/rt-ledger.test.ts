@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmdirSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { cgroupHierarchies, engineServers, flocked, leftovers, makeBundle, recorded, requireRoot, run, runc, RUNTIME, tempRoot, until, vk } from '../helpers/fixtures.js';
+import { cgroupHierarchies, engineServers, holdRtLock, leftovers, makeBundle, recorded, requireRoot, runc, RUNTIME, tempRoot, until, vk } from '../helpers/fixtures.js';
 import { needs, RT_GROUPS } from '../helpers/prereq.js';
 
 /**
@@ -231,22 +231,20 @@ needs(RT_GROUPS).describe('RT ledger on real cgroups', () => {
     const env = { ...n.env, VKERNEL_RUNTIME_CONFIG: cfg, VKERNEL_ENGINE_SOCKET: sock, VKERNEL_ENGINE_TRACE: trace };
     const bundleOf = (name: string) => makeBundle({ args: ['sleep', '60'], annotations: { 'io.vkernel.sched.policy': 'fifo' }, cgroupsPath: `/${n.parent}/${name}` });
     const create = async (name: string) => vk(['--root', n.root, 'create', '--bundle', await bundleOf(name), name], { stdin: 'ignore', stdout: 'ignore', stderr: 'ignore', env });
-    const holder = (ms: number) => run('flock', [join(n.locks, 'vkernel@rt-budget.lock'), 'sleep', String(ms / 1000)], { stdin: 'ignore' });
     try {
       // the first: the engine's, which starts the server
       expect((await create('a')).exitCode).toBe(0);
       expect(await until(() => existsSync(sock) && engineServers(sock).length === 1)).toBe(true);
-      const held = holder(1500);
-      expect(await until(() => flocked(join(n.locks, 'vkernel@rt-budget.lock')), 3000)).toBe(true);
+      const held = await holdRtLock(n.locks, 1500);
       const [b, c] = await Promise.all([create('b'), create('c')]);
       expect([b.exitCode, c.exitCode]).toEqual([0, 0]);
-      expect((await held).exitCode).toBe(0);
+      expect((await held.ended).exitCode).toBe(0);
       expect(readFileSync(trace, 'utf8').split('\n').filter(Boolean).map((l) => l.split(':')[0])).toEqual(['engine', 'served', 'served']);
       for (const x of ['b', 'c']) recorded(n.root, x);
       const starts = await Promise.all(['b', 'c'].map((x) => vk(['--root', n.root, 'start', x], { env })));
-      const [won, lost] = starts[0].exitCode === 0 ? ['b', 'c'] : ['c', 'b'];
-      const loser = starts[won === 'b' ? 1 : 0];
-      expect([starts[won === 'b' ? 0 : 1].exitCode, loser.exitCode]).toEqual([0, 1]);
+      const [wonAt, lostAt] = starts[0].exitCode === 0 ? [0, 1] : [1, 0];
+      const [won, lost, loser] = [['b', 'c'][wonAt], ['b', 'c'][lostAt], starts[lostAt]];
+      expect([starts[wonAt].exitCode, loser.exitCode]).toEqual([0, 1]);
       expect(loser.stderr).toMatch(/could not put its io\.vkernel\.\* request in force after runc had created it \(.*node RT budget 50 % in use \(2 containers\), limit 50 %.*\).*delete it/);
       process.stdout.write(`the racing loser's start: ${loser.stderr.trim()}\n`);
       // the loser holds nothing: the parent has the two winners' budget, the ledger two holders, its group none
